@@ -1,0 +1,39 @@
+--- ctr: the luac-ctr Lua API.
+--
+-- `local ctr = require "ctr"` gives a table whose fields load on first use,
+-- so a script pays only for what it touches:
+--
+--   ctr.core       the C primitives (unshare, mount, fork, execve, ...)
+--   ctr.container  containers: create, run, exec, stop, remove, ...
+--   ctr.image      images: import, list, remove, commit
+--   ctr.state      the state root, locking, atomic JSON files
+--   ctr.cgroup     cgroup v1/v2 limits
+--   ctr.network    bridge networks
+--   ctr.json       JSON (dkjson) with integers kept as integers
+--   ctr.hooks      lifecycle hooks (prestart, poststart, poststop)
+--   ctr.cli        docker-style option parsing for workflows
+local M = { _VERSION = "luac-ctr 0.1.0" }
+
+local submodules = {
+  core = true, archive = true, net = true, container = true, image = true,
+  state = true, cgroup = true, network = true, json = true, hooks = true,
+  cli = true, util = true, spec = true, log = true, repl = true,
+}
+
+--- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
+function M.submodules()
+  local t = {}
+  for k in pairs(submodules) do t[#t + 1] = k end
+  table.sort(t)
+  return t
+end
+
+return setmetatable(M, {
+  __index = function(t, k)
+    if submodules[k] then
+      local m = require("ctr." .. k)
+      rawset(t, k, m)
+      return m
+    end
+  end,
+})

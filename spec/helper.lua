@@ -1,0 +1,2 @@
+-- spec/helper.lua: loaded by busted before every spec file (see .busted).
+-- Specs require "spec_util" for temporary state roots and running the launcher.

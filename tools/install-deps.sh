@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian 12 packages luac-ctr needs to build, run and test.
+# Safe to run again: apt-get skips what is already there.
+set -eu
+PKGS="cmake gcc make pkg-config lua5.4 liblua5.4-dev lua-dkjson lua-busted
+      libcap-dev libedit-dev libarchive-dev libmnl-dev busybox-static
+      iproute2 iptables util-linux procps"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
