@@ -1,0 +1,225 @@
+/* lctr_net.c - luaopen_ctr_net: the `ctr.net` module (rtnetlink via libmnl).
+ *
+ * Thin wrappers over core/netlink.c. Failures return nil, message, errno.
+ * A network namespace target ("ns" below) is one of:
+ *   an integer          the pid of a process whose netns it is
+ *   a ctr.fd            an open /proc/PID/ns/net (or bind-mounted nsfs) fd
+ *   a table             {pid=N} or {fd=N|ctr.fd}
+ *   nil / absent        the caller's own network namespace
+ */
+#include "lctr.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "netlink.h"
+
+static ctr_netns_t check_ns(lua_State *L, int idx) {
+  ctr_netns_t ns = CTR_NETNS_SELF;
+  switch (lua_type(L, idx)) {
+  case LUA_TNONE:
+  case LUA_TNIL:
+    return ns;
+  case LUA_TNUMBER:
+    ns.pid = (pid_t)luaL_checkinteger(L, idx);
+    luaL_argcheck(L, ns.pid > 0, idx, "pid must be > 0");
+    return ns;
+  case LUA_TUSERDATA:
+    ns.fd = lctr_checkfd(L, idx);
+    return ns;
+  case LUA_TTABLE:
+    lua_getfield(L, idx, "fd");
+    if (!lua_isnil(L, -1))
+      ns.fd = lctr_checkfd(L, -1);
+    lua_pop(L, 1);
+    ns.pid = (pid_t)lctr_optfield_integer(L, idx, "pid", 0);
+    luaL_argcheck(L, ns.fd >= 0 || ns.pid > 0, idx, "namespace table needs pid or fd");
+    return ns;
+  default:
+    luaL_typeerror(L, idx, "network namespace (pid, ctr.fd or {pid=|fd=})");
+    return ns;
+  }
+}
+
+static int push_result(lua_State *L, int rc, const ctr_error_t *err) {
+  if (rc < 0)
+    return lctr_pusherr(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/***
+ * net.link_add_bridge(name) -> true | nil, err, errno
+ * Create a Linux bridge (left down).
+ */
+static int l_link_add_bridge(lua_State *L) {
+  ctr_error_t err;
+  return push_result(L, ctr_nl_link_add_bridge(luaL_checkstring(L, 1), &err), &err);
+}
+
+/***
+ * net.link_add_veth(a, b) -> true | nil, err, errno
+ * Create a veth pair a <-> b in the caller's network namespace (both down).
+ */
+static int l_link_add_veth(lua_State *L) {
+  ctr_error_t err;
+  return push_result(L, ctr_nl_link_add_veth(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+}
+
+/***
+ * net.link_set_up(name [, ns]) -> true | nil, err, errno
+ * Set a link up, in ns (see the module comment) or the caller's netns.
+ */
+static int l_link_set_up(lua_State *L) {
+  ctr_error_t err;
+  const char *name = luaL_checkstring(L, 1);
+  return push_result(L, ctr_nl_link_set_up(name, 1, check_ns(L, 2), &err), &err);
+}
+
+/***
+ * net.link_set_down(name [, ns]) -> true | nil, err, errno
+ * Set a link down.
+ */
+static int l_link_set_down(lua_State *L) {
+  ctr_error_t err;
+  const char *name = luaL_checkstring(L, 1);
+  return push_result(L, ctr_nl_link_set_up(name, 0, check_ns(L, 2), &err), &err);
+}
+
+/***
+ * net.link_set_master(name, bridge|nil) -> true | nil, err, errno
+ * Enslave a link to a bridge (nil: release it from its bridge).
+ */
+static int l_link_set_master(lua_State *L) {
+  ctr_error_t err;
+  const char *name = luaL_checkstring(L, 1);
+  const char *master = luaL_optstring(L, 2, NULL);
+  return push_result(L, ctr_nl_link_set_master(name, master, &err), &err);
+}
+
+/***
+ * net.link_set_netns(name, ns) -> true | nil, err, errno
+ * Move a link into another network namespace (ns: pid, ctr.fd or {pid=|fd=}).
+ */
+static int l_link_set_netns(lua_State *L) {
+  ctr_error_t err;
+  const char *name = luaL_checkstring(L, 1);
+  luaL_checkany(L, 2);
+  return push_result(L, ctr_nl_link_set_netns(name, check_ns(L, 2), &err), &err);
+}
+
+/***
+ * net.link_rename(name, newname [, ns]) -> true | nil, err, errno
+ * Rename a link (it must be down).
+ */
+static int l_link_rename(lua_State *L) {
+  ctr_error_t err;
+  const char *name = luaL_checkstring(L, 1);
+  const char *newname = luaL_checkstring(L, 2);
+  return push_result(L, ctr_nl_link_rename(name, newname, check_ns(L, 3), &err), &err);
+}
+
+/***
+ * net.link_del(name) -> true | nil, err, errno
+ * Delete a link (deleting one end of a veth pair deletes both).
+ */
+static int l_link_del(lua_State *L) {
+  ctr_error_t err;
+  return push_result(L, ctr_nl_link_del(luaL_checkstring(L, 1), &err), &err);
+}
+
+/***
+ * net.link_index(name) -> ifindex | nil, err, errno
+ * The link's interface index in the caller's netns (errno ENODEV when missing).
+ */
+static int l_link_index(lua_State *L) {
+  ctr_error_t err;
+  int idx = ctr_nl_link_index(luaL_checkstring(L, 1), &err);
+  if (idx < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushinteger(L, idx);
+  return 1;
+}
+
+/***
+ * net.link_exists(name) -> boolean
+ * Whether a link of that name exists in the caller's netns.
+ */
+static int l_link_exists(lua_State *L) {
+  ctr_error_t err;
+  lua_pushboolean(L, ctr_nl_link_index(luaL_checkstring(L, 1), &err) > 0);
+  return 1;
+}
+
+/***
+ * net.addr_add(ifname, "a.b.c.d/len" [, ns]) -> true | nil, err, errno
+ * Add an IPv4 address (broadcast derived from the prefix).
+ */
+static int l_addr_add(lua_State *L) {
+  ctr_error_t err;
+  const char *ifname = luaL_checkstring(L, 1);
+  const char *cidr = luaL_checkstring(L, 2);
+  return push_result(L, ctr_nl_addr_add(ifname, cidr, check_ns(L, 3), &err), &err);
+}
+
+/***
+ * net.route_add_default(gateway [, ns]) -> true | nil, err, errno
+ * Add the IPv4 default route via gateway.
+ */
+static int l_route_add_default(lua_State *L) {
+  ctr_error_t err;
+  const char *gw = luaL_checkstring(L, 1);
+  return push_result(L, ctr_nl_route_add_default(gw, check_ns(L, 2), &err), &err);
+}
+
+/***
+ * net.configure_container_iface{pid=|netns_fd=, ifname=, name="eth0", addr=, gateway=}
+ *   -> mac | true | nil, err, errno
+ * In a forked child inside the target netns: bring lo up; then, when ifname is
+ * given, rename it to name, add addr ("a.b.c.d/len"), set it up and add the
+ * default route via gateway. Returns the interface's MAC address (or true when
+ * only lo was brought up). Errors come back through a pipe from the child.
+ */
+static int l_configure_container_iface(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  ctr_iface_conf_t c = {.ns = CTR_NETNS_SELF};
+  c.ns.pid = (pid_t)lctr_optfield_integer(L, 1, "pid", 0);
+  lua_getfield(L, 1, "netns_fd");
+  if (!lua_isnil(L, -1))
+    c.ns.fd = lctr_checkfd(L, -1);
+  lua_pop(L, 1);
+  luaL_argcheck(L, c.ns.pid > 0 || c.ns.fd >= 0, 1, "pid or netns_fd required");
+  c.ifname = lctr_optfield_string(L, 1, "ifname", NULL);
+  c.name = lctr_optfield_string(L, 1, "name", "eth0");
+  c.addr = lctr_optfield_string(L, 1, "addr", NULL);
+  c.gateway = lctr_optfield_string(L, 1, "gateway", NULL);
+  ctr_error_t err;
+  char mac[18] = "";
+  if (ctr_nl_configure_iface(&c, c.ifname ? mac : NULL, &err) < 0)
+    return lctr_pusherr(L, &err);
+  if (c.ifname)
+    lua_pushstring(L, mac);
+  else
+    lua_pushboolean(L, 1);
+  return 1;
+}
+
+int luaopen_ctr_net(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"link_add_bridge", l_link_add_bridge},
+      {"link_add_veth", l_link_add_veth},
+      {"link_set_up", l_link_set_up},
+      {"link_set_down", l_link_set_down},
+      {"link_set_master", l_link_set_master},
+      {"link_set_netns", l_link_set_netns},
+      {"link_rename", l_link_rename},
+      {"link_del", l_link_del},
+      {"link_index", l_link_index},
+      {"link_exists", l_link_exists},
+      {"addr_add", l_addr_add},
+      {"route_add_default", l_route_add_default},
+      {"configure_container_iface", l_configure_container_iface},
+      {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

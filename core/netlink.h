@@ -1,0 +1,60 @@
+/* netlink.h - links, addresses and routes through rtnetlink (libmnl).
+ *
+ * Every function opens its own NETLINK_ROUTE socket in the calling thread's
+ * network namespace, sends one request, waits for the kernel's ACK and closes
+ * the socket. Functions that must act inside another network namespace (the
+ * container's) take a netns target (ctr_netns_t) and do their work in a
+ * short-lived forked child that setns()es into it; the child reports its
+ * error back through a pipe, so the caller's namespace never changes.
+ */
+#ifndef CTR_NETLINK_H
+#define CTR_NETLINK_H
+
+#include <sys/types.h>
+
+#include "error.h"
+
+/* A network namespace: by an open nsfs fd (fd >= 0) or by a process whose
+ * namespace it is (pid > 0). fd wins when both are set; neither = the caller's. */
+typedef struct ctr_netns {
+  int fd;
+  pid_t pid;
+} ctr_netns_t;
+
+#define CTR_NETNS_SELF ((ctr_netns_t){.fd = -1, .pid = 0})
+
+/* Create a bridge named name (down). */
+int ctr_nl_link_add_bridge(const char *name, ctr_error_t *err);
+/* Create a veth pair a <-> b (both down, both in the caller's netns). */
+int ctr_nl_link_add_veth(const char *a, const char *b, ctr_error_t *err);
+/* Set a link up (up != 0) or down, in ns (CTR_NETNS_SELF for the caller's). */
+int ctr_nl_link_set_up(const char *name, int up, ctr_netns_t ns, ctr_error_t *err);
+/* Enslave name to the bridge master (master NULL: release it). */
+int ctr_nl_link_set_master(const char *name, const char *master, ctr_error_t *err);
+/* Move a link of the caller's netns into ns. */
+int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err);
+/* Rename a (down) link, in ns. */
+int ctr_nl_link_rename(const char *name, const char *newname, ctr_netns_t ns, ctr_error_t *err);
+/* Delete a link (a veth takes its peer with it). */
+int ctr_nl_link_del(const char *name, ctr_error_t *err);
+/* The link's ifindex (> 0), or -1 with err (errnum ENODEV when it does not exist). */
+int ctr_nl_link_index(const char *name, ctr_error_t *err);
+/* Add an IPv4 address "a.b.c.d/len" to ifname (broadcast derived), in ns. */
+int ctr_nl_addr_add(const char *ifname, const char *cidr, ctr_netns_t ns, ctr_error_t *err);
+/* Add the IPv4 default route via gateway gw (dotted quad), in ns. */
+int ctr_nl_route_add_default(const char *gw, ctr_netns_t ns, ctr_error_t *err);
+
+/* Everything the container end of a veth needs, done in one child inside ns:
+ * rename ifname to name (when name differs), add addr (CIDR, may be NULL),
+ * set it and lo up, add the default route via gateway (may be NULL). The
+ * link's MAC address ("aa:bb:..") is written to mac (>= 18 bytes) if non-NULL. */
+typedef struct ctr_iface_conf {
+  ctr_netns_t ns;
+  const char *ifname;  /* NULL: only bring lo up */
+  const char *name;
+  const char *addr;
+  const char *gateway;
+} ctr_iface_conf_t;
+int ctr_nl_configure_iface(const ctr_iface_conf_t *c, char *mac, ctr_error_t *err);
+
+#endif
