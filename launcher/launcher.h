@@ -1,0 +1,53 @@
+/* launcher.h - the luac-ctr executable: script runner and REPL.
+ *
+ *  main.c      option parsing, the Lua state, running init.lua / -e / -l /
+ *              the script / the REPL, error reporting and exit codes
+ *  paths.c     build tree or installed layout, package.path, script lookup,
+ *              the --help listing of scripts
+ *  readline.c  the `ctr.readline` module (libedit), used only by the REPL
+ */
+#ifndef LUACTR_LAUNCHER_H
+#define LUACTR_LAUNCHER_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include <lua.h>
+
+#define LC_PROG "luac-ctr"
+#define LC_EXIT_USAGE 125 /* the launcher's own errors (docker uses 125) */
+
+/* Where things are: computed once at start-up. */
+typedef struct lc_layout {
+  int build_tree;                /* running from the build tree */
+  const char *lua_dir;           /* dir holding ctr/init.lua */
+  const char *cmod_dir;          /* dir holding ctr/core.so */
+  const char *builtin_scripts;   /* the built-in workflows */
+  char config_dir[PATH_MAX];     /* user config dir ("" when unknown) */
+} lc_layout_t;
+
+/* Fill the layout (reads /proc/self/exe and the environment). */
+void lc_layout_init(lc_layout_t *lay);
+
+/* Prepend the layout's dirs to package.path and package.cpath. */
+void lc_set_paths(lua_State *L, const lc_layout_t *lay);
+
+/* Register package.preload["ctr.launcher"] (an info table) and
+ * package.preload["ctr.readline"] (libedit). Nothing is built until required. */
+void lc_register_preloads(lua_State *L, const lc_layout_t *lay);
+
+/* Look a script up by path or name; fills out. Returns 0 when found, -1 when
+ * not (errno set: ENOENT for an unknown name). */
+int lc_find_script(const lc_layout_t *lay, const char *name, char *out, size_t outlen);
+
+/* Print the --help text with the list of built-in and user scripts. */
+void lc_print_help(const lc_layout_t *lay);
+
+/* Fill buf with the user script dirs in lookup order, separated by '\0',
+ * ending with an empty string. Returns the number of dirs. */
+int lc_user_dirs(const lc_layout_t *lay, char *buf, size_t buflen);
+
+/* luaopen for `ctr.readline` (readline.c). */
+int lc_open_readline(lua_State *L);
+
+#endif

@@ -1,0 +1,299 @@
+/* main.c - luac-ctr: run a workflow script, or the REPL.
+ *
+ *   luac-ctr [--root DIR] [-e CODE] [-l MOD] [-i] [-W] [SCRIPT [ARGS...]]
+ *
+ * Start-up does what lua5.4 does plus one readlink (build tree or installed),
+ * two package.path edits and one stat (the user's init.lua): nothing of ctr is
+ * loaded unless the script requires it; libedit is initialised by the REPL only.
+ *
+ * Exit codes: the script's os.exit(n); 0 when it returns; 1 on a Lua error
+ * ("luac-ctr: <message>", a traceback with LUAC_CTR_DEBUG=1); 125 for the
+ * launcher's own errors (bad option, unknown script). An error value that is a
+ * table {exit = N, msg = "..."} exits with N after printing msg (if any).
+ */
+#include "launcher.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+typedef struct lc_opts {
+  int script;      /* argv index of the script; argc when there is none */
+  int interactive; /* -i */
+  int has_code;    /* -e or -l given */
+  int help, version, warn;
+} lc_opts_t;
+
+static int usage_error(const char *fmt, const char *what) {
+  fprintf(stderr, LC_PROG ": ");
+  fprintf(stderr, fmt, what);
+  fprintf(stderr, " (see " LC_PROG " --help)\n");
+  return LC_EXIT_USAGE;
+}
+
+/* The value of an option: "-eCODE", "--root=DIR" or the next argument. */
+static const char *opt_value(int argc, char **argv, int *i, size_t optlen) {
+  const char *a = argv[*i];
+  if (a[optlen] == '=' && a[1] == '-')
+    return a + optlen + 1;
+  if (a[optlen] != '\0')
+    return a + optlen;
+  if (*i + 1 >= argc)
+    return NULL;
+  return argv[++*i];
+}
+
+static int parse_one(int argc, char **argv, int *i, lc_opts_t *o) {
+  const char *a = argv[*i];
+  const char *v;
+  if (strcmp(a, "--root") == 0 || strncmp(a, "--root=", 7) == 0) {
+    if (!(v = opt_value(argc, argv, i, 6)))
+      return usage_error("option '%s' needs a directory", a);
+    if (setenv("LUAC_CTR_ROOT", v, 1) < 0)
+      return usage_error("setting LUAC_CTR_ROOT to '%s' failed", v);
+  } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    o->help = 1;
+  } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
+    o->version = 1;
+  } else if (strcmp(a, "-i") == 0) {
+    o->interactive = 1;
+  } else if (strcmp(a, "-W") == 0) {
+    o->warn = 1;
+  } else if (a[1] == 'e' || a[1] == 'l') {
+    if (!opt_value(argc, argv, i, 2))
+      return usage_error("option '%s' needs an argument", a);
+    o->has_code = 1;
+  } else {
+    return usage_error("unrecognized option '%s'", a);
+  }
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, lc_opts_t *o) {
+  memset(o, 0, sizeof *o);
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-' || strcmp(a, "-") == 0) {
+      o->script = i;
+      return 0;
+    }
+    if (strcmp(a, "--") == 0) {
+      o->script = i + 1;
+      return 0;
+    }
+    int rc = parse_one(argc, argv, &i, o);
+    if (rc)
+      return rc;
+  }
+  o->script = argc;
+  return 0;
+}
+
+/* ---- running Lua code ------------------------------------------------------ */
+
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  const char *dbg = getenv("LUAC_CTR_DEBUG");
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else if (lua_type(L, 1) == LUA_TTABLE)
+      return 1; /* {exit = N, msg = ...}: keep it */
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  if (dbg && strcmp(dbg, "1") == 0)
+    luaL_traceback(L, L, msg, 1);
+  else
+    lua_pushstring(L, msg);
+  return 1;
+}
+
+static int docall(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, narg, nres, base);
+  lua_remove(L, base);
+  return status;
+}
+
+/* Print the error on top of the stack; returns the exit code for it. */
+static int report(lua_State *L) {
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int isnum = 0;
+    lua_getfield(L, -1, "exit");
+    lua_Integer code = lua_tointegerx(L, -1, &isnum);
+    lua_getfield(L, -2, "msg");
+    if (lua_isstring(L, -1))
+      fprintf(stderr, LC_PROG ": %s\n", lua_tostring(L, -1));
+    else if (!isnum)
+      fprintf(stderr, LC_PROG ": (error object is a table value)\n");
+    lua_pop(L, 3);
+    return isnum ? (int)(code & 0xff) : 1;
+  }
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, LC_PROG ": %s\n", msg ? msg : "(error object is not a string)");
+  lua_pop(L, 1);
+  return 1;
+}
+
+static int run_chunk(lua_State *L, int status) {
+  if (status == LUA_OK)
+    status = docall(L, 0, 0);
+  return status == LUA_OK ? 0 : report(L);
+}
+
+/* The user's init.lua, if there is one (one stat when there is not). */
+static int run_init(lua_State *L, const lc_layout_t *lay) {
+  char path[PATH_MAX + 16];
+  struct stat st;
+  if (!lay->config_dir[0])
+    return 0;
+  snprintf(path, sizeof path, "%s/init.lua", lay->config_dir);
+  if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+    return 0;
+  return run_chunk(L, luaL_loadfile(L, path));
+}
+
+/* -l MOD: require it and set the global (lua5.4 also accepts "g=mod"). */
+static int run_require(lua_State *L, const char *spec) {
+  const char *eq = strchr(spec, '=');
+  const char *mod = eq ? eq + 1 : spec;
+  lua_getglobal(L, "require");
+  lua_pushstring(L, mod);
+  if (docall(L, 1, 1) != LUA_OK)
+    return report(L);
+  if (eq)
+    lua_pushlstring(L, spec, (size_t)(eq - spec));
+  else
+    lua_pushstring(L, mod);
+  lua_insert(L, -2);
+  lua_setglobal(L, lua_tostring(L, -2));
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* Run -e and -l in order, like lua5.4. */
+static int run_options(lua_State *L, int argc, char **argv, int script) {
+  for (int i = 1; i < script && i < argc; i++) {
+    const char *a = argv[i];
+    int rc = 0;
+    if (strcmp(a, "--") == 0)
+      break;
+    if (strcmp(a, "--root") == 0) {
+      i++;
+      continue;
+    }
+    if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l'))
+      continue;
+    const char *v = opt_value(argc, argv, &i, 2);
+    if (a[1] == 'e')
+      rc = run_chunk(L, luaL_loadbuffer(L, v, strlen(v), "=(command line)"));
+    else
+      rc = run_require(L, v);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static void create_arg_table(lua_State *L, int argc, char **argv, int script, const char *path) {
+  if (script == argc)
+    script = 0;
+  lua_createtable(L, argc - (script + 1), script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, (i == script && path) ? path : argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, int argc, char **argv, int script, const char *path) {
+  int n = argc - script - 1;
+  int status = luaL_loadfile(L, strcmp(argv[script], "-") == 0 ? NULL : path);
+  if (status != LUA_OK)
+    return report(L);
+  luaL_checkstack(L, n, "too many arguments to script");
+  for (int i = script + 1; i < argc; i++)
+    lua_pushstring(L, argv[i]);
+  status = docall(L, n, 0);
+  return status == LUA_OK ? 0 : report(L);
+}
+
+static int run_repl(lua_State *L) {
+  static const char code[] = "return require('ctr.repl').run()";
+  if (luaL_loadbuffer(L, code, sizeof code - 1, "=repl") != LUA_OK || docall(L, 0, 1) != LUA_OK)
+    return report(L);
+  int rc = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return rc;
+}
+
+static int lookup_script(const lc_layout_t *lay, const char *name, char *path, size_t n) {
+  if (strcmp(name, "-") == 0) {
+    snprintf(path, n, "-");
+    return 0;
+  }
+  if (lc_find_script(lay, name, path, n) == 0)
+    return 0;
+  if (strchr(name, '/'))
+    fprintf(stderr, LC_PROG ": cannot open script '%s': %s\n", name, strerror(errno));
+  else
+    fprintf(stderr, LC_PROG ": unknown command or script '%s' (see " LC_PROG " --help)\n", name);
+  return LC_EXIT_USAGE;
+}
+
+/* Everything after option parsing, with the state open. */
+static int run_all(lua_State *L, const lc_layout_t *lay, const lc_opts_t *o, int argc,
+                   char **argv) {
+  char path[PATH_MAX];
+  const char *script = o->script < argc ? argv[o->script] : NULL;
+  int rc;
+  if (script && (rc = lookup_script(lay, script, path, sizeof path)))
+    return rc;
+  lc_set_paths(L, lay);
+  lc_register_preloads(L, lay);
+  create_arg_table(L, argc, argv, o->script, script ? path : NULL);
+  if (o->warn)
+    lua_warning(L, "@on", 0);
+  if ((rc = run_init(L, lay)) || (rc = run_options(L, argc, argv, o->script)))
+    return rc;
+  if (script && (rc = run_script(L, argc, argv, o->script, path)))
+    return rc;
+  if (o->interactive || (!script && !o->has_code))
+    return run_repl(L);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  lc_opts_t o;
+  lc_layout_t lay;
+  int rc = parse_args(argc, argv, &o);
+  if (rc)
+    return rc;
+  lc_layout_init(&lay);
+  if (o.help) {
+    lc_print_help(&lay);
+    return 0;
+  }
+  if (o.version) {
+    printf(LC_PROG " " LUACTR_VERSION " (" LUA_RELEASE ")\n");
+    return 0;
+  }
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    fprintf(stderr, LC_PROG ": cannot create the Lua state: not enough memory\n");
+    return 1;
+  }
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  luaL_openlibs(L);
+  rc = run_all(L, &lay, &o, argc, argv);
+  lua_close(L);
+  return rc;
+}
