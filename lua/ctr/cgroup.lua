@@ -1,0 +1,251 @@
+--- ctr.cgroup: one cgroup per container on cgroup v1, v2 and hybrid layouts.
+--
+--   local cgroup = require "ctr.cgroup"
+--   local g = cgroup.create("luac-ctr/" .. id, { memory = cgroup.parse_memory("512m"),
+--                                                cpus = cgroup.parse_cpus("1.5"), pids = 100 })
+--   g:add(pid) ... g:stats() ... g:remove({ force = true })
+--
+-- Paths are relative to every hierarchy's mount point ("luac-ctr/<id>"): the
+-- cgroup exists once per hierarchy (each v1 controller mount, and the cgroup2
+-- hierarchy). Limits go to whichever hierarchy owns their controller. Errors
+-- raise (error(msg, 0)); lookups (open) return nil, err.
+local core = require "ctr.core"
+
+local M = {}
+
+M.DEFAULT_PARENT = "luac-ctr"
+M.DEFAULT_CPU_PERIOD = 100000
+M.MIN_MEMORY = 6 * 1024 * 1024 -- docker's minimum memory limit
+M.KILL_TIMEOUT_MS = 5000
+
+local cached_layout -- per process: the ctr.cgroup_layout userdata
+
+local function layout_ud()
+  if not cached_layout then
+    local l, err = core.cgroup_layout()
+    if not l then error("cgroup layout: " .. err, 0) end
+    cached_layout = l
+  end
+  return cached_layout
+end
+
+--- The cgroup layout of this machine: "v1", "v2" or "hybrid" (cached per process).
+function M.layout()
+  return core.cgroup_info(layout_ud()).kind
+end
+
+--- The mounted hierarchies: { kind =, hierarchies = { {version=, mount=, controllers=}, ... } }.
+function M.info()
+  return core.cgroup_info(layout_ud())
+end
+
+local units = { [""] = 1, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 }
+
+--- Parse a docker-style memory size: "512m", "1g", "100k", "4096" (bytes), "1.5g".
+-- Suffixes b, k, m, g (t), case-insensitive, optionally followed by "b" ("512mb").
+-- A number is taken as bytes. Raises on anything else, on negative and empty values.
+-- @return bytes (integer)
+function M.parse_memory(s)
+  local function bad()
+    error(string.format('invalid memory value "%s": use a number with an optional b, k, m or g suffix',
+      tostring(s)), 0)
+  end
+  if math.type(s) == "integer" then
+    if s < 0 then bad() end
+    return s
+  end
+  if type(s) ~= "string" then bad() end
+  local num, unit = s:lower():match("^%s*(%d+%.?%d*)%s*([bkmgt]?)b?%s*$")
+  if not num or (unit == "b" and s:lower():match("bb%s*$")) then bad() end
+  local v = math.floor(tonumber(num) * units[unit])
+  if v ~= v or v >= 2 ^ 62 then bad() end
+  return math.tointeger(v)
+end
+
+--- Parse a --cpus value ("1.5") into a number of CPUs. Raises unless it is a number
+-- from 0.01 up to the number of online CPUs (as docker does).
+function M.parse_cpus(s)
+  local n = tonumber(s)
+  local online = core.cgroup_online_cpus()
+  if type(s) == "string" and not s:match("^%s*%d*%.?%d+%s*$") then n = nil end
+  if not n or n ~= n then
+    error(string.format('invalid cpus value "%s": use a number of CPUs like 1.5', tostring(s)), 0)
+  end
+  if n < 0.01 or n > online then
+    error(string.format('invalid cpus value "%s": range of CPUs is from 0.01 to %d.00, as there %s only %d CPU%s available',
+      tostring(s), online, online == 1 and "is" or "are", online, online == 1 and "" or "s"), 0)
+  end
+  return n
+end
+
+local function memory_opt(v, name)
+  if v == nil then return nil end
+  if v == -1 or v == "-1" then return -1 end
+  local ok, r = pcall(M.parse_memory, v)
+  if not ok then error(name .. ": " .. r, 0) end
+  return r
+end
+
+-- Docker's memory/memory-swap rules -> { memory, memory_swap } for the C side.
+local function memory_limits(opts, lim)
+  local mem = memory_opt(opts.memory, "memory")
+  local swap = memory_opt(opts.memory_swap, "memory_swap")
+  if mem == -1 then error("memory: -1 is not a memory limit (leave it unset for no limit)", 0) end
+  if mem == 0 then mem = nil end
+  if swap == 0 then swap = nil end
+  if swap and not mem then
+    error("memory_swap: you should always set the memory limit when using the memory+swap limit", 0)
+  end
+  if mem and mem < M.MIN_MEMORY then
+    error(string.format("memory: minimum memory limit allowed is 6MB (got %d bytes)", mem), 0)
+  end
+  if swap and swap ~= -1 and swap < mem then
+    error(string.format("memory_swap: the memory+swap limit (%d) must be at least the memory limit (%d)",
+      swap, mem), 0)
+  end
+  lim.memory = mem
+  lim.memory_swap = mem and (swap or 2 * mem) -- docker: unset -> as much swap as memory
+end
+
+local function cpu_limits(opts, lim)
+  local period = opts.cpu_period or M.DEFAULT_CPU_PERIOD
+  if math.type(period) ~= "integer" or period < 1000 or period > 1000000 then
+    error(string.format("cpu_period: %s is not an integer from 1000 to 1000000 microseconds", tostring(period)), 0)
+  end
+  if opts.cpus == nil then return end
+  local cpus = M.parse_cpus(opts.cpus)
+  lim.cpu_period = period
+  lim.cpu_quota = math.max(1000, math.floor(cpus * period + 0.5))
+end
+
+local function cpuset_opt(v, name)
+  if v == nil then return nil end
+  if type(v) ~= "string" or not v:match("^%d[%d,%-]*$") then
+    error(string.format('%s: invalid value "%s": use a list like "0-2,4"', name, tostring(v)), 0)
+  end
+  return v
+end
+
+local function pids_limit(v)
+  if v == nil then return nil end
+  if math.type(v) ~= "integer" then
+    error(string.format('pids: invalid value "%s": use an integer (-1 or 0 for no limit)', tostring(v)), 0)
+  end
+  return v > 0 and v or -1
+end
+
+-- The limits table for core.cgroup_create from create()'s options.
+local function limits(opts)
+  local lim = {}
+  memory_limits(opts, lim)
+  cpu_limits(opts, lim)
+  lim.cpuset_cpus = cpuset_opt(opts.cpuset_cpus, "cpuset_cpus")
+  lim.cpuset_mems = cpuset_opt(opts.cpuset_mems, "cpuset_mems")
+  lim.pids = pids_limit(opts.pids)
+  return lim
+end
+
+local Cgroup = {}
+Cgroup.__index = Cgroup
+
+local function new(path)
+  return setmetatable({ path = path }, Cgroup)
+end
+
+--- Create the cgroup path ("luac-ctr/<id>") on every hierarchy with limits:
+-- { memory = bytes|"512m", memory_swap = bytes|"1g"|-1, cpus = 1.5, cpu_period = 100000,
+--   cpuset_cpus = "0-1", cpuset_mems = "0", pids = 100 }. Raises with a clear message
+-- (also when it already exists: a cgroup is never shared) and leaves nothing behind.
+-- @return the cgroup object
+function M.create(path, opts)
+  if type(path) ~= "string" then error("cgroup path must be a string like \"luac-ctr/<id>\"", 0) end
+  local lim = limits(opts or {})
+  local ok, err = core.cgroup_create(layout_ud(), path, lim)
+  if not ok then error(err, 0) end
+  return new(path)
+end
+
+--- Open an existing cgroup (for rm, exec, stats).
+-- @return the cgroup object, or nil, err when it exists on no hierarchy
+function M.open(path)
+  if type(path) ~= "string" then return nil, "cgroup path must be a string" end
+  local l = layout_ud()
+  local n = core.cgroup_exists(l, path)
+  if n == 0 then return nil, "no cgroup " .. path end
+  return new(path)
+end
+
+--- Move process pid into the cgroup on every hierarchy.
+function Cgroup:add(pid)
+  local ok, err = core.cgroup_add(layout_ud(), self.path, pid)
+  if not ok then error(err, 0) end
+  return self
+end
+
+--- The absolute directories of the cgroup, one per hierarchy where it exists.
+function Cgroup:dirs()
+  local d, err = core.cgroup_dirs(layout_ud(), self.path)
+  if not d then error(err, 0) end
+  return d
+end
+
+--- The absolute cgroup.procs paths (a process joins by writing its pid to each).
+function Cgroup:procs_files()
+  local t = {}
+  for i, d in ipairs(self:dirs()) do t[i] = d .. "/cgroup.procs" end
+  return t
+end
+
+--- The pids of the processes in the cgroup (sorted).
+function Cgroup:pids()
+  local p, err = core.cgroup_pids(layout_ud(), self.path)
+  if not p then error(err, 0) end
+  table.sort(p)
+  return p
+end
+
+--- Usage: { memory = bytes, memory_max = bytes (-1 unlimited), pids = n, cpu_usec = n,
+-- oom_kills = n }; a field is nil when its controller is not available.
+function Cgroup:stats()
+  local s, err = core.cgroup_stats(layout_ud(), self.path)
+  if not s then error(err, 0) end
+  return s
+end
+
+--- Whether the OOM killer killed a process in this cgroup.
+function Cgroup:oom_killed()
+  return (self:stats().oom_kills or 0) > 0
+end
+
+--- SIGKILL every process in the cgroup and wait until it is empty (raises after
+-- timeout_ms, default 5000).
+function Cgroup:kill(timeout_ms)
+  local ok, err = core.cgroup_kill(layout_ud(), self.path, timeout_ms or M.KILL_TIMEOUT_MS)
+  if not ok then error(err, 0) end
+  return self
+end
+
+--- Remove the cgroup from every hierarchy. Idempotent (missing directories are fine).
+-- With { force = true } kills its processes first; without it, a cgroup that still
+-- has processes is an error.
+function Cgroup:remove(opts)
+  local l = layout_ud()
+  if core.cgroup_exists(l, self.path) == 0 then return true end
+  if opts and opts.force then self:kill(opts.timeout_ms) end
+  local ok, err, errno = core.cgroup_remove(l, self.path)
+  if not ok then
+    if errno == core.errno.EBUSY then
+      local n = #(core.cgroup_pids(l, self.path) or {})
+      err = string.format("cannot remove cgroup %s: %d process%s still in it (stop them, or remove with force)",
+        self.path, n, n == 1 and " is" or "es are")
+    end
+    error(err, 0)
+  end
+  return true
+end
+
+function Cgroup:__tostring()
+  return "ctr.cgroup(" .. self.path .. ")"
+end
+
+return M
