@@ -1,0 +1,164 @@
+/* fd.c - file descriptor primitives. */
+#include "fd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int ctr_open(const char *path, int flags, mode_t mode, ctr_error_t *err) {
+  int fd;
+  do
+    fd = open(path, flags, mode);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open %s", path);
+  return fd;
+}
+
+int ctr_close(int fd, ctr_error_t *err) {
+  if (close(fd) < 0 && errno != EINTR)
+    return ctr_fail_errno(err, "close fd %d", fd);
+  return 0;
+}
+
+int ctr_dup(int fd, int cloexec, ctr_error_t *err) {
+  int r = fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+  if (r < 0)
+    return ctr_fail_errno(err, "dup fd %d", fd);
+  return r;
+}
+
+int ctr_dup2(int oldfd, int newfd, int cloexec, ctr_error_t *err) {
+  int r;
+  if (cloexec && oldfd != newfd)
+    r = dup3(oldfd, newfd, O_CLOEXEC);
+  else
+    r = dup2(oldfd, newfd);
+  if (r < 0)
+    return ctr_fail_errno(err, "dup2 fd %d to %d", oldfd, newfd);
+  return r;
+}
+
+int ctr_pipe(int fds[2], int flags, ctr_error_t *err) {
+  if (pipe2(fds, flags) < 0)
+    return ctr_fail_errno(err, "pipe");
+  return 0;
+}
+
+ssize_t ctr_read(int fd, void *buf, size_t n, ctr_error_t *err) {
+  ssize_t r;
+  do
+    r = read(fd, buf, n);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return ctr_fail_errno(err, "read fd %d", fd);
+  return r;
+}
+
+ssize_t ctr_write(int fd, const void *buf, size_t n, ctr_error_t *err) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = write(fd, (const char *)buf + done, n - done);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0 && errno == EAGAIN && done > 0)
+      break;
+    if (r < 0)
+      return ctr_fail_errno(err, "write fd %d", fd);
+    done += (size_t)r;
+  }
+  return (ssize_t)done;
+}
+
+static int set_fl(int fd, int get, int set, int bit, int on, const char *what, ctr_error_t *err) {
+  int fl = fcntl(fd, get);
+  if (fl < 0)
+    return ctr_fail_errno(err, "get %s on fd %d", what, fd);
+  int nfl = on ? (fl | bit) : (fl & ~bit);
+  if (nfl != fl && fcntl(fd, set, nfl) < 0)
+    return ctr_fail_errno(err, "set %s on fd %d", what, fd);
+  return 0;
+}
+
+int ctr_set_cloexec(int fd, int on, ctr_error_t *err) {
+  return set_fl(fd, F_GETFD, F_SETFD, FD_CLOEXEC, on, "close-on-exec", err);
+}
+
+int ctr_set_nonblock(int fd, int on, ctr_error_t *err) {
+  return set_fl(fd, F_GETFL, F_SETFL, O_NONBLOCK, on, "O_NONBLOCK", err);
+}
+
+int ctr_poll(struct pollfd *fds, size_t n, int timeout_ms, ctr_error_t *err) {
+  int r;
+  do
+    r = poll(fds, (nfds_t)n, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return ctr_fail_errno(err, "poll %zu fds", n);
+  return r;
+}
+
+int ctr_isatty(int fd) {
+  int saved = errno;
+  int r = isatty(fd);
+  errno = saved;
+  return r;
+}
+
+int ctr_socketpair(int sv[2], ctr_error_t *err) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return ctr_fail_errno(err, "socketpair");
+  return 0;
+}
+
+int ctr_send_fd(int sock, int fd, ctr_error_t *err) {
+  char byte = 'F';
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t r;
+  do
+    r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return ctr_fail_errno(err, "send fd %d over socket %d", fd, sock);
+  return 0;
+}
+
+int ctr_recv_fd(int sock, ctr_error_t *err) {
+  char byte;
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+  ssize_t r;
+  do
+    r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return ctr_fail_errno(err, "receive fd over socket %d", sock);
+  if (r == 0)
+    return ctr_fail(err, EPIPE, "receive fd over socket %d: peer closed", sock);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(sizeof(int)))
+    return ctr_fail(err, EBADMSG, "receive fd over socket %d: message carries no fd", sock);
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
