@@ -1,0 +1,409 @@
+/* l_fs.c - the fs area of ctr.core: directories, links, metadata, lock
+ * files, atomic writes, remove_all and du (core/fs.c). */
+#include "lctr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fs.h"
+
+static int ok_or_err(lua_State *L, int r, const ctr_error_t *err) {
+  if (r < 0)
+    return lctr_pusherr(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static mode_t optmode(lua_State *L, int idx, mode_t def) {
+  lua_Integer m = luaL_optinteger(L, idx, (lua_Integer)def);
+  luaL_argcheck(L, m >= 0 && m <= 07777, idx, "mode must be within 0..07777");
+  return (mode_t)m;
+}
+
+static lua_Integer checkid(lua_State *L, int idx) {
+  lua_Integer v = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, v >= -1 && v <= 0xffffffffLL, idx, "id out of range");
+  return v;
+}
+
+/***
+ * core.mkdir(path [, mode=0755]) -> true | nil, err, errno
+ * Create one directory (the umask applies; chmod afterwards for exact modes).
+ */
+static int l_mkdir(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_mkdir(luaL_checkstring(L, 1), optmode(L, 2, 0755), &err), &err);
+}
+
+/***
+ * core.rmdir(path) -> true | nil, err, errno
+ * Remove an empty directory.
+ */
+static int l_rmdir(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_rmdir(luaL_checkstring(L, 1), &err), &err);
+}
+
+/***
+ * core.unlink(path) -> true | nil, err, errno
+ * Remove a non-directory.
+ */
+static int l_unlink(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_unlink(luaL_checkstring(L, 1), &err), &err);
+}
+
+/***
+ * core.rename(from, to) -> true | nil, err, errno
+ * rename(2): atomic within one filesystem (EXDEV across filesystems).
+ */
+static int l_rename(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_rename(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+}
+
+/***
+ * core.symlink(target, path) -> true | nil, err, errno
+ * Create the symbolic link path pointing at target.
+ */
+static int l_symlink(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_symlink(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+}
+
+/***
+ * core.link(target, path) -> true | nil, err, errno
+ * Create the hard link path to the existing file target.
+ */
+static int l_link(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_link(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+}
+
+/***
+ * core.chmod(path, mode) -> true | nil, err, errno
+ * Set the permission bits (including setuid/setgid/sticky: 0..07777).
+ */
+static int l_chmod(lua_State *L) {
+  ctr_error_t err;
+  luaL_checkinteger(L, 2);
+  return ok_or_err(L, ctr_fs_chmod(luaL_checkstring(L, 1), optmode(L, 2, 0), &err), &err);
+}
+
+/***
+ * core.chown(path, uid, gid) -> true | nil, err, errno
+ * chown(2), following symlinks; -1 leaves an id unchanged.
+ */
+static int l_chown(lua_State *L) {
+  ctr_error_t err;
+  const char *p = luaL_checkstring(L, 1);
+  uid_t u = (uid_t)checkid(L, 2);
+  gid_t g = (gid_t)checkid(L, 3);
+  return ok_or_err(L, ctr_fs_chown(p, u, g, 0, &err), &err);
+}
+
+/***
+ * core.lchown(path, uid, gid) -> true | nil, err, errno
+ * Like chown, but changes a symlink itself.
+ */
+static int l_lchown(lua_State *L) {
+  ctr_error_t err;
+  const char *p = luaL_checkstring(L, 1);
+  uid_t u = (uid_t)checkid(L, 2);
+  gid_t g = (gid_t)checkid(L, 3);
+  return ok_or_err(L, ctr_fs_chown(p, u, g, 1, &err), &err);
+}
+
+static const char *type_name(mode_t m) {
+  switch (m & S_IFMT) {
+  case S_IFREG: return "file";
+  case S_IFDIR: return "dir";
+  case S_IFLNK: return "link";
+  case S_IFCHR: return "chr";
+  case S_IFBLK: return "blk";
+  case S_IFIFO: return "fifo";
+  case S_IFSOCK: return "sock";
+  default: return "unknown";
+  }
+}
+
+#define SETI(name, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, name))
+
+static void push_stat(lua_State *L, const struct stat *st) {
+  lua_createtable(L, 0, 18);
+  lua_pushstring(L, type_name(st->st_mode));
+  lua_setfield(L, -2, "type");
+  SETI("mode", st->st_mode & 07777);
+  SETI("size", st->st_size);
+  SETI("uid", st->st_uid);
+  SETI("gid", st->st_gid);
+  SETI("ino", st->st_ino);
+  SETI("dev", st->st_dev);
+  SETI("nlink", st->st_nlink);
+  SETI("blocks", st->st_blocks);
+  SETI("rdev", st->st_rdev);
+  SETI("rdev_major", major(st->st_rdev));
+  SETI("rdev_minor", minor(st->st_rdev));
+  lua_pushnumber(L, (lua_Number)st->st_mtim.tv_sec + (lua_Number)st->st_mtim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "mtime");
+  SETI("mtime_ns", (lua_Integer)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec);
+  lua_pushnumber(L, (lua_Number)st->st_atim.tv_sec + (lua_Number)st->st_atim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "atime");
+  lua_pushnumber(L, (lua_Number)st->st_ctim.tv_sec + (lua_Number)st->st_ctim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "ctime");
+}
+
+static int do_stat(lua_State *L, int nofollow) {
+  ctr_error_t err;
+  struct stat st;
+  if (ctr_fs_stat(luaL_checkstring(L, 1), &st, nofollow, &err) < 0)
+    return lctr_pusherr(L, &err);
+  push_stat(L, &st);
+  return 1;
+}
+
+/***
+ * core.stat(path) -> {type=, mode=, size=, uid=, gid=, ino=, dev=, nlink=, mtime=, ...} | nil, err, errno
+ * stat(2), following symlinks. type: "file"|"dir"|"link"|"chr"|"blk"|"fifo"|"sock";
+ * mode: permission bits (0..07777); mtime/atime/ctime: seconds (float); mtime_ns:
+ * integer nanoseconds; rdev, rdev_major, rdev_minor for device nodes; blocks (512 bytes).
+ */
+static int l_stat(lua_State *L) { return do_stat(L, 0); }
+
+/***
+ * core.lstat(path) -> table | nil, err, errno
+ * Like core.stat, but a symlink is described itself (type "link").
+ */
+static int l_lstat(lua_State *L) { return do_stat(L, 1); }
+
+/***
+ * core.exists(path) -> boolean
+ * true if lstat(path) succeeds (a dangling symlink exists).
+ */
+static int l_exists(lua_State *L) {
+  struct stat st;
+  lua_pushboolean(L, lstat(luaL_checkstring(L, 1), &st) == 0);
+  return 1;
+}
+
+/***
+ * core.access(path [, how="f"]) -> true | nil, err, errno
+ * access(2) with how made of "r", "w", "x" (or "f": existence).
+ */
+static int l_access(lua_State *L) {
+  const char *p = luaL_checkstring(L, 1);
+  const char *how = luaL_optstring(L, 2, "f");
+  int mode = 0;
+  for (const char *c = how; *c; c++) {
+    switch (*c) {
+    case 'r': mode |= R_OK; break;
+    case 'w': mode |= W_OK; break;
+    case 'x': mode |= X_OK; break;
+    case 'f': break;
+    default: return luaL_argerror(L, 2, "expected a combination of \"r\", \"w\", \"x\" or \"f\"");
+    }
+  }
+  if (access(p, mode) < 0) {
+    ctr_error_t err;
+    ctr_fail_errno(&err, "access %s (%s)", p, how);
+    return lctr_pusherr(L, &err);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/***
+ * core.readdir(path) -> {names...} | nil, err, errno
+ * The entries of a directory, without "." and "..", sorted.
+ */
+static int l_readdir(lua_State *L) {
+  ctr_error_t err;
+  size_t n = 0;
+  char **names = ctr_fs_readdir(luaL_checkstring(L, 1), &n, &err);
+  if (names == NULL)
+    return lctr_pusherr(L, &err);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushstring(L, names[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  ctr_fs_free_names(names, n);
+  return 1;
+}
+
+static int push_owned_string(lua_State *L, char *s, const ctr_error_t *err) {
+  if (s == NULL)
+    return lctr_pusherr(L, err);
+  lua_pushstring(L, s);
+  free(s);
+  return 1;
+}
+
+/***
+ * core.readlink(path) -> target | nil, err, errno
+ * The target of a symbolic link.
+ */
+static int l_readlink(lua_State *L) {
+  ctr_error_t err;
+  return push_owned_string(L, ctr_fs_readlink(luaL_checkstring(L, 1), &err), &err);
+}
+
+/***
+ * core.realpath(path) -> absolute path | nil, err, errno
+ * The canonical absolute path (symlinks resolved; the path must exist).
+ */
+static int l_realpath(lua_State *L) {
+  ctr_error_t err;
+  return push_owned_string(L, ctr_fs_realpath(luaL_checkstring(L, 1), &err), &err);
+}
+
+/***
+ * core.fsync(fd_or_path) -> true | nil, err, errno
+ * Flush a file (an fd, or a path: file or directory) to stable storage.
+ */
+static int l_fsync(lua_State *L) {
+  ctr_error_t err;
+  if (lua_type(L, 1) == LUA_TSTRING)
+    return ok_or_err(L, ctr_fs_fsync_path(lua_tostring(L, 1), &err), &err);
+  return ok_or_err(L, ctr_fs_fsync_fd(lctr_checkfd(L, 1), &err), &err);
+}
+
+/***
+ * core.read_file(path) -> string | nil, err, errno
+ * The whole content of a file.
+ */
+static int l_read_file(lua_State *L) {
+  ctr_error_t err;
+  size_t len = 0;
+  cleanup_free char *buf = ctr_fs_read_file(luaL_checkstring(L, 1), &len, &err);
+  if (buf == NULL)
+    return lctr_pusherr(L, &err);
+  lua_pushlstring(L, buf, len);
+  return 1;
+}
+
+/***
+ * core.write_file_atomic(path, data [, mode=0644]) -> true | nil, err, errno
+ * Replace path atomically: temp file in the same directory, fsync, chmod,
+ * rename over path, fsync the directory. No temp file is left on failure.
+ */
+static int l_write_file_atomic(lua_State *L) {
+  ctr_error_t err;
+  size_t len;
+  const char *path = luaL_checkstring(L, 1);
+  const char *data = luaL_checklstring(L, 2, &len);
+  mode_t mode = optmode(L, 3, 0644);
+  return ok_or_err(L, ctr_fs_write_file_atomic(path, data, len, mode, &err), &err);
+}
+
+/***
+ * core.lock_file(path [, how="ex" [, {nonblock=false}]]) -> fd | nil, err, errno
+ * Open (create, 0600) path and flock it: how is "ex" (exclusive) or "sh"
+ * (shared). With nonblock a lock held elsewhere fails at once with
+ * EWOULDBLOCK. Returns a ctr.fd: closing it (or garbage collection)
+ * releases the lock.
+ */
+static int l_lock_file(lua_State *L) {
+  static const char *const hows[] = {"ex", "sh", NULL};
+  ctr_error_t err;
+  const char *path = luaL_checkstring(L, 1);
+  int how = luaL_checkoption(L, 2, "ex", hows);
+  int nonblock = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    nonblock = lctr_optfield_boolean(L, 3, "nonblock", 0);
+  }
+  int fd = ctr_fs_lock_file(path, how == 0, nonblock, &err);
+  if (fd < 0)
+    return lctr_pusherr(L, &err);
+  lctr_pushfd(L, fd, LCTR_FD_FILE);
+  return 1;
+}
+
+/***
+ * core.remove_all(path) -> true | nil, err, errno
+ * rm -rf that never crosses into a mount: if path or anything below it is
+ * a mount point, fails (EBUSY, naming it) before removing anything. A
+ * missing path is success. Symlinks are removed, not followed.
+ */
+static int l_remove_all(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_remove_all(luaL_checkstring(L, 1), &err), &err);
+}
+
+/***
+ * core.du(path) -> bytes, apparent_bytes | nil, err, errno
+ * Disk usage of a tree (allocated blocks; hard links once), skipping other
+ * mounts; apparent_bytes is the sum of file and symlink sizes.
+ */
+static int l_du(lua_State *L) {
+  ctr_error_t err;
+  uint64_t bytes = 0, apparent = 0;
+  if (ctr_fs_du(luaL_checkstring(L, 1), &bytes, &apparent, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushinteger(L, (lua_Integer)apparent);
+  return 2;
+}
+
+/***
+ * core.mknod(path, type, mode [, major=0, minor=0]) -> true | nil, err, errno
+ * Create a node: type "chr", "blk", "fifo" or "file"; mode: permission bits.
+ * (An overlayfs whiteout is core.mknod(path, "chr", 0, 0, 0).)
+ */
+static int l_mknod(lua_State *L) {
+  static const char *const types[] = {"chr", "blk", "fifo", "file", NULL};
+  static const mode_t fmt[] = {S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG};
+  ctr_error_t err;
+  const char *path = luaL_checkstring(L, 1);
+  int t = luaL_checkoption(L, 2, NULL, types);
+  luaL_checkinteger(L, 3);
+  mode_t mode = optmode(L, 3, 0);
+  lua_Integer ma = luaL_optinteger(L, 4, 0), mi = luaL_optinteger(L, 5, 0);
+  luaL_argcheck(L, ma >= 0 && ma <= 0xfffff, 4, "major out of range");
+  luaL_argcheck(L, mi >= 0 && mi <= 0xfffff, 5, "minor out of range");
+  dev_t dev = makedev((unsigned)ma, (unsigned)mi);
+  return ok_or_err(L, ctr_fs_mknod(path, fmt[t] | mode, dev, &err), &err);
+}
+
+/***
+ * core.mkdtemp(template) -> path | nil, err, errno
+ * Create a unique directory (mode 0700) from a template ending in "XXXXXX".
+ */
+static int l_mkdtemp(lua_State *L) {
+  const char *tmpl = luaL_checkstring(L, 1);
+  cleanup_free char *buf = strdup(tmpl);
+  if (buf == NULL)
+    return lctr_pusherrno(L, "mkdtemp");
+  if (mkdtemp(buf) == NULL) {
+    ctr_error_t err;
+    ctr_fail_errno(&err, "mkdtemp %s", tmpl);
+    return lctr_pusherr(L, &err);
+  }
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+LCTR_AREA_DECL(fs) {
+  static const luaL_Reg fns[] = {
+      {"mkdir", l_mkdir},         {"rmdir", l_rmdir},
+      {"unlink", l_unlink},       {"rename", l_rename},
+      {"symlink", l_symlink},     {"link", l_link},
+      {"chmod", l_chmod},         {"chown", l_chown},
+      {"lchown", l_lchown},       {"stat", l_stat},
+      {"lstat", l_lstat},         {"exists", l_exists},
+      {"access", l_access},       {"readdir", l_readdir},
+      {"readlink", l_readlink},   {"realpath", l_realpath},
+      {"fsync", l_fsync},         {"read_file", l_read_file},
+      {"write_file_atomic", l_write_file_atomic},
+      {"lock_file", l_lock_file}, {"remove_all", l_remove_all},
+      {"du", l_du},               {"mknod", l_mknod},
+      {"mkdtemp", l_mkdtemp},     {NULL, NULL}};
+  luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,116 @@
+/* lctr_archive.c - luaopen_ctr_archive: the `ctr.archive` module (libarchive),
+ * kept apart from ctr.core so that `require "ctr.core"` does not load
+ * libarchive. */
+#include "lctr.h"
+
+#include <sys/stat.h>
+
+#include "ctr_archive.h"
+
+/* CMakeLists.txt builds ctr.archive from this file, lctr_util.c and
+ * core/archive.c only (without the ctrcore library), so the core error
+ * helpers are compiled in here. Should ctrcore be linked in later, its
+ * error.o member is simply not pulled (nothing is left undefined). */
+#include "../core/error.c"
+
+/***
+ * archive.extract(tarball, dest_dir) -> true | nil, err, errno
+ * Extract a tar archive (plain, gzip, xz, zstd, bzip2: detected from the
+ * content) into the existing directory dest_dir, keeping numeric owners,
+ * modes, times, xattrs and device nodes. Entries with absolute paths, ".."
+ * components or paths through symlinks make the whole call fail; what was
+ * extracted before the bad entry stays (extract into a fresh directory).
+ */
+static int l_extract(lua_State *L) {
+  ctr_error_t err;
+  if (ctr_archive_extract(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/***
+ * archive.create(src_dir, tarball [, {gzip=false}]) -> true | nil, err, errno
+ * Write the tree src_dir as a pax tar archive (gzip-compressed with gzip):
+ * relative paths ("bin/sh"), numeric owners, modes, times, symlinks, hard
+ * links, device nodes, fifos and xattrs. Overlayfs whiteouts (char 0:0) and
+ * sockets are skipped; other mounts below src_dir are not entered.
+ */
+static int l_create(lua_State *L) {
+  ctr_error_t err;
+  const char *src = luaL_checkstring(L, 1);
+  const char *tarball = luaL_checkstring(L, 2);
+  int gzip = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    gzip = lctr_optfield_boolean(L, 3, "gzip", 0);
+  }
+  if (ctr_archive_create(src, tarball, gzip, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const char *entry_type(mode_t m) {
+  switch (m & S_IFMT) {
+  case S_IFREG: return "file";
+  case S_IFDIR: return "dir";
+  case S_IFLNK: return "link";
+  case S_IFCHR: return "chr";
+  case S_IFBLK: return "blk";
+  case S_IFIFO: return "fifo";
+  case S_IFSOCK: return "sock";
+  default: return "unknown";
+  }
+}
+
+static int list_one(const ctr_archive_entry_t *e, void *ctx) {
+  lua_State *L = ctx;
+  lua_createtable(L, 0, 10);
+  lua_pushstring(L, e->path);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, e->hardlink ? "hardlink" : entry_type(e->mode));
+  lua_setfield(L, -2, "type");
+  if (e->linkname) {
+    lua_pushstring(L, e->linkname);
+    lua_setfield(L, -2, "linkname");
+  }
+  lua_pushinteger(L, e->mode & 07777);
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, e->size);
+  lua_setfield(L, -2, "size");
+  lua_pushinteger(L, e->uid);
+  lua_setfield(L, -2, "uid");
+  lua_pushinteger(L, e->gid);
+  lua_setfield(L, -2, "gid");
+  lua_pushinteger(L, e->mtime);
+  lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, e->rdev_major);
+  lua_setfield(L, -2, "rdev_major");
+  lua_pushinteger(L, e->rdev_minor);
+  lua_setfield(L, -2, "rdev_minor");
+  lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+  return 0;
+}
+
+/***
+ * archive.list(tarball) -> {entries...} | nil, err, errno
+ * The entries of a tar archive, in order: {path=, type="file"|"dir"|"link"|
+ * "hardlink"|"chr"|"blk"|"fifo", linkname=, mode=, size=, uid=, gid=, mtime=,
+ * rdev_major=, rdev_minor=}.
+ */
+static int l_list(lua_State *L) {
+  ctr_error_t err;
+  const char *tarball = luaL_checkstring(L, 1);
+  lua_newtable(L);
+  if (ctr_archive_list(tarball, list_one, L, &err) < 0)
+    return lctr_pusherr(L, &err);
+  return 1;
+}
+
+int luaopen_ctr_archive(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"extract", l_extract}, {"create", l_create}, {"list", l_list}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

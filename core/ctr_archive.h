@@ -1,0 +1,41 @@
+/* ctr_archive.h - tarballs with libarchive: safe extraction, creation, listing.
+ * (Not named archive.h: with -Icore that would shadow libarchive's <archive.h>.)
+ * Only linked into the ctr.archive Lua module (not into ctr.core). */
+#ifndef CTR_ARCHIVE_H
+#define CTR_ARCHIVE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Extract a tar archive (plain, gzip, xz, zstd, bzip2: detected) into the
+ * existing directory dest, keeping owners (numeric ids), permissions,
+ * times, xattrs, ACLs and device nodes. Refuses (fails) entries with
+ * absolute paths, ".." components, or paths through a symlink. */
+int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err);
+
+/* Write the tree at src as a tar archive (pax, gzip-compressed when gzip):
+ * paths relative without a leading "/" or "./", owners as numbers, modes,
+ * symlinks, hard links, device nodes, fifos and xattrs kept. Overlayfs
+ * whiteouts (char device 0:0) are skipped; other mounts are not entered. */
+int ctr_archive_create(const char *src, const char *tarball, int gzip, ctr_error_t *err);
+
+/* One entry of a listing. */
+typedef struct ctr_archive_entry {
+  const char *path;     /* valid during the callback only */
+  const char *linkname; /* symlink or hard link target, or NULL */
+  int hardlink;         /* linkname is a hard link target */
+  mode_t mode;          /* type and permission bits */
+  int64_t size;
+  int64_t uid, gid;
+  int64_t mtime;
+  unsigned rdev_major, rdev_minor;
+} ctr_archive_entry_t;
+
+/* Call fn for each entry of the archive; fn returning non-zero stops (and
+ * that value is returned). */
+typedef int (*ctr_archive_list_fn)(const ctr_archive_entry_t *e, void *ctx);
+int ctr_archive_list(const char *tarball, ctr_archive_list_fn fn, void *ctx, ctr_error_t *err);
+
+#endif

@@ -1,0 +1,517 @@
+/* fs.c - filesystem primitives, lock files, atomic writes, mount-aware tree walks. */
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+/* ---- simple wrappers ------------------------------------------------------ */
+
+int ctr_fs_mkdir(const char *path, mode_t mode, ctr_error_t *err) {
+  if (mkdir(path, mode) < 0)
+    return ctr_fail_errno(err, "mkdir %s", path);
+  return 0;
+}
+
+int ctr_fs_rmdir(const char *path, ctr_error_t *err) {
+  if (rmdir(path) < 0)
+    return ctr_fail_errno(err, "rmdir %s", path);
+  return 0;
+}
+
+int ctr_fs_unlink(const char *path, ctr_error_t *err) {
+  if (unlink(path) < 0)
+    return ctr_fail_errno(err, "unlink %s", path);
+  return 0;
+}
+
+int ctr_fs_rename(const char *from, const char *to, ctr_error_t *err) {
+  if (rename(from, to) < 0)
+    return ctr_fail_errno(err, "rename %s to %s", from, to);
+  return 0;
+}
+
+int ctr_fs_symlink(const char *target, const char *path, ctr_error_t *err) {
+  if (symlink(target, path) < 0)
+    return ctr_fail_errno(err, "symlink %s -> %s", path, target);
+  return 0;
+}
+
+int ctr_fs_link(const char *target, const char *path, ctr_error_t *err) {
+  if (link(target, path) < 0)
+    return ctr_fail_errno(err, "link %s to %s", path, target);
+  return 0;
+}
+
+int ctr_fs_chmod(const char *path, mode_t mode, ctr_error_t *err) {
+  if (chmod(path, mode) < 0)
+    return ctr_fail_errno(err, "chmod %s to %o", path, (unsigned)mode);
+  return 0;
+}
+
+int ctr_fs_chown(const char *path, uid_t uid, gid_t gid, int nofollow, ctr_error_t *err) {
+  int r = nofollow ? lchown(path, uid, gid) : chown(path, uid, gid);
+  if (r < 0)
+    return ctr_fail_errno(err, "%s %s to %ld:%ld", nofollow ? "lchown" : "chown", path, (long)uid,
+                          (long)gid);
+  return 0;
+}
+
+int ctr_fs_stat(const char *path, struct stat *st, int nofollow, ctr_error_t *err) {
+  int r = nofollow ? lstat(path, st) : stat(path, st);
+  if (r < 0)
+    return ctr_fail_errno(err, "%s %s", nofollow ? "lstat" : "stat", path);
+  return 0;
+}
+
+int ctr_fs_mknod(const char *path, mode_t mode, dev_t dev, ctr_error_t *err) {
+  if (mknod(path, mode, dev) < 0)
+    return ctr_fail_errno(err, "mknod %s (mode %o, device %u:%u)", path, (unsigned)mode,
+                          major(dev), minor(dev));
+  return 0;
+}
+
+char *ctr_fs_readlink(const char *path, ctr_error_t *err) {
+  for (size_t size = 256;; size *= 2) {
+    cleanup_free char *buf = malloc(size);
+    if (buf == NULL) {
+      ctr_fail_errno(err, "readlink %s", path);
+      return NULL;
+    }
+    ssize_t n = readlink(path, buf, size);
+    if (n < 0) {
+      ctr_fail_errno(err, "readlink %s", path);
+      return NULL;
+    }
+    if ((size_t)n < size) {
+      buf[n] = '\0';
+      return steal_ptr(&buf);
+    }
+  }
+}
+
+char *ctr_fs_realpath(const char *path, ctr_error_t *err) {
+  char *r = realpath(path, NULL);
+  if (r == NULL)
+    ctr_fail_errno(err, "realpath %s", path);
+  return r;
+}
+
+int ctr_fs_fsync_fd(int fd, ctr_error_t *err) {
+  if (fsync(fd) < 0)
+    return ctr_fail_errno(err, "fsync fd %d", fd);
+  return 0;
+}
+
+int ctr_fs_fsync_path(const char *path, ctr_error_t *err) {
+  cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open %s for fsync", path);
+  if (fsync(fd) < 0)
+    return ctr_fail_errno(err, "fsync %s", path);
+  return 0;
+}
+
+/* ---- whole files ------------------------------------------------------------ */
+
+char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err) {
+  cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    ctr_fail_errno(err, "open %s", path);
+    return NULL;
+  }
+  size_t cap = 4096, n = 0;
+  cleanup_free char *buf = malloc(cap);
+  if (buf == NULL) {
+    ctr_fail_errno(err, "read %s", path);
+    return NULL;
+  }
+  for (;;) {
+    if (cap - n < 2) {
+      char *nb = realloc(buf, cap * 2);
+      if (nb == NULL) {
+        ctr_fail_errno(err, "read %s", path);
+        return NULL;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      ctr_fail_errno(err, "read %s", path);
+      return NULL;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return steal_ptr(&buf);
+}
+
+static int write_all(int fd, const char *data, size_t len, const char *what, ctr_error_t *err) {
+  while (len > 0) {
+    ssize_t w = write(fd, data, len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return ctr_fail_errno(err, "write %s", what);
+    data += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Fill, chmod and fsync the temp file fd, then close it. */
+static int finish_tmp(int *fd, const char *tmp, const void *data, size_t len, mode_t mode,
+                      ctr_error_t *err) {
+  if (write_all(*fd, data, len, tmp, err) < 0)
+    return -1;
+  if (fchmod(*fd, mode) < 0)
+    return ctr_fail_errno(err, "chmod %s", tmp);
+  if (fsync(*fd) < 0)
+    return ctr_fail_errno(err, "fsync %s", tmp);
+  int r = close(steal_fd(fd));
+  if (r < 0)
+    return ctr_fail_errno(err, "close %s", tmp);
+  return 0;
+}
+
+int ctr_fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                             ctr_error_t *err) {
+  cleanup_free char *dir = strdup(path);
+  cleanup_free char *tmp = NULL;
+  if (dir == NULL)
+    return ctr_fail_errno(err, "write %s", path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : dir;
+  if (*base == '\0')
+    return ctr_fail(err, EISDIR, "write %s", path);
+  if (asprintf(&tmp, "%.*s.%s.tmp-XXXXXX", slash ? (int)(slash - dir + 1) : 0, dir, base) < 0)
+    return ctr_fail_errno(err, "write %s", path);
+  if (slash == dir)
+    dir[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  else
+    strcpy(dir, ".");
+  cleanup_fd int fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0)
+    return ctr_fail_errno(err, "create temporary file %s", tmp);
+  if (finish_tmp(&fd, tmp, data, len, mode, err) < 0 || ctr_fs_rename(tmp, path, err) < 0) {
+    unlink(tmp);
+    return ctr_error_wrap(err, "write %s", path);
+  }
+  return ctr_fs_fsync_path(dir, err);
+}
+
+/* ---- directories ------------------------------------------------------------- */
+
+void ctr_fs_free_names(char **names, size_t n) {
+  if (names == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int push_name(char ***names, size_t *n, size_t *cap, const char *name) {
+  if (*n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 16;
+    char **nv = realloc(*names, nc * sizeof *nv);
+    if (nv == NULL)
+      return -1;
+    *names = nv;
+    *cap = nc;
+  }
+  char *s = strdup(name);
+  if (s == NULL)
+    return -1;
+  (*names)[(*n)++] = s;
+  return 0;
+}
+
+char **ctr_fs_readdir(const char *path, size_t *n, ctr_error_t *err) {
+  cleanup_dir DIR *d = opendir(path);
+  if (d == NULL) {
+    ctr_fail_errno(err, "opendir %s", path);
+    return NULL;
+  }
+  char **names = NULL;
+  size_t cap = 0;
+  *n = 0;
+  for (;;) {
+    errno = 0;
+    struct dirent *de = readdir(d);
+    if (de == NULL && errno == 0)
+      break;
+    if (de == NULL || ((strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) &&
+                       push_name(&names, n, &cap, de->d_name) < 0)) {
+      ctr_fail_errno(err, "readdir %s", path);
+      ctr_fs_free_names(names, *n);
+      return NULL;
+    }
+  }
+  if (*n > 0)
+    qsort(names, *n, sizeof *names, cmp_names);
+  else if ((names = malloc(sizeof *names)) == NULL)
+    ctr_fail_errno(err, "readdir %s", path);
+  return names;
+}
+
+/* ---- lock files --------------------------------------------------------------- */
+
+int ctr_fs_lock_file(const char *path, int exclusive, int nonblock, ctr_error_t *err) {
+  cleanup_fd int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open lock file %s", path);
+  int op = (exclusive ? LOCK_EX : LOCK_SH) | (nonblock ? LOCK_NB : 0);
+  while (flock(fd, op) < 0) {
+    if (errno != EINTR)
+      return ctr_fail_errno(err, "lock %s (%s)", path, exclusive ? "exclusive" : "shared");
+  }
+  return steal_fd(&fd);
+}
+
+/* ---- tree walks ------------------------------------------------------------------
+ * A depth-first walk over directory fds (openat/fstatat, never following
+ * symlinks). Mount points below the root are either skipped or an error. */
+
+typedef struct walk walk_t;
+typedef int (*walk_fn)(walk_t *w, int dirfd, const char *name, const struct stat *st,
+                       ctr_error_t *err);
+struct walk {
+  dev_t root_dev;
+  int skip_mounts;  /* 1: skip mount points, 0: fail on them */
+  walk_fn leaf;     /* non-directories (may be NULL) */
+  walk_fn post_dir; /* directories, after their content (may be NULL) */
+  void *ctx;
+  size_t len;
+  char path[PATH_MAX]; /* the entry being visited, for messages */
+};
+
+/* 1 if dirfd/name is the root of a mount (or on another device), 0 if not. */
+static int is_mount_point(walk_t *w, int dirfd, const char *name, const struct stat *st,
+                          ctr_error_t *err) {
+  if (st->st_dev != w->root_dev)
+    return 1;
+  struct statx sx;
+  if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
+    return ctr_fail_errno(err, "statx %s", w->path);
+  return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+         (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+static int walk_entry(walk_t *w, int dirfd, const char *name, ctr_error_t *err);
+
+static int walk_children(walk_t *w, DIR *d, ctr_error_t *err) {
+  for (;;) {
+    errno = 0;
+    struct dirent *de = readdir(d);
+    if (de == NULL) {
+      if (errno != 0)
+        return ctr_fail_errno(err, "readdir %s", w->path);
+      return 0;
+    }
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    if (walk_entry(w, dirfd(d), de->d_name, err) < 0)
+      return -1;
+  }
+}
+
+static int walk_dir(walk_t *w, int dirfd, const char *name, const struct stat *st,
+                    ctr_error_t *err) {
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open directory %s", w->path);
+  cleanup_dir DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    ctr_fail_errno(err, "fdopendir %s", w->path);
+    close(fd);
+    return -1;
+  }
+  if (walk_children(w, d, err) < 0)
+    return -1;
+  return w->post_dir ? w->post_dir(w, dirfd, name, st, err) : 0;
+}
+
+static int visit(walk_t *w, int dirfd, const char *name, ctr_error_t *err) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno == ENOENT)
+      return 0; /* vanished meanwhile */
+    return ctr_fail_errno(err, "lstat %s", w->path);
+  }
+  int m = is_mount_point(w, dirfd, name, &st, err);
+  if (m < 0)
+    return -1;
+  if (m)
+    return w->skip_mounts ? 0 : ctr_fail(err, EBUSY, "%s is a mount point", w->path);
+  if (S_ISDIR(st.st_mode))
+    return walk_dir(w, dirfd, name, &st, err);
+  return w->leaf ? w->leaf(w, dirfd, name, &st, err) : 0;
+}
+
+static int walk_entry(walk_t *w, int dirfd, const char *name, ctr_error_t *err) {
+  size_t saved = w->len, nl = strlen(name);
+  if (saved + 1 + nl >= sizeof w->path)
+    return ctr_fail(err, ENAMETOOLONG, "walk %s/%s", w->path, name);
+  w->path[saved] = '/';
+  memcpy(w->path + saved + 1, name, nl + 1);
+  w->len = saved + 1 + nl;
+  int r = visit(w, dirfd, name, err);
+  w->len = saved;
+  w->path[saved] = '\0';
+  return r;
+}
+
+/* Walk the tree at path (which must exist). */
+static int walk_tree(walk_t *w, const char *path, ctr_error_t *err) {
+  struct stat st;
+  size_t n = strlen(path);
+  if (n >= sizeof w->path)
+    return ctr_fail(err, ENAMETOOLONG, "walk %s", path);
+  memcpy(w->path, path, n + 1);
+  while (n > 1 && w->path[n - 1] == '/')
+    w->path[--n] = '\0';
+  w->len = n;
+  if (lstat(path, &st) < 0)
+    return ctr_fail_errno(err, "lstat %s", path);
+  w->root_dev = st.st_dev;
+  if (S_ISDIR(st.st_mode))
+    return walk_dir(w, AT_FDCWD, path, &st, err);
+  return w->leaf ? w->leaf(w, AT_FDCWD, path, &st, err) : 0;
+}
+
+/* ---- remove_all ---------------------------------------------------------------- */
+
+static int rm_leaf(walk_t *w, int dirfd, const char *name, const struct stat *st,
+                   ctr_error_t *err) {
+  (void)st;
+  if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+    return ctr_fail_errno(err, "unlink %s", w->path);
+  return 0;
+}
+
+static int rm_dir(walk_t *w, int dirfd, const char *name, const struct stat *st,
+                  ctr_error_t *err) {
+  (void)st;
+  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return ctr_fail_errno(err, "rmdir %s", w->path);
+  return 0;
+}
+
+int ctr_fs_remove_all(const char *path, ctr_error_t *err) {
+  struct stat st;
+  if (lstat(path, &st) < 0) {
+    if (errno == ENOENT)
+      return 0;
+    return ctr_fail_errno(err, "remove %s: lstat", path);
+  }
+  cleanup_free walk_t *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return ctr_fail_errno(err, "remove %s", path);
+  w->root_dev = st.st_dev;
+  strncpy(w->path, path, sizeof w->path - 1);
+  int m = is_mount_point(w, AT_FDCWD, path, &st, err);
+  if (m < 0)
+    return ctr_error_wrap(err, "remove %s", path);
+  if (m)
+    return ctr_fail(err, EBUSY, "refusing to remove %s: it is a mount point", path);
+  if (walk_tree(w, path, err) < 0) /* check pass: no callbacks */
+    return ctr_error_wrap(err, "refusing to remove %s", path);
+  w->leaf = rm_leaf;
+  w->post_dir = rm_dir;
+  if (walk_tree(w, path, err) < 0)
+    return ctr_error_wrap(err, "remove %s", path);
+  return 0;
+}
+
+/* ---- du -------------------------------------------------------------------------- */
+
+typedef struct inode_rec {
+  dev_t dev;
+  ino_t ino;
+  uint64_t blocks;
+  uint64_t size;
+} inode_rec_t;
+
+typedef struct du_ctx {
+  uint64_t bytes, apparent;
+  inode_rec_t *links; /* entries with nlink > 1, deduplicated at the end */
+  size_t n, cap;
+} du_ctx_t;
+
+static int du_add(walk_t *w, int dirfd, const char *name, const struct stat *st,
+                  ctr_error_t *err) {
+  (void)dirfd, (void)name;
+  du_ctx_t *c = w->ctx;
+  uint64_t size = (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) ? (uint64_t)st->st_size : 0;
+  if (S_ISDIR(st->st_mode) || st->st_nlink < 2) {
+    c->bytes += (uint64_t)st->st_blocks * 512;
+    c->apparent += size;
+    return 0;
+  }
+  if (c->n == c->cap) {
+    size_t nc = c->cap ? c->cap * 2 : 64;
+    inode_rec_t *nv = realloc(c->links, nc * sizeof *nv);
+    if (nv == NULL)
+      return ctr_fail_errno(err, "du %s", w->path);
+    c->links = nv;
+    c->cap = nc;
+  }
+  c->links[c->n++] = (inode_rec_t){st->st_dev, st->st_ino, (uint64_t)st->st_blocks * 512, size};
+  return 0;
+}
+
+static int cmp_inode(const void *a, const void *b) {
+  const inode_rec_t *x = a, *y = b;
+  if (x->dev != y->dev)
+    return x->dev < y->dev ? -1 : 1;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t *err) {
+  cleanup_free walk_t *w = calloc(1, sizeof *w);
+  du_ctx_t c = {0};
+  if (w == NULL)
+    return ctr_fail_errno(err, "du %s", path);
+  w->skip_mounts = 1;
+  w->leaf = du_add;
+  w->post_dir = du_add;
+  w->ctx = &c;
+  int r = walk_tree(w, path, err);
+  if (r == 0 && c.n > 0) {
+    qsort(c.links, c.n, sizeof *c.links, cmp_inode);
+    for (size_t i = 0; i < c.n; i++) {
+      if (i > 0 && cmp_inode(&c.links[i], &c.links[i - 1]) == 0)
+        continue;
+      c.bytes += c.links[i].blocks;
+      c.apparent += c.links[i].size;
+    }
+  }
+  free(c.links);
+  if (r < 0)
+    return ctr_error_wrap(err, "du %s", path);
+  *bytes = c.bytes;
+  if (apparent)
+    *apparent = c.apparent;
+  return 0;
+}

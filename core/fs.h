@@ -1,0 +1,67 @@
+/* fs.h - filesystem primitives: directories, links, metadata, flock-based
+ * lock files, atomic file replacement, and tree walks that never cross into
+ * another mount (remove_all, du). */
+#ifndef CTR_FS_H
+#define CTR_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+int ctr_fs_mkdir(const char *path, mode_t mode, ctr_error_t *err);
+int ctr_fs_rmdir(const char *path, ctr_error_t *err);
+int ctr_fs_unlink(const char *path, ctr_error_t *err);
+int ctr_fs_rename(const char *from, const char *to, ctr_error_t *err);
+int ctr_fs_symlink(const char *target, const char *path, ctr_error_t *err);
+int ctr_fs_link(const char *target, const char *path, ctr_error_t *err);
+int ctr_fs_chmod(const char *path, mode_t mode, ctr_error_t *err);
+/* chown(2), or lchown(2) when nofollow. */
+int ctr_fs_chown(const char *path, uid_t uid, gid_t gid, int nofollow, ctr_error_t *err);
+/* stat(2), or lstat(2) when nofollow. */
+int ctr_fs_stat(const char *path, struct stat *st, int nofollow, ctr_error_t *err);
+/* mknod(2) (device nodes, fifos). */
+int ctr_fs_mknod(const char *path, mode_t mode, dev_t dev, ctr_error_t *err);
+
+/* readlink(2); returns a malloc'd string. */
+char *ctr_fs_readlink(const char *path, ctr_error_t *err);
+/* realpath(3); returns a malloc'd string. */
+char *ctr_fs_realpath(const char *path, ctr_error_t *err);
+
+/* fsync(2) of an fd, or of a path opened read-only (files and directories). */
+int ctr_fs_fsync_fd(int fd, ctr_error_t *err);
+int ctr_fs_fsync_path(const char *path, ctr_error_t *err);
+
+/* Read a whole file into a malloc'd buffer (NUL-terminated, *len excludes it). */
+char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err);
+
+/* Replace path atomically: write a temp file in the same directory, fsync
+ * it, chmod it to mode, rename it over path and fsync the directory. On
+ * failure the temp file is removed and path is untouched. */
+int ctr_fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                             ctr_error_t *err);
+
+/* The names in a directory (without "." and ".."), sorted by strcmp. The
+ * array and the strings are malloc'd: free with ctr_fs_free_names. */
+char **ctr_fs_readdir(const char *path, size_t *n, ctr_error_t *err);
+void ctr_fs_free_names(char **names, size_t n);
+
+/* Open (creating, mode 0600, close-on-exec) path and flock it, exclusive or
+ * shared, optionally without blocking (EWOULDBLOCK when held elsewhere).
+ * Returns the fd: closing it releases the lock. */
+int ctr_fs_lock_file(const char *path, int exclusive, int nonblock, ctr_error_t *err);
+
+/* rm -rf that never crosses into another mount: the whole tree is checked
+ * first, and if any mount point is found below path (or path is one) the
+ * call fails with EBUSY naming it and nothing is removed. A missing path is
+ * not an error. Symlinks are removed, never followed. */
+int ctr_fs_remove_all(const char *path, ctr_error_t *err);
+
+/* Disk usage of a tree in bytes (st_blocks * 512, hard links counted once),
+ * not descending into other mounts; *apparent gets the sum of st_size of
+ * regular files and symlinks (may be NULL). */
+int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t *err);
+
+#endif
