@@ -1,0 +1,121 @@
+/* exec.c - enter a running container. See exec.h. */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static int join_cgroup(char **procs, ctr_error_t *err) {
+  for (char **p = procs; p && *p; p++) {
+    cleanup_fd int fd = open(*p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      return ctr_fail_errno(err, "open %s", *p);
+    if (write(fd, "0", 1) != 1)
+      return ctr_fail_errno(err, "join the container's cgroup (%s)", *p);
+  }
+  return 0;
+}
+
+static int enter_cwd(const char *cwd, ctr_error_t *err) {
+  if (cwd && chdir(cwd) < 0)
+    return ctr_fail_errno(err, "chdir to the working directory %s", cwd);
+  return 0;
+}
+
+/* The command itself (grandchild, our child through CLONE_PARENT). */
+__attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd) {
+  ctr_error_t err;
+  memset(&err, 0, sizeof err);
+  if (cfg->terminal) {
+    if (ctr_setup_console(sync_fd, &err) < 0)
+      ctr_child_fail(sync_fd, &err, 125);
+  } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0) {
+    ctr_child_fail(sync_fd, &err, 125);
+  }
+  if (enter_cwd(cfg->cwd, &err) < 0 ||
+      ctr_apply_identity(cfg->uid, cfg->gid, cfg->groups, cfg->ngroups, &cfg->caps, cfg->no_new_privs, &err) < 0 ||
+      ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
+  ctr_exec_search(cfg->argv, cfg->env, &err);
+  ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
+}
+
+/* The first child: enter, then clone the command as our parent's child. */
+__attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int sync_fd) {
+  ctr_error_t err;
+  memset(&err, 0, sizeof err);
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    ctr_fail_errno(&err, "prctl PR_SET_DUMPABLE 0");
+    ctr_child_fail(sync_fd, &err, 125);
+  }
+  if (join_cgroup(cfg->cgroup_procs, &err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
+  if (setns(cfg->target_pidfd, cfg->ns_flags) < 0) {
+    ctr_fail_errno(&err, "setns into the namespaces of pid %d (flags %#x)", (int)cfg->target, cfg->ns_flags);
+    ctr_child_fail(sync_fd, &err, 125);
+  }
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_PARENT;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) {
+    ctr_fail_errno(&err, "clone the command inside the container");
+    ctr_child_fail(sync_fd, &err, 125);
+  }
+  if (pid == 0)
+    command_main(cfg, sync_fd);
+  if (ctr_sync_send(sync_fd, 'P', (int)pid, &err) < 0)
+    _exit(125);
+  _exit(0);
+}
+
+static int reap_enter(pid_t pid, ctr_error_t *err) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return ctr_fail_errno(err, "wait for the exec helper %d", (int)pid);
+  return 0;
+}
+
+int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_failed, ctr_error_t *err) {
+  *exec_failed = false;
+  out->pid = -1;
+  out->pidfd = out->sync_fd = out->pty_fd = -1;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return ctr_fail_errno(err, "socketpair for exec");
+  cleanup_fd int mine = sv[0];
+  int pidfd_unused = -1;
+  pid_t helper = ctr_clone_pidfd(0, &pidfd_unused, err);
+  if (helper < 0) {
+    close(sv[1]);
+    return -1;
+  }
+  if (helper == 0) {
+    close(sv[0]);
+    enter_main(cfg, sv[1]);
+  }
+  close(pidfd_unused);
+  close(sv[1]);
+  pid_t cmd = -1;
+  int r = ctr_sync_wait(mine, &out->pty_fd, &cmd, exec_failed, err);
+  if (reap_enter(helper, r < 0 ? NULL : err) < 0)
+    r = -1;
+  if (cmd > 0) {
+    out->pid = cmd;
+    out->pidfd = (int)syscall(SYS_pidfd_open, cmd, 0);
+    if (out->pidfd < 0 && r == 0)
+      r = ctr_fail_errno(err, "pidfd_open %d", (int)cmd);
+  }
+  return r;
+}

@@ -1,0 +1,277 @@
+/* rootfs.c - the container's root filesystem, built inside its own mount
+ * namespace: private propagation, overlayfs root, the configured mounts
+ * (resolved inside the root with openat2(RESOLVE_IN_ROOT), so a symlink or
+ * ".." in the image cannot make a mount land on the host), device nodes,
+ * pivot_root, masked and read-only paths. */
+#include "rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static int openat2_in_root(int rootfd, const char *path, int flags, ctr_error_t *err) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (unsigned long long)(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  while (*path == '/')
+    path++;
+  if (*path == '\0')
+    path = ".";
+  int fd;
+  do
+    fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open %s inside the container root", path);
+  return fd;
+}
+
+/* Create every directory of path below rootfd (like mkdir -p), resolving
+ * each prefix inside the root; with is_file the last component is an empty
+ * file. Returns an O_PATH fd of the result. */
+static int mkpath_in_root(int rootfd, const char *path, bool is_file, ctr_error_t *err) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return ctr_fail(err, ENAMETOOLONG, "path %s", path);
+  char *p = buf;
+  while (*p == '/')
+    p++;
+  while (*p) {
+    char *slash = strchr(p, '/');
+    bool last = slash == NULL || slash[strspn(slash, "/")] == '\0';
+    if (slash)
+      *slash = '\0';
+    char *name = strrchr(buf, '/');
+    name = name ? name + 1 : buf;
+    cleanup_fd int parent = -1;
+    if (name == buf + 1 || name == buf) {
+      parent = dup(rootfd);
+    } else {
+      name[-1] = '\0';
+      parent = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY, err);
+      name[-1] = '/';
+    }
+    if (parent < 0)
+      return ctr_error_wrap(err, "creating %s", path);
+    if (last && is_file) {
+      int fd = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0 && errno != EEXIST && errno != EISDIR && errno != ELOOP)
+        return ctr_fail_errno(err, "create mount point %s", path);
+      if (fd >= 0)
+        close(fd);
+    } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
+      return ctr_fail_errno(err, "mkdir %s (for %s)", buf, path);
+    }
+    if (!slash)
+      break;
+    *slash = '/';
+    p = slash + 1;
+    while (*p == '/')
+      p++;
+  }
+  return openat2_in_root(rootfd, path, O_PATH, err);
+}
+
+static void fdpath(char *buf, size_t len, int fd) {
+  snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+static int do_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
+  bool is_file = false;
+  if (m->bind) {
+    struct stat st;
+    if (stat(m->source, &st) < 0)
+      return ctr_fail_errno(err, "bind mount source %s", m->source);
+    is_file = !S_ISDIR(st.st_mode);
+  }
+  cleanup_fd int target = mkpath_in_root(rootfd, m->destination, is_file, err);
+  if (target < 0)
+    return -1;
+  char tpath[64];
+  fdpath(tpath, sizeof tpath, target);
+  if (m->bind) {
+    unsigned long fl = MS_BIND | (m->flags & MS_REC);
+    if (mount(m->source, tpath, NULL, fl, NULL) < 0)
+      return ctr_fail_errno(err, "bind mount %s on %s", m->source, m->destination);
+    unsigned long ro = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if (ro) {
+      cleanup_fd int again = openat2_in_root(rootfd, m->destination, O_PATH, err);
+      if (again < 0)
+        return -1;
+      fdpath(tpath, sizeof tpath, again);
+      if (mount(NULL, tpath, NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
+        return ctr_fail_errno(err, "remount %s with its options", m->destination);
+    }
+  } else {
+    unsigned long fl = m->flags & ~(unsigned long)(MS_BIND | MS_REC);
+    if (mount(m->source ? m->source : m->type, tpath, m->type, fl, m->data) < 0)
+      return ctr_fail_errno(err, "mount %s on %s (%s)", m->type, m->destination, m->data ? m->data : "");
+  }
+  if (m->propagation) {
+    cleanup_fd int again = openat2_in_root(rootfd, m->destination, O_PATH, err);
+    if (again < 0)
+      return -1;
+    fdpath(tpath, sizeof tpath, again);
+    if (mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
+      return ctr_fail_errno(err, "set propagation of %s", m->destination);
+  }
+  return 0;
+}
+
+static int make_devices(const ctr_spawn_cfg_t *cfg, int rootfd, ctr_error_t *err) {
+  for (size_t i = 0; i < cfg->ndevices; i++) {
+    const ctr_device_t *d = &cfg->devices[i];
+    const char *slash = strrchr(d->path, '/');
+    char dir[512];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - d->path) : 0, d->path);
+    cleanup_fd int dfd = mkpath_in_root(rootfd, dir[0] ? dir : "/", false, err);
+    if (dfd < 0)
+      return -1;
+    cleanup_fd int dirfd = openat2_in_root(rootfd, dir[0] ? dir : "/", O_DIRECTORY | O_RDONLY, err);
+    if (dirfd < 0)
+      return -1;
+    const char *name = slash ? slash + 1 : d->path;
+    mode_t mode = (d->type == 'b' ? S_IFBLK : S_IFCHR) | (d->mode & 07777);
+    if (mknodat(dirfd, name, mode, makedev(d->major, d->minor)) < 0 && errno != EEXIST)
+      return ctr_fail_errno(err, "mknod %s", d->path);
+    if (fchownat(dirfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      return ctr_fail_errno(err, "chown %s", d->path);
+    if (fchmodat(dirfd, name, d->mode & 07777, 0) < 0)
+      return ctr_fail_errno(err, "chmod %s", d->path);
+  }
+  return 0;
+}
+
+static bool has_dev_tmpfs(const ctr_spawn_cfg_t *cfg) {
+  for (size_t i = 0; i < cfg->nmounts; i++)
+    if (strcmp(cfg->mounts[i].destination, "/dev") == 0 && !cfg->mounts[i].bind)
+      return true;
+  return false;
+}
+
+static int dev_symlinks(int rootfd, ctr_error_t *err) {
+  static const char *const links[][2] = {
+      {"/proc/self/fd", "fd"},   {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},     {"/proc/kcore", "core"},
+  };
+  cleanup_fd int dev = openat2_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY, err);
+  if (dev < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+    if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
+      return ctr_fail_errno(err, "symlink /dev/%s", links[i][1]);
+  return 0;
+}
+
+static int mount_root(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
+  if (cfg->overlay_lower) {
+    char data[8192];
+    int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", cfg->overlay_lower,
+                     cfg->overlay_upper, cfg->overlay_work);
+    if (n < 0 || (size_t)n >= sizeof data)
+      return ctr_fail(err, E2BIG, "overlay options for %s are too long", cfg->rootfs);
+    if (mount("overlay", cfg->rootfs, "overlay", 0, data) < 0)
+      return ctr_fail_errno(err, "mount overlay on %s (%s)", cfg->rootfs, data);
+  } else if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    return ctr_fail_errno(err, "bind mount the root %s on itself", cfg->rootfs);
+  }
+  return 0;
+}
+
+static int do_pivot(const char *rootfs, ctr_error_t *err) {
+  cleanup_fd int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (newroot < 0)
+    return ctr_fail_errno(err, "open the new root %s", rootfs);
+  if (fchdir(newroot) < 0)
+    return ctr_fail_errno(err, "chdir to the new root %s", rootfs);
+  /* pivot_root(".", "."): the old root ends up on top of the new one and is
+   * detached at once, so no directory for it is needed in the image. */
+  if (syscall(SYS_pivot_root, ".", ".") < 0)
+    return ctr_fail_errno(err, "pivot_root to %s", rootfs);
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+    return ctr_fail_errno(err, "make the old root a slave before detaching it");
+  if (umount2(".", MNT_DETACH) < 0)
+    return ctr_fail_errno(err, "detach the old root");
+  if (chdir("/") < 0)
+    return ctr_fail_errno(err, "chdir / in the new root");
+  return 0;
+}
+
+static int mask_paths(char **paths, ctr_error_t *err) {
+  for (char **p = paths; p && *p; p++) {
+    struct stat st;
+    if (lstat(*p, &st) < 0) {
+      if (errno == ENOENT)
+        continue;
+      return ctr_fail_errno(err, "stat masked path %s", *p);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (mount("tmpfs", *p, "tmpfs", MS_RDONLY, "size=0") < 0)
+        return ctr_fail_errno(err, "mask directory %s", *p);
+    } else if (mount("/dev/null", *p, NULL, MS_BIND, NULL) < 0) {
+      return ctr_fail_errno(err, "mask %s", *p);
+    }
+  }
+  return 0;
+}
+
+static int readonly_paths(char **paths, ctr_error_t *err) {
+  for (char **p = paths; p && *p; p++) {
+    if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+      if (errno == ENOENT)
+        continue;
+      return ctr_fail_errno(err, "bind %s read-only", *p);
+    }
+    if (mount(NULL, *p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+      return ctr_fail_errno(err, "remount %s read-only", *p);
+  }
+  return 0;
+}
+
+int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return ctr_fail_errno(err, "make / rprivate (mount propagation)");
+  if (mount_root(cfg, err) < 0)
+    return -1;
+  cleanup_fd int rootfd = open(cfg->rootfs, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (rootfd < 0)
+    return ctr_fail_errno(err, "open the root %s", cfg->rootfs);
+  for (size_t i = 0; i < cfg->nmounts; i++)
+    if (do_mount(&cfg->mounts[i], rootfd, err) < 0)
+      return -1;
+  if (has_dev_tmpfs(cfg) && (make_devices(cfg, rootfd, err) < 0 || dev_symlinks(rootfd, err) < 0))
+    return -1;
+  if (do_pivot(cfg->rootfs, err) < 0)
+    return -1;
+  if (mask_paths(cfg->masked_paths, err) < 0 || readonly_paths(cfg->readonly_paths, err) < 0)
+    return -1;
+  if (cfg->readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+    return ctr_fail_errno(err, "remount the root read-only");
+  return 0;
+}
+
+int ctr_chdir_mkdir(const char *path, ctr_error_t *err) {
+  if (chdir(path) == 0)
+    return 0;
+  if (errno != ENOENT)
+    return ctr_fail_errno(err, "chdir to the working directory %s", path);
+  cleanup_fd int root = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (root < 0)
+    return ctr_fail_errno(err, "open /");
+  cleanup_fd int fd = mkpath_in_root(root, path, false, err);
+  if (fd < 0)
+    return -1;
+  if (chdir(path) < 0)
+    return ctr_fail_errno(err, "chdir to the working directory %s", path);
+  return 0;
+}

@@ -1,0 +1,364 @@
+/* spawn.c - the container's init: clone into namespaces, build the root
+ * filesystem, pivot_root, drop privileges, execve. See spawn.h. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "rootfs.h"
+
+/* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
+ * parent -> child: 'G' go.
+ * child -> parent: 'T' + SCM_RIGHTS pty master; 'X' about to execve;
+ *                  'E' setup failed / 'F' execve failed (+ errno + message).
+ * EOF after 'X' means the execve succeeded (the child's end is CLOEXEC). */
+struct sync_msg {
+  char kind;
+  int errnum;
+  char msg[sizeof(((ctr_error_t *)0)->msg)];
+};
+
+pid_t ctr_clone_pidfd(uint64_t flags, int *pidfd, ctr_error_t *err) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags | CLONE_PIDFD;
+  args.pidfd = (uint64_t)(uintptr_t)pidfd;
+  args.exit_signal = SIGCHLD;
+  fflush(NULL); /* do not duplicate buffered output into the child */
+  long r = syscall(SYS_clone3, &args, sizeof args);
+  if (r < 0)
+    return ctr_fail_errno(err, "clone3 (flags %#llx)", (unsigned long long)flags);
+  return (pid_t)r;
+}
+
+void ctr_child_fail(int sync_fd, const ctr_error_t *err, int code) {
+  struct sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = (code == 126 || code == 127) ? 'F' : 'E';
+  m.errnum = err->errnum;
+  memcpy(m.msg, err->msg, sizeof m.msg);
+  m.msg[sizeof m.msg - 1] = '\0';
+  if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) {
+    /* parent gone: nothing else to tell */
+  }
+  _exit(code);
+}
+
+int ctr_sync_send(int sync_fd, char kind, int value, ctr_error_t *err) {
+  struct sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = kind;
+  m.errnum = value;
+  if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0)
+    return ctr_fail_errno(err, "telling the parent '%c' over the sync socket", kind);
+  return 0;
+}
+
+static int send_fd(int sync_fd, int fd, ctr_error_t *err) {
+  char kind = 'T';
+  struct iovec iov = {.iov_base = &kind, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  if (sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0)
+    return ctr_fail_errno(err, "sending the console fd to the parent");
+  return 0;
+}
+
+static ssize_t recv_msg(int sync_fd, struct sync_msg *m, int *fd_out) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t n;
+  do
+    n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return n;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy(fd_out, CMSG_DATA(c), sizeof(int));
+  return n;
+}
+
+int ctr_sync_wait(int sync_fd, int *pty_fd, pid_t *child_pid, bool *exec_failed, ctr_error_t *err) {
+  bool about_to_exec = false;
+  *exec_failed = false;
+  for (;;) {
+    struct sync_msg m;
+    int fd = -1;
+    memset(&m, 0, sizeof m);
+    ssize_t n = recv_msg(sync_fd, &m, &fd);
+    if (n < 0)
+      return ctr_fail_errno(err, "reading the container's setup status");
+    if (n == 0) {
+      if (about_to_exec)
+        return 0;
+      return ctr_fail(err, EIO, "the container process died during setup");
+    }
+    switch (m.kind) {
+    case 'T':
+      if (pty_fd)
+        *pty_fd = fd;
+      else if (fd >= 0)
+        close(fd);
+      break;
+    case 'X':
+      about_to_exec = true;
+      break;
+    case 'P':
+      if (child_pid)
+        *child_pid = (pid_t)m.errnum;
+      break;
+    case 'E':
+    case 'F':
+      *exec_failed = m.kind == 'F';
+      err->errnum = m.errnum;
+      memcpy(err->msg, m.msg, sizeof err->msg);
+      err->msg[sizeof err->msg - 1] = '\0';
+      return -1;
+    default:
+      return ctr_fail(err, EPROTO, "unexpected message '%c' from the container process", m.kind);
+    }
+  }
+}
+
+/* ---- exec ----------------------------------------------------------------- */
+
+static const char *env_get(char **env, const char *name) {
+  size_t len = strlen(name);
+  for (char **e = env; e && *e; e++)
+    if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+      return *e + len + 1;
+  return NULL;
+}
+
+void ctr_exec_search(char **argv, char **env, ctr_error_t *err) {
+  if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
+    ctr_fail(err, 0, "no command given");
+    err->errnum = ENOENT;
+    return;
+  }
+  if (strchr(argv[0], '/')) {
+    execve(argv[0], argv, env);
+    ctr_fail_errno(err, "exec %s", argv[0]);
+    return;
+  }
+  const char *path = env_get(env, "PATH");
+  if (path == NULL)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  bool denied = false;
+  while (*path) {
+    size_t len = strcspn(path, ":");
+    char full[4096];
+    if (len > 0 && (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)len, path, argv[0]) < sizeof full) {
+      execve(full, argv, env);
+      if (errno == EACCES)
+        denied = true;
+      else if (errno != ENOENT && errno != ENOTDIR) {
+        ctr_fail_errno(err, "exec %s", full);
+        return;
+      }
+    }
+    path += len;
+    if (*path == ':')
+      path++;
+  }
+  if (denied) {
+    ctr_fail(err, EACCES, "exec %s", argv[0]);
+    return;
+  }
+  ctr_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", argv[0]);
+  err->errnum = ENOENT;
+}
+
+/* ---- the child ------------------------------------------------------------ */
+
+static int join_namespaces(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
+  for (size_t i = 0; i < cfg->njoin_ns; i++) {
+    const char *spec = cfg->join_ns[i];
+    const char *path = strchr(spec, ':');
+    path = path ? path + 1 : spec;
+    cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return ctr_fail_errno(err, "open namespace %s", path);
+    if (setns(fd, 0) < 0)
+      return ctr_fail_errno(err, "setns %s", path);
+  }
+  return 0;
+}
+
+static int apply_rlimits(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
+  for (size_t i = 0; i < cfg->nrlimits; i++)
+    if (setrlimit(cfg->rlimits[i].resource, &cfg->rlimits[i].lim) < 0)
+      return ctr_fail_errno(err, "setrlimit %d to %llu/%llu", cfg->rlimits[i].resource,
+                            (unsigned long long)cfg->rlimits[i].lim.rlim_cur,
+                            (unsigned long long)cfg->rlimits[i].lim.rlim_max);
+  return 0;
+}
+
+static int write_oom_score(int adj, ctr_error_t *err) {
+  if (adj == INT32_MIN)
+    return 0;
+  cleanup_fd int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open /proc/self/oom_score_adj");
+  char buf[32];
+  int n = snprintf(buf, sizeof buf, "%d", adj);
+  if (write(fd, buf, (size_t)n) != n)
+    return ctr_fail_errno(err, "write oom_score_adj %d", adj);
+  return 0;
+}
+
+int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err) {
+  int fds[3] = {in, out, errfd};
+  cleanup_fd int devnull = -1;
+  for (int i = 0; i < 3; i++) {
+    int fd = fds[i];
+    if (fd < 0) {
+      if (devnull < 0 && (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+        return ctr_fail_errno(err, "open /dev/null for stdio");
+      fd = devnull;
+    }
+    if (fd == i) {
+      int fl = fcntl(fd, F_GETFD);
+      if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+        return ctr_fail_errno(err, "clear close-on-exec on fd %d", fd);
+    } else if (dup2(fd, i) < 0) {
+      return ctr_fail_errno(err, "dup2 %d to %d", fd, i);
+    }
+  }
+  return 0;
+}
+
+static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err) {
+  if (prctl(PR_SET_PDEATHSIG, 0) < 0)
+    return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
+  if (join_namespaces(cfg, err) < 0)
+    return -1;
+  if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->hostname &&
+      sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+    return ctr_fail_errno(err, "sethostname %s", cfg->hostname);
+  /* stdio before the root changes: fds given by the parent refer to host files */
+  if (!cfg->terminal && ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, err) < 0)
+    return -1;
+  if (cfg->rootfs && ctr_rootfs_setup(cfg, err) < 0)
+    return -1;
+  if (cfg->terminal && ctr_setup_console(sync_fd, err) < 0)
+    return -1;
+  if (apply_rlimits(cfg, err) < 0 || write_oom_score(cfg->oom_score_adj, err) < 0)
+    return -1;
+  if (cfg->cwd && ctr_chdir_mkdir(cfg->cwd, err) < 0)
+    return -1;
+  if (ctr_apply_identity(cfg->uid, cfg->gid, cfg->groups, cfg->ngroups, &cfg->caps, cfg->no_new_privs, err) < 0)
+    return -1;
+  /* nothing of ours may leak into the container */
+  return ctr_close_leaked_fds(err);
+}
+
+__attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd) {
+  ctr_error_t err;
+  memset(&err, 0, sizeof err);
+  char go = 0;
+  ssize_t n;
+  do
+    n = read(sync_fd, &go, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || go != 'G')
+    _exit(125); /* the parent gave up on us */
+  if (child_setup(cfg, sync_fd, &err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
+  if (ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
+    _exit(125);
+  ctr_exec_search(cfg->argv, cfg->env, &err);
+  ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
+}
+
+int ctr_close_leaked_fds(ctr_error_t *err) {
+  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return ctr_fail_errno(err, "close_range (cloexec) 3..");
+  return 0;
+}
+
+int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return ctr_fail_errno(err, "socketpair for the container sync");
+  int pidfd = -1;
+  pid_t pid = ctr_clone_pidfd((uint64_t)(unsigned)cfg->clone_flags, &pidfd, err);
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    child_main(cfg, sv[1]);
+  }
+  close(sv[1]);
+  out->pid = pid;
+  out->pidfd = pidfd;
+  out->sync_fd = sv[0];
+  out->pty_fd = -1;
+  return 0;
+}
+
+int ctr_spawn_start(ctr_spawned_t *sp, bool *exec_failed, ctr_error_t *err) {
+  cleanup_fd int sync_fd = sp->sync_fd;
+  sp->sync_fd = -1;
+  *exec_failed = false;
+  char go = 'G';
+  if (write(sync_fd, &go, 1) != 1)
+    return ctr_fail_errno(err, "starting the container process");
+  return ctr_sync_wait(sync_fd, &sp->pty_fd, NULL, exec_failed, err);
+}
+
+/* ---- console ---------------------------------------------------------------- */
+
+int ctr_setup_console(int sync_fd, ctr_error_t *err) {
+  cleanup_fd int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return ctr_fail_errno(err, "open /dev/ptmx in the container");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+    return ctr_fail_errno(err, "unlock the container's pty");
+  cleanup_fd int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    return ctr_fail_errno(err, "open the container's pty slave");
+  if (send_fd(sync_fd, master, err) < 0)
+    return -1;
+  if (setsid() < 0)
+    return ctr_fail_errno(err, "setsid for the console");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0)
+    return ctr_fail_errno(err, "make the pty the controlling terminal");
+  for (int i = 0; i < 3; i++)
+    if (dup2(slave, i) < 0)
+      return ctr_fail_errno(err, "dup2 the pty to fd %d", i);
+  return 0;
+}

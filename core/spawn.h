@@ -1,0 +1,147 @@
+/* spawn.h - create a container's init process from one configuration.
+ *
+ * The configuration mirrors the OCI runtime spec (process, root, hostname,
+ * mounts, linux.namespaces, maskedPaths, readonlyPaths, devices). The caller
+ * (the Lua bindings) fills a ctr_spawn_cfg; everything between clone and
+ * execve happens here in C, so no Lua runs in the child.
+ *
+ * Two phases, as runc's create/start:
+ *   ctr_spawn()        clones the child into its new namespaces; the child
+ *                      waits on the sync socket before doing anything.
+ *   ctr_spawn_start()  lets it run: it sets up its root filesystem, mounts,
+ *                      devices, pty, user, capabilities, then execs. The call
+ *                      returns once the exec happened (or with the child's
+ *                      error).
+ * Between the two, the caller puts the pid in its cgroup and network.
+ */
+#ifndef CTR_SPAWN_H
+#define CTR_SPAWN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+typedef struct ctr_mount {
+  const char *source;
+  const char *destination; /* inside the container */
+  const char *type;        /* "bind" or a filesystem type */
+  const char *data;        /* filesystem options not understood as flags */
+  unsigned long flags;     /* MS_* */
+  unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, ... (| MS_REC) or 0 */
+  bool bind;
+  bool file;               /* bind of a file: create an empty file as target */
+} ctr_mount_t;
+
+typedef struct ctr_device {
+  const char *path; /* e.g. /dev/null */
+  char type;        /* 'c' or 'b' */
+  unsigned major, minor;
+  unsigned mode;    /* permission bits */
+  uid_t uid;
+  gid_t gid;
+} ctr_device_t;
+
+typedef struct ctr_rlimit {
+  int resource;
+  struct rlimit lim;
+} ctr_rlimit_t;
+
+typedef struct ctr_caps {
+  uint64_t bounding, effective, permitted, inheritable, ambient;
+  bool set; /* false: leave capabilities as they are */
+} ctr_caps_t;
+
+typedef struct ctr_spawn_cfg {
+  /* process */
+  char **argv;
+  char **env;
+  const char *cwd;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t ngroups;
+  bool terminal;
+  ctr_caps_t caps;
+  ctr_rlimit_t *rlimits;
+  size_t nrlimits;
+  bool no_new_privs;
+  int oom_score_adj; /* INT32_MIN: leave alone */
+
+  /* root: rootfs is the mount point; with overlay_lower set, an overlayfs
+   * (lower, upper, work) is mounted there inside the container's mount
+   * namespace, so it disappears with the container. */
+  const char *rootfs;
+  const char *overlay_lower; /* "a:b:c", top first */
+  const char *overlay_upper;
+  const char *overlay_work;
+  bool readonly_root;
+
+  const char *hostname;
+  int clone_flags;       /* CLONE_NEW* for new namespaces */
+  const char *join_ns[8]; /* "net:/proc/123/ns/net" style paths to join (setns) */
+  size_t njoin_ns;
+
+  ctr_mount_t *mounts;
+  size_t nmounts;
+  char **masked_paths;
+  char **readonly_paths;
+  ctr_device_t *devices;
+  size_t ndevices;
+
+  /* stdio for the container (ignored for fds < 0: /dev/null is used) */
+  int stdin_fd, stdout_fd, stderr_fd;
+} ctr_spawn_cfg_t;
+
+typedef struct ctr_spawned {
+  pid_t pid;
+  int pidfd;    /* from clone3(CLONE_PIDFD) */
+  int sync_fd;  /* parent's end of the sync socket, -1 after start */
+  int pty_fd;   /* master of the container's console after start, or -1 */
+} ctr_spawned_t;
+
+/* Clone the container's init; it waits for ctr_spawn_start(). */
+int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err);
+
+/* Let the child set itself up and exec. On failure the child has exited
+ * (the caller reaps it); err says what failed inside the container, and
+ * *exec_failed tells whether it was the execve itself (126/127 semantics). */
+int ctr_spawn_start(ctr_spawned_t *sp, bool *exec_failed, ctr_error_t *err);
+
+/* ---- shared by spawn.c and exec.c (child side) ---- */
+
+/* Send an error message to the parent over the sync socket and _exit(code). */
+__attribute__((noreturn)) void ctr_child_fail(int sync_fd, const ctr_error_t *err, int code);
+
+/* execve argv[0], searching PATH from env when it has no '/'. Returns only on
+ * failure, with err filled; the caller maps ENOENT to 127, others to 126. */
+void ctr_exec_search(char **argv, char **env, ctr_error_t *err);
+
+/* Apply user, groups, capabilities, no_new_privs (child side, before exec). */
+int ctr_apply_identity(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
+                       const ctr_caps_t *caps, bool no_new_privs, ctr_error_t *err);
+
+/* Open /dev/ptmx of the current mount namespace, send the master to the
+ * parent over sync_fd, make the slave the controlling tty and stdio. */
+int ctr_setup_console(int sync_fd, ctr_error_t *err);
+
+/* Receive the messages the child sends until exec (EOF) or failure:
+ * 'T' a pty master (-> *pty_fd), 'P' a pid (-> *child_pid), 'X' about to
+ * exec, 'E'/'F' setup/exec failure. */
+int ctr_sync_wait(int sync_fd, int *pty_fd, pid_t *child_pid, bool *exec_failed, ctr_error_t *err);
+
+/* Child side: send a one-value message (kind 'P', 'X'). */
+int ctr_sync_send(int sync_fd, char kind, int value, ctr_error_t *err);
+
+/* Mark every fd above 2 close-on-exec, so nothing of ours reaches the container. */
+int ctr_close_leaked_fds(ctr_error_t *err);
+
+/* Make fds 0-2 the given fds (-1: /dev/null), clearing close-on-exec. */
+int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err);
+
+/* clone3 with CLONE_PIDFD and the given extra flags; returns like fork. */
+pid_t ctr_clone_pidfd(uint64_t flags, int *pidfd, ctr_error_t *err);
+
+#endif
