@@ -118,13 +118,13 @@ static int l_getcwd(lua_State *L) {
 
 /***
  * core.mknod(path, type [, mode=0666 [, major=0 [, minor=0]]]) -> true | nil, err, errno
- * mknod(2). type: "c" (char device), "b" (block device), "p" (fifo) or
- * "f" (regular file). mode is the permission bits (umask applies).
+ * mknod(2). type: "c" or "chr" (char device), "b" or "blk" (block device),
+ * "p" or "fifo", "f" or "file" (regular file). mode is the permission bits (umask applies).
  */
 static int l_mknod(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  static const char *const types[] = {"c", "b", "p", "f", NULL};
-  static const mode_t fmt[] = {S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG};
+  static const char *const types[] = {"c", "b", "p", "f", "chr", "blk", "fifo", "file", NULL};
+  static const mode_t fmt[] = {S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG};
   int t = luaL_checkoption(L, 2, NULL, types);
   lua_Integer mode = luaL_optinteger(L, 3, 0666);
   luaL_argcheck(L, mode >= 0 && mode <= 07777, 3, "mode must be permission bits (0..07777)");
