@@ -1,0 +1,850 @@
+--- ctr.network: bridge networks for containers.
+--
+-- A network is a Linux bridge with a gateway address, an IPv4 subnet whose
+-- addresses are handed out to containers, and iptables rules (NAT out of the
+-- host, published ports, isolation from the other luac-ctr bridges). Its
+-- state is one JSON file, <state root>/networks/<name>.json, changed only
+-- under an exclusive flock of <state root>/networks/.lock.
+--
+-- Links, addresses and routes go through rtnetlink (ctr.net, libmnl); rules
+-- through iptables-restore -n, each tagged with a comment `luac-ctr:<id>` (the
+-- network id for the network's rules, `<container id>@<network id>` for a
+-- container's), so they are found and removed exactly. See docs/networking.md.
+local net = require "ctr.net"
+
+local M = {}
+
+M.DEFAULT = "bridge"           -- the default network's name
+M.DEFAULT_BRIDGE = "lctr0"     -- and its bridge
+M.DEFAULT_SUBNET = "172.17.0.0/16"
+M.BRIDGE_PREFIX = "lctr"       -- every luac-ctr bridge's name starts so (isolation rule: lctr+)
+M.TAG = "luac-ctr:"
+
+------------------------------------------------------------------------------
+-- state: root, lock, JSON (ctr.state when it is there)
+------------------------------------------------------------------------------
+
+local function try_require(name)
+  local ok, m = pcall(require, name)
+  if ok then return m end
+end
+
+local state = try_require("ctr.state")
+local core = try_require("ctr.core")
+local json = try_require("ctr.json") or require("dkjson")
+
+local function root()
+  if state and state.root then return state.root() end
+  return os.getenv("LUAC_CTR_ROOT") or "/var/lib/luac-ctr"
+end
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function netdir()
+  local d = root() .. "/networks"
+  if core and core.mkdir and core.exists then
+    if not core.exists(d) then
+      os.execute("mkdir -p " .. q(d))
+    end
+  else
+    os.execute("mkdir -p " .. q(d))
+  end
+  return d
+end
+
+local function read_json(path)
+  if state and state.read_json then return state.read_json(path) end
+  local f = io.open(path, "r")
+  if not f then return nil, "cannot open " .. path end
+  local s = f:read("a"); f:close()
+  local v, _, err = json.decode(s)
+  if v == nil then error("corrupt JSON in " .. path .. ": " .. tostring(err), 0) end
+  return v
+end
+
+local function write_json(path, v)
+  if state and state.write_json then return state.write_json(path, v) end
+  local s = json.encode(v, { indent = true })
+  if core and core.write_file_atomic then
+    assert(core.write_file_atomic(path, s, tonumber("644", 8)))
+    return true
+  end
+  local tmp = path .. ".tmp"
+  local f = assert(io.open(tmp, "w")); f:write(s); f:close()
+  assert(os.rename(tmp, path))
+  return true
+end
+
+-- Run fn() holding the networks lock; errors propagate after unlocking.
+local function locked(fn)
+  local lk
+  if state and state.lock then
+    lk = state.lock("networks")
+  else
+    local err
+    lk, err = core.lock_file(netdir() .. "/.lock", "ex")
+    if not lk then error("locking the network state: " .. tostring(err), 0) end
+  end
+  local res = table.pack(pcall(fn))
+  if type(lk) == "table" and lk.unlock then lk:unlock()
+  elseif lk.close then lk:close() end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+local function netfile(name) return netdir() .. "/" .. name .. ".json" end
+
+local function random_hex(n)
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local b = f:read((n + 1) // 2); f:close()
+  return (b:gsub(".", function(c) return string.format("%02x", c:byte()) end)):sub(1, n)
+end
+
+------------------------------------------------------------------------------
+-- IPv4 arithmetic
+------------------------------------------------------------------------------
+
+--- Parse a dotted quad into an integer; nil if it is not one.
+function M.ip2int(s)
+  local a, b, c, d = tostring(s):match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return nil end
+  a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
+  if a > 255 or b > 255 or c > 255 or d > 255 then return nil end
+  return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+--- Format an integer as a dotted quad.
+function M.int2ip(n)
+  return string.format("%d.%d.%d.%d", (n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255)
+end
+
+local function mask(prefix)
+  if prefix == 0 then return 0 end
+  return (0xffffffff << (32 - prefix)) & 0xffffffff
+end
+
+--- Parse "a.b.c.d/len" -> network int, prefix; raises a clear error. The
+-- address must be the network's own (no host bits) unless loose is true.
+function M.parse_cidr(s, loose)
+  local ip, len = tostring(s):match("^([%d%.]+)/(%d+)$")
+  local n = ip and M.ip2int(ip)
+  len = tonumber(len)
+  if not n or not len or len > 32 then
+    error("bad subnet '" .. tostring(s) .. "' (want a.b.c.d/len)", 0)
+  end
+  if not loose and n & mask(len) ~= n then
+    error(string.format("bad subnet '%s': host bits set (did you mean %s/%d?)",
+      s, M.int2ip(n & mask(len)), len), 0)
+  end
+  return n & mask(len), len
+end
+
+local function overlaps(n1, p1, n2, p2)
+  local m = mask(math.min(p1, p2))
+  return n1 & m == n2 & m
+end
+
+-- IPv4 routes of the caller's netns (main table, from /proc/net/route), without
+-- the default route: {{net=, prefix=}, ...}
+local function host_routes()
+  local t = {}
+  local f = io.open("/proc/net/route", "r")
+  if not f then return t end
+  f:read("l")
+  for line in f:lines() do
+    local dst, m = line:match("^%S+%s+(%x+)%s+%x+%s+%x+%s+%d+%s+%d+%s+%d+%s+(%x+)")
+    if dst then
+      local function swap(h) local v = tonumber(h, 16)
+        return ((v & 255) << 24) | (((v >> 8) & 255) << 16) | (((v >> 16) & 255) << 8) | ((v >> 24) & 255)
+      end
+      local mv, prefix = swap(m), 0
+      while prefix < 32 and (mv >> (31 - prefix)) & 1 == 1 do prefix = prefix + 1 end
+      if prefix > 0 then t[#t + 1] = { net = swap(dst) & mask(prefix), prefix = prefix } end
+    end
+  end
+  f:close()
+  return t
+end
+
+------------------------------------------------------------------------------
+-- running iptables
+------------------------------------------------------------------------------
+
+-- Run a shell command line; returns output (stdout+stderr) and success.
+local function sh(cmdline, input)
+  local tmp
+  if input then
+    tmp = os.tmpname()
+    local f = assert(io.open(tmp, "w")); f:write(input); f:close()
+    cmdline = cmdline .. " <" .. q(tmp)
+  end
+  local p = assert(io.popen(cmdline .. " 2>&1", "r"))
+  local out = p:read("a")
+  local ok = p:close()
+  if tmp then os.remove(tmp) end
+  return out, ok == true
+end
+
+local function sysctl(path, value)
+  local f, err = io.open("/proc/sys/" .. path, "w")
+  if not f then error("setting sysctl " .. path .. "=" .. value .. ": " .. tostring(err), 0) end
+  f:write(value .. "\n")
+  local ok, werr = f:close()
+  if not ok then error("setting sysctl " .. path .. "=" .. value .. ": " .. tostring(werr), 0) end
+end
+
+-- Apply rules: a list of {table=, "-A CHAIN ..."} entries, in one
+-- iptables-restore --noflush transaction (all or nothing).
+local function ipt_apply(rules, what)
+  local by_table, order = {}, {}
+  for _, r in ipairs(rules) do
+    if not by_table[r.table] then by_table[r.table] = {}; order[#order + 1] = r.table end
+    table.insert(by_table[r.table], r[1])
+  end
+  local parts = {}
+  for _, t in ipairs(order) do
+    parts[#parts + 1] = "*" .. t .. "\n" .. table.concat(by_table[t], "\n") .. "\nCOMMIT\n"
+  end
+  if #parts == 0 then return end
+  local out, ok = sh("iptables-restore -w -n", table.concat(parts))
+  if not ok then error(what .. ": iptables-restore failed: " .. out, 0) end
+end
+
+local function escape_pattern(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
+
+--- Rules currently tagged `luac-ctr:<tag>` (exact, or every tag starting with
+-- tag when prefix is true), as {table=, "-A ..."} entries in iptables-save order.
+function M.tagged_rules(tag, prefix)
+  local out, ok = sh("iptables-save")
+  if not ok then error("iptables-save failed: " .. out, 0) end
+  local want = escape_pattern(M.TAG .. tag)
+  local pat = prefix and ('%-%-comment "?' .. want .. '[^%s"]*"?')
+                      or ('%-%-comment "?' .. want .. '"?%f[%s%z]')
+  local t, res = nil, {}
+  for line in out:gmatch("[^\n]+") do
+    local tt = line:match("^%*(%S+)")
+    if tt then t = tt
+    elseif line:match("^%-A ") and (line .. " "):find(pat) then
+      res[#res + 1] = { table = t, line }
+    end
+  end
+  return res
+end
+
+--- Remove every rule tagged `luac-ctr:<tag>` (prefix: every tag starting so).
+function M.remove_rules(tag, prefix)
+  local rules = M.tagged_rules(tag, prefix)
+  for _, r in ipairs(rules) do r[1] = "-D" .. r[1]:sub(3) end
+  ipt_apply(rules, "removing the rules tagged " .. M.TAG .. tag)
+  return #rules
+end
+
+local function comment(tag) return '-m comment --comment "' .. M.TAG .. tag .. '"' end
+
+-- The network's own rules: NAT out, loopback-published ports, forwarding,
+-- isolation from the other luac-ctr bridges (-o lctr+).
+local function network_rules(n)
+  local br, c = n.bridge, comment(n.id)
+  return {
+    { table = "nat", ("-A POSTROUTING -s %s ! -o %s %s -j MASQUERADE"):format(n.subnet, br, c) },
+    { table = "nat", ("-A POSTROUTING -s 127.0.0.0/8 -o %s %s -j MASQUERADE"):format(br, c) },
+    { table = "filter", ("-I FORWARD 1 -i %s -o %s+ %s -j DROP"):format(br, M.BRIDGE_PREFIX, c) },
+    { table = "filter", ("-I FORWARD 1 -i %s -o %s %s -j ACCEPT"):format(br, br, c) },
+    { table = "filter", ("-A FORWARD -i %s ! -o %s %s -j ACCEPT"):format(br, br, c) },
+    { table = "filter", ("-A FORWARD -o %s -m conntrack --ctstate RELATED,ESTABLISHED %s -j ACCEPT"):format(br, c) },
+    { table = "filter", ("-A FORWARD -o %s -m conntrack --ctstate DNAT %s -j ACCEPT"):format(br, c) },
+  }
+end
+
+local function ctr_tag(cid, n) return cid .. "@" .. n.id end
+
+-- DNAT rules of one container's published ports.
+local function port_rules(n, cid, ip, ports)
+  local c, rules = comment(ctr_tag(cid, n)), {}
+  for _, p in ipairs(ports) do
+    local dst = (p.host_ip and p.host_ip ~= "0.0.0.0") and ("-d " .. p.host_ip)
+                or "-m addrtype --dst-type LOCAL"
+    local to = ("-j DNAT --to-destination %s:%d"):format(ip, p.container_port)
+    local match = ("%s -p %s -m %s --dport %d"):format(dst, p.proto, p.proto, p.host_port)
+    rules[#rules + 1] = { table = "nat", ("-A PREROUTING %s ! -i %s %s %s"):format(match, n.bridge, c, to) }
+    rules[#rules + 1] = { table = "nat", ("-A OUTPUT %s %s %s"):format(match, c, to) }
+  end
+  return rules
+end
+
+------------------------------------------------------------------------------
+-- networks
+------------------------------------------------------------------------------
+
+local function valid_name(name)
+  return type(name) == "string" and name:match("^[%w][%w_.-]*$") and #name <= 64
+end
+
+local function load(name)
+  local path = netfile(name)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  f:close()
+  local n = read_json(path)
+  n.allocated = n.allocated or {}
+  n.attachments = n.attachments or {}
+  return n
+end
+
+local function save(n) write_json(netfile(n.name), n) end
+
+local function all_networks()
+  local d, t = netdir(), {}
+  local p = io.popen("ls -1 " .. q(d) .. " 2>/dev/null")
+  for f in p:lines() do
+    local name = f:match("^(.+)%.json$")
+    if name then
+      local n = load(name)
+      if n then t[#t + 1] = n end
+    end
+  end
+  p:close()
+  table.sort(t, function(a, b) return a.name < b.name end)
+  return t
+end
+
+local function count(t) local c = 0; for _ in pairs(t) do c = c + 1 end; return c end
+
+-- Is [nn/np] free: no existing network and no host route overlaps it?
+local function subnet_free(nn, np, nets, routes)
+  for _, o in ipairs(nets) do
+    local on, op = M.parse_cidr(o.subnet)
+    if overlaps(nn, np, on, op) then return false, "network " .. o.name .. " (" .. o.subnet .. ")" end
+  end
+  for _, r in ipairs(routes) do
+    if overlaps(nn, np, r.net, r.prefix) then
+      return false, "a host route (" .. M.int2ip(r.net) .. "/" .. r.prefix .. ")"
+    end
+  end
+  return true
+end
+
+-- First free subnet from the candidate generator.
+local function pick_subnet(nets, prefix)
+  local routes = host_routes()
+  local base = { { 172, 18, 31 }, { 10, 0, 255 } }
+  if prefix == 16 then
+    for b = 17, 31 do
+      local nn = M.ip2int(("172.%d.0.0"):format(b))
+      if subnet_free(nn, 16, nets, routes) then return M.int2ip(nn) .. "/16" end
+    end
+  end
+  for _, r in ipairs(base) do
+    for b = r[2], r[3] do
+      for c = 0, 255 do
+        local nn = M.ip2int(("%d.%d.%d.0"):format(r[1], b, c))
+        if subnet_free(nn, 24, nets, routes) then return M.int2ip(nn) .. "/24" end
+      end
+    end
+  end
+  for c = 0, 255 do
+    local nn = M.ip2int(("192.168.%d.0"):format(c))
+    if subnet_free(nn, 24, nets, routes) then return M.int2ip(nn) .. "/24" end
+  end
+  error("no free private subnet left for a new network: give one with --subnet", 0)
+end
+
+-- Create the bridge if missing, (re)apply sysctls and rules: idempotent.
+local function setup_bridge(n)
+  if not net.link_exists(n.bridge) then
+    local ok, err = net.link_add_bridge(n.bridge)
+    if not ok then error("network " .. n.name .. ": " .. err, 0) end
+    local _, prefix = M.parse_cidr(n.subnet)
+    ok, err = net.addr_add(n.bridge, n.gateway .. "/" .. prefix)
+    if not ok then net.link_del(n.bridge); error("network " .. n.name .. ": " .. err, 0) end
+  end
+  local ok, err = net.link_set_up(n.bridge)
+  if not ok then error("network " .. n.name .. ": " .. err, 0) end
+  sysctl("net/ipv4/ip_forward", "1")
+  sysctl("net/ipv4/conf/" .. n.bridge .. "/route_localnet", "1")
+  M.remove_rules(n.id)
+  ipt_apply(network_rules(n), "network " .. n.name)
+end
+
+local function teardown_bridge(n)
+  M.remove_rules(n.id)
+  if net.link_exists(n.bridge) then
+    local ok, err = net.link_del(n.bridge)
+    if not ok then error("network " .. n.name .. ": " .. err, 0) end
+  end
+end
+
+local function create_locked(opts)
+  local name = opts.name
+  if not valid_name(name) then
+    error("bad network name '" .. tostring(name) .. "' (letters, digits, _ . -; up to 64)", 0)
+  end
+  if load(name) then error("network " .. name .. " already exists", 0) end
+  local nets = all_networks()
+  local subnet = opts.subnet or pick_subnet(nets, opts.prefix or 24)
+  local nn, np = M.parse_cidr(subnet)
+  if np < 8 or np > 30 then error("bad subnet " .. subnet .. ": prefix must be /8 to /30", 0) end
+  local ok, what = subnet_free(nn, np, nets, opts.subnet and {} or host_routes())
+  if not ok then error("subnet " .. subnet .. " overlaps " .. what, 0) end
+  local gw = opts.gateway or M.int2ip(nn + 1)
+  local g = M.ip2int(gw)
+  if not g then error("bad gateway '" .. tostring(gw) .. "'", 0) end
+  if g & mask(np) ~= nn or g == nn or g == nn | (~mask(np) & 0xffffffff) then
+    error("gateway " .. gw .. " is not a usable address of " .. subnet, 0)
+  end
+  local id = random_hex(64)
+  local n = {
+    name = name, id = id, driver = "bridge", subnet = M.int2ip(nn) .. "/" .. np, gateway = gw,
+    bridge = opts.bridge or (name == M.DEFAULT and M.DEFAULT_BRIDGE or (M.BRIDGE_PREFIX .. "-" .. id:sub(1, 10))),
+    created = os.date("!%Y-%m-%dT%H:%M:%SZ"), allocated = {}, attachments = {},
+  }
+  local sok, serr = pcall(setup_bridge, n)
+  if not sok then pcall(teardown_bridge, n); error(serr, 0) end
+  save(n)
+  return n
+end
+
+--- Create a bridge network. opts: name (required), subnet ("a.b.c.d/len", /8
+-- to /30; default: a free private /24 overlapping no network and no host
+-- route), gateway (default: the subnet's first address). Raises on errors.
+-- @return the network record {name, id, driver, subnet, gateway, bridge, created, ...}
+function M.create(opts)
+  if type(opts) ~= "table" then error("network.create: options table expected", 2) end
+  return locked(function() return create_locked(opts) end)
+end
+
+--- The network called name, or nil, "no such network: name".
+function M.get(name)
+  if not valid_name(name) then return nil, "no such network: " .. tostring(name) end
+  local n = load(name)
+  if not n then return nil, "no such network: " .. name end
+  return n
+end
+
+--- Every network, sorted by name.
+function M.list()
+  return locked(all_networks)
+end
+
+local function ensure_default_locked()
+  local n = load(M.DEFAULT)
+  if n then
+    if not net.link_exists(n.bridge) then setup_bridge(n) end
+    return n
+  end
+  local nets = all_networks()
+  local dn, dp = M.parse_cidr(M.DEFAULT_SUBNET)
+  local subnet = subnet_free(dn, dp, nets, host_routes()) and M.DEFAULT_SUBNET or pick_subnet(nets, 16)
+  return create_locked { name = M.DEFAULT, subnet = subnet }
+end
+
+--- The default network "bridge" (172.17.0.0/16 on lctr0 unless that overlaps a
+-- host route or network, then another free one), created on first use.
+function M.ensure_default()
+  return locked(ensure_default_locked)
+end
+
+--- Remove a network: its bridge, rules and state. Refused while containers
+-- are attached (detach them first).
+function M.remove(name)
+  return locked(function()
+    local n = load(name)
+    if not n then error("no such network: " .. tostring(name), 0) end
+    if next(n.attachments) then
+      local ids = {}
+      for cid in pairs(n.attachments) do ids[#ids + 1] = cid end
+      table.sort(ids)
+      error(("network %s has %d attached container(s): %s"):format(name, #ids, table.concat(ids, ", ")), 0)
+    end
+    teardown_bridge(n)
+    assert(os.remove(netfile(name)))
+    return true
+  end)
+end
+
+------------------------------------------------------------------------------
+-- address allocation
+------------------------------------------------------------------------------
+
+-- Usable host range of a network: first, last, gateway int.
+local function host_range(n)
+  local nn, np = M.parse_cidr(n.subnet)
+  local bcast = nn | (~mask(np) & 0xffffffff)
+  return nn + 1, bcast - 1, M.ip2int(n.gateway), np
+end
+
+local function allocate(n, cid, want)
+  local first, last, gw, np = host_range(n)
+  if want then
+    local w = M.ip2int(want)
+    if not w then error("bad IP address '" .. tostring(want) .. "'", 0) end
+    if w < first or w > last then error(want .. " is not a host address of " .. n.subnet, 0) end
+    if w == gw then error(want .. " is the gateway of network " .. n.name, 0) end
+    if n.allocated[want] then
+      error(("address %s on network %s is in use by %s"):format(want, n.name, n.allocated[want]), 0)
+    end
+    n.allocated[want] = cid
+    return want, np
+  end
+  local capacity = last - first + 1 - 1
+  if count(n.allocated) >= capacity then
+    error(("network %s (%s) is full: all %d addresses are in use"):format(n.name, n.subnet, capacity), 0)
+  end
+  local i = n.last and (M.ip2int(n.last) or first) + 1 or first
+  while true do
+    if i > last or i < first then i = first end
+    local s = M.int2ip(i)
+    if i ~= gw and not n.allocated[s] then
+      n.allocated[s] = cid
+      n.last = s
+      return s, np
+    end
+    i = i + 1
+  end
+end
+
+--- Allocate an address on network name for container cid (ip: a wanted one).
+-- Persistent and locked; raises when the network is full or ip is taken.
+-- @return ip, prefix
+function M.allocate_ip(name, cid, ip)
+  return locked(function()
+    local n = load(name)
+    if not n then error("no such network: " .. tostring(name), 0) end
+    local a, p = allocate(n, cid, ip)
+    save(n)
+    return a, p
+  end)
+end
+
+--- Release every address container cid holds on network name (idempotent).
+function M.release_ip(name, cid)
+  return locked(function()
+    local n = load(name)
+    if not n then return false end
+    for ip, owner in pairs(n.allocated) do
+      if owner == cid then n.allocated[ip] = nil end
+    end
+    save(n)
+    return true
+  end)
+end
+
+------------------------------------------------------------------------------
+-- published ports
+------------------------------------------------------------------------------
+
+--- Parse a -p/--publish spec "[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]".
+-- @return {host_ip=, host_port=, container_port=, proto=}; raises on a bad spec.
+function M.parse_publish(spec)
+  local bad = function(why)
+    error(("bad publish spec '%s': %s (want [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp])"):format(tostring(spec), why), 0)
+  end
+  if type(spec) ~= "string" then bad("not a string") end
+  local body, proto = spec:match("^(.-)/(%a+)$")
+  if not body then body, proto = spec, "tcp" end
+  proto = proto:lower()
+  if proto ~= "tcp" and proto ~= "udp" then bad("protocol must be tcp or udp") end
+  local parts = {}
+  for p in (body .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
+  local host_ip
+  if #parts == 3 then host_ip = table.remove(parts, 1)
+  elseif #parts ~= 2 then bad("expected HOSTPORT:CTRPORT") end
+  if host_ip and not M.ip2int(host_ip) then bad("host address '" .. host_ip .. "' is not an IPv4 address") end
+  local function port(s, what)
+    local n = s:match("^%d+$") and tonumber(s)
+    if not n or n < 1 or n > 65535 then bad(what .. " '" .. s .. "' is not a port 1-65535") end
+    return n
+  end
+  return { host_ip = host_ip or "0.0.0.0", host_port = port(parts[1], "host port"),
+           container_port = port(parts[2], "container port"), proto = proto }
+end
+
+local function norm_ports(ports)
+  local t = {}
+  for i, p in ipairs(ports or {}) do
+    if type(p) == "string" then p = M.parse_publish(p)
+    elseif type(p) == "table" then
+      p = { host_ip = p.host_ip or "0.0.0.0", host_port = math.tointeger(p.host_port),
+            container_port = math.tointeger(p.container_port), proto = p.proto or "tcp" }
+      if not p.host_port or not p.container_port or (p.proto ~= "tcp" and p.proto ~= "udp") then
+        error("bad port #" .. i .. ": want {host_port=, container_port=, proto=\"tcp\"|\"udp\"}", 0)
+      end
+    else
+      error("bad port #" .. i .. ": string or table expected", 0)
+    end
+    for j = 1, #t do
+      local o = t[j]
+      if o.host_port == p.host_port and o.proto == p.proto then
+        error(("host port %d/%s is published twice"):format(p.host_port, p.proto), 0)
+      end
+    end
+    t[#t + 1] = p
+  end
+  return t
+end
+
+local function ip_clash(a, b) return a == "0.0.0.0" or b == "0.0.0.0" or a == b end
+
+local function check_port_conflicts(ports, cid)
+  for _, n in ipairs(all_networks()) do
+    for other, a in pairs(n.attachments) do
+      for _, op in ipairs(a.ports or {}) do
+        for _, p in ipairs(ports) do
+          if other ~= cid and op.proto == p.proto and op.host_port == p.host_port
+             and ip_clash(op.host_ip, p.host_ip) then
+            error(("host port %d/%s is already published by container %s"):format(p.host_port, p.proto, other), 0)
+          end
+        end
+      end
+    end
+  end
+end
+
+------------------------------------------------------------------------------
+-- /etc/hosts
+------------------------------------------------------------------------------
+
+local HOSTS_HEADER = table.concat({
+  "127.0.0.1\tlocalhost",
+  "::1\tlocalhost ip6-localhost ip6-loopback",
+  "fe00::0\tip6-localnet",
+  "ff00::0\tip6-mcastprefix",
+  "ff02::1\tip6-allnodes",
+  "ff02::2\tip6-allrouters",
+}, "\n") .. "\n"
+
+local function names_of(cid, a)
+  local t, seen = {}, {}
+  local function add(s)
+    if type(s) == "string" and s ~= "" and not seen[s] then seen[s] = true; t[#t + 1] = s end
+  end
+  add(a.name); add(a.hostname)
+  for _, s in ipairs(a.aliases or {}) do add(s) end
+  if #t == 0 then t[1] = cid:sub(1, 12) end
+  return t
+end
+
+--- The hosts entries of a network: {{ip=, names={...}, container_id=}, ...},
+-- sorted by address.
+function M.hosts_entries(name)
+  local n = type(name) == "table" and name or load(name)
+  if not n then return {} end
+  local t = {}
+  for cid, a in pairs(n.attachments) do
+    t[#t + 1] = { ip = a.ip, names = names_of(cid, a), container_id = cid }
+  end
+  table.sort(t, function(x, y) return M.ip2int(x.ip) < M.ip2int(y.ip) end)
+  return t
+end
+
+-- The hosts file text for container cid given every network it is on.
+local function hosts_text(cid, nets)
+  local lines, own, seen = { HOSTS_HEADER }, {}, {}
+  for _, n in ipairs(nets) do
+    local a = n.attachments[cid]
+    for _, h in ipairs(a.extra_hosts or {}) do
+      local key = h.ip .. " " .. h.host
+      if not seen[key] then seen[key] = true; lines[#lines + 1] = h.ip .. "\t" .. h.host .. "\n" end
+    end
+  end
+  for _, n in ipairs(nets) do
+    local a = n.attachments[cid]
+    if not own[a.ip] then own[a.ip] = true
+      lines[#lines + 1] = a.ip .. "\t" .. table.concat(names_of(cid, a), " ") .. "\n"
+    end
+  end
+  for _, n in ipairs(nets) do
+    for _, e in ipairs(M.hosts_entries(n)) do
+      if e.container_id ~= cid and not seen[e.ip] then
+        seen[e.ip] = true
+        lines[#lines + 1] = e.ip .. "\t" .. table.concat(e.names, " ") .. "\n"
+      end
+    end
+  end
+  return table.concat(lines)
+end
+
+-- Rewrite a file in place: open with O_TRUNC and write, so the inode (which
+-- is bind-mounted into the container) stays the same; never rename over it.
+local function write_in_place(path, text)
+  local f, err = io.open(path, "w")
+  if not f then return nil, err end
+  f:write(text)
+  return f:close()
+end
+
+local function update_hosts_locked(name)
+  local nets = all_networks()
+  local target = {}
+  for _, n in ipairs(nets) do
+    if n.name == name then for cid in pairs(n.attachments) do target[cid] = true end end
+  end
+  for cid in pairs(target) do
+    local mine = {}
+    for _, n in ipairs(nets) do if n.attachments[cid] then mine[#mine + 1] = n end end
+    for _, n in ipairs(mine) do
+      local path = n.attachments[cid].hosts_file
+      if path then write_in_place(path, hosts_text(cid, mine)) end
+    end
+  end
+end
+
+--- Rewrite the hosts file of every container attached to network name (in
+-- place, same inode), so each reaches the others by name.
+function M.update_hosts(name)
+  return locked(function() return update_hosts_locked(name) end)
+end
+
+------------------------------------------------------------------------------
+-- attach / detach
+------------------------------------------------------------------------------
+
+local function parse_extra_hosts(list)
+  local t = {}
+  for _, h in ipairs(list or {}) do
+    if type(h) == "string" then
+      local host, ip = h:match("^([^:]+):(.+)$")
+      if not host or not M.ip2int(ip) then
+        error("bad --add-host '" .. h .. "' (want NAME:IPv4)", 0)
+      end
+      t[#t + 1] = { host = host, ip = ip }
+    else
+      t[#t + 1] = { host = h.host, ip = h.ip }
+    end
+  end
+  return t
+end
+
+-- Reserve the address and record the attachment (under the lock).
+local function reserve(opts, ports)
+  local name = opts.network or M.DEFAULT
+  local n = name == M.DEFAULT and ensure_default_locked() or load(name)
+  if not n then error("no such network: " .. tostring(name), 0) end
+  local cid = opts.container_id
+  if n.attachments[cid] then error("container " .. cid .. " is already attached to network " .. name, 0) end
+  if not net.link_exists(n.bridge) then setup_bridge(n) end
+  check_port_conflicts(ports, cid)
+  local ip, prefix = allocate(n, cid, opts.ip)
+  local others = 0
+  for _, o in ipairs(all_networks()) do if o.attachments[cid] then others = others + 1 end end
+  local r = random_hex(10)
+  n.attachments[cid] = {
+    ip = ip, prefix = prefix, veth_host = "vlc" .. r, veth_peer = "vlp" .. r,
+    ifname = opts.ifname or ("eth" .. others), default_route = others == 0,
+    hostname = opts.hostname, name = opts.name, aliases = opts.aliases,
+    hosts_file = opts.hosts_file, ports = ports, extra_hosts = parse_extra_hosts(opts.add_hosts),
+    pid = opts.pid,
+  }
+  save(n)
+  return n, n.attachments[cid]
+end
+
+local function must(ok, err, ...) if not ok then error(err, 0) end return ok, err, ... end
+
+local function plumb(n, a, pid)
+  must(net.link_add_veth(a.veth_host, a.veth_peer))
+  must(net.link_set_master(a.veth_host, n.bridge))
+  must(net.link_set_up(a.veth_host))
+  must(net.link_set_netns(a.veth_peer, pid))
+  return must(net.configure_container_iface {
+    pid = pid, ifname = a.veth_peer, name = a.ifname, addr = a.ip .. "/" .. a.prefix,
+    gateway = a.default_route and n.gateway or nil })
+end
+
+--- Attach a running container (its init pid's netns) to a network.
+-- opts: network (default "bridge"), container_id, pid, ip (optional), name
+-- (container name, for /etc/hosts), hostname, aliases, hosts_file (the
+-- container's bind-mounted hosts file, rewritten in place), add_hosts
+-- ({"name:ip"}), ports ({"8080:80/udp"} or {{host_ip=, host_port=,
+-- container_port=, proto=}}), ifname (default eth0, eth1.. on later networks).
+-- Errors roll back everything done so far.
+-- @return {network=, ip=, prefix=, gateway=, mac=, veth_host=, ifname=, ports=}
+function M.attach(opts)
+  if type(opts) ~= "table" then error("network.attach: options table expected", 2) end
+  local cid, pid = opts.container_id, math.tointeger(opts.pid)
+  if type(cid) ~= "string" or not cid:match("^[%w_.-]+$") then
+    error("network.attach: container_id (letters, digits, _ . -) required", 2)
+  end
+  if not pid or pid <= 0 then error("network.attach: pid of the container's init required", 2) end
+  local ports = norm_ports(opts.ports)
+  local n, a = locked(function() return reserve(opts, ports) end)
+  local ok, res = pcall(function()
+    local mac = plumb(n, a, pid)
+    ipt_apply(port_rules(n, cid, a.ip, ports), "publishing ports of " .. cid)
+    return locked(function()
+      local cur = load(n.name)
+      cur.attachments[cid].mac = mac
+      save(cur)
+      update_hosts_locked(n.name)
+      return mac
+    end)
+  end)
+  if not ok then
+    pcall(M.detach, { network = n.name, container_id = cid })
+    error(("attaching %s to network %s: %s"):format(cid, n.name, tostring(res)), 0)
+  end
+  return { network = n.name, ip = a.ip, prefix = a.prefix, gateway = n.gateway, mac = res,
+           veth_host = a.veth_host, ifname = a.ifname, ports = ports, subnet = n.subnet }
+end
+
+--- Detach a container from a network; idempotent, and works after the
+-- container died: removes its rules (by tag), its host veth if still there,
+-- its address, and its hosts entries from the other containers' files.
+function M.detach(opts)
+  local cid, name = opts.container_id, opts.network or M.DEFAULT
+  local n = load(name)
+  if not n then return false end
+  M.remove_rules(ctr_tag(cid, n))
+  local a = n.attachments[cid]
+  if a and a.veth_host and net.link_exists(a.veth_host) then
+    must(net.link_del(a.veth_host))
+  end
+  return locked(function()
+    local cur = load(name)
+    if not cur then return false end
+    cur.attachments[cid] = nil
+    for ip, owner in pairs(cur.allocated) do
+      if owner == cid then cur.allocated[ip] = nil end
+    end
+    save(cur)
+    update_hosts_locked(name)
+    return true
+  end)
+end
+
+--- Detach a container from every network it is on, and drop any rule still
+-- tagged for it (for `rm`, also after a crash). Returns the network names.
+function M.detach_all(cid)
+  local names = {}
+  for _, n in ipairs(M.list()) do
+    if n.attachments[cid] or (function()
+      for _, owner in pairs(n.allocated) do if owner == cid then return true end end
+    end)() then
+      M.detach { network = n.name, container_id = cid }
+      names[#names + 1] = n.name
+    end
+  end
+  M.remove_rules(cid .. "@", true)
+  return names
+end
+
+--- The attachments of container cid: {{network=, ip=, prefix=, gateway=, mac=, ports=}, ...}
+-- (for ps/inspect).
+function M.attachments(cid)
+  local t = {}
+  for _, n in ipairs(M.list()) do
+    local a = n.attachments[cid]
+    if a then
+      t[#t + 1] = { network = n.name, ip = a.ip, prefix = a.prefix, gateway = n.gateway,
+                    mac = a.mac, ports = a.ports, ifname = a.ifname, veth_host = a.veth_host }
+    end
+  end
+  return t
+end
+
+--- Bring only lo up in a container's netns (for --network none).
+function M.setup_none(pid)
+  return must(net.configure_container_iface { pid = pid })
+end
+
+return M

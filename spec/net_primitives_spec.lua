@@ -1,0 +1,107 @@
+-- ctr.net primitives (rtnetlink via libmnl). Every test runs in a fresh
+-- network namespace of its own: the busted process unshares one in
+-- before_each and returns to its original one in after_each, so the host's
+-- links are never touched and whatever a test leaves dies with its netns.
+local core = require "ctr.core"
+local net = require "ctr.net"
+local U = require "spec_util"
+
+local function sh(cmd) local out, _, code = U.sh(cmd); return out, code end
+
+describe("ctr.net primitives #root", function()
+  local saved, pids
+
+  local function spawn_netns()
+    local p = io.popen("unshare --net sh -c 'echo $$; exec sleep 60 >/dev/null 2>&1' &")
+    local pid = math.tointeger(tonumber(p:read("l"))); p:close()
+    assert.is_not_nil(pid)
+    pids[#pids + 1] = pid
+    return pid
+  end
+
+  before_each(function()
+    pids = {}
+    saved = assert(core.open_ns(0, "net"))
+    assert(core.unshare("net"))
+  end)
+
+  after_each(function()
+    for _, pid in ipairs(pids) do core.kill(pid, "KILL"); core.waitpid(pid) end
+    assert(core.setns(saved, "net"))
+    saved:close()
+  end)
+
+  it("creates a bridge, adds an address and sets it up", function()
+    assert.is_true(net.link_add_bridge("tbr0"))
+    assert.is_true(net.link_exists("tbr0"))
+    assert.is_true(net.addr_add("tbr0", "10.77.0.1/24"))
+    assert.is_true(net.link_set_up("tbr0"))
+    local out = sh("ip -o -4 addr show dev tbr0")
+    assert.matches("inet 10.77.0.1/24 brd 10.77.0.255", out, 1, true)
+    assert.matches("UP", (sh("ip -o link show dev tbr0")), 1, true)
+    local ok, err, errno = net.link_add_bridge("tbr0")
+    assert.is_nil(ok)
+    assert.matches("creating bridge tbr0: File exists", err, 1, true)
+    assert.equals(core.errno.EEXIST, errno)
+    assert.is_true(net.link_del("tbr0"))
+    assert.is_false(net.link_exists("tbr0"))
+  end)
+
+  it("reports missing links and bad arguments", function()
+    local ok, err, errno = net.link_index("nope0")
+    assert.is_nil(ok)
+    assert.matches("looking up link nope0", err, 1, true)
+    assert.equals(core.errno.ENODEV, errno)
+    ok, err = net.link_add_bridge("a-name-that-is-too-long")
+    assert.is_nil(ok)
+    assert.matches("bad interface name", err, 1, true)
+    assert.is_true(net.link_add_bridge("tbr1"))
+    ok, err = net.addr_add("tbr1", "10.1.2.3")
+    assert.is_nil(ok)
+    assert.matches("bad IPv4 address/prefix", err, 1, true)
+    assert.has_error(function() net.link_set_up({}) end)
+    assert.has_error(function() net.link_set_netns("x", "notans") end)
+  end)
+
+  it("moves a veth end into another netns and configures it as eth0", function()
+    local pid = spawn_netns()
+    assert.is_true(net.link_add_bridge("tbr0"))
+    assert.is_true(net.addr_add("tbr0", "10.77.0.1/24"))
+    assert.is_true(net.link_set_up("tbr0"))
+    assert.is_true(net.link_add_veth("tveth0", "tpeer0"))
+    assert.is_true(net.link_set_master("tveth0", "tbr0"))
+    assert.is_true(net.link_set_up("tveth0"))
+    assert.is_true(net.link_set_netns("tpeer0", pid))
+    assert.is_false(net.link_exists("tpeer0"))
+    local mac = assert(net.configure_container_iface {
+      pid = pid, ifname = "tpeer0", name = "eth0", addr = "10.77.0.2/24", gateway = "10.77.0.1" })
+    assert.matches("^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$", mac)
+    local inside = "nsenter -t " .. pid .. " -n "
+    assert.matches("inet 10.77.0.2/24", (sh(inside .. "ip -o -4 addr show dev eth0")), 1, true)
+    assert.matches("link/ether " .. mac, (sh(inside .. "ip -o link show dev eth0")), 1, true)
+    assert.matches("default via 10.77.0.1 dev eth0", (sh(inside .. "ip route")), 1, true)
+    assert.matches("LOOPBACK,UP", (sh(inside .. "ip -o link show dev lo")), 1, true)
+    local _, code = sh(inside .. "busybox ping -c 1 -W 2 10.77.0.1")
+    assert.equals(0, code)
+  end)
+
+  it("acts in a netns given by fd and reports errors from inside it", function()
+    local pid = spawn_netns()
+    local fd = assert(core.open_ns(pid, "net"))
+    assert.is_true(net.link_set_up("lo", fd))
+    assert.matches("LOOPBACK,UP", (sh("nsenter -t " .. pid .. " -n ip -o link show dev lo")), 1, true)
+    local ok, err, errno = net.configure_container_iface { netns_fd = fd, ifname = "absent0", addr = "10.1.0.2/24" }
+    assert.is_nil(ok)
+    assert.matches("in the network namespace of fd %d+: looking up link absent0", err)
+    assert.equals(core.errno.ENODEV, errno)
+    assert.is_true(net.link_add_veth("tv1", "tv2"))
+    assert.is_true(net.link_set_netns("tv2", fd))
+    assert.is_true(net.link_rename("tv2", "eth5", fd))
+    assert.is_true(net.addr_add("eth5", "10.5.0.2/24", { fd = fd }))
+    assert.is_true(net.link_set_up("eth5", { pid = pid }))
+    assert.matches("inet 10.5.0.2/24", (sh("nsenter -t " .. pid .. " -n ip -o -4 addr show dev eth5")), 1, true)
+    fd:close()
+    assert.is_true(net.link_del("tv1"))
+    assert.equals("", (sh("nsenter -t " .. pid .. " -n ip -o link show dev eth5 2>/dev/null")))
+  end)
+end)
