@@ -33,7 +33,13 @@ local state = try_require("ctr.state")
 local core = try_require("ctr.core")
 local json = try_require("ctr.json") or require("dkjson")
 
+local root_override
+
+--- Use dir as the state root (instead of ctr.state's / LUAC_CTR_ROOT); nil resets.
+function M.set_root(dir) root_override = dir end
+
 local function root()
+  if root_override then return root_override end
   if state and state.root then return state.root() end
   return os.getenv("LUAC_CTR_ROOT") or "/var/lib/luac-ctr"
 end
