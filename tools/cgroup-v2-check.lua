@@ -4,7 +4,7 @@
 -- ../shared/cgroup2-vm.sh (--hostroot --share <repo>), as root, from the repo:
 --   lua5.4 tools/cgroup-v2-check.lua <build dir>
 -- Prints "V2CHECK OK <name>" or "V2CHECK FAIL <name>: <why>" per check, then
--- "V2CHECK DONE <n> passed, <m> failed"; exits 0 only when every check passed.
+-- "V2CHECK DONE passed=<n> failed=<m>"; exits 0 only when every check passed.
 local build = arg[1] or os.getenv("LUAC_CTR_BUILD") or "build"
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 package.cpath = build .. "/?.so;" .. package.cpath
@@ -163,5 +163,5 @@ for _, g in ipairs(made) do pcall(g.remove, g, { force = true }) end
 for _, h in ipairs(started) do pcall(h.close, h) end
 os.execute("rmdir " .. ROOT .. "/" .. PARENT .. " 2>/dev/null")
 
-print(string.format("V2CHECK DONE %d passed, %d failed", passed, failed))
+print(string.format("V2CHECK DONE passed=%d failed=%d", passed, failed))
 os.exit(failed == 0 and 0 or 1)
