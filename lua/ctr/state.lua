@@ -1,0 +1,160 @@
+--- ctr.state: the state root and its files.
+--
+-- Layout under the root (default /var/lib/luac-ctr, or $LUAC_CTR_ROOT, or
+-- the launcher's --root, or state.set_root):
+--
+--   containers/<id>/     one directory per container (state.json, ...)
+--   images/<id>.json     image records (ctr.image)
+--   layers/<id>/         image layers: read-only file trees shared by images
+--   locks/<name>.lock    flock files (state.lock)
+--   tmp/                 work in progress (renamed into place when complete)
+--
+-- Writers take the global lock (state.with_lock) around read-modify-write
+-- sequences; files are replaced atomically (state.write_json).
+local core = require "ctr.core"
+local json = require "ctr.json"
+local util = require "ctr.util"
+
+local M = {}
+
+M.DEFAULT_ROOT = "/var/lib/luac-ctr"
+
+local root_override = nil
+
+--- The state root: set_root's value, else $LUAC_CTR_ROOT, else /var/lib/luac-ctr.
+function M.root()
+  local r = root_override or os.getenv("LUAC_CTR_ROOT")
+  if r == nil or r == "" then r = M.DEFAULT_ROOT end
+  return r
+end
+
+--- Use dir as the state root for this process (nil: back to the default).
+function M.set_root(dir)
+  if dir ~= nil and type(dir) ~= "string" then error("state.set_root: expected a string", 2) end
+  root_override = dir
+end
+
+--- A path under the root: state.dir("containers", id) -> "<root>/containers/<id>".
+function M.dir(...)
+  return util.join(M.root(), ...)
+end
+
+--- Create the root and its subdirectories (mode 0700) if missing.
+-- Raises on failure. Returns the root.
+function M.ensure()
+  local root = M.root()
+  local ok, err = util.mkdir_p(root, 448) -- 0700
+  if not ok then error("cannot create the state root: " .. err, 0) end
+  for _, sub in ipairs({ "containers", "images", "layers", "locks", "tmp" }) do
+    local d = util.join(root, sub)
+    local _, err2, e = core.mkdir(d, 448)
+    if e and e ~= core.errno.EEXIST then error("cannot create " .. d .. ": " .. err2, 0) end
+  end
+  return root
+end
+
+-- locks held by this process: name -> { fd = ctr.fd, count = n }
+local held = {}
+
+local Lock = {}
+Lock.__index = Lock
+
+--- Release the lock (idempotent). Nested locks of the same name in this
+-- process are counted: the flock is released by the outermost unlock.
+function Lock:unlock()
+  if self.released then return true end
+  self.released = true
+  local h = held[self.name]
+  if not h then return true end
+  h.count = h.count - 1
+  if h.count == 0 then
+    held[self.name] = nil
+    h.fd:close()
+  end
+  return true
+end
+Lock.__close = Lock.unlock
+Lock.__gc = Lock.unlock
+
+--- Take the exclusive lock <root>/locks/<name>.lock (default "global"),
+-- waiting for it. Re-entrant within a process. opts.nonblock = true fails
+-- at once when another process holds it.
+-- @return a handle with :unlock() (also `local l <close> = state.lock()`),
+-- or nil, err, errno when opts.nonblock and the lock is busy (or on errors).
+function M.lock(name, opts)
+  name = name or "global"
+  if not M.valid_name(name) then error("state.lock: invalid lock name " .. tostring(name), 2) end
+  local h = held[name]
+  if h then
+    h.count = h.count + 1
+    return setmetatable({ name = name }, Lock)
+  end
+  M.ensure()
+  local path = M.dir("locks", name .. ".lock")
+  local fd, err, e = core.lock_file(path, "ex", { nonblock = opts and opts.nonblock or false })
+  if not fd then return nil, err, e end
+  held[name] = { fd = fd, count = 1 }
+  return setmetatable({ name = name }, Lock)
+end
+
+--- Run fn(...) holding the global lock; the lock is released on return and
+-- on error (the error is re-raised). Returns fn's results.
+function M.with_lock(fn, ...)
+  local l, err = M.lock("global")
+  if not l then error("cannot take the state lock: " .. tostring(err), 0) end
+  local res = table.pack(xpcall(fn, debug.traceback, ...))
+  l:unlock()
+  if not res[1] then
+    local msg = res[2]
+    -- keep plain messages (error(msg, 0)) plain: drop the traceback
+    if type(msg) == "string" then msg = msg:gsub("\nstack traceback:.*$", "") end
+    error(msg, 0)
+  end
+  return table.unpack(res, 2, res.n)
+end
+
+--- Read and decode a JSON file. Returns the table, or nil, err, errno
+-- (errno set when the file could not be read, e.g. ENOENT).
+function M.read_json(path)
+  local s, err, e = core.read_file(path)
+  if not s then return nil, err, e end
+  local v, jerr = json.decode(s)
+  if v == nil then return nil, path .. ": " .. tostring(jerr) end
+  return v
+end
+
+--- Write t as pretty JSON with sorted keys, atomically (mode 0600).
+-- Raises on failure; returns true.
+function M.write_json(path, t, mode)
+  local ok, err = core.write_file_atomic(path, json.encode(t, { indent = true }) .. "\n", mode or 384)
+  if not ok then error(err, 0) end
+  return true
+end
+
+--- A new random id: 64 lowercase hex characters.
+function M.new_id()
+  if core.random_hex then
+    local h = core.random_hex(32)
+    if h then return h end
+  end
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local b = f:read(32)
+  f:close()
+  return (b:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+end
+
+--- true if s is a valid container/lock name: [a-zA-Z0-9][a-zA-Z0-9_.-]*
+function M.valid_name(s)
+  return type(s) == "string" and s:match("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$") ~= nil
+end
+
+--- A new empty directory <root>/tmp/<prefix>-<random> (mode 0700) for work in
+-- progress; rename it into place when complete. Raises on failure.
+function M.mktemp(prefix)
+  M.ensure()
+  local d, err = core.mkdtemp(M.dir("tmp", (prefix or "tmp") .. "-XXXXXX"))
+  if not d then error(err, 0) end
+  return d
+end
+
+return M
