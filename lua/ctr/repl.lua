@@ -65,11 +65,14 @@ function M.call(fn)
   return true, table.pack(table.unpack(r, 2, r.n))
 end
 
---- Format the results of a chunk: pretty-printed, separated by tabs; nil when there are none.
+--- Format the results of a chunk: pretty-printed, separated by tabs; nil when
+-- there are none. Strings print as they are (like lua5.4), strings in tables quoted.
 function M.format_results(res)
   if res.n == 0 then return nil end
   local out = {}
-  for i = 1, res.n do out[i] = pretty.format(res[i]) end
+  for i = 1, res.n do
+    out[i] = type(res[i]) == "string" and res[i] or pretty.format(res[i])
+  end
   return table.concat(out, "\t")
 end
 
