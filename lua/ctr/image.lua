@@ -442,7 +442,7 @@ function M.import(tarball, ref, opts)
   if ok then ok, xerr = archive.extract(tarball, tmp) end
   if not ok then
     core.remove_all(tmp)
-    error("cannot import " .. xerr, 0)
+    error("cannot import " .. tarball .. ": " .. xerr, 0)
   end
   return state.with_lock(function()
     local lid = add_layer(tmp)

@@ -1,0 +1,44 @@
+-- images: List images
+-- luac-ctr images [-q] [--no-trunc] [REPOSITORY[:TAG]]
+-- Columns: REPOSITORY TAG IMAGE ID CREATED SIZE, newest first, one row per tag.
+local cli = require "ctr.cli"
+local image = require "ctr.image"
+local util = require "ctr.util"
+
+local ok, opts, args = pcall(cli.parse, util.script_args(...), {
+  { "q", "quiet", "flag", "Only show image IDs" },
+  { "a", "all", "flag", "Show all images (accepted for compatibility)" },
+  { nil, "no-trunc", "flag", "Don't truncate output" },
+}, { usage = "images [OPTIONS] [REPOSITORY[:TAG]]", description = "List images", command = "images" })
+if not ok then
+  util.die(type(opts) == "table" and opts.msg or tostring(opts), type(opts) == "table" and opts.code or 125)
+end
+if #args > 1 then util.die('"images" requires at most 1 argument.\nSee \'luac-ctr images --help\'.', 125) end
+
+-- optional filter: "name" (any tag) or "name:tag"
+local want_name, want_tag = args[1], nil
+if want_name then want_name, want_tag = want_name:match("^(.-):([^:/]*)$") or want_name, want_name:match(":([^:/]*)$") end
+
+local rows = { { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" } }
+local ids = {}
+for _, img in ipairs(image.list()) do
+  local tags = {}
+  for _, t in ipairs(img.repo_tags) do
+    local n, tg = t:match("^(.*):([^:/]*)$")
+    tags[#tags + 1] = { n, tg }
+  end
+  if #tags == 0 then tags[1] = { "<none>", "<none>" } end
+  local id = opts.no_trunc and img.id or util.short_id(img.id)
+  for _, t in ipairs(tags) do
+    if (not want_name or t[1] == want_name) and (not want_tag or t[2] == want_tag) then
+      rows[#rows + 1] = { t[1], t[2], id, util.time_ago(img.created), util.human_size(img.size) }
+      ids[#ids + 1] = id
+    end
+  end
+end
+
+if opts.quiet then
+  if #ids > 0 then io.stdout:write(table.concat(ids, "\n"), "\n") end
+else
+  io.stdout:write(util.columns(rows))
+end
