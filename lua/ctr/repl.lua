@@ -249,23 +249,24 @@ end
 
 -- The names a value is known by in the loaded ctr modules.
 local function names_of(v)
-  local names = {}
+  local set, names = {}, {}
   for modname, mod in pairs(package.loaded) do
     if (modname == "ctr" or modname:sub(1, 4) == "ctr.") and type(mod) == "table" then
-      if rawequal(mod, v) then names[#names + 1] = modname end
+      if rawequal(mod, v) then set[modname] = true end
       for k, x in next, mod do
-        if type(k) == "string" and rawequal(x, v) then names[#names + 1] = modname .. "." .. k end
+        if type(k) == "string" and rawequal(x, v) then set[modname .. "." .. k] = true end
       end
     end
   end
+  for n in pairs(set) do names[#names + 1] = n end
   table.sort(names)
   return names
 end
 
 local function candidates(name)
   local c = { name, "ctr." .. name }
-  local rest = name:match("^ctr%.core%.(.*)$")
-  if rest then c[#c + 1] = "core." .. rest end
+  local rest = name:match("^ctr%.(.*)$") -- C modules: "core.x", "net.x", "archive.x"
+  if rest then c[#c + 1] = rest end
   return c
 end
 
@@ -277,7 +278,14 @@ local function module_index(docs, modname)
   end
   table.sort(fns)
   if #fns == 0 then return nil end
-  return "functions: " .. table.concat(fns, ", ")
+  local lines, line = {}, "functions:"
+  for i, f in ipairs(fns) do
+    local item = " " .. f .. (i < #fns and "," or "")
+    if #line + #item > 78 then lines[#lines + 1] = line; line = " " end
+    line = line .. item
+  end
+  lines[#lines + 1] = line
+  return table.concat(lines, "\n")
 end
 
 --- The doc text for a function, module or name ("core.unshare", "ctr.hooks.on",
@@ -291,13 +299,14 @@ function M.doc(x)
     if seen[d] then return end
     seen[d] = true
     local text = d.text
-    local idx = module_index(docs, d.name == "core" and "core" or d.name)
+    local idx = module_index(docs, d.name)
     if idx then text = text .. "\n" .. idx end
     out[#out + 1] = text
   end
   for _, n in ipairs(names) do
     for _, c in ipairs(candidates(n)) do
       if docs[c] then add(docs[c]); break end
+      if module_index(docs, c) then add({ name = c, text = n .. ":" }); break end
     end
   end
   if #out == 0 and type(x) == "string" and not x:find(".", 1, true) then
