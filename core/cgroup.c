@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,6 +210,12 @@ static int add_hier(ctr_cg_layout_t *l, int version, const char *mount, const ch
   return 0;
 }
 
+/* Is the mount of device maj:min what one sees at mp (not hidden by a later mount)? */
+static int visible(const char *mp, unsigned maj, unsigned min) {
+  struct stat st;
+  return stat(mp, &st) == 0 && major(st.st_dev) == maj && minor(st.st_dev) == min;
+}
+
 /* One mountinfo line: "id parent maj:min root mountpoint opts [tags] - fstype src superopts". */
 static int parse_mountinfo_line(ctr_cg_layout_t *l, char *line, int want_v1, ctr_error_t *err) {
   char *sep = strstr(line, " - ");
@@ -216,10 +223,13 @@ static int parse_mountinfo_line(ctr_cg_layout_t *l, char *line, int want_v1, ctr
     return 0;
   *sep = '\0';
   char mp[CTR_CG_PATH_MAX], fstype[32], opts[512];
-  if (sscanf(line, "%*s %*s %*s %*s %511s", mp) != 1 ||
+  unsigned maj, min;
+  if (sscanf(line, "%*s %*s %u:%u %*s %511s", &maj, &min, mp) != 3 ||
       sscanf(sep + 3, "%31s %*s %511s", fstype, opts) != 2)
     return 0;
   unescape(mp);
+  if (strncmp(fstype, "cgroup", 6) != 0 || !visible(mp, maj, min))
+    return 0;
   if (strcmp(fstype, "cgroup2") == 0)
     return add_hier(l, 2, mp, "", err);
   if (strcmp(fstype, "cgroup") != 0 || !want_v1)
@@ -723,6 +733,27 @@ int ctr_cg_kill(const ctr_cg_layout_t *l, const char *path, int timeout_ms, ctr_
   }
 }
 
+/* rmdir that rides out the moment after a kill: an exiting task has left
+ * cgroup.procs before it leaves the cgroup, so EBUSY with nothing listed is
+ * retried for up to a second. */
+static int rmdir_settled(const ctr_cg_layout_t *l, const char *path, const char *dir) {
+  const struct timespec tick = {0, 10 * 1000 * 1000};
+  for (int i = 0;; i++) {
+    if (rmdir(dir) == 0 || errno == ENOENT)
+      return 0;
+    if (errno != EBUSY || i >= 100)
+      return -1;
+    cleanup_free pid_t *pids = NULL;
+    ctr_error_t e;
+    ssize_t n = ctr_cg_pids(l, path, &pids, &e);
+    if (n != 0) {
+      errno = EBUSY;
+      return -1;
+    }
+    nanosleep(&tick, NULL);
+  }
+}
+
 int ctr_cg_remove(const ctr_cg_layout_t *l, const char *path, ctr_error_t *err) {
   if (ctr_cg_check_path(path, err) < 0)
     return -1;
@@ -731,7 +762,7 @@ int ctr_cg_remove(const ctr_cg_layout_t *l, const char *path, ctr_error_t *err) 
   for (int i = 0; i < l->n; i++) {
     if (ctr_cg_dir(l, i, path, d, sizeof d, err) < 0)
       return -1;
-    if (rmdir(d) == 0 || errno == ENOENT)
+    if (rmdir_settled(l, path, d) == 0)
       continue;
     if (rc == 0 && errno == EBUSY)
       rc = ctr_fail(err, EBUSY, "remove cgroup %s: processes are still in it (kill them first)", path);

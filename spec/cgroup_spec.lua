@@ -3,6 +3,7 @@
 -- and v2). Every cgroup lives below a parent private to this run, removed in
 -- teardown; every process started is killed in after_each.
 local cgroup = require "ctr.cgroup"
+local U = require "spec_util"
 
 local MiB = 1024 * 1024
 local PARENT = "luac-ctr-spec-" .. (io.open("/proc/self/stat"):read("n"))
@@ -82,6 +83,7 @@ describe("ctr.cgroup #root", function()
 
   after_each(function()
     for _, g in ipairs(made) do pcall(g.remove, g, { force = true }) end
+    made = {}
     for _, s in ipairs(started) do
       if s.pid then os.execute("kill -9 " .. s.pid .. " 2>/dev/null") end
       s.h:close()
@@ -139,6 +141,39 @@ describe("ctr.cgroup #root", function()
     assert.are.equal(readf(sd .. "/cpuset.effective_mems"), readf(sd .. "/" .. g.path .. "/cpuset.effective_mems"))
     assert.are_not.equal("", readf(sd .. "/" .. g.path .. "/cpuset.effective_mems"))
     assert.are.equal(-1, g:stats().memory_max)
+  end)
+
+  it("finds v1 hierarchies mounted elsewhere (v1 layout, escaped mount points)", function()
+    local _, mv = owner("memory")
+    if mv ~= 1 or not owner("pids") or not owner("cpu") then
+      pending("needs memory, pids and cpu on cgroup v1")
+      return
+    end
+    local path = PARENT .. "/elsewhere"
+    made[#made + 1] = { remove = function() local g = cgroup.open(path); if g then g:remove({ force = true }) end end }
+    local tmp = sh_out("mktemp -d /tmp/luac-ctr-spec.XXXXXX")
+    local d = tmp .. "/my mounts"
+    local lua = 'local cg = require "ctr.cgroup"; print(cg.layout()); ' ..
+      'for _, h in ipairs(cg.info().hierarchies) do print(h.mount .. "=" .. h.controllers) end; ' ..
+      'local g = cg.create("' .. path .. '", { memory = "48m", pids = 7, cpus = 0.5 }); ' ..
+      'print(#g:dirs())'
+    local script = table.concat({
+      "set -e", "mount -t tmpfs tmpfs /sys/fs/cgroup",
+      'mkdir -p "$D/mem" "$D/pids" "$D/cpu"',
+      'mount -t cgroup -o memory cgroup "$D/mem"', 'mount -t cgroup -o pids cgroup "$D/pids"',
+      'mount -t cgroup -o cpu cgroup "$D/cpu"',
+      'LUA_PATH="lua/?.lua;;" LUA_CPATH="$B/?.so;;" lua5.4 -e "$L"' }, "\n")
+    local out, err, code = U.sh("D=" .. U.q(d) .. " B=" .. U.q(U.build) .. " L=" .. U.q(lua) ..
+      " unshare -m --propagation private sh -c " .. U.q(script))
+    os.execute("rm -rf " .. U.q(tmp))
+    assert.are.equal(0, code, out .. err)
+    assert.are.equal(table.concat({ "v1", d .. "/mem=memory", d .. "/pids=pids", d .. "/cpu=cpu", "3" }, "\n"),
+      out:gsub("%s+$", ""))
+    local md, pd, cd = owner("memory"), owner("pids"), owner("cpu")
+    assert.are.equal(tostring(48 * MiB), readf(md .. "/" .. path .. "/memory.limit_in_bytes"))
+    assert.are.equal("7", readf(pd .. "/" .. path .. "/pids.max"))
+    assert.are.equal("50000", readf(cd .. "/" .. path .. "/cpu.cfs_quota_us"))
+    assert.are.equal(3, #assert(cgroup.open(path)):dirs())
   end)
 
   it("moves a process into the cgroup on every hierarchy", function()
