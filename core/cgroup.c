@@ -310,6 +310,9 @@ int ctr_cg_check_path(const char *path, ctr_error_t *err) {
     return ctr_fail(err, EINVAL, "invalid cgroup path \"%s\": it must be relative (\"luac-ctr/<id>\")", path);
   if (strlen(path) > 255)
     return ctr_fail(err, ENAMETOOLONG, "invalid cgroup path \"%s\": too long", path);
+  for (const char *c = path; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      return ctr_fail(err, EINVAL, "invalid cgroup path: it contains a control character");
   for (const char *s = path; *s;) {
     size_t len = strcspn(s, "/");
     if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))

@@ -134,8 +134,18 @@ local function pids_limit(v)
   return v > 0 and v or -1
 end
 
+local known_opts = { memory = true, memory_swap = true, cpus = true, cpu_period = true,
+                     cpuset_cpus = true, cpuset_mems = true, pids = true }
+
 -- The limits table for core.cgroup_create from create()'s options.
 local function limits(opts)
+  if type(opts) ~= "table" then error("cgroup options must be a table", 0) end
+  for k in pairs(opts) do
+    if not known_opts[k] then
+      error(string.format("unknown cgroup option '%s' (known: cpu_period, cpus, cpuset_cpus, " ..
+        "cpuset_mems, memory, memory_swap, pids)", tostring(k)), 0)
+    end
+  end
   local lim = {}
   memory_limits(opts, lim)
   cpu_limits(opts, lim)
@@ -143,6 +153,11 @@ local function limits(opts)
   lim.cpuset_mems = cpuset_opt(opts.cpuset_mems, "cpuset_mems")
   lim.pids = pids_limit(opts.pids)
   return lim
+end
+
+--- The cgroup path of container id below parent (default "luac-ctr"): "luac-ctr/<id>".
+function M.path_for(id, parent)
+  return (parent or M.DEFAULT_PARENT) .. "/" .. tostring(id)
 end
 
 local Cgroup = {}
