@@ -13,6 +13,7 @@
 local core = require "ctr.core"
 local net = require "ctr.net"
 local N = require "ctr.network"
+local state = require "ctr.state"
 local U = require "spec_util"
 
 local function sh(cmd) local out, _, code = U.sh(cmd); return out, code end
@@ -83,7 +84,7 @@ describe("ctr.network traffic #root", function()
 
   before_each(function()
     root = U.tmproot()
-    N.set_root(root)
+    state.set_root(root)
     pids, servers = {}, {}
     saved = assert(core.open_ns(0, "net"))
     assert(core.unshare("net"))
@@ -95,7 +96,7 @@ describe("ctr.network traffic #root", function()
     for _, pid in ipairs(pids) do core.kill(pid, "KILL"); core.waitpid(pid) end
     assert(core.setns(saved, "net"))
     saved:close()
-    N.set_root(nil)
+    state.set_root(nil)
     U.cleanup(root)
   end)
 

@@ -6,6 +6,7 @@
 local core = require "ctr.core"
 local net = require "ctr.net"
 local N = require "ctr.network"
+local state = require "ctr.state"
 local U = require "spec_util"
 
 local function sh(cmd) local out, _, code = U.sh(cmd); return out, code end
@@ -15,7 +16,7 @@ describe("ctr.network #root", function()
 
   before_each(function()
     root = U.tmproot()
-    N.set_root(root)
+    state.set_root(root)
     saved = assert(core.open_ns(0, "net"))
     assert(core.unshare("net"))
   end)
@@ -23,7 +24,7 @@ describe("ctr.network #root", function()
   after_each(function()
     assert(core.setns(saved, "net"))
     saved:close()
-    N.set_root(nil)
+    state.set_root(nil)
     U.cleanup(root)
   end)
 
@@ -143,7 +144,7 @@ describe("ctr.network #root", function()
 
   it("gives 50 concurrent allocations 50 distinct addresses", function()
     N.create { name = "par", subnet = "10.5.0.0/16" }
-    local lua = ("package.path=%q; package.cpath=%q; local N=require'ctr.network'; N.set_root(%q); "
+    local lua = ("package.path=%q; package.cpath=%q; local N=require'ctr.network'; require'ctr.state'.set_root(%q); "
       .. "io.write(N.allocate_ip('par', arg[1]), '\\n')"):format(package.path, package.cpath, root)
     local script = root .. "/alloc.lua"
     local f = assert(io.open(script, "w")); f:write(lua); f:close()

@@ -21,90 +21,42 @@ M.BRIDGE_PREFIX = "lctr"       -- every luac-ctr bridge's name starts so (isolat
 M.TAG = "luac-ctr:"
 
 ------------------------------------------------------------------------------
--- state: root, lock, JSON (ctr.state when it is there)
+-- state: <root>/networks/<name>.json under the "networks" lock (ctr.state)
 ------------------------------------------------------------------------------
 
-local function try_require(name)
-  local ok, m = pcall(require, name)
-  if ok then return m end
-end
-
-local state = try_require("ctr.state")
-local core = try_require("ctr.core")
-local json = try_require("ctr.json") or require("dkjson")
-
-local root_override
-
---- Use dir as the state root (instead of ctr.state's / LUAC_CTR_ROOT); nil resets.
-function M.set_root(dir) root_override = dir end
-
-local function root()
-  if root_override then return root_override end
-  if state and state.root then return state.root() end
-  return os.getenv("LUAC_CTR_ROOT") or "/var/lib/luac-ctr"
-end
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local core = require "ctr.core"
+local state = require "ctr.state"
+local util = require "ctr.util"
 
 local function netdir()
-  local d = root() .. "/networks"
-  if core and core.mkdir and core.exists then
-    if not core.exists(d) then
-      os.execute("mkdir -p " .. q(d))
-    end
-  else
-    os.execute("mkdir -p " .. q(d))
-  end
+  local d = state.dir("networks")
+  local ok, err = util.mkdir_p(d, 448) -- 0700
+  if not ok then error("cannot create " .. d .. ": " .. tostring(err), 0) end
   return d
 end
 
 local function read_json(path)
-  if state and state.read_json then return state.read_json(path) end
-  local f = io.open(path, "r")
-  if not f then return nil, "cannot open " .. path end
-  local s = f:read("a"); f:close()
-  local v, _, err = json.decode(s)
-  if v == nil then error("corrupt JSON in " .. path .. ": " .. tostring(err), 0) end
+  local v, err = state.read_json(path)
+  if v == nil then error("reading network state: " .. tostring(err), 0) end
   return v
 end
 
-local function write_json(path, v)
-  if state and state.write_json then return state.write_json(path, v) end
-  local s = json.encode(v, { indent = true })
-  if core and core.write_file_atomic then
-    assert(core.write_file_atomic(path, s, tonumber("644", 8)))
-    return true
-  end
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "w")); f:write(s); f:close()
-  assert(os.rename(tmp, path))
-  return true
-end
+local function write_json(path, v) return state.write_json(path, v, 420) end -- 0644
 
--- Run fn() holding the networks lock; errors propagate after unlocking.
+-- Run fn() holding the "networks" lock (re-entrant in this process); errors
+-- propagate after unlocking.
 local function locked(fn)
-  local lk
-  if state and state.lock then
-    lk = state.lock("networks")
-  else
-    local err
-    lk, err = core.lock_file(netdir() .. "/.lock", "ex")
-    if not lk then error("locking the network state: " .. tostring(err), 0) end
-  end
+  local lk, err = state.lock("networks")
+  if not lk then error("locking the network state: " .. tostring(err), 0) end
   local res = table.pack(pcall(fn))
-  if type(lk) == "table" and lk.unlock then lk:unlock()
-  elseif lk.close then lk:close() end
+  lk:unlock()
   if not res[1] then error(res[2], 0) end
   return table.unpack(res, 2, res.n)
 end
 
 local function netfile(name) return netdir() .. "/" .. name .. ".json" end
 
-local function random_hex(n)
-  local f = assert(io.open("/dev/urandom", "rb"))
-  local b = f:read((n + 1) // 2); f:close()
-  return (b:gsub(".", function(c) return string.format("%02x", c:byte()) end)):sub(1, n)
-end
+local function random_hex(n) return state.new_id():sub(1, n) end
 
 ------------------------------------------------------------------------------
 -- IPv4 arithmetic
@@ -175,6 +127,8 @@ end
 ------------------------------------------------------------------------------
 -- running iptables
 ------------------------------------------------------------------------------
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- Run a shell command line; returns output (stdout+stderr) and success.
 local function sh(cmdline, input)
@@ -288,9 +242,7 @@ end
 
 local function load(name)
   local path = netfile(name)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  f:close()
+  if not core.exists(path) then return nil end
   local n = read_json(path)
   n.allocated = n.allocated or {}
   n.attachments = n.attachments or {}
@@ -301,15 +253,15 @@ local function save(n) write_json(netfile(n.name), n) end
 
 local function all_networks()
   local d, t = netdir(), {}
-  local p = io.popen("ls -1 " .. q(d) .. " 2>/dev/null")
-  for f in p:lines() do
+  local names, err = core.readdir(d)
+  if not names then error("listing networks: " .. tostring(err), 0) end
+  for _, f in ipairs(names) do
     local name = f:match("^(.+)%.json$")
     if name then
       local n = load(name)
       if n then t[#t + 1] = n end
     end
   end
-  p:close()
   table.sort(t, function(a, b) return a.name < b.name end)
   return t
 end
