@@ -262,6 +262,10 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
     return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
   if (join_namespaces(cfg, err) < 0)
     return -1;
+  /* The cgroup namespace is made only now: the parent has put us in our
+   * cgroup, which becomes the namespace's root ("/" inside). */
+  if ((cfg->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    return ctr_fail_errno(err, "unshare the cgroup namespace");
   if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->hostname &&
       sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return ctr_fail_errno(err, "sethostname %s", cfg->hostname);
@@ -311,7 +315,8 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return ctr_fail_errno(err, "socketpair for the container sync");
   int pidfd = -1;
-  pid_t pid = ctr_clone_pidfd((uint64_t)(unsigned)cfg->clone_flags, &pidfd, err);
+  uint64_t flags = (uint64_t)(unsigned)cfg->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
+  pid_t pid = ctr_clone_pidfd(flags, &pidfd, err);
   if (pid < 0) {
     close(sv[0]);
     close(sv[1]);

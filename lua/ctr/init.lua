@@ -17,7 +17,7 @@ local M = { _VERSION = "luac-ctr 0.1.0" }
 local submodules = {
   core = true, archive = true, net = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
-  cli = true, util = true, spec = true, log = true, repl = true,
+  cli = true, util = true, oci = true, errors = true, log = true, repl = true, pretty = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

@@ -1,0 +1,37 @@
+-- exec: Execute a command in a running container
+--
+-- luac-ctr exec [OPTIONS] CONTAINER COMMAND [ARG...]
+-- Joins the container's namespaces and cgroup and runs COMMAND with the
+-- container's environment, user, working directory and capabilities. The
+-- exit code is the command's (126: cannot execute, 127: not found).
+local cli = require "ctr.cli"
+local errors = require "ctr.errors"
+local container = require "ctr.container"
+
+errors.main(function(...)
+  local o, args = cli.parse({ ... }, {
+    { "d", "detach", "flag", "Detached mode: run command in the background" },
+    { "i", "interactive", "flag", "Keep STDIN open" },
+    { "t", "tty", "flag", "Allocate a pseudo-TTY" },
+    { "e", "env", "list", "Set environment variables" },
+    { nil, "env-file", "list", "Read in a file of environment variables" },
+    { "w", "workdir", "string", "Working directory inside the container" },
+    { "u", "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])" },
+  }, { usage = "exec [OPTIONS] CONTAINER COMMAND [ARG...]", command = "exec", stop_at_positional = true })
+  if #args < 2 then errors.raise(125, "\"exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]") end
+  local c = container.must_get(args[1])
+  local env = {}
+  for _, f in ipairs(o.env_file or {}) do
+    for line in assert(io.open(f)):lines() do
+      if line:match("%S") and not line:match("^%s*#") then env[#env + 1] = line end
+    end
+  end
+  for _, e in ipairs(o.env or {}) do env[#env + 1] = e end
+  local res = c:exec {
+    argv = { table.unpack(args, 2) }, env = env, cwd = o.workdir, user = o.user,
+    tty = o.tty, interactive = o.interactive, detach = o.detach,
+  }
+  if o.detach then return end
+  io.stdout:flush()
+  os.exit(res.exit_code)
+end, ...)
