@@ -3,16 +3,18 @@
  * initialise libedit.
  *
  *   rl.init{history_size = 1000}   set up libedit (word breaks for Lua paths)
- *   rl.readline(prompt) -> line | nil at end of input
+ *   rl.readline(prompt) -> line | nil at end of input | false on Ctrl-C
  *   rl.add_history(line)
  *   rl.read_history(path) -> true | nil, err    (creates the parent dirs)
  *   rl.write_history(path) -> true | nil, err
  *   rl.set_completer(fn)  fn(word, line, start) -> {full words}
  *   rl.isatty(fd) -> boolean
+ *   rl.interruptible(on)  while on, Ctrl-C raises "interrupted!" in running Lua code
  */
 #include "launcher.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,48 @@
 static lua_State *completion_L;
 static int completer_ref = LUA_NOREF;
 static int matches_ref = LUA_NOREF;
+static volatile sig_atomic_t got_sigint;
+static volatile sig_atomic_t sigint_mode; /* what a Ctrl-C does now */
+enum { MODE_IDLE = 0, MODE_PROMPT, MODE_EVAL };
+
+/* ---- Ctrl-C: at the prompt it discards the line; while Lua code runs it
+ * raises "interrupted!" (lua.c's technique: a hook set from the handler).
+ * The handler stays installed for the whole REPL session. */
+
+static void lstop(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+  (void)sig;
+  if (sigint_mode == MODE_EVAL && completion_L)
+    lua_sethook(completion_L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  else
+    got_sigint = 1;
+}
+
+static int install_sigint(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: read() returns EINTR */
+}
+
+/* libedit reads keys through this: a Ctrl-C ends the line like an EOF. */
+static int repl_getc(FILE *f) {
+  unsigned char c;
+  for (;;) {
+    ssize_t n = read(fileno(f), &c, 1);
+    if (n == 1)
+      return c;
+    if (n < 0 && errno == EINTR && !got_sigint)
+      continue;
+    return EOF;
+  }
+}
 
 static char *match_generator(const char *text, int state) {
   static lua_Integer idx;
@@ -75,14 +119,28 @@ static int l_init(lua_State *L) {
   rl_basic_word_break_characters = " \t\n\"\\'`><=;|&{(,+-*/%^~#[]";
   rl_completion_append_character = '\0';
   rl_attempted_completion_function = attempt_completion;
+  rl_catch_signals = 0;
+  rl_getc_function = repl_getc;
   rl_initialize();
   stifle_history((int)n);
+  if (install_sigint() < 0)
+    return luaL_error(L, "installing the SIGINT handler: %s", strerror(errno));
   return 0;
 }
 
 static int l_readline(lua_State *L) {
   const char *prompt = luaL_optstring(L, 1, "");
+  got_sigint = 0;
+  sigint_mode = MODE_PROMPT;
   char *line = readline(prompt);
+  sigint_mode = MODE_IDLE;
+  if (got_sigint) {
+    free(line);
+    fputs("^C\n", stdout);
+    fflush(stdout);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   if (!line) {
     lua_pushnil(L);
     return 1;
@@ -90,6 +148,18 @@ static int l_readline(lua_State *L) {
   lua_pushstring(L, line);
   free(line);
   return 1;
+}
+
+static int l_interruptible(lua_State *L) {
+  completion_L = L;
+  if (lua_toboolean(L, 1)) {
+    sigint_mode = MODE_EVAL;
+  } else {
+    sigint_mode = MODE_IDLE;
+    if (lua_gethook(L) == lstop) /* leave a user's debug.sethook alone */
+      lua_sethook(L, NULL, 0, 0);
+  }
+  return 0;
 }
 
 static int l_add_history(lua_State *L) {
@@ -170,6 +240,7 @@ int lc_open_readline(lua_State *L) {
       {"write_history", l_write_history},
       {"set_completer", l_set_completer},
       {"isatty", l_isatty},
+      {"interruptible", l_interruptible},
       {NULL, NULL},
   };
   luaL_newlib(L, fns);

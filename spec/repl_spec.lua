@@ -339,6 +339,40 @@ describe("luac-ctr REPL on a terminal", function()
     assert.are.equal(0, pty:quit())
   end)
 
+  it("Ctrl-C discards the line at the prompt and interrupts running code", function()
+    pty = Pty.start(home)
+    pty:expect("ctr> ")
+    pty:send("'discarded'\3")
+    pty:expect("^C\nctr> ")
+    pty:send("function f()\n")
+    pty:expect("...> ")
+    pty:send("\3")
+    pty:expect("^C\nctr> ")
+    pty:send("'kept'\n")
+    pty:expect("\nkept\nctr> ")
+    pty:send("while true do end\n")
+    pty:expect("while true do end\n")
+    -- the signal may land just before the loop starts: repeat until it is seen
+    local deadline = os.time() + 30
+    while not pty:text():find("interrupted!", pty.pos, true) do
+      assert(os.time() < deadline, "no 'interrupted!' in:\n" .. pty:text())
+      pty:send("\3")
+      sleep(0.2)
+    end
+    pty:expect("interrupted!")
+    pty:expect("ctr> ")
+    -- a late extra Ctrl-C could discard this line: send it again if needed
+    local got
+    for _ = 1, 5 do
+      pty:send("1 + 41\n")
+      got = pcall(pty.expect, pty, "\n42\nctr> ", 5)
+      if got then break end
+    end
+    assert.is_true(got, pty:text())
+    assert.are.equal(0, pty:quit())
+    assert.is_nil(pty:text():find("discarded\n", 1, true))
+  end)
+
   it("help(fn) prints the function's doc", function()
     pty = Pty.start(home)
     pty:expect("ctr> ")

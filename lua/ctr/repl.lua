@@ -363,13 +363,16 @@ local function reader(rl, tty)
   end
 end
 
+-- The next chunk: its text, function or error; nil at end of input, "" after Ctrl-C.
 local function read_chunk(read)
   local line = read(true)
   if line == nil then return nil end
+  if line == false then return "" end
   local chunk = line
   local fn, err, incomplete = M.compile(chunk)
   while not fn and incomplete do
     local more = read(false)
+    if more == false then return "" end
     if more == nil then break end
     chunk = chunk .. "\n" .. more
     fn, err, incomplete = M.compile(chunk)
@@ -377,8 +380,10 @@ local function read_chunk(read)
   return chunk, fn, err
 end
 
-local function eval_print(fn)
+local function eval_print(fn, rl)
+  if rl then rl.interruptible(true) end
   local ok, res = M.call(fn)
+  if rl then rl.interruptible(false) end
   if ok then
     local s = M.format_results(res)
     if s then io.stdout:write(s, "\n") end
@@ -430,7 +435,7 @@ function M.run(opts)
       if hist then rl.write_history(hist) end
     end
     if fn then
-      if not eval_print(fn) then failures = failures + 1 end
+      if not eval_print(fn, rl) then failures = failures + 1 end
     elseif chunk:match("%S") then
       io.stderr:write(err, "\n")
       failures = failures + 1
