@@ -1,0 +1,165 @@
+-- network: Manage networks
+-- luac-ctr network create [--subnet CIDR] [--gateway IP] [-d bridge] NAME
+-- luac-ctr network ls [-q] [--no-trunc]
+-- luac-ctr network inspect NAME...
+-- luac-ctr network rm NAME...
+-- luac-ctr network connect [--ip IP] [--alias NAME] NETWORK CONTAINER
+-- luac-ctr network disconnect NETWORK CONTAINER
+local cli = require "ctr.cli"
+local errors = require "ctr.errors"
+local json = require "ctr.json"
+local network = require "ctr.network"
+local util = require "ctr.util"
+
+local argv = util.script_args(...)
+local sub = table.remove(argv, 1)
+
+local USAGE = [[
+Usage:  luac-ctr network COMMAND
+
+Manage networks
+
+Commands:
+  connect     Connect a container to a network
+  create      Create a network
+  disconnect  Disconnect a container from a network
+  inspect     Display detailed information on one or more networks
+  ls          List networks
+  rm          Remove one or more networks
+]]
+
+local function parse(defs, info, min, max)
+  local ok, opts, args = pcall(cli.parse, argv, defs, info)
+  if not ok then util.die(errors.message(opts), errors.code(opts)) end
+  if #args < min or (max and #args > max) then
+    util.die(('"network %s" requires %s argument%s.\nSee \'luac-ctr network %s --help\'.'):format(
+      info.command, max == min and ("exactly " .. min) or ("at least " .. min), min == 1 and "" or "s",
+      info.command), 125)
+  end
+  return opts, args
+end
+
+-- One record as `docker network inspect` shows it.
+local function inspect_record(n)
+  local containers = {}
+  for cid, a in pairs(n.attachments or {}) do
+    containers[cid] = json.object {
+      Name = a.name or "", IPv4Address = a.ip .. "/" .. a.prefix, MacAddress = a.mac or "",
+      EndpointID = a.veth_host or "",
+      Ports = json.array((function()
+        local t = {}
+        for _, p in ipairs(a.ports or {}) do
+          t[#t + 1] = ("%s:%d->%d/%s"):format(p.host_ip, p.host_port, p.container_port, p.proto)
+        end
+        return t
+      end)()),
+    }
+  end
+  return json.object {
+    Name = n.name, Id = n.id, Created = n.created, Scope = "local", Driver = n.driver,
+    IPAM = { Driver = "default", Config = json.array { { Subnet = n.subnet, Gateway = n.gateway } } },
+    Containers = json.object(containers),
+    Options = { ["com.docker.network.bridge.name"] = n.bridge },
+  }
+end
+
+local commands = {}
+
+function commands.create()
+  local opts, args = parse({
+    { nil, "subnet", "string", "Subnet in CIDR format (default: a free private /24)" },
+    { nil, "gateway", "string", "IPv4 gateway for the subnet (default: its first address)" },
+    { "d", "driver", "string", "Driver to manage the network (only \"bridge\")" },
+  }, { usage = "network create [OPTIONS] NETWORK", description = "Create a network", command = "create" }, 1, 1)
+  if opts.driver and opts.driver ~= "bridge" then
+    util.die("network driver " .. opts.driver .. " is not supported (only bridge)", 125)
+  end
+  local n = network.create { name = args[1], subnet = opts.subnet, gateway = opts.gateway }
+  print(n.id)
+end
+
+function commands.ls()
+  local opts = parse({
+    { "q", "quiet", "flag", "Only display network IDs" },
+    { nil, "no-trunc", "flag", "Do not truncate the output" },
+  }, { usage = "network ls [OPTIONS]", description = "List networks", command = "ls" }, 0, 0)
+  local rows = { { "NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "GATEWAY" } }
+  local ids = {}
+  for _, n in ipairs(network.list()) do
+    local id = opts.no_trunc and n.id or util.short_id(n.id)
+    rows[#rows + 1] = { id, n.name, n.driver, "local", n.subnet, n.gateway }
+    ids[#ids + 1] = id
+  end
+  if opts.quiet then
+    if #ids > 0 then io.stdout:write(table.concat(ids, "\n"), "\n") end
+  else
+    io.stdout:write(util.columns(rows))
+  end
+end
+
+function commands.inspect()
+  local _, args = parse({}, { usage = "network inspect NETWORK [NETWORK...]",
+    description = "Display detailed information on one or more networks", command = "inspect" }, 1)
+  local out, failed = {}, false
+  for _, name in ipairs(args) do
+    local n, err = network.get(name)
+    if n then out[#out + 1] = inspect_record(n)
+    else failed = true; io.stderr:write("luac-ctr: ", err, "\n") end
+  end
+  io.stdout:write(json.encode(json.array(out), { indent = true }), "\n")
+  if failed then os.exit(1) end
+end
+
+function commands.rm()
+  local _, args = parse({}, { usage = "network rm NETWORK [NETWORK...]",
+    description = "Remove one or more networks", command = "rm" }, 1)
+  local failed = false
+  for _, name in ipairs(args) do
+    local ok, err = pcall(network.remove, name)
+    if ok then print(name)
+    else failed = true; io.stdout:flush(); io.stderr:write("luac-ctr: ", errors.message(err), "\n") end
+  end
+  if failed then os.exit(1) end
+end
+
+-- The running container ref names, through the container runtime (ctr.container).
+local function find_container(ref)
+  local ok, container = pcall(require, "ctr.container")
+  if not ok then util.die("network connect/disconnect need the container runtime (ctr.container)", 125) end
+  local finder = container.get or container.lookup or container.inspect
+  if not finder then util.die("ctr.container has no lookup function for " .. ref, 125) end
+  local c, err = finder(ref)
+  if not c then util.die(err or ("no such container: " .. ref), 125) end
+  return c, container
+end
+
+function commands.connect()
+  local opts, args = parse({
+    { nil, "ip", "string", "IPv4 address" },
+    { nil, "alias", "list", "Add network-scoped alias for the container" },
+  }, { usage = "network connect [OPTIONS] NETWORK CONTAINER",
+       description = "Connect a container to a network", command = "connect" }, 2, 2)
+  local c = find_container(args[2])
+  if not c.pid or c.pid <= 0 then util.die("container " .. args[2] .. " is not running", 125) end
+  network.attach { network = args[1], container_id = c.id, pid = c.pid, ip = opts.ip, name = c.name,
+                   hostname = c.hostname, aliases = opts.alias, hosts_file = c.hosts_file }
+end
+
+function commands.disconnect()
+  local _, args = parse({}, { usage = "network disconnect NETWORK CONTAINER",
+    description = "Disconnect a container from a network", command = "disconnect" }, 2, 2)
+  local c = find_container(args[2])
+  if not network.get(args[1]) then util.die("no such network: " .. args[1], 125) end
+  network.detach { network = args[1], container_id = c.id }
+end
+
+commands.list = commands.ls
+commands.remove = commands.rm
+
+if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
+  io.stdout:write(USAGE)
+  os.exit(sub == nil and 1 or 0)
+end
+local cmd = commands[sub]
+if not cmd then util.die(("unknown network command %q\n%s"):format(sub, USAGE), 125) end
+errors.main(cmd)
