@@ -122,15 +122,13 @@ function commands.rm()
   if failed then os.exit(1) end
 end
 
--- The running container ref names, through the container runtime (ctr.container).
+-- The container ref names (ctr.container: by id, name or id prefix).
 local function find_container(ref)
   local ok, container = pcall(require, "ctr.container")
   if not ok then util.die("network connect/disconnect need the container runtime (ctr.container)", 125) end
-  local finder = container.get or container.lookup or container.inspect
-  if not finder then util.die("ctr.container has no lookup function for " .. ref, 125) end
-  local c, err = finder(ref)
-  if not c then util.die(err or ("no such container: " .. ref), 125) end
-  return c, container
+  local c, err = container.get(ref)
+  if not c then util.die(err, 125) end
+  return c
 end
 
 function commands.connect()
@@ -140,16 +138,22 @@ function commands.connect()
   }, { usage = "network connect [OPTIONS] NETWORK CONTAINER",
        description = "Connect a container to a network", command = "connect" }, 2, 2)
   local c = find_container(args[2])
-  if not c.pid or c.pid <= 0 then util.die("container " .. args[2] .. " is not running", 125) end
-  network.attach { network = args[1], container_id = c.id, pid = c.pid, ip = opts.ip, name = c.name,
-                   hostname = c.hostname, aliases = opts.alias, hosts_file = c.hosts_file }
+  if not c:running() then util.die("container " .. args[2] .. " is not running", 125) end
+  local st = c.state
+  network.attach { network = args[1], container_id = c.id, pid = st.pid, ip = opts.ip, name = st.name,
+                   hostname = st.network and st.network.hostname, aliases = opts.alias,
+                   hosts_file = c.dir .. "/hosts" }
 end
 
 function commands.disconnect()
   local _, args = parse({}, { usage = "network disconnect NETWORK CONTAINER",
     description = "Disconnect a container from a network", command = "disconnect" }, 2, 2)
   local c = find_container(args[2])
-  if not network.get(args[1]) then util.die("no such network: " .. args[1], 125) end
+  local n = network.get(args[1])
+  if not n then util.die("no such network: " .. args[1], 125) end
+  if not n.attachments[c.id] then
+    util.die(("container %s is not connected to network %s"):format(args[2], args[1]), 125)
+  end
   network.detach { network = args[1], container_id = c.id }
 end
 
