@@ -218,6 +218,16 @@ describe("luac-ctr launcher", function()
       assert.are.equal("nil\tnil\tnil\ntable\tfunction\n", out)
     end)
 
+    it("finds the build tree when started through a symlink", function()
+      assert(os.execute("mkdir -p " .. U.q(home .. "/bin") .. " && ln -s " .. U.q(U.launcher) .. " " ..
+        U.q(home .. "/bin/luac-ctr")))
+      local out, err, code = U.sh("env -u LUAC_CTR_PATH -u LUAC_CTR_CONFIG HOME=" .. U.q(home) ..
+        " XDG_CONFIG_HOME=" .. U.q(home .. "/.config") .. " " .. U.q(home .. "/bin/luac-ctr") ..
+        " -e 'print(require(\"ctr.launcher\").build_tree)' hello")
+      assert.are.equal(0, code, err)
+      assert.are.equal("true\nhello, world!\n", out)
+    end)
+
     it("finds the C modules of the build tree", function()
       local out, err, code = run(home, { "-e",
         'print(package.searchpath("ctr.core", package.cpath))' })
