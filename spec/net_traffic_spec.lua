@@ -300,4 +300,31 @@ describe("ctr.network traffic #root", function()
     assert.same({ "n1", "n2" }, N.detach_all("c1"))
     N.remove("n1"); N.remove("n2")
   end)
+
+  it("attaches 10 containers concurrently from parallel processes", function()
+    N.create { name = "par", subnet = "10.69.0.0/24" }
+    local script = root .. "/attach.lua"
+    local f = assert(io.open(script, "w"))
+    f:write(("package.path=%q; package.cpath=%q; require'ctr.state'.set_root(%q); "
+      .. "local N=require'ctr.network'; local i=tonumber(arg[1]); "
+      .. "local a=N.attach{network='par', container_id='c'..i, pid=tonumber(arg[2]), "
+      .. "ports={(8000+i)..':80', (8000+i)..':80/udp'}}; io.write(a.ip, '\\n')")
+      :format(package.path, package.cpath, root))
+    f:close()
+    local cmd = {}
+    for i = 1, 10 do cmd[#cmd + 1] = ("lua5.4 %s %d %d &"):format(U.q(script), i, container()) end
+    local out, code = sh(table.concat(cmd, " ") .. " wait")
+    assert.equals(0, code, out)
+    local seen, n = {}, 0
+    for ip in out:gmatch("[^\n]+") do
+      assert.is_nil(seen[ip]); seen[ip] = true; n = n + 1
+    end
+    assert.equals(10, n)
+    local dnat = 0
+    for i = 1, 10 do dnat = dnat + #N.tagged_rules("c" .. i .. "@" .. N.get("par").id) end
+    assert.equals(40, dnat)
+    for i = 1, 10 do N.detach { network = "par", container_id = "c" .. i } end
+    N.remove("par")
+    assert.equals("", (sh("iptables-save | grep luac-ctr")))
+  end)
 end)
