@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -390,6 +391,72 @@ static int l_mkdtemp(lua_State *L) {
   return 1;
 }
 
+/***
+ * core.getxattr(path, name) -> value | nil, err, errno
+ * An extended attribute of path itself (a symlink is not followed), e.g.
+ * core.getxattr(dir, "trusted.overlay.opaque") -> "y". ENODATA when unset.
+ */
+static int l_getxattr(lua_State *L) {
+  ctr_error_t err;
+  size_t len = 0;
+  cleanup_free char *v = ctr_fs_getxattr(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &len, &err);
+  if (v == NULL)
+    return lctr_pusherr(L, &err);
+  lua_pushlstring(L, v, len);
+  return 1;
+}
+
+/***
+ * core.setxattr(path, name, value [, how]) -> true | nil, err, errno
+ * Set an extended attribute on path itself (lsetxattr). how: nil (create
+ * or replace), "create" (EEXIST if set) or "replace" (ENODATA if unset).
+ */
+static int l_setxattr(lua_State *L) {
+  static const char *const hows[] = {"any", "create", "replace", NULL};
+  static const int flags[] = {0, XATTR_CREATE, XATTR_REPLACE};
+  ctr_error_t err;
+  size_t len;
+  const char *path = luaL_checkstring(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  const char *value = luaL_checklstring(L, 3, &len);
+  int how = luaL_checkoption(L, 4, "any", hows);
+  return ok_or_err(L, ctr_fs_setxattr(path, name, value, len, flags[how], &err), &err);
+}
+
+/***
+ * core.listxattr(path) -> {names...} | nil, err, errno
+ * The names of the extended attributes of path itself, sorted.
+ */
+static int l_listxattr(lua_State *L) {
+  ctr_error_t err;
+  size_t len = 0;
+  cleanup_free char *buf = ctr_fs_listxattr(luaL_checkstring(L, 1), &len, &err);
+  if (buf == NULL)
+    return lctr_pusherr(L, &err);
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_newtable(L);
+  lua_Integer i = 0;
+  for (size_t off = 0; off < len; off += strlen(buf + off) + 1) {
+    lua_pushstring(L, buf + off);
+    lua_rawseti(L, -2, ++i);
+  }
+  lua_pushvalue(L, -1);
+  lua_insert(L, -4);
+  lua_call(L, 1, 0); /* table.sort(list) */
+  lua_pop(L, 1);
+  return 1;
+}
+
+/***
+ * core.removexattr(path, name) -> true | nil, err, errno
+ * Remove an extended attribute of path itself.
+ */
+static int l_removexattr(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_removexattr(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+}
+
 LCTR_AREA_DECL(fs) {
   static const luaL_Reg fns[] = {
       {"mkdir", l_mkdir},         {"rmdir", l_rmdir},
@@ -404,6 +471,8 @@ LCTR_AREA_DECL(fs) {
       {"write_file_atomic", l_write_file_atomic},
       {"lock_file", l_lock_file}, {"remove_all", l_remove_all},
       {"du", l_du},               {"mknod", l_mknod},
-      {"mkdtemp", l_mkdtemp},     {NULL, NULL}};
+      {"mkdtemp", l_mkdtemp},     {"getxattr", l_getxattr},
+      {"setxattr", l_setxattr},   {"listxattr", l_listxattr},
+      {"removexattr", l_removexattr}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -97,6 +98,70 @@ char *ctr_fs_readlink(const char *path, ctr_error_t *err) {
       return steal_ptr(&buf);
     }
   }
+}
+
+/* ---- extended attributes ------------------------------------------------------ */
+
+char *ctr_fs_getxattr(const char *path, const char *name, size_t *len, ctr_error_t *err) {
+  for (;;) {
+    ssize_t n = lgetxattr(path, name, NULL, 0);
+    if (n < 0) {
+      ctr_fail_errno(err, "getxattr %s %s", path, name);
+      return NULL;
+    }
+    cleanup_free char *buf = malloc((size_t)n + 1);
+    if (buf == NULL) {
+      ctr_fail_errno(err, "getxattr %s %s", path, name);
+      return NULL;
+    }
+    ssize_t m = lgetxattr(path, name, buf, (size_t)n);
+    if (m < 0 && errno == ERANGE)
+      continue; /* grew meanwhile */
+    if (m < 0) {
+      ctr_fail_errno(err, "getxattr %s %s", path, name);
+      return NULL;
+    }
+    buf[m] = '\0';
+    *len = (size_t)m;
+    return steal_ptr(&buf);
+  }
+}
+
+int ctr_fs_setxattr(const char *path, const char *name, const void *value, size_t len, int flags,
+                    ctr_error_t *err) {
+  if (lsetxattr(path, name, value, len, flags) < 0)
+    return ctr_fail_errno(err, "setxattr %s %s", path, name);
+  return 0;
+}
+
+char *ctr_fs_listxattr(const char *path, size_t *len, ctr_error_t *err) {
+  for (;;) {
+    ssize_t n = llistxattr(path, NULL, 0);
+    if (n < 0) {
+      ctr_fail_errno(err, "listxattr %s", path);
+      return NULL;
+    }
+    cleanup_free char *buf = malloc((size_t)n + 1);
+    if (buf == NULL) {
+      ctr_fail_errno(err, "listxattr %s", path);
+      return NULL;
+    }
+    ssize_t m = llistxattr(path, buf, (size_t)n);
+    if (m < 0 && errno == ERANGE)
+      continue;
+    if (m < 0) {
+      ctr_fail_errno(err, "listxattr %s", path);
+      return NULL;
+    }
+    *len = (size_t)m;
+    return steal_ptr(&buf);
+  }
+}
+
+int ctr_fs_removexattr(const char *path, const char *name, ctr_error_t *err) {
+  if (lremovexattr(path, name) < 0)
+    return ctr_fail_errno(err, "removexattr %s %s", path, name);
+  return 0;
 }
 
 char *ctr_fs_realpath(const char *path, ctr_error_t *err) {

@@ -25,6 +25,16 @@ int ctr_fs_stat(const char *path, struct stat *st, int nofollow, ctr_error_t *er
 /* mknod(2) (device nodes, fifos). */
 int ctr_fs_mknod(const char *path, mode_t mode, dev_t dev, ctr_error_t *err);
 
+/* Extended attributes of path itself (symlinks not followed: l*xattr).
+ * get returns a malloc'd value of *len bytes; list returns a malloc'd
+ * buffer of NUL-terminated names, *len bytes in all. flags for set:
+ * 0, XATTR_CREATE or XATTR_REPLACE. */
+char *ctr_fs_getxattr(const char *path, const char *name, size_t *len, ctr_error_t *err);
+int ctr_fs_setxattr(const char *path, const char *name, const void *value, size_t len, int flags,
+                    ctr_error_t *err);
+char *ctr_fs_listxattr(const char *path, size_t *len, ctr_error_t *err);
+int ctr_fs_removexattr(const char *path, const char *name, ctr_error_t *err);
+
 /* readlink(2); returns a malloc'd string. */
 char *ctr_fs_readlink(const char *path, ctr_error_t *err);
 /* realpath(3); returns a malloc'd string. */

@@ -268,6 +268,8 @@ describe("ctr.image #root", function()
       make_tree(src)
       sh_ok("cp -a " .. q(image.lower_dirs(bb)[1]) .. "/. " .. q(src))
       core.mknod(src .. "/whiteout", "chr", 0, 0, 0)
+      assert.is_true(core.setxattr(src .. "/etc/sub", "trusted.overlay.opaque", "y"))
+      assert.is_true(core.setxattr(src .. "/bin/blob", "user.note", "kept"))
       local want_with_wh = tree_listing(src)
       assert.is_true(archive.create(src, root .. "/export.tar"))
       assert.is_true(archive.create(src, root .. "/export.tgz", { gzip = true }))
@@ -282,7 +284,10 @@ describe("ctr.image #root", function()
       assert.are_not.equal(want, want_with_wh)
       for _, t in ipairs({ "export.tar", "export.tgz" }) do
         local img = image.import(root .. "/" .. t, "rt:" .. t:gsub("%.", "-"))
-        assert.are.equal(want, tree_listing(image.lower_dirs(img)[1]))
+        local layer = image.lower_dirs(img)[1]
+        assert.are.equal(want, tree_listing(layer))
+        assert.are.equal("y", core.getxattr(layer .. "/etc/sub", "trusted.overlay.opaque"))
+        assert.are.equal("kept", core.getxattr(layer .. "/bin/blob", "user.note"))
       end
       -- GNU tar reads our archives too
       sh_ok("mkdir " .. q(root .. "/gnu") .. " && tar -xpf " .. q(root .. "/export.tar") .. " -C " .. q(root .. "/gnu"))
