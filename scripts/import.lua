@@ -1,5 +1,5 @@
 -- import: Import a root filesystem tarball as an image
--- luac-ctr import [-c INSTRUCTION]... [-m MESSAGE] TARBALL [NAME[:TAG]]
+-- luac-ctr import [-c INSTRUCTION]... [-m MESSAGE] TARBALL|- [NAME[:TAG]]
 -- The tarball may be plain, gzip, xz, zstd or bzip2 (as `docker export`
 -- writes it). Prints the new image id. Bad input: one line on stderr, exit
 -- 125, nothing left in the store.

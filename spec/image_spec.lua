@@ -414,6 +414,15 @@ describe("image workflows #root", function()
     assert.is_not_nil(id, out)
     assert.are.equal(64, #id)
 
+    -- "-" reads the tarball from standard input
+    local f = assert(io.open(root .. "/t.tgz", "rb"))
+    local stdin_out, stdin_err, stdin_code = U.ctr(sroot, { "import", "-", "fromstdin" }, { stdin = f:read("a") })
+    f:close()
+    assert.are.equal(0, stdin_code, stdin_err)
+    assert.matches("^%x+\n$", stdin_out)
+    assert.are.equal("Untagged: fromstdin:latest\nDeleted: " .. stdin_out, (ctr("rmi", "fromstdin")))
+    assert.are.equal(1, count(sroot .. "/images"))
+
     out, err, code = ctr("images")
     assert.are.equal(0, code, err)
     local lines = {}

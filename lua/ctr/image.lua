@@ -425,7 +425,7 @@ end
 -- tag moves from any image that had it. opts.change: list of --change
 -- instructions; opts.message: a comment. Extraction refuses absolute paths,
 -- ".." and symlink traversal; a failure leaves nothing behind.
--- Raises on errors. @return the image table
+-- tarball "-" reads standard input. Raises on errors. @return the image table
 function M.import(tarball, ref, opts)
   opts = opts or {}
   if ref ~= nil then
@@ -433,6 +433,7 @@ function M.import(tarball, ref, opts)
     if not ok then error(err, 0) end
   end
   local config = M.apply_changes(default_config(), opts.change)
+  if tarball == "-" then return M.import_stream(io.stdin, ref, opts) end
   local st, err = core.stat(tarball)
   if not st then error("cannot import " .. tarball .. ": " .. err, 0) end
   if st.type ~= "file" then error("cannot import " .. tarball .. ": not a regular file", 0) end
@@ -448,6 +449,31 @@ function M.import(tarball, ref, opts)
     local lid = add_layer(tmp)
     return register({ lid }, config, ref, { comment = opts.message })
   end)
+end
+
+--- Import a tarball read from an open Lua file (e.g. io.stdin: `import -`):
+-- it is copied to <root>/tmp first. Same options and result as image.import.
+function M.import_stream(f, ref, opts)
+  if ref ~= nil then
+    local ok, err = M.parse_ref(ref)
+    if not ok then error(err, 0) end
+  end
+  M.apply_changes(default_config(), (opts or {}).change) -- fail early on bad changes
+  local dir = state.mktemp("stdin")
+  local path = util.join(dir, "archive")
+  local ok, res = pcall(function()
+    local out = assert(io.open(path, "wb"))
+    while true do
+      local chunk = f:read(65536)
+      if not chunk then break end
+      assert(out:write(chunk))
+    end
+    assert(out:close())
+    return M.import(path, ref, opts)
+  end)
+  core.remove_all(dir)
+  if not ok then error(res, 0) end
+  return res
 end
 
 --- Register a new image made of parent's layers plus the tree layer_dir
