@@ -80,4 +80,130 @@ function U.cleanup(root)
   return leftovers
 end
 
+-- ---------------------------------------------------------------------------
+-- More helpers (appended): polling, cgroup checks, a pty driver.
+
+--- Poll fn() every 20 ms until it returns a truthy value or timeout seconds pass.
+function U.wait_for(fn, timeout)
+  local core = require "ctr.core"
+  local deadline = core.clock("monotonic") + (timeout or 10)
+  repeat
+    local v = fn()
+    if v then return v end
+    core.sleep(0.02)
+  until core.clock("monotonic") > deadline
+  return fn()
+end
+
+--- cgroup directories named luac-ctr/<id> that still exist on any hierarchy.
+function U.cgroup_dirs(id)
+  local out = {}
+  local p = io.popen("find /sys/fs/cgroup -maxdepth 3 -type d -name " .. U.q(id) .. " 2>/dev/null")
+  for l in p:lines() do out[#out + 1] = l end
+  p:close()
+  return out
+end
+
+--- The container ids in a state root.
+function U.container_ids(root)
+  local out = {}
+  local p = io.popen("ls " .. U.q(root .. "/containers") .. " 2>/dev/null")
+  for l in p:lines() do out[#out + 1] = l end
+  p:close()
+  return out
+end
+
+--- Remove every container of a state root (rm -f), returning what was left.
+function U.rm_all(root)
+  local state = require "ctr.state"
+  local container = require "ctr.container"
+  state.set_root(root)
+  for _, id in ipairs(U.container_ids(root)) do
+    local c = container.load(id)
+    if c then pcall(c.remove, c, { force = true }) end
+  end
+  state.set_root(nil)
+  return U.container_ids(root)
+end
+
+local Pty = {}
+Pty.__index = Pty
+
+--- Run the launcher with args on a new pty (as a person in a terminal
+-- would). env: list of "K=V". Returns a session with :send, :expect, :wait.
+function U.pty(root, args, env)
+  local core = require "ctr.core"
+  local master, slave = assert(core.openpty())
+  core.set_winsize(master, 30, 100)
+  local argv = { U.launcher }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  local e = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "LUAC_CTR_ROOT=" .. root }
+  for _, x in ipairs(env or {}) do e[#e + 1] = x end
+  local pid = core.fork()
+  if pid == 0 then
+    pcall(function()
+      master:close()
+      assert(core.make_controlling_tty(slave))
+      for i = 0, 2 do core.dup2(slave, i) end
+      core.execve(U.launcher, argv, e)
+    end)
+    core._exit(99)
+  end
+  slave:close()
+  return setmetatable({ master = master, pid = pid, buf = "", core = core }, Pty)
+end
+
+--- Read what is available for up to t seconds.
+function Pty:pump(t)
+  local core = self.core
+  local ready = core.poll({ { self.master, "in" } }, math.floor((t or 0.1) * 1000))
+  if ready and #ready > 0 then
+    local s = core.read(self.master, 4096)
+    if s and s ~= "" then self.buf = self.buf .. s return true end
+    self.eof = true
+  end
+  return false
+end
+
+--- Wait until the output (since the last mark) contains text (plain).
+function Pty:expect(text, timeout)
+  local deadline = self.core.clock("monotonic") + (timeout or 10)
+  local from = self.mark or 1
+  while not self.buf:find(text, from, true) do
+    if self.eof or self.core.clock("monotonic") > deadline then
+      error(("pty: %q not seen; output so far:\n%s"):format(text, self.buf), 2)
+    end
+    self:pump(0.1)
+  end
+  local _, e = self.buf:find(text, from, true)
+  self.mark = e + 1
+  return true
+end
+
+function Pty:send(s) self.core.write(self.master, s) end
+
+--- Wait for the launcher to exit; returns its exit code (reads the pty meanwhile).
+function Pty:wait(timeout)
+  local core = self.core
+  local deadline = core.clock("monotonic") + (timeout or 10)
+  while true do
+    local pid, how, code = core.waitpid(self.pid, "nohang")
+    if pid == self.pid then
+      self.done = true
+      return how == "killed" and 128 + code or code
+    end
+    if core.clock("monotonic") > deadline then return nil end
+    self:pump(0.05)
+  end
+end
+
+function Pty:close()
+  if not self.done then
+    self.core.kill(self.pid, 9)
+    self.core.waitpid(self.pid)
+    self.done = true
+  end
+  self.master:close()
+end
+
 return U

@@ -384,10 +384,13 @@ local function etc_files(dir, hostname, o)
   return files
 end
 
+-- The container's directory is private (0700); its upper dir becomes the
+-- attributes of the container's "/", so it is 0755 like any root.
 local function mkdirs(dir)
-  for _, d in ipairs({ dir, dir .. "/upper", dir .. "/work", dir .. "/rootfs" }) do
-    local ok, err = core.mkdir(d, 448)
-    if not ok then raise(125, "cannot create %s: %s", d, err) end
+  for _, d in ipairs({ { dir, 448 }, { dir .. "/upper", 493 }, { dir .. "/work", 448 }, { dir .. "/rootfs", 493 } }) do
+    local ok, err = core.mkdir(d[1], d[2])
+    if not ok then raise(125, "cannot create %s: %s", d[1], err) end
+    core.chmod(d[1], d[2]) -- not subject to the umask
   end
 end
 

@@ -16,11 +16,21 @@ M.default_caps = {
   "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
---- Every capability this kernel knows (for --privileged and "ALL").
+--- Every capability we can give (for --privileged and "ALL"): those in
+-- our own bounding set (a capability we lack cannot be granted).
 function M.all_caps()
   local core = require "ctr.core"
+  local mine = core.caps_get().bounding
   local t = {}
-  for _, name in ipairs(core.cap_list()) do t[#t + 1] = name:upper() end
+  for _, name in ipairs(mine) do t[#t + 1] = name:upper() end
+  return t
+end
+
+--- Every capability name the kernel knows (to tell unknown names from ones we lack).
+function M.known_caps()
+  local core = require "ctr.core"
+  local t = {}
+  for _, name in ipairs(core.cap_list()) do t[name:upper()] = true end
   return t
 end
 
@@ -55,8 +65,9 @@ end
 function M.capabilities(cap_add, cap_drop, privileged)
   local set, order = {}, {}
   local function add(c) if not set[c] then set[c] = true; order[#order + 1] = c end end
-  local known = {}
-  for _, c in ipairs(M.all_caps()) do known[c] = true end
+  local known = M.known_caps()
+  local have = {}
+  for _, c in ipairs(M.all_caps()) do have[c] = true end
   local base = privileged and M.all_caps() or M.default_caps
   for _, c in ipairs(base) do add(c) end
   for _, c in ipairs(cap_drop or {}) do
@@ -69,6 +80,7 @@ function M.capabilities(cap_add, cap_drop, privileged)
     c = M.cap_name(c)
     if c == "ALL" then for _, a in ipairs(M.all_caps()) do add(a) end
     elseif not known[c] then error(("unknown capability to add: %s"):format(c), 0)
+    elseif not have[c] then error(("cannot add %s: luac-ctr does not have it itself"):format(c), 0)
     else add(c) end
   end
   local list = {}
