@@ -222,10 +222,20 @@ describe("ctr.image #root", function()
         "cd " .. q(root), "mkdir -p s1 s2/link target", "ln -s " .. q(root .. "/target") .. " s1/link",
         "echo x > s2/link/pwned", "tar -cf sym.tar -C s1 link", "tar -rf sym.tar -C s2 link/pwned",
       }, " && "))
+      -- hard links to ../victim and to /abs/victim, followed by data for them
+      sh_ok(table.concat({
+        "cd " .. q(root), "mkdir -p hl/sub hl/other", "echo orig > hl/victim", "echo pwned > hl/other/x",
+        "cd hl/sub", "ln ../victim x", "tar -cPf ../../hldd.tar ../victim x",
+        "tar --delete -Pf ../../hldd.tar ../victim", "tar -rf ../../hldd.tar -C ../other x",
+        "tar -cPf ../../hlabs.tar " .. q(root .. "/hl/victim") .. " x",
+        "tar --delete -Pf ../../hlabs.tar " .. q(root .. "/hl/victim"), "tar -rf ../../hlabs.tar -C ../other x",
+      }, " && "))
       assert.matches("^%.%./escape\n", sh_ok("tar -tf " .. q(root .. "/dd.tar")))
       assert.matches("^/", sh_ok("tar -tPf " .. q(root .. "/abs.tar")))
+      assert.matches("link to %.%./victim", sh_ok("tar -tvPf " .. q(root .. "/hldd.tar") .. " 2>/dev/null"))
+      assert.matches("link to /", sh_ok("tar -tvPf " .. q(root .. "/hlabs.tar") .. " 2>/dev/null"))
 
-      for _, t in ipairs({ "abs.tar", "dd.tar", "sym.tar" }) do
+      for _, t in ipairs({ "abs.tar", "dd.tar", "sym.tar", "hldd.tar", "hlabs.tar" }) do
         local ok, err = pcall(image.import, root .. "/" .. t, "evil")
         assert.is_false(ok, t)
         assert.matches("cannot import", err)
@@ -233,6 +243,7 @@ describe("ctr.image #root", function()
       assert.is_false(core.exists(root .. "/abs/evil"))
       assert.is_false(core.exists(sroot .. "/tmp/escape"))
       assert.is_false(core.exists(root .. "/target/pwned"))
+      assert.are.equal("orig\n", core.read_file(root .. "/hl/victim"))
       assert.are.equal(0, count(sroot .. "/images"))
       assert.are.equal(0, count(sroot .. "/layers"))
       assert.are.equal(0, count(sroot .. "/tmp"))
