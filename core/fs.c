@@ -326,8 +326,8 @@ char **ctr_fs_readdir(const char *path, size_t *n, ctr_error_t *err) {
     struct dirent *de = readdir(d);
     if (de == NULL && errno == 0)
       break;
-    if (de == NULL || ((strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) &&
-                       push_name(&names, n, &cap, de->d_name) < 0)) {
+    int skip = de != NULL && (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0);
+    if (de == NULL || (!skip && push_name(&names, n, &cap, de->d_name) < 0)) {
       ctr_fail_errno(err, "readdir %s", path);
       ctr_fs_free_names(names, *n);
       return NULL;

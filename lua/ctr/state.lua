@@ -102,14 +102,9 @@ end
 function M.with_lock(fn, ...)
   local l, err = M.lock("global")
   if not l then error("cannot take the state lock: " .. tostring(err), 0) end
-  local res = table.pack(xpcall(fn, debug.traceback, ...))
+  local res = table.pack(pcall(fn, ...))
   l:unlock()
-  if not res[1] then
-    local msg = res[2]
-    -- keep plain messages (error(msg, 0)) plain: drop the traceback
-    if type(msg) == "string" then msg = msg:gsub("\nstack traceback:.*$", "") end
-    error(msg, 0)
-  end
+  if not res[1] then error(res[2], 0) end
   return table.unpack(res, 2, res.n)
 end
 
