@@ -478,9 +478,10 @@ end
 
 --- Register a new image made of parent's layers plus the tree layer_dir
 -- (moved into the store; it should live under <root>/tmp, same filesystem).
--- Used by commit. opts: { parent = image table, ref string or nil,
--- layer_dir = path, ref = "name:tag" or nil, config = table (default: the
--- parent's), comment = string }. Raises on errors. @return the image table
+-- Used by commit. opts: { parent = image table or reference (nil: a base
+-- image), layer_dir = path, ref = "name:tag" or nil (untagged), config =
+-- table (default: the parent's), comment = string }. Raises on errors.
+-- @return the image table
 function M.add_layer_image(opts)
   local parent = opts.parent
   if type(parent) == "string" then parent = assert(M.resolve(parent)) end
