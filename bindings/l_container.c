@@ -10,6 +10,7 @@
  * into C structures here and executed by core/spawn.c with no Lua in the
  * child. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -430,19 +431,32 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * Clone a container's init from an OCI-shaped config table (process, root
  * {path, readonly, overlay={lowerdir,upperdir,workdir}}, hostname, mounts,
  * linux {namespaces, maskedPaths, readonlyPaths, devices}). stdio is
- * {stdin=fd, stdout=fd, stderr=fd} (missing: /dev/null). The child waits
- * until proc:start(); in between, put proc.pid into cgroups and networks.
+ * {stdin=fd, stdout=fd, stderr=fd (missing: /dev/null), cgroup_join={files}
+ * (the child writes "0" to each: v1 "tasks" files, v2 "cgroup.procs"),
+ * cgroup_into=dir (a v2 cgroup to clone straight into)}. The child waits
+ * until proc:start(); in between, attach proc.pid to networks.
  */
 static int l_spawn(lua_State *L) {
   lua_settop(L, 2);
   lua_newtable(L); /* anchor: keeps every converted piece alive for the call */
   int anchor = lua_gettop(L);
   ctr_spawn_cfg_t *c = arena(L, anchor, sizeof *c);
+  c->cgroup_into_fd = -1;
   read_spawn_cfg(L, anchor, 1, c);
   read_stdio(L, 2, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd);
+  const char *into = NULL;
+  if (lua_istable(L, 2)) {
+    c->cgroup_join = strlist(L, anchor, 2, "cgroup_join");
+    into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
+  }
+  if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return lctr_pusherrno(L, "open the cgroup to clone into");
   lproc_t *p = pushproc(L);
   ctr_error_t err;
-  if (ctr_spawn(c, &p->sp, &err) < 0)
+  int r = ctr_spawn(c, &p->sp, &err);
+  if (c->cgroup_into_fd >= 0)
+    close(c->cgroup_into_fd);
+  if (r < 0)
     return lctr_pusherr(L, &err);
   return 1;
 }
@@ -465,7 +479,8 @@ static int ns_flags_of(lua_State *L, int t) {
  * core.exec_in(process, target) -> proc | nil, err, errno [, exec_failed]
  * Run a command inside a running container. process is an OCI process table
  * (args, env, cwd, user, capabilities, noNewPrivileges, terminal); target is
- * {pid=, namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files},
+ * {pid=, namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
+ * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
  * stdin=, stdout=, stderr=}. Returns once the command has exec'd; with
  * terminal=true proc:pty() is the master of a pty made inside the container.
  * On failure the 4th value tells whether execve itself failed (126/127).
@@ -494,6 +509,8 @@ static int l_exec_in(lua_State *L) {
   luaL_argcheck(L, c->target > 0, 2, "target.pid must be a positive integer");
   c->ns_flags = ns_flags_of(L, 2);
   c->cgroup_procs = strlist(L, anchor, 2, "cgroup_procs");
+  c->cgroup_into_fd = -1;
+  const char *into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
   lua_getfield(L, 2, "stdin");
   c->stdin_fd = lctr_optfd(L, -1, -1);
   lua_getfield(L, 2, "stdout");
@@ -501,14 +518,21 @@ static int l_exec_in(lua_State *L) {
   lua_getfield(L, 2, "stderr");
   c->stderr_fd = lctr_optfd(L, -1, -1);
   lua_pop(L, 3);
+  if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return lctr_pusherrno(L, "open the container's cgroup");
   c->target_pidfd = (int)syscall(SYS_pidfd_open, c->target, 0);
-  if (c->target_pidfd < 0)
+  if (c->target_pidfd < 0) {
+    if (c->cgroup_into_fd >= 0)
+      close(c->cgroup_into_fd);
     return lctr_pusherrno(L, "pidfd_open of the container's init");
+  }
   lproc_t *proc = pushproc(L);
   ctr_error_t err;
   bool exec_failed = false;
   int r = ctr_exec_start(c, &proc->sp, &exec_failed, &err);
   close(c->target_pidfd);
+  if (c->cgroup_into_fd >= 0)
+    close(c->cgroup_into_fd);
   if (r < 0) {
     if (proc->sp.pid > 0) { /* the command died with its error: reap it */
       waitpid(proc->sp.pid, NULL, 0);

@@ -15,17 +15,6 @@
 
 #include "cleanup.h"
 
-static int join_cgroup(char **procs, ctr_error_t *err) {
-  for (char **p = procs; p && *p; p++) {
-    cleanup_fd int fd = open(*p, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-      return ctr_fail_errno(err, "open %s", *p);
-    if (write(fd, "0", 1) != 1)
-      return ctr_fail_errno(err, "join the container's cgroup (%s)", *p);
-  }
-  return 0;
-}
-
 static int enter_cwd(const char *cwd, ctr_error_t *err) {
   if (cwd && chdir(cwd) < 0)
     return ctr_fail_errno(err, "chdir to the working directory %s", cwd);
@@ -58,7 +47,7 @@ __attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int 
     ctr_fail_errno(&err, "prctl PR_SET_DUMPABLE 0");
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (join_cgroup(cfg->cgroup_procs, &err) < 0)
+  if (ctr_join_cgroup_files(cfg->cgroup_procs, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   if (setns(cfg->target_pidfd, cfg->ns_flags) < 0) {
     ctr_fail_errno(&err, "setns into the namespaces of pid %d (flags %#x)", (int)cfg->target, cfg->ns_flags);
@@ -67,6 +56,10 @@ __attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int 
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = CLONE_PARENT;
+  if (cfg->cgroup_into_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)cfg->cgroup_into_fd;
+  }
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) {
     ctr_fail_errno(&err, "clone the command inside the container");

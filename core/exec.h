@@ -15,7 +15,8 @@ typedef struct ctr_exec_cfg {
   pid_t target;        /* the container's init */
   int target_pidfd;    /* its pidfd */
   int ns_flags;        /* CLONE_NEW* of the namespaces to join */
-  char **cgroup_procs; /* cgroup.procs files to join (NULL-terminated), or NULL */
+  char **cgroup_procs; /* files to write "0" to (v1 "tasks"), NULL-terminated, or NULL */
+  int cgroup_into_fd;  /* v2 cgroup the command is cloned into, or -1 */
   char **argv;
   char **env;
   const char *cwd;

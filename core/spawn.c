@@ -33,17 +33,36 @@ struct sync_msg {
   char msg[sizeof(((ctr_error_t *)0)->msg)];
 };
 
-pid_t ctr_clone_pidfd(uint64_t flags, int *pidfd, ctr_error_t *err) {
+static pid_t clone3_pidfd(uint64_t flags, int cgroup_fd, int *pidfd, ctr_error_t *err) {
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = flags | CLONE_PIDFD;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)cgroup_fd;
+  }
   args.pidfd = (uint64_t)(uintptr_t)pidfd;
   args.exit_signal = SIGCHLD;
   fflush(NULL); /* do not duplicate buffered output into the child */
   long r = syscall(SYS_clone3, &args, sizeof args);
   if (r < 0)
-    return ctr_fail_errno(err, "clone3 (flags %#llx)", (unsigned long long)flags);
+    return ctr_fail_errno(err, "clone3 (flags %#llx)", (unsigned long long)args.flags);
   return (pid_t)r;
+}
+
+pid_t ctr_clone_pidfd(uint64_t flags, int *pidfd, ctr_error_t *err) {
+  return clone3_pidfd(flags, -1, pidfd, err);
+}
+
+int ctr_join_cgroup_files(char **files, ctr_error_t *err) {
+  for (char **p = files; p && *p; p++) {
+    cleanup_fd int fd = open(*p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      return ctr_fail_errno(err, "open %s", *p);
+    if (write(fd, "0", 1) != 1)
+      return ctr_fail_errno(err, "join the cgroup (write 0 to %s)", *p);
+  }
+  return 0;
 }
 
 void ctr_child_fail(int sync_fd, const ctr_error_t *err, int code) {
@@ -260,6 +279,8 @@ int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err) {
 static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err) {
   if (prctl(PR_SET_PDEATHSIG, 0) < 0)
     return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
+  if (ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
+    return -1;
   if (join_namespaces(cfg, err) < 0)
     return -1;
   /* The cgroup namespace is made only now: the parent has put us in our
@@ -316,7 +337,7 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
     return ctr_fail_errno(err, "socketpair for the container sync");
   int pidfd = -1;
   uint64_t flags = (uint64_t)(unsigned)cfg->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
-  pid_t pid = ctr_clone_pidfd(flags, &pidfd, err);
+  pid_t pid = clone3_pidfd(flags, cfg->cgroup_into_fd, &pidfd, err);
   if (pid < 0) {
     close(sv[0]);
     close(sv[1]);

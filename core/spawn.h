@@ -91,6 +91,13 @@ typedef struct ctr_spawn_cfg {
   ctr_device_t *devices;
   size_t ndevices;
 
+  /* cgroups: the child moves itself by writing "0" to each file (a cgroup v1
+   * "tasks" file moves the calling thread without the global threadgroup
+   * lock and its RCU grace period; "cgroup.procs" for v2); with
+   * cgroup_into_fd >= 0 it is cloned straight into that v2 cgroup. */
+  char **cgroup_join;
+  int cgroup_into_fd;
+
   /* stdio for the container (ignored for fds < 0: /dev/null is used) */
   int stdin_fd, stdout_fd, stderr_fd;
 } ctr_spawn_cfg_t;
@@ -137,6 +144,9 @@ int ctr_sync_send(int sync_fd, char kind, int value, ctr_error_t *err);
 
 /* Mark every fd above 2 close-on-exec, so nothing of ours reaches the container. */
 int ctr_close_leaked_fds(ctr_error_t *err);
+
+/* Write "0" to each file: move the calling thread/process into cgroups. */
+int ctr_join_cgroup_files(char **files, ctr_error_t *err);
 
 /* Make fds 0-2 the given fds (-1: /dev/null), clearing close-on-exec. */
 int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err);

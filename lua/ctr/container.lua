@@ -75,10 +75,11 @@ function M.get(ref)
   return nil, ("no such container: %s"):format(ref)
 end
 
---- Like get, but raises (exit code 125) when there is no single match.
-function M.must_get(ref)
+--- Like get, but raises when there is no single match: exit code `code`
+-- (default 125; the lifecycle workflows ps/stop/rm/... use 1, as docker).
+function M.must_get(ref, code)
   local c, err = M.get(ref)
-  if not c then raise(125, err) end
+  if not c then raise(code or 125, err) end
   return c
 end
 
@@ -139,8 +140,60 @@ function Container:__tostring()
   return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.state.name or "?", self:status())
 end
 
+-- Replace a file atomically. Durable (fsync'd, via state) unless the
+-- container is ephemeral (--rm): its files are deleted when it exits, so
+-- they only need rename's atomicity, not a trip to the disk.
+local function put(path, text, ephemeral)
+  if not ephemeral then
+    local ok, err = core.write_file_atomic(path, text, 384)
+    if not ok then raise(125, "cannot write %s: %s", path, err) end
+    return
+  end
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "w")
+  if not f then raise(125, "cannot write %s: %s", path, err) end
+  local ok, werr = f:write(text)
+  f:close()
+  if ok then ok, werr = os.rename(tmp, path) end
+  if not ok then os.remove(tmp); raise(125, "cannot write %s: %s", path, werr) end
+end
+
+local function put_json(path, t, ephemeral)
+  put(path, json.encode(t, { indent = true }) .. "\n", ephemeral)
+end
+
 function Container:_save()
-  state.write_json(cdir(self.id, "state.json"), self.state)
+  put_json(cdir(self.id, "state.json"), self.state, self.state.auto_remove)
+end
+
+-- container locks held by this process: id -> { fd =, count = }
+local held_locks = {}
+
+--- Run fn(...) holding the container's own lock (<dir>/lock, re-entrant in
+-- a process), with self:refresh()ed state. Starting, recording an exit and
+-- removing take it, so they never interleave. Raises "no such container"
+-- (exit 1) when the container was removed meanwhile. Returns fn's results.
+function Container:_locked(fn, ...)
+  local h = held_locks[self.id]
+  if not h then
+    local fd = core.lock_file(cdir(self.id, "lock"), "ex")
+    if not fd or not core.exists(cdir(self.id, "state.json")) then
+      if fd then fd:close() end
+      raise(1, "no such container: %s", self.state.name or self.id)
+    end
+    h = { fd = fd, count = 0 }
+    held_locks[self.id] = h
+  end
+  h.count = h.count + 1
+  self:refresh()
+  local res = table.pack(pcall(fn, ...))
+  h.count = h.count - 1
+  if h.count == 0 then
+    held_locks[self.id] = nil
+    h.fd:close()
+  end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
 end
 
 -- ---------------------------------------------------------------------------
@@ -348,11 +401,6 @@ local function command_of(o, icfg)
   return args
 end
 
-local function write_file(path, text)
-  local ok, err = core.write_file_atomic(path, text, 420)
-  if not ok then raise(125, "cannot write %s: %s", path, err) end
-end
-
 local function host_resolv()
   local f = io.open("/etc/resolv.conf", "r")
   local s = f and f:read("a") or ""
@@ -363,6 +411,10 @@ local function host_resolv()
 end
 
 local function etc_files(dir, hostname, o)
+  local function write_file(path, text)
+    put(path, text, o.rm)
+    core.chmod(path, 420)
+  end
   local hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
   for _, h in ipairs(o.add_host or {}) do
     local name, ip = h:match("^([^:]+):(.+)$")
@@ -421,10 +473,11 @@ function M.default_network()
   return M.network_available() and "bridge" or "none"
 end
 
---- True when the ctr.network module can attach containers.
+--- True when bridge networking (the ctr.network module and its ctr.net C
+-- module) is installed. Checked without loading them.
 function M.network_available()
-  local ok, net = pcall(require, "ctr.network")
-  return ok and type(net) == "table" and type(net.attach) == "function"
+  return package.searchpath("ctr.network", package.path) ~= nil
+    and package.searchpath("ctr.net", package.cpath) ~= nil
 end
 
 --- Create a container (state "created"); nothing runs yet. Options (docker
@@ -499,8 +552,8 @@ function M.create(o)
           if not mok then raise(125, "cannot create the volume directory %s: %s", v.source, merr) end
         end
       end
-      state.write_json(dir .. "/config.json", cfg)
-      state.write_json(dir .. "/state.json", {
+      put_json(dir .. "/config.json", cfg, o.rm)
+      put_json(dir .. "/state.json", {
         id = id, name = name, image = o.image, image_id = img.id,
         command = args, created = util.now(), status = "created",
         cgroup = "luac-ctr/" .. id, resources = res, tty = o.tty or false,
@@ -508,7 +561,7 @@ function M.create(o)
         network = { mode = net, ip = o.ip, ports = ports, hostname = hostname },
         log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
         stop_signal = icfg.StopSignal or "SIGTERM",
-      })
+      }, o.rm)
     end)
     if not ok then
       core.remove_all(dir)
@@ -549,6 +602,19 @@ function Container:_detach_network()
   n.attachment = nil
 end
 
+-- How a new process joins cgroup g: it writes "0" to the v1 "tasks" files
+-- itself (moving a thread that way skips the kernel's global threadgroup
+-- lock and its RCU grace period, ~10 ms here), and is cloned straight into
+-- the v2 cgroup with CLONE_INTO_CGROUP.
+local function cgroup_entry(g)
+  local join, into = {}, nil
+  for _, d in ipairs(g:dirs()) do
+    if core.exists(d .. "/cgroup.controllers") then into = d
+    else join[#join + 1] = d .. "/tasks" end
+  end
+  return join, into
+end
+
 -- Phase 1 of a start: cgroup, process, network, exec. Returns the process
 -- and the fds the supervisor relays. Raises, having undone everything.
 function Container:_launch(o)
@@ -559,6 +625,7 @@ function Container:_launch(o)
   local p, fds = nil, {}
   local ok, err = xpcall(function()
     local stdio = {}
+    stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)
     local devnull = open_devnull()
     stdio.stdin = (o.interactive and not tty and o.stdin) or devnull
     if tty then
@@ -574,7 +641,6 @@ function Container:_launch(o)
     if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
     devnull:close()
     if not p then raise(125, "cannot create the container process: %s", perr) end
-    g:add(p.pid)
     self:_attach_network(p.pid)
     hooks.run("prestart", self)
     local started, serr, errno, exec_failed = p:start()
@@ -609,16 +675,22 @@ end
 
 -- After the process exited: record how, release the cgroup and network,
 -- run poststop hooks, honour --rm.
+-- Without a result (recorded by another process for a dead supervisor),
+-- an exit already recorded is kept. A removed container records nothing.
 function Container:_finish(g, result)
-  self:refresh()
-  self.state.status = "exited"
-  self.state.exit_code = result and result.exit_code or 255
-  self.state.finished_at = util.now()
-  self.state.oom_killed = g and g:oom_killed() or false
-  self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
-  self:_detach_network()
-  self:_save()
+  local ok_rec, recorded = pcall(self._locked, self, function()
+    if not result and self.state.status ~= "running" then return false end
+    self.state.status = "exited"
+    self.state.exit_code = result and result.exit_code or 255
+    self.state.finished_at = util.now()
+    self.state.oom_killed = g and g:oom_killed() or false
+    self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
+    self:_detach_network()
+    self:_save()
+    return true
+  end)
   if g then pcall(g.remove, g, { force = true }) end
+  if not ok_rec or not recorded then return end
   local ok, herr = pcall(hooks.run, "poststop", self)
   if self.state.auto_remove then self:remove { force = true } end
   if not ok then error(herr, 0) end
@@ -654,7 +726,10 @@ function Container:start(opts)
   local o = opts or {}
   check_startable(self)
   if o.detach then return self:_start_detached(o) end
-  local p, fds, g = self:_launch { interactive = o.interactive, stdin = o.stdin or 0 }
+  local p, fds, g = self:_locked(function()
+    check_startable(self)
+    return self:_launch { interactive = o.interactive, stdin = o.stdin or 0 }
+  end)
   hooks.run("poststart", self)
   return supervise(self, p, fds, g, { echo = true, interactive = o.interactive, stdin = o.stdin or 0 })
 end
@@ -678,7 +753,10 @@ function Container:_start_detached(o)
       redirect_stdio_to_null()
       local reported = false
       local sok, serr = pcall(function()
-        local p, fds, g = self:_launch { interactive = false }
+        local p, fds, g = self:_locked(function()
+          check_startable(self)
+          return self:_launch { interactive = false }
+        end)
         local hok, herr = pcall(hooks.run, "poststart", self)
         core.write(w, hok and "ok\n" or ("err 125 " .. errors.message(herr) .. "\n"))
         reported = true
@@ -792,7 +870,7 @@ function Container:stop(opts)
   local timeout = opts and opts.timeout or 10
   local fd = self:_pidfd()
   if not fd then
-    if self.state.status == "running" then self:_await_record(0) end
+    if self.state.status == "running" then self:_await_record(2) end
     return self
   end
   hooks.run("prestop", self)
@@ -806,8 +884,13 @@ function Container:stop(opts)
   return self
 end
 
---- Block until the container exits; returns its exit code.
+--- Block until the container exits (a created one: until it has been
+-- started and has exited); returns its exit code.
 function Container:wait()
+  while self:status() == "created" and core.exists(cdir(self.id, "state.json")) do
+    core.sleep(0.05)
+    self:refresh()
+  end
   local fd = self:_pidfd()
   if fd then
     while not wait_gone(fd, 3600) do end
@@ -896,10 +979,8 @@ function Container:exec(o)
   local process = exec_process(self, o)
   local cgroup = require "ctr.cgroup"
   local g = cgroup.open(self.state.cgroup)
-  local target = {
-    pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid),
-    cgroup_procs = g and g:procs_files() or nil,
-  }
+  local target = { pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid) }
+  if g then target.cgroup_procs, target.cgroup_into = cgroup_entry(g) end
   local keep = {}
   local devnull = open_devnull()
   keep[#keep + 1] = devnull
@@ -954,13 +1035,25 @@ end
 -- first). Safe to call again after a failure part way.
 function Container:remove(opts)
   local force = opts and opts.force
-  if self:status() == "running" then
-    if not force then
-      raise(125, "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
+  for _ = 1, 10 do
+    if self:status() == "running" then
+      if not force then
+        raise(125, "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
+      end
+      pcall(self.kill, self, "KILL") -- it may be exiting already
+      self:_await_record(5)
     end
-    self:kill("KILL")
-    self:_await_record(5)
+    -- under the container's lock: a concurrent start cannot slip in
+    if self:_locked(self._remove_locked, self) then return true end
   end
+  raise(125, "cannot remove container %s: it keeps being started again", self.state.name)
+end
+
+-- The removal proper (holding the container's lock): false when the
+-- container is running (again). Each step can be repeated: a failure part
+-- way leaves the container listed, and the next remove finishes the work.
+function Container:_remove_locked()
+  if self:status() == "running" then return false end
   local cgroup = require "ctr.cgroup"
   local g = cgroup.open(self.state.cgroup or ("luac-ctr/" .. self.id))
   if g then
@@ -976,28 +1069,53 @@ function Container:remove(opts)
   end
   table.sort(mounts, function(a, b) return #a > #b end)
   for _, mp in ipairs(mounts) do core.umount2(mp, "detach") end
-  return state.with_lock(function()
-    if core.exists(self.dir) then
-      local ok, err = core.remove_all(self.dir)
-      if not ok then raise(125, "removing %s: %s", self.dir, err) end
-    end
-    return true
-  end)
+  -- out of containers/ in one step (nobody can take its lock any more),
+  -- then deleted
+  state.ensure()
+  local trash = state.dir("tmp", "removed-" .. self.id)
+  local dir = self.dir
+  if core.rename(self.dir, trash) then dir = trash end
+  local ok, err = core.remove_all(dir)
+  if not ok then raise(125, "removing %s: %s", dir, err) end
+  return true
 end
 
---- A JSON-ready description (docker inspect's main fields).
+--- A JSON-ready description (docker inspect's main fields): Id, Name,
+-- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
+-- OOMKilled, StartedAt, FinishedAt}, Config (the OCI config), HostConfig
+-- {Resources (limits), NetworkMode, AutoRemove, LogConfig}, Mounts (the
+-- volumes), NetworkSettings, LogPath, Cgroup. Times are RFC 3339.
 function Container:inspect()
   local st = self.state
+  local function t(v) return v and util.rfc3339(v) or "0001-01-01T00:00:00Z" end
+  local status = self:status()
+  local cfg = self:config()
+  local mounts = json.array({})
+  local skip = { ["/sys"] = true, ["/etc/hostname"] = true, ["/etc/hosts"] = true, ["/etc/resolv.conf"] = true }
+  for _, m in ipairs(cfg.mounts or {}) do
+    if m.type == "bind" and not skip[m.destination] then
+      local ro = false
+      for _, o in ipairs(m.options or {}) do if o == "ro" then ro = true end end
+      mounts[#mounts + 1] = { Type = "bind", Source = m.source, Destination = m.destination, RW = not ro, Mode = ro and "ro" or "" }
+    end
+  end
+  local args = json.array({})
+  for i = 2, #(st.command or {}) do args[#args + 1] = st.command[i] end
   return {
     Id = self.id, Name = st.name, Image = st.image, ImageId = st.image_id,
-    Created = st.created, Path = st.command and st.command[1], Args = st.command,
+    Created = t(st.created), Path = st.command and st.command[1], Args = args,
     State = {
-      Status = self:status(), Running = self:status() == "running", Pid = self:running() and st.pid or 0,
+      Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
       ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false,
-      StartedAt = st.started_at, FinishedAt = st.finished_at,
+      StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
     },
-    Config = self:config(), HostConfig = { Resources = st.resources, AutoRemove = st.auto_remove },
-    LogPath = st.log and st.log.path, NetworkSettings = st.network, Cgroup = st.cgroup,
+    Config = cfg,
+    HostConfig = {
+      Resources = json.object(st.resources or {}), AutoRemove = st.auto_remove or false,
+      NetworkMode = st.network and st.network.mode or "none",
+      LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
+    },
+    Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = st.network, Cgroup = st.cgroup,
   }
 end
 

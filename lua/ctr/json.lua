@@ -5,7 +5,9 @@
 --   json.decode('{"n": 1234}').n  --> 1234 (math.type "integer")
 --   json.encode({list = json.array({})}) --> {"list":[]}
 --   json.encode({map = json.object({})}) --> {"map":{}}
-local dkjson = require "dkjson"
+-- The install ships a precompiled copy of Debian's dkjson (faster to load).
+local vendored, dkjson = pcall(require, "ctr.vendor.dkjson")
+if not vendored then dkjson = require "dkjson" end
 
 local M = {}
 
