@@ -1,0 +1,131 @@
+-- ps: List containers
+--
+-- luac-ctr ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE]... [--format json|TEMPLATE]
+-- Running containers (all with -a), newest first. Columns: CONTAINER ID,
+-- IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES. The status is checked
+-- against the kernel (pid and its start time): a container whose process
+-- died is shown exited even if nothing recorded it. Filters: name=SUBSTRING,
+-- status=created|running|exited, id=PREFIX; the same key repeated matches
+-- any of its values, different keys must all match. --format json prints
+-- one JSON object per line; a template like '{{.ID}} {{.Names}}' prints
+-- those fields. Reads one state file per container, runs no subprocess.
+local cli = require "ctr.cli"
+local errors = require "ctr.errors"
+local container = require "ctr.container"
+local util = require "ctr.util"
+local json = require "ctr.json"
+
+-- docker's strconv.Quote for the command (printable ASCII kept)
+local function quote(s)
+  return '"' .. s:gsub('[\\"]', "\\%0"):gsub("\n", "\\n"):gsub("\t", "\\t") .. '"'
+end
+
+-- docker's stringutils.Ellipsis: at most n characters, the last one "…"
+local function ellipsis(s, n)
+  local len = utf8.len(s) or #s
+  if len <= n then return s end
+  return s:sub(1, (utf8.offset(s, n) or n) - 1) .. "…"
+end
+
+local function ports_of(st)
+  local out = {}
+  for _, p in ipairs(st.network and st.network.ports or {}) do
+    if type(p) == "table" then
+      out[#out + 1] = ("%s:%s->%s/%s"):format(p.host_ip or "0.0.0.0", p.host_port, p.container_port, p.proto or "tcp")
+    end
+  end
+  return table.concat(out, ", ")
+end
+
+local function status_text(c, status, now)
+  local st = c.state
+  if status == "running" then return "Up " .. util.human_duration(now - (st.started_at or now)) end
+  if status == "exited" then
+    return ("Exited (%d) %s ago"):format(c:exit_code(), util.human_duration(now - (st.finished_at or st.started_at or now)))
+  end
+  return "Created"
+end
+
+-- One row of fields (docker's --format names).
+local function row_of(c, o, now)
+  local st = c.state
+  local status = c:status()
+  local cmd = table.concat(st.command or {}, " ")
+  return {
+    ID = o.no_trunc and c.id or util.short_id(c.id),
+    Image = st.image or "",
+    Command = quote(o.no_trunc and cmd or ellipsis(cmd, 20)),
+    CreatedAt = os.date("!%Y-%m-%d %H:%M:%S +0000 UTC", st.created or 0),
+    RunningFor = util.human_duration(now - (st.created or now)) .. " ago",
+    Status = status_text(c, status, now),
+    State = status,
+    Ports = ports_of(st),
+    Names = st.name or "",
+  }
+end
+
+local function parse_filters(list)
+  local f = {}
+  for _, s in ipairs(list or {}) do
+    local k, v = s:match("^([%w_-]+)=(.*)$")
+    if not k or (k ~= "name" and k ~= "status" and k ~= "id") then
+      errors.raise(125, "invalid filter %q (supported: name=..., status=..., id=...)", s)
+    end
+    f[k] = f[k] or {}
+    table.insert(f[k], v)
+  end
+  return f
+end
+
+local function matches(f, c, status)
+  local function any(key, test)
+    if not f[key] then return true end
+    for _, v in ipairs(f[key]) do if test(v) then return true end end
+    return false
+  end
+  return any("name", function(v) return (c.state.name or ""):find(v, 1, true) ~= nil end)
+    and any("status", function(v) return v == status end)
+    and any("id", function(v) return c.id:sub(1, #v) == v end)
+end
+
+errors.main(function(...)
+  local o = cli.parse({ ... }, {
+    { "a", "all", "flag", "Show all containers (default shows just running)" },
+    { "q", "quiet", "flag", "Only display container IDs" },
+    { nil, "no-trunc", "flag", "Don't truncate output" },
+    { "f", "filter", "list", "Filter output based on conditions provided (name=, status=, id=)" },
+    { nil, "format", "string", "Format output: json, or a template like '{{.ID}} {{.Names}}'" },
+  }, { usage = "ps [OPTIONS]", description = "List containers.", command = "ps" })
+  local filters = parse_filters(o.filter)
+  local now = util.now()
+  local list = {}
+  for _, c in ipairs(container.list()) do
+    local status = c:status()
+    local shown = o.all or status == "running" or (filters.status ~= nil)
+    if shown and matches(filters, c, status) then list[#list + 1] = c end
+  end
+  table.sort(list, function(a, b)
+    if (a.state.created or 0) ~= (b.state.created or 0) then return (a.state.created or 0) > (b.state.created or 0) end
+    return a.id < b.id
+  end)
+  local out = {}
+  if o.quiet then
+    for _, c in ipairs(list) do out[#out + 1] = (o.no_trunc and c.id or util.short_id(c.id)) .. "\n" end
+  elseif o.format == "json" or o.format == "{{json .}}" then
+    for _, c in ipairs(list) do out[#out + 1] = json.encode(row_of(c, o, now)) .. "\n" end
+  elseif o.format then
+    local tmpl = o.format:gsub("^table%s+", ""):gsub("\\t", "\t"):gsub("\\n", "\n")
+    for _, c in ipairs(list) do
+      local r = row_of(c, o, now)
+      out[#out + 1] = tmpl:gsub("{{%s*%.(%w+)%s*}}", function(k) return r[k] or "" end) .. "\n"
+    end
+  else
+    local rows = { { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" } }
+    for _, c in ipairs(list) do
+      local r = row_of(c, o, now)
+      rows[#rows + 1] = { r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names }
+    end
+    out[1] = util.columns(rows)
+  end
+  io.stdout:write(table.concat(out))
+end, ...)

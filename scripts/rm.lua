@@ -1,0 +1,28 @@
+-- rm: Remove one or more containers
+--
+-- luac-ctr rm [-f] [-v] CONTAINER...
+-- Removes stopped containers: cgroup, network attachment and state
+-- directory. A running container is refused (exit 1) unless -f, which kills
+-- it first. -v is accepted (there are no anonymous volumes: bind mounts
+-- are never deleted). A removal that fails part way can be repeated.
+local cli = require "ctr.cli"
+local errors = require "ctr.errors"
+local container = require "ctr.container"
+
+errors.main(function(...)
+  local o, args = cli.parse({ ... }, {
+    { "f", "force", "flag", "Force the removal of a running container (uses SIGKILL)" },
+    { "v", "volumes", "flag", "Remove anonymous volumes (there are none: accepted for compatibility)" },
+  }, { usage = "rm [OPTIONS] CONTAINER [CONTAINER...]", description = "Remove one or more containers.", command = "rm" })
+  if #args < 1 then errors.raise(1, "\"rm\" requires at least 1 argument.\nSee 'luac-ctr rm --help'.") end
+  local failed = false
+  for _, ref in ipairs(args) do
+    local ok, err = pcall(function() container.must_get(ref, 1):remove { force = o.force } end)
+    if ok then io.stdout:write(ref, "\n") else
+      failed = true
+      io.stdout:flush()
+      io.stderr:write("luac-ctr: ", errors.message(err), "\n")
+    end
+  end
+  if failed then os.exit(1) end
+end, ...)

@@ -1,0 +1,35 @@
+-- stop: Stop one or more running containers
+--
+-- luac-ctr stop [-t SECONDS] [-s SIGNAL] CONTAINER...
+-- Sends the stop signal (SIGTERM, or the image's STOPSIGNAL), then SIGKILL
+-- after the timeout (default 10 s). Returns once the process is gone and
+-- its exit is recorded; prints each argument as given. Stopping a stopped
+-- container is fine. An unknown container: a message, exit 1 (the others
+-- are still stopped).
+local cli = require "ctr.cli"
+local errors = require "ctr.errors"
+local container = require "ctr.container"
+
+errors.main(function(...)
+  local o, args = cli.parse({ ... }, {
+    { "t", "time", "int", "Seconds to wait before killing the container (default 10)" },
+    { nil, "timeout", "int", "Alias of --time" },
+    { "s", "signal", "string", "Signal to send to the container" },
+  }, { usage = "stop [OPTIONS] CONTAINER [CONTAINER...]", description = "Stop one or more running containers.", command = "stop" })
+  if #args < 1 then errors.raise(1, "\"stop\" requires at least 1 argument.\nSee 'luac-ctr stop --help'.") end
+  local timeout = o.time or o.timeout
+  if timeout and timeout < 0 then timeout = 3600 * 24 * 365 end -- -1: wait forever
+  if o.signal then container.signum(o.signal) end -- check it before stopping anything
+  local failed = false
+  for _, ref in ipairs(args) do
+    local ok, err = pcall(function()
+      container.must_get(ref, 1):stop { timeout = timeout, signal = o.signal }
+    end)
+    if ok then io.stdout:write(ref, "\n") else
+      failed = true
+      io.stdout:flush()
+      io.stderr:write("luac-ctr: ", errors.message(err), "\n")
+    end
+  end
+  if failed then os.exit(1) end
+end, ...)
