@@ -2,9 +2,10 @@
 # bench/bench.sh - start-up and exec latency of luac-ctr against crun, runc
 # and nsenter on the same busybox root filesystem, in one run.
 #
-#   bash bench/bench.sh            # build dir: build/ (LUAC_CTR_BUILD to change)
+#   bash bench/bench.sh
 #   RUNS=200 bash bench/bench.sh
 #
+# luac-ctr is measured as installed (cmake --install into a temporary prefix).
 # What is timed (hyperfine -N, medians):
 #   run : luac-ctr run --rm --network none busybox /bin/true
 #         crun run / runc run of an OCI bundle whose rootfs is the same
@@ -19,7 +20,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
-BUILD=${LUAC_CTR_BUILD:-build}
 RUNS=${RUNS:-100}
 WARM=${WARM:-10}
 B=${BENCH_DIR:-/tmp/luac-ctr-bench}
@@ -32,15 +32,18 @@ if [ "${1:-}" != __inns ]; then
   if [ -n "${NEED:-}" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NEED >/dev/null
   fi
-  [ -x "$BUILD/luac-ctr" ] || { cmake -S . -B "$BUILD" >/dev/null && cmake --build "$BUILD" -j"$(nproc)" >/dev/null; }
   exec unshare -m -n --propagation private bash -c \
     'umount /sys/fs/cgroup/unified 2>/dev/null; ip link set lo up; exec bash "$0" __inns' "$0"
 fi
 
-LCTR="$SRC/$BUILD/luac-ctr"
 export LUAC_CTR_ROOT=$B/root
 rm -rf "$B"
 mkdir -p "$B/bundle" "$B/bundle-sleep" "$B/res"
+# measure the installed product (precompiled Lua modules), in a throw-away prefix
+cmake -S "$SRC" -B "$B/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$B/inst" >/dev/null
+cmake --build "$B/build" -j"$(nproc)" >/dev/null
+cmake --install "$B/build" >/dev/null
+LCTR="$B/inst/bin/luac-ctr"
 cleanup() {
   crun delete -f lcb-crun-x >/dev/null 2>&1 || true
   runc delete -f lcb-runc-x >/dev/null 2>&1 || true
