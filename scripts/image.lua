@@ -1,0 +1,59 @@
+-- image: Manage images (ls, inspect, rm, tag, import)
+--
+-- luac-ctr image ls [OPTIONS]              = images
+-- luac-ctr image inspect IMAGE...          JSON array of image records
+-- luac-ctr image rm [-f] IMAGE...          = rmi
+-- luac-ctr image tag SOURCE TARGET         = tag
+-- luac-ctr image import TARBALL [REF]      = import
+local errors = require "ctr.errors"
+
+local aliases = { ls = "images", list = "images", rm = "rmi", remove = "rmi", tag = "tag", import = "import" }
+
+local function usage()
+  io.stdout:write("Usage:  luac-ctr image COMMAND\n\nManage images\n\nCommands:\n",
+    "  import      Import the contents from a tarball to create a filesystem image\n",
+    "  inspect     Display detailed information on one or more images\n",
+    "  ls          List images\n",
+    "  rm          Remove one or more images\n",
+    "  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n")
+end
+
+-- Run a sibling workflow script with the given arguments.
+local function run_script(name, args)
+  local dir = require("ctr.launcher").scripts_dir
+  local chunk, err = loadfile(dir .. "/" .. name .. ".lua")
+  if not chunk then errors.raise(125, "cannot load the %s workflow: %s", name, err) end
+  _G.arg = { [0] = dir .. "/" .. name .. ".lua", table.unpack(args) }
+  return chunk(table.unpack(args))
+end
+
+local function inspect(args)
+  local cli = require "ctr.cli"
+  local json = require "ctr.json"
+  local image = require "ctr.image"
+  local _, refs = cli.parse(args, {}, { usage = "image inspect IMAGE [IMAGE...]", command = "image inspect" })
+  if #refs < 1 then errors.raise(1, "\"image inspect\" requires at least 1 argument.") end
+  local out, failed = json.array({}), false
+  for _, ref in ipairs(refs) do
+    local img, err = image.inspect(ref)
+    if img then out[#out + 1] = img else
+      failed = true
+      io.stderr:write("luac-ctr: ", err or ("no such image: " .. ref), "\n")
+    end
+  end
+  io.stdout:write(json.encode(out, { indent = true }), "\n")
+  if failed then os.exit(1) end
+end
+
+errors.main(function(sub, ...)
+  local args = { ... }
+  if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
+    usage()
+    if sub == nil then os.exit(1) end
+    return
+  end
+  if sub == "inspect" then return inspect(args) end
+  local script = aliases[sub]
+  if not script then errors.raise(1, "unknown image command %q\nSee 'luac-ctr image --help'.", sub) end
+  return run_script(script, args)
+end, ...)
