@@ -543,6 +543,7 @@ function M.create(o)
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
         network = net, volumes = volumes, files = files, resources = res,
+        cgroup_v2 = require("ctr.cgroup").layout() == "v2",
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
       }

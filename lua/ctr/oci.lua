@@ -104,6 +104,11 @@ local function default_mounts(o)
   else -- sysfs belongs to the network namespace: bind the host's, read-only
     m[#m + 1] = { destination = "/sys", type = "bind", source = "/sys", options = { "rbind", "nosuid", "noexec", "nodev", "ro" } }
   end
+  if o.cgroup_v2 then -- the container's own cgroup (its cgroup namespace root), read-only
+    local opts = { "nosuid", "noexec", "nodev", "relatime" }
+    if not o.privileged then opts[#opts + 1] = "ro" end
+    m[#m + 1] = { destination = "/sys/fs/cgroup", type = "cgroup2", source = "cgroup", options = opts }
+  end
   for _, f in ipairs({ "hostname", "hosts", "resolv.conf" }) do
     if o.files and o.files[f] then
       m[#m + 1] = { destination = "/etc/" .. f, type = "bind", source = o.files[f], options = { "bind", "rprivate" } }
@@ -126,6 +131,7 @@ end
 --- Build the config. o: args, env (list "K=V"), cwd, uid, gid, groups,
 -- terminal, hostname, read_only, privileged, cap_add, cap_drop, network
 -- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro}},
+-- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup),
 -- rootfs, lowerdir, upperdir, workdir, files {hostname=, hosts=, ["resolv.conf"]=},
 -- resources (a table kept for inspect), rlimits.
 function M.build(o)

@@ -1,0 +1,65 @@
+-- run and exec on a real pure cgroup v2 kernel: the container path that this
+-- hybrid machine cannot take (CLONE_INTO_CGROUP into a v2 cgroup with every
+-- controller, memory.max / pids.max / cpu.max, OOM reporting through
+-- memory.events, exec joining a v2 cgroup). Boots Debian's kernel under qemu
+-- with ../shared/cgroup2-vm.sh inside this machine's own files (--hostroot)
+-- and runs the launcher from this build there, with a state root on the
+-- guest's tmpfs. The VM is thrown away afterwards. If it cannot start, this
+-- spec fails.
+local U = require "spec_util"
+
+local function realpath(p)
+  local h = io.popen("realpath -e " .. U.q(p) .. " 2>/dev/null")
+  local r = h:read("l"); h:close()
+  return r
+end
+
+-- The guest script prints one "V2RUN <name> <value>" line per check.
+local GUEST = [=[
+set -u
+L=%s/luac-ctr
+export LUAC_CTR_ROOT=/tmp/lcv2
+r() { "$L" run --rm --network none "$@"; }
+echo "V2RUN layout $(grep -c cgroup2 /proc/mounts)"
+echo "V2RUN cgroup $(r busybox cat /proc/self/cgroup | tr '\n' ' ')"
+r -m 32m --memory-swap 32m --cpus 0.5 --pids-limit 20 busybox sh -c \
+  'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max' | sed 's/^/V2RUN limit /'
+r -m 16m --memory-swap 16m busybox sh -c "x=\$(head -c 100000000 /dev/zero | tr '\\0' a)"
+echo "V2RUN oom_exit $?"
+r --pids-limit 10 busybox sh -c 'for i in $(seq 30); do sleep 5 & done; echo forked-all' 2>/dev/null
+echo "V2RUN pids_exit $?"
+id=$("$L" run -d --network none --name v2 -m 64m busybox top)
+echo "V2RUN exec $("$L" exec v2 sh -c 'cat /proc/self/cgroup; ps -e | wc -l' | tr '\n' ' ')"
+echo "V2RUN procs $(wc -l < /sys/fs/cgroup/luac-ctr/$id/cgroup.procs)"
+"$L" exec v2 sh -c 'exit 5'; echo "V2RUN exec_exit $?"
+"$L" rm -f v2 >/dev/null 2>&1 || "$L" -e 'local c=require"ctr.container".get("v2"); c:remove{force=true}'
+echo "V2RUN left $(find /sys/fs/cgroup/luac-ctr -mindepth 1 -type d | wc -l)"
+echo "V2RUN done 1"
+]=]
+
+describe("run on a cgroup v2 kernel (qemu VM) #root", function()
+  it("runs, limits, OOM-reports and execs with cgroup v2", function()
+    local repo = assert(realpath(U.srcdir))
+    local vm = repo .. "/../shared/cgroup2-vm.sh"
+    assert.truthy(io.open(vm), "missing " .. vm .. " (the cgroup v2 VM script)")
+    local build = assert(realpath(U.build:sub(1, 1) == "/" and U.build or repo .. "/" .. U.build))
+    local shares = "--share " .. U.q(repo)
+    if build:sub(1, #repo + 1) ~= repo .. "/" then shares = shares .. " --share " .. U.q(build) end
+    local out, err, code = U.sh("bash " .. U.q(vm) .. " --hostroot --mem 1024 " .. shares ..
+      " --timeout 300 -- " .. U.q(GUEST:format(build)))
+    local report = "cgroup2-vm.sh exit " .. tostring(code) .. "\n" .. out .. err
+    local function v(name) return out:match("V2RUN " .. name .. " ([^\n]*)") end
+    assert.truthy(v("done"), "the guest script did not finish:\n" .. report)
+    assert.are.equal("1", v("layout"), report)
+    assert.are.equal("0::/ ", v("cgroup"), report)
+    local limits = {}
+    for l in out:gmatch("V2RUN limit ([^\n]*)") do limits[#limits + 1] = l end
+    assert.same({ tostring(32 * 1024 * 1024), "20", "50000 100000" }, limits, report)
+    assert.are.equal("137", v("oom_exit"), report)
+    assert.are_not.equal("0", v("pids_exit"), report)
+    assert.are.equal("0::/ 5 ", v("exec"), report) -- ps -e: header, top, sh, ps, wc
+    assert.are.equal("1", v("procs"), report)
+    assert.are.equal("5", v("exec_exit"), report)
+    assert.are.equal("0", v("left"), report)
+  end)
+end)
