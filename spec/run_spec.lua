@@ -104,6 +104,40 @@ describe("run #root", function()
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, env)
     end)
 
+    it("feeds our stdin to the container with -i, and not without", function()
+      local out, _, code = run({ "run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo done" }, { stdin = "line one\nline two\n" })
+      assert.are.equal(0, code)
+      assert.are.equal("line one\nline two\ndone\n", out)
+      out = run({ "run", "--rm", "busybox", "sh", "-c", "cat; echo done" }, { stdin = "ignored\n" })
+      assert.are.equal("done\n", out)
+    end)
+
+    it("replaces the image's command with --entrypoint", function()
+      local out, _, code = run({ "run", "--rm", "--entrypoint", "echo", "busybox", "from", "entrypoint" })
+      assert.are.equal(0, code)
+      assert.are.equal("from entrypoint\n", out)
+    end)
+
+    it("forwards signals to the container in the foreground", function()
+      local p = io.popen("LUAC_CTR_ROOT=" .. U.q(root) .. " " .. U.q(U.launcher) ..
+        " run --name sigfwd busybox sh -c 'trap \"echo got-term; exit 9\" TERM; echo ready; while :; do sleep 0.1; done' 2>&1; echo rc=$?")
+      local json = require "ctr.json"
+      local ok = U.wait_for(function()
+        local id = U.container_ids(root)[1]
+        local f = id and io.open(root .. "/containers/" .. id .. "/state.json")
+        local st = f and json.decode(f:read("a"))
+        if f then f:close() end
+        return st and st.status == "running" and st.supervisor and st.supervisor.pid
+      end, 10)
+      assert.is_truthy(ok)
+      require("ctr.core").sleep(0.3) -- let the trap be installed
+      require("ctr.core").kill(ok, "TERM") -- the launcher, which forwards it
+      local out = p:read("a")
+      p:close()
+      assert.matches("got%-term", out)
+      assert.matches("rc=9\n$", out)
+    end)
+
     it("sets the working directory (-w), creating it", function()
       local out, _, code = run({ "run", "--rm", "-w", "/srv/app", "busybox", "pwd" })
       assert.are.equal(0, code)
@@ -343,6 +377,12 @@ describe("run #root", function()
         s:send("tty; echo $TERM\r")
         s:expect("/dev/pts/0")
         s:expect("xterm")
+        s:send("stty size\r")
+        s:expect("30 100")
+        require("ctr.core").set_winsize(s.master, 40, 120) -- the launcher gets SIGWINCH
+        require("ctr.core").sleep(0.2)
+        s:send("stty size\r")
+        s:expect("40 120")
         s:send("sleep 60\r")
         require("ctr.core").sleep(0.3)
         s:send("\3")
