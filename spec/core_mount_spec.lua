@@ -75,6 +75,8 @@ describe("core mount", function()
     ok, msg, errno = core.umount2(dir)
     assert.is_nil(ok); assert.matches("umount", msg)
     assert.are.equal(core.errno.EINVAL, errno)
+    ok, _, errno = core.umount(dir, "nofollow") -- alias of umount2
+    assert.is_nil(ok); assert.are.equal(core.errno.EINVAL, errno)
     ok, _, errno = core.chroot(dir .. "/missing")
     assert.is_nil(ok); assert.are.equal(core.errno.ENOENT, errno)
     assert.has_error(function() core.mount("tmpfs", dir, "tmpfs", "nosuid,sideways") end)
