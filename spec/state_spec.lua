@@ -192,6 +192,19 @@ describe("ctr.state #root", function()
     assert.are.equal("got\n", lua_proc(try:gsub("'global'", "'other'"), root .. "/state"))
   end)
 
+  it("after_fork drops this process's copies of held locks", function()
+    local try = "local s=require'ctr.state'; local l=s.lock('global',{nonblock=true}); print(l and 'got' or 'busy')"
+    local l = assert(state.lock())
+    assert.are.equal("busy\n", lua_proc(try, root .. "/state"))
+    state.after_fork()
+    assert.are.equal("got\n", lua_proc(try, root .. "/state"))
+    local again = assert(state.lock("global", { nonblock = true }))
+    l:unlock() -- the old handle no longer counts
+    assert.are.equal("busy\n", lua_proc(try, root .. "/state"))
+    again:unlock()
+    assert.are.equal("got\n", lua_proc(try, root .. "/state"))
+  end)
+
   it("mktemp makes work directories under <root>/tmp", function()
     local d = state.mktemp("import")
     assert.matches("^" .. (root .. "/state/tmp/import-"):gsub("%p", "%%%0"), d)

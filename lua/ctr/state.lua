@@ -65,7 +65,7 @@ function Lock:unlock()
   if self.released then return true end
   self.released = true
   local h = held[self.name]
-  if not h then return true end
+  if h == nil or h ~= self.entry then return true end -- dropped by after_fork
   h.count = h.count - 1
   if h.count == 0 then
     held[self.name] = nil
@@ -87,14 +87,27 @@ function M.lock(name, opts)
   local h = held[name]
   if h then
     h.count = h.count + 1
-    return setmetatable({ name = name }, Lock)
+    return setmetatable({ name = name, entry = h }, Lock)
   end
   M.ensure()
   local path = M.dir("locks", name .. ".lock")
   local fd, err, e = core.lock_file(path, "ex", { nonblock = opts and opts.nonblock or false })
   if not fd then return nil, err, e end
-  held[name] = { fd = fd, count = 1 }
-  return setmetatable({ name = name }, Lock)
+  h = { fd = fd, count = 1 }
+  held[name] = h
+  return setmetatable({ name = name, entry = h }, Lock)
+end
+
+--- In a child made by fork() that will not exec: close this process's
+-- copies of the lock files held by the parent (a lock is released only when
+-- every copy is closed, so a long-lived child would otherwise keep it) and
+-- forget them. The parent still holds its locks. (Lock fds are close-on-exec,
+-- so children that exec need nothing.)
+function M.after_fork()
+  for name, h in pairs(held) do
+    h.fd:close()
+    held[name] = nil
+  end
 end
 
 --- Run fn(...) holding the global lock; the lock is released on return and
