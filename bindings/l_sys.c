@@ -327,6 +327,32 @@ static const luaL_Reg funcs[] = {
     {"set_child_subreaper", l_set_child_subreaper}, {"set_name", l_set_name},
     {"get_name", l_get_name},     {NULL, NULL}};
 
+/* errno values the primitives of this toolkit can return beyond the ones
+ * lctr_core.c lists; added to core.errno when missing. */
+static const lctr_flag_t more_errnos[] = {
+#define E(x) {#x, x}
+    E(ENOTSOCK), E(EBADMSG), E(ENOTCONN), E(ECONNRESET), E(EINPROGRESS), E(EALREADY),
+    E(ENOTBLK), E(EDQUOT), E(ESTALE), E(ENOMEDIUM), E(EPROTO), E(ENOMSG), E(EIDRM),
+    E(EUSERS), E(ENOKEY), E(EKEYREJECTED), E(ENOTRECOVERABLE), E(EOWNERDEAD),
+#undef E
+    {NULL, 0}};
+
+static void add_errnos(lua_State *L) {
+  if (lua_getfield(L, -1, "errno") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  for (const lctr_flag_t *f = more_errnos; f->name; f++) {
+    if (lua_getfield(L, -1, f->name) == LUA_TNIL) {
+      lua_pushinteger(L, (lua_Integer)f->value);
+      lua_setfield(L, -3, f->name);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 LCTR_AREA_DECL(sys) {
   luaL_setfuncs(L, funcs, 0);
+  add_errnos(L);
 }

@@ -28,8 +28,9 @@ int ctr_mount(const char *source, const char *target, const char *fstype, unsign
               const char *data, ctr_error_t *err) {
   unsigned long prop = flags & PROPAGATION;
   unsigned long rest = flags & ~PROPAGATION;
-  int only_prop = prop && (rest & ~(unsigned long)(MS_REC | MS_SILENT)) == 0 && source == NULL &&
-                  fstype == NULL;
+  /* no fstype and no other operation: a pure propagation change (the
+   * kernel ignores source then, e.g. "none") */
+  int only_prop = prop && (rest & ~(unsigned long)(MS_REC | MS_SILENT)) == 0 && fstype == NULL;
   if (!only_prop) {
     unsigned long main = prop ? rest : flags;
     if (do_mount(source, target, fstype, main, data, err) < 0)

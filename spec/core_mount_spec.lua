@@ -12,6 +12,14 @@ local function mounted(path)
   return false
 end
 
+-- The optional fields of a mount point's mountinfo line ("shared:N master:M").
+local function propagation(path)
+  for line in io.lines("/proc/self/mountinfo") do
+    local mp, rest = line:match("^%S+ %S+ %S+ %S+ (%S+) %S+ ?(.-) %- ")
+    if mp == path then return rest end
+  end
+end
+
 local function private_ns()
   assert(core.unshare("mnt"))
   assert(core.mount(nil, "/", nil, "rec,private"))
@@ -131,8 +139,11 @@ describe("core mount #root", function()
       assert(exists(dir .. "/dst/file"), "file visible through the bind")
       local bad, _, errno = core.open(dir .. "/dst/new", "wronly,creat")
       assert(bad == nil and errno == core.errno.EROFS, "ro bind")
-      -- propagation only
-      assert(core.mount(nil, dir .. "/dst", nil, "shared"))
+      -- propagation only (a source like "none" is ignored)
+      assert(core.mount("none", dir .. "/dst", nil, "shared"))
+      assert(propagation(dir .. "/dst"):match("shared:"), "shared")
+      assert(core.mount(nil, dir .. "/dst", nil, "private"))
+      assert(propagation(dir .. "/dst") == "", "private")
       assert(core.mount(nil, dir .. "/dst", nil, {"rec", "slave"}))
       assert(core.umount2(dir .. "/dst", "detach"))
       assert(not mounted(dir .. "/dst"), "detached")
