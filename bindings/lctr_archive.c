@@ -7,12 +7,6 @@
 
 #include "ctr_archive.h"
 
-/* CMakeLists.txt builds ctr.archive from this file, lctr_util.c and
- * core/archive.c only (without the ctrcore library), so the core error
- * helpers are compiled in here. Should ctrcore be linked in later, its
- * error.o member is simply not pulled (nothing is left undefined). */
-#include "../core/error.c"
-
 /***
  * archive.extract(tarball, dest_dir) -> true | nil, err, errno
  * Extract a tar archive (plain, gzip, xz, zstd, bzip2: detected from the

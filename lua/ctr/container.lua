@@ -526,6 +526,7 @@ function M.create(o)
     end
     local id = state.new_id()
     local name = o.name or random_name()
+    local cfg_made
     local dir = cdir(id)
     local ok, err = pcall(function()
       mkdirs(dir)
@@ -538,7 +539,7 @@ function M.create(o)
       for _, e in ipairs(base_env) do if e:match("^HOME=") then has_home = true end end
       if not has_home then base_env = env_merge(base_env, { "HOME=" .. (home ~= "" and home or "/") }) end
       if o.tty then base_env = env_merge(base_env, { "TERM=xterm" }) end
-      local cfg = require("ctr.oci").build {
+      cfg_made = require("ctr.oci").build {
         args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid,
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
@@ -553,7 +554,7 @@ function M.create(o)
           if not mok then raise(125, "cannot create the volume directory %s: %s", v.source, merr) end
         end
       end
-      put_json(dir .. "/config.json", cfg, o.rm)
+      put_json(dir .. "/config.json", cfg_made, o.rm)
       put_json(dir .. "/state.json", {
         id = id, name = name, image = o.image, image_id = img.id,
         command = args, created = util.now(), status = "created",
@@ -568,7 +569,9 @@ function M.create(o)
       core.remove_all(dir)
       error(err, 0)
     end
-    return M.load(id)
+    local c = M.load(id)
+    c._config = cfg_made -- just written: no need to read it back
+    return c
   end)
 end
 
