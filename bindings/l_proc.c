@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,34 +45,66 @@ static pid_t check_pid(lua_State *L, int idx) {
   return (pid_t)p;
 }
 
-/***
- * core.fork() -> pid | nil, err, errno
- * fork(2): 0 in the child, the child's pid in the parent. A child must end
- * with core.execve or core._exit (never by returning into the caller's loop).
- */
-static int l_fork(lua_State *L) {
-  ctr_error_t err;
-  pid_t pid = ctr_fork(&err);
+/* In a child started with a function: run it and _exit with its integer
+ * result (0 for anything else); an error goes to stderr and exits 99. */
+static void run_child_fn(lua_State *L, int fn) {
+  lua_pushvalue(L, fn);
+  int code = 0;
+  if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    const char *m = lua_tostring(L, -1);
+    fprintf(stderr, "ctr.core child: %s\n", m ? m : "(error object is not a string)");
+    fflush(stderr);
+    code = 99;
+  } else if (lua_isinteger(L, -1)) {
+    code = (int)(lua_tointeger(L, -1) & 0xff);
+  }
+  _exit(code);
+}
+
+static int push_child(lua_State *L, pid_t pid, const ctr_error_t *err, int fn) {
   if (pid < 0)
-    return lctr_pusherr(L, &err);
+    return lctr_pusherr(L, err);
+  if (pid == 0 && fn)
+    run_child_fn(L, fn);
   lua_pushinteger(L, pid);
   return 1;
 }
 
 /***
- * core.clone(flags) -> pid | nil, err, errno
+ * core.fork([fn]) -> pid | nil, err, errno
+ * fork(2): 0 in the child, the child's pid in the parent. A child must end
+ * with core.execve or core._exit (never by returning into the caller's loop).
+ * With fn, the child runs fn() and exits with its integer result (0
+ * otherwise; 99 after printing an error to stderr): only the parent returns.
+ */
+static int l_fork(lua_State *L) {
+  int fn = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    fn = 1;
+  }
+  ctr_error_t err;
+  pid_t pid = ctr_fork(&err);
+  return push_child(L, pid, &err, fn);
+}
+
+/***
+ * core.clone(flags [, fn]) -> pid | nil, err, errno
  * Like fork, but the child starts in new namespaces. flags:
  * "mnt,uts,ipc,net,pid,cgroup,user,time". With "pid" the child is pid 1 of
- * its namespace (core.getpid() == 1 in the child).
+ * its namespace (core.getpid() == 1 in the child). fn: as for core.fork.
+ * Uses the raw clone syscall (no fork handlers run): for single-threaded callers.
  */
 static int l_clone(lua_State *L) {
   unsigned long flags = lctr_checkflags(L, 1, clone_flags);
+  int fn = 0;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    fn = 2;
+  }
   ctr_error_t err;
   pid_t pid = ctr_clone(flags, &err);
-  if (pid < 0)
-    return lctr_pusherr(L, &err);
-  lua_pushinteger(L, pid);
-  return 1;
+  return push_child(L, pid, &err, fn);
 }
 
 /***
