@@ -751,6 +751,7 @@ function Container:_start_detached(o)
   local pid = core.fork()
   if pid == 0 then
     r:close()
+    state.after_fork() -- our copies of the parent's lock fds must not keep its locks
     local ok = pcall(function()
       core.setsid()
       if core.fork() ~= 0 then core._exit(0) end
@@ -899,8 +900,9 @@ function Container:wait()
   if fd then
     while not wait_gone(fd, 3600) do end
     fd:close()
-    self:_await_record(5)
   end
+  -- gone: let the supervisor record the exit code (or record it ourselves)
+  if self.state.status == "running" then self:_await_record(5) end
   self:refresh()
   return self:exit_code() or 0
 end
