@@ -49,9 +49,11 @@ function M.parse_time(s)
   if s:match("^%d+%.?%d*$") then
     t = tonumber(s)
   elseif s:match("^%d%d%d%d%-") then
-    local err
-    t, err = util.parse_rfc3339(s)
-    if not t then return nil, err end
+    -- whole seconds and the fraction apart: a double cannot hold both exactly
+    local frac = s:match("T%d%d:%d%d:%d%d%.(%d+)") or ""
+    local sec, err = util.parse_rfc3339((s:gsub("(T%d%d:%d%d:%d%d)%.%d+", "%1")))
+    if not sec then return nil, err end
+    return util.rfc3339(math.tointeger(sec) or math.floor(sec), math.tointeger(tonumber((frac .. "000000000"):sub(1, 9))))
   else
     local total, rest = 0, s
     local units = { h = 3600, m = 60, s = 1, ms = 0.001, us = 1e-6, ns = 1e-9 }
