@@ -354,26 +354,6 @@ static int l_du(lua_State *L) {
 }
 
 /***
- * core.mknod(path, type, mode [, major=0, minor=0]) -> true | nil, err, errno
- * Create a node: type "chr", "blk", "fifo" or "file"; mode: permission bits.
- * (An overlayfs whiteout is core.mknod(path, "chr", 0, 0, 0).)
- */
-static int l_mknod(lua_State *L) {
-  static const char *const types[] = {"chr", "blk", "fifo", "file", NULL};
-  static const mode_t fmt[] = {S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG};
-  ctr_error_t err;
-  const char *path = luaL_checkstring(L, 1);
-  int t = luaL_checkoption(L, 2, NULL, types);
-  luaL_checkinteger(L, 3);
-  mode_t mode = optmode(L, 3, 0);
-  lua_Integer ma = luaL_optinteger(L, 4, 0), mi = luaL_optinteger(L, 5, 0);
-  luaL_argcheck(L, ma >= 0 && ma <= 0xfffff, 4, "major out of range");
-  luaL_argcheck(L, mi >= 0 && mi <= 0xfffff, 5, "minor out of range");
-  dev_t dev = makedev((unsigned)ma, (unsigned)mi);
-  return ok_or_err(L, ctr_fs_mknod(path, fmt[t] | mode, dev, &err), &err);
-}
-
-/***
  * core.mkdtemp(template) -> path | nil, err, errno
  * Create a unique directory (mode 0700) from a template ending in "XXXXXX".
  */
@@ -470,7 +450,7 @@ LCTR_AREA_DECL(fs) {
       {"fsync", l_fsync},         {"read_file", l_read_file},
       {"write_file_atomic", l_write_file_atomic},
       {"lock_file", l_lock_file}, {"remove_all", l_remove_all},
-      {"du", l_du},               {"mknod", l_mknod},
+      {"du", l_du},               
       {"mkdtemp", l_mkdtemp},     {"getxattr", l_getxattr},
       {"setxattr", l_setxattr},   {"listxattr", l_listxattr},
       {"removexattr", l_removexattr}, {NULL, NULL}};

@@ -74,13 +74,6 @@ int ctr_fs_stat(const char *path, struct stat *st, int nofollow, ctr_error_t *er
   return 0;
 }
 
-int ctr_fs_mknod(const char *path, mode_t mode, dev_t dev, ctr_error_t *err) {
-  if (mknod(path, mode, dev) < 0)
-    return ctr_fail_errno(err, "mknod %s (mode %o, device %u:%u)", path, (unsigned)mode,
-                          major(dev), minor(dev));
-  return 0;
-}
-
 char *ctr_fs_readlink(const char *path, ctr_error_t *err) {
   for (size_t size = 256;; size *= 2) {
     cleanup_free char *buf = malloc(size);

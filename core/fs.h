@@ -22,8 +22,6 @@ int ctr_fs_chmod(const char *path, mode_t mode, ctr_error_t *err);
 int ctr_fs_chown(const char *path, uid_t uid, gid_t gid, int nofollow, ctr_error_t *err);
 /* stat(2), or lstat(2) when nofollow. */
 int ctr_fs_stat(const char *path, struct stat *st, int nofollow, ctr_error_t *err);
-/* mknod(2) (device nodes, fifos). */
-int ctr_fs_mknod(const char *path, mode_t mode, dev_t dev, ctr_error_t *err);
 
 /* Extended attributes of path itself (symlinks not followed: l*xattr).
  * get returns a malloc'd value of *len bytes; list returns a malloc'd
