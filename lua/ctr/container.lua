@@ -352,7 +352,11 @@ local function env_merge(base, extra)
   for _, k in ipairs(order) do out[#out + 1] = k .. "=" .. vals[k] end
   return out
 end
-M.env_merge = env_merge
+--- Merge environment lists the way docker does: base is a list of
+-- "K=V"; extra is a list ("K=V" sets, a bare "K" copies our value of K or
+-- is dropped) or a map {K = "V"}. Later values win, the first position of
+-- a name is kept. Returns a new list.
+function M.env_merge(base, extra) return env_merge(base, extra) end
 
 local function resources(o)
   local cgroup = require "ctr.cgroup"
@@ -819,7 +823,9 @@ local function signum(sig)
   if not n then raise(125, "invalid signal: %s", tostring(sig)) end
   return n
 end
-M.signum = signum
+--- A signal number from a name ("TERM", "SIGTERM"), a numeric string or a
+-- number (nil: SIGTERM). Raises (exit code 125) for an unknown signal.
+function M.signum(sig) return signum(sig) end
 
 -- A pidfd for the container's init, checked against its start time so a
 -- reused pid is never signalled.
