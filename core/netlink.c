@@ -157,6 +157,18 @@ static int collect_child(pid_t child, int rfd, child_report_t *r, ctr_error_t *e
   return 0;
 }
 
+/* fork(), retried for up to ~1 s while it fails with EAGAIN (a pids cgroup or
+ * the system briefly at its process limit). */
+static pid_t fork_retrying(void) {
+  for (int i = 0;; i++) {
+    pid_t child = fork();
+    if (child >= 0 || errno != EAGAIN || i == 20)
+      return child;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 static int in_netns(ctr_netns_t ns, nl_fn fn, const nl_args_t *args, char *out, size_t outlen,
                     ctr_error_t *err) {
   if (ns.fd < 0 && ns.pid <= 0)
@@ -169,7 +181,7 @@ static int in_netns(ctr_netns_t ns, nl_fn fn, const nl_args_t *args, char *out, 
     return ctr_fail_errno(err, "pipe for the netns helper");
   cleanup_fd int rfd = p[0];
   cleanup_fd int wfd = p[1];
-  pid_t child = fork();
+  pid_t child = fork_retrying();
   if (child < 0)
     return ctr_fail_errno(err, "fork for the netns helper");
   if (child == 0)
