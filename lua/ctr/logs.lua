@@ -120,6 +120,7 @@ end
 local Follower = {}
 Follower.__index = Follower
 
+--- Open the current log file (remembering its inode); false when missing.
 function Follower:open()
   local st = core.stat(self.path)
   if not st then return false end
@@ -129,7 +130,8 @@ function Follower:open()
   return true
 end
 
--- read what was appended; returns true when something was read
+--- Read what was appended, emitting complete entries that pass o's
+-- filters; returns true when something was read.
 function Follower:drain(emit, o)
   if not self.fd and not self:open() then return false end
   local got = false
@@ -147,12 +149,13 @@ function Follower:drain(emit, o)
   return got
 end
 
--- true when the path now names another file (the supervisor rotated it)
+--- True when the path now names another file (the supervisor rotated it).
 function Follower:rotated()
   local st = core.stat(self.path)
   return st ~= nil and st.ino ~= self.ino
 end
 
+--- Close the file (idempotent).
 function Follower:close()
   if self.fd then self.fd:close() end
   self.fd = nil
