@@ -199,13 +199,18 @@ describe("ctr.network traffic #root", function()
   it("two networks are isolated", function()
     local n1 = N.create { name = "n1", subnet = "10.63.1.0/24" }
     local n2 = N.create { name = "n2", subnet = "10.63.2.0/24" }
-    local a = attach("n1", "c1")
+    local a = attach("n1", "c1", { ports = { "8080:80" } })
     local b = attach("n2", "c2")
     -- routed to the host: the other bridge's gateway answers, its container does not
     assert.equals(0, select(2, inside(a.pid, "busybox ping -c 1 -W 2 " .. n2.gateway)))
     assert.is_not.equals(0, select(2, inside(a.pid, "busybox ping -c 1 -W 1 " .. b.ip)))
     assert.is_not.equals(0, select(2, inside(b.pid, "busybox ping -c 1 -W 1 " .. a.ip)))
     assert.equals(0, select(2, inside(b.pid, "busybox ping -c 1 -W 2 " .. n1.gateway)))
+    -- a published port stays reachable from the other network, through a host address
+    serve(a.pid, "tcp", 80, 1)
+    assert.is_nil(send(b.pid, "tcp", a.ip, 80, "direct"))
+    -- (leaving n2 for another interface, the source is masqueraded to n1's gateway)
+    assert.equals("echo pub from " .. n1.gateway, send(b.pid, "tcp", n2.gateway, 8080, "pub"))
     N.detach { network = "n1", container_id = "c1" }
     N.detach { network = "n2", container_id = "c2" }
     N.remove("n1"); N.remove("n2")

@@ -202,13 +202,14 @@ end
 local function comment(tag) return '-m comment --comment "' .. M.TAG .. tag .. '"' end
 
 -- The network's own rules: NAT out, loopback-published ports, forwarding,
--- isolation from the other luac-ctr bridges (-o lctr+).
+-- isolation from the other luac-ctr bridges (-o lctr+; published ports, which
+-- are DNATed, stay reachable from other networks as with docker).
 local function network_rules(n)
   local br, c = n.bridge, comment(n.id)
   return {
     { table = "nat", ("-A POSTROUTING -s %s ! -o %s %s -j MASQUERADE"):format(n.subnet, br, c) },
     { table = "nat", ("-A POSTROUTING -s 127.0.0.0/8 -o %s %s -j MASQUERADE"):format(br, c) },
-    { table = "filter", ("-I FORWARD 1 -i %s -o %s+ %s -j DROP"):format(br, M.BRIDGE_PREFIX, c) },
+    { table = "filter", ("-I FORWARD 1 -i %s -o %s+ -m conntrack ! --ctstate DNAT %s -j DROP"):format(br, M.BRIDGE_PREFIX, c) },
     { table = "filter", ("-I FORWARD 1 -i %s -o %s %s -j ACCEPT"):format(br, br, c) },
     { table = "filter", ("-A FORWARD -i %s ! -o %s %s -j ACCEPT"):format(br, br, c) },
     { table = "filter", ("-A FORWARD -o %s -m conntrack --ctstate RELATED,ESTABLISHED %s -j ACCEPT"):format(br, c) },
