@@ -1,0 +1,387 @@
+/* l_json.c - ctr.core: fast JSON for the state files (used by ctr.json).
+ *
+ * Parsing is libjansson's (Debian's libjansson, a well-kept C parser):
+ * integers stay Lua integers, arrays and objects get the marker metatables
+ * ctr.json passes in, so [] and {} round-trip. Encoding writes the same text
+ * ctr.json always wrote (sorted keys, dkjson's layout), in C.
+ * ctr.json falls back to dkjson when these are missing. */
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lctr.h"
+
+#define MAX_DEPTH 200
+
+/* ---- decode ------------------------------------------------------------------ */
+
+static void push_json(lua_State *L, json_t *v, int amt, int omt, int depth);
+
+static void push_array(lua_State *L, json_t *v, int amt, int omt, int depth) {
+  size_t n = json_array_size(v);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    push_json(L, json_array_get(v, i), amt, omt, depth + 1);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  if (amt) {
+    lua_pushvalue(L, amt);
+    lua_setmetatable(L, -2);
+  }
+}
+
+static void push_object(lua_State *L, json_t *v, int amt, int omt, int depth) {
+  const char *k;
+  json_t *x;
+  lua_createtable(L, 0, (int)json_object_size(v));
+  json_object_foreach(v, k, x) {
+    if (json_is_null(x))
+      continue; /* like dkjson: a null member is an absent key */
+    lua_pushstring(L, k);
+    push_json(L, x, amt, omt, depth + 1);
+    lua_rawset(L, -3);
+  }
+  if (omt) {
+    lua_pushvalue(L, omt);
+    lua_setmetatable(L, -2);
+  }
+}
+
+static void push_json(lua_State *L, json_t *v, int amt, int omt, int depth) {
+  if (depth > MAX_DEPTH)
+    luaL_error(L, "invalid JSON: nested too deeply");
+  luaL_checkstack(L, 4, "JSON nesting");
+  switch (json_typeof(v)) {
+  case JSON_OBJECT:
+    push_object(L, v, amt, omt, depth);
+    break;
+  case JSON_ARRAY:
+    push_array(L, v, amt, omt, depth);
+    break;
+  case JSON_STRING:
+    lua_pushlstring(L, json_string_value(v), json_string_length(v));
+    break;
+  case JSON_INTEGER:
+    lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+    break;
+  case JSON_REAL:
+    lua_pushnumber(L, json_real_value(v));
+    break;
+  case JSON_TRUE:
+    lua_pushboolean(L, 1);
+    break;
+  case JSON_FALSE:
+    lua_pushboolean(L, 0);
+    break;
+  default:
+    lua_pushnil(L);
+  }
+}
+
+static int decode_protected(lua_State *L) {
+  json_t *root = lua_touserdata(L, 1);
+  push_json(L, root, lua_istable(L, 2) ? 2 : 0, lua_istable(L, 3) ? 3 : 0, 0);
+  return 1;
+}
+
+/***
+ * core.json_decode(text [, array_mt [, object_mt]]) -> value | nil, err
+ * Parse JSON with libjansson. Integers decode as Lua integers, other numbers
+ * as floats; decoded arrays and objects get array_mt / object_mt (ctr.json
+ * passes its markers); a null member is left out. Any JSON value may be the
+ * top level.
+ */
+static int l_json_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  json_error_t e;
+  json_t *root = json_loadb(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+  if (root == NULL) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "invalid JSON at line %d column %d: %s", e.line, e.column, e.text);
+    return 2;
+  }
+  lua_pushcfunction(L, decode_protected);
+  lua_pushlightuserdata(L, root);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  int r = lua_pcall(L, 3, 1, 0);
+  json_decref(root);
+  if (r != LUA_OK) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  return 1;
+}
+
+/* ---- encode ------------------------------------------------------------------ */
+
+/* A growable output buffer owned by a userdata (freed by __gc, also when
+ * an error unwinds): luaL_Buffer cannot be used while the encoder pushes
+ * and pops the values it walks. */
+typedef struct sbuf {
+  char *p;
+  size_t n, cap;
+} sbuf_t;
+
+static int sbuf_gc(lua_State *L) {
+  sbuf_t *b = lua_touserdata(L, 1);
+  free(b->p);
+  b->p = NULL;
+  return 0;
+}
+
+static void sb_add(lua_State *L, sbuf_t *b, const char *s, size_t n) {
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + n)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL)
+      luaL_error(L, "json.encode: out of memory");
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+}
+
+typedef struct enc {
+  lua_State *L;
+  sbuf_t *b;
+  bool indent;
+  int depth;
+} enc_t;
+
+static void add_char(enc_t *e, char c) { sb_add(e->L, e->b, &c, 1); }
+static void add_str(enc_t *e, const char *s) { sb_add(e->L, e->b, s, strlen(s)); }
+
+static void put_string(enc_t *e, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  add_char(e, '"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '"': add_str(e, "\\\""); break;
+    case '\\': add_str(e, "\\\\"); break;
+    case '\n': add_str(e, "\\n"); break;
+    case '\r': add_str(e, "\\r"); break;
+    case '\t': add_str(e, "\\t"); break;
+    case '\b': add_str(e, "\\b"); break;
+    case '\f': add_str(e, "\\f"); break;
+    default:
+      if (c < 0x20 || c == 0x7f) {
+        char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+        add_str(e, u);
+      } else {
+        add_char(e, (char)c);
+      }
+    }
+  }
+  add_char(e, '"');
+}
+
+static void newline(enc_t *e) {
+  if (!e->indent)
+    return;
+  add_char(e, '\n');
+  for (int i = 0; i < e->depth; i++)
+    add_str(e, "  ");
+}
+
+static void put_number(enc_t *e, int idx) {
+  char buf[64];
+  if (lua_isinteger(e->L, idx)) {
+    snprintf(buf, sizeof buf, LUA_INTEGER_FMT, lua_tointeger(e->L, idx));
+  } else {
+    double d = lua_tonumber(e->L, idx);
+    if (isnan(d) || isinf(d)) {
+      add_str(e, "null");
+      return;
+    }
+    snprintf(buf, sizeof buf, "%.17g", d);
+    /* the shortest form that reads back the same */
+    for (int p = 1; p <= 17; p++) {
+      char t[64];
+      snprintf(t, sizeof t, "%.*g", p, d);
+      if (strtod(t, NULL) == d) {
+        memcpy(buf, t, sizeof t);
+        break;
+      }
+    }
+    if (strspn(buf, "-0123456789") == strlen(buf))
+      strcat(buf, ".0"); /* keep it a float */
+  }
+  add_str(e, buf);
+}
+
+static void put_value(enc_t *e, int idx);
+
+/* "array", "object" or NULL from the table's __jsontype marker */
+static const char *marker(lua_State *L, int idx) {
+  const char *m = NULL;
+  if (luaL_getmetafield(L, idx, "__jsontype") != LUA_TNIL) {
+    m = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return m;
+}
+
+/* A table is an array when its keys are exactly 1..n (so {} is []), unless
+ * it is marked "object"; the "array" marker is a hint that a table with
+ * other keys overrides (as dkjson does): a decoded [] that later got string
+ * keys is an object. */
+static bool is_array(lua_State *L, int idx, lua_Integer *n) {
+  const char *m = marker(L, idx);
+  *n = (lua_Integer)lua_rawlen(L, idx);
+  if (m && strcmp(m, "object") == 0)
+    return false;
+  lua_Integer count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > *n) {
+      lua_pop(L, 1);
+      return false;
+    }
+    count++;
+  }
+  return count == *n;
+}
+
+static void put_array(enc_t *e, int idx, lua_Integer n) {
+  add_char(e, '[');
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (i > 1)
+      add_char(e, ',');
+    lua_rawgeti(e->L, idx, i);
+    put_value(e, lua_gettop(e->L));
+    lua_pop(e->L, 1);
+  }
+  add_char(e, ']');
+}
+
+static int cmp_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void put_object(enc_t *e, int idx) {
+  lua_State *L = e->L;
+  size_t n = 0, cap = 16;
+  const char **keys = lua_newuserdatauv(L, cap * sizeof *keys, 0);
+  int keys_idx = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "json.encode: object keys must be strings (got %s)", luaL_typename(L, -1));
+    if (n == cap) {
+      const char **bigger = lua_newuserdatauv(L, 2 * cap * sizeof *keys, 0);
+      memcpy(bigger, keys, n * sizeof *keys);
+      lua_replace(L, keys_idx);
+      keys = bigger;
+      cap *= 2;
+    }
+    keys[n++] = lua_tostring(L, -1); /* pinned by the table */
+  }
+  qsort(keys, n, sizeof *keys, cmp_keys);
+  add_char(e, '{');
+  e->depth++;
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0)
+      add_char(e, ',');
+    newline(e);
+    put_string(e, keys[i], strlen(keys[i]));
+    add_char(e, ':');
+    lua_getfield(L, idx, keys[i]);
+    put_value(e, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  e->depth--;
+  if (n > 0)
+    newline(e);
+  add_char(e, '}');
+  lua_remove(L, keys_idx);
+}
+
+static void put_value(enc_t *e, int idx) {
+  lua_State *L = e->L;
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL:
+    add_str(e, "null");
+    break;
+  case LUA_TBOOLEAN:
+    add_str(e, lua_toboolean(L, idx) ? "true" : "false");
+    break;
+  case LUA_TNUMBER:
+    put_number(e, idx);
+    break;
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    put_string(e, s, len);
+    break;
+  }
+  case LUA_TTABLE: {
+    if (e->depth > MAX_DEPTH)
+      luaL_error(L, "json.encode: nested too deeply (reference cycle?)");
+    luaL_checkstack(L, 6, "JSON nesting");
+    lua_Integer n;
+    const char *m = marker(L, idx);
+    if (m && strcmp(m, "null") == 0) {
+      add_str(e, "null");
+      break;
+    }
+    if (is_array(L, idx, &n))
+      put_array(e, idx, n);
+    else
+      put_object(e, idx);
+    break;
+  }
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == NULL) { /* dkjson.null-style sentinels are tables; NULL is null */
+      add_str(e, "null");
+      break;
+    }
+    /* fall through */
+  default:
+    luaL_error(L, "json.encode: cannot encode a %s", luaL_typename(L, idx));
+  }
+}
+
+static int encode_value(lua_State *L) {
+  bool indent = lua_toboolean(L, 2);
+  sbuf_t *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, sbuf_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  enc_t e = {.L = L, .b = b, .indent = indent, .depth = 0};
+  put_value(&e, 1);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  return 1;
+}
+
+/***
+ * core.json_encode(value [, indent]) -> string
+ * Encode a Lua value as JSON with sorted object keys (stable files). A
+ * table whose keys are exactly 1..n is an array (so {} is []) unless it is
+ * marked __jsontype "object"; any other table is an object. Integers stay
+ * integers, floats keep a fraction. indent=true pretty-prints (2 spaces).
+ * Raises on functions, non-string object keys and cycles.
+ */
+static int l_json_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 2);
+  return encode_value(L);
+}
+
+LCTR_AREA_DECL(json) {
+  static const luaL_Reg fns[] = {{"json_decode", l_json_decode}, {"json_encode", l_json_encode}, {NULL, NULL}};
+  luaL_setfuncs(L, fns, 0);
+}
