@@ -99,6 +99,24 @@ describe("commit and export #root", function()
     assert.are.equal("running", json.decode(ok("inspect", "live"))[1].State.Status)
     assert.same({}, image_of(id).repo_tags)
     assert.are.equal("state\n", ok("run", "--rm", "--network", "none", id, "cat", "/live"))
+    -- it was frozen for the copy and thawed again: still responsive
+    assert.are.equal("alive\n", ok("exec", "live", "echo", "alive"))
+    local state = require "ctr.state"
+    state.set_root(root)
+    local c = require("ctr.container").get("live")
+    state.set_root(nil)
+    local freezer
+    for _, d in ipairs(U.cgroup_dirs(c.id)) do
+      if core.exists(d .. "/freezer.state") then freezer = d .. "/freezer.state" end
+    end
+    if freezer then
+      local thaw = require("ctr.commit").freeze(c)
+      assert.is_function(thaw)
+      assert.matches("^FROZEN", core.read_file(freezer))
+      thaw()
+      assert.matches("^THAWED", core.read_file(freezer))
+    end
+    assert.is_truthy(ok("commit", "--pause=false", "live"):match("^sha256:"))
   end)
 
   it("fails cleanly: unknown container (exit 1), bad name or change (125), nothing left behind", function()

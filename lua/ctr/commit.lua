@@ -54,13 +54,58 @@ function M.copy_tree(src, dst)
   return true
 end
 
+local function write(path, text)
+  local f = io.open(path, "w")
+  if not f then return false end
+  local ok = f:write(text)
+  return f:close() and ok ~= nil
+end
+
+local function read(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Freeze a running container's processes (v1 freezer, else cgroup v2
+-- cgroup.freeze) so that its upper dir is copied in one consistent state.
+-- Returns a function that thaws them (nil when it could not be frozen).
+function M.freeze(c)
+  if c:status() ~= "running" then return nil end
+  local g = require("ctr.cgroup").open(c.state.cgroup or ("luac-ctr/" .. c.id))
+  if not g then return nil end
+  local file, frozen, thaw_text, check
+  for _, d in ipairs(g:dirs()) do
+    if core.exists(d .. "/freezer.state") then
+      file, frozen, thaw_text, check = d .. "/freezer.state", "FROZEN", "THAWED", d .. "/freezer.state"
+      break
+    elseif core.exists(d .. "/cgroup.freeze") and not file then
+      file, frozen, thaw_text, check = d .. "/cgroup.freeze", "1", "0", d .. "/cgroup.events"
+    end
+  end
+  if not file then return nil end
+  local function thaw() write(file, thaw_text) end
+  if not write(file, frozen) then return nil end
+  local deadline = core.clock("monotonic") + 2
+  while core.clock("monotonic") < deadline do
+    local s = read(check) or ""
+    if s:match("^FROZEN") or s:match("frozen 1") then return thaw end
+    core.sleep(0.01)
+  end
+  thaw()
+  return nil
+end
+
 --- Make a new image from the container's changes (docker commit): a new
 -- layer (a copy of its upper dir) on top of its image's layers, config =
 -- the image's with opts.change applied ("ENV A=1", "CMD [\"sh\"]",
 -- "WORKDIR /x", ...), comment = opts.message. ref "name[:tag]" (optional)
 -- moves from any image that had it. Works on running and stopped
--- containers (a running one is copied as it is at that moment). Raises on
--- errors (nothing is left behind). @return the image table
+-- containers: a running one is frozen while its upper dir is copied
+-- (unless opts.pause == false). Raises on errors (nothing is left
+-- behind). @return the image table
 function M.commit(c, ref, opts)
   opts = opts or {}
   local image = require "ctr.image"
@@ -73,8 +118,11 @@ function M.commit(c, ref, opts)
   if not okc then errors.raise(125, errors.message(config)) end
   local ov = overlay_of(c)
   local tmp = state.mktemp("commit")
+  local thaw = opts.pause ~= false and M.freeze(c) or nil
+  local copied, cerr = pcall(M.copy_tree, ov.upperdir, tmp)
+  if thaw then thaw() end
   local ok, res = pcall(function()
-    M.copy_tree(ov.upperdir, tmp)
+    if not copied then error(cerr, 0) end
     core.chmod(tmp, 493) -- a layer root: 0755 like the upper dir
     return image.add_layer_image {
       parent = parent, layer_dir = tmp, ref = ref, config = config,
