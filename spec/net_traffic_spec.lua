@@ -171,6 +171,10 @@ describe("ctr.network traffic #root", function()
     N.create { name = "n1", subnet = "10.62.0.0/24" }
     local a = attach("n1", "c1", { name = "web", hostname = "webhost" })
     local b = attach("n1", "c2", { name = "db", add_hosts = { "extra:10.62.0.200" } })
+    -- without add_hosts, what the runtime already wrote (--add-host) is kept
+    local pre = root .. "/c5.hosts"
+    local f = io.open(pre, "w"); f:write("127.0.0.1\tlocalhost\n10.9.9.9\tmirror m2\n"); f:close()
+    local c = attach("n1", "c5", { name = "third", hosts_file = pre })
     assert.equals(0, select(2, inside(a.pid, "busybox ping -c 1 -W 2 " .. b.ip)))
     assert.equals(0, select(2, inside(b.pid, "busybox ping -c 1 -W 2 " .. a.ip)))
     serve(b.pid, "tcp", 5432, 2)
@@ -182,6 +186,11 @@ describe("ctr.network traffic #root", function()
     assert.matches(b.ip .. "\tdb\n", ha, 1, true)
     assert.matches(a.ip .. "\tweb webhost\n", hb, 1, true)
     assert.matches("10.62.0.200\textra\n", hb, 1, true)
+    local hc = io.open(c.hosts_file):read("a")
+    assert.matches("10.9.9.9\tmirror\n10.9.9.9\tm2\n", hc, 1, true)
+    assert.matches(a.ip .. "\tweb webhost\n", hc, 1, true)
+    assert.equals(1, select(2, hc:gsub("127%.0%.0%.1\t", "")))
+    N.detach { network = "n1", container_id = "c5" }
     assert.same({ { ip = a.ip, names = { "web", "webhost" }, container_id = "c1" },
                   { ip = b.ip, names = { "db" }, container_id = "c2" } }, N.hosts_entries("n1"))
     -- by name, with the hosts file bind-mounted as /etc/hosts (as the runtime does)

@@ -674,6 +674,25 @@ local function parse_extra_hosts(list)
   return t
 end
 
+local STANDARD_HOSTS = { ["127.0.0.1"] = true, ["::1"] = true, ["fe00::0"] = true,
+  ["ff00::0"] = true, ["ff02::1"] = true, ["ff02::2"] = true }
+
+-- The entries of an existing hosts file beyond the standard localhost lines
+-- (what the runtime wrote for --add-host before the first attach).
+local function existing_hosts(path)
+  local t = {}
+  local f = path and io.open(path, "r")
+  if not f then return t end
+  for line in f:lines() do
+    local ip, names = line:match("^%s*([^#%s]+)%s+([^#]+)")
+    if ip and not STANDARD_HOSTS[ip] then
+      for host in names:gmatch("%S+") do t[#t + 1] = { host = host, ip = ip } end
+    end
+  end
+  f:close()
+  return t
+end
+
 -- Reserve the address and record the attachment (under the lock).
 local function reserve(opts, ports)
   local name = opts.network or M.DEFAULT
@@ -691,7 +710,9 @@ local function reserve(opts, ports)
     ip = ip, prefix = prefix, veth_host = "vlc" .. r, veth_peer = "vlp" .. r,
     ifname = opts.ifname or ("eth" .. others), default_route = others == 0,
     hostname = opts.hostname, name = opts.name, aliases = opts.aliases,
-    hosts_file = opts.hosts_file, ports = ports, extra_hosts = parse_extra_hosts(opts.add_hosts),
+    hosts_file = opts.hosts_file, ports = ports,
+    extra_hosts = opts.add_hosts and parse_extra_hosts(opts.add_hosts)
+                  or (others == 0 and existing_hosts(opts.hosts_file) or {}),
     pid = opts.pid,
   }
   save(n)
@@ -714,7 +735,8 @@ end
 -- opts: network (default "bridge"), container_id, pid, ip (optional), name
 -- (container name, for /etc/hosts), hostname, aliases, hosts_file (the
 -- container's bind-mounted hosts file, rewritten in place), add_hosts
--- ({"name:ip"}), ports ({"8080:80/udp"} or {{host_ip=, host_port=,
+-- ({"name:ip"}; default: on the first network, the entries the hosts file
+-- already has beyond the localhost lines), ports ({"8080:80/udp"} or {{host_ip=, host_port=,
 -- container_port=, proto=}}), ifname (default eth0, eth1.. on later networks).
 -- Errors roll back everything done so far.
 -- @return {network=, ip=, prefix=, gateway=, mac=, veth_host=, ifname=, ports=}
