@@ -98,6 +98,17 @@ static int l_link_set_master(lua_State *L) {
 }
 
 /***
+ * net.link_set_hairpin(name [, on=true]) -> true | nil, err, errno
+ * Set hairpin mode of a bridge port (a frame may leave by the port it came in).
+ */
+static int l_link_set_hairpin(lua_State *L) {
+  ctr_error_t err;
+  const char *name = luaL_checkstring(L, 1);
+  int on = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
+  return push_result(L, ctr_nl_link_set_hairpin(name, on, &err), &err);
+}
+
+/***
  * net.link_set_netns(name, ns) -> true | nil, err, errno
  * Move a link into another network namespace (ns: pid, ctr.fd or {pid=|fd=}).
  */
@@ -212,6 +223,7 @@ int luaopen_ctr_net(lua_State *L) {
       {"link_set_down", l_link_set_down},
       {"link_set_master", l_link_set_master},
       {"link_set_netns", l_link_set_netns},
+      {"link_set_hairpin", l_link_set_hairpin},
       {"link_rename", l_link_rename},
       {"link_del", l_link_del},
       {"link_index", l_link_index},

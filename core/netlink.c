@@ -272,6 +272,22 @@ int ctr_nl_link_set_master(const char *name, const char *master, ctr_error_t *er
   return nl_request(nlh, what, err);
 }
 
+int ctr_nl_link_set_hairpin(const char *name, int on, ctr_error_t *err) {
+  int idx = ctr_nl_link_index(name, err);
+  if (idx < 0)
+    return -1;
+  char buf[NL_BUFSZ];
+  struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, idx);
+  struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+  ifi->ifi_family = AF_BRIDGE;
+  struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+  mnl_attr_nest_end(nlh, pi);
+  char what[64];
+  snprintf(what, sizeof what, "setting hairpin mode of %s %s", name, on ? "on" : "off");
+  return nl_request(nlh, what, err);
+}
+
 int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err) {
   int idx = ctr_nl_link_index(name, err);
   if (idx < 0)

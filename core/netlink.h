@@ -31,6 +31,9 @@ int ctr_nl_link_add_veth(const char *a, const char *b, ctr_error_t *err);
 int ctr_nl_link_set_up(const char *name, int up, ctr_netns_t ns, ctr_error_t *err);
 /* Enslave name to the bridge master (master NULL: release it). */
 int ctr_nl_link_set_master(const char *name, const char *master, ctr_error_t *err);
+/* Turn hairpin mode of a bridge port on or off (frames may leave by the port
+ * they came in: a container reaching itself through a published port). */
+int ctr_nl_link_set_hairpin(const char *name, int on, ctr_error_t *err);
 /* Move a link of the caller's netns into ns. */
 int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err);
 /* Rename a (down) link, in ns. */

@@ -244,6 +244,17 @@ describe("ctr.network traffic #root", function()
     -- bound to 127.0.0.1 only: not published on the other address
     assert.is_nil(send(nil, "tcp", "192.0.2.10", 7070, "no"))
     assert.equals("echo t3 from " .. n.gateway, send(nil, "tcp", "127.0.0.1", 7070, "t3"))
+    -- from containers of the same network, and from the publishing container itself (hairpin)
+    local b = attach("pub", "c2")
+    serve(a.pid, "tcp", 80, 2)
+    assert.equals("echo h1 from " .. n.gateway, send(b.pid, "tcp", n.gateway, 8080, "h1"))
+    assert.equals("echo h2 from " .. n.gateway, send(a.pid, "tcp", "192.0.2.10", 8080, "h2"))
+    serve(a.pid, "udp", 90, 1)
+    assert.equals("echo h3 from " .. n.gateway, send(b.pid, "udp", n.gateway, 9090, "h3"))
+    -- a direct connection inside the network keeps its source
+    serve(a.pid, "tcp", 81, 1)
+    assert.equals("echo d1 from " .. b.ip, send(b.pid, "tcp", a.ip, 81, "d1"))
+    N.detach { network = "pub", container_id = "c2" }
     N.detach { network = "pub", container_id = "c1" }
     assert.is_nil(send(nil, "tcp", "127.0.0.1", 8080, "gone"))
     N.remove("pub")

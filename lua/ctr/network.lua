@@ -201,7 +201,9 @@ end
 
 local function comment(tag) return '-m comment --comment "' .. M.TAG .. tag .. '"' end
 
--- The network's own rules: NAT out, loopback-published ports, forwarding,
+-- The network's own rules: NAT out, loopback-published ports, hairpin NAT
+-- (a container of this network reaching a published port of this network:
+-- masqueraded so the answer comes back through the host), forwarding,
 -- isolation from the other luac-ctr bridges (-o lctr+; published ports, which
 -- are DNATed, stay reachable from other networks as with docker).
 local function network_rules(n)
@@ -209,6 +211,7 @@ local function network_rules(n)
   return {
     { table = "nat", ("-A POSTROUTING -s %s ! -o %s %s -j MASQUERADE"):format(n.subnet, br, c) },
     { table = "nat", ("-A POSTROUTING -s 127.0.0.0/8 -o %s %s -j MASQUERADE"):format(br, c) },
+    { table = "nat", ("-A POSTROUTING -s %s -o %s -m conntrack --ctstate DNAT %s -j MASQUERADE"):format(n.subnet, br, c) },
     { table = "filter", ("-I FORWARD 1 -i %s -o %s+ -m conntrack ! --ctstate DNAT %s -j DROP"):format(br, M.BRIDGE_PREFIX, c) },
     { table = "filter", ("-I FORWARD 1 -i %s -o %s %s -j ACCEPT"):format(br, br, c) },
     { table = "filter", ("-A FORWARD -i %s ! -o %s %s -j ACCEPT"):format(br, br, c) },
@@ -219,7 +222,9 @@ end
 
 local function ctr_tag(cid, n) return cid .. "@" .. n.id end
 
--- DNAT rules of one container's published ports.
+-- DNAT rules of one container's published ports. PREROUTING serves other
+-- hosts and the containers (also of this network: hairpin NAT), OUTPUT the
+-- host itself.
 local function port_rules(n, cid, ip, ports)
   local c, rules = comment(ctr_tag(cid, n)), {}
   for _, p in ipairs(ports) do
@@ -227,7 +232,7 @@ local function port_rules(n, cid, ip, ports)
                 or "-m addrtype --dst-type LOCAL"
     local to = ("-j DNAT --to-destination %s:%d"):format(ip, p.container_port)
     local match = ("%s -p %s -m %s --dport %d"):format(dst, p.proto, p.proto, p.host_port)
-    rules[#rules + 1] = { table = "nat", ("-A PREROUTING %s ! -i %s %s %s"):format(match, n.bridge, c, to) }
+    rules[#rules + 1] = { table = "nat", ("-A PREROUTING %s %s %s"):format(match, c, to) }
     rules[#rules + 1] = { table = "nat", ("-A OUTPUT %s %s %s"):format(match, c, to) }
   end
   return rules
@@ -724,6 +729,7 @@ local function must(ok, err, ...) if not ok then error(err, 0) end return ok, er
 local function plumb(n, a, pid)
   must(net.link_add_veth(a.veth_host, a.veth_peer))
   must(net.link_set_master(a.veth_host, n.bridge))
+  must(net.link_set_hairpin(a.veth_host, true))
   must(net.link_set_up(a.veth_host))
   must(net.link_set_netns(a.veth_peer, pid))
   return must(net.configure_container_iface {
