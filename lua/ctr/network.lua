@@ -4,7 +4,7 @@
 -- addresses are handed out to containers, and iptables rules (NAT out of the
 -- host, published ports, isolation from the other luac-ctr bridges). Its
 -- state is one JSON file, <state root>/networks/<name>.json, changed only
--- under an exclusive flock of <state root>/networks/.lock.
+-- under the "networks" lock (state.lock: a flock of <root>/locks/networks.lock).
 --
 -- Links, addresses and routes go through rtnetlink (ctr.net, libmnl); rules
 -- through iptables-restore -n, each tagged with a comment `luac-ctr:<id>` (the
