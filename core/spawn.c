@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -233,6 +234,22 @@ static int join_namespaces(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   return 0;
 }
 
+/* A new network namespace starts with lo down: bring it up (docker does). */
+static int loopback_up(ctr_error_t *err) {
+  cleanup_fd int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return ctr_fail_errno(err, "socket to bring lo up");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+    return ctr_fail_errno(err, "get the flags of lo");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+    return ctr_fail_errno(err, "bring lo up");
+  return 0;
+}
+
 static int apply_rlimits(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   for (size_t i = 0; i < cfg->nrlimits; i++)
     if (setrlimit(cfg->rlimits[i].resource, &cfg->rlimits[i].lim) < 0)
@@ -287,6 +304,8 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
    * cgroup, which becomes the namespace's root ("/" inside). */
   if ((cfg->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     return ctr_fail_errno(err, "unshare the cgroup namespace");
+  if ((cfg->clone_flags & CLONE_NEWNET) && loopback_up(err) < 0)
+    return -1;
   if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->hostname &&
       sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return ctr_fail_errno(err, "sethostname %s", cfg->hostname);

@@ -85,6 +85,19 @@ describe("exec #root", function()
     assert.are.equal(137, code)
   end)
 
+  it("runs a command in the background with -d", function()
+    start("bgexec", "busybox", "top")
+    local t0 = require("ctr.core").clock()
+    local out, err, code = ctr({ "exec", "-d", "bgexec", "sh", "-c", "sleep 1; touch /tmp/done" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("", out)
+    assert.is_true(require("ctr.core").clock() - t0 < 0.9)
+    assert.is_truthy(U.wait_for(function()
+      local _, _, c = ctr({ "exec", "bgexec", "test", "-e", "/tmp/done" })
+      return c == 0
+    end, 10))
+  end)
+
   it("leaks none of our file descriptors into the container", function()
     start("c4", "busybox", "top")
     local out = U.sh("exec 7</etc/hostname; LUAC_CTR_ROOT=" .. U.q(root) .. " " .. U.q(U.launcher) ..

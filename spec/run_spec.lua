@@ -112,6 +112,13 @@ describe("run #root", function()
       assert.are.equal("done\n", out)
     end)
 
+    it("brings lo up in the container's network namespace, even with --network none", function()
+      local out, _, code = run({ "run", "--rm", "--network", "none", "busybox", "sh", "-c",
+        "ip -o link | cut -d: -f2 | tr -d ' \n'; echo; ping -c1 -W2 127.0.0.1 >/dev/null && echo lo-works" })
+      assert.are.equal(0, code)
+      assert.are.equal("lo\nlo-works\n", out)
+    end)
+
     it("replaces the image's command with --entrypoint", function()
       local out, _, code = run({ "run", "--rm", "--entrypoint", "echo", "busybox", "from", "entrypoint" })
       assert.are.equal(0, code)

@@ -117,9 +117,18 @@ function Container:refresh()
 end
 
 --- The exit code recorded for an exited container (255 when the process
--- vanished without its supervisor recording one).
+-- vanished without its supervisor recording one). A process that has just
+-- exited, with a live supervisor about to record it, is waited for (up to
+-- a second), so that the code is the real one.
 function Container:exit_code()
   if self:status() ~= "exited" then return nil end
+  local deadline = core.clock("monotonic") + 1
+  while self.state.status == "running" and core.clock("monotonic") < deadline do
+    local sup = self.state.supervisor
+    if not (sup and alive(sup.pid, sup.starttime)) then break end
+    core.sleep(0.01)
+    self:refresh()
+  end
   return self.state.exit_code or 255
 end
 
@@ -564,7 +573,7 @@ function M.create(o)
         command = args, created = util.now(), status = "created",
         cgroup = "luac-ctr/" .. id, resources = res, tty = o.tty or false,
         interactive = o.interactive or false, auto_remove = o.rm or false,
-        network = { mode = net, ip = o.ip, ports = ports, hostname = hostname },
+        network = { mode = net, ip = o.ip, ports = ports, hostname = hostname, add_hosts = o.add_host },
         log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
         stop_signal = icfg.StopSignal or "SIGTERM",
       }, o.rm)
@@ -596,15 +605,23 @@ function Container:_attach_network(pid)
     network = mode, container_id = self.id, name = self.state.name, pid = pid,
     ip = self.state.network.ip, hostname = self.state.network.hostname,
     hosts_file = self.dir .. "/hosts", ports = self.state.network.ports,
+    add_hosts = self.state.network.add_hosts,
   }
   self.state.network.attachment = att
 end
 
+-- Leave every network (the --network one and any `network connect`ed),
+-- dropping whatever rule is still tagged for us.
 function Container:_detach_network()
   local n = self.state.network
-  if not n or n.mode == "none" or n.mode == "host" then return end
-  local ok, network = pcall(require, "ctr.network")
-  if ok and network.detach then
+  if not n or not M.network_available() then return end
+  if n.mode == "none" or n.mode == "host" then
+    if not core.exists(state.dir("networks")) then return end -- never attached anywhere
+  end
+  local network = require "ctr.network"
+  if network.detach_all then
+    pcall(network.detach_all, self.id)
+  elseif n.mode ~= "none" and n.mode ~= "host" then
     pcall(network.detach, { network = n.mode, container_id = self.id })
   end
   n.attachment = nil
