@@ -38,10 +38,10 @@ local function ports_of(st)
 end
 
 local function status_text(c, status, now)
-  local st = c.state
-  if status == "running" then return "Up " .. util.human_duration(now - (st.started_at or now)) end
+  if status == "running" then return "Up " .. util.human_duration(now - (c.state.started_at or now)) end
   if status == "exited" then
-    return ("Exited (%d) %s ago"):format(c:exit_code(), util.human_duration(now - (st.finished_at or st.started_at or now)))
+    local code = c:exit_code() -- may refresh c.state: read the times after it
+    return ("Exited (%d) %s ago"):format(code, util.human_duration(now - (c.state.finished_at or now)))
   end
   return "Created"
 end
