@@ -1,7 +1,7 @@
 -- ps: List containers
 --
--- luac-ctr ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE]... [--format json|TEMPLATE]
--- Running containers (all with -a), newest first. Columns: CONTAINER ID,
+-- luac-ctr ps [-a] [-q] [-n N|-l] [--no-trunc] [--filter KEY=VALUE]... [--format json|TEMPLATE]
+-- Running containers (all with -a; the N newest with -n, the newest with -l), newest first. Columns: CONTAINER ID,
 -- IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES. The status is checked
 -- against the kernel (pid and its start time): a container whose process
 -- died is shown exited even if nothing recorded it. Filters: name=SUBSTRING,
@@ -14,6 +14,7 @@ local errors = require "ctr.errors"
 local container = require "ctr.container"
 local util = require "ctr.util"
 local json = require "ctr.json"
+local core = require "ctr.core"
 
 -- docker's strconv.Quote for the command (printable ASCII kept)
 local function quote(s)
@@ -95,8 +96,12 @@ errors.main(function(...)
     { nil, "no-trunc", "flag", "Don't truncate output" },
     { "f", "filter", "list", "Filter output based on conditions provided (name=, status=, id=)" },
     { nil, "format", "string", "Format output: json, or a template like '{{.ID}} {{.Names}}'" },
+    { "n", "last", "int", "Show n last created containers (includes all states)" },
+    { "l", "latest", "flag", "Show the latest created container (includes all states)" },
   }, { usage = "ps [OPTIONS]", description = "List containers.", command = "ps" })
   local filters = parse_filters(o.filter)
+  local last = o.latest and 1 or o.last
+  if last and last >= 0 then o.all = true else last = nil end
   local now = util.now()
   local list = {}
   for _, c in ipairs(container.list()) do
@@ -104,10 +109,26 @@ errors.main(function(...)
     local shown = o.all or status == "running" or (filters.status ~= nil)
     if shown and matches(filters, c, status) then list[#list + 1] = c end
   end
+  -- newest first: created is in seconds; ties are ordered by the time the
+  -- config was written (one stat, only for containers made in the same second)
+  local ns = {}
+  local function created_ns(c)
+    if not ns[c] then
+      local st = core.stat(c.dir .. "/config.json")
+      ns[c] = st and st.mtime_ns or 0
+    end
+    return ns[c]
+  end
   table.sort(list, function(a, b)
-    if (a.state.created or 0) ~= (b.state.created or 0) then return (a.state.created or 0) > (b.state.created or 0) end
+    local ca, cb = a.state.created or 0, b.state.created or 0
+    if ca ~= cb then return ca > cb end
+    local na, nb = created_ns(a), created_ns(b)
+    if na ~= nb then return na > nb end
     return a.id < b.id
   end)
+  if last then
+    for i = #list, last + 1, -1 do list[i] = nil end
+  end
   local out = {}
   if o.quiet then
     for _, c in ipairs(list) do out[#out + 1] = (o.no_trunc and c.id or util.short_id(c.id)) .. "\n" end
