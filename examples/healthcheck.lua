@@ -3,7 +3,7 @@
 --   luac-ctr examples/healthcheck.lua [--interval S] [--retries M] [--restarts R]
 --
 -- Starts a service (a busybox worker, no network) that goes bad on purpose:
--- one second after each start its /tmp/health file turns from "ok" to
+-- --break-after seconds (default 1) after each start its /tmp/health file turns from "ok" to
 -- "broken". Every --interval seconds the supervisor execs a probe in the
 -- container (grep -qx ok /tmp/health); after M failed probes in a row it
 -- restarts the container (stop + start). With
@@ -20,7 +20,7 @@ local container = require "ctr.container"
 
 local service = {
   name = "flaky", image = "busybox", network = "none",
-  cmd = { "sh", "-c", "echo ok > /tmp/health; (sleep 1; echo broken > /tmp/health) & exec sleep 3600" },
+  cmd = { "sh", "-c", 'echo ok > /tmp/health; (sleep "$1"; echo broken > /tmp/health) & exec sleep 3600', "sh" },
   probe = { "sh", "-c", "grep -qx ok /tmp/health || { echo \"health: $(cat /tmp/health)\" >&2; exit 1; }" },
 }
 
@@ -67,14 +67,17 @@ errors.main(function(...)
     { nil, "retries", "int", "Failed probes in a row before a restart (default 3)" },
     { nil, "restarts", "int", "Stop after this many restarts (and a healthy probe)" },
     { nil, "name", "string", "The service container's name (default flaky)" },
+    { nil, "break-after", "string", "Seconds the service stays healthy after a start (default 1)" },
   }, { usage = "examples/healthcheck.lua [OPTIONS]" })
   o.interval = tonumber(o.interval or "0.2")
   o.retries = o.retries or 3
   local name = o.name or service.name
   local old = container.get(name)
   if old then old:remove { force = true } end
+  local cmd = { table.unpack(service.cmd) }
+  cmd[#cmd + 1] = tostring(tonumber(o.break_after or "1") or 1)
   local _, c = container.run {
-    name = name, image = service.image, cmd = service.cmd, network = service.network, detach = true,
+    name = name, image = service.image, cmd = cmd, network = service.network, detach = true,
   }
   local ok, res = pcall(supervise, c, o)
   pcall(c.remove, c, { force = true })

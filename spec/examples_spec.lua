@@ -153,7 +153,7 @@ describe("examples #root", function()
   describe("healthcheck.lua", function()
     it("restarts the container after M failed probes, and it is healthy again", function()
       local out, err, code = example(root, "healthcheck.lua",
-        { "--restarts", "1", "--retries", "2", "--interval", "0.1", "--name", "hc" }, 60)
+        { "--restarts", "1", "--retries", "2", "--interval", "0.1", "--break-after", "1.5", "--name", "hc" }, 60)
       assert.are.equal(0, code, err)
       local first = out:match("^probe ok %(pid (%d+)%)\n")
       assert.is_truthy(first, out)
