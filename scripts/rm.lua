@@ -4,7 +4,8 @@
 -- Removes stopped containers: cgroup, network attachment and state
 -- directory. A running container is refused (exit 1) unless -f, which kills
 -- it first. -v is accepted (there are no anonymous volumes: bind mounts
--- are never deleted). A removal that fails part way can be repeated.
+-- are never deleted). A removal that fails part way can be repeated; the
+-- directory of a container whose creation a crash cut short goes by its id.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
@@ -17,7 +18,12 @@ errors.main(function(...)
   if #args < 1 then errors.raise(1, "\"rm\" requires at least 1 argument.\nSee 'luac-ctr rm --help'.") end
   local failed = false
   for _, ref in ipairs(args) do
-    local ok, err = pcall(function() container.must_get(ref, 1):remove { force = o.force } end)
+    local ok, err = pcall(function()
+      local c, gerr = container.get(ref)
+      if c then return c:remove { force = o.force } end
+      -- a container whose creation was cut short (crash) has no state: its id removes it
+      if not container.remove_incomplete(ref) then errors.raise(1, gerr) end
+    end)
     if ok then io.stdout:write(ref, "\n") else
       failed = true
       io.stdout:flush()

@@ -1109,6 +1109,31 @@ function Container:_remove_locked()
   return true
 end
 
+--- Remove the directory (and any cgroup) of a container whose creation
+-- never finished: a crash between making its directory and writing its
+-- state.json. ref: its full id or a unique id prefix. Returns true, or
+-- nil, err when no such incomplete container exists.
+function M.remove_incomplete(ref)
+  if type(ref) ~= "string" or not ref:match("^%x+$") then return nil, ("no such container: %s"):format(tostring(ref)) end
+  -- create holds the global lock from mkdir to state.json: never a creation in progress
+  return state.with_lock(function()
+    local found = {}
+    for _, id in ipairs(core.readdir(state.dir("containers")) or {}) do
+      if id:sub(1, #ref) == ref and not core.exists(cdir(id, "state.json")) then found[#found + 1] = id end
+    end
+    if #found ~= 1 then
+      return nil, #found == 0 and ("no such container: %s"):format(ref)
+        or ("multiple containers match prefix %s: give more characters"):format(ref)
+    end
+    local cgroup = require "ctr.cgroup"
+    local g = cgroup.open("luac-ctr/" .. found[1])
+    if g then pcall(g.remove, g, { force = true }) end
+    local ok, err = core.remove_all(cdir(found[1]))
+    if not ok then raise(125, "removing %s: %s", cdir(found[1]), err) end
+    return true
+  end)
+end
+
 --- A JSON-ready description (docker inspect's main fields): Id, Name,
 -- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
 -- OOMKilled, StartedAt, FinishedAt}, Config (the OCI config), HostConfig
