@@ -3,9 +3,9 @@
 -- luac-ctr stop [-t SECONDS] [-s SIGNAL] CONTAINER...
 -- Sends the stop signal (SIGTERM, or the image's STOPSIGNAL), then SIGKILL
 -- after the timeout (default 10 s). Returns once the process is gone and
--- its exit is recorded; prints each argument as given. Stopping a stopped
--- container is fine. An unknown container: a message, exit 1 (the others
--- are still stopped).
+-- its exit is recorded; prints each argument as given. Several containers
+-- are stopped at the same time. Stopping a stopped container is fine. An
+-- unknown container: a message, exit 1 (the others are still stopped).
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
@@ -20,16 +20,27 @@ errors.main(function(...)
   local timeout = o.time or o.timeout
   if timeout and timeout < 0 then timeout = 3600 * 24 * 365 end -- -1: wait forever
   if o.signal then container.signum(o.signal) end -- check it before stopping anything
-  local failed = false
-  for _, ref in ipairs(args) do
-    local ok, err = pcall(function()
-      container.must_get(ref, 1):stop { timeout = timeout, signal = o.signal }
-    end)
-    if ok then io.stdout:write(ref, "\n") else
-      failed = true
-      io.stdout:flush()
-      io.stderr:write("luac-ctr: ", errors.message(err), "\n")
+  -- all at once (a child each), as docker does: N stubborn containers take
+  -- one timeout, not N; the names are printed in the order given
+  local core = require "ctr.core"
+  io.stdout:flush()
+  local pids = {}
+  for i, ref in ipairs(args) do
+    local pid = assert(core.fork())
+    if pid == 0 then
+      local ok, err = pcall(function()
+        container.must_get(ref, 1):stop { timeout = timeout, signal = o.signal }
+      end)
+      if not ok then io.stderr:write("luac-ctr: ", errors.message(err), "\n") end
+      io.stderr:flush()
+      core._exit(ok and 0 or 1)
     end
+    pids[i] = pid
+  end
+  local failed = false
+  for i, ref in ipairs(args) do
+    local _, how, code = core.waitpid(pids[i])
+    if how == "exited" and code == 0 then io.stdout:write(ref, "\n") else failed = true end
   end
   if failed then os.exit(1) end
 end, ...)

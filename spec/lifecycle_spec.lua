@@ -219,6 +219,19 @@ describe("lifecycle #root", function()
       assert.are.equal("exited", status_of("alive"))
     end)
 
+    it("stops several containers at once: one timeout, not one each", function()
+      rund("s1", "sleep", "30")
+      rund("s2", "sleep", "30")
+      rund("s3", "sleep", "30")
+      local t0 = core.clock("monotonic")
+      local out, err, code = ctr("stop", "-t", "2", "s1", "s2", "s3")
+      local dt = core.clock("monotonic") - t0
+      assert.are.equal(0, code, err)
+      assert.are.equal("s1\ns2\ns3\n", out)
+      assert.is_true(dt >= 2 and dt < 5, "took " .. dt)
+      for _, n in ipairs({ "s1", "s2", "s3" }) do assert.are.equal(137, state_of(n).exit_code) end
+    end)
+
     it("uses the signal given with -s", function()
       rund("hup", "sh", "-c", "trap 'exit 11' HUP; echo ready; while true; do sleep 0.1; done")
       assert.is_truthy(wait_ready("hup"))
