@@ -17,8 +17,9 @@
 -- The check is done twice: in the sources (every public definition has a
 -- comment) and at run time (every function value reachable as a field of
 -- ctr.core, ctr.archive, ctr.net, of each lua/ctr module, and of the method
--- tables those modules expose, like ctr.container.Container, is a documented
--- one: C functions by name, Lua functions by their file and line).
+-- tables those modules expose, like ctr.container.Container, and of the C
+-- objects' method tables (registry["ctr.fd"].methods: fd:close, proc:start)
+-- is a documented one: C functions by name, Lua functions by file and line).
 -- The C modules come from $LUAC_CTR_BUILD (default build/).
 -- Loaded with loadfile("tools/gendoc.lua")("--library", srcdir) it returns
 -- its functions instead (the specs use it).
@@ -247,9 +248,17 @@ function G.undocumented_at_runtime(model, srcdir, build, opts)
   end
   local loaded = {}
   for short, full in pairs(cmods) do loaded[full] = load(full); loaded[short] = loaded[full] end
-  for name, e in pairs(model.c_names) do
-    local m = loaded[e.module]
-    if m and not e.method and type(rawget(m, e.field)) == "function" then documented_c[rawget(m, e.field)] = true end
+  -- C userdata methods live in registry["ctr.<kind>"].methods (ctr.fd, ctr.proc)
+  local reg = debug.getregistry()
+  local function methods_of(kind)
+    local mt = rawget(reg, "ctr." .. kind)
+    local ms = type(mt) == "table" and rawget(mt, "methods")
+    return type(ms) == "table" and ms or nil
+  end
+  for _, e in pairs(model.c_names) do
+    local m = e.method and methods_of(e.module) or loaded[e.module]
+    local f = m and rawget(m, e.field)
+    if type(f) == "function" then documented_c[f] = true end
   end
   local function lua_documented(f)
     local info = debug.getinfo(f, "S")
@@ -288,6 +297,28 @@ function G.undocumented_at_runtime(model, srcdir, build, opts)
   end
   for _, full in ipairs(c_walk) do
     if loaded[full] then walk(full, loaded[full], 0) end
+  end
+  if #c_walk > 0 then
+    local core = loaded["ctr.core"]
+    if core and core.pipe then -- the ctr.fd metatable is made with the first fd
+      local r, w = core.pipe()
+      if r then r:close(); w:close() end
+    end
+    local kinds = {}
+    for k, v in next, reg do
+      if type(k) == "string" and k:match("^ctr%.[%w_]+$") and type(v) == "table" and methods_of(k:sub(5)) then
+        kinds[#kinds + 1] = k:sub(5)
+      end
+    end
+    table.sort(kinds)
+    for _, kind in ipairs(kinds) do
+      local ms, names = methods_of(kind), {}
+      for k in next, ms do if type(k) == "string" then names[#names + 1] = k end end
+      table.sort(names)
+      for _, k in ipairs(names) do
+        if type(ms[k]) == "function" and k:sub(1, 1) ~= "_" then check(kind .. ":" .. k, ms[k]) end
+      end
+    end
   end
   local files = {}
   for path in pairs(model.lua) do files[#files + 1] = path end
