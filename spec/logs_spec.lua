@@ -107,7 +107,7 @@ describe("logs #root", function()
   end)
 
   it("-f follows until the container exits", function()
-    rund("follow", "busybox", "sh", "-c", "echo first; sleep 1; echo second >&2; sleep 0.5; echo third; exit 3")
+    rund("follow", "busybox", "sh", "-c", "echo first; sleep 2; echo second >&2; sleep 0.5; echo third; exit 3")
     local t0 = core.clock("monotonic")
     local out, err, code = ctr("logs", "-f", "follow")
     local dt = core.clock("monotonic") - t0
@@ -137,7 +137,7 @@ describe("logs #root", function()
 
   it("-f follows across rotations without losing or repeating lines", function()
     rund("rotf", "--log-max-size", "4k", "--log-max-files", "3", "busybox", "sh", "-c",
-      "echo ready; sleep 0.5; i=1; while [ $i -le 400 ]; do echo m$i; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.1; done; echo end")
+      "echo ready; sleep 1; i=1; while [ $i -le 400 ]; do echo m$i; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.1; done; echo end")
     local p = io.popen(("LUAC_CTR_ROOT=%s %s logs -f rotf 2>&1"):format(U.q(root), U.q(U.launcher)))
     local out = p:read("a")
     p:close()
