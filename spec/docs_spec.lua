@@ -93,6 +93,9 @@ function M._private() end
 --- A method.
 function Obj:fine() end
 
+--- A function of a table in the module.
+function M.Obj.plain(x) return x end
+
 function Obj:naked() end
 
 local function make() return function() end end
@@ -141,6 +144,7 @@ static int l_fake(void) { return 0; }
       assert.truthy(md:find("#### `ctr." .. modname .. ".good(x)`\n\nDocumented.\n@param x anything", 1, true))
       assert.truthy(md:find("#### `ctr." .. modname .. ".alias()`\n\nA documented local", 1, true))
       assert.truthy(md:find("#### `Obj:fine()`", 1, true))
+      assert.truthy(md:find("#### `ctr." .. modname .. ".Obj.plain(x)`\n\nA function of a table", 1, true))
       assert.falsy(md:find("_private", 1, true))
       assert.falsy(md:find("helper", 1, true))
       local out, _, code = U.sh("LUAC_CTR_BUILD=" .. U.q(U.srcdir .. "/" .. U.build) ..

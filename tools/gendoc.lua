@@ -203,7 +203,7 @@ function G.collect(srcdir)
         if not d.doc then
           missing[#missing + 1] = ("lua/ctr/%s:%d: %s%s%s"):format(f, d.line, d.owner, d.sep, d.name)
         else
-          local owner = (d.owner == "M" and mname) or d.owner
+          local owner = (d.owner == "M" and mname) or d.owner:gsub("^M%.", mname .. ".")
           sec.fns[#sec.fns + 1] = { signature = owner .. d.sep .. d.name .. (d.params or "()"), text = d.doc }
         end
       end
