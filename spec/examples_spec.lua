@@ -191,7 +191,7 @@ describe("examples #root", function()
 
     it("contains a fork bomb and kills it at the timeout", function()
       local out, err, code = example(root, "sandbox.lua", { "--pids", "16", "--timeout", "2", "sh", "-c",
-        "bomb() { bomb | bomb & }; bomb; sleep 100" })
+        "bomb() { bomb | bomb & }; bomb; exec sleep 100" })
       assert.are.equal(137, code, out .. err)
       assert.matches("can't fork", err)
       assert.matches("sandbox: killed after 2s\n$", err)
