@@ -338,6 +338,7 @@ end
 local function md_text(text)
   local out, code = {}, false
   for line in ((text or "") .. "\n"):gmatch("(.-)\n") do
+    line = line:gsub("%s+$", "")
     local indented = line:match("^  ") ~= nil
     if indented and not code then out[#out + 1] = "```lua"; code = true end
     if not indented and code and line:match("%S") then
