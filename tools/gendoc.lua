@@ -14,8 +14,9 @@
 -- `M.name = function` (local functions and names starting with `_` are not
 -- public; `M.name = localfn` publishes a documented local function).
 --
--- The check is done twice: in the sources (every public definition has a
--- comment) and at run time (every function value reachable as a field of
+-- The check is done twice: in the sources (every public Lua definition and
+-- every function a luaL_Reg array of bindings/*.c registers has a
+-- doc comment; an alias shares its function's) and at run time (every function value reachable as a field of
 -- ctr.core, ctr.archive, ctr.net, of each lua/ctr module, and of the method
 -- tables those modules expose, like ctr.container.Container, and of the C
 -- objects' method tables (registry["ctr.fd"].methods: fd:close, proc:start)
@@ -65,7 +66,7 @@ local function c_header(src)
 end
 
 --- Scan one C source: a list of {name=, module=, signature=, text=, line=}
--- for its `/***` blocks, plus its header comment.
+-- for its `/***` blocks, its header comment, and its registered functions.
 function G.scan_c(path)
   local src = read(path) or ""
   local out = {}
@@ -88,7 +89,22 @@ function G.scan_c(path)
       }
     end
   end
-  return out, c_header(src)
+  return out, c_header(src), G.c_registered(src)
+end
+
+--- The functions a C source registers: {name=, cfunc=, array=, line=} for
+-- each entry of its luaL_Reg arrays (metamethods and _names left out).
+function G.c_registered(src)
+  local regs = {}
+  for start, array, body in src:gmatch("()luaL_Reg%s+([%w_]+)%s*%[%]%s*=%s*(%b{})") do
+    local _, nl = src:sub(1, start):gsub("\n", "")
+    for name, cfunc in body:gmatch('{%s*"([^"]+)"%s*,%s*([%w_]+)%s*}') do
+      if name:sub(1, 1) ~= "_" then
+        regs[#regs + 1] = { name = name, cfunc = cfunc, array = array, line = nl + 1 }
+      end
+    end
+  end
+  return regs
 end
 
 -- What a Lua line defines: kind ("public"|"local"|"alias"), owner, sep, name, params.
@@ -164,7 +180,16 @@ function G.collect(srcdir)
     return mods[name]
   end
   for _, f in ipairs(ls(srcdir .. "/bindings", ".c")) do
-    local entries, header = G.scan_c(srcdir .. "/bindings/" .. f)
+    local entries, header, regs = G.scan_c(srcdir .. "/bindings/" .. f)
+    local fields = {}
+    for _, e in ipairs(entries) do fields[e.field] = true end
+    local doc_cfuncs = {} -- an alias (core.umount = l_umount2) shares its function's doc
+    for _, r in ipairs(regs) do if fields[r.name] then doc_cfuncs[r.cfunc] = true end end
+    for _, r in ipairs(regs) do -- every registered function has a doc block in its file
+      if not fields[r.name] and not doc_cfuncs[r.cfunc] then
+        missing[#missing + 1] = ("bindings/%s:%d: %s (%s in %s[])"):format(f, r.line, r.name, r.cfunc, r.array)
+      end
+    end
     local area = f:match("^l_(.-)%.c$")
     local m
     if area then
