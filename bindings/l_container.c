@@ -173,18 +173,7 @@ static gid_t *read_groups(lua_State *L, int anchor, int user, size_t *n) {
   return g;
 }
 
-typedef struct proc_fields {
-  char **argv, **env;
-  const char *cwd;
-  uid_t uid;
-  gid_t gid;
-  gid_t *groups;
-  size_t ngroups;
-  bool terminal, no_new_privs;
-  ctr_caps_t caps;
-} proc_fields_t;
-
-static void read_process(lua_State *L, int anchor, int process, proc_fields_t *p) {
+static void read_process(lua_State *L, int anchor, int process, ctr_process_t *p) {
   p->argv = strlist(L, anchor, process, "args");
   if (p->argv == NULL || p->argv[0] == NULL)
     luaL_error(L, "bad config: process.args must be a non-empty list");
@@ -387,19 +376,7 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
   int process = getsub(L, cfg, "process");
   if (!process)
     luaL_error(L, "bad config: no 'process' table");
-  proc_fields_t p;
-  memset(&p, 0, sizeof p);
-  read_process(L, anchor, process, &p);
-  c->argv = p.argv;
-  c->env = p.env;
-  c->cwd = p.cwd;
-  c->uid = p.uid;
-  c->gid = p.gid;
-  c->groups = p.groups;
-  c->ngroups = p.ngroups;
-  c->terminal = p.terminal;
-  c->no_new_privs = p.no_new_privs;
-  c->caps = p.caps;
+  read_process(L, anchor, process, &c->proc);
   read_rlimits(L, anchor, process, &c->rlimits, &c->nrlimits);
   c->oom_score_adj = (int)lctr_optfield_integer(L, process, "oomScoreAdj", INT32_MIN);
   lua_pop(L, 1);
@@ -492,19 +469,7 @@ static int l_exec_in(lua_State *L) {
   lua_newtable(L);
   int anchor = lua_gettop(L);
   ctr_exec_cfg_t *c = arena(L, anchor, sizeof *c);
-  proc_fields_t p;
-  memset(&p, 0, sizeof p);
-  read_process(L, anchor, 1, &p);
-  c->argv = p.argv;
-  c->env = p.env;
-  c->cwd = p.cwd;
-  c->uid = p.uid;
-  c->gid = p.gid;
-  c->groups = p.groups;
-  c->ngroups = p.ngroups;
-  c->caps = p.caps;
-  c->no_new_privs = p.no_new_privs;
-  c->terminal = p.terminal;
+  read_process(L, anchor, 1, &c->proc);
   c->target = (pid_t)lctr_optfield_integer(L, 2, "pid", 0);
   luaL_argcheck(L, c->target > 0, 2, "target.pid must be a positive integer");
   c->ns_flags = ns_flags_of(L, 2);

@@ -25,17 +25,16 @@ static int enter_cwd(const char *cwd, ctr_error_t *err) {
 __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
-  if (cfg->terminal) {
+  if (cfg->proc.terminal) {
     if (ctr_setup_console(sync_fd, &err) < 0)
       ctr_child_fail(sync_fd, &err, 125);
   } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0) {
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (enter_cwd(cfg->cwd, &err) < 0 ||
-      ctr_apply_identity(cfg->uid, cfg->gid, cfg->groups, cfg->ngroups, &cfg->caps, cfg->no_new_privs, &err) < 0 ||
+  if (enter_cwd(cfg->proc.cwd, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
       ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
-  ctr_exec_search(cfg->argv, cfg->env, &err);
+  ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 

@@ -17,16 +17,7 @@ typedef struct ctr_exec_cfg {
   int ns_flags;        /* CLONE_NEW* of the namespaces to join */
   char **cgroup_procs; /* files to write "0" to (v1 "tasks"), NULL-terminated, or NULL */
   int cgroup_into_fd;  /* v2 cgroup the command is cloned into, or -1 */
-  char **argv;
-  char **env;
-  const char *cwd;
-  uid_t uid;
-  gid_t gid;
-  gid_t *groups;
-  size_t ngroups;
-  ctr_caps_t caps;
-  bool no_new_privs;
-  bool terminal;
+  ctr_process_t proc;
   int stdin_fd, stdout_fd, stderr_fd;
 } ctr_exec_cfg_t;
 

@@ -54,14 +54,16 @@ static int set_caps(const ctr_caps_t *caps, ctr_error_t *err) {
   return 0;
 }
 
-int ctr_apply_identity(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, const ctr_caps_t *caps,
-                       bool no_new_privs, ctr_error_t *err) {
+int ctr_apply_identity(const ctr_process_t *p, ctr_error_t *err) {
+  uid_t uid = p->uid;
+  gid_t gid = p->gid;
+  const ctr_caps_t *caps = &p->caps;
   if (caps->set && drop_bounding(caps->bounding, err) < 0)
     return -1;
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return ctr_fail_errno(err, "prctl PR_SET_KEEPCAPS");
-  if (setgroups(ngroups, groups) < 0)
-    return ctr_fail_errno(err, "setgroups (%zu groups)", ngroups);
+  if (setgroups(p->ngroups, p->groups) < 0)
+    return ctr_fail_errno(err, "setgroups (%zu groups)", p->ngroups);
   if (setresgid(gid, gid, gid) < 0)
     return ctr_fail_errno(err, "setresgid %u", (unsigned)gid);
   if (setresuid(uid, uid, uid) < 0)
@@ -70,7 +72,7 @@ int ctr_apply_identity(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups
     return ctr_fail_errno(err, "prctl PR_SET_KEEPCAPS off");
   if (caps->set && set_caps(caps, err) < 0)
     return -1;
-  if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+  if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return ctr_fail_errno(err, "prctl PR_SET_NO_NEW_PRIVS");
   return 0;
 }

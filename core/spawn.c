@@ -310,17 +310,17 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
       sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return ctr_fail_errno(err, "sethostname %s", cfg->hostname);
   /* stdio before the root changes: fds given by the parent refer to host files */
-  if (!cfg->terminal && ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, err) < 0)
+  if (!cfg->proc.terminal && ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, err) < 0)
     return -1;
   if (cfg->rootfs && ctr_rootfs_setup(cfg, err) < 0)
     return -1;
-  if (cfg->terminal && ctr_setup_console(sync_fd, err) < 0)
+  if (cfg->proc.terminal && ctr_setup_console(sync_fd, err) < 0)
     return -1;
   if (apply_rlimits(cfg, err) < 0 || write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
-  if (cfg->cwd && ctr_chdir_mkdir(cfg->cwd, err) < 0)
+  if (cfg->proc.cwd && ctr_chdir_mkdir(cfg->proc.cwd, err) < 0)
     return -1;
-  if (ctr_apply_identity(cfg->uid, cfg->gid, cfg->groups, cfg->ngroups, &cfg->caps, cfg->no_new_privs, err) < 0)
+  if (ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
   /* nothing of ours may leak into the container */
   return ctr_close_leaked_fds(err);
@@ -340,7 +340,7 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
     ctr_child_fail(sync_fd, &err, 125);
   if (ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     _exit(125);
-  ctr_exec_search(cfg->argv, cfg->env, &err);
+  ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 

@@ -54,8 +54,8 @@ typedef struct ctr_caps {
   bool set; /* false: leave capabilities as they are */
 } ctr_caps_t;
 
-typedef struct ctr_spawn_cfg {
-  /* process */
+/* The process to exec, for a container's init and for exec alike. */
+typedef struct ctr_process {
   char **argv;
   char **env;
   const char *cwd;
@@ -65,9 +65,13 @@ typedef struct ctr_spawn_cfg {
   size_t ngroups;
   bool terminal;
   ctr_caps_t caps;
+  bool no_new_privs;
+} ctr_process_t;
+
+typedef struct ctr_spawn_cfg {
+  ctr_process_t proc;
   ctr_rlimit_t *rlimits;
   size_t nrlimits;
-  bool no_new_privs;
   int oom_score_adj; /* INT32_MIN: leave alone */
 
   /* root: rootfs is the mount point; with overlay_lower set, an overlayfs
@@ -126,9 +130,8 @@ __attribute__((noreturn)) void ctr_child_fail(int sync_fd, const ctr_error_t *er
  * failure, with err filled; the caller maps ENOENT to 127, others to 126. */
 void ctr_exec_search(char **argv, char **env, ctr_error_t *err);
 
-/* Apply user, groups, capabilities, no_new_privs (child side, before exec). */
-int ctr_apply_identity(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
-                       const ctr_caps_t *caps, bool no_new_privs, ctr_error_t *err);
+/* Apply p's user, groups, capabilities, no_new_privs (child side, before exec). */
+int ctr_apply_identity(const ctr_process_t *p, ctr_error_t *err);
 
 /* Open /dev/ptmx of the current mount namespace, send the master to the
  * parent over sync_fd, make the slave the controlling tty and stdio. */
