@@ -14,13 +14,14 @@
 -- `M.name = function` (local functions and names starting with `_` are not
 -- public; `M.name = localfn` publishes a documented local function).
 --
--- The check is done twice: in the sources (every public Lua definition and
--- every function a luaL_Reg array of bindings/*.c registers has a
--- doc comment; an alias shares its function's) and at run time (every function value reachable as a field of
--- ctr.core, ctr.archive, ctr.net, of each lua/ctr module, and of the method
--- tables those modules expose, like ctr.container.Container, and of the C
--- objects' method tables (registry["ctr.fd"].methods: fd:close, proc:start)
--- is a documented one: C functions by name, Lua functions by file and line).
+-- The check is done twice. In the sources: every public Lua definition,
+-- and every function a luaL_Reg array of bindings/*.c registers, has a doc
+-- comment (an alias shares its function's). At run time: every function
+-- value reachable as a field of ctr.core, ctr.archive, ctr.net and each
+-- lua/ctr module, of the method tables those modules expose (like
+-- ctr.container.Container), and of the C objects' method tables
+-- (registry["ctr.fd"].methods: fd:close, proc:start) is a documented one:
+-- C functions by name, Lua functions by file and line.
 -- The C modules come from $LUAC_CTR_BUILD (default build/).
 -- Loaded with loadfile("tools/gendoc.lua")("--library", srcdir) it returns
 -- its functions instead (the specs use it).
