@@ -14,13 +14,7 @@ local function start(name, ...)
 end
 
 describe("exec #root", function()
-  before_each(function() root = U.tmproot() end)
-  after_each(function()
-    local ids = U.container_ids(root)
-    U.rm_all(root)
-    for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
-    assert.same({}, U.cleanup(root))
-  end)
+  U.per_test_root(function(r) root = r end)
 
   it("runs inside the container's pid namespace: ps shows top as PID 1 and itself", function()
     start("test", "-e", "CTR_VAR=1", "busybox", "top")

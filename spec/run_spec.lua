@@ -10,13 +10,7 @@ local function mounts_clean()
 end
 
 describe("run #root", function()
-  before_each(function() root = U.tmproot() end)
-  after_each(function()
-    local ids = U.container_ids(root)
-    U.rm_all(root)
-    for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
-    assert.same({}, U.cleanup(root))
-  end)
+  U.per_test_root(function(r) root = r end)
 
   describe("basics", function()
     it("runs a command from the built-in busybox image and removes it with --rm", function()

@@ -126,6 +126,23 @@ function U.rm_all(root)
   return U.container_ids(root)
 end
 
+--- For a describe block whose tests make containers: a fresh state root
+-- before each test (passed to set), and after it every container removed
+-- and checked gone: no cgroup left, no mount, no file.
+function U.per_test_root(set)
+  local current
+  before_each(function()
+    current = U.tmproot()
+    set(current)
+  end)
+  after_each(function()
+    local ids = U.container_ids(current)
+    U.rm_all(current)
+    for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
+    assert.same({}, U.cleanup(current))
+  end)
+end
+
 local Pty = {}
 Pty.__index = Pty
 
