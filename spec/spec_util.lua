@@ -122,6 +122,14 @@ function U.rm_all(root)
     local c = container.load(id)
     if c then pcall(c.remove, c, { force = true }) end
   end
+  -- the networks the containers made (the default "bridge" among them): their
+  -- bridges and iptables rules go too
+  local p = io.popen("ls " .. U.q(root .. "/networks") .. " 2>/dev/null")
+  for f in p:lines() do
+    local name = f:match("^(.+)%.json$")
+    if name then pcall(require("ctr.network").remove, name) end
+  end
+  p:close()
   state.set_root(nil)
   return U.container_ids(root)
 end
@@ -130,6 +138,9 @@ end
 -- before each test (passed to set), and after it every container removed
 -- and checked gone: no cgroup left, no mount, no file.
 function U.per_test_root(set)
+  local busted = require "busted"
+  local before_each, after_each = busted.before_each, busted.after_each
+  local assert = require "luassert"
   local current
   before_each(function()
     current = U.tmproot()

@@ -15,7 +15,8 @@ local net = require "ctr.net"
 local M = {}
 
 M.DEFAULT = "bridge"           -- the default network's name
-M.DEFAULT_BRIDGE = "lctr0"     -- and its bridge
+M.DEFAULT_BRIDGE = "lctr0"     -- and its bridge (for the default state root; another root's
+                               -- "bridge" network gets its own lctr-<id>, so roots never share one)
 M.DEFAULT_SUBNET = "172.17.0.0/16"
 M.BRIDGE_PREFIX = "lctr"       -- every luac-ctr bridge's name starts so (isolation rule: lctr+)
 M.TAG = "luac-ctr:"
@@ -359,7 +360,8 @@ local function create_locked(opts)
   local id = random_hex(64)
   local n = {
     name = name, id = id, driver = "bridge", subnet = M.int2ip(nn) .. "/" .. np, gateway = gw,
-    bridge = opts.bridge or (name == M.DEFAULT and M.DEFAULT_BRIDGE or (M.BRIDGE_PREFIX .. "-" .. id:sub(1, 10))),
+    bridge = opts.bridge or (name == M.DEFAULT and state.root() == state.DEFAULT_ROOT and M.DEFAULT_BRIDGE
+      or (M.BRIDGE_PREFIX .. "-" .. id:sub(1, 10))),
     created = os.date("!%Y-%m-%dT%H:%M:%SZ"), allocated = {}, attachments = {},
   }
   local sok, serr = pcall(setup_bridge, n)
