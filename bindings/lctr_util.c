@@ -29,6 +29,11 @@ int lctr_pusherrno(lua_State *L, const char *what) {
 
 static const char *const fd_kinds[] = {"file", "pipe", "pty", "pidfd", "nsfd", "socket"};
 
+/***
+ * fd:close() -> true | nil, err, errno
+ * Close the descriptor now (the GC and <close> would later); closing twice
+ * is a no-op.
+ */
 static int fd_close(lua_State *L) {
   lctr_fd_t *f = luaL_checkudata(L, 1, LCTR_FD_MT);
   if (f->fd >= 0) {
@@ -50,6 +55,10 @@ static int fd_gc(lua_State *L) {
   return 0;
 }
 
+/***
+ * fd:fileno() -> integer
+ * The descriptor number; raises if the fd is closed.
+ */
 static int fd_fileno(lua_State *L) {
   lctr_fd_t *f = luaL_checkudata(L, 1, LCTR_FD_MT);
   if (f->fd < 0)
@@ -58,7 +67,11 @@ static int fd_fileno(lua_State *L) {
   return 1;
 }
 
-/* release(): give up ownership, return the raw integer (it will not be closed). */
+/***
+ * fd:release() -> integer
+ * Give up ownership and return the raw descriptor, which the object will
+ * then never close.
+ */
 static int fd_release(lua_State *L) {
   lctr_fd_t *f = luaL_checkudata(L, 1, LCTR_FD_MT);
   if (f->fd < 0)
