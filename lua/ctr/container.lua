@@ -651,6 +651,7 @@ function Container:_launch(o)
   local ok, err = xpcall(function()
     local stdio = {}
     stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)
+    self.state.cgroup_entry = { join = stdio.cgroup_join, into = stdio.cgroup_into } -- for exec
     local devnull = open_devnull()
     stdio.stdin = (o.interactive and not tty and o.stdin) or devnull
     if tty then
@@ -702,19 +703,26 @@ end
 -- run poststop hooks, honour --rm.
 -- Without a result (recorded by another process for a dead supervisor),
 -- an exit already recorded is kept. A removed container records nothing.
+-- All under the container's lock, the cgroup removal included: a start
+-- right after (restart) makes a new cgroup of the same name, which must
+-- not be removed by the late end of the previous run; and a container
+-- started again meanwhile (another pid) is not ours to record.
 function Container:_finish(g, result)
+  local pid = self.state.pid
   local ok_rec, recorded = pcall(self._locked, self, function()
+    if self.state.status == "running" and self.state.pid ~= pid then return false end
     if not result and self.state.status ~= "running" then return false end
+    self.state.oom_killed = g and g:oom_killed() or false
+    if g then pcall(g.remove, g, { force = true }) end
     self.state.status = "exited"
     self.state.exit_code = result and result.exit_code or 255
     self.state.finished_at = util.now()
-    self.state.oom_killed = g and g:oom_killed() or false
     self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
+  self.state.cgroup_entry = nil
     self:_detach_network()
     self:_save()
     return true
   end)
-  if g then pcall(g.remove, g, { force = true }) end
   if not ok_rec or not recorded then return end
   local ok, herr = pcall(hooks.run, "poststop", self)
   if self.state.auto_remove then self:remove { force = true } end
@@ -1006,10 +1014,14 @@ function Container:exec(o)
     raise(125, "container %s is not running", self.state.name)
   end
   local process = exec_process(self, o)
-  local cgroup = require "ctr.cgroup"
-  local g = cgroup.open(self.state.cgroup)
   local target = { pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid) }
-  if g then target.cgroup_procs, target.cgroup_into = cgroup_entry(g) end
+  local entry = self.state.cgroup_entry -- recorded at start: no cgroup lookups on the hot path
+  if entry then
+    target.cgroup_procs, target.cgroup_into = entry.join, entry.into
+  else
+    local g = require("ctr.cgroup").open(self.state.cgroup)
+    if g then target.cgroup_procs, target.cgroup_into = cgroup_entry(g) end
+  end
   local keep = {}
   local devnull = open_devnull()
   keep[#keep + 1] = devnull
