@@ -1117,7 +1117,12 @@ function Container:_remove_locked()
   local dir = self.dir
   if core.rename(self.dir, trash) then dir = trash end
   local ok, err = core.remove_all(dir)
-  if not ok then raise(125, "removing %s: %s", dir, err) end
+  if not ok then
+    -- back under containers/ (remove_all fails before deleting anything
+    -- when a mount is below), so that the next rm can finish the work
+    if dir == trash then core.rename(trash, self.dir) end
+    raise(125, "removing %s: %s", dir, err)
+  end
   return true
 end
 
