@@ -338,7 +338,10 @@ describe("lifecycle #root", function()
       local id = rund("sticky", "sh", "-c", "echo x > /pinned")
       assert.are.equal("0\n", (ctr("wait", "sticky")))
       local pinned = root .. "/containers/" .. id .. "/upper/pinned"
-      assert.are.equal(0, select(3, U.sh("chattr +i " .. U.q(pinned))))
+      if select(3, U.sh("chattr +i " .. U.q(pinned))) ~= 0 then
+        pending("chattr +i is not supported on this filesystem")
+        return
+      end
       local ok, res = pcall(function()
         local _, err, code = ctr("rm", "sticky")
         assert.are.equal(1, code)
