@@ -718,7 +718,7 @@ function Container:_finish(g, result)
     self.state.exit_code = result and result.exit_code or 255
     self.state.finished_at = util.now()
     self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
-  self.state.cgroup_entry = nil
+    self.state.cgroup_entry = nil
     self:_detach_network()
     self:_save()
     return true
