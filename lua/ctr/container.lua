@@ -612,12 +612,19 @@ end
 
 -- Leave every network (the --network one and any `network connect`ed),
 -- dropping whatever rule is still tagged for us.
+-- Whether any network's file names the container (cheap: no JSON, no module).
+local function in_any_network(id)
+  local dir = state.dir("networks")
+  for _, f in ipairs(core.readdir(dir) or {}) do
+    local text = f:match("%.json$") and core.read_file(dir .. "/" .. f)
+    if text and text:find(id, 1, true) then return true end
+  end
+  return false
+end
+
 function Container:_detach_network()
   local n = self.state.network
-  if not n or not M.network_available() then return end
-  if n.mode == "none" or n.mode == "host" then
-    if not core.exists(state.dir("networks")) then return end -- never attached anywhere
-  end
+  if not n or not M.network_available() or not in_any_network(self.id) then return end
   local network = require "ctr.network"
   if network.detach_all then
     pcall(network.detach_all, self.id)
