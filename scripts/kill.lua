@@ -15,14 +15,5 @@ errors.main(function(...)
   }, { usage = "kill [OPTIONS] CONTAINER [CONTAINER...]", description = "Kill one or more running containers.", command = "kill" })
   if #args < 1 then errors.raise(1, "\"kill\" requires at least 1 argument.\nSee 'luac-ctr kill --help'.") end
   local sig = container.signum(o.signal or "KILL") -- an invalid signal fails before anything is signalled
-  local failed = false
-  for _, ref in ipairs(args) do
-    local ok, err = pcall(function() container.must_get(ref, 1):kill(sig) end)
-    if ok then io.stdout:write(ref, "\n") else
-      failed = true
-      io.stdout:flush()
-      io.stderr:write("luac-ctr: ", errors.message(err), "\n")
-    end
-  end
-  if failed then os.exit(1) end
+  errors.each(args, function(ref) container.must_get(ref, 1):kill(sig) end)
 end, ...)

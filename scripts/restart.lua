@@ -15,18 +15,9 @@ errors.main(function(...)
     { "s", "signal", "string", "Signal to send to the container to stop it" },
   }, { usage = "restart [OPTIONS] CONTAINER [CONTAINER...]", description = "Restart one or more containers.", command = "restart" })
   if #args < 1 then errors.raise(1, "\"restart\" requires at least 1 argument.\nSee 'luac-ctr restart --help'.") end
-  local failed = false
-  for _, ref in ipairs(args) do
-    local ok, err = pcall(function()
-      local c = container.must_get(ref, 1)
-      c:stop { timeout = o.time or o.timeout, signal = o.signal }
-      c:refresh():start { detach = true }
-    end)
-    if ok then io.stdout:write(ref, "\n") else
-      failed = true
-      io.stdout:flush()
-      io.stderr:write("luac-ctr: ", errors.message(err), "\n")
-    end
-  end
-  if failed then os.exit(1) end
+  errors.each(args, function(ref)
+    local c = container.must_get(ref, 1)
+    c:stop { timeout = o.time or o.timeout, signal = o.signal }
+    c:refresh():start { detach = true }
+  end)
 end, ...)

@@ -16,19 +16,13 @@ errors.main(function(...)
     { "v", "volumes", "flag", "Remove anonymous volumes (there are none: accepted for compatibility)" },
   }, { usage = "rm [OPTIONS] CONTAINER [CONTAINER...]", description = "Remove one or more containers.", command = "rm" })
   if #args < 1 then errors.raise(1, "\"rm\" requires at least 1 argument.\nSee 'luac-ctr rm --help'.") end
-  local failed = false
-  for _, ref in ipairs(args) do
-    local ok, err = pcall(function()
-      local c, gerr = container.get(ref)
-      if c then return c:remove { force = o.force } end
-      -- a container whose creation was cut short (crash) has no state: its id removes it
-      if not container.remove_incomplete(ref) then errors.raise(1, gerr) end
-    end)
-    if ok then io.stdout:write(ref, "\n") else
-      failed = true
-      io.stdout:flush()
-      io.stderr:write("luac-ctr: ", errors.message(err), "\n")
+  errors.each(args, function(ref)
+    local c, gerr = container.get(ref)
+    if c then
+      c:remove { force = o.force }
+      return
     end
-  end
-  if failed then os.exit(1) end
+    -- a container whose creation was cut short (crash) has no state: its id removes it
+    if not container.remove_incomplete(ref) then errors.raise(1, gerr) end
+  end)
 end, ...)

@@ -23,17 +23,8 @@ errors.main(function(...)
     io.stdout:flush()
     os.exit(res.exit_code)
   end
-  local failed = false
-  for _, ref in ipairs(args) do
-    local ok, err = pcall(function()
-      local c = container.must_get(ref, 1)
-      if not c:running() then c:start { detach = true } end
-    end)
-    if ok then io.stdout:write(ref, "\n") else
-      failed = true
-      io.stdout:flush()
-      io.stderr:write("luac-ctr: ", errors.message(err), "\n")
-    end
-  end
-  if failed then os.exit(1) end
+  errors.each(args, function(ref)
+    local c = container.must_get(ref, 1)
+    if not c:running() then c:start { detach = true } end
+  end)
 end, ...)

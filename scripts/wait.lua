@@ -14,16 +14,5 @@ errors.main(function(...)
     description = "Block until one or more containers stop, then print their exit codes.", command = "wait",
   })
   if #args < 1 then errors.raise(1, "\"wait\" requires at least 1 argument.\nSee 'luac-ctr wait --help'.") end
-  local failed = false
-  for _, ref in ipairs(args) do
-    local ok, res = pcall(function() return container.must_get(ref, 1):wait() end)
-    if ok then
-      io.stdout:write(tostring(res), "\n")
-      io.stdout:flush()
-    else
-      failed = true
-      io.stderr:write("luac-ctr: ", errors.message(res), "\n")
-    end
-  end
-  if failed then os.exit(1) end
+  errors.each(args, function(ref) return container.must_get(ref, 1):wait() end)
 end, ...)

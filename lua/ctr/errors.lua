@@ -49,4 +49,23 @@ function M.main(fn, ...)
   os.exit(M.code(res[2]))
 end
 
+--- Apply fn to each item of a list, as docker's multi-container commands
+-- do: every item is tried; fn's result is printed on stdout (nil: the item
+-- itself, false: nothing); a failure prints "luac-ctr: <message>" on stderr
+-- and the workflow exits 1 at the end. Returns when all succeeded.
+function M.each(list, fn)
+  local failed = false
+  for _, item in ipairs(list) do
+    local ok, res = pcall(fn, item)
+    if ok then
+      if res ~= false then io.stdout:write(tostring(res == nil and item or res), "\n") end
+      io.stdout:flush()
+    else
+      failed = true
+      io.stderr:write("luac-ctr: ", M.message(res), "\n")
+    end
+  end
+  if failed then os.exit(1) end
+end
+
 return M
