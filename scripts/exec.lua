@@ -22,9 +22,12 @@ errors.main(function(...)
   local c = container.must_get(args[1])
   local env = {}
   for _, f in ipairs(o.env_file or {}) do
-    for line in assert(io.open(f)):lines() do
+    local fh, ferr = io.open(f)
+    if not fh then errors.raise(125, "cannot read env file: %s", ferr) end
+    for line in fh:lines() do
       if line:match("%S") and not line:match("^%s*#") then env[#env + 1] = line end
     end
+    fh:close()
   end
   for _, e in ipairs(o.env or {}) do env[#env + 1] = e end
   local res = c:exec {

@@ -45,7 +45,6 @@ errors.main(function(...)
     command = "run", stop_at_positional = true,
   })
   if #args < 1 then errors.raise(125, "\"run\" requires at least 1 argument: IMAGE [COMMAND [ARG...]]") end
-  if o.detach and o.rm then o.rm = true end
   local cmd = { table.unpack(args, 2) }
   local log_max
   if o.log_max_size then log_max = require("ctr.cgroup").parse_memory(o.log_max_size) end
