@@ -44,12 +44,14 @@ describe("concurrency #root", function()
     assert(core.mkdir(outdir, 448))
     local script = {}
     for i = 1, 10 do
-      script[#script + 1] = ("(%s run -d --network none --name c%d busybox sleep 30 >%s/run%d 2>&1; echo $? >%s/rc%d) &")
+      -- names that are not hex: "c1" would also be an id prefix, and an rm -f c1
+      -- after c1 is gone would rightly remove a container whose id starts so
+      script[#script + 1] = ("(%s run -d --network none --name n%d busybox sleep 30 >%s/run%d 2>&1; echo $? >%s/rc%d) &")
         :format(L(), i, outdir, i, outdir, i)
     end
     script[#script + 1] = ("(for j in 1 2 3 4 5 6 7 8; do %s ps -a >/dev/null 2>>%s/pserr || echo ps-failed >>%s/pserr; done) &")
       :format(L(), outdir, outdir)
-    script[#script + 1] = ("(for j in 1 2 3 4 5 6; do for i in 1 3 5 7 9; do %s rm -f c$i >/dev/null 2>&1; done; done) &")
+    script[#script + 1] = ("(for j in 1 2 3 4 5 6; do for i in 1 3 5 7 9; do %s rm -f n$i >/dev/null 2>&1; done; done) &")
       :format(L())
     script[#script + 1] = "wait"
     local _, err, code = U.sh("sh -c " .. U.q(table.concat(script, "\n")))
@@ -70,11 +72,11 @@ describe("concurrency #root", function()
         assert.are.equal(1, i % 2, out)
       end
     end
-    for i = 2, 10, 2 do assert.is_truthy(ids[i], "run of c" .. i .. " failed") end
+    for i = 2, 10, 2 do assert.is_truthy(ids[i], "run of n" .. i .. " failed") end
     local states = check_consistent()
     -- the even ones were never removed: all there and running
     for i = 2, 10, 2 do
-      assert.is_table(states[ids[i]], "c" .. i .. " lost")
+      assert.is_table(states[ids[i]], "n" .. i .. " lost")
       assert.are.equal("running", states[ids[i]].status)
     end
     -- containers removed by rm are completely gone (no cgroup, no dir)
