@@ -131,7 +131,9 @@ describe("run #root", function()
         return st and st.status == "running" and st.supervisor and st.supervisor.pid
       end, 10)
       assert.is_truthy(ok)
-      require("ctr.core").sleep(0.3) -- let the trap be installed
+      -- the script prints "ready" once its trap is set (a TERM before that
+      -- would be ignored by PID 1 and the container would never end)
+      assert.are.equal("ready", p:read("l"))
       require("ctr.core").kill(ok, "TERM") -- the launcher, which forwards it
       local out = p:read("a")
       p:close()
