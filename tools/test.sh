@@ -18,8 +18,10 @@ trap 'rm -f "$out"' EXIT
 set +e
 # Specs run in a private network namespace (only lo, up): bridges, veths and
 # iptables rules that containers make never reach the host's network.
+# A hung spec must not outlive CI's time: the whole run gets 40 minutes (it
+# takes about 7).
 unshare --net sh -c 'ip link set lo up && exec "$@"' sh \
-  lua5.4 /usr/bin/busted -o spec/json_summary.lua "$@" | tee "$out"
+  timeout -k 30 2400 lua5.4 /usr/bin/busted -o spec/json_summary.lua "$@" | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
 grep -q -E '^[0-9]+ passed, [0-9]+ failed' "$out" || { echo "0 passed, 1 failed"; exit 1; }
