@@ -30,13 +30,7 @@ local function check_consistent()
 end
 
 describe("concurrency #root", function()
-  before_each(function() root = U.tmproot() end)
-  after_each(function()
-    local ids = U.container_ids(root)
-    U.rm_all(root)
-    for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
-    assert.same({}, U.cleanup(root))
-  end)
+  U.per_test_root(function(r) root = r end)
 
   it("10 parallel run -d with ps and rm -f loops: nothing lost, nothing half-made, nothing leaked", function()
     ctr("image", "ls") -- build busybox once, before the rush

@@ -30,13 +30,7 @@ local function ps_line(name)
 end
 
 describe("crash recovery #root", function()
-  before_each(function() root = U.tmproot() end)
-  after_each(function()
-    local ids = U.container_ids(root)
-    U.rm_all(root)
-    for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
-    assert.same({}, U.cleanup(root))
-  end)
+  U.per_test_root(function(r) root = r end)
 
   it("supervisor and container killed: ps -a shows exited, rm removes cgroup, dir and address", function()
     local id = rund("--name", "victim", "busybox", "sleep", "60")

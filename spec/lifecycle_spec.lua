@@ -42,13 +42,7 @@ local function wait_ready(name)
 end
 
 describe("lifecycle #root", function()
-  before_each(function() root = U.tmproot() end)
-  after_each(function()
-    local ids = U.container_ids(root)
-    U.rm_all(root)
-    for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
-    assert.same({}, U.cleanup(root))
-  end)
+  U.per_test_root(function(r) root = r end)
 
   describe("ps", function()
     it("lists running containers; -a adds the others, with docker's columns and status words", function()

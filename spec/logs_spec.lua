@@ -46,13 +46,7 @@ describe("ctr.logs helpers", function()
 end)
 
 describe("logs #root", function()
-  before_each(function() root = U.tmproot() end)
-  after_each(function()
-    local ids = U.container_ids(root)
-    U.rm_all(root)
-    for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
-    assert.same({}, U.cleanup(root))
-  end)
+  U.per_test_root(function(r) root = r end)
 
   it("prints stdout on stdout and stderr on stderr, for exited containers", function()
     rund("out", "busybox", "sh", "-c", "echo one; echo two >&2; echo three")
