@@ -397,6 +397,17 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
 
 /* ---- the proc object ---------------------------------------------------------- */
 
+/* SIGKILL through the pidfd and reap (once). */
+static void kill_and_reap(lproc_t *p) {
+  if (p->reaped || p->sp.pidfd < 0)
+    return;
+  syscall(SYS_pidfd_send_signal, p->sp.pidfd, SIGKILL, NULL, 0);
+  siginfo_t si;
+  while (waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED) < 0 && errno == EINTR)
+    ;
+  p->reaped = true;
+}
+
 static lproc_t *pushproc(lua_State *L);
 
 static lproc_t *checkproc(lua_State *L, int i) {
@@ -456,7 +467,8 @@ static int ns_flags_of(lua_State *L, int t) {
  * core.exec_in(process, target) -> proc | nil, err, errno [, exec_failed]
  * Run a command inside a running container. process is an OCI process table
  * (args, env, cwd, user, capabilities, noNewPrivileges, terminal); target is
- * {pid=, namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
+ * {pid=, pidfd= (optional: the init's pidfd, used instead of opening one),
+ * namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
  * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
  * stdin=, stdout=, stderr=}. Returns once the command has exec'd; with
  * terminal=true proc:pty() is the master of a pty made inside the container.
@@ -485,7 +497,12 @@ static int l_exec_in(lua_State *L) {
   lua_pop(L, 3);
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the container's cgroup");
-  c->target_pidfd = (int)syscall(SYS_pidfd_open, c->target, 0);
+  /* a pidfd the caller already checked (start time) pins the container's
+   * identity; otherwise one is opened here from the pid */
+  lua_getfield(L, 2, "pidfd");
+  int given = lctr_optfd(L, -1, -1);
+  lua_pop(L, 1);
+  c->target_pidfd = given >= 0 ? given : (int)syscall(SYS_pidfd_open, c->target, 0);
   if (c->target_pidfd < 0) {
     if (c->cgroup_into_fd >= 0)
       close(c->cgroup_into_fd);
@@ -495,7 +512,8 @@ static int l_exec_in(lua_State *L) {
   ctr_error_t err;
   bool exec_failed = false;
   int r = ctr_exec_start(c, &proc->sp, &exec_failed, &err);
-  close(c->target_pidfd);
+  if (given < 0)
+    close(c->target_pidfd);
   if (c->cgroup_into_fd >= 0)
     close(c->cgroup_into_fd);
   if (r < 0) {
@@ -608,14 +626,7 @@ static int proc_wait(lua_State *L) {
  * Kill (SIGKILL) and reap a process, e.g. when setup around it failed.
  */
 static int proc_abort(lua_State *L) {
-  lproc_t *p = checkproc(L, 1);
-  if (!p->reaped && p->sp.pidfd >= 0) {
-    syscall(SYS_pidfd_send_signal, p->sp.pidfd, SIGKILL, NULL, 0);
-    siginfo_t si;
-    while (waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED) < 0 && errno == EINTR)
-      ;
-    p->reaped = true;
-  }
+  kill_and_reap(checkproc(L, 1));
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -666,13 +677,8 @@ static int proc_supervise(lua_State *L) {
 static int proc_gc(lua_State *L) {
   lproc_t *p = checkproc(L, 1);
   int *fds[] = {&p->sp.sync_fd, &p->sp.pty_fd, &p->sp.pidfd};
-  if (!p->started && p->sp.sync_fd >= 0 && !p->reaped && p->sp.pidfd >= 0) {
-    /* never started: the child would wait forever */
-    syscall(SYS_pidfd_send_signal, p->sp.pidfd, SIGKILL, NULL, 0);
-    siginfo_t si;
-    waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED);
-    p->reaped = true;
-  }
+  if (!p->started && p->sp.sync_fd >= 0)
+    kill_and_reap(p); /* never started: the child would wait forever */
   for (int i = 0; i < 3; i++)
     if (*fds[i] >= 0) {
       close(*fds[i]);

@@ -87,9 +87,10 @@ int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_fai
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return ctr_fail_errno(err, "socketpair for exec");
   cleanup_fd int mine = sv[0];
-  int pidfd_unused = -1;
-  pid_t helper = ctr_clone_pidfd(0, &pidfd_unused, err);
+  fflush(NULL); /* do not duplicate buffered output into the helper */
+  pid_t helper = fork();
   if (helper < 0) {
+    ctr_fail_errno(err, "fork the exec helper");
     close(sv[1]);
     return -1;
   }
@@ -97,7 +98,6 @@ int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_fai
     close(sv[0]);
     enter_main(cfg, sv[1]);
   }
-  close(pidfd_unused);
   close(sv[1]);
   pid_t cmd = -1;
   int r = ctr_sync_wait(mine, &out->pty_fd, &cmd, exec_failed, err);

@@ -51,10 +51,6 @@ static pid_t clone3_pidfd(uint64_t flags, int cgroup_fd, int *pidfd, ctr_error_t
   return (pid_t)r;
 }
 
-pid_t ctr_clone_pidfd(uint64_t flags, int *pidfd, ctr_error_t *err) {
-  return clone3_pidfd(flags, -1, pidfd, err);
-}
-
 int ctr_join_cgroup_files(char **files, ctr_error_t *err) {
   for (char **p = files; p && *p; p++) {
     cleanup_fd int fd = open(*p, O_WRONLY | O_CLOEXEC);

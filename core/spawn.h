@@ -154,7 +154,4 @@ int ctr_join_cgroup_files(char **files, ctr_error_t *err);
 /* Make fds 0-2 the given fds (-1: /dev/null), clearing close-on-exec. */
 int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err);
 
-/* clone3 with CLONE_PIDFD and the given extra flags; returns like fork. */
-pid_t ctr_clone_pidfd(uint64_t flags, int *pidfd, ctr_error_t *err);
-
 #endif

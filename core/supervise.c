@@ -179,19 +179,18 @@ static void copy_winsize(int from, int to) {
     (void)ioctl(to, TIOCSWINSZ, &ws);
 }
 
-static int handle_signal(int sfd, const ctr_supervise_cfg_t *cfg) {
+static void handle_signal(int sfd, const ctr_supervise_cfg_t *cfg) {
   struct signalfd_siginfo si;
   ssize_t n = read(sfd, &si, sizeof si);
   if (n != (ssize_t)sizeof si)
-    return 0;
+    return;
   if ((int)si.ssi_signo == SIGWINCH) {
     copy_winsize(cfg->in_fd, cfg->pty_fd);
     if (cfg->pty_fd >= 0)
       (void)kill(cfg->pid, SIGWINCH);
-    return 0;
+    return;
   }
   (void)kill(cfg->pid, (int)si.ssi_signo);
-  return 0;
 }
 
 static void forward_input(int *in_fd, const ctr_supervise_cfg_t *cfg, int *in_pipe) {

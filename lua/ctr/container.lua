@@ -1044,8 +1044,11 @@ function Container:exec(o)
       target.stderr = o.stderr or (o.detach and devnull) or 2
     end
   end
-  if self:_pidfd() == nil then raise(125, "container %s is not running", self.state.name) end
+  -- the pidfd is checked against the start time: a reused pid is never entered
+  target.pidfd = self:_pidfd()
+  if not target.pidfd then raise(125, "container %s is not running", self.state.name) end
   local p, err, errno, exec_failed = core.exec_in(process, target)
+  target.pidfd:close()
   if keep.out_w then keep.out_w:close(); keep.err_w:close() end
   devnull:close()
   if not p then
