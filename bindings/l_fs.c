@@ -290,6 +290,30 @@ static int l_read_file(lua_State *L) {
 }
 
 /***
+ * core.read_in_root(root, relpath [, maxbytes=4 MiB]) -> string | nil, err, errno
+ * The content of the regular file relpath inside root (a directory path, or
+ * an fd of one), resolved as if root were "/": openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS), so symlinks and ".." never leave root. Anything but
+ * a regular file fails with EINVAL without being opened for reading (a FIFO
+ * cannot block, a device cannot be read); a file over maxbytes fails with
+ * EFBIG, and no more than maxbytes + 1 bytes are ever read.
+ */
+static int l_read_in_root(lua_State *L) {
+  ctr_error_t err;
+  size_t len = 0;
+  const char *rel = luaL_checkstring(L, 2);
+  lua_Integer max = luaL_optinteger(L, 3, 4 << 20);
+  luaL_argcheck(L, max >= 0 && max <= (1 << 30), 3, "maxbytes must be within 0..1 GiB");
+  cleanup_free char *buf = lua_type(L, 1) == LUA_TSTRING
+      ? ctr_fs_read_in_root_path(lua_tostring(L, 1), rel, (size_t)max, &len, &err)
+      : ctr_fs_read_in_root(lctr_checkfd(L, 1), NULL, rel, (size_t)max, &len, &err);
+  if (buf == NULL)
+    return lctr_pusherr(L, &err);
+  lua_pushlstring(L, buf, len);
+  return 1;
+}
+
+/***
  * core.write_file_atomic(path, data [, mode=0644]) -> true | nil, err, errno
  * Replace path atomically: temp file in the same directory, fsync, chmod,
  * rename over path, fsync the directory. No temp file is left on failure.
@@ -453,6 +477,7 @@ LCTR_AREA_DECL(fs) {
       {"du", l_du},               
       {"mkdtemp", l_mkdtemp},     {"getxattr", l_getxattr},
       {"setxattr", l_setxattr},   {"listxattr", l_listxattr},
-      {"removexattr", l_removexattr}, {NULL, NULL}};
+      {"removexattr", l_removexattr}, {"read_in_root", l_read_in_root},
+      {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

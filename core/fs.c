@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -572,4 +575,119 @@ int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t
   if (apparent)
     *apparent = c.apparent;
   return 0;
+}
+
+/* ---- reading a file inside a root ------------------------------------------- */
+
+static const char *file_kind(mode_t m) {
+  switch (m & S_IFMT) {
+  case S_IFDIR: return "directory";
+  case S_IFCHR: return "character device";
+  case S_IFBLK: return "block device";
+  case S_IFIFO: return "FIFO";
+  case S_IFSOCK: return "socket";
+  case S_IFLNK: return "symlink";
+  default: return "special file";
+  }
+}
+
+/* An O_PATH fd of rel resolved inside dirfd, checked to be a regular file of
+ * at most max bytes; *st gets its metadata. */
+static int open_regular_in_root(int dirfd, const char *root, const char *rel, size_t max,
+                                struct stat *st, ctr_error_t *err) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd;
+  do
+    fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open %s inside %s", rel, root);
+  cleanup_fd int pfd = fd;
+  if (fstat(pfd, st) < 0)
+    return ctr_fail_errno(err, "stat %s inside %s", rel, root);
+  if (!S_ISREG(st->st_mode))
+    return ctr_fail(err, EINVAL, "%s inside %s is a %s, not a regular file", rel, root,
+                    file_kind(st->st_mode));
+  if ((uintmax_t)st->st_size > (uintmax_t)max)
+    return ctr_fail(err, EFBIG, "%s inside %s is %jd bytes, over the %zu-byte limit", rel, root,
+                    (intmax_t)st->st_size, max);
+  return steal_fd(&pfd);
+}
+
+/* Read at most max bytes of fd (the buffer grows as needed, from hint);
+ * more than max is EFBIG. */
+static char *read_bounded(int fd, const char *what, size_t hint, size_t max, size_t *len,
+                          ctr_error_t *err) {
+  size_t cap = (hint < max ? hint : max) + 2, n = 0;
+  cleanup_free char *buf = malloc(cap);
+  if (buf == NULL) {
+    ctr_fail_errno(err, "read %s", what);
+    return NULL;
+  }
+  for (ssize_t r = 1; r != 0 && n <= max;) {
+    if (cap - n < 2) {
+      size_t ncap = cap - 2 < max / 2 ? cap * 2 : max + 2;
+      char *nb = realloc(buf, ncap);
+      if (nb == NULL) {
+        ctr_fail_errno(err, "read %s", what);
+        return NULL;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    r = read(fd, buf + n, cap - n - 1);
+    if (r < 0 && errno != EINTR) {
+      ctr_fail_errno(err, "read %s", what);
+      return NULL;
+    }
+    n += r > 0 ? (size_t)r : 0;
+  }
+  if (n > max) {
+    ctr_fail(err, EFBIG, "read %s: over the %zu-byte limit", what, max);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return steal_ptr(&buf);
+}
+
+char *ctr_fs_read_in_root(int dirfd, const char *root, const char *rel, size_t max, size_t *len,
+                          ctr_error_t *err) {
+  struct stat st, st2;
+  root = root ? root : "the root";
+  cleanup_fd int pfd = open_regular_in_root(dirfd, root, rel, max, &st, err);
+  if (pfd < 0)
+    return NULL;
+  /* Reopen the very inode we checked for reading (never the path again). */
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+  cleanup_fd int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    ctr_fail_errno(err, "reopen %s inside %s through %s", rel, root, proc);
+    return NULL;
+  }
+  if (fstat(fd, &st2) < 0) {
+    ctr_fail_errno(err, "stat %s inside %s", rel, root);
+    return NULL;
+  }
+  if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+    ctr_fail(err, ESTALE, "reopen %s inside %s: not the file checked", rel, root);
+    return NULL;
+  }
+  char what[512];
+  snprintf(what, sizeof what, "%s inside %s", rel, root);
+  return read_bounded(fd, what, (size_t)st.st_size + 4096, max, len, err);
+}
+
+char *ctr_fs_read_in_root_path(const char *root, const char *rel, size_t max, size_t *len,
+                               ctr_error_t *err) {
+  cleanup_fd int dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    ctr_fail_errno(err, "open the root %s", root);
+    return NULL;
+  }
+  return ctr_fs_read_in_root(dirfd, root, rel, max, len, err);
 }

@@ -72,4 +72,18 @@ int ctr_fs_remove_all(const char *path, ctr_error_t *err);
  * regular files and symlinks (may be NULL). */
 int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t *err);
 
+/* Read the regular file rel inside the directory dirfd as if dirfd were the
+ * root: openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so ".." and every
+ * symlink (absolute or relative) resolve below dirfd, never above it. The
+ * file is opened O_PATH and fstat'd first: anything but a regular file
+ * (FIFO, device, socket, directory) fails with EINVAL without being opened
+ * for reading; a file over max bytes fails with EFBIG (nothing more than
+ * max + 1 bytes is ever read). root names dirfd in messages. Returns a
+ * malloc'd NUL-terminated buffer of *len bytes. */
+char *ctr_fs_read_in_root(int dirfd, const char *root, const char *rel, size_t max, size_t *len,
+                          ctr_error_t *err);
+/* The same with the root given as a path (opened O_PATH | O_DIRECTORY). */
+char *ctr_fs_read_in_root_path(const char *root, const char *rel, size_t max, size_t *len,
+                               ctr_error_t *err);
+
 #endif
