@@ -156,6 +156,14 @@ static void read_rlimits(lua_State *L, int anchor, int process, ctr_rlimit_t **o
   lua_settop(L, top);
 }
 
+/* A uid or gid: 0..2147483647 (what the kernel and every tool agree on);
+ * anything else is refused, never truncated to uid_t (4294967296 would be 0). */
+static lua_Integer check_id(lua_State *L, lua_Integer v, const char *what) {
+  if (v < 0 || v > INT32_MAX)
+    luaL_error(L, "bad config: %s %I is out of range (0..2147483647)", what, v);
+  return v;
+}
+
 static gid_t *read_groups(lua_State *L, int anchor, int user, size_t *n) {
   int top = lua_gettop(L);
   *n = 0;
@@ -165,7 +173,7 @@ static gid_t *read_groups(lua_State *L, int anchor, int user, size_t *n) {
   gid_t *g = arena(L, anchor, len * sizeof *g);
   for (size_t i = 0; i < len; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    g[i] = (gid_t)luaL_checkinteger(L, -1);
+    g[i] = (gid_t)check_id(L, luaL_checkinteger(L, -1), "process.user.additionalGids entry");
     lua_pop(L, 1);
   }
   *n = len;
@@ -190,8 +198,8 @@ static void read_process(lua_State *L, int anchor, int process, ctr_process_t *p
   p->no_new_privs = lctr_optfield_boolean(L, process, "noNewPrivileges", 0);
   if (getsub(L, process, "user")) {
     int u = lua_gettop(L);
-    p->uid = (uid_t)lctr_optfield_integer(L, u, "uid", 0);
-    p->gid = (gid_t)lctr_optfield_integer(L, u, "gid", 0);
+    p->uid = (uid_t)check_id(L, lctr_optfield_integer(L, u, "uid", 0), "process.user.uid");
+    p->gid = (gid_t)check_id(L, lctr_optfield_integer(L, u, "gid", 0), "process.user.gid");
     p->groups = read_groups(L, anchor, u, &p->ngroups);
     lua_pop(L, 1);
   }
@@ -307,8 +315,8 @@ static void read_devices(lua_State *L, int anchor, int linux_t, ctr_spawn_cfg_t 
     dv->major = (unsigned)lctr_optfield_integer(L, d, "major", 0);
     dv->minor = (unsigned)lctr_optfield_integer(L, d, "minor", 0);
     dv->mode = (unsigned)lctr_optfield_integer(L, d, "fileMode", 0666);
-    dv->uid = (uid_t)lctr_optfield_integer(L, d, "uid", 0);
-    dv->gid = (gid_t)lctr_optfield_integer(L, d, "gid", 0);
+    dv->uid = (uid_t)check_id(L, lctr_optfield_integer(L, d, "uid", 0), "linux.devices uid");
+    dv->gid = (gid_t)check_id(L, lctr_optfield_integer(L, d, "gid", 0), "linux.devices gid");
     lua_settop(L, t);
   }
   lua_settop(L, top);

@@ -17,6 +17,7 @@ local defs = {
   { "v", "volume", "list", "Bind mount a volume (HOST:CONTAINER[:ro])" },
   { "w", "workdir", "string", "Working directory inside the container" },
   { "u", "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])" },
+  { nil, "group-add", "list", "Add additional groups to join (gid or name in the image)" },
   { nil, "hostname", "string", "Container host name" },
   { nil, "entrypoint", "string", "Overwrite the default ENTRYPOINT of the image" },
   { "m", "memory", "string", "Memory limit (b, k, m, g)" },
@@ -50,7 +51,7 @@ errors.main(function(...)
   if o.log_max_size then log_max = require("ctr.cgroup").parse_memory(o.log_max_size) end
   local res, c = container.run {
     image = args[1], cmd = cmd, name = o.name, rm = o.rm, env = o.env, env_file = o.env_file,
-    volumes = o.volume, workdir = o.workdir, user = o.user, hostname = o.hostname,
+    volumes = o.volume, workdir = o.workdir, user = o.user, group_add = o.group_add, hostname = o.hostname,
     entrypoint = o.entrypoint, memory = o.memory, memory_swap = o.memory_swap, cpus = o.cpus,
     cpuset_cpus = o.cpuset_cpus, pids_limit = o.pids_limit, read_only = o.read_only,
     cap_add = o.cap_add, cap_drop = o.cap_drop, privileged = o.privileged,

@@ -208,15 +208,30 @@ end
 -- ---------------------------------------------------------------------------
 -- creating
 
+--- The largest /etc/passwd or /etc/group read from an image.
+M.ETC_FILE_MAX = 4 * 1024 * 1024
+
+-- The image's /etc/<rel>, read inside each layer as its root (openat2
+-- RESOLVE_IN_ROOT: symlinks never leave the layer), top layer first. An
+-- approximation of the overlay: a symlink resolves within its own layer,
+-- not across layers. Not a regular file, or larger than ETC_FILE_MAX: an error.
 local function read_layer_file(lowers, rel)
   for _, d in ipairs(lowers) do
-    local f = io.open(d .. "/" .. rel, "r")
-    if f then
-      local s = f:read("a")
-      f:close()
-      return s
+    local s, err, errno = core.read_in_root(d, rel, M.ETC_FILE_MAX)
+    if s then return s end
+    if errno ~= core.errno.ENOENT and errno ~= core.errno.ENOTDIR then
+      raise(125, "cannot read the image's /%s: %s", rel, err)
     end
   end
+end
+
+-- A uid or gid from the command line or the image: decimal, 0..2147483647.
+local function check_id(s, what)
+  local n = type(s) == "string" and s:match("^%d+$") and #s <= 10 and math.tointeger(tonumber(s))
+  if not n or n > 2147483647 then
+    raise(125, "invalid %s %q: must be an integer within 0..2147483647", what, tostring(s))
+  end
+  return n
 end
 
 local function passwd_lookup(text, field, value)
@@ -233,27 +248,46 @@ function M.resolve_user(user, lowers)
   if user == nil or user == "" then return 0, 0, "/root" end
   local u, g = user:match("^([^:]+):(.+)$")
   u = u or user
+  if u:match("^%-%d+$") then check_id(u, "uid") end
+  if g and g:match("^%-%d+$") then check_id(g, "gid") end
   local passwd = read_layer_file(lowers, "etc/passwd")
   local uid, gid, home
   if u:match("^%d+$") then
-    uid = math.tointeger(tonumber(u))
+    uid = check_id(u, "uid")
     local e = passwd_lookup(passwd, 3, u)
-    gid = e and math.tointeger(tonumber(e[4])) or 0
+    gid = e and check_id(e[4], "gid of uid " .. u .. " in the image's /etc/passwd") or 0
     home = e and e[6] or "/"
   else
     local e = passwd_lookup(passwd, 1, u)
     if not e then raise(125, "unable to find user %s: no matching entries in passwd file", u) end
-    uid, gid, home = math.tointeger(tonumber(e[3])), math.tointeger(tonumber(e[4])), e[6]
+    local where = " of user " .. u .. " in the image's /etc/passwd"
+    uid, gid, home = check_id(e[3], "uid" .. where), check_id(e[4], "gid" .. where), e[6]
   end
   if g then
-    if g:match("^%d+$") then gid = math.tointeger(tonumber(g))
+    if g:match("^%d+$") then gid = check_id(g, "gid")
     else
       local e = passwd_lookup(read_layer_file(lowers, "etc/group"), 1, g)
       if not e then raise(125, "unable to find group %s: no matching entries in group file", g) end
-      gid = math.tointeger(tonumber(e[3]))
+      gid = check_id(e[3], "gid of group " .. g .. " in the image's /etc/group")
     end
   end
   return uid, gid, home
+end
+
+--- Resolve docker --group-add values (gids, or group names looked up in the
+-- image's /etc/group) to a list of gids. Raises on unknown or invalid ones.
+function M.resolve_groups(list, lowers)
+  local gids, group = {}, nil
+  for _, g in ipairs(list or {}) do
+    if g:match("^%-?%d+$") then gids[#gids + 1] = check_id(g, "gid")
+    else
+      group = group or read_layer_file(lowers, "etc/group") or ""
+      local e = passwd_lookup(group, 1, g)
+      if not e then raise(125, "unable to find group %s: no matching entries in group file", g) end
+      gids[#gids + 1] = check_id(e[3], "gid of group " .. g .. " in the image's /etc/group")
+    end
+  end
+  return gids
 end
 
 --- Normalise a container path: absolute, no "..", no "." or empty parts.
@@ -495,7 +529,7 @@ end
 
 --- Create a container (state "created"); nothing runs yet. Options (docker
 -- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
--- env_file (list of paths), workdir, user, hostname, tty, interactive,
+-- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
 -- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
 -- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, network, ip,
 -- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files.
@@ -511,6 +545,7 @@ function M.create(o)
   local volumes = {}
   for _, v in ipairs(o.volumes or {}) do volumes[#volumes + 1] = M.parse_volume(v, lowers) end
   local uid, gid, home = M.resolve_user(o.user or icfg.User, lowers)
+  local groups = M.resolve_groups(o.group_add, lowers)
   local cwd = o.workdir and M.clean_path(o.workdir, "working directory") or (icfg.WorkingDir ~= "" and icfg.WorkingDir) or "/"
   local args = command_of(o, icfg)
   local net = network_mode(o)
@@ -553,7 +588,7 @@ function M.create(o)
       if not has_home then base_env = env_merge(base_env, { "HOME=" .. (home ~= "" and home or "/") }) end
       if o.tty then base_env = env_merge(base_env, { "TERM=xterm" }) end
       cfg_made = require("ctr.oci").build {
-        args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid,
+        args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid, groups = groups,
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
         network = net, volumes = volumes, files = files, resources = res,
