@@ -206,10 +206,15 @@ local function comment(tag) return '-m comment --comment "' .. M.TAG .. tag .. '
 -- (a container of this network reaching a published port of this network:
 -- masqueraded so the answer comes back through the host), forwarding,
 -- isolation from the other luac-ctr bridges (-o lctr+; published ports, which
--- are DNATed, stay reachable from other networks as with docker).
+-- are DNATed, stay reachable from other networks as with docker). The bridge
+-- has route_localnet=1 (for ports published on 127.0.0.1), so a packet
+-- arriving on it for 127.0.0.0/8 would reach the host's loopback services:
+-- dropped in raw PREROUTING, before conntrack (CVE-2020-8558). The answers to
+-- published ports are addressed to the gateway there (de-NATed later).
 local function network_rules(n)
   local br, c = n.bridge, comment(n.id)
   return {
+    { table = "raw", ("-A PREROUTING -i %s -d 127.0.0.0/8 %s -j DROP"):format(br, c) },
     { table = "nat", ("-A POSTROUTING -s %s ! -o %s %s -j MASQUERADE"):format(n.subnet, br, c) },
     { table = "nat", ("-A POSTROUTING -s 127.0.0.0/8 -o %s %s -j MASQUERADE"):format(br, c) },
     { table = "nat", ("-A POSTROUTING -s %s -o %s -m conntrack --ctstate DNAT %s -j MASQUERADE"):format(n.subnet, br, c) },
