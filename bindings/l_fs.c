@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "fs.h"
+#include "layerfs.h"
 
 static int ok_or_err(lua_State *L, int r, const ctr_error_t *err) {
   if (r < 0)
@@ -314,6 +315,39 @@ static int l_read_in_root(lua_State *L) {
 }
 
 /***
+ * core.read_in_layers(layers, relpath [, maxbytes=4 MiB]) -> string | nil, err, errno
+ * The content of the regular file relpath of an image's layer stack (a list
+ * of layer directories, top first), as the container's overlayfs will show
+ * it: each component is looked up by name in the layers of the merged
+ * directory (whiteouts and opaque directories honoured), symlinks resolved
+ * against the merged view from the stack's root, ".." never above it; no
+ * host path is ever followed. ENOENT when missing; anything but a regular
+ * file fails with EINVAL without being opened for reading; over maxbytes
+ * fails with EFBIG. At most 128 layers.
+ */
+static int l_read_in_layers(lua_State *L) {
+  ctr_error_t err;
+  size_t len = 0;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char *rel = luaL_checkstring(L, 2);
+  lua_Integer max = luaL_optinteger(L, 3, 4 << 20);
+  luaL_argcheck(L, max >= 0 && max <= (1 << 30), 3, "maxbytes must be within 0..1 GiB");
+  const char *layers[CTR_LAYERFS_MAX_LAYERS];
+  lua_Integer n = luaL_len(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= CTR_LAYERFS_MAX_LAYERS, 1, "1 to 128 layer directories expected");
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    layers[i - 1] = luaL_checkstring(L, -1); /* the table keeps it alive */
+    lua_pop(L, 1);
+  }
+  cleanup_free char *buf = ctr_layerfs_read(layers, (size_t)n, rel, (size_t)max, &len, &err);
+  if (buf == NULL)
+    return lctr_pusherr(L, &err);
+  lua_pushlstring(L, buf, len);
+  return 1;
+}
+
+/***
  * core.write_file_atomic(path, data [, mode=0644]) -> true | nil, err, errno
  * Replace path atomically: temp file in the same directory, fsync, chmod,
  * rename over path, fsync the directory. No temp file is left on failure.
@@ -478,6 +512,7 @@ LCTR_AREA_DECL(fs) {
       {"mkdtemp", l_mkdtemp},     {"getxattr", l_getxattr},
       {"setxattr", l_setxattr},   {"listxattr", l_listxattr},
       {"removexattr", l_removexattr}, {"read_in_root", l_read_in_root},
+      {"read_in_layers", l_read_in_layers},
       {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

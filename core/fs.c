@@ -591,10 +591,10 @@ static const char *file_kind(mode_t m) {
   }
 }
 
-/* An O_PATH fd of rel resolved inside dirfd, checked to be a regular file of
- * at most max bytes; *st gets its metadata. */
-static int open_regular_in_root(int dirfd, const char *root, const char *rel, size_t max,
-                                struct stat *st, ctr_error_t *err) {
+/* An O_PATH fd of rel resolved inside dirfd (what names it in messages);
+ * *st gets its metadata. */
+static int open_in_root(int dirfd, const char *what, const char *rel, struct stat *st,
+                        ctr_error_t *err) {
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = O_PATH | O_CLOEXEC;
@@ -604,16 +604,10 @@ static int open_regular_in_root(int dirfd, const char *root, const char *rel, si
     fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
   while (fd < 0 && errno == EAGAIN);
   if (fd < 0)
-    return ctr_fail_errno(err, "open %s inside %s", rel, root);
+    return ctr_fail_errno(err, "open %s", what);
   cleanup_fd int pfd = fd;
   if (fstat(pfd, st) < 0)
-    return ctr_fail_errno(err, "stat %s inside %s", rel, root);
-  if (!S_ISREG(st->st_mode))
-    return ctr_fail(err, EINVAL, "%s inside %s is a %s, not a regular file", rel, root,
-                    file_kind(st->st_mode));
-  if ((uintmax_t)st->st_size > (uintmax_t)max)
-    return ctr_fail(err, EFBIG, "%s inside %s is %jd bytes, over the %zu-byte limit", rel, root,
-                    (intmax_t)st->st_size, max);
+    return ctr_fail_errno(err, "stat %s", what);
   return steal_fd(&pfd);
 }
 
@@ -654,32 +648,45 @@ static char *read_bounded(int fd, const char *what, size_t hint, size_t max, siz
   return steal_ptr(&buf);
 }
 
-char *ctr_fs_read_in_root(int dirfd, const char *root, const char *rel, size_t max, size_t *len,
-                          ctr_error_t *err) {
-  struct stat st, st2;
-  root = root ? root : "the root";
-  cleanup_fd int pfd = open_regular_in_root(dirfd, root, rel, max, &st, err);
-  if (pfd < 0)
+char *ctr_fs_read_opened(int pfd, const struct stat *st, const char *what, size_t max, size_t *len,
+                         ctr_error_t *err) {
+  if (!S_ISREG(st->st_mode)) {
+    ctr_fail(err, EINVAL, "%s is a %s, not a regular file", what, file_kind(st->st_mode));
     return NULL;
-  /* Reopen the very inode we checked for reading (never the path again). */
+  }
+  if ((uintmax_t)st->st_size > (uintmax_t)max) {
+    ctr_fail(err, EFBIG, "%s is %jd bytes, over the %zu-byte limit", what, (intmax_t)st->st_size, max);
+    return NULL;
+  }
+  /* Reopen the very inode that was checked for reading (never a path again). */
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
   cleanup_fd int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
-    ctr_fail_errno(err, "reopen %s inside %s through %s", rel, root, proc);
+    ctr_fail_errno(err, "reopen %s through %s", what, proc);
     return NULL;
   }
+  struct stat st2;
   if (fstat(fd, &st2) < 0) {
-    ctr_fail_errno(err, "stat %s inside %s", rel, root);
+    ctr_fail_errno(err, "stat %s", what);
     return NULL;
   }
-  if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-    ctr_fail(err, ESTALE, "reopen %s inside %s: not the file checked", rel, root);
+  if (st2.st_dev != st->st_dev || st2.st_ino != st->st_ino) {
+    ctr_fail(err, ESTALE, "reopen %s: not the file checked", what);
     return NULL;
   }
+  return read_bounded(fd, what, (size_t)st->st_size + 4096, max, len, err);
+}
+
+char *ctr_fs_read_in_root(int dirfd, const char *root, const char *rel, size_t max, size_t *len,
+                          ctr_error_t *err) {
+  struct stat st;
   char what[512];
-  snprintf(what, sizeof what, "%s inside %s", rel, root);
-  return read_bounded(fd, what, (size_t)st.st_size + 4096, max, len, err);
+  snprintf(what, sizeof what, "%s inside %s", rel, root ? root : "the root");
+  cleanup_fd int pfd = open_in_root(dirfd, what, rel, &st, err);
+  if (pfd < 0)
+    return NULL;
+  return ctr_fs_read_opened(pfd, &st, what, max, len, err);
 }
 
 char *ctr_fs_read_in_root_path(const char *root, const char *rel, size_t max, size_t *len,

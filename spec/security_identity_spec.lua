@@ -186,6 +186,26 @@ describe("security: user lookup inside the image #root", function()
     assert.matches("/home/app\n$", out)
   end)
 
+  it("sees the layer stack as the container does: symlinks across layers, whiteouts", function()
+    make_image(root, "lay1", function(dir)
+      write(dir .. "/etc/passwd", PASSWD)
+      write(dir .. "/etc/passwd.real", PASSWD .. "deep:x:1111:1111::/:/bin/sh\n")
+      write(dir .. "/etc/group", "root:x:0:\ngone:x:2222:\n")
+    end)
+    -- a second layer: /etc/passwd -> /etc/passwd.real (in the layer below), /etc/group deleted
+    local _, err, code = U.ctr(root, { "run", "--name", "mk", "--network", "none", "lay1", "sh", "-c",
+      "rm /etc/passwd /etc/group && /bin/busybox ln -s /etc/passwd.real /etc/passwd" })
+    assert.are.equal(0, code, err)
+    _, err, code = U.ctr(root, { "commit", "mk", "lay2" })
+    assert.are.equal(0, code, err)
+    local out
+    out, err, code = U.ctr(root, { "run", "--rm", "--network", "none", "-u", "deep", "lay2", "id", "-u" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("1111\n", out)
+    out, err, code = U.ctr(root, { "run", "--rm", "--network", "none", "-u", "0:gone", "lay2", "sh", "-c", "echo RAN; id" })
+    assert_refused(out, err, code, "unable to find group gone")
+  end)
+
   it("refuses /etc/passwd -> /dev/zero quickly, in bounded memory", function()
     make_image(root, "zero", function(dir)
       sh_ok("mknod " .. q(dir .. "/dev/zero") .. " c 1 5 && ln -s /dev/zero " .. q(dir .. "/etc/passwd"))
@@ -216,5 +236,58 @@ describe("security: user lookup inside the image #root", function()
     end)
     local out, err, code = bounded(root, { "run", "--rm", "--network", "none", "-u", "late", "huge", "sh", "-c", "echo RAN; id" })
     assert_refused(out, err, code, "/etc/passwd: .*over the 4194304%-byte limit")
+  end)
+end)
+
+describe("security: core.read_in_root and core.read_in_layers #root", function()
+  local dir
+
+  before_each(function()
+    dir = U.tmproot()
+    sh_ok(table.concat({
+      "cd " .. q(dir), "mkdir -p r/etc L0/etc L1/etc L1/real/etc L0/o L1/o",
+      "echo A > r/etc/passwd.real", "ln -s /etc/passwd.real r/etc/passwd",
+      "echo hostsecret > host", "ln -s ../../../../../../.." .. q(dir .. "/host") .. " r/etc/esc",
+      "ln -s " .. q(dir .. "/host") .. " r/etc/abs", "mkfifo r/etc/fifo", "mknod r/etc/zero c 1 5",
+      "echo A1 > L1/etc/passwd.real", "ln -s /etc/passwd.real L0/etc/passwd", "echo OLD > L1/etc/passwd",
+      "mknod L0/etc/group c 0 0", "echo G > L1/etc/group", "echo lower > L1/etc/shadow",
+      "ln -s a L0/etc/b", "ln -s b L0/etc/a", "ln -s /real/etc L0/rl", "echo R > L1/real/etc/passwd",
+      "echo hidden > L1/o/f",
+    }, " && "))
+    assert(core.setxattr(dir .. "/L0/o", "trusted.overlay.opaque", "y"))
+  end)
+
+  after_each(function() U.cleanup(dir) end)
+
+  it("resolves inside the root, regular files only, bounded", function()
+    local E = core.errno
+    assert.are.equal("A\n", core.read_in_root(dir .. "/r", "/etc/passwd"))
+    local fd = assert(core.open(dir .. "/r", "rdonly,directory"))
+    assert.are.equal("A\n", core.read_in_root(fd, "etc/passwd"))
+    fd:close()
+    for _, case in ipairs({ { "etc/esc", E.ENOENT }, { "etc/abs", E.ENOENT }, { "etc/fifo", E.EINVAL },
+      { "etc/zero", E.EINVAL }, { "etc", E.EINVAL } }) do
+      local s, err, errno = core.read_in_root(dir .. "/r", case[1])
+      assert.is_nil(s, case[1])
+      assert.are.equal(case[2], errno, err)
+    end
+    local s, err, errno = core.read_in_root(dir .. "/r", "etc/passwd", 1)
+    assert.is_nil(s)
+    assert.are.equal(E.EFBIG, errno)
+    assert.matches("over the 1%-byte limit", err)
+  end)
+
+  it("reads a layer stack as overlayfs shows it", function()
+    local E, L = core.errno, { dir .. "/L0", dir .. "/L1" }
+    assert.are.equal("A1\n", core.read_in_layers(L, "etc/passwd")) -- a symlink across layers
+    assert.are.equal("lower\n", core.read_in_layers(L, "/etc/shadow"))
+    assert.are.equal("R\n", core.read_in_layers(L, "rl/passwd"))
+    assert.are.equal("A1\n", core.read_in_layers(L, "../../etc/./passwd.real"))
+    for _, case in ipairs({ { "etc/group", E.ENOENT }, { "o/f", E.ENOENT }, { "etc/a", E.ELOOP },
+      { "etc", E.EINVAL }, { "etc/passwd/x", E.ENOTDIR }, { "rl/../etc/passwd.real", E.ENOENT } }) do
+      local s, err, errno = core.read_in_layers(L, case[1])
+      assert.is_nil(s, case[1])
+      assert.are.equal(case[2], errno, err)
+    end
   end)
 end)

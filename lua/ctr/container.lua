@@ -211,17 +211,16 @@ end
 --- The largest /etc/passwd or /etc/group read from an image.
 M.ETC_FILE_MAX = 4 * 1024 * 1024
 
--- The image's /etc/<rel>, read inside each layer as its root (openat2
--- RESOLVE_IN_ROOT: symlinks never leave the layer), top layer first. An
--- approximation of the overlay: a symlink resolves within its own layer,
--- not across layers. Not a regular file, or larger than ETC_FILE_MAX: an error.
+-- The image's /etc/<rel> as the container will see it, read inside the
+-- layer stack (core.read_in_layers: symlinks resolve in the image, never on
+-- the host): nil when missing; not a regular file, or larger than
+-- ETC_FILE_MAX: an error.
 local function read_layer_file(lowers, rel)
-  for _, d in ipairs(lowers) do
-    local s, err, errno = core.read_in_root(d, rel, M.ETC_FILE_MAX)
-    if s then return s end
-    if errno ~= core.errno.ENOENT and errno ~= core.errno.ENOTDIR then
-      raise(125, "cannot read the image's /%s: %s", rel, err)
-    end
+  if #lowers == 0 then return nil end
+  local s, err, errno = core.read_in_layers(lowers, rel, M.ETC_FILE_MAX)
+  if s then return s end
+  if errno ~= core.errno.ENOENT and errno ~= core.errno.ENOTDIR then
+    raise(125, "cannot read the image's /%s: %s", rel, err)
   end
 end
 
