@@ -82,13 +82,13 @@ int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t
  * malloc'd NUL-terminated buffer of *len bytes. */
 char *ctr_fs_read_in_root(int dirfd, const char *root, const char *rel, size_t max, size_t *len,
                           ctr_error_t *err);
+/* The same with the root given as a path (opened O_PATH | O_DIRECTORY). */
+char *ctr_fs_read_in_root_path(const char *root, const char *rel, size_t max, size_t *len,
+                               ctr_error_t *err);
 /* Read the file behind pfd (an O_PATH fd, st its fstat) if it is a regular
  * file of at most max bytes: it is reopened through /proc/self/fd (the same
  * inode, checked) and read with the bound. what names it in messages. */
 char *ctr_fs_read_opened(int pfd, const struct stat *st, const char *what, size_t max, size_t *len,
                          ctr_error_t *err);
-/* The same with the root given as a path (opened O_PATH | O_DIRECTORY). */
-char *ctr_fs_read_in_root_path(const char *root, const char *rel, size_t max, size_t *len,
-                               ctr_error_t *err);
 
 #endif
