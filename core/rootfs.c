@@ -229,34 +229,88 @@ static int do_pivot(const char *rootfs, ctr_error_t *err) {
   return 0;
 }
 
-static int mask_paths(char **paths, ctr_error_t *err) {
+/* A masked or read-only path, resolved once inside the root without
+ * following its last component: 1 with *out its fd, 0 when it does not
+ * exist, -1 on error (a symlink is refused). */
+static int open_setup_path(int root, const char *path, const char *what, int *out, ctr_error_t *err) {
+  cleanup_fd int fd = openat2_in_root(root, path, O_PATH | O_NOFOLLOW, err);
+  if (fd < 0)
+    return err->errnum == ENOENT ? 0 : -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return ctr_fail_errno(err, "stat the %s path %s", what, path);
+  if (S_ISLNK(st.st_mode))
+    return ctr_fail(err, ELOOP, "the %s path %s is a symlink: refusing it", what, path);
+  *out = steal_fd(&fd);
+  return 1;
+}
+
+/* The container's own /dev/null, checked to be the device. */
+static int open_devnull(int root, ctr_error_t *err) {
+  cleanup_fd int fd = openat2_in_root(root, "/dev/null", O_PATH | O_NOFOLLOW, err);
+  if (fd < 0)
+    return ctr_error_wrap(err, "masking paths");
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return ctr_fail_errno(err, "stat /dev/null");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    return ctr_fail(err, EINVAL, "/dev/null in the container is not the null device: cannot mask paths with it");
+  return steal_fd(&fd);
+}
+
+/* A directory is hidden by an empty read-only tmpfs, anything else by
+ * /dev/null; both attached onto the fd the path was resolved to. */
+static int mask_paths(int root, char **paths, ctr_error_t *err) {
   for (char **p = paths; p && *p; p++) {
+    cleanup_fd int fd = -1;
+    int found = open_setup_path(root, *p, "masked", &fd, err);
+    if (found < 0)
+      return -1;
+    if (found == 0)
+      continue;
     struct stat st;
-    if (lstat(*p, &st) < 0) {
-      if (errno == ENOENT)
-        continue;
+    if (fstat(fd, &st) < 0)
       return ctr_fail_errno(err, "stat masked path %s", *p);
-    }
+    cleanup_fd int mnt = -1;
     if (S_ISDIR(st.st_mode)) {
-      if (mount("tmpfs", *p, "tmpfs", MS_RDONLY, "size=0") < 0)
-        return ctr_fail_errno(err, "mask directory %s", *p);
-    } else if (mount("/dev/null", *p, NULL, MS_BIND, NULL) < 0) {
-      return ctr_fail_errno(err, "mask %s", *p);
+      mnt = ctr_detached_new("tmpfs", "tmpfs", "size=0", 0, err);
+      if (mnt < 0 || ctr_detached_setattr(mnt, MS_RDONLY, 0, *p, err) < 0)
+        return ctr_error_wrap(err, "mask directory %s", *p);
+    } else {
+      cleanup_fd int null = open_devnull(root, err);
+      if (null < 0 || (mnt = ctr_detached_clone(null, "", false, err)) < 0)
+        return ctr_error_wrap(err, "mask %s", *p);
     }
+    if (ctr_detached_attach(mnt, fd, *p, err) < 0)
+      return -1;
   }
   return 0;
 }
 
-static int readonly_paths(char **paths, ctr_error_t *err) {
+/* Each path's mount tree is cloned, made read-only all the way down while
+ * detached, and attached back onto the fd it was resolved to. */
+static int readonly_paths(int root, char **paths, ctr_error_t *err) {
   for (char **p = paths; p && *p; p++) {
-    if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) < 0) {
-      if (errno == ENOENT)
-        continue;
-      return ctr_fail_errno(err, "bind %s read-only", *p);
-    }
-    if (mount(NULL, *p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-      return ctr_fail_errno(err, "remount %s read-only", *p);
+    cleanup_fd int fd = -1;
+    int found = open_setup_path(root, *p, "read-only", &fd, err);
+    if (found < 0)
+      return -1;
+    if (found == 0)
+      continue;
+    cleanup_fd int tree = ctr_detached_clone(fd, "", true, err);
+    if (tree < 0 || ctr_detached_setattr(tree, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, *p, err) < 0 ||
+        ctr_detached_attach(tree, fd, *p, err) < 0)
+      return ctr_error_wrap(err, "make %s read-only", *p);
   }
+  return 0;
+}
+
+static int protect_paths(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
+  cleanup_fd int root = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (root < 0)
+    return ctr_fail_errno(err, "open / of the container");
+  if (mask_paths(root, cfg->masked_paths, err) < 0 || readonly_paths(root, cfg->readonly_paths, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -275,7 +329,7 @@ int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
     return -1;
   if (do_pivot(cfg->rootfs, err) < 0)
     return -1;
-  if (mask_paths(cfg->masked_paths, err) < 0 || readonly_paths(cfg->readonly_paths, err) < 0)
+  if (protect_paths(cfg, err) < 0)
     return -1;
   if (cfg->readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
     return ctr_fail_errno(err, "remount the root read-only");
