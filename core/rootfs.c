@@ -1,8 +1,12 @@
 /* rootfs.c - the container's root filesystem, built inside its own mount
- * namespace: private propagation, overlayfs root, the configured mounts
- * (resolved inside the root with openat2(RESOLVE_IN_ROOT), so a symlink or
- * ".." in the image cannot make a mount land on the host), device nodes,
- * pivot_root, masked and read-only paths. */
+ * namespace: private propagation, overlayfs root, the configured mounts,
+ * device nodes, pivot_root, masked and read-only paths, the working
+ * directory. Every destination is resolved once, inside the root, with
+ * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so a symlink, ".." or a
+ * /proc/self/fd link in the image or a shared volume cannot make a step land
+ * on the host; each mount is built detached (open_tree / fsmount), given its
+ * flags and propagation there (mount_setattr, recursively) and attached onto
+ * that fd (move_mount): no path is looked up twice. */
 #include "rootfs.h"
 
 #include <errno.h>
