@@ -14,12 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-
-static int enter_cwd(const char *cwd, ctr_error_t *err) {
-  if (cwd && chdir(cwd) < 0)
-    return ctr_fail_errno(err, "chdir to the working directory %s", cwd);
-  return 0;
-}
+#include "rootfs.h"
 
 /* The command itself (grandchild, our child through CLONE_PARENT). */
 __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd) {
@@ -31,7 +26,10 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
   } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0) {
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (enter_cwd(cfg->proc.cwd, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
+  /* the helper's cgroup and pid fds and every other fd of ours are closed
+   * before the working directory is entered */
+  if (ctr_close_fds_except(sync_fd, &err) < 0 ||
+      ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", false, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
       ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);

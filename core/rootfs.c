@@ -1,8 +1,12 @@
 /* rootfs.c - the container's root filesystem, built inside its own mount
- * namespace: private propagation, overlayfs root, the configured mounts
- * (resolved inside the root with openat2(RESOLVE_IN_ROOT), so a symlink or
- * ".." in the image cannot make a mount land on the host), device nodes,
- * pivot_root, masked and read-only paths. */
+ * namespace: private propagation, overlayfs root, the configured mounts,
+ * device nodes, pivot_root, masked and read-only paths, the working
+ * directory. Every destination is resolved once, inside the root, with
+ * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so a symlink, ".." or a
+ * /proc/self/fd link in the image or a shared volume cannot make a step land
+ * on the host; each mount is built detached (open_tree / fsmount), given its
+ * flags and propagation there (mount_setattr, recursively) and attached onto
+ * that fd (move_mount): no path is looked up twice. */
 #include "rootfs.h"
 
 #include <errno.h>
@@ -17,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "detached.h"
 
 static int openat2_in_root(int rootfd, const char *path, int flags, ctr_error_t *err) {
   struct open_how how;
@@ -82,49 +87,76 @@ static int mkpath_in_root(int rootfd, const char *path, bool is_file, ctr_error_
   return openat2_in_root(rootfd, path, O_PATH, err);
 }
 
-static void fdpath(char *buf, size_t len, int fd) {
-  snprintf(buf, len, "/proc/self/fd/%d", fd);
+/* A bind: the source tree is cloned (recursively for rbind), given its
+ * flags and propagation while detached, then attached onto the destination
+ * resolved once inside the root: a read-only volume is read-only all the way
+ * down, and a path swapped after the lookup cannot redirect any step. */
+static int bind_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
+  cleanup_fd int tree = ctr_detached_clone(AT_FDCWD, m->source, (m->flags & MS_REC) != 0, err);
+  if (tree < 0)
+    return ctr_error_wrap(err, "bind mount source %s", m->source);
+  struct stat st;
+  if (fstat(tree, &st) < 0)
+    return ctr_fail_errno(err, "stat the bind mount source %s", m->source);
+  if (ctr_detached_setattr(tree, m->flags, m->propagation, m->destination, err) < 0)
+    return -1;
+  cleanup_fd int target = mkpath_in_root(rootfd, m->destination, !S_ISDIR(st.st_mode), err);
+  if (target < 0)
+    return -1;
+  if (ctr_detached_attach(tree, target, m->destination, err) < 0)
+    return ctr_error_wrap(err, "bind mount %s on %s", m->source, m->destination);
+  return 0;
+}
+
+/* Any other filesystem: made detached (fsopen/fsmount), flags and
+ * propagation set, attached onto the destination resolved once. */
+static int fs_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
+  cleanup_fd int mnt = ctr_detached_new(m->type, m->source, m->data, m->flags, err);
+  if (mnt < 0)
+    return ctr_error_wrap(err, "mount %s on %s", m->type, m->destination);
+  if (ctr_detached_setattr(mnt, m->flags, m->propagation, m->destination, err) < 0)
+    return -1;
+  cleanup_fd int target = mkpath_in_root(rootfd, m->destination, false, err);
+  if (target < 0)
+    return -1;
+  return ctr_detached_attach(mnt, target, m->destination, err);
 }
 
 static int do_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
-  bool is_file = false;
-  if (m->bind) {
-    struct stat st;
-    if (stat(m->source, &st) < 0)
-      return ctr_fail_errno(err, "bind mount source %s", m->source);
-    is_file = !S_ISDIR(st.st_mode);
+  return m->bind ? bind_mount(m, rootfd, err) : fs_mount(m, rootfd, err);
+}
+
+/* Where a device node goes there is nothing, or a device node (replaced):
+ * anything else (a symlink, a file, a directory) is refused, never followed.
+ * The node gets its mode from mknodat itself (umask 0) and its owner through
+ * an fd checked to be the node just made. */
+static int make_device(int dirfd, const char *name, const ctr_device_t *d, ctr_error_t *err) {
+  mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+  dev_t rdev = makedev(d->major, d->minor);
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+      return ctr_fail(err, EEXIST, "%s already exists in the container and is not a device node: refusing to use it",
+                      d->path);
+    if (unlinkat(dirfd, name, 0) < 0)
+      return ctr_fail_errno(err, "remove the existing device node %s", d->path);
+  } else if (errno != ENOENT) {
+    return ctr_fail_errno(err, "stat %s", d->path);
   }
-  cleanup_fd int target = mkpath_in_root(rootfd, m->destination, is_file, err);
-  if (target < 0)
-    return -1;
-  char tpath[64];
-  fdpath(tpath, sizeof tpath, target);
-  if (m->bind) {
-    unsigned long fl = MS_BIND | (m->flags & MS_REC);
-    if (mount(m->source, tpath, NULL, fl, NULL) < 0)
-      return ctr_fail_errno(err, "bind mount %s on %s", m->source, m->destination);
-    unsigned long ro = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-    if (ro) {
-      cleanup_fd int again = openat2_in_root(rootfd, m->destination, O_PATH, err);
-      if (again < 0)
-        return -1;
-      fdpath(tpath, sizeof tpath, again);
-      if (mount(NULL, tpath, NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
-        return ctr_fail_errno(err, "remount %s with its options", m->destination);
-    }
-  } else {
-    unsigned long fl = m->flags & ~(unsigned long)(MS_BIND | MS_REC);
-    if (mount(m->source ? m->source : m->type, tpath, m->type, fl, m->data) < 0)
-      return ctr_fail_errno(err, "mount %s on %s (%s)", m->type, m->destination, m->data ? m->data : "");
-  }
-  if (m->propagation) {
-    cleanup_fd int again = openat2_in_root(rootfd, m->destination, O_PATH, err);
-    if (again < 0)
-      return -1;
-    fdpath(tpath, sizeof tpath, again);
-    if (mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
-      return ctr_fail_errno(err, "set propagation of %s", m->destination);
-  }
+  mode_t old = umask(0);
+  int r = mknodat(dirfd, name, type | (d->mode & 07777), rdev);
+  umask(old);
+  if (r < 0)
+    return ctr_fail_errno(err, "mknod %s", d->path);
+  cleanup_fd int node = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (node < 0)
+    return ctr_fail_errno(err, "open the new device node %s", d->path);
+  if (fstat(node, &st) < 0)
+    return ctr_fail_errno(err, "stat the new device node %s", d->path);
+  if ((st.st_mode & S_IFMT) != type || st.st_rdev != rdev)
+    return ctr_fail(err, EEXIST, "%s was replaced while it was being made", d->path);
+  if (fchownat(node, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
+    return ctr_fail_errno(err, "chown %s", d->path);
   return 0;
 }
 
@@ -140,14 +172,8 @@ static int make_devices(const ctr_spawn_cfg_t *cfg, int rootfd, ctr_error_t *err
     cleanup_fd int dirfd = openat2_in_root(rootfd, dir[0] ? dir : "/", O_DIRECTORY | O_RDONLY, err);
     if (dirfd < 0)
       return -1;
-    const char *name = slash ? slash + 1 : d->path;
-    mode_t mode = (d->type == 'b' ? S_IFBLK : S_IFCHR) | (d->mode & 07777);
-    if (mknodat(dirfd, name, mode, makedev(d->major, d->minor)) < 0 && errno != EEXIST)
-      return ctr_fail_errno(err, "mknod %s", d->path);
-    if (fchownat(dirfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
-      return ctr_fail_errno(err, "chown %s", d->path);
-    if (fchmodat(dirfd, name, d->mode & 07777, 0) < 0)
-      return ctr_fail_errno(err, "chmod %s", d->path);
+    if (make_device(dirfd, slash ? slash + 1 : d->path, d, err) < 0)
+      return -1;
   }
   return 0;
 }
@@ -207,34 +233,88 @@ static int do_pivot(const char *rootfs, ctr_error_t *err) {
   return 0;
 }
 
-static int mask_paths(char **paths, ctr_error_t *err) {
+/* A masked or read-only path, resolved once inside the root without
+ * following its last component: 1 with *out its fd, 0 when it does not
+ * exist, -1 on error (a symlink is refused). */
+static int open_setup_path(int root, const char *path, const char *what, int *out, ctr_error_t *err) {
+  cleanup_fd int fd = openat2_in_root(root, path, O_PATH | O_NOFOLLOW, err);
+  if (fd < 0)
+    return err->errnum == ENOENT ? 0 : -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return ctr_fail_errno(err, "stat the %s path %s", what, path);
+  if (S_ISLNK(st.st_mode))
+    return ctr_fail(err, ELOOP, "the %s path %s is a symlink: refusing it", what, path);
+  *out = steal_fd(&fd);
+  return 1;
+}
+
+/* The container's own /dev/null, checked to be the device. */
+static int open_devnull(int root, ctr_error_t *err) {
+  cleanup_fd int fd = openat2_in_root(root, "/dev/null", O_PATH | O_NOFOLLOW, err);
+  if (fd < 0)
+    return ctr_error_wrap(err, "masking paths");
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return ctr_fail_errno(err, "stat /dev/null");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    return ctr_fail(err, EINVAL, "/dev/null in the container is not the null device: cannot mask paths with it");
+  return steal_fd(&fd);
+}
+
+/* A directory is hidden by an empty read-only tmpfs, anything else by
+ * /dev/null; both attached onto the fd the path was resolved to. */
+static int mask_paths(int root, char **paths, ctr_error_t *err) {
   for (char **p = paths; p && *p; p++) {
+    cleanup_fd int fd = -1;
+    int found = open_setup_path(root, *p, "masked", &fd, err);
+    if (found < 0)
+      return -1;
+    if (found == 0)
+      continue;
     struct stat st;
-    if (lstat(*p, &st) < 0) {
-      if (errno == ENOENT)
-        continue;
+    if (fstat(fd, &st) < 0)
       return ctr_fail_errno(err, "stat masked path %s", *p);
-    }
+    cleanup_fd int mnt = -1;
     if (S_ISDIR(st.st_mode)) {
-      if (mount("tmpfs", *p, "tmpfs", MS_RDONLY, "size=0") < 0)
-        return ctr_fail_errno(err, "mask directory %s", *p);
-    } else if (mount("/dev/null", *p, NULL, MS_BIND, NULL) < 0) {
-      return ctr_fail_errno(err, "mask %s", *p);
+      mnt = ctr_detached_new("tmpfs", "tmpfs", "size=0", 0, err);
+      if (mnt < 0 || ctr_detached_setattr(mnt, MS_RDONLY, 0, *p, err) < 0)
+        return ctr_error_wrap(err, "mask directory %s", *p);
+    } else {
+      cleanup_fd int null = open_devnull(root, err);
+      if (null < 0 || (mnt = ctr_detached_clone(null, "", false, err)) < 0)
+        return ctr_error_wrap(err, "mask %s", *p);
     }
+    if (ctr_detached_attach(mnt, fd, *p, err) < 0)
+      return -1;
   }
   return 0;
 }
 
-static int readonly_paths(char **paths, ctr_error_t *err) {
+/* Each path's mount tree is cloned, made read-only all the way down while
+ * detached, and attached back onto the fd it was resolved to. */
+static int readonly_paths(int root, char **paths, ctr_error_t *err) {
   for (char **p = paths; p && *p; p++) {
-    if (mount(*p, *p, NULL, MS_BIND | MS_REC, NULL) < 0) {
-      if (errno == ENOENT)
-        continue;
-      return ctr_fail_errno(err, "bind %s read-only", *p);
-    }
-    if (mount(NULL, *p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-      return ctr_fail_errno(err, "remount %s read-only", *p);
+    cleanup_fd int fd = -1;
+    int found = open_setup_path(root, *p, "read-only", &fd, err);
+    if (found < 0)
+      return -1;
+    if (found == 0)
+      continue;
+    cleanup_fd int tree = ctr_detached_clone(fd, "", true, err);
+    if (tree < 0 || ctr_detached_setattr(tree, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, *p, err) < 0 ||
+        ctr_detached_attach(tree, fd, *p, err) < 0)
+      return ctr_error_wrap(err, "make %s read-only", *p);
   }
+  return 0;
+}
+
+static int protect_paths(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
+  cleanup_fd int root = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (root < 0)
+    return ctr_fail_errno(err, "open / of the container");
+  if (mask_paths(root, cfg->masked_paths, err) < 0 || readonly_paths(root, cfg->readonly_paths, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -253,25 +333,35 @@ int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
     return -1;
   if (do_pivot(cfg->rootfs, err) < 0)
     return -1;
-  if (mask_paths(cfg->masked_paths, err) < 0 || readonly_paths(cfg->readonly_paths, err) < 0)
+  if (protect_paths(cfg, err) < 0)
     return -1;
   if (cfg->readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
     return ctr_fail_errno(err, "remount the root read-only");
   return 0;
 }
 
-int ctr_chdir_mkdir(const char *path, ctr_error_t *err) {
-  if (chdir(path) == 0)
-    return 0;
-  if (errno != ENOENT)
-    return ctr_fail_errno(err, "chdir to the working directory %s", path);
+/* The kernel's view of the cwd: a directory outside the root reads
+ * "(unreachable)/..." (glibc's getcwd hides that as ENOENT). */
+static int check_cwd_reachable(const char *path, ctr_error_t *err) {
+  char buf[4096];
+  long n = syscall(SYS_getcwd, buf, sizeof buf);
+  if (n < 0)
+    return ctr_fail_errno(err, "getcwd after entering the working directory %s", path);
+  if (buf[0] != '/')
+    return ctr_fail(err, EPERM, "the working directory %s is outside the container's root: refusing it", path);
+  return 0;
+}
+
+int ctr_enter_cwd(const char *path, bool create, ctr_error_t *err) {
   cleanup_fd int root = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
   if (root < 0)
     return ctr_fail_errno(err, "open /");
-  cleanup_fd int fd = mkpath_in_root(root, path, false, err);
-  if (fd < 0)
-    return -1;
-  if (chdir(path) < 0)
+  cleanup_fd int dir = openat2_in_root(root, path, O_PATH | O_DIRECTORY, err);
+  if (dir < 0 && create && err->errnum == ENOENT)
+    dir = mkpath_in_root(root, path, false, err);
+  if (dir < 0)
+    return ctr_error_wrap(err, "working directory %s", path);
+  if (fchdir(dir) < 0)
     return ctr_fail_errno(err, "chdir to the working directory %s", path);
-  return 0;
+  return check_cwd_reachable(path, err);
 }

@@ -9,7 +9,11 @@
  * it, then mask and write-protect paths. */
 int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, ctr_error_t *err);
 
-/* chdir to path, creating it (inside the current root) when missing. */
-int ctr_chdir_mkdir(const char *path, ctr_error_t *err);
+/* Enter the working directory path, resolved inside the current root
+ * (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: no symlink or ".." leads
+ * out, no /proc/self/fd/N), created there when missing and create is set;
+ * then refuse a cwd the kernel reports unreachable from the root. The caller
+ * has closed every fd of its own first (ctr_close_fds_except). */
+int ctr_enter_cwd(const char *path, bool create, ctr_error_t *err);
 
 #endif

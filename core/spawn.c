@@ -314,7 +314,8 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
     return -1;
   if (apply_rlimits(cfg, err) < 0 || write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
-  if (cfg->proc.cwd && ctr_chdir_mkdir(cfg->proc.cwd, err) < 0)
+  /* no fd of ours (a host directory among them) survives to the chdir */
+  if (ctr_close_fds_except(sync_fd, err) < 0 || ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
     return -1;
   if (ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
@@ -338,6 +339,15 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
     _exit(125);
   ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
+}
+
+int ctr_close_fds_except(int keep, ctr_error_t *err) {
+  if (keep > 3 && syscall(SYS_close_range, 3, (unsigned)keep - 1, 0) < 0)
+    return ctr_fail_errno(err, "close_range 3..%d", keep - 1);
+  unsigned from = keep >= 3 ? (unsigned)keep + 1 : 3;
+  if (syscall(SYS_close_range, from, ~0U, 0) < 0)
+    return ctr_fail_errno(err, "close_range %u..", from);
+  return 0;
 }
 
 int ctr_close_leaked_fds(ctr_error_t *err) {

@@ -145,6 +145,11 @@ int ctr_sync_wait(int sync_fd, int *pty_fd, pid_t *child_pid, bool *exec_failed,
 /* Child side: send a one-value message (kind 'P', 'X'). */
 int ctr_sync_send(int sync_fd, char kind, int value, ctr_error_t *err);
 
+/* Close every fd above 2 except keep (the sync socket): before the working
+ * directory is entered, so no directory fd of ours can be reached through
+ * /proc/self/fd. */
+int ctr_close_fds_except(int keep, ctr_error_t *err);
+
 /* Mark every fd above 2 close-on-exec, so nothing of ours reaches the container. */
 int ctr_close_leaked_fds(ctr_error_t *err);
 

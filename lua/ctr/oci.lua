@@ -99,11 +99,10 @@ local function default_mounts(o)
     { destination = "/dev/shm", type = "tmpfs", source = "shm", options = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
     { destination = "/dev/mqueue", type = "mqueue", source = "mqueue", options = { "nosuid", "noexec", "nodev" } },
   }
-  if o.network ~= "host" then
-    m[#m + 1] = { destination = "/sys", type = "sysfs", source = "sysfs", options = sys_opts }
-  else -- sysfs belongs to the network namespace: bind the host's, read-only
-    m[#m + 1] = { destination = "/sys", type = "bind", source = "/sys", options = { "rbind", "nosuid", "noexec", "nodev", "ro" } }
-  end
+  -- a fresh sysfs, with the host's network too (never a bind of the host's
+  -- /sys, whose cgroup hierarchies, debugfs, tracefs... would come along):
+  -- read-only on the mount only, the host's sysfs stays as it is
+  m[#m + 1] = { destination = "/sys", type = "sysfs", source = "sysfs", options = sys_opts }
   if o.cgroup_v2 then -- the container's own cgroup (its cgroup namespace root), read-only
     local opts = { "nosuid", "noexec", "nodev", "relatime" }
     if not o.privileged then opts[#opts + 1] = "ro" end
