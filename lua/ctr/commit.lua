@@ -60,23 +60,22 @@ end
 -- out (an fd opened before). Every path it opens, symlinks included, can
 -- only resolve to the container's own files; nodev keeps it from reading a
 -- device node the container made. close: fds the helper must not keep.
+-- Raises on failure.
 local function helper(mnt, mount_fn, out, opts, close)
   local archive = require "ctr.archive" -- loaded before the host's tree goes away
-  local ok, err = pcall(function()
-    for _, fd in ipairs(close) do fd:close() end
-    must(core.unshare("mnt"))
-    must(core.mount(nil, "/", nil, "rprivate"))
-    mount_fn(mnt)
-    must(core.chdir(mnt))
-    must(core.pivot_root(".", "."))
-    must(core.umount2(".", "detach"))
-    must(core.chdir("/"))
-    must(archive.create(".", out, opts))
-  end)
-  return ok, err
+  for _, fd in ipairs(close) do fd:close() end
+  must(core.unshare("mnt"))
+  must(core.mount(nil, "/", nil, "rprivate"))
+  mount_fn(mnt)
+  must(core.chdir(mnt))
+  must(core.pivot_root(".", "."))
+  must(core.umount2(".", "detach"))
+  must(core.chdir("/"))
+  must(archive.create(".", out, opts))
 end
 
--- Start the helper; returns its pid and the read end of its error pipe.
+-- Start the helper: returns { pid =, err = the read end of its error pipe,
+-- mnt = its (host) mount point directory } for finish_helper.
 local function start_helper(mount_fn, out, opts, close)
   local mnt = state.mktemp("mnt")
   local er, ew = core.pipe()
@@ -88,7 +87,7 @@ local function start_helper(mount_fn, out, opts, close)
   end
   if pid == 0 then
     close[#close + 1] = er
-    local ok, err = helper(mnt, mount_fn, out, opts, close)
+    local ok, err = pcall(helper, mnt, mount_fn, out, opts, close)
     if not ok then core.write(ew, errors.message(err)) end
     core._exit(ok and 0 or 1)
   end
