@@ -52,16 +52,20 @@ static int fail_ar(ctr_error_t *err, struct archive *a, const char *what, const 
   return -1;
 }
 
-static struct archive *open_reader(const char *tarball, ctr_error_t *err) {
+/* A reader for tarball (a path), or for fd when tarball is NULL. */
+static struct archive *open_reader(const char *tarball, int fd, ctr_error_t *err) {
+  const char *name = tarball ? tarball : "the archive stream";
   cleanup_aread struct archive *in = archive_read_new();
   if (in == NULL) {
-    ctr_fail(err, ENOMEM, "read %s", tarball);
+    ctr_fail(err, ENOMEM, "read %s", name);
     return NULL;
   }
   archive_read_support_filter_all(in);
   archive_read_support_format_tar(in);
-  if (archive_read_open_filename(in, tarball, 64 * 1024) != ARCHIVE_OK) {
-    fail_ar(err, in, "open", tarball);
+  int r = tarball ? archive_read_open_filename(in, tarball, 64 * 1024)
+                  : archive_read_open_fd(in, fd, 64 * 1024);
+  if (r != ARCHIVE_OK) {
+    fail_ar(err, in, "open", name);
     return NULL;
   }
   return steal_ptr(&in);
@@ -118,21 +122,34 @@ static int extract_here(struct archive *in, const char *tarball, ctr_error_t *er
   return 0;
 }
 
-int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err) {
-  cleanup_aread struct archive *in = open_reader(tarball, err);
-  if (in == NULL)
-    return -1;
+/* Extract from in (named name in messages) into dest. */
+static int extract_into(struct archive *in, const char *name, const char *dest,
+                        ctr_error_t *err) {
   cleanup_fd int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cwd < 0)
-    return ctr_fail_errno(err, "extract %s: open the current directory", tarball);
+    return ctr_fail_errno(err, "extract %s: open the current directory", name);
   if (chdir(dest) < 0)
-    return ctr_fail_errno(err, "extract %s: chdir %s", tarball, dest);
-  int r = extract_here(in, tarball, err);
+    return ctr_fail_errno(err, "extract %s: chdir %s", name, dest);
+  int r = extract_here(in, name, err);
   if (fchdir(cwd) < 0 && r == 0)
-    return ctr_fail_errno(err, "extract %s: return to the previous directory", tarball);
+    return ctr_fail_errno(err, "extract %s: return to the previous directory", name);
   if (r < 0)
-    return ctr_error_wrap(err, "extract %s into %s", tarball, dest);
+    return ctr_error_wrap(err, "extract %s into %s", name, dest);
   return 0;
+}
+
+int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err) {
+  cleanup_aread struct archive *in = open_reader(tarball, -1, err);
+  if (in == NULL)
+    return -1;
+  return extract_into(in, tarball, dest, err);
+}
+
+int ctr_archive_extract_fd(int fd, const char *dest, ctr_error_t *err) {
+  cleanup_aread struct archive *in = open_reader(NULL, fd, err);
+  if (in == NULL)
+    return -1;
+  return extract_into(in, "the archive stream", dest, err);
 }
 
 /* ---- create --------------------------------------------------------------------- */
@@ -175,14 +192,16 @@ static int write_entry(struct archive *disk, struct archive *out, struct archive
   return 0;
 }
 
-/* Whiteouts (char 0:0) and sockets are not archived. */
-static int skip_entry(struct archive_entry *e) {
+/* Sockets are not archived; whiteouts (char 0:0) only with CTR_ARCHIVE_WHITEOUTS. */
+static int skip_entry(struct archive_entry *e, unsigned flags) {
   mode_t t = archive_entry_filetype(e);
-  return t == AE_IFSOCK || (t == AE_IFCHR && archive_entry_rdev(e) == 0);
+  if (t == AE_IFSOCK)
+    return 1;
+  return !(flags & CTR_ARCHIVE_WHITEOUTS) && t == AE_IFCHR && archive_entry_rdev(e) == 0;
 }
 
 static int write_tree(struct archive *disk, struct archive *out, const char *src,
-                      ctr_error_t *err) {
+                      unsigned flags, ctr_error_t *err) {
   cleanup_resolver struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
   if (lr == NULL)
     return ctr_fail(err, ENOMEM, "archive %s", src);
@@ -198,7 +217,7 @@ static int write_tree(struct archive *disk, struct archive *out, const char *src
       return fail_ar(err, disk, "read", src);
     archive_read_disk_descend(disk);
     const char *rel = relative(archive_entry_pathname(e), src, srclen);
-    if (rel == NULL || *rel == '\0' || skip_entry(e))
+    if (rel == NULL || *rel == '\0' || skip_entry(e, flags))
       continue;
     archive_entry_copy_pathname(e, rel);
     archive_entry_linkify(lr, &e, &sparse);
@@ -207,30 +226,34 @@ static int write_tree(struct archive *disk, struct archive *out, const char *src
   }
 }
 
-static struct archive *open_writer(const char *tarball, int gzip, ctr_error_t *err) {
+/* A pax writer to tarball (a path), or to fd when tarball is NULL. */
+static struct archive *open_writer(const char *tarball, int fd, unsigned flags,
+                                   ctr_error_t *err) {
+  const char *name = tarball ? tarball : "the archive stream";
   cleanup_awrite struct archive *out = archive_write_new();
   if (out == NULL) {
-    ctr_fail(err, ENOMEM, "create %s", tarball);
+    ctr_fail(err, ENOMEM, "create %s", name);
     return NULL;
   }
   if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
-      (gzip && archive_write_add_filter_gzip(out) < ARCHIVE_WARN) ||
-      archive_write_open_filename(out, tarball) != ARCHIVE_OK) {
-    fail_ar(err, out, "create", tarball);
+      ((flags & CTR_ARCHIVE_GZIP) && archive_write_add_filter_gzip(out) < ARCHIVE_WARN) ||
+      (tarball ? archive_write_open_filename(out, tarball)
+               : archive_write_open_fd(out, fd)) != ARCHIVE_OK) {
+    fail_ar(err, out, "create", name);
     return NULL;
   }
   return steal_ptr(&out);
 }
 
-int ctr_archive_create(const char *src_in, const char *tarball, int gzip, ctr_error_t *err) {
+/* Write the tree src into out (numeric owners only: no name lookups, which
+ * would read the passwd and group files of whatever root we are in). */
+static int create_into(struct archive *out, const char *src_in, const char *name,
+                       unsigned flags, ctr_error_t *err) {
   cleanup_free char *src = strdup(src_in);
   if (src == NULL)
     return ctr_fail_errno(err, "archive %s", src_in);
   for (size_t n = strlen(src); n > 1 && src[n - 1] == '/'; n--)
     src[n - 1] = '\0';
-  cleanup_awrite struct archive *out = open_writer(tarball, gzip, err);
-  if (out == NULL)
-    return -1;
   cleanup_aread struct archive *disk = archive_read_disk_new();
   if (disk == NULL)
     return ctr_fail(err, ENOMEM, "archive %s", src);
@@ -239,17 +262,31 @@ int ctr_archive_create(const char *src_in, const char *tarball, int gzip, ctr_er
                                            ARCHIVE_READDISK_NO_FFLAGS);
   if (archive_read_disk_open(disk, src) != ARCHIVE_OK)
     return fail_ar(err, disk, "open", src);
-  if (write_tree(disk, out, src, err) < 0)
-    return ctr_error_wrap(err, "archive %s into %s", src, tarball);
+  if (write_tree(disk, out, src, flags, err) < 0)
+    return ctr_error_wrap(err, "archive %s into %s", src, name);
   if (archive_write_close(out) != ARCHIVE_OK)
-    return fail_ar(err, out, "finish", tarball);
+    return fail_ar(err, out, "finish", name);
   return 0;
+}
+
+int ctr_archive_create(const char *src, const char *tarball, unsigned flags, ctr_error_t *err) {
+  cleanup_awrite struct archive *out = open_writer(tarball, -1, flags, err);
+  if (out == NULL)
+    return -1;
+  return create_into(out, src, tarball, flags, err);
+}
+
+int ctr_archive_create_fd(const char *src, int fd, unsigned flags, ctr_error_t *err) {
+  cleanup_awrite struct archive *out = open_writer(NULL, fd, flags, err);
+  if (out == NULL)
+    return -1;
+  return create_into(out, src, "the archive stream", flags, err);
 }
 
 /* ---- list ------------------------------------------------------------------------ */
 
 int ctr_archive_list(const char *tarball, ctr_archive_list_fn fn, void *ctx, ctr_error_t *err) {
-  cleanup_aread struct archive *in = open_reader(tarball, err);
+  cleanup_aread struct archive *in = open_reader(tarball, -1, err);
   if (in == NULL)
     return -1;
   for (;;) {

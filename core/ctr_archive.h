@@ -15,11 +15,26 @@
  * absolute paths, ".." components, or paths through a symlink. */
 int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err);
 
-/* Write the tree at src as a tar archive (pax, gzip-compressed when gzip):
- * paths relative without a leading "/" or "./", owners as numbers, modes,
- * symlinks, hard links, device nodes, fifos and xattrs kept. Overlayfs
- * whiteouts (char device 0:0) are skipped; other mounts are not entered. */
-int ctr_archive_create(const char *src, const char *tarball, int gzip, ctr_error_t *err);
+/* The same, reading the archive from fd (a pipe: read to its end). */
+int ctr_archive_extract_fd(int fd, const char *dest, ctr_error_t *err);
+
+/* Flags of ctr_archive_create and ctr_archive_create_fd. */
+enum {
+  CTR_ARCHIVE_GZIP = 1,      /* gzip-compress the archive */
+  CTR_ARCHIVE_WHITEOUTS = 2, /* keep overlayfs whiteouts (char 0:0): a layer */
+};
+
+/* Write the tree at src as a tar archive (pax, gzip-compressed with
+ * CTR_ARCHIVE_GZIP): paths relative without a leading "/" or "./", owners
+ * as numbers, modes, symlinks, hard links, device nodes, fifos and xattrs
+ * kept. Overlayfs whiteouts (char device 0:0) are skipped unless
+ * CTR_ARCHIVE_WHITEOUTS; sockets always; other mounts are not entered. */
+int ctr_archive_create(const char *src, const char *tarball, unsigned flags, ctr_error_t *err);
+
+/* The same, writing to fd (not closed), which may be a pipe. Opens nothing
+ * but what is below src: a caller that has pivoted into the tree to archive
+ * gets only that tree, whatever its symlinks point to. */
+int ctr_archive_create_fd(const char *src, int fd, unsigned flags, ctr_error_t *err);
 
 /* One entry of a listing. */
 typedef struct ctr_archive_entry {

@@ -3,7 +3,10 @@
 -- luac-ctr export [-o FILE] CONTAINER
 -- The merged filesystem (image layers plus the container's changes) as a
 -- tar archive that `import` and `docker import` accept, written to FILE or
--- to standard output (which must not be a terminal).
+-- to standard output (which must not be a terminal). The files are read by a
+-- helper pivoted into them (nothing outside the container can be reached), and
+-- a running container is frozen meanwhile (a freeze that does not take is an
+-- error).
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"

@@ -18,8 +18,6 @@ local errors = require "ctr.errors"
 
 local M = {}
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
 -- The container's image (its layers are the lower part of its filesystem).
 local function parent_image(c)
   local image = require "ctr.image"
@@ -39,63 +37,227 @@ local function overlay_of(c)
   return ov
 end
 
---- Copy a container upper dir into dst (an existing empty dir), keeping
--- owners, modes, times, hard links, device nodes (overlayfs whiteouts) and
--- xattrs (trusted.overlay.opaque). Raises on failure.
-function M.copy_tree(src, dst)
-  -- GNU cp -a keeps all of that (as root, trusted.* xattrs included)
-  local ok = os.execute("cp -a --no-target-directory " .. q(src) .. " " .. q(dst) .. " 2>/dev/null")
-  if not ok then
-    -- again, to get the message
-    local p = io.popen("cp -a --no-target-directory " .. q(src) .. " " .. q(dst) .. " 2>&1")
-    local msg = p:read("a"); p:close()
-    errors.raise(1, "cannot copy %s: %s", src, (msg:gsub("%s+$", "")))
+-- ---- reading a container's files from inside them -----------------------
+
+local function must(ok, err, ...)
+  if not ok then error(err, 0) end
+  return ok, err, ...
+end
+
+local function read_all(fd)
+  local chunks = {}
+  while true do
+    local s = core.read(fd, 65536)
+    if not s or s == "" then break end
+    chunks[#chunks + 1] = s
   end
+  return table.concat(chunks)
+end
+
+-- The helper (a fork): in a private mount namespace, mount_fn(mnt) mounts
+-- the container's files (and nothing else) at mnt, the helper pivots into
+-- them and unmounts the host's tree, then writes them as a tar archive to
+-- out (an fd opened before). Every path it opens, symlinks included, can
+-- only resolve to the container's own files; nodev keeps it from reading a
+-- device node the container made. close: fds the helper must not keep.
+-- Raises on failure.
+local function helper(mnt, mount_fn, out, opts, close)
+  local archive = require "ctr.archive" -- loaded before the host's tree goes away
+  for _, fd in ipairs(close) do fd:close() end
+  must(core.unshare("mnt"))
+  must(core.mount(nil, "/", nil, "rprivate"))
+  mount_fn(mnt)
+  must(core.chdir(mnt))
+  must(core.pivot_root(".", "."))
+  must(core.umount2(".", "detach"))
+  must(core.chdir("/"))
+  must(archive.create(".", out, opts))
+end
+
+-- Start the helper: returns { pid =, err = the read end of its error pipe,
+-- mnt = its (host) mount point directory } for finish_helper.
+local function start_helper(mount_fn, out, opts, close)
+  local mnt = state.mktemp("mnt")
+  local er, ew = core.pipe()
+  io.stdout:flush()
+  local pid, ferr = core.fork()
+  if not pid then
+    er:close(); ew:close(); core.rmdir(mnt)
+    errors.raise(1, "cannot start the archive helper: fork: %s", ferr)
+  end
+  if pid == 0 then
+    close[#close + 1] = er
+    local ok, err = pcall(helper, mnt, mount_fn, out, opts, close)
+    if not ok then core.write(ew, errors.message(err)) end
+    core._exit(ok and 0 or 1)
+  end
+  ew:close()
+  return { pid = pid, err = er, mnt = mnt }
+end
+
+-- Wait for the helper; raises "cannot <what>: <its error>" when it failed.
+local function finish_helper(h, what, extra)
+  local msg = read_all(h.err)
+  h.err:close()
+  local _, how, code = core.waitpid(h.pid)
+  core.rmdir(h.mnt)
+  if how ~= "exited" or code ~= 0 or extra then
+    if msg == "" then
+      msg = extra or (how == "exited" and ("the archive helper exited with " .. tostring(code))
+        or ("the archive helper was killed by signal " .. tostring(code)))
+    end
+    errors.raise(1, "cannot %s: %s", what, msg)
+  end
+end
+
+--- Copy a container's upper dir (a host path) into dst (an existing empty
+-- dir), keeping owners, modes, times, hard links, symlinks, device nodes
+-- (overlayfs whiteouts) and xattrs (trusted.overlay.opaque). The upper dir
+-- is read by a helper pivoted into a read-only, nodev bind mount of it (so
+-- no symlink or rename the container makes can lead it out) and streamed
+-- as a tar through a pipe into dst. Raises on failure.
+function M.copy_upper(upper, dst)
+  local archive = require "ctr.archive"
+  local r, w = core.pipe()
+  local ok, h = pcall(start_helper, function(mnt)
+    must(core.mount(upper, mnt, nil, "bind,ro,nodev,nosuid,noexec"))
+  end, w, { whiteouts = true }, { r })
+  w:close()
+  if not ok then r:close(); error(h, 0) end
+  local xok, xerr = archive.extract(r, dst)
+  r:close() -- a helper still writing gets EPIPE
+  finish_helper(h, "copy the container's files", not xok and xerr or nil)
   return true
 end
 
-local function write(path, text)
-  local f = io.open(path, "w")
-  if not f then return false end
-  local ok = f:write(text)
-  return f:close() and ok ~= nil
-end
+-- ---- the freezer ------------------------------------------------------------
 
-local function read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+--- Seconds a freeze may take before it is an error.
+M.FREEZE_TIMEOUT = 5
 
---- Freeze a running container's processes (v1 freezer, else cgroup v2
--- cgroup.freeze) so that its upper dir is copied in one consistent state.
--- Returns a function that thaws them (nil when it could not be frozen).
-function M.freeze(c)
-  if c:status() ~= "running" then return nil end
-  local g = require("ctr.cgroup").open(c.state.cgroup or ("luac-ctr/" .. c.id))
-  if not g then return nil end
-  local file, frozen, thaw_text, check
+-- The freezer of the container's cgroup: v1 freezer.state if the container
+-- has one, else cgroup v2 cgroup.freeze. Raises when there is none.
+local function freezer_of(c)
+  local g, err = require("ctr.cgroup").open(c.state.cgroup or ("luac-ctr/" .. c.id))
+  if not g then errors.raise(1, "cannot freeze container %s: %s", c.state.name, err) end
+  local v2
   for _, d in ipairs(g:dirs()) do
     if core.exists(d .. "/freezer.state") then
-      file, frozen, thaw_text, check = d .. "/freezer.state", "FROZEN", "THAWED", d .. "/freezer.state"
-      break
-    elseif core.exists(d .. "/cgroup.freeze") and not file then
-      file, frozen, thaw_text, check = d .. "/cgroup.freeze", "1", "0", d .. "/cgroup.events"
+      return { file = d .. "/freezer.state", on = "FROZEN", off = "THAWED", check = d .. "/freezer.state",
+               ok = "^FROZEN", v1 = true, g = g }
+    elseif core.exists(d .. "/cgroup.freeze") then
+      v2 = v2 or { file = d .. "/cgroup.freeze", on = "1", off = "0", check = d .. "/cgroup.events",
+                   ok = "frozen 1", g = g }
     end
   end
-  if not file then return nil end
-  local function thaw() write(file, thaw_text) end
-  if not write(file, frozen) then return nil end
-  local deadline = core.clock("monotonic") + 2
-  while core.clock("monotonic") < deadline do
-    local s = read(check) or ""
-    if s:match("^FROZEN") or s:match("frozen 1") then return thaw end
-    core.sleep(0.01)
+  if not v2 then errors.raise(1, "cannot freeze container %s: its cgroup has no freezer", c.state.name) end
+  return v2
+end
+
+local function write_file(path, text)
+  local fd, err = core.open(path, "wronly,cloexec")
+  if not fd then return nil, err end
+  local ok, werr = core.write(fd, text)
+  fd:close()
+  if not ok then return nil, werr end
+  return true
+end
+
+-- Whether pid's cgroup on the freezer's hierarchy is cg or below it.
+local function in_cgroup(pid, fz, cg)
+  local text = core.read_file("/proc/" .. pid .. "/cgroup")
+  if not text then return true end -- gone
+  for line in text:gmatch("[^\n]+") do
+    local ctl, p = line:match("^%d+:([^:]*):(.*)$")
+    if p and (fz.v1 and ("," .. ctl .. ","):find(",freezer,", 1, true) or (not fz.v1 and ctl == "")) then
+      return p == cg or p:sub(1, #cg + 1) == cg .. "/"
+    end
   end
-  thaw()
+  return false
+end
+
+-- The pids of the container: those in its pid namespace, and those in any
+-- of its cgroup directories.
+local function container_pids(c, fz)
+  local pids = {}
+  local ns = c.state.pid and core.readlink("/proc/" .. c.state.pid .. "/ns/pid")
+  if ns then
+    for _, n in ipairs(core.readdir("/proc") or {}) do
+      if n:match("^%d+$") and core.readlink("/proc/" .. n .. "/ns/pid") == ns then pids[n] = true end
+    end
+  end
+  for _, d in ipairs(fz.g:dirs()) do
+    for n in (core.read_file(d .. "/cgroup.procs") or ""):gmatch("%d+") do pids[n] = true end
+  end
+  return pids
+end
+
+-- nil when the freeze took: the freezer says frozen and every process of
+-- the container is in the frozen cgroup; else why not.
+local function not_frozen(c, fz)
+  local s = core.read_file(fz.check) or ""
+  if not s:match(fz.ok) then return "the freezer did not report frozen (" .. (s:gsub("%s+$", "")) .. ")" end
+  local cg = "/" .. fz.g.path
+  for pid in pairs(container_pids(c, fz)) do
+    if not in_cgroup(pid, fz, cg) then
+      return "process " .. pid .. " of the container is outside its freezer cgroup"
+    end
+  end
   return nil
+end
+
+--- Freeze a running container's processes (cgroup v1 freezer.state, else
+-- v2 cgroup.freeze) so that its files are read in one consistent state.
+-- Returns a
+-- function that thaws them (and raises if it cannot), or nil when the
+-- container is not running. A freeze that does not take within
+-- M.FREEZE_TIMEOUT seconds (or leaves a process of the container outside
+-- the frozen cgroup) is thawed again and raised as an error.
+function M.freeze(c)
+  if c:status() ~= "running" then return nil end
+  local fz = freezer_of(c)
+  local function thaw()
+    local ok, err = write_file(fz.file, fz.off)
+    if not ok then errors.raise(1, "cannot thaw container %s: %s", c.state.name, err) end
+  end
+  local ok, err = write_file(fz.file, fz.on)
+  if not ok then
+    pcall(thaw)
+    errors.raise(1, "cannot freeze container %s: %s", c.state.name, err)
+  end
+  local deadline = core.clock("monotonic") + M.FREEZE_TIMEOUT
+  local why = not_frozen(c, fz)
+  while why and core.clock("monotonic") < deadline do
+    core.sleep(0.01)
+    why = not_frozen(c, fz)
+  end
+  if why then
+    pcall(thaw)
+    errors.raise(1, "cannot freeze container %s: %s", c.state.name, why)
+  end
+  return thaw
+end
+
+-- fn() with INT, TERM, HUP and QUIT held (blocked): an interrupted commit
+-- or export still thaws the container and removes what it made, then dies.
+local function signals_held(fn)
+  local old = assert(core.sigmask("block", { "INT", "TERM", "HUP", "QUIT" }))
+  local res = table.pack(pcall(fn))
+  core.sigmask("setmask", old)
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+-- fn() with c frozen when pause (and running); thawed on every exit.
+local function frozen(c, pause, fn)
+  local thaw = pause and M.freeze(c) or nil
+  local ok, res = pcall(fn)
+  if thaw then
+    local tok, terr = pcall(thaw)
+    if ok and not tok then ok, res = false, terr end
+  end
+  if not ok then error(res, 0) end
+  return res
 end
 
 --- Make a new image from the container's changes (docker commit): a new
@@ -117,78 +279,60 @@ function M.commit(c, ref, opts)
   local okc, config = pcall(image.apply_changes, parent.config, opts.change)
   if not okc then errors.raise(125, errors.message(config)) end
   local ov = overlay_of(c)
-  local tmp = state.mktemp("commit")
-  local thaw = opts.pause ~= false and M.freeze(c) or nil
-  local copied, cerr = pcall(M.copy_tree, ov.upperdir, tmp)
-  if thaw then thaw() end
-  local ok, res = pcall(function()
-    if not copied then error(cerr, 0) end
-    core.chmod(tmp, 493) -- a layer root: 0755 like the upper dir
-    return image.add_layer_image {
-      parent = parent, layer_dir = tmp, ref = ref, config = config,
-      comment = opts.message or opts.comment,
-    }
+  return signals_held(function()
+    local tmp = state.mktemp("commit")
+    local ok, res = pcall(function()
+      frozen(c, opts.pause ~= false, function() M.copy_upper(ov.upperdir, tmp) end)
+      core.chmod(tmp, 493) -- a layer root: 0755 like the upper dir
+      return image.add_layer_image {
+        parent = parent, layer_dir = tmp, ref = ref, config = config,
+        comment = opts.message or opts.comment,
+      }
+    end)
+    if not ok then
+      core.remove_all(tmp)
+      error(res, 0)
+    end
+    return res
   end)
-  if not ok then
-    core.remove_all(tmp)
-    error(res, 0)
-  end
-  return res
 end
 
--- In a child with its own mount namespace: mount the merged tree read-only
--- at mnt and write the tar. Returns nil or an error message.
-local function export_child(ov, mnt, path, w)
-  local archive = require "ctr.archive"
-  local function must(ok, err)
-    if not ok then error(err, 0) end
-  end
-  local ok, err = pcall(function()
-    must(core.unshare("mnt"))
-    must(core.mount(nil, "/", nil, "rprivate"))
-    -- upper dir on top of the image layers; no upper/work dirs: read-only
-    must(core.mount("overlay", mnt, "overlay", "ro", "lowerdir=" .. ov.upperdir .. ":" .. ov.lowerdir))
-    must(archive.create(mnt, path))
-  end)
-  if not ok then core.write(w, errors.message(err)) end
-  w:close()
-  core._exit(ok and 0 or 1)
+-- The file export writes to: fd 1 for "-", else path opened (created)
+-- here, on the host, before the helper enters the container's files.
+local function open_output(path)
+  if path == "-" then return 1, nil end
+  local existed = core.lstat(path) ~= nil
+  local fd, err = core.open(path, "wronly,creat,trunc,cloexec", 420)
+  if not fd then errors.raise(1, "cannot export: %s", err) end
+  return fd, not existed and path or nil
 end
 
 --- Write the container's merged filesystem as a tar archive at path (docker
--- export): the overlay (upper dir over the image layers) is mounted
--- read-only in a child process's private mount namespace, so it vanishes
--- with the child. path "-" writes to standard output. Raises on errors.
+-- export): a helper mounts the overlay (upper dir over the image layers)
+-- read-only and nodev in its private mount namespace, pivots into it and
+-- archives it from there, so no symlink or rename the container makes can
+-- lead it to a host file, and no mount is ever left on the host. A running
+-- container is frozen meanwhile. path "-" writes to standard output.
+-- Raises on errors.
 function M.export(c, path)
   local ov = overlay_of(c)
-  if path == "-" then path = "/dev/stdout" end
-  local mnt = state.mktemp("export")
-  local r, w = core.pipe()
-  io.stdout:flush()
-  local pid, ferr = core.fork()
-  if not pid then
-    r:close(); w:close(); core.rmdir(mnt)
-    errors.raise(1, "export: fork: %s", ferr)
-  end
-  if pid == 0 then
-    r:close()
-    export_child(ov, mnt, path, w)
-  end
-  w:close()
-  local chunks = {}
-  while true do
-    local s = core.read(r, 4096)
-    if not s or s == "" then break end
-    chunks[#chunks + 1] = s
-  end
-  r:close()
-  local _, how, code = core.waitpid(pid)
-  core.rmdir(mnt)
-  if how ~= "exited" or code ~= 0 then
-    local msg = table.concat(chunks)
-    errors.raise(1, "cannot export %s: %s", c.state.name, msg ~= "" and msg or ("the exporter " .. tostring(how)))
-  end
-  return true
+  return signals_held(function()
+    local fd, created = open_output(path)
+    local ok, err = pcall(frozen, c, true, function()
+      local h = start_helper(function(mnt)
+        -- upper dir on top of the image layers; no upper/work dirs: read-only
+        must(core.mount("overlay", mnt, "overlay", "ro,nodev,nosuid,noexec",
+          "lowerdir=" .. ov.upperdir .. ":" .. ov.lowerdir))
+      end, fd, nil, {})
+      finish_helper(h, "export " .. c.state.name)
+    end)
+    if fd ~= 1 then fd:close() end
+    if not ok then
+      if created then core.unlink(created) end
+      error(err, 0)
+    end
+    return true
+  end)
 end
 
 return M
