@@ -1,7 +1,7 @@
 -- tools/cgroup-v2-check.lua - exercise ctr.cgroup on a pure cgroup v2 kernel.
 --
 -- Run by spec/cgroup_v2_spec.lua inside the throw-away VM of
--- ../shared/cgroup2-vm.sh (--hostroot --share <repo>), as root, from the repo:
+-- tools/v2vm.sh (--hostroot --share <repo>), as root, from the repo:
 --   lua5.4 tools/cgroup-v2-check.lua <build dir>
 -- Prints "V2CHECK OK <name>" or "V2CHECK FAIL <name>: <why>" per check, then
 -- "V2CHECK DONE passed=<n> failed=<m>"; exits 0 only when every check passed.
