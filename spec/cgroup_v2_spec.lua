@@ -6,7 +6,7 @@
 -- leaves nothing behind here. If the VM cannot start, this spec fails.
 local U = require "spec_util"
 
-local CHECKS = { "layout", "limits", "swap_unlimited", "add", "oom", "pids_limit", "cpu_usage", "errors" }
+local CHECKS = { "layout", "limits", "swap_unlimited", "add", "oom", "pids_limit", "cpu_usage", "errors", "devices" }
 
 local function realpath(p)
   local h = io.popen("realpath -e " .. U.q(p) .. " 2>/dev/null")
