@@ -33,7 +33,7 @@ MODULES="virtio_pci 9pnet_virtio 9p overlay"
 
 die() { echo "v2vm.sh: $*" >&2; exit 125; }
 
-accel=(-accel tcg,thread=multi)
+accel=(-accel "tcg,thread=multi")
 smp=2 mem=512 tmo=300 verbose=0 hostroot=0 prepare=0
 shares=() bins=()
 while [ $# -gt 0 ]; do
@@ -52,7 +52,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $prepare = 1 ] || [ $# -ge 1 ] || die "usage: $0 [options] -- 'command'"
-for n in mem smp tmo; do [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "--$n wants a positive integer"; done
+posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--$1 wants a positive integer, not '$2'"; }
+posint mem "$mem"; posint smp "$smp"; posint timeout "$tmo"
 
 for t in qemu-system-x86_64 cpio dpkg-deb apt-get; do
   command -v $t >/dev/null || die "$t is missing (run tools/install-deps.sh)"
