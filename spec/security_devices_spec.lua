@@ -126,7 +126,7 @@ describe("device policy #root", function()
 
   it("refuses bad --device values with one line and exit 125, leaving nothing", function()
     for _, bad in ipairs({ "/tmp", "/no/such/dev", "dev/null", "/dev/null:/etc/null", "/dev/null:/dev/../x",
-      "/dev/null:/dev/n:rwx", "/dev/null:/dev/n:rr", "/dev/null:/dev/n:rw:x", "/dev/null::r" }) do
+      "/dev/null:/dev/n:rwx", "/dev/null:/dev/", "/dev/null:/dev//", "/dev/null:/dev/n:rr", "/dev/null:/dev/n:rw:x", "/dev/null::r" }) do
       local out, err, code = run({ "run", "--rm", "--network", "none", "--device", bad, "busybox", "true" })
       assert.are.equal(125, code, bad)
       assert.are.equal("", out)

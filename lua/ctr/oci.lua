@@ -76,7 +76,7 @@ M.default_device_rules = {
 M.privileged_device_rules = { { allow = true, access = "rwm" } }
 
 local function device_path(p, spec)
-  if p:sub(1, 5) ~= "/dev/" then
+  if p:sub(1, 5) ~= "/dev/" or not p:sub(6):match("[^/]") then
     error(("invalid device %q: the container path %s must be below /dev/"):format(spec, p), 0)
   end
   for part in p:gmatch("[^/]+") do
@@ -84,7 +84,7 @@ local function device_path(p, spec)
       error(("invalid device %q: the container path %s has a . or .. component"):format(spec, p), 0)
     end
   end
-  return (p:gsub("/+", "/"))
+  return (p:gsub("/+", "/"):gsub("/$", ""))
 end
 
 --- Parse a --device value "HOST[:CONTAINER[:PERMS]]" (or "HOST:PERMS", as
