@@ -5,10 +5,13 @@
  * caches it per process). Paths are relative: "luac-ctr/<id>". */
 #include "lctr.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "devices.h"
 
 #define LAYOUT_MT "ctr.cgroup_layout"
 
@@ -235,13 +238,64 @@ static int l_cgroup_online_cpus(lua_State *L) {
   return 1;
 }
 
+/* One runtime-spec device rule (the table at idx) into r; nil, err on a bad value. */
+static int read_rule(lua_State *L, int idx, ctr_dev_rule_t *r, ctr_error_t *err) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  r->allow = lctr_optfield_boolean(L, idx, "allow", 0);
+  const char *type = lctr_optfield_string(L, idx, "type", "a");
+  if (strlen(type) != 1)
+    return ctr_fail(err, EINVAL, "invalid device rule type \"%s\": use a, c or b", type);
+  r->type = type[0];
+  r->major = lctr_optfield_integer(L, idx, "major", CTR_DEV_ANY);
+  r->minor = lctr_optfield_integer(L, idx, "minor", CTR_DEV_ANY);
+  if (ctr_dev_parse_access(lctr_optfield_string(L, idx, "access", "rwm"), &r->access, err) < 0)
+    return -1;
+  return ctr_dev_check_rule(r, err);
+}
+
+/***
+ * core.cgroup_devices(layout, path, rules) -> true | nil, err, errno
+ * Enforce a device policy on the cgroup path before any process is in it.
+ * rules: the OCI config's linux.resources.devices, a list of { allow = bool,
+ * type = "a"|"c"|"b" (default "a"), major = n, minor = n (absent or -1:
+ * every one), access = "rwm" (default) }, on top of "deny everything"; the
+ * last rule that matches an access decides. Uses the v1 devices controller
+ * when one is mounted, else a BPF device program on the cgroup v2 directory.
+ * A policy that allows everything changes nothing.
+ */
+static int l_cgroup_devices(lua_State *L) {
+  const ctr_cg_layout_t *l = check_layout(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, 3);
+  ctr_error_t err;
+  if (n > CTR_DEV_MAX_RULES) {
+    ctr_fail(&err, E2BIG, "%lld device rules: at most %d are allowed", (long long)n, CTR_DEV_MAX_RULES);
+    return lctr_pusherr(L, &err);
+  }
+  ctr_dev_rule_t *rules = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *rules, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);
+    if (read_rule(L, -1, &rules[i - 1], &err) < 0) {
+      ctr_error_wrap(&err, "device rule %lld", (long long)i);
+      return lctr_pusherr(L, &err);
+    }
+    lua_pop(L, 1);
+  }
+  if (ctr_cg_set_devices(l, path, rules, (size_t)n, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"cgroup_layout", l_cgroup_layout}, {"cgroup_info", l_cgroup_info},
     {"cgroup_create", l_cgroup_create}, {"cgroup_exists", l_cgroup_exists},
     {"cgroup_dirs", l_cgroup_dirs},     {"cgroup_add", l_cgroup_add},
     {"cgroup_pids", l_cgroup_pids},     {"cgroup_stats", l_cgroup_stats},
     {"cgroup_kill", l_cgroup_kill},     {"cgroup_remove", l_cgroup_remove},
-    {"cgroup_online_cpus", l_cgroup_online_cpus}, {NULL, NULL}};
+    {"cgroup_online_cpus", l_cgroup_online_cpus}, {"cgroup_devices", l_cgroup_devices},
+    {NULL, NULL}};
 
 LCTR_AREA_DECL(cgroup) {
   luaL_setfuncs(L, funcs, 0);

@@ -1,8 +1,9 @@
 -- run and exec on a real pure cgroup v2 kernel: the container path that this
 -- hybrid machine cannot take (CLONE_INTO_CGROUP into a v2 cgroup with every
 -- controller, memory.max / pids.max / cpu.max, OOM reporting through
--- memory.events, exec joining a v2 cgroup). Boots Debian's kernel under qemu
--- with ../shared/cgroup2-vm.sh inside this machine's own files (--hostroot)
+-- memory.events, exec joining a v2 cgroup, the device policy as a BPF
+-- program). Boots Debian's kernel under qemu
+-- with tools/v2vm.sh inside this machine's own files (--hostroot)
 -- and runs the launcher from this build there, with a state root on the
 -- guest's tmpfs. The VM is thrown away afterwards. If it cannot start, this
 -- spec fails.
@@ -32,6 +33,14 @@ id=$("$L" run -d --network none --name v2 -m 64m busybox top)
 echo "V2RUN exec $("$L" exec v2 sh -c 'cat /proc/self/cgroup; ps -e | wc -l' | tr '\n' ' ')"
 echo "V2RUN procs $(wc -l < /sys/fs/cgroup/luac-ctr/$id/cgroup.procs)"
 "$L" exec v2 sh -c 'exit 5'; echo "V2RUN exec_exit $?"
+echo "V2RUN dev_exec $("$L" exec v2 sh -c 'mknod /tmp/k c 7 0; (exec 3</tmp/k) 2>&1' | grep -c 'not permitted')"
+echo "V2RUN dev_forbidden $(r busybox sh -c 'mknod /tmp/k c 7 128; mknod /tmp/z b 7 0; mknod /tmp/v c 7 0
+  for n in k z v; do (exec 3</tmp/$n) 2>&1; done' | grep -c 'Operation not permitted')"
+echo "V2RUN dev_default $(r busybox sh -c 'echo x >/dev/null && head -c 3 /dev/zero | wc -c && (exec 3<>/dev/ptmx) && echo ok' | tr '\n' ' ')"
+echo "V2RUN dev_added $(r --device /dev/vcs:/dev/k2:r busybox sh -c '(exec 3</dev/k2) && echo r-ok
+  (exec 3>/dev/k2) 2>&1 | grep -c "not permitted"' | tr '\n' ' ')"
+echo "V2RUN dev_privileged $(r --privileged busybox sh -c 'mknod /tmp/k c 7 128 && mknod /tmp/v c 7 0 &&
+  (exec 3</tmp/k) && (exec 3</tmp/v) && echo ok')"
 "$L" rm -f v2 >/dev/null 2>&1 || "$L" -e 'local c=require"ctr.container".get("v2"); c:remove{force=true}'
 echo "V2RUN left $(find /sys/fs/cgroup/luac-ctr -mindepth 1 -type d | wc -l)"
 echo "V2RUN done 1"
@@ -40,14 +49,13 @@ echo "V2RUN done 1"
 describe("run on a cgroup v2 kernel (qemu VM) #root", function()
   it("runs, limits, OOM-reports and execs with cgroup v2", function()
     local repo = assert(realpath(U.srcdir))
-    local vm = repo .. "/../shared/cgroup2-vm.sh"
-    assert.truthy(io.open(vm), "missing " .. vm .. " (the cgroup v2 VM script)")
+    local vm = repo .. "/tools/v2vm.sh"
     local build = assert(realpath(U.build:sub(1, 1) == "/" and U.build or repo .. "/" .. U.build))
     local shares = "--share " .. U.q(repo)
     if build:sub(1, #repo + 1) ~= repo .. "/" then shares = shares .. " --share " .. U.q(build) end
     local out, err, code = U.sh("bash " .. U.q(vm) .. " --hostroot --mem 1024 " .. shares ..
       " --timeout 300 -- " .. U.q(GUEST:format(build)))
-    local report = "cgroup2-vm.sh exit " .. tostring(code) .. "\n" .. out .. err
+    local report = "v2vm.sh exit " .. tostring(code) .. "\n" .. out .. err
     local function v(name) return out:match("V2RUN " .. name .. " ([^\n]*)") end
     assert.truthy(v("done"), "the guest script did not finish:\n" .. report)
     assert.are.equal("1", v("layout"), report)
@@ -60,6 +68,12 @@ describe("run on a cgroup v2 kernel (qemu VM) #root", function()
     assert.are.equal("0::/ 5 ", v("exec"), report) -- ps -e: header, top, sh, ps, wc
     assert.are.equal("1", v("procs"), report)
     assert.are.equal("5", v("exec_exit"), report)
+    -- the device policy as a BPF program on the container's cgroup
+    assert.are.equal("1", v("dev_exec"), report)       -- exec'ed processes are held to it
+    assert.are.equal("3", v("dev_forbidden"), report)  -- mknod'ed vcsa, loop, vcs: EPERM
+    assert.are.equal("3 ok ", v("dev_default"), report) -- null, zero, ptmx work
+    assert.are.equal("r-ok 1 ", v("dev_added"), report) -- --device ...:r: read, not write
+    assert.are.equal("ok", v("dev_privileged"), report) -- vcs and vcsa do open without the policy
     assert.are.equal("0", v("left"), report)
   end)
 end)

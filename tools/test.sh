@@ -9,10 +9,9 @@ sh tools/install-deps.sh
 export LUAC_CTR_BUILD=${LUAC_CTR_BUILD:-build}
 cmake -S . -B "$LUAC_CTR_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$LUAC_CTR_BUILD" -j"$(nproc)" >/dev/null
-# The cgroup v2 spec boots a kernel under qemu; fetch it now, while the
-# network is there (the specs themselves run without one).
-vm=../shared/cgroup2-vm.sh
-if [ -f "$vm" ]; then bash "$vm" --timeout 300 -- true >/dev/null 2>&1 || echo "warning: cgroup v2 VM warm-up failed" >&2; fi
+# The cgroup v2 specs boot Debian's kernel under qemu (tools/v2vm.sh); fetch
+# it now, while the network is there (the specs themselves run without one).
+bash tools/v2vm.sh --prepare >/dev/null || echo "warning: cannot fetch the kernel of the cgroup v2 VM" >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 set +e

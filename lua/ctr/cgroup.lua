@@ -197,6 +197,17 @@ function Cgroup:add(pid)
   return self
 end
 
+--- Enforce a device policy (the OCI config's linux.resources.devices: a list of
+-- { allow = bool, type = "a"|"c"|"b", major = n, minor = n, access = "rwm" }, on top
+-- of "deny everything", the last matching rule decides) before any process is in
+-- the cgroup: the v1 devices controller, or a BPF device program on cgroup v2.
+function Cgroup:set_devices(rules)
+  if type(rules) ~= "table" then error("device rules must be a list", 0) end
+  local ok, err = core.cgroup_devices(layout_ud(), self.path, rules)
+  if not ok then error(err, 0) end
+  return self
+end
+
 --- The absolute directories of the cgroup, one per hierarchy where it exists.
 function Cgroup:dirs()
   local d, err = core.cgroup_dirs(layout_ud(), self.path)

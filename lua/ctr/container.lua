@@ -530,7 +530,8 @@ end
 -- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
 -- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
 -- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
--- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, network, ip,
+-- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
+-- "HOST[:CONTAINER[:PERMS]]"), network, ip,
 -- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files.
 -- Returns the container; raises on bad input, leaving nothing behind.
 function M.create(o)
@@ -563,6 +564,8 @@ function M.create(o)
   end
   local caps_ok, caps_err = pcall(require("ctr.oci").capabilities, o.cap_add, o.cap_drop, o.privileged)
   if not caps_ok then raise(125, errors.message(caps_err)) end
+  local dev_ok, devices = pcall(require("ctr.oci").parse_devices, o.devices)
+  if not dev_ok then raise(125, errors.message(devices)) end
 
   return state.with_lock(function()
     if o.name then
@@ -590,7 +593,7 @@ function M.create(o)
         args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid, groups = groups,
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
-        network = net, volumes = volumes, files = files, resources = res,
+        network = net, volumes = volumes, files = files, resources = res, devices = devices,
         cgroup_v2 = require("ctr.cgroup").layout() == "v2",
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
@@ -690,6 +693,7 @@ function Container:_launch(o)
   local g = cgroup.create(self.state.cgroup, self.state.resources or {})
   local p, fds = nil, {}
   local ok, err = xpcall(function()
+    g:set_devices(require("ctr.oci").device_rules_of(cfg)) -- before any process is in it
     local stdio = {}
     stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)
     self.state.cgroup_entry = { join = stdio.cgroup_join, into = stdio.cgroup_into } -- for exec

@@ -54,6 +54,106 @@ M.devices = {
   { path = "/dev/tty", type = "c", major = 5, minor = 0, fileMode = 438 },
 }
 
+--- Docker's default device policy (linux.resources.devices): nothing but mknod
+-- of any node and the devices every container gets (null, zero, full, random,
+-- urandom, tty, ptmx and its own ptys, 136:*) may be opened. The container's
+-- console is one of its ptys; the host's /dev/console (5:1) stays out.
+M.default_device_rules = {
+  { allow = false, access = "rwm" },
+  { allow = true, type = "c", access = "m" },
+  { allow = true, type = "b", access = "m" },
+  { allow = true, type = "c", major = 1, minor = 3, access = "rwm" },
+  { allow = true, type = "c", major = 1, minor = 5, access = "rwm" },
+  { allow = true, type = "c", major = 1, minor = 7, access = "rwm" },
+  { allow = true, type = "c", major = 1, minor = 8, access = "rwm" },
+  { allow = true, type = "c", major = 1, minor = 9, access = "rwm" },
+  { allow = true, type = "c", major = 5, minor = 0, access = "rwm" },
+  { allow = true, type = "c", major = 5, minor = 2, access = "rwm" },
+  { allow = true, type = "c", major = 136, access = "rwm" },
+}
+
+--- The device policy of a --privileged container: every device.
+M.privileged_device_rules = { { allow = true, access = "rwm" } }
+
+local function device_path(p, spec)
+  if p:sub(1, 5) ~= "/dev/" or not p:sub(6):match("[^/]") then
+    error(("invalid device %q: the container path %s must be below /dev/"):format(spec, p), 0)
+  end
+  for part in p:gmatch("[^/]+") do
+    if part == ".." or part == "." then
+      error(("invalid device %q: the container path %s has a . or .. component"):format(spec, p), 0)
+    end
+  end
+  return (p:gsub("/+", "/"):gsub("/$", ""))
+end
+
+--- Parse a --device value "HOST[:CONTAINER[:PERMS]]" (or "HOST:PERMS", as
+-- docker reads it): HOST must be a character or block device (symlinks are
+-- followed); CONTAINER (default HOST) a path below /dev/; PERMS r, w and/or m
+-- (default rwm). Raises on anything else.
+-- @return { path =, type = "c"|"b", major =, minor =, fileMode =, uid =, gid =, access = }
+function M.parse_device(spec)
+  local core = require "ctr.core"
+  local parts = {}
+  for p in (tostring(spec) .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
+  local host, dest, perms = parts[1], parts[2], parts[3]
+  if #parts == 2 and dest:match("^[rwm]+$") then dest, perms = nil, parts[2] end
+  if #parts > 3 or host == "" or dest == "" or perms == "" then
+    error(("invalid device %q: use HOST[:CONTAINER[:PERMS]]"):format(spec), 0)
+  end
+  perms = perms or "rwm"
+  if not perms:match("^[rwm]+$") or perms:match("(.).*%1") then
+    error(("invalid device %q: permissions %q must be made of r, w and m"):format(spec, perms), 0)
+  end
+  if host:sub(1, 1) ~= "/" then error(("invalid device %q: the host path must be absolute"):format(spec), 0) end
+  local st, err = core.stat(host)
+  if not st then error(("invalid device %q: %s"):format(spec, err), 0) end
+  if st.type ~= "chr" and st.type ~= "blk" then
+    error(("invalid device %q: %s is not a character or block device"):format(spec, host), 0)
+  end
+  return { path = device_path(dest or host, spec), type = st.type == "chr" and "c" or "b",
+           major = st.rdev_major, minor = st.rdev_minor, fileMode = st.mode & 511,
+           uid = st.uid, gid = st.gid, access = perms }
+end
+
+--- Parse a list of --device values (see parse_device).
+function M.parse_devices(list)
+  local t = {}
+  for i, spec in ipairs(list or {}) do t[i] = M.parse_device(spec) end
+  return t
+end
+
+--- The device policy (linux.resources.devices) for parsed --device entries;
+-- privileged: every device.
+function M.device_rules(devices, privileged)
+  if privileged then return M.privileged_device_rules end
+  local rules = {}
+  for i, r in ipairs(M.default_device_rules) do rules[i] = r end
+  for _, d in ipairs(devices or {}) do
+    rules[#rules + 1] = { allow = true, type = d.type, major = d.major, minor = d.minor, access = d.access }
+  end
+  return rules
+end
+
+--- The device policy a config asks for; a config without one (made before
+-- device policies existed) gets the default.
+function M.device_rules_of(cfg)
+  local r = cfg.linux and cfg.linux.resources and cfg.linux.resources.devices
+  if type(r) == "table" then return r end
+  return M.default_device_rules
+end
+
+-- The device nodes made in /dev: the defaults, then the --device ones.
+local function device_nodes(devices)
+  local nodes = {}
+  for i, d in ipairs(M.devices) do nodes[i] = d end
+  for _, d in ipairs(devices or {}) do
+    nodes[#nodes + 1] = { path = d.path, type = d.type, major = d.major, minor = d.minor,
+                          fileMode = d.fileMode, uid = d.uid, gid = d.gid }
+  end
+  return nodes
+end
+
 --- Normalise a capability name: "net_admin" / "cap_net_admin" -> "CAP_NET_ADMIN".
 function M.cap_name(name)
   name = name:upper()
@@ -132,9 +232,13 @@ end
 -- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro}},
 -- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup),
 -- rootfs, lowerdir, upperdir, workdir, files {hostname=, hosts=, ["resolv.conf"]=},
--- resources (a table kept for inspect), rlimits.
+-- resources (a table kept for inspect), rlimits, devices (what parse_devices
+-- returns: nodes made in /dev and allowed by the device policy).
 function M.build(o)
   local caps = M.capabilities(o.cap_add, o.cap_drop, o.privileged)
+  local resources = {}
+  for k, v in pairs(o.resources or {}) do resources[k] = v end
+  resources.devices = M.device_rules(o.devices, o.privileged)
   local root_user = (o.uid or 0) == 0
   return {
     ociVersion = "1.0.2",
@@ -163,10 +267,10 @@ function M.build(o)
     mounts = default_mounts(o),
     linux = {
       namespaces = namespaces(o),
-      resources = o.resources or {},
+      resources = resources,
       maskedPaths = o.privileged and {} or M.masked_paths,
       readonlyPaths = o.privileged and {} or M.readonly_paths,
-      devices = M.devices,
+      devices = device_nodes(o.devices),
     },
   }
 end
