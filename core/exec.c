@@ -28,8 +28,9 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
   if (cfg->proc.terminal) {
     if (ctr_setup_console(sync_fd, &err) < 0)
       ctr_child_fail(sync_fd, &err, 125);
-  } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0) {
-    ctr_child_fail(sync_fd, &err, 125);
+  } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0 ||
+             (setsid() < 0 && ctr_fail_errno(&err, "setsid for the command") < 0)) {
+    ctr_child_fail(sync_fd, &err, 125); /* setsid: the caller's terminal is not its controlling tty */
   }
   if (enter_cwd(cfg->proc.cwd, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
       ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
