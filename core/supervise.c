@@ -217,6 +217,7 @@ typedef struct sup {
   logfile_t log;
   int sfd, in_pipe;
   bool exited, pumping;
+  bool quiet; /* after the exit, 100 ms without output: what holds the pipes is a leftover */
   ctr_pump_t pump; /* our input (in_fd) to the container's stdin pipe or pty */
   struct timespec exit_at;
 } sup_t;
@@ -279,6 +280,7 @@ static int loop_once(sup_t *s, ctr_error_t *err) {
   int r = poll(p, (nfds_t)n, s->exited ? 100 : -1);
   if (r < 0 && errno != EINTR)
     return ctr_fail_errno(err, "poll in the supervisor");
+  s->quiet = s->exited && r == 0;
   for (int i = 0; i < 3; i++)
     if (p[i].revents && stream_read(streams[i], &s->log, err) < 0)
       return -1;
@@ -317,7 +319,7 @@ static int run_loop(sup_t *s, ctr_error_t *err) {
     if (loop_once(s, err) < 0)
       return -1;
     bool open = s->out.fd >= 0 || s->err.fd >= 0 || s->pty.fd >= 0;
-    if (s->exited && (!open || drain_deadline_passed(s)))
+    if (s->exited && (!open || s->quiet || drain_deadline_passed(s)))
       break;
   }
   stream_t *streams[3] = {&s->out, &s->err, &s->pty};

@@ -129,7 +129,7 @@ describe("security: stdio is relayed, never handed over #root", function()
   -- The host file F holds a secret; the caller appends the container's output
   -- to it (>>) and feeds it stdin from host file G. Inside: truncate F and
   -- write over it through /proc/self/fd/1, write over G through /proc/self/fd/0.
-  local ATTACK = 'readlink /proc/self/fd/1 >&2; : > /proc/self/fd/1; echo pwned > /proc/self/fd/1; ' ..
+  local ATTACK = 'readlink /proc/$$/fd/1 >&2; : > /proc/self/fd/1; echo pwned > /proc/self/fd/1; ' ..
     'echo pwned-in 2>/dev/null > /proc/self/fd/0; echo relayed'
 
   local function attack(args)
@@ -186,6 +186,78 @@ describe("security: stdio is relayed, never handed over #root", function()
       local _, err, code = ctr({ "wait", "s" })
       assert.are.equal(0, code, err)
       assert_no_injection(admin_shell({ "start", "-a", "s" }))
+    end)
+  end)
+
+  describe("the relay keeps stdio working", function()
+    local function sh(cmd) return U.sh("export LUAC_CTR_ROOT=" .. U.q(root) .. "; " .. cmd, { keep_stdin = true }) end
+    local L = U.q(U.launcher)
+
+    it("binary data, 50 MB, EOF on stdin, through run -i and exec -i, from files and pipes", function()
+      local big, out = root .. "/big", root .. "/out"
+      assert(os.execute("head -c 50000000 /dev/urandom > " .. U.q(big)))
+      start("c", "busybox", "sleep", "1000")
+      for _, cmd in ipairs({
+        L .. " run --rm -i busybox cat < " .. U.q(big) .. " > " .. U.q(out),
+        L .. " exec -i c cat < " .. U.q(big) .. " > " .. U.q(out),
+        "cat " .. U.q(big) .. " | " .. L .. " exec -i c cat | cat > " .. U.q(out),
+      }) do
+        os.remove(out)
+        local _, err, code = sh(cmd)
+        assert.are.equal(0, code, err)
+        local _, _, same = U.sh("cmp " .. U.q(big) .. " " .. U.q(out))
+        assert.are.equal(0, same, cmd)
+      end
+    end)
+
+    it("stderr stays separate; exit codes and 128+n come back; nothing is lost at exit", function()
+      start("c", "busybox", "sleep", "1000")
+      for _, verb in ipairs({ "run --rm busybox", "run --rm -i busybox", "exec c", "exec -i c" }) do
+        local out, err, code = sh(L .. " " .. verb .. " sh -c 'echo out; echo err >&2; yes x | head -c 300000; exit 7' </dev/null")
+        assert.are.equal(7, code, verb)
+        assert.are.equal(300004, #out, verb)
+        assert.is_true(out == "out\n" .. ("x\n"):rep(150000), verb)
+        assert.are.equal("err\n", err, verb)
+        if verb:match("^exec") then -- (a container's init, pid 1, cannot SIGKILL itself)
+          _, _, code = sh(L .. " " .. verb .. " sh -c 'kill -9 $$' </dev/null")
+          assert.are.equal(137, code, verb)
+        end
+      end
+    end)
+
+    it("a command that does not read its stdin does not block its output", function()
+      start("c", "busybox", "sleep", "1000")
+      for _, verb in ipairs({ "run --rm -i busybox", "exec -i c" }) do
+        local out, err, code = sh("yes | timeout 60 " .. L .. " " .. verb ..
+          " sh -c 'head -c 10 >/dev/null; head -c 5000000 /dev/zero; exit 3' | wc -c")
+        assert.are.equal(0, code, err)
+        assert.are.equal("5000000", out:match("%d+"), verb)
+      end
+    end)
+
+    it("the Lua API relays the fds it is given: exec{stdin=, stdout=} and capture", function()
+      start("api", "busybox", "sleep", "1000")
+      local f, g = root .. "/F", root .. "/G"
+      writefile(g, "from-g\n")
+      local state = require "ctr.state"
+      state.set_root(root)
+      local ok, err = pcall(function()
+        local c = assert(require("ctr.container").get("api"))
+        local gi = assert(core.open(g, "rdonly,cloexec"))
+        local fo = assert(core.open(f, "wronly,creat,trunc,cloexec", tonumber("600", 8)))
+        local r = c:exec { argv = { "sh", "-c", "cat; a=$(readlink /proc/$$/fd/0); b=$(readlink /proc/$$/fd/1); echo ${a%%:*} ${b%%:*}" },
+          stdin = gi, stdout = fo }
+        gi:close(); fo:close()
+        assert.are.equal(0, r.exit_code)
+        assert.are.equal("from-g\npipe pipe\n", readfile(f))
+        gi = assert(core.open(g, "rdonly,cloexec"))
+        r = c:exec { argv = { "sh", "-c", "cat; readlink /proc/self/fd/0" }, stdin = gi, capture = true }
+        gi:close()
+        assert.matches("^from%-g\npipe:", r.stdout)
+        assert.has_error(function() c:exec { argv = { "true" }, detach = true, stdout = 1 } end)
+      end)
+      state.set_root(nil)
+      assert(ok, err)
     end)
   end)
 end)
