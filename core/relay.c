@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,7 +68,7 @@ ssize_t ctr_relay_out(int pipe_fd, int *to, bool *no_splice, ctr_error_t *err) {
 }
 
 int ctr_pump_init(ctr_pump_t *p, int from, int to, ctr_error_t *err) {
-  memset(p, 0, sizeof *p - sizeof p->buf);
+  memset(p, 0, offsetof(ctr_pump_t, buf)); /* the buffer needs no clearing */
   p->from = from;
   p->to = to;
   int fl = fcntl(to, F_GETFL);
@@ -98,25 +99,21 @@ static int pump_flush(ctr_pump_t *p) {
   return 1;
 }
 
-static int pump_read(ctr_pump_t *p, ctr_error_t *err) {
+static int pump_read(ctr_pump_t *p) {
   ssize_t n;
   do
     n = read(p->from, p->buf, sizeof p->buf);
   while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EAGAIN)
     return 1;
-  if (n < 0 && errno == EIO)
-    return 0; /* our terminal hung up */
-  if (n < 0)
-    return ctr_fail_errno(err, "read the input for the container from fd %d", p->from);
-  if (n == 0)
-    return 0;
+  if (n <= 0)
+    return 0; /* end of file; EIO: our terminal hung up; EISDIR...: no input */
   p->off = 0;
   p->len = (size_t)n;
   return pump_flush(p);
 }
 
-int ctr_pump_step(ctr_pump_t *p, ctr_error_t *err) {
+int ctr_pump_step(ctr_pump_t *p) {
   if (p->wait_out || p->off < p->len) {
     p->wait_out = false;
     return pump_flush(p);
@@ -136,9 +133,7 @@ int ctr_pump_step(ctr_pump_t *p, ctr_error_t *err) {
     }
     if (errno == EPIPE)
       return 0;
-    if (!splice_unsupported(errno))
-      return ctr_fail_errno(err, "splice the container's input from fd %d", p->from);
-    p->no_splice = true;
+    p->no_splice = true; /* EINVAL...: not spliceable; any other error shows in read */
   }
-  return pump_read(p, err);
+  return pump_read(p);
 }

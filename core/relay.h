@@ -18,7 +18,8 @@
 #define CTR_RELAY_CHUNK 65536
 
 /* Move what a pipe holds to `to` (a blocking write). Returns the bytes
- * moved, 0 at end of file, -1 with err when reading the pipe failed. A
+ * moved, 0 at end of file, -1 with err when reading the pipe failed (EIO:
+ * a pty whose slave side is gone). A
  * failing `to` (closed terminal, full disk) makes *to = -1: the pipe is
  * then drained and the data dropped, so the container never blocks on it. */
 ssize_t ctr_relay_out(int pipe_fd, int *to, bool *no_splice, ctr_error_t *err);
@@ -40,8 +41,9 @@ int ctr_pump_init(ctr_pump_t *p, int from, int to, ctr_error_t *err);
 /* The pollfds the pump waits on (fd -1 when not wanted). */
 void ctr_pump_pollfds(const ctr_pump_t *p, struct pollfd *in, struct pollfd *out);
 
-/* One step after poll: returns 1 to go on, 0 when the pump is done (end of
- * file on from, or nobody reads `to` any more), -1 with err on a read error. */
-int ctr_pump_step(ctr_pump_t *p, ctr_error_t *err);
+/* One step after poll: returns 1 to go on, 0 when the pump is done: end of
+ * file on from (a read error, e.g. EIO from a terminal that hung up, counts
+ * as the end of the input, as docker does), or nobody reads `to` any more. */
+int ctr_pump_step(ctr_pump_t *p);
 
 #endif
