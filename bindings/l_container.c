@@ -643,8 +643,10 @@ static int proc_abort(lua_State *L) {
  * proc:supervise(opts) -> {exit_code=, signaled=, signal=} | nil, err, errno
  * Relay the process's output until it exits, then reap it. opts: stdout=fd,
  * stderr=fd (read ends of its pipes), pty=fd (console master), stdin=fd
- * (host input to forward), stdin_pipe=fd (write end of its stdin pipe),
- * echo=bool (copy output to our stdout/stderr), log=path (docker json-file
+ * (host input to forward), stdin_pipe=integer fd (write end of its stdin
+ * pipe, given over: fd:release() it; closed when the input ends),
+ * echo=bool (copy output to our stdout/stderr), echo_stdout=fd,
+ * echo_stderr=fd (copy it there instead), log=path (docker json-file
  * lines), log_max=bytes, log_files=n, forward_signals=bool, raw=bool (put
  * stdin, a terminal, in raw mode while running; always restored).
  */
@@ -667,6 +669,11 @@ static int proc_supervise(lua_State *L) {
   bool echo = lctr_optfield_boolean(L, 2, "echo", 0);
   c.echo_out = echo ? 1 : -1;
   c.echo_err = echo ? 2 : -1;
+  lua_getfield(L, 2, "echo_stdout");
+  c.echo_out = lctr_optfd(L, -1, c.echo_out);
+  lua_getfield(L, 2, "echo_stderr");
+  c.echo_err = lctr_optfd(L, -1, c.echo_err);
+  lua_pop(L, 2);
   c.log_path = lctr_optfield_string(L, 2, "log", NULL);
   c.log_max = (size_t)lctr_optfield_integer(L, 2, "log_max", 0);
   c.log_files = (int)lctr_optfield_integer(L, 2, "log_files", 1);

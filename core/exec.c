@@ -23,8 +23,9 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
   if (cfg->proc.terminal) {
     if (ctr_setup_console(sync_fd, &err) < 0)
       ctr_child_fail(sync_fd, &err, 125);
-  } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0) {
-    ctr_child_fail(sync_fd, &err, 125);
+  } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0 ||
+             (setsid() < 0 && ctr_fail_errno(&err, "setsid for the command") < 0)) {
+    ctr_child_fail(sync_fd, &err, 125); /* setsid: the caller's terminal is not its controlling tty */
   }
   /* the helper's cgroup and pid fds and every other fd of ours are closed
    * before the working directory is entered */

@@ -308,6 +308,9 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
   /* stdio before the root changes: fds given by the parent refer to host files */
   if (!cfg->proc.terminal && ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, err) < 0)
     return -1;
+  /* a session of its own: the caller's terminal is never its controlling tty */
+  if (!cfg->proc.terminal && setsid() < 0)
+    return ctr_fail_errno(err, "setsid for the container's init");
   if (cfg->rootfs && ctr_rootfs_setup(cfg, err) < 0)
     return -1;
   if (cfg->proc.terminal && ctr_setup_console(sync_fd, err) < 0)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "relay.h"
 
 #define LINE_MAX_BYTES 16384 /* longer lines are split, as docker's json-file does */
 
@@ -23,6 +24,7 @@ typedef struct stream {
   int fd;
   const char *name; /* "stdout" / "stderr" */
   int echo;
+  bool no_splice;
   char line[LINE_MAX_BYTES];
   size_t len;
 } stream_t;
@@ -157,7 +159,14 @@ static int stream_flush(stream_t *st, logfile_t *lf, ctr_error_t *err) {
 
 /* Read what is there; returns 0 at EOF (fd closed and set to -1), 1 otherwise. */
 static int stream_read(stream_t *st, logfile_t *lf, ctr_error_t *err) {
-  char buf[8192];
+  if (lf->fd < 0) { /* nothing to log: splice straight to where it goes */
+    ctr_error_t ignored; /* as below: a read error (EIO from a pty) ends the stream */
+    ssize_t m = ctr_relay_out(st->fd, &st->echo, &st->no_splice, &ignored);
+    if (m <= 0)
+      ctr_close_fdp(&st->fd);
+    return m > 0;
+  }
+  char buf[CTR_RELAY_CHUNK];
   ssize_t n = read(st->fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return 1;
@@ -193,22 +202,10 @@ static void handle_signal(int sfd, const ctr_supervise_cfg_t *cfg) {
   (void)kill(cfg->pid, (int)si.ssi_signo);
 }
 
-static void forward_input(int *in_fd, const ctr_supervise_cfg_t *cfg, int *in_pipe) {
-  char buf[4096];
-  ssize_t n = read(*in_fd, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return;
-  if (n <= 0) {
-    *in_fd = -1; /* not ours to close */
-    if (*in_pipe >= 0) {
-      close(*in_pipe);
-      *in_pipe = -1;
-    }
-    return;
-  }
-  int to = cfg->pty_fd >= 0 ? cfg->pty_fd : *in_pipe;
-  if (to >= 0)
-    (void)write_all(to, buf, (size_t)n);
+/* Input ended (EOF, or the container stopped reading): close its stdin pipe. */
+static void end_input(bool *pumping, int *in_pipe) {
+  *pumping = false;
+  ctr_close_fdp(in_pipe);
 }
 
 /* ---- the loop -------------------------------------------------------------- */
@@ -217,13 +214,16 @@ typedef struct sup {
   const ctr_supervise_cfg_t *cfg;
   stream_t out, err, pty;
   logfile_t log;
-  int sfd, in_fd, in_pipe;
-  bool exited;
+  int sfd, in_pipe;
+  bool exited, pumping;
+  bool quiet; /* after the exit, 100 ms without output: what holds the pipes is a leftover */
+  ctr_pump_t pump; /* our input (in_fd) to the container's stdin pipe or pty */
   struct timespec exit_at;
 } sup_t;
 
 /* The supervisor works on its own copies of the fds (closed as streams end),
- * so the caller's fds stay valid and are closed by the caller. */
+ * so the caller's fds stay valid and are closed by the caller (all but
+ * in_pipe, which is handed to the supervisor). */
 static int dup_own(int fd, int *out, ctr_error_t *err) {
   *out = -1;
   if (fd >= 0 && (*out = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
@@ -238,10 +238,15 @@ static int open_streams(sup_t *s, ctr_error_t *err) {
   s->pty = (stream_t){.fd = -1, .name = "stdout", .echo = cfg->echo_out};
   s->log = (logfile_t){.fd = -1, .path = cfg->log_path, .max = cfg->log_max,
                        .files = cfg->log_files < 1 ? 1 : cfg->log_files};
-  s->in_fd = cfg->in_fd;
   if (dup_own(cfg->out_fd, &s->out.fd, err) < 0 || dup_own(cfg->err_fd, &s->err.fd, err) < 0 ||
-      dup_own(cfg->pty_fd, &s->pty.fd, err) < 0 || dup_own(cfg->in_pipe, &s->in_pipe, err) < 0)
+      dup_own(cfg->pty_fd, &s->pty.fd, err) < 0)
     return -1;
+  int to = cfg->pty_fd >= 0 ? cfg->pty_fd : s->in_pipe;
+  if (cfg->in_fd >= 0 && to >= 0) {
+    if (ctr_pump_init(&s->pump, cfg->in_fd, to, err) < 0)
+      return -1;
+    s->pumping = true;
+  }
   if (cfg->log_path && log_open(&s->log, err) < 0)
     return -1;
   return 0;
@@ -260,17 +265,21 @@ static int drain_deadline_passed(const sup_t *s) {
 }
 
 static int loop_once(sup_t *s, ctr_error_t *err) {
-  struct pollfd p[6];
+  struct pollfd p[7];
   stream_t *streams[3] = {&s->out, &s->err, &s->pty};
   int n = 0;
   for (int i = 0; i < 3; i++)
     p[n++] = (struct pollfd){.fd = streams[i]->fd, .events = POLLIN};
   p[n++] = (struct pollfd){.fd = s->exited ? -1 : s->cfg->pidfd, .events = POLLIN};
   p[n++] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
-  p[n++] = (struct pollfd){.fd = s->exited ? -1 : s->in_fd, .events = POLLIN};
+  ctr_pump_pollfds(&s->pump, &p[n], &p[n + 1]);
+  if (s->exited || !s->pumping)
+    p[n].fd = p[n + 1].fd = -1;
+  n += 2;
   int r = poll(p, (nfds_t)n, s->exited ? 100 : -1);
   if (r < 0 && errno != EINTR)
     return ctr_fail_errno(err, "poll in the supervisor");
+  s->quiet = s->exited && r == 0;
   for (int i = 0; i < 3; i++)
     if (p[i].revents && stream_read(streams[i], &s->log, err) < 0)
       return -1;
@@ -280,8 +289,10 @@ static int loop_once(sup_t *s, ctr_error_t *err) {
   }
   if (p[4].revents)
     handle_signal(s->sfd, s->cfg);
-  if (p[5].revents)
-    forward_input(&s->in_fd, s->cfg, &s->in_pipe);
+  if (p[5].revents || p[6].revents) {
+    if (ctr_pump_step(&s->pump) == 0)
+      end_input(&s->pumping, &s->in_pipe);
+  }
   return 0;
 }
 
@@ -304,7 +315,7 @@ static int run_loop(sup_t *s, ctr_error_t *err) {
     if (loop_once(s, err) < 0)
       return -1;
     bool open = s->out.fd >= 0 || s->err.fd >= 0 || s->pty.fd >= 0;
-    if (s->exited && (!open || drain_deadline_passed(s)))
+    if (s->exited && (!open || s->quiet || drain_deadline_passed(s)))
       break;
   }
   stream_t *streams[3] = {&s->out, &s->err, &s->pty};
@@ -318,7 +329,8 @@ int ctr_supervise(const ctr_supervise_cfg_t *cfg, ctr_exit_t *out, ctr_error_t *
   sup_t s;
   memset(&s, 0, sizeof s);
   s.cfg = cfg;
-  s.sfd = s.in_pipe = s.log.fd = -1;
+  s.sfd = s.log.fd = -1;
+  s.in_pipe = cfg->in_pipe; /* ours: closed when the input ends, so the container sees EOF */
   s.out.fd = s.err.fd = s.pty.fd = -1;
   if (open_streams(&s, err) < 0) {
     close_streams(&s);

@@ -698,7 +698,12 @@ function Container:_launch(o)
     stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)
     self.state.cgroup_entry = { join = stdio.cgroup_join, into = stdio.cgroup_into } -- for exec
     local devnull = open_devnull()
-    stdio.stdin = (o.interactive and not tty and o.stdin) or devnull
+    -- the caller's fds never enter the container: pipes, relayed by the supervisor
+    stdio.stdin = devnull
+    if o.interactive and not tty then
+      local in_r, in_w = core.pipe()
+      stdio.stdin, fds.stdin_pipe = in_r, in_w
+    end
     if tty then
       stdio.stdout, stdio.stderr = devnull, devnull
     else
@@ -710,6 +715,7 @@ function Container:_launch(o)
     local perr
     p, perr = core.spawn(cfg, stdio)
     if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
+    if stdio.stdin ~= devnull then stdio.stdin:close() end
     devnull:close()
     if not p then raise(125, "cannot create the container process: %s", perr) end
     self:_attach_network(p.pid)
@@ -777,9 +783,11 @@ end
 local function supervise(c, p, fds, g, o)
   local st = c.state
   local tty = c:config().process.terminal
+  local in_pipe = fds.stdin_pipe
+  fds.stdin_pipe = nil
   local res, err = p:supervise {
     stdout = fds.stdout, stderr = fds.stderr, pty = fds.pty,
-    stdin = (o.interactive and tty and o.stdin) or nil,
+    stdin = (o.interactive and o.stdin) or nil, stdin_pipe = in_pipe and in_pipe:release(),
     echo = o.echo, log = st.log.path, log_max = st.log.max_size, log_files = st.log.max_files,
     forward_signals = o.echo, raw = o.echo and tty and o.stdin ~= nil and core.isatty(o.stdin),
   }
@@ -999,25 +1007,45 @@ local function namespaces_to_join(pid)
   return out
 end
 
+-- Feed what src has into the command's stdin pipe w (non-blocking), keeping
+-- what does not fit in feed.pending. Returns false once the input is over.
+local function feed_step(feed, readable)
+  if feed.pending == "" and readable then
+    local s = core.read(feed.src, 65536)
+    if not s or s == "" then return false end
+    feed.pending = s
+  end
+  local n, _, errno = core.write(feed.w, feed.pending)
+  if not n and errno ~= core.errno.EAGAIN then return false end -- the command closed its stdin
+  feed.pending = feed.pending:sub((n or 0) + 1)
+  return true
+end
+
 -- Read two pipes to their ends at once (neither may fill up and block the
--- command). Returns both contents.
-local function collect(a, b)
+-- command), feeding feed.src to feed.w meanwhile when given. Returns both contents.
+local function collect(a, b, feed)
   local bufs = { [a] = {}, [b] = {} }
   local open = { a, b }
   while #open > 0 do
     local list = {}
     for i, fd in ipairs(open) do list[i] = { fd, "in" } end
+    if feed then list[#list + 1] = feed.pending == "" and { feed.src, "in" } or { feed.w, "out" } end
     local ready, err = core.poll(list, -1)
     if not ready then raise(125, "exec: poll: %s", err) end
     for _, r in ipairs(ready) do
-      local s = core.read(r.fd, 65536)
-      if s and s ~= "" then
-        table.insert(bufs[r.fd], s)
+      if feed and (r.fd == feed.src or r.fd == feed.w) then
+        if not feed_step(feed, r.fd == feed.src) then feed.w:close(); feed = nil end
       else
-        for i, fd in ipairs(open) do if fd == r.fd then table.remove(open, i) break end end
+        local s = core.read(r.fd, 65536)
+        if s and s ~= "" then
+          table.insert(bufs[r.fd], s)
+        else
+          for i, fd in ipairs(open) do if fd == r.fd then table.remove(open, i) break end end
+        end
       end
     end
   end
+  if feed then feed.w:close() end
   return table.concat(bufs[a]), table.concat(bufs[b])
 end
 
@@ -1048,7 +1076,8 @@ end
 -- container's namespaces, cgroup, environment (plus o.env), working
 -- directory (o.cwd), user (o.user), capabilities and no_new_privs.
 -- o: argv (list, required), env, cwd, user, tty, interactive, stdin,
--- stdout, stderr (fds; default ours, stdin /dev/null unless interactive),
+-- stdout, stderr (fds; default ours, stdin /dev/null unless interactive;
+-- never given to the command: it gets pipes and we relay; not with detach),
 -- capture (collect stdout and stderr as strings), detach (return a handle
 -- {pid=, wait=function}). Returns {exit_code=, signaled=, signal=
 -- [, stdout=, stderr=]}. Raises 125 when the container is not running,
@@ -1067,19 +1096,25 @@ function Container:exec(o)
     local g = require("ctr.cgroup").open(self.state.cgroup)
     if g then target.cgroup_procs, target.cgroup_into = cgroup_entry(g) end
   end
+  if o.detach and (o.stdin or o.stdout or o.stderr) then
+    raise(125, "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
+  end
   local keep = {}
   local devnull = open_devnull()
   keep[#keep + 1] = devnull
   if not o.tty then
-    target.stdin = o.stdin or (o.interactive and 0) or devnull
-    if o.capture then
+    -- the caller's fds never enter the container: pipes, relayed by us
+    target.stdin, target.stdout, target.stderr = devnull, devnull, devnull
+    local src = o.stdin or (o.interactive and 0) or nil
+    if src and not o.detach then
+      local in_r, in_w = core.pipe()
+      target.stdin, keep.in_r, keep.in_w, keep.in_src = in_r, in_r, in_w, src
+    end
+    if not o.detach then
       local out_r, out_w = core.pipe()
       local err_r, err_w = core.pipe()
       target.stdout, target.stderr = out_w, err_w
       keep.out_r, keep.err_r, keep.out_w, keep.err_w = out_r, err_r, out_w, err_w
-    else
-      target.stdout = o.stdout or (o.detach and devnull) or 1
-      target.stderr = o.stderr or (o.detach and devnull) or 2
     end
   end
   -- the pidfd is checked against the start time: a reused pid is never entered
@@ -1088,9 +1123,11 @@ function Container:exec(o)
   local p, err, errno, exec_failed = core.exec_in(process, target)
   target.pidfd:close()
   if keep.out_w then keep.out_w:close(); keep.err_w:close() end
+  if keep.in_r then keep.in_r:close() end
   devnull:close()
   if not p then
     if keep.out_r then keep.out_r:close(); keep.err_r:close() end
+    if keep.in_w then keep.in_w:close() end
     local code = 125
     if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
     raise(code, err)
@@ -1099,7 +1136,12 @@ function Container:exec(o)
     return { pid = p.pid, proc = p, wait = function() return p:wait() end }
   end
   if o.capture then
-    local out, errout = collect(keep.out_r, keep.err_r)
+    local feed = nil
+    if keep.in_w then
+      assert(core.set_nonblock(keep.in_w))
+      feed = { src = keep.in_src, w = keep.in_w, pending = "" }
+    end
+    local out, errout = collect(keep.out_r, keep.err_r, feed)
     keep.out_r:close(); keep.err_r:close()
     local res = p:wait()
     res.stdout, res.stderr = out, errout
@@ -1108,10 +1150,14 @@ function Container:exec(o)
   local pty = p:pty()
   local stdin = o.stdin or 0
   local res, serr = p:supervise {
-    pty = pty, stdin = (o.tty and (o.interactive ~= false)) and stdin or nil,
-    echo = o.tty or false, forward_signals = true, raw = o.tty and core.isatty(stdin),
+    pty = pty, stdin = (o.tty and (o.interactive ~= false) and stdin) or keep.in_src,
+    stdin_pipe = keep.in_w and keep.in_w:release(),
+    stdout = keep.out_r, stderr = keep.err_r,
+    echo = true, echo_stdout = o.stdout, echo_stderr = o.stderr,
+    forward_signals = true, raw = o.tty and core.isatty(stdin),
   }
   if pty then pty:close() end
+  if keep.out_r then keep.out_r:close(); keep.err_r:close() end
   if not res then raise(125, "exec: %s", serr) end
   return res
 end
