@@ -2,7 +2,9 @@
  *
  *   luac-ctr [--root DIR] [-e CODE] [-l MOD] [-i] [-W] [SCRIPT [ARGS...]]
  *
- * Start-up does what lua5.4 does plus one readlink (build tree or installed),
+ * Start-up first re-executes the binary from a sealed memfd copy of itself
+ * (seal_self, core/selfexec.h: the host file never enters a container), then
+ * does what lua5.4 does plus one readlink (build tree or installed),
  * two package.path edits and one stat (the user's init.lua): nothing of ctr is
  * loaded unless the script requires it; libedit is initialised by the REPL only.
  *
@@ -298,10 +300,11 @@ static void seal_self(char **argv) {
 int main(int argc, char **argv) {
   lc_opts_t o;
   lc_layout_t lay;
-  seal_self(argv);
   int rc = parse_args(argc, argv, &o);
   if (rc)
     return rc;
+  if (!o.help && !o.version)
+    seal_self(argv);
   lc_layout_init(&lay);
   if (o.help) {
     lc_print_help(&lay);
