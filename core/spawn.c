@@ -334,6 +334,11 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   while (n < 0 && errno == EINTR);
   if (n != 1 || go != 'G')
     _exit(125); /* the parent gave up on us */
+  /* not a sealed copy: our exe is the host's file until the trampoline runs */
+  if (!sealed && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    ctr_fail_errno(&err, "prctl PR_SET_DUMPABLE 0");
+    ctr_child_fail(sync_fd, &err, 125);
+  }
   if (child_setup(cfg, sync_fd, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   if (ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
