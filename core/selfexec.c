@@ -91,7 +91,6 @@ int ctr_selfexec_sealed(char *const argv[], ctr_error_t *err) {
   return ctr_fail_errno(err, "execute the sealed copy of /proc/self/exe");
 }
 
-
 bool ctr_running_sealed(void) {
   ctr_error_t ignored;
   return ctr_exe_is_sealed(&ignored) == 1;
