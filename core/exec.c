@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "execguard.h"
 #include "rootfs.h"
+#include "selfexec.h"
 
 /* The command itself (grandchild, our child through CLONE_PARENT). */
-__attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd) {
+__attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd, bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   if (cfg->proc.terminal) {
@@ -33,12 +35,12 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
       ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", false, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
       ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
-  ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);
+  ctr_exec_guarded(cfg->proc.argv, cfg->proc.env, sealed, sync_fd, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 
 /* The first child: enter, then clone the command as our parent's child. */
-__attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int sync_fd) {
+__attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int sync_fd, bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
@@ -64,7 +66,7 @@ __attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int 
     ctr_child_fail(sync_fd, &err, 125);
   }
   if (pid == 0)
-    command_main(cfg, sync_fd);
+    command_main(cfg, sync_fd, sealed);
   if (ctr_sync_send(sync_fd, 'P', (int)pid, &err) < 0)
     _exit(125);
   _exit(0);
@@ -86,6 +88,7 @@ int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_fai
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return ctr_fail_errno(err, "socketpair for exec");
   cleanup_fd int mine = sv[0];
+  bool sealed = ctr_running_sealed(); /* checked here, on the host (execguard.h) */
   fflush(NULL); /* do not duplicate buffered output into the helper */
   pid_t helper = fork();
   if (helper < 0) {
@@ -95,7 +98,7 @@ int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_fai
   }
   if (helper == 0) {
     close(sv[0]);
-    enter_main(cfg, sv[1]);
+    enter_main(cfg, sv[1], sealed);
   }
   close(sv[1]);
   pid_t cmd = -1;

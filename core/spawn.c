@@ -22,6 +22,8 @@
 
 #include "cleanup.h"
 #include "rootfs.h"
+#include "execguard.h"
+#include "selfexec.h"
 
 /* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
  * parent -> child: 'G' go.
@@ -326,7 +328,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
   return ctr_close_leaked_fds(err);
 }
 
-__attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd) {
+__attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd, bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   char go = 0;
@@ -336,11 +338,16 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   while (n < 0 && errno == EINTR);
   if (n != 1 || go != 'G')
     _exit(125); /* the parent gave up on us */
+  /* not a sealed copy: our exe is the host's file until the trampoline runs */
+  if (!sealed && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    ctr_fail_errno(&err, "prctl PR_SET_DUMPABLE 0");
+    ctr_child_fail(sync_fd, &err, 125);
+  }
   if (child_setup(cfg, sync_fd, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   if (ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     _exit(125);
-  ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);
+  ctr_exec_guarded(cfg->proc.argv, cfg->proc.env, sealed, sync_fd, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 
@@ -364,6 +371,7 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return ctr_fail_errno(err, "socketpair for the container sync");
   int pidfd = -1;
+  bool sealed = ctr_running_sealed(); /* checked here, on the host (execguard.h) */
   uint64_t flags = (uint64_t)(unsigned)cfg->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
   pid_t pid = clone3_pidfd(flags, cfg->cgroup_into_fd, &pidfd, err);
   if (pid < 0) {
@@ -373,7 +381,7 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
   }
   if (pid == 0) {
     close(sv[0]);
-    child_main(cfg, sv[1]);
+    child_main(cfg, sv[1], sealed);
   }
   close(sv[1]);
   out->pid = pid;

@@ -16,6 +16,9 @@
 
 #define LC_PROG "luac-ctr"
 #define LC_EXIT_USAGE 125 /* the launcher's own errors (docker uses 125) */
+/* where the binary's file is, set before re-executing from a sealed memfd
+ * (main.c); read only when /proc/self/exe is a memfd (paths.c) */
+#define LC_EXE_ENV "LUAC_CTR_EXE"
 
 /* Where things are: computed once at start-up. */
 typedef struct lc_layout {

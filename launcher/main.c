@@ -2,7 +2,9 @@
  *
  *   luac-ctr [--root DIR] [-e CODE] [-l MOD] [-i] [-W] [SCRIPT [ARGS...]]
  *
- * Start-up does what lua5.4 does plus one readlink (build tree or installed),
+ * Start-up first re-executes the binary from a sealed memfd copy of itself
+ * (seal_self, core/selfexec.h: the host file never enters a container), then
+ * does what lua5.4 does plus one readlink (build tree or installed),
  * two package.path edits and one stat (the user's init.lua): nothing of ctr is
  * loaded unless the script requires it; libedit is initialised by the REPL only.
  *
@@ -18,9 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
+
+#include "../core/selfexec.h"
 
 typedef struct lc_opts {
   int script;      /* argv index of the script; argc when there is none */
@@ -271,12 +276,35 @@ static int run_all(lua_State *L, const lc_layout_t *lay, const lc_opts_t *o, int
   return 0;
 }
 
+/* Before anything can enter a container, run from a sealed memfd copy of
+ * this binary (core/selfexec.h); LC_EXE_ENV keeps the file's own location for
+ * the layout (paths.c). Already sealed (a re-executed or forked copy): one
+ * open and fcntl. If the copy cannot be made, ctr.core's trampoline still
+ * keeps the file out of containers (core/execguard.h). */
+static void seal_self(char **argv) {
+  char exe[PATH_MAX];
+  if (ctr_running_sealed())
+    return;
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    setenv(LC_EXE_ENV, exe, 1);
+  }
+  ctr_error_t err;
+  ctr_selfexec_sealed(argv, &err);
+  const char *dbg = getenv("LUAC_CTR_DEBUG");
+  if (dbg && strcmp(dbg, "1") == 0)
+    fprintf(stderr, LC_PROG ": running unsealed: %s\n", err.msg);
+}
+
 int main(int argc, char **argv) {
   lc_opts_t o;
   lc_layout_t lay;
   int rc = parse_args(argc, argv, &o);
   if (rc)
     return rc;
+  if (!o.help && !o.version)
+    seal_self(argv);
   lc_layout_init(&lay);
   if (o.help) {
     lc_print_help(&lay);

@@ -1,6 +1,7 @@
 /* paths.c - where luac-ctr finds its Lua modules, C modules and scripts.
  *
- * Build tree (the directory of /proc/self/exe is LUACTR_BINARY_DIR): Lua
+ * Build tree (the directory of the binary, /proc/self/exe or $LUAC_CTR_EXE
+ * when that is a sealed memfd copy, is LUACTR_BINARY_DIR): Lua
  * modules and built-in scripts come from the source tree, C modules from the
  * build dir. Installed: LUACTR_LUA_DIR, LUACTR_CMOD_DIR, LUACTR_DATA_DIR.
  *
@@ -31,12 +32,26 @@ static int same_dir(const char *a, const char *b) {
   return strcmp(a, rb) == 0;
 }
 
+/* The binary's own file: /proc/self/exe, or, when that is the sealed memfd
+ * copy the launcher runs from (main.c), the location it was copied from. */
+static int exe_path(char *exe, size_t len) {
+  ssize_t n = readlink("/proc/self/exe", exe, len - 1);
+  if (n <= 0)
+    return -1;
+  exe[n] = '\0';
+  if (strncmp(exe, "/memfd:", 7) != 0)
+    return 0;
+  const char *orig = getenv(LC_EXE_ENV);
+  if (!orig || orig[0] != '/' || strlen(orig) >= len)
+    return -1;
+  snprintf(exe, len, "%s", orig);
+  return 0;
+}
+
 static int detect_build_tree(void) {
   char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
+  if (exe_path(exe, sizeof exe) < 0)
     return 0;
-  exe[n] = '\0';
   char *slash = strrchr(exe, '/');
   if (!slash)
     return 0;

@@ -1,0 +1,120 @@
+/* trampoline.c - the exec trampoline of core/selfexec.c: a tiny static
+ * program (no libc, no dynamic loader) that ctr.core copies into a sealed
+ * memfd and execs when the running program is not itself a sealed memfd (a
+ * plain lua5.4 that loaded ctr.core). The container's command is then
+ * executed by a process whose /proc/self/exe is this sealed copy, never the
+ * host's lua5.4 or luac-ctr file.
+ *
+ *   argv: CTR_TRAMPOLINE_ARGV0, SYNC_FD (decimal, or -1), PATH, ARGV0, ARGS...
+ *
+ * Run any other way (as a `#!/proc/self/exe` interpreter, by hand) it exits
+ * 126 without doing anything. On an execve failure it sends the spawn
+ * protocol's 'F' message (core/spawn.c: struct sync_msg) on SYNC_FD and exits
+ * 127 (ENOENT) or 126, as the container's init would. Only the raw syscalls
+ * fcntl, write, execve and exit_group are used. */
+#include <asm/unistd.h>
+#include <linux/errno.h>
+#include <linux/fcntl.h>
+
+#include "trampoline.h"
+
+#if defined(__x86_64__)
+static long sys3(long n, long a, long b, long c) {
+  long r;
+  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+}
+__asm__(".text\n.global _start\n_start:\n xor %rbp, %rbp\n mov %rsp, %rdi\n and $-16, %rsp\n"
+        " call tramp_main\n hlt\n");
+#elif defined(__aarch64__)
+static long sys3(long n, long a, long b, long c) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+  return x0;
+}
+__asm__(".text\n.global _start\n_start:\n mov x0, sp\n bl tramp_main\n");
+#else
+#error "the exec trampoline supports x86_64 and aarch64 only"
+#endif
+
+/* the compiler may emit calls to these for struct copies */
+void *memset(void *d, int c, unsigned long n);
+void *memset(void *d, int c, unsigned long n) {
+  volatile unsigned char *p = d;
+  while (n--)
+    *p++ = (unsigned char)c;
+  return d;
+}
+
+__attribute__((noreturn)) static void die(int code) {
+  for (;;)
+    sys3(__NR_exit_group, code, 0, 0);
+}
+
+static int streq(const char *a, const char *b) {
+  while (*a && *a == *b)
+    a++, b++;
+  return *a == *b;
+}
+
+static int parse_fd(const char *s) {
+  int v = 0;
+  if (s[0] == '-')
+    return -1;
+  for (; *s >= '0' && *s <= '9'; s++)
+    v = v * 10 + (*s - '0');
+  return v;
+}
+
+static const char *errname(long e) {
+  switch (e) {
+  case ENOENT: return "No such file or directory";
+  case EACCES: return "Permission denied";
+  case ENOEXEC: return "Exec format error";
+  case ENOTDIR: return "Not a directory";
+  case ELOOP: return "Too many levels of symbolic links";
+  case E2BIG: return "Argument list too long";
+  case ENOMEM: return "Cannot allocate memory";
+  case ETXTBSY: return "Text file busy";
+  case EPERM: return "Operation not permitted";
+  default: return "exec failed";
+  }
+}
+
+static unsigned put(char *dst, unsigned at, unsigned cap, const char *s) {
+  while (*s && at + 1 < cap)
+    dst[at++] = *s++;
+  dst[at] = '\0';
+  return at;
+}
+
+/* The spawn protocol's failure message: 'F', errno, "exec PATH: reason". */
+static void report(int fd, const char *path, long e) {
+  struct ctr_tramp_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = 'F';
+  m.errnum = (int)e;
+  unsigned at = put(m.msg, 0, sizeof m.msg, "exec ");
+  at = put(m.msg, at, sizeof m.msg, path);
+  at = put(m.msg, at, sizeof m.msg, ": ");
+  put(m.msg, at, sizeof m.msg, errname(e));
+  if (fd >= 0)
+    sys3(__NR_write, fd, (long)&m, sizeof m);
+}
+
+__attribute__((noreturn, used)) void tramp_main(long *sp) {
+  long argc = sp[0];
+  char **argv = (char **)(sp + 1);
+  char **envp = argv + argc + 1;
+  if (argc < 4 || !streq(argv[0], CTR_TRAMPOLINE_ARGV0))
+    die(126);
+  int fd = parse_fd(argv[1]);
+  if (fd >= 0 && sys3(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC) < 0)
+    die(126);
+  long r = sys3(__NR_execve, (long)argv[2], (long)(argv + 3), (long)envp);
+  report(fd, argv[2], -r);
+  die(-r == ENOENT ? 127 : 126);
+}
