@@ -24,6 +24,7 @@
 
 #include "exec.h"
 #include "lctr.h"
+#include "ctr_seccomp.h"
 #include "spawn.h"
 #include "supervise.h"
 
@@ -196,6 +197,64 @@ static void read_process(lua_State *L, int anchor, int process, ctr_process_t *p
     lua_pop(L, 1);
   }
   read_caps(L, process, &p->caps);
+}
+
+/* ---- seccomp: linux.seccomp, compiled here (parent side) ------------------- */
+
+static void read_seccomp_rule(lua_State *L, int anchor, int r, ctr_seccomp_rule_t *out) {
+  luaL_checktype(L, r, LUA_TTABLE);
+  out->names = strlist(L, anchor, r, "names");
+  out->action = lctr_optfield_string(L, r, "action", NULL);
+  out->errno_ret = (int)lctr_optfield_integer(L, r, "errnoRet", -1);
+  if (!getsub(L, r, "args"))
+    return;
+  int t = lua_gettop(L);
+  out->nargs = (size_t)luaL_len(L, t);
+  out->args = arena(L, anchor, out->nargs * sizeof *out->args);
+  for (size_t i = 0; i < out->nargs; i++) {
+    lua_rawgeti(L, t, (lua_Integer)i + 1);
+    int a = lua_gettop(L);
+    luaL_checktype(L, a, LUA_TTABLE);
+    out->args[i].index = (unsigned)lctr_optfield_integer(L, a, "index", 0);
+    out->args[i].value = (uint64_t)lctr_optfield_integer(L, a, "value", 0);
+    out->args[i].value_two = (uint64_t)lctr_optfield_integer(L, a, "valueTwo", 0);
+    out->args[i].op = lctr_optfield_string(L, a, "op", NULL);
+    lua_settop(L, t);
+  }
+  lua_pop(L, 1);
+}
+
+/* The seccomp table t[k] compiled into a filter kept by the anchor, or NULL
+ * (no table: unconfined). A filter that cannot be built raises. */
+static const ctr_seccomp_prog_t *read_seccomp(lua_State *L, int anchor, int t, const char *k) {
+  int top = lua_gettop(L);
+  if (!getsub(L, t, k))
+    return NULL;
+  int s = lua_gettop(L);
+  ctr_seccomp_cfg_t c = {.default_action = lctr_optfield_string(L, s, "defaultAction", NULL)};
+  c.default_errno = (int)lctr_optfield_integer(L, s, "defaultErrnoRet", -1);
+  c.architectures = strlist(L, anchor, s, "architectures");
+  c.flags = strlist(L, anchor, s, "flags");
+  if (getsub(L, s, "syscalls")) {
+    c.nrules = (size_t)luaL_len(L, -1);
+    c.rules = arena(L, anchor, c.nrules * sizeof *c.rules);
+    for (size_t i = 0; i < c.nrules; i++) {
+      lua_rawgeti(L, s + 1, (lua_Integer)i + 1);
+      read_seccomp_rule(L, anchor, lua_gettop(L), &c.rules[i]);
+      lua_settop(L, s + 1);
+    }
+  }
+  ctr_seccomp_prog_t compiled;
+  ctr_error_t err;
+  if (ctr_seccomp_compile(&c, &compiled, &err) < 0)
+    luaL_error(L, "%s", err.msg);
+  ctr_seccomp_prog_t *prog = arena(L, anchor, sizeof *prog);
+  struct sock_filter *insns = arena(L, anchor, compiled.len * sizeof *insns);
+  memcpy(insns, compiled.insns, compiled.len * sizeof *insns);
+  *prog = (ctr_seccomp_prog_t){.insns = insns, .len = compiled.len, .flags = compiled.flags};
+  ctr_seccomp_prog_free(&compiled);
+  lua_settop(L, top);
+  return prog;
 }
 
 /* ---- mounts -------------------------------------------------------------------- */
@@ -389,6 +448,7 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
     read_devices(L, anchor, linux_t, c);
     c->masked_paths = strlist(L, anchor, linux_t, "maskedPaths");
     c->readonly_paths = strlist(L, anchor, linux_t, "readonlyPaths");
+    c->proc.seccomp = read_seccomp(L, anchor, linux_t, "seccomp");
     lua_pop(L, 1);
   }
   if (c->overlay_lower && !(c->clone_flags & CLONE_NEWNS))
@@ -418,7 +478,9 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * core.spawn(config [, stdio]) -> proc | nil, err, errno
  * Clone a container's init from an OCI-shaped config table (process, root
  * {path, readonly, overlay={lowerdir,upperdir,workdir}}, hostname, mounts,
- * linux {namespaces, maskedPaths, readonlyPaths, devices}). stdio is
+ * linux {namespaces, maskedPaths, readonlyPaths, devices, seccomp (the
+ * runtime-spec's: compiled here, loaded last in the child; a filter that
+ * cannot be built raises)}). stdio is
  * {stdin=fd, stdout=fd, stderr=fd (missing: /dev/null), cgroup_join={files}
  * (the child writes "0" to each: v1 "tasks" files, v2 "cgroup.procs"),
  * cgroup_into=dir (a v2 cgroup to clone straight into)}. The child waits
@@ -470,7 +532,8 @@ static int ns_flags_of(lua_State *L, int t) {
  * {pid=, pidfd= (optional: the init's pidfd, used instead of opening one),
  * namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
  * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
- * stdin=, stdout=, stderr=}. Returns once the command has exec'd; with
+ * seccomp= (the container's linux.seccomp; absent: unconfined), stdin=,
+ * stdout=, stderr=}. Returns once the command has exec'd; with
  * terminal=true proc:pty() is the master of a pty made inside the container.
  * On failure the 4th value tells whether execve itself failed (126/127).
  */
@@ -485,6 +548,7 @@ static int l_exec_in(lua_State *L) {
   c->target = (pid_t)lctr_optfield_integer(L, 2, "pid", 0);
   luaL_argcheck(L, c->target > 0, 2, "target.pid must be a positive integer");
   c->ns_flags = ns_flags_of(L, 2);
+  c->proc.seccomp = read_seccomp(L, anchor, 2, "seccomp");
   c->cgroup_procs = strlist(L, anchor, 2, "cgroup_procs");
   c->cgroup_into_fd = -1;
   const char *into = lctr_optfield_string(L, 2, "cgroup_into", NULL);

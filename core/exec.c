@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "keyring.h"
 
 static int enter_cwd(const char *cwd, ctr_error_t *err) {
   if (cwd && chdir(cwd) < 0)
@@ -25,14 +26,17 @@ static int enter_cwd(const char *cwd, ctr_error_t *err) {
 __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
+  if (ctr_join_session_keyring(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
   if (cfg->proc.terminal) {
     if (ctr_setup_console(sync_fd, &err) < 0)
       ctr_child_fail(sync_fd, &err, 125);
   } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0) {
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (enter_cwd(cfg->proc.cwd, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
-      ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
+  if (enter_cwd(cfg->proc.cwd, &err) < 0 || ctr_confine(&cfg->proc, true, &err) < 0 ||
+      ctr_apply_identity(&cfg->proc, &err) < 0 || ctr_close_leaked_fds(&err) < 0 ||
+      ctr_sync_send(sync_fd, 'X', 0, &err) < 0 || ctr_confine(&cfg->proc, false, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "keyring.h"
 #include "rootfs.h"
 
 /* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
@@ -294,7 +295,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
     return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
   if (ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
     return -1;
-  if (join_namespaces(cfg, err) < 0)
+  if (join_namespaces(cfg, err) < 0 || ctr_join_session_keyring(err) < 0)
     return -1;
   /* The cgroup namespace is made only now: the parent has put us in our
    * cgroup, which becomes the namespace's root ("/" inside). */
@@ -316,7 +317,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
     return -1;
   if (cfg->proc.cwd && ctr_chdir_mkdir(cfg->proc.cwd, err) < 0)
     return -1;
-  if (ctr_apply_identity(&cfg->proc, err) < 0)
+  if (ctr_confine(&cfg->proc, true, err) < 0 || ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
   /* nothing of ours may leak into the container */
   return ctr_close_leaked_fds(err);
@@ -336,6 +337,8 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
     ctr_child_fail(sync_fd, &err, 125);
   if (ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     _exit(125);
+  if (ctr_confine(&cfg->proc, false, &err) < 0) /* last: only execve follows */
+    ctr_child_fail(sync_fd, &err, 125);
   ctr_exec_search(cfg->proc.argv, cfg->proc.env, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }

@@ -399,6 +399,25 @@ local function validate(o)
   return r
 end
 
+-- --security-opt values (docker's): seccomp=unconfined|PROFILE.json,
+-- no-new-privileges[=true|false]; apparmor=unconfined and label=disable
+-- are accepted (there is nothing of the kind to lift). Raises 125.
+local function security_opts(list)
+  local s = {}
+  for _, opt in ipairs(list or {}) do
+    local k, v = opt:match("^([%a-]+)[=:](.*)$")
+    k = k or opt
+    if k == "seccomp" and v and v ~= "" then
+      s.seccomp = v
+    elseif k == "no-new-privileges" and (v == nil or v == "true" or v == "false") then
+      s.no_new_privileges = v ~= "false"
+    elseif not ((k == "apparmor" and v == "unconfined") or (k == "label" and v == "disable")) then
+      raise(125, "invalid --security-opt %q: expected seccomp=unconfined|PROFILE.json or no-new-privileges[=true|false]", opt)
+    end
+  end
+  return s
+end
+
 local function command_of(o, icfg)
   local ep = icfg.Entrypoint
   local cmd = icfg.Cmd
@@ -498,7 +517,9 @@ end
 -- env_file (list of paths), workdir, user, hostname, tty, interactive,
 -- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
 -- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, network, ip,
--- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files.
+-- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
+-- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
+-- without it the default seccomp profile applies, --privileged is unconfined).
 -- Returns the container; raises on bad input, leaving nothing behind.
 function M.create(o)
   local image = require "ctr.image"
@@ -529,6 +550,8 @@ function M.create(o)
   end
   local caps_ok, caps_err = pcall(require("ctr.oci").capabilities, o.cap_add, o.cap_drop, o.privileged)
   if not caps_ok then raise(125, errors.message(caps_err)) end
+  local sec = security_opts(o.security_opt)
+  local seccomp = not o.privileged and require("ctr.seccomp").profile_for(sec.seccomp) -- --privileged: unconfined
 
   return state.with_lock(function()
     if o.name then
@@ -556,7 +579,7 @@ function M.create(o)
         args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid,
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
-        network = net, volumes = volumes, files = files, resources = res,
+        seccomp = seccomp, no_new_privileges = sec.no_new_privileges, network = net, volumes = volumes, files = files, resources = res,
         cgroup_v2 = require("ctr.cgroup").layout() == "v2",
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
@@ -1022,6 +1045,7 @@ function Container:exec(o)
   end
   local process = exec_process(self, o)
   local target = { pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid) }
+  target.seccomp = self:config().linux and self:config().linux.seccomp -- the container's filter
   local entry = self.state.cgroup_entry -- recorded at start: no cgroup lookups on the hot path
   if entry then
     target.cgroup_procs, target.cgroup_into = entry.join, entry.into

@@ -133,10 +133,14 @@ end
 -- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro}},
 -- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup),
 -- rootfs, lowerdir, upperdir, workdir, files {hostname=, hosts=, ["resolv.conf"]=},
--- resources (a table kept for inspect), rlimits.
+-- resources (a table kept for inspect), rlimits, seccomp (a checked
+-- ctr.seccomp profile, resolved here against the capabilities; nil or
+-- false: unconfined), no_new_privileges (default: not privileged).
 function M.build(o)
   local caps = M.capabilities(o.cap_add, o.cap_drop, o.privileged)
   local root_user = (o.uid or 0) == 0
+  local nnp = not o.privileged
+  if o.no_new_privileges ~= nil then nnp = o.no_new_privileges end
   return {
     ociVersion = "1.0.2",
     process = {
@@ -153,7 +157,7 @@ function M.build(o)
         ambient = {},
       },
       rlimits = o.rlimits or {},
-      noNewPrivileges = not o.privileged,
+      noNewPrivileges = nnp,
     },
     root = {
       path = o.rootfs,
@@ -168,6 +172,7 @@ function M.build(o)
       maskedPaths = o.privileged and {} or M.masked_paths,
       readonlyPaths = o.privileged and {} or M.readonly_paths,
       devices = M.devices,
+      seccomp = o.seccomp and require("ctr.seccomp").resolve(o.seccomp, caps) or nil,
     },
   }
 end
