@@ -53,6 +53,9 @@ typedef struct ctr_seccomp_prog {
   unsigned int flags;  /* SECCOMP_FILTER_FLAG_* */
 } ctr_seccomp_prog_t;
 
+/* The SECCOMP_FILTER_FLAG_* bits of flag names ("SECCOMP_FILTER_FLAG_LOG", ...). */
+int ctr_seccomp_flags(char **flags, unsigned *out, ctr_error_t *err);
+
 /* Compile cfg; out->insns is malloc'd (ctr_seccomp_prog_free). */
 int ctr_seccomp_compile(const ctr_seccomp_cfg_t *cfg, ctr_seccomp_prog_t *out, ctr_error_t *err);
 void ctr_seccomp_prog_free(ctr_seccomp_prog_t *p);

@@ -62,7 +62,7 @@ static int op_of(const char *name, enum scmp_compare *out, ctr_error_t *err) {
   return ctr_fail(err, EINVAL, "bad seccomp config: unknown argument operator '%s'", name ? name : "(none)");
 }
 
-static int flags_of(char **flags, unsigned *out, ctr_error_t *err) {
+int ctr_seccomp_flags(char **flags, unsigned *out, ctr_error_t *err) {
   static const name_value_t known[] = {{"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
                                        {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
                                        {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
@@ -166,7 +166,7 @@ static int export_bpf(scmp_filter_ctx ctx, ctr_seccomp_prog_t *out, ctr_error_t 
 int ctr_seccomp_compile(const ctr_seccomp_cfg_t *cfg, ctr_seccomp_prog_t *out, ctr_error_t *err) {
   memset(out, 0, sizeof *out);
   uint32_t def;
-  if (action_of(cfg->default_action, cfg->default_errno, &def, err) < 0 || flags_of(cfg->flags, &out->flags, err) < 0)
+  if (action_of(cfg->default_action, cfg->default_errno, &def, err) < 0 || ctr_seccomp_flags(cfg->flags, &out->flags, err) < 0)
     return -1;
   __attribute__((cleanup(ctx_releasep))) scmp_filter_ctx ctx = seccomp_init(def);
   if (ctx == NULL)

@@ -682,6 +682,8 @@ function Container:_launch(o)
     local stdio = {}
     stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)
     self.state.cgroup_entry = { join = stdio.cgroup_join, into = stdio.cgroup_into } -- for exec
+    local sc = cfg.linux and cfg.linux.seccomp
+    if sc then stdio.seccomp_bpf = require("ctr.seccomp").program(sc) end -- compiled once, cached
     local devnull = open_devnull()
     stdio.stdin = (o.interactive and not tty and o.stdin) or devnull
     if tty then
@@ -1046,6 +1048,7 @@ function Container:exec(o)
   local process = exec_process(self, o)
   local target = { pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid) }
   target.seccomp = self:config().linux and self:config().linux.seccomp -- the container's filter
+  if target.seccomp then target.seccomp_bpf = require("ctr.seccomp").program(target.seccomp) end
   local entry = self.state.cgroup_entry -- recorded at start: no cgroup lookups on the hot path
   if entry then
     target.cgroup_procs, target.cgroup_into = entry.join, entry.into
