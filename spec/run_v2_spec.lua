@@ -34,6 +34,7 @@ echo "V2RUN procs $(wc -l < /sys/fs/cgroup/luac-ctr/$id/cgroup.procs)"
 "$L" exec v2 sh -c 'exit 5'; echo "V2RUN exec_exit $?"
 "$L" rm -f v2 >/dev/null 2>&1 || "$L" -e 'local c=require"ctr.container".get("v2"); c:remove{force=true}'
 echo "V2RUN left $(find /sys/fs/cgroup/luac-ctr -mindepth 1 -type d | wc -l)"
+echo "V2RUN seccomp $(r busybox sh -c 'grep ^Seccomp: /proc/self/status; unshare -U true' 2>&1 | tr -d '\t' | tr '\n' ' ')"
 echo "V2RUN done 1"
 ]=]
 
@@ -61,5 +62,7 @@ describe("run on a cgroup v2 kernel (qemu VM) #root", function()
     assert.are.equal("1", v("procs"), report)
     assert.are.equal("5", v("exec_exit"), report)
     assert.are.equal("0", v("left"), report)
+    -- the default seccomp profile (issue 10): filter loaded, unshare of a user namespace EPERM
+    assert.matches("^Seccomp:2 .*unshare.*Operation not permitted", v("seccomp"), report)
   end)
 end)
