@@ -57,12 +57,15 @@ static long try(const char *n) {
 
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
-    if (!strncmp(argv[i], "keysearch=", 10)) { /* a key by name, through our session keyring */
-      long id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", argv[i] + 10, 0);
+    /* keysearch=NAME / userkey=NAME: read a key through our session / user keyring */
+    int user = !strncmp(argv[i], "userkey=", 8);
+    if (user || !strncmp(argv[i], "keysearch=", 10)) {
+      long id = syscall(SYS_keyctl, KEYCTL_SEARCH, user ? KEY_SPEC_USER_KEYRING : KEY_SPEC_SESSION_KEYRING, "user",
+                        strchr(argv[i], '=') + 1, 0);
       char buf[256] = "";
       long n = id < 0 ? -1 : syscall(SYS_keyctl, KEYCTL_READ, id, buf, sizeof buf - 1);
-      if (n >= 0) printf("keysearch=FOUND:%.*s\n", (int)n, buf);
-      else printf("keysearch=%s\n", strerrorname_np(errno));
+      if (n >= 0) printf("%s=FOUND:%.*s\n", user ? "userkey" : "keysearch", (int)n, buf);
+      else printf("%s=%s\n", user ? "userkey" : "keysearch", strerrorname_np(errno));
       continue;
     }
     long r = try(argv[i]);
@@ -172,17 +175,25 @@ describe("seccomp and the session keyring #root", function()
   it("lifts the filter with seccomp=unconfined and --privileged, and keeps the host's keys out even then", function()
     assert.are.equal("0", (seccomp_mode({ "--security-opt", "seccomp=unconfined" })))
     assert.are.equal("0", (seccomp_mode({ "--privileged" })))
-    -- a key in the caller's session keyring: the container has its own
+    -- a key in the caller's session keyring, and one in root's user keyring
+    -- (possessed by the caller through its session): the container has its
+    -- own session keyring, which possesses neither
     local secret = "ctr-spec-secret-" .. tostring(os.time())
-    local cmd = ("keyctl session - sh -c %s"):format(U.q(
-      "keyctl add user " .. secret .. " s3cret @s >/dev/null && keyctl search @s user " .. secret ..
-      " >/dev/null && echo host-has-it && " .. table.concat({
-        "LUAC_CTR_ROOT=" .. U.q(root), U.q(U.launcher), "run", "--rm", "--network", "none", "-v", U.q(dir .. ":/p:ro"),
-        "--security-opt", "seccomp=unconfined", "busybox", "/p/probe", "keysearch=" .. secret, "keyctl" }, " ")))
+    local run = table.concat({ "LUAC_CTR_ROOT=" .. U.q(root), U.q(U.launcher), "run", "--rm", "--network", "none",
+      "-v", U.q(dir .. ":/p:ro"), "--security-opt", "seccomp=unconfined", "busybox", "/p/probe",
+      "keysearch=" .. secret, "userkey=" .. secret .. "-u", "keyctl" }, " ")
+    local script = table.concat({
+      "keyctl link @u @s >/dev/null || exit 9",
+      "keyctl add user " .. secret .. " s3cret @s >/dev/null || exit 9",
+      "K=$(keyctl add user " .. secret .. "-u u-s3cret @u) || exit 9",
+      U.q(dir .. "/probe") .. " userkey=" .. secret .. "-u", -- the host process reads it
+      run, "rc=$?", "keyctl unlink $K @u >/dev/null", "exit $rc" }, "\n")
+    local cmd = "keyctl session - sh -c " .. U.q(script)
     local out, err, code = U.sh(cmd)
     assert.are.equal(0, code, out .. err)
-    assert.matches("host%-has%-it", out)
+    assert.matches("^userkey=FOUND:u%-s3cret\n", out) -- the host process reads it
     assert.matches("keysearch=ENOKEY", out, nil, true)
+    assert.matches("userkey=EACCES", out, nil, true)
     assert.matches("keyctl=OK", out, nil, true) -- unconfined: keyctl works, on its own keyring
     -- exec'd processes get a new session keyring too
     out, err, code = U.sh(("keyctl session - sh -c %s"):format(U.q(table.concat({
