@@ -579,10 +579,11 @@ function M.create(o)
         args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid,
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
-        seccomp = seccomp, no_new_privileges = sec.no_new_privileges, network = net, volumes = volumes, files = files, resources = res,
+        network = net, volumes = volumes, files = files, resources = res,
         cgroup_v2 = require("ctr.cgroup").layout() == "v2",
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
+        seccomp = seccomp, no_new_privileges = sec.no_new_privileges,
       }
       for _, v in ipairs(volumes) do
         if not core.exists(v.source) then

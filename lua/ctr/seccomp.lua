@@ -48,7 +48,8 @@ function M.default_path()
   end
   -- run from the source tree without the launcher (busted, lua5.4)
   local src = debug.getinfo(1, "S").source
-  local dir = src:sub(1, 1) == "@" and src:sub(2):match("^(.*)/lua/ctr/[^/]*$")
+  local file = src:sub(1, 1) == "@" and src:sub(2) or ""
+  local dir = file:match("^(.*)/lua/ctr/[^/]+$") or (file:match("^lua/ctr/[^/]+$") and ".")
   if dir then candidates[#candidates + 1] = dir .. "/profiles/seccomp-default.json" end
   for _, p in ipairs(candidates) do
     local f = io.open(p, "r")
