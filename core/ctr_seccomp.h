@@ -13,7 +13,9 @@
  *
  * As runc does: names libseccomp does not know are skipped; several
  * conditions on the same argument are alternatives (one rule each), on
- * different arguments they must all hold. */
+ * different arguments they must all hold; and syscalls newer than
+ * libseccomp (numbered above the last it knows, native architecture) get
+ * ENOSYS rather than the default action, so C libraries fall back. */
 #ifndef CTR_CTR_SECCOMP_H
 #define CTR_CTR_SECCOMP_H
 

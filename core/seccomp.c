@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -139,8 +140,40 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t def, const ctr_seccomp_rule_t 
   return 0;
 }
 
-/* The filter as BPF: libseccomp 2.5 exports to an fd only. */
-static int export_bpf(scmp_filter_ctx ctx, ctr_seccomp_prog_t *out, ctr_error_t *err) {
+/* Syscalls numbered above the last one this libseccomp knows (newer than
+ * it) cannot be named in a rule, so they would get the default action: a
+ * C library falls back to an older call on ENOSYS, not on EPERM. For the
+ * native architecture a prologue answers them ENOSYS, as a kernel without
+ * them would. Returns its length (0: none needed). */
+static size_t enosys_prologue(uint32_t def, struct sock_filter p[6]) {
+  if (def == SCMP_ACT_ALLOW || def == SCMP_ACT_LOG)
+    return 0;
+  uint32_t arch = seccomp_arch_native();
+  int max = -1;
+  for (int nr = 0; nr < 1024; nr++) {
+    char *name = seccomp_syscall_resolve_num_arch(arch, nr);
+    if (name) {
+      max = nr;
+      free(name);
+    }
+  }
+  if (max < 0)
+    return 0;
+  struct sock_filter code[6] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 4),              /* another arch: to libseccomp's */
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 2, 0),        /* x32 numbers, -1: libseccomp's */
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+  };
+  memcpy(p, code, sizeof code);
+  return 6;
+}
+
+/* The filter as BPF (libseccomp 2.5 exports to an fd only), after pre. */
+static int export_bpf(scmp_filter_ctx ctx, const struct sock_filter *pre, size_t npre, ctr_seccomp_prog_t *out,
+                      ctr_error_t *err) {
   cleanup_fd int fd = memfd_create("ctr-seccomp", MFD_CLOEXEC);
   if (fd < 0)
     return ctr_fail_errno(err, "memfd_create for the seccomp filter");
@@ -151,13 +184,15 @@ static int export_bpf(scmp_filter_ctx ctx, ctr_seccomp_prog_t *out, ctr_error_t 
   if (fstat(fd, &st) < 0)
     return ctr_fail_errno(err, "fstat the seccomp filter");
   size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
-  if (n == 0 || n > BPF_MAXINSNS)
-    return ctr_fail(err, E2BIG, "seccomp filter of %zu instructions (at most %d)", n, BPF_MAXINSNS);
-  cleanup_free struct sock_filter *insns = malloc(n * sizeof *insns);
+  if (n == 0 || n + npre > BPF_MAXINSNS)
+    return ctr_fail(err, E2BIG, "seccomp filter of %zu instructions (at most %d)", n + npre, BPF_MAXINSNS);
+  cleanup_free struct sock_filter *insns = malloc((n + npre) * sizeof *insns);
   if (insns == NULL)
     return ctr_fail_errno(err, "allocate the seccomp filter");
-  if (pread(fd, insns, n * sizeof *insns, 0) != (ssize_t)(n * sizeof *insns))
+  memcpy(insns, pre, npre * sizeof *insns);
+  if (pread(fd, insns + npre, n * sizeof *insns, 0) != (ssize_t)(n * sizeof *insns))
     return ctr_fail_errno(err, "read back the seccomp filter");
+  n += npre;
   out->insns = steal_ptr(&insns);
   out->len = (unsigned short)n;
   return 0;
@@ -182,7 +217,9 @@ int ctr_seccomp_compile(const ctr_seccomp_cfg_t *cfg, ctr_seccomp_prog_t *out, c
   for (size_t i = 0; i < cfg->nrules; i++)
     if (add_rule(ctx, def, &cfg->rules[i], err) < 0)
       return -1;
-  return export_bpf(ctx, out, err);
+  struct sock_filter pre[6];
+  size_t npre = enosys_prologue(def, pre);
+  return export_bpf(ctx, pre, npre, out, err);
 }
 
 void ctr_seccomp_prog_free(ctr_seccomp_prog_t *p) {

@@ -235,7 +235,7 @@ function M.program(sc)
   local core = require "ctr.core"
   local state = require "ctr.state"
   local u = core.uname() or {}
-  local key = ("luac-ctr seccomp 1; libseccomp %s; %s %s\n%s\0"):format(core.libseccomp_version,
+  local key = ("luac-ctr seccomp 2; libseccomp %s; %s %s\n%s\0"):format(core.libseccomp_version,
     tostring(u.release), tostring(u.machine), require("ctr.json").encode(sc))
   local dir = state.dir("cache", "seccomp")
   local path = dir .. "/" .. hash(key)
