@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "exec.h"
 #include "lctr.h"
+#include "ctr_seccomp.h"
 #include "spawn.h"
 #include "supervise.h"
 
@@ -204,6 +206,117 @@ static void read_process(lua_State *L, int anchor, int process, ctr_process_t *p
     lua_pop(L, 1);
   }
   read_caps(L, process, &p->caps);
+}
+
+/* ---- seccomp: linux.seccomp, compiled here (parent side) ------------------- */
+
+static void read_seccomp_rule(lua_State *L, int anchor, int r, ctr_seccomp_rule_t *out) {
+  luaL_checktype(L, r, LUA_TTABLE);
+  out->names = strlist(L, anchor, r, "names");
+  out->action = lctr_optfield_string(L, r, "action", NULL);
+  out->errno_ret = (int)lctr_optfield_integer(L, r, "errnoRet", -1);
+  if (!getsub(L, r, "args"))
+    return;
+  int t = lua_gettop(L);
+  out->nargs = (size_t)luaL_len(L, t);
+  out->args = arena(L, anchor, out->nargs * sizeof *out->args);
+  for (size_t i = 0; i < out->nargs; i++) {
+    lua_rawgeti(L, t, (lua_Integer)i + 1);
+    int a = lua_gettop(L);
+    luaL_checktype(L, a, LUA_TTABLE);
+    out->args[i].index = (unsigned)lctr_optfield_integer(L, a, "index", 0);
+    out->args[i].value = (uint64_t)lctr_optfield_integer(L, a, "value", 0);
+    out->args[i].value_two = (uint64_t)lctr_optfield_integer(L, a, "valueTwo", 0);
+    out->args[i].op = lctr_optfield_string(L, a, "op", NULL);
+    lua_settop(L, t);
+  }
+  lua_pop(L, 1);
+}
+
+static void read_seccomp_cfg(lua_State *L, int anchor, int s, ctr_seccomp_cfg_t *c) {
+  luaL_checktype(L, s, LUA_TTABLE);
+  c->default_action = lctr_optfield_string(L, s, "defaultAction", NULL);
+  c->default_errno = (int)lctr_optfield_integer(L, s, "defaultErrnoRet", -1);
+  c->architectures = strlist(L, anchor, s, "architectures");
+  c->flags = strlist(L, anchor, s, "flags");
+  if (!getsub(L, s, "syscalls"))
+    return;
+  int t = lua_gettop(L);
+  c->nrules = (size_t)luaL_len(L, t);
+  c->rules = arena(L, anchor, c->nrules * sizeof *c->rules);
+  for (size_t i = 0; i < c->nrules; i++) {
+    lua_rawgeti(L, t, (lua_Integer)i + 1);
+    read_seccomp_rule(L, anchor, lua_gettop(L), &c->rules[i]);
+    lua_settop(L, t);
+  }
+  lua_pop(L, 1);
+}
+
+/* A BPF program (core.seccomp_compile's string) copied into the anchor. */
+static struct sock_filter *copy_bpf(lua_State *L, int anchor, const char *bpf, size_t len, unsigned short *n) {
+  size_t count = len / sizeof(struct sock_filter);
+  if (len % sizeof(struct sock_filter) != 0 || count == 0 || count > BPF_MAXINSNS)
+    luaL_error(L, "bad seccomp_bpf: %d bytes is not a BPF program", (int)len);
+  struct sock_filter *insns = arena(L, anchor, len);
+  memcpy(insns, bpf, len);
+  *n = (unsigned short)count;
+  return insns;
+}
+
+/* The filter for the seccomp table t[k], kept by the anchor, or NULL (no
+ * table: unconfined). opts.seccomp_bpf, when given, is that table's program
+ * compiled before (core.seccomp_compile: a cache); otherwise it is compiled
+ * here. A filter that cannot be built raises. */
+static const ctr_seccomp_prog_t *read_seccomp(lua_State *L, int anchor, int t, const char *k, int opts) {
+  int top = lua_gettop(L);
+  if (!getsub(L, t, k))
+    return NULL;
+  int s = lua_gettop(L);
+  ctr_seccomp_prog_t *prog = arena(L, anchor, sizeof *prog);
+  ctr_error_t err;
+  size_t len = 0;
+  const char *bpf = lua_istable(L, opts) && lua_getfield(L, opts, "seccomp_bpf") == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  if (bpf) {
+    prog->insns = copy_bpf(L, anchor, bpf, len, &prog->len);
+    if (ctr_seccomp_flags(strlist(L, anchor, s, "flags"), &prog->flags, &err) < 0)
+      luaL_error(L, "%s", err.msg);
+  } else {
+    ctr_seccomp_cfg_t c;
+    memset(&c, 0, sizeof c);
+    read_seccomp_cfg(L, anchor, s, &c);
+    ctr_seccomp_prog_t compiled;
+    if (ctr_seccomp_compile(&c, &compiled, &err) < 0)
+      luaL_error(L, "%s", err.msg);
+    size_t bytes = compiled.len * sizeof *compiled.insns;
+    *prog = compiled;
+    prog->insns = arena(L, anchor, bytes);
+    memcpy(prog->insns, compiled.insns, bytes);
+    ctr_seccomp_prog_free(&compiled);
+  }
+  lua_settop(L, top);
+  return prog;
+}
+
+/***
+ * core.seccomp_compile(seccomp) -> string | nil, err, errno
+ * Compile an OCI linux.seccomp table (defaultAction, defaultErrnoRet,
+ * architectures, flags, syscalls) with libseccomp into its BPF program
+ * (struct sock_filter[]), e.g. to cache it and pass it to core.spawn /
+ * core.exec_in as seccomp_bpf. Malformed tables raise.
+ */
+static int l_seccomp_compile(lua_State *L) {
+  lua_settop(L, 1);
+  lua_newtable(L);
+  ctr_seccomp_cfg_t c;
+  memset(&c, 0, sizeof c);
+  read_seccomp_cfg(L, 2, 1, &c);
+  ctr_seccomp_prog_t compiled;
+  ctr_error_t err;
+  if (ctr_seccomp_compile(&c, &compiled, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushlstring(L, (const char *)compiled.insns, compiled.len * sizeof *compiled.insns);
+  ctr_seccomp_prog_free(&compiled);
+  return 1;
 }
 
 /* ---- mounts -------------------------------------------------------------------- */
@@ -426,10 +539,13 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * core.spawn(config [, stdio]) -> proc | nil, err, errno
  * Clone a container's init from an OCI-shaped config table (process, root
  * {path, readonly, overlay={lowerdir,upperdir,workdir}}, hostname, mounts,
- * linux {namespaces, maskedPaths, readonlyPaths, devices}). stdio is
+ * linux {namespaces, maskedPaths, readonlyPaths, devices, seccomp (the
+ * runtime-spec's: compiled here, loaded last in the child; a filter that
+ * cannot be built raises)}). stdio is
  * {stdin=fd, stdout=fd, stderr=fd (missing: /dev/null), cgroup_join={files}
  * (the child writes "0" to each: v1 "tasks" files, v2 "cgroup.procs"),
- * cgroup_into=dir (a v2 cgroup to clone straight into)}. The child waits
+ * cgroup_into=dir (a v2 cgroup to clone straight into), seccomp_bpf=
+ * (linux.seccomp compiled before: core.seccomp_compile)}. The child waits
  * until proc:start(); in between, attach proc.pid to networks.
  */
 static int l_spawn(lua_State *L) {
@@ -440,6 +556,10 @@ static int l_spawn(lua_State *L) {
   c->cgroup_into_fd = -1;
   read_spawn_cfg(L, anchor, 1, c);
   read_stdio(L, 2, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd);
+  if (getsub(L, 1, "linux")) {
+    c->proc.seccomp = read_seccomp(L, anchor, lua_gettop(L), "seccomp", 2);
+    lua_pop(L, 1);
+  }
   const char *into = NULL;
   if (lua_istable(L, 2)) {
     c->cgroup_join = strlist(L, anchor, 2, "cgroup_join");
@@ -478,7 +598,9 @@ static int ns_flags_of(lua_State *L, int t) {
  * {pid=, pidfd= (optional: the init's pidfd, used instead of opening one),
  * namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
  * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
- * stdin=, stdout=, stderr=}. Returns once the command has exec'd; with
+ * seccomp= (the container's linux.seccomp; absent: unconfined), seccomp_bpf=
+ * (that table compiled before: core.seccomp_compile), stdin=,
+ * stdout=, stderr=}. Returns once the command has exec'd; with
  * terminal=true proc:pty() is the master of a pty made inside the container.
  * On failure the 4th value tells whether execve itself failed (126/127).
  */
@@ -493,6 +615,7 @@ static int l_exec_in(lua_State *L) {
   c->target = (pid_t)lctr_optfield_integer(L, 2, "pid", 0);
   luaL_argcheck(L, c->target > 0, 2, "target.pid must be a positive integer");
   c->ns_flags = ns_flags_of(L, 2);
+  c->proc.seccomp = read_seccomp(L, anchor, 2, "seccomp", 2);
   c->cgroup_procs = strlist(L, anchor, 2, "cgroup_procs");
   c->cgroup_into_fd = -1;
   const char *into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
@@ -757,6 +880,9 @@ static int l_timestamp(lua_State *L) {
 
 LCTR_AREA_DECL(container) {
   static const luaL_Reg fns[] = {{"spawn", l_spawn}, {"exec_in", l_exec_in}, {"timestamp", l_timestamp},
-                                 {NULL, NULL}};
+                                 {"seccomp_compile", l_seccomp_compile}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
+  const struct scmp_version *v = seccomp_version(); /* core.libseccomp_version: "2.5.4" */
+  lua_pushfstring(L, "%d.%d.%d", (int)v->major, (int)v->minor, (int)v->micro);
+  lua_setfield(L, -2, "libseccomp_version");
 }

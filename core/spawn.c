@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "keyring.h"
 #include "rootfs.h"
 #include "execguard.h"
 #include "selfexec.h"
@@ -296,7 +297,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
     return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
   if (ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
     return -1;
-  if (join_namespaces(cfg, err) < 0)
+  if (join_namespaces(cfg, err) < 0 || ctr_join_session_keyring(err) < 0)
     return -1;
   /* The cgroup namespace is made only now: the parent has put us in our
    * cgroup, which becomes the namespace's root ("/" inside). */
@@ -322,7 +323,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
   /* no fd of ours (a host directory among them) survives to the chdir */
   if (ctr_close_fds_except(sync_fd, err) < 0 || ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
     return -1;
-  if (ctr_apply_identity(&cfg->proc, err) < 0)
+  if (ctr_confine(&cfg->proc, true, err) < 0 || ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
   /* nothing of ours may leak into the container */
   return ctr_close_leaked_fds(err);
@@ -347,6 +348,8 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
     ctr_child_fail(sync_fd, &err, 125);
   if (ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     _exit(125);
+  if (ctr_confine(&cfg->proc, false, &err) < 0) /* last: only execve follows */
+    ctr_child_fail(sync_fd, &err, 125);
   ctr_exec_guarded(cfg->proc.argv, cfg->proc.env, sealed, sync_fd, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }

@@ -66,6 +66,8 @@ typedef struct ctr_process {
   bool terminal;
   ctr_caps_t caps;
   bool no_new_privs;
+  /* compiled seccomp filter (ctr_seccomp.h), loaded last; NULL: unconfined */
+  const struct ctr_seccomp_prog *seccomp;
 } ctr_process_t;
 
 typedef struct ctr_spawn_cfg {
@@ -129,6 +131,11 @@ __attribute__((noreturn)) void ctr_child_fail(int sync_fd, const ctr_error_t *er
 /* execve argv[0], searching PATH from env when it has no '/'. Returns only on
  * failure, with err filled; the caller maps ENOENT to 127, others to 126. */
 void ctr_exec_search(char **argv, char **env, ctr_error_t *err);
+
+/* Load p's seccomp filter if it is time: early = before ctr_apply_identity
+ * (without no_new_privs loading needs CAP_SYS_ADMIN, which the identity
+ * drops), otherwise last, just before execve. */
+int ctr_confine(const ctr_process_t *p, bool early, ctr_error_t *err);
 
 /* Apply p's user, groups, capabilities, no_new_privs (child side, before exec). */
 int ctr_apply_identity(const ctr_process_t *p, ctr_error_t *err);

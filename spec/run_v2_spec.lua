@@ -43,6 +43,7 @@ echo "V2RUN dev_privileged $(r --privileged busybox sh -c 'mknod /tmp/k c 7 128 
   (exec 3</tmp/k) && (exec 3</tmp/v) && echo ok')"
 "$L" rm -f v2 >/dev/null 2>&1 || "$L" -e 'local c=require"ctr.container".get("v2"); c:remove{force=true}'
 echo "V2RUN left $(find /sys/fs/cgroup/luac-ctr -mindepth 1 -type d | wc -l)"
+echo "V2RUN seccomp $(r busybox sh -c 'grep ^Seccomp: /proc/self/status; unshare -U true' 2>&1 | tr -d '\t' | tr '\n' ' ')"
 echo "V2RUN done 1"
 ]=]
 
@@ -75,5 +76,7 @@ describe("run on a cgroup v2 kernel (qemu VM) #root", function()
     assert.are.equal("r-ok 1 ", v("dev_added"), report) -- --device ...:r: read, not write
     assert.are.equal("ok", v("dev_privileged"), report) -- vcs and vcsa do open without the policy
     assert.are.equal("0", v("left"), report)
+    -- the default seccomp profile (issue 10): filter loaded, unshare of a user namespace EPERM
+    assert.matches("^Seccomp:2 .*unshare.*Operation not permitted", v("seccomp"), report)
   end)
 end)

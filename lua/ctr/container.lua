@@ -432,6 +432,25 @@ local function validate(o)
   return r
 end
 
+-- --security-opt values (docker's): seccomp=unconfined|PROFILE.json,
+-- no-new-privileges[=true|false]; apparmor=unconfined and label=disable
+-- are accepted (there is nothing of the kind to lift). Raises 125.
+local function security_opts(list)
+  local s = {}
+  for _, opt in ipairs(list or {}) do
+    local k, v = opt:match("^([%a-]+)[=:](.*)$")
+    k = k or opt
+    if k == "seccomp" and v and v ~= "" then
+      s.seccomp = v
+    elseif k == "no-new-privileges" and (v == nil or v == "true" or v == "false") then
+      s.no_new_privileges = v ~= "false"
+    elseif not ((k == "apparmor" and v == "unconfined") or (k == "label" and v == "disable")) then
+      raise(125, "invalid --security-opt %q: expected seccomp=unconfined|PROFILE.json or no-new-privileges[=true|false]", opt)
+    end
+  end
+  return s
+end
+
 local function command_of(o, icfg)
   local ep = icfg.Entrypoint
   local cmd = icfg.Cmd
@@ -532,7 +551,9 @@ end
 -- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
 -- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
 -- "HOST[:CONTAINER[:PERMS]]"), network, ip,
--- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files.
+-- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
+-- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
+-- without it the default seccomp profile applies, --privileged is unconfined).
 -- Returns the container; raises on bad input, leaving nothing behind.
 function M.create(o)
   local image = require "ctr.image"
@@ -566,6 +587,8 @@ function M.create(o)
   if not caps_ok then raise(125, errors.message(caps_err)) end
   local dev_ok, devices = pcall(require("ctr.oci").parse_devices, o.devices)
   if not dev_ok then raise(125, errors.message(devices)) end
+  local sec = security_opts(o.security_opt)
+  local seccomp = not o.privileged and require("ctr.seccomp").profile_for(sec.seccomp) -- --privileged: unconfined
 
   return state.with_lock(function()
     if o.name then
@@ -597,6 +620,7 @@ function M.create(o)
         cgroup_v2 = require("ctr.cgroup").layout() == "v2",
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
+        seccomp = seccomp, no_new_privileges = sec.no_new_privileges,
       }
       for _, v in ipairs(volumes) do
         if not core.exists(v.source) then
@@ -697,6 +721,8 @@ function Container:_launch(o)
     local stdio = {}
     stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)
     self.state.cgroup_entry = { join = stdio.cgroup_join, into = stdio.cgroup_into } -- for exec
+    local sc = cfg.linux and cfg.linux.seccomp
+    if sc then stdio.seccomp_bpf = require("ctr.seccomp").program(sc) end -- compiled once, cached
     local devnull = open_devnull()
     -- the caller's fds never enter the container: pipes, relayed by the supervisor
     stdio.stdin = devnull
@@ -1089,6 +1115,8 @@ function Container:exec(o)
   end
   local process = exec_process(self, o)
   local target = { pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid) }
+  target.seccomp = self:config().linux and self:config().linux.seccomp -- the container's filter
+  if target.seccomp then target.seccomp_bpf = require("ctr.seccomp").program(target.seccomp) end
   local entry = self.state.cgroup_entry -- recorded at start: no cgroup lookups on the hot path
   if entry then
     target.cgroup_procs, target.cgroup_into = entry.join, entry.into

@@ -233,13 +233,17 @@ end
 -- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup),
 -- rootfs, lowerdir, upperdir, workdir, files {hostname=, hosts=, ["resolv.conf"]=},
 -- resources (a table kept for inspect), rlimits, devices (what parse_devices
--- returns: nodes made in /dev and allowed by the device policy).
+-- returns: nodes made in /dev and allowed by the device policy), seccomp (a
+-- checked ctr.seccomp profile, resolved here against the capabilities; nil or
+-- false: unconfined), no_new_privileges (default: not privileged).
 function M.build(o)
   local caps = M.capabilities(o.cap_add, o.cap_drop, o.privileged)
   local resources = {}
   for k, v in pairs(o.resources or {}) do resources[k] = v end
   resources.devices = M.device_rules(o.devices, o.privileged)
   local root_user = (o.uid or 0) == 0
+  local nnp = not o.privileged
+  if o.no_new_privileges ~= nil then nnp = o.no_new_privileges end
   return {
     ociVersion = "1.0.2",
     process = {
@@ -256,7 +260,7 @@ function M.build(o)
         ambient = {},
       },
       rlimits = o.rlimits or {},
-      noNewPrivileges = not o.privileged,
+      noNewPrivileges = nnp,
     },
     root = {
       path = o.rootfs,
@@ -271,6 +275,7 @@ function M.build(o)
       maskedPaths = o.privileged and {} or M.masked_paths,
       readonlyPaths = o.privileged and {} or M.readonly_paths,
       devices = device_nodes(o.devices),
+      seccomp = o.seccomp and require("ctr.seccomp").resolve(o.seccomp, caps) or nil,
     },
   }
 end
