@@ -443,12 +443,16 @@ function M.import(tarball, ref, opts)
   if ok then ok, xerr = archive.extract(tarball, tmp) end
   if not ok then
     core.remove_all(tmp)
+    state.release_temp(tmp)
     error("cannot import " .. tarball .. ": " .. xerr, 0)
   end
-  return state.with_lock(function()
+  local rok, img = pcall(state.with_lock, function()
     local lid = add_layer(tmp)
     return register({ lid }, config, ref, { comment = opts.message })
   end)
+  state.release_temp(tmp)
+  if not rok then error(img, 0) end
+  return img
 end
 
 --- Import a tarball read from an open Lua file (e.g. io.stdin: `import -`):
@@ -472,6 +476,7 @@ function M.import_stream(f, ref, opts)
     return M.import(path, ref, opts)
   end)
   core.remove_all(dir)
+  state.release_temp(dir)
   if not ok then error(res, 0) end
   return res
 end

@@ -108,6 +108,10 @@ function M.after_fork()
     h.fd:close()
     held[name] = nil
   end
+  for d, fd in pairs(temp_locks) do
+    fd:close()
+    temp_locks[d] = nil
+  end
 end
 
 --- Run fn(...) holding the global lock; the lock is released on return and
@@ -156,13 +160,34 @@ function M.valid_name(s)
   return type(s) == "string" and s:match("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$") ~= nil
 end
 
+-- locks on the work-in-progress directories this process made: dir -> fd
+local temp_locks = {}
+
 --- A new empty directory <root>/tmp/<prefix>-<random> (mode 0700) for work in
--- progress; rename it into place when complete. Raises on failure.
+-- progress; rename it into place when complete. Raises on failure. The
+-- process holds the lock <dir>.lock until release_temp(dir) or its exit:
+-- the garbage collector (ctr.gc) removes only directories nobody holds.
 function M.mktemp(prefix)
   M.ensure()
   local d, err = core.mkdtemp(M.dir("tmp", (prefix or "tmp") .. "-XXXXXX"))
   if not d then error(err, 0) end
+  local fd, lerr = core.lock_file(d .. ".lock", "ex", { nonblock = true })
+  if not fd then
+    core.remove_all(d)
+    error("cannot lock " .. d .. ": " .. tostring(lerr), 0)
+  end
+  temp_locks[d] = fd
   return d
+end
+
+--- Release mktemp's lock on dir (once dir was moved into place or removed)
+-- and delete the lock file. Idempotent.
+function M.release_temp(dir)
+  local fd = temp_locks[dir]
+  if not fd then return end
+  temp_locks[dir] = nil
+  core.unlink(dir .. ".lock")
+  fd:close()
 end
 
 return M
