@@ -151,7 +151,7 @@ function M.auto()
   local ok, res = pcall(function()
     local stamp = state.dir("tmp", ".gc-stamp")
     local st = core.stat(stamp)
-    if st and util.now() - st.mtime < M.INTERVAL then return nil end
+    if st and M.INTERVAL > 0 and util.now() - st.mtime < M.INTERVAL then return nil end
     if not core.exists(state.dir("tmp")) then return nil end
     local l = state.lock("gc", { nonblock = true })
     if not l then return nil end

@@ -55,6 +55,8 @@ end
 
 -- locks held by this process: name -> { fd = ctr.fd, count = n }
 local held = {}
+-- locks on the work-in-progress directories this process made (mktemp): dir -> fd
+local temp_locks = {}
 
 local Lock = {}
 Lock.__index = Lock
@@ -159,9 +161,6 @@ end
 function M.valid_name(s)
   return type(s) == "string" and s:match("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$") ~= nil
 end
-
--- locks on the work-in-progress directories this process made: dir -> fd
-local temp_locks = {}
 
 --- A new empty directory <root>/tmp/<prefix>-<random> (mode 0700) for work in
 -- progress; rename it into place when complete. Raises on failure. The
