@@ -130,9 +130,10 @@ function M.collect(opts)
   opts = opts or {}
   local report = { removed = {}, errors = {} }
   if not core.exists(state.dir("tmp")) then return report end
+  collect_tmp(report, false) -- what has its own lock: without holding the global one
   local global = state.lock("global", { nonblock = not opts.wait })
-  collect_tmp(report, global ~= nil)
   if global then
+    collect_tmp(report, true) -- deleted-*: rmi moves them under the global lock
     local ok, err = pcall(function()
       collect_incomplete(report, opts.grace or M.INCOMPLETE_GRACE)
       if opts.layers then collect_layers(report) end

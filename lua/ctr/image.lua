@@ -507,13 +507,20 @@ function M.add_layer_image(opts)
 end
 
 --- Containers (under <root>/containers/*/state.json) whose image_id is id:
--- list of { id =, name = }.
+-- list of { id =, name = }. A container whose state is unreadable (dead)
+-- counts when its config.json names one of the image's layers.
 function M.containers_using(id)
   local t = {}
+  local rec = state.read_json(image_path(id))
   for _, cid in ipairs(core.readdir(state.dir("containers")) or {}) do
     local st = state.read_json(state.dir("containers", cid, "state.json"))
     if type(st) == "table" and (st.image_id == id or st.image == id) then
       t[#t + 1] = { id = st.id or cid, name = st.name }
+    elseif type(st) ~= "table" and type(rec) == "table" then
+      local cfg = core.read_file(state.dir("containers", cid, "config.json")) or ""
+      for _, l in ipairs(rec.layers or {}) do
+        if cfg:find(l, 1, true) then t[#t + 1] = { id = cid }; break end
+      end
     end
   end
   return t
