@@ -198,15 +198,17 @@ describe("garbage collector and system prune #root", function()
     gc.INTERVAL = interval
     assert.is_true(ok, tostring(report))
     assert.is_false(core.exists(dead_tmp), "gc.auto left a killed import's work")
-    assert.is_false(core.exists(dead_tmp .. ".lock"))
+    assert.is_false(core.exists(root .. "/locks/tmp-" .. dead_tmp:match("[^/]+$") .. ".lock"))
     -- the same with system prune, for an import-* extraction left by a kill
     local left = root .. "/tmp/import-Xy12Zw"
     assert(core.mkdir(left, 493))
     assert(core.write_file_atomic(left .. "/big", ("x"):rep(4096), 420))
-    assert(core.write_file_atomic(left .. ".lock", "", 384))
+    assert(core.write_file_atomic(root .. "/locks/tmp-import-Xy12Zw.lock", "", 384))
     out, err, code = ctr("system", "prune", "-f")
     assert.are.equal(0, code, err)
     assert.is_false(core.exists(left))
+    assert.is_false(core.exists(root .. "/locks/tmp-import-Xy12Zw.lock"))
+    assert.same({}, core.readdir(root .. "/tmp"))
     assert.matches("live%s+1", ctr("images")) -- tagged: not dangling
   end)
 

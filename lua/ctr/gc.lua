@@ -9,7 +9,7 @@
 -- cut short (no state.json) older than a grace period, and layers no image
 -- record and no container references. Nothing a live command holds is
 -- touched: a directory made by state.mktemp is held by its maker's lock
--- (<dir>.lock, ctr.state); removed-<id> by the removing rm's container
+-- (<root>/locks/tmp-<name>.lock, ctr.state); removed-<id> by the removing rm's container
 -- lock (inside it); deleted-* and layers by the global lock, which rmi,
 -- import and commit hold while they move layers (collect takes it, and
 -- skips those when it is busy and opts.wait is not set).
@@ -52,10 +52,11 @@ local function collect_tmp_entry(name, report, global)
     if fd then fd:close() end
   elseif name:match("^deleted%-") then
     if global then remove(path, report) end
-  elseif core.exists(path .. ".lock") then
-    local fd = try_lock(path .. ".lock")
+  elseif core.exists(state.temp_lock_path(path)) then
+    local lock = state.temp_lock_path(path)
+    local fd = try_lock(lock)
     if not fd then return end -- its command is alive
-    if remove(path, report) then core.unlink(path .. ".lock") end
+    if remove(path, report) then core.unlink(lock) end
     fd:close()
   elseif age(path) >= M.TMP_GRACE then
     remove(path, report)
@@ -66,14 +67,15 @@ local function collect_tmp(report, global)
   local dir = state.dir("tmp")
   local names = core.readdir(dir) or {}
   for _, name in ipairs(names) do
-    if name:sub(1, 1) ~= "." and not name:match("%.lock$") then collect_tmp_entry(name, report, global) end
+    if name:sub(1, 1) ~= "." then collect_tmp_entry(name, report, global) end
   end
-  -- lock files whose directory is gone and whose holder died
-  for _, name in ipairs(names) do
-    local base = name:match("^(.+)%.lock$")
+  -- mktemp lock files whose directory is gone and whose holder died
+  local locks = state.dir("locks")
+  for _, name in ipairs(core.readdir(locks) or {}) do
+    local base = name:match("^tmp%-(.+)%.lock$")
     if base and not core.exists(dir .. "/" .. base) then
-      local fd = try_lock(dir .. "/" .. name)
-      if fd then core.unlink(dir .. "/" .. name); fd:close() end
+      local fd = try_lock(locks .. "/" .. name)
+      if fd then core.unlink(locks .. "/" .. name); fd:close() end
     end
   end
 end
@@ -145,12 +147,12 @@ function M.collect(opts)
 end
 
 --- The cheap collection any command may run: at most once per INTERVAL
--- seconds per state root (stamp <root>/tmp/.gc-stamp), one at a time,
+-- seconds per state root (stamp <root>/locks/gc.stamp), one at a time,
 -- never waiting for a lock, never raising. Returns the report, or nil when
 -- it did not run.
 function M.auto()
   local ok, res = pcall(function()
-    local stamp = state.dir("tmp", ".gc-stamp")
+    local stamp = state.dir("locks", "gc.stamp")
     local st = core.stat(stamp)
     if st and M.INTERVAL > 0 and util.now() - st.mtime < M.INTERVAL then return nil end
     if not core.exists(state.dir("tmp")) then return nil end

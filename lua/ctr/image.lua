@@ -222,10 +222,9 @@ end
 local function add_layer(dir)
   local lid = state.new_id()
   local ok, err = core.rename(dir, M.layer_dir(lid))
-  if not ok then
-    core.remove_all(dir)
-    error("cannot store the layer: " .. err, 0)
-  end
+  if not ok then core.remove_all(dir) end
+  state.release_temp(dir)
+  if not ok then error("cannot store the layer: " .. err, 0) end
   return lid
 end
 
@@ -366,6 +365,7 @@ local function create_busybox()
   local ok, err = pcall(populate_busybox, tmp)
   if not ok then
     core.remove_all(tmp)
+    state.release_temp(tmp)
     error("cannot create the busybox image: " .. tostring(err), 0)
   end
   local lid = add_layer(tmp)

@@ -164,13 +164,13 @@ end
 
 --- A new empty directory <root>/tmp/<prefix>-<random> (mode 0700) for work in
 -- progress; rename it into place when complete. Raises on failure. The
--- process holds the lock <dir>.lock until release_temp(dir) or its exit:
+-- process holds the lock temp_lock_path(dir) until release_temp(dir) or its exit:
 -- the garbage collector (ctr.gc) removes only directories nobody holds.
 function M.mktemp(prefix)
   M.ensure()
   local d, err = core.mkdtemp(M.dir("tmp", (prefix or "tmp") .. "-XXXXXX"))
   if not d then error(err, 0) end
-  local fd, lerr = core.lock_file(d .. ".lock", "ex", { nonblock = true })
+  local fd, lerr = core.lock_file(M.temp_lock_path(d), "ex", { nonblock = true })
   if not fd then
     core.remove_all(d)
     error("cannot lock " .. d .. ": " .. tostring(lerr), 0)
@@ -179,13 +179,19 @@ function M.mktemp(prefix)
   return d
 end
 
+--- The lock file held while the mktemp directory dir (<root>/tmp/<name>)
+-- is in use: <root>/locks/tmp-<name>.lock.
+function M.temp_lock_path(dir)
+  return M.dir("locks", "tmp-" .. dir:match("[^/]+$") .. ".lock")
+end
+
 --- Release mktemp's lock on dir (once dir was moved into place or removed)
 -- and delete the lock file. Idempotent.
 function M.release_temp(dir)
   local fd = temp_locks[dir]
   if not fd then return end
   temp_locks[dir] = nil
-  core.unlink(dir .. ".lock")
+  core.unlink(M.temp_lock_path(dir))
   fd:close()
 end
 
