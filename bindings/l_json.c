@@ -174,7 +174,8 @@ static int decode_protected(lua_State *L) {
  * Parse JSON with libjansson. Integers decode as Lua integers, other numbers
  * as floats; decoded arrays and objects get array_mt / object_mt (ctr.json
  * passes its markers); a null member is left out. Any JSON value may be the
- * top level.
+ * top level. A lone \udcXX escape (XX 80..ff) decodes to the byte XX, so
+ * strings that are not UTF-8 round-trip through json_encode.
  */
 static int l_json_decode(lua_State *L) {
   size_t len;
@@ -505,7 +506,9 @@ static int encode_value(lua_State *L) {
  * table whose keys are exactly 1..n is an array (so {} is []) unless it is
  * marked __jsontype "object"; any other table is an object. Integers stay
  * integers, floats keep a fraction. indent=true pretty-prints (2 spaces).
- * Raises on functions, non-string object keys and cycles.
+ * Strings are bytes: valid UTF-8 is written as it is, each byte that is not
+ * part of valid UTF-8 as \udcXX (json_decode gives the byte back). Raises
+ * on functions, object keys that are not UTF-8 text, and cycles.
  */
 static int l_json_encode(lua_State *L) {
   luaL_checkany(L, 1);
