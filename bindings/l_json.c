@@ -48,29 +48,57 @@ static long escape_unit(const char *s, size_t left) {
   return v;
 }
 
-/* Rewrite the escapes above into out (2 * len bytes); returns its length,
- * or 0 when nothing needed rewriting. */
+/* The length of the valid UTF-8 sequence at s (1..4), or 0 if the byte at
+ * s does not start one (overlong forms, surrogates and code points above
+ * U+10FFFF are not valid). */
+static size_t utf8_len(const unsigned char *s, size_t left) {
+  unsigned char c = s[0];
+  size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+           : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n == 0 || n > left)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+      (c == 0xf4 && s[1] > 0x8f))
+    return 0;
+  return n;
+}
+
+/* Copy n bytes of s to out + *o (when out is not NULL); *o grows by n. */
+static void emit(char *out, size_t *o, const char *s, size_t n) {
+  if (out)
+    memcpy(out + *o, s, n);
+  *o += n;
+}
+
+/* Rewrite the escapes above into out, and each raw byte that is not valid
+ * UTF-8 (files written before this encoding) the same way; returns the
+ * length of the result (out NULL: only count it), or 0 when nothing needs
+ * rewriting. */
 static size_t escape_prepass(const char *s, size_t len, char *out) {
+  static const char hex[] = "0123456789abcdef";
   size_t o = 0, changed = 0;
   long prev = -1; /* the code unit of the escape just before, if adjacent */
   for (size_t i = 0; i < len;) {
-    if (s[i] != '\\') {
-      out[o++] = s[i++];
-      prev = -1;
-      continue;
-    }
-    long u = escape_unit(s + i, len - i);
+    long u = s[i] == '\\' ? escape_unit(s + i, len - i) : -1;
+    size_t ul = s[i] == '\\' ? 0 : utf8_len((const unsigned char *)s + i, len - i);
     int high_before = prev >= 0xd800 && prev <= 0xdbff;
-    if (u == 0 || (u >= 0xdc80 && u <= 0xdcff && !high_before)) {
-      memcpy(out + o, "\\u0000", 6);
-      snprintf(out + o + 6, 7, "\\u00%02lx", u ? (unsigned long)(u & 0xff) : 0ul);
-      o += 12, i += 6, changed = 1;
-    } else {
-      size_t n = u >= 0 ? 6 : (i + 1 < len ? 2 : 1);
-      memcpy(out + o, s + i, n);
-      o += n, i += n;
-    }
     prev = u;
+    if (u == 0 || (u >= 0xdc80 && u <= 0xdcff && !high_before) || (s[i] != '\\' && ul == 0)) {
+      unsigned c = u > 0 ? (unsigned)(u & 0xff) : (unsigned char)s[i];
+      char esc[13] = "\\u0000\\u0000";
+      if (u != 0)
+        esc[10] = hex[c >> 4], esc[11] = hex[c & 15];
+      emit(out, &o, esc, 12);
+      i += u >= 0 ? 6 : 1;
+      changed = 1;
+    } else {
+      size_t n = ul ? ul : u >= 0 ? 6 : (i + 1 < len ? 2 : 1);
+      emit(out, &o, s + i, n);
+      i += n;
+    }
   }
   return changed ? o : 0;
 }
@@ -175,16 +203,19 @@ static int decode_protected(lua_State *L) {
  * as floats; decoded arrays and objects get array_mt / object_mt (ctr.json
  * passes its markers); a null member is left out. Any JSON value may be the
  * top level. A lone \udcXX escape (XX 80..ff) decodes to the byte XX, so
- * strings that are not UTF-8 round-trip through json_encode.
+ * strings that are not UTF-8 round-trip through json_encode; raw bytes
+ * that are not UTF-8 (files written before that) are read as themselves.
  */
 static int l_json_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   json_error_t e;
-  char *re = len < ((size_t)-1) / 2 ? malloc(2 * len + 1) : NULL;
-  if (re == NULL)
+  size_t relen = escape_prepass(s, len, NULL);
+  char *re = relen ? malloc(relen) : NULL;
+  if (relen && re == NULL)
     return luaL_error(L, "json.decode: out of memory");
-  size_t relen = escape_prepass(s, len, re);
+  if (relen)
+    escape_prepass(s, len, re);
   json_t *root = json_loadb(relen ? re : s, relen ? relen : len,
                             JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
   free(re);
@@ -248,24 +279,6 @@ typedef struct enc {
 
 static void add_char(enc_t *e, char c) { sb_add(e->L, e->b, &c, 1); }
 static void add_str(enc_t *e, const char *s) { sb_add(e->L, e->b, s, strlen(s)); }
-
-/* The length of the valid UTF-8 sequence at s (1..4), or 0 if the byte at
- * s does not start one (overlong forms, surrogates and code points above
- * U+10FFFF are not valid). */
-static size_t utf8_len(const unsigned char *s, size_t left) {
-  unsigned char c = s[0];
-  size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-           : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-  if (n == 0 || n > left)
-    return 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-      (c == 0xf4 && s[1] > 0x8f))
-    return 0;
-  return n;
-}
 
 static void put_string(enc_t *e, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";

@@ -51,6 +51,13 @@ describe("json keeps bytes that are not UTF-8", function()
     assert.are.equal("\\udcff", v[4])
   end)
 
+  it("reads raw bytes that are not UTF-8 (files written before) as those bytes", function()
+    local v = assert(json.decode('{"a":"x\xff\xfey","b":["\xc3(","\xc3\xa9"]}'))
+    assert.are.equal(hex("x\xff\xfey"), hex(v.a))
+    assert.are.equal(hex("\xc3("), hex(v.b[1]))
+    assert.are.equal("é", v.b[2])
+  end)
+
   it("refuses object keys that are not text", function()
     assert.has_error(function() json.encode({ ["a\xff"] = 1 }) end)
   end)
