@@ -25,7 +25,7 @@ for _, ref in ipairs(args) do
   else
     failed = true
     io.stdout:flush()
-    io.stderr:write("luac-ctr: ", type(res) == "table" and tostring(res.msg) or tostring(res), "\n")
+    require("ctr.errors").report(type(res) == "table" and tostring(res.msg) or tostring(res))
   end
 end
 if failed then os.exit(1) end

@@ -646,7 +646,8 @@ function M.create(o)
       core.remove_all(dir)
       error(err, 0)
     end
-    local c = M.load(id)
+    local c, lerr = M.load(id)
+    if not c then core.remove_all(dir); raise(125, "cannot read back the new container's state: %s", lerr) end
     c._config = cfg_made -- just written: no need to read it back
     return c
   end)
