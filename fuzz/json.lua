@@ -16,7 +16,7 @@ return function(data)
   if v == nil then
     if data:match("^%s*null%s*$") then return end
     if type(err) ~= "string" then P.fail("json.decode failed without a message") end
-    if err:find("\n", 1, true) then P.fail("json.decode's message has a newline: %q", err) end
+    if P.check_oneline and err:find("[%c]") then P.fail("json.decode's message has a control character: %q", err) end
     return
   end
   if data:find("null", 1, true) then return end -- null members/items are dropped by design

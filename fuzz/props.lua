@@ -39,6 +39,10 @@ end
 -- tree under test writes raw bytes (today's base: issue 17, bytes-clean).
 M.check_bytes = os.getenv("FUZZ_SKIP_BYTES") ~= "1"
 
+--- One-line messages: unless FUZZ_SKIP_ONELINE=1, an error message holds no
+-- control character (jansson quotes the input "near" the error verbatim).
+M.check_oneline = os.getenv("FUZZ_SKIP_ONELINE") ~= "1"
+
 --- True when a value holds only valid UTF-8 strings without NUL (keys too).
 function M.utf8_clean(v)
   if type(v) == "string" then return utf8.len(v) ~= nil and not v:find("\0", 1, true) end
