@@ -2,6 +2,7 @@
 # Run the libFuzzer targets of fuzz/ for a while each (default 60 s; full
 # runs: longer). Builds them first in build-fuzz/ with clang (ASan + UBSan).
 # Usage: bash tools/fuzz.sh [-t SECONDS] [-j JOBS] [TARGET...]
+# FUZZ_SEED=N fixes libFuzzer's seed (CI does: a run is then repeatable).
 #   targets: json cli ref oci tar (default: all)
 # New inputs go to a scratch corpus (the seeds in fuzz/corpus/<target>/ stay
 # as checked in); crashes are saved under $FUZZ_OUT (default
@@ -36,6 +37,7 @@ for t in $targets; do
   args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536
         -artifact_prefix="$OUT/$t/" -print_final_stats=1 "$scratch/$t" "fuzz/corpus/$t")
   [ "$jobs" -gt 1 ] && args=(-fork="$jobs" "${args[@]}")
+  [ -n "${FUZZ_SEED:-}" ] && args=(-seed="$FUZZ_SEED" "${args[@]}")
   log="$scratch/$t.log"
   if [ "$t" = tar ]; then
     # the extraction's base on a private tmpfs: an escape cannot reach the host
