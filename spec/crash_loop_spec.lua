@@ -205,3 +205,40 @@ describe("crash loops #root #crashloop", function()
     end
   end)
 end)
+
+-- Found by the loop above: a `commit` killed while it had the container
+-- frozen left it frozen, and `rm -f` then failed ("processes still there
+-- after 5000 ms": a frozen v1 task does not die of SIGKILL). The state that
+-- such a kill leaves is made here directly: the freezer set to frozen.
+describe("a container left frozen by a killed commit #root #crashloop", function()
+  local r
+  before_each(function() r = U.tmproot() end)
+  after_each(function() U.rm_all(r); U.cleanup(r) end)
+
+  it("rm -f thaws and removes it, leaving no cgroup", function()
+    local out, err, code = U.ctr(r, { "run", "-d", "--name", "ice", "--network", "none", "busybox", "sleep", "600" })
+    assert.are.equal(0, code, err)
+    local id = out:gsub("%s+$", "")
+    local froze = false
+    for _, d in ipairs(U.cgroup_dirs(id)) do
+      for file, value in pairs({ ["freezer.state"] = "FROZEN", ["cgroup.freeze"] = "1" }) do
+        local f = io.open(d .. "/" .. file, "w")
+        if f then
+          froze = f:write(value) and f:close() or froze
+        end
+      end
+    end
+    assert.is_true(froze, "no freezer for the container's cgroup")
+    assert.is_truthy(U.wait_for(function() -- the freeze took
+      for _, d in ipairs(U.cgroup_dirs(id)) do
+        local v1 = core.read_file(d .. "/freezer.state") or ""
+        local v2 = core.read_file(d .. "/cgroup.events") or ""
+        if v1:match("^FROZEN") or v2:match("frozen 1") then return true end
+      end
+    end, 5), "the container did not freeze")
+    out, err, code = U.ctr(r, { "rm", "-f", "ice" })
+    assert.are.equal(0, code, err)
+    assert.are.same({}, U.cgroup_dirs(id))
+    assert.are.same({}, U.container_ids(r))
+  end)
+end)
