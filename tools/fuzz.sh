@@ -41,13 +41,14 @@ for t in $targets; do
   log="$scratch/$t.log"
   if [ "$t" = tar ]; then
     # the extraction's base on a private tmpfs: an escape cannot reach the host
-    cmd=(unshare --mount sh -c 'mount --make-rprivate / && mkdir -p "$1" && mount -t tmpfs -o size=256m fuzz "$1" && shift && FUZZ_TAR_BASE=/tmp/luac-ctr-fuzz-tar exec "$@"' sh /tmp/luac-ctr-fuzz-tar "$B/fuzz/fuzz_$t")
+    mkdir -p "$scratch/tarbase"
+    cmd=(unshare --mount sh -c 'mount --make-rprivate / && mount -t tmpfs -o size=256m fuzz "$1" && FUZZ_TAR_BASE=$1 && export FUZZ_TAR_BASE && shift && exec "$@"' sh "$scratch/tarbase" "$B/fuzz/fuzz_$t")
   else
     cmd=("$B/fuzz/fuzz_$t")
   fi
   if "${cmd[@]}" "${args[@]}" >"$log" 2>&1; then
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
+    cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)
     echo "fuzz $t: ${secs}s, ${execs:-?} inputs, $cov, no crash"
   else
     echo "fuzz $t: CRASH (log follows; inputs in $OUT/$t/)"
