@@ -718,8 +718,24 @@ static ssize_t kill_round(const ctr_cg_layout_t *l, const char *path, ctr_error_
   return n;
 }
 
+/* A frozen cgroup (a `commit` killed while it had paused the container)
+ * keeps its processes from dying (v1) or stays frozen (v2): thaw it first.
+ * Hierarchies without a freezer have no such file (ENOENT): skipped. */
+static int thaw(const ctr_cg_layout_t *l, const char *path, ctr_error_t *err) {
+  char d[CTR_CG_PATH_MAX + 256];
+  for (int i = 0; i < l->n; i++) {
+    if (ctr_cg_dir(l, i, path, d, sizeof d, NULL) < 0 || !is_dir(d))
+      continue;
+    int v2 = l->hier[i].version == 2;
+    if (cg_write(d, v2 ? "cgroup.freeze" : "freezer.state", v2 ? "0" : "THAWED", err) < 0 &&
+        err->errnum != ENOENT)
+      return ctr_error_wrap(err, "kill cgroup %s: thaw it", path);
+  }
+  return 0;
+}
+
 int ctr_cg_kill(const ctr_cg_layout_t *l, const char *path, int timeout_ms, ctr_error_t *err) {
-  if (ctr_cg_check_path(path, err) < 0)
+  if (ctr_cg_check_path(path, err) < 0 || thaw(l, path, err) < 0)
     return -1;
   v2_kill_all(l, path);
   const struct timespec tick = {0, 10 * 1000 * 1000};
