@@ -206,6 +206,25 @@ static int decode_protected(lua_State *L) {
  * strings that are not UTF-8 round-trip through json_encode; raw bytes
  * that are not UTF-8 (files written before that) are read as themselves.
  */
+/* jansson quotes the input near an error: control bytes in it are written
+ * as \xNN, so the message stays one printable line. */
+static void push_json_error(lua_State *L, const json_error_t *e) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (const unsigned char *p = (const unsigned char *)e->text; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f) {
+      char hex[8];
+      snprintf(hex, sizeof hex, "\\x%02x", *p);
+      luaL_addstring(&b, hex);
+    } else {
+      luaL_addchar(&b, (char)*p);
+    }
+  }
+  luaL_pushresult(&b);
+  lua_pushfstring(L, "invalid JSON at line %d column %d: %s", e->line, e->column, lua_tostring(L, -1));
+  lua_remove(L, -2);
+}
+
 static int l_json_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -221,7 +240,7 @@ static int l_json_decode(lua_State *L) {
   free(re);
   if (root == NULL) {
     lua_pushnil(L);
-    lua_pushfstring(L, "invalid JSON at line %d column %d: %s", e.line, e.column, e.text);
+    push_json_error(L, &e);
     return 2;
   }
   lua_pushcfunction(L, decode_protected);
