@@ -178,11 +178,20 @@ describe("luac-runc", function()
       cfg.process.env[#cfg.process.env + 1] = "FOO=bar"
       cfg.hostname = "fieldhost"
       cfg.process.args = { "sh", "-c", "echo $(id -u):$(id -g) $(pwd) $FOO $(hostname); touch /x 2>/dev/null || echo ro;" ..
-        " cat /proc/kcore 2>&1 | head -c 0; grep CapEff /proc/self/status" }
+        " grep CapEff /proc/self/status; ulimit -n" }
+      cfg.process.rlimits = { { type = "RLIMIT_NOFILE", hard = 512, soft = 256 } }
     end)
     local out, err, code = runc({ "run", "--bundle", b, "f1" })
     assert.are.equal(0, code, err)
-    assert.matches("1000:1000 /tmp bar fieldhost\nro\nCapEff:%s+0+\n", out)
+    assert.matches("^1000:1000 /tmp bar fieldhost\nro\nCapEff:%s+0+\n256\n$", out)
+    -- /proc/sys is read-only for root in the container too; /proc/keys is /dev/null
+    b = bundle("fields2", function(cfg)
+      cfg.process.args = { "sh", "-c", "echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo wrote || echo denied;" ..
+        " stat -c %t:%T /proc/keys" }
+    end)
+    out, err, code = runc({ "run", "--bundle", b, "f2" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("denied\n1:3\n", out)
   end)
 
   it("sends the pty master to --console-socket (SCM_RIGHTS)", function()
