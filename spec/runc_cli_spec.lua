@@ -103,7 +103,8 @@ describe("luac-runc", function()
       cfg.linux.resources.pids = { limit = 50 }
     end)
     local out = b .. "/out"
-    local _, err, code = runc({ "create", "--bundle", b, "--pid-file", b .. "/pid", "c1" }, { redirect = " >" .. q(out) })
+    local _, err, code = runc({ "create", "--bundle", b, "--pid-file", b .. "/pid", "c1" },
+      { redirect = " >" .. q(out) })
     assert.are.equal(0, code, err) -- luac-runc has exited: the init waits on its own
     local st = state("c1")
     assert.are.equal("created", st.status)
@@ -177,8 +178,8 @@ describe("luac-runc", function()
       cfg.process.cwd = "/tmp"
       cfg.process.env[#cfg.process.env + 1] = "FOO=bar"
       cfg.hostname = "fieldhost"
-      cfg.process.args = { "sh", "-c", "echo $(id -u):$(id -g) $(pwd) $FOO $(hostname); touch /x 2>/dev/null || echo ro;" ..
-        " grep CapEff /proc/self/status; ulimit -n" }
+      cfg.process.args = { "sh", "-c", "echo $(id -u):$(id -g) $(pwd) $FOO $(hostname);" ..
+        " touch /x 2>/dev/null || echo ro; grep CapEff /proc/self/status; ulimit -n" }
       cfg.process.rlimits = { { type = "RLIMIT_NOFILE", hard = 512, soft = 256 } }
     end)
     local out, err, code = runc({ "run", "--bundle", b, "f1" })
@@ -186,7 +187,8 @@ describe("luac-runc", function()
     assert.matches("^1000:1000 /tmp bar fieldhost\nro\nCapEff:%s+0+\n256\n$", out)
     -- /proc/sys is read-only for root in the container too; /proc/keys is /dev/null
     b = bundle("fields2", function(cfg)
-      cfg.process.args = { "sh", "-c", "echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo wrote || echo denied;" ..
+      cfg.process.args = { "sh", "-c", "echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo wrote" ..
+        " || echo denied;" ..
         " stat -c %t:%T /proc/keys" }
     end)
     out, err, code = runc({ "run", "--bundle", b, "f2" })
@@ -282,7 +284,8 @@ describe("luac-runc", function()
 
   it("rejects an unsupported field by name and leaves nothing behind", function()
     local cases = {
-      { function(cfg) cfg.linux.uidMappings = { { containerID = 0, hostID = 100000, size = 65536 } } end, "linux%.uidMappings" },
+      { function(cfg) cfg.linux.uidMappings = { { containerID = 0, hostID = 100000, size = 65536 } } end,
+        "linux%.uidMappings" },
       { function(cfg) cfg.hooks = { prestart = { { path = "/bin/true" } } } end, "hooks" },
       { function(cfg) cfg.linux.intelRdt = { closID = "x" } end, "linux%.intelRdt" },
       { function(cfg) cfg.linux.resources.cpu = { shares = 512 } end, "linux%.resources%.cpu%.shares" },

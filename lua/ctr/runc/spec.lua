@@ -13,10 +13,12 @@ function M.default()
   local caps = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" }
   local mounts = {
     { destination = "/proc", type = "proc", source = "proc" },
-    { destination = "/dev", type = "tmpfs", source = "tmpfs", options = { "nosuid", "strictatime", "mode=755", "size=65536k" } },
+    { destination = "/dev", type = "tmpfs", source = "tmpfs",
+      options = { "nosuid", "strictatime", "mode=755", "size=65536k" } },
     { destination = "/dev/pts", type = "devpts", source = "devpts",
       options = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
-    { destination = "/dev/shm", type = "tmpfs", source = "shm", options = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
+    { destination = "/dev/shm", type = "tmpfs", source = "shm",
+      options = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
     { destination = "/dev/mqueue", type = "mqueue", source = "mqueue", options = { "nosuid", "noexec", "nodev" } },
     { destination = "/sys", type = "sysfs", source = "sysfs", options = { "nosuid", "noexec", "nodev", "ro" } },
   }
