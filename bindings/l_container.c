@@ -545,7 +545,9 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * {stdin=fd, stdout=fd, stderr=fd (missing: /dev/null), cgroup_join={files}
  * (the child writes "0" to each: v1 "tasks" files, v2 "cgroup.procs"),
  * cgroup_into=dir (a v2 cgroup to clone straight into), seccomp_bpf=
- * (linux.seccomp compiled before: core.seccomp_compile)}. The child waits
+ * (linux.seccomp compiled before: core.seccomp_compile), start_fifo=path
+ * (luac-runc: after proc:start() returns the child, set up, blocks opening
+ * this fifo for writing and execs once someone reads it)}. The child waits
  * until proc:start(); in between, attach proc.pid to networks.
  */
 static int l_spawn(lua_State *L) {
@@ -564,6 +566,7 @@ static int l_spawn(lua_State *L) {
   if (lua_istable(L, 2)) {
     c->cgroup_join = strlist(L, anchor, 2, "cgroup_join");
     into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
+    c->start_fifo = lctr_optfield_string(L, 2, "start_fifo", NULL);
   }
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the cgroup to clone into");

@@ -281,7 +281,47 @@ static int l_recv_fd(lua_State *L) {
   return 1;
 }
 
+static int push_sock(lua_State *L, int fd, const ctr_error_t *err) {
+  if (fd < 0)
+    return lctr_pusherr(L, err);
+  lctr_pushfd(L, fd, LCTR_FD_SOCKET);
+  return 1;
+}
+
+/***
+ * core.unix_connect(path) -> sock | nil, err, errno
+ * Connect an AF_UNIX stream socket (close-on-exec) to path: luac-runc's
+ * --console-socket.
+ */
+static int l_unix_connect(lua_State *L) {
+  ctr_error_t err;
+  int fd = ctr_unix_connect(luaL_checkstring(L, 1), &err);
+  return push_sock(L, fd, &err);
+}
+
+/***
+ * core.unix_listen(path) -> sock | nil, err, errno
+ * A new AF_UNIX stream socket (close-on-exec) bound to path (mode 0600) and
+ * listening: a --console-socket receiver.
+ */
+static int l_unix_listen(lua_State *L) {
+  ctr_error_t err;
+  int fd = ctr_unix_listen(luaL_checkstring(L, 1), &err);
+  return push_sock(L, fd, &err);
+}
+
+/***
+ * core.unix_accept(sock) -> sock | nil, err, errno
+ * accept(2) one connection on a listening socket (close-on-exec).
+ */
+static int l_unix_accept(lua_State *L) {
+  ctr_error_t err;
+  int fd = ctr_unix_accept(lctr_checkfd(L, 1), &err);
+  return push_sock(L, fd, &err);
+}
+
 static const luaL_Reg funcs[] = {
+    {"unix_connect", l_unix_connect}, {"unix_listen", l_unix_listen}, {"unix_accept", l_unix_accept},
     {"open", l_open},           {"close", l_close},
     {"dup", l_dup},             {"dup2", l_dup2},
     {"pipe", l_pipe},           {"read", l_read},

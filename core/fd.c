@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int ctr_open(const char *path, int flags, mode_t mode, ctr_error_t *err) {
@@ -160,5 +162,56 @@ int ctr_recv_fd(int sock, ctr_error_t *err) {
     return ctr_fail(err, EBADMSG, "receive fd over socket %d: message carries no fd", sock);
   int fd;
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa, ctr_error_t *err) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  size_t len = strlen(path);
+  if (len == 0 || len >= sizeof sa->sun_path)
+    return ctr_fail(err, ENAMETOOLONG, "unix socket path '%s': empty or longer than %zu bytes", path,
+                    sizeof sa->sun_path - 1);
+  memcpy(sa->sun_path, path, len);
+  return 0;
+}
+
+int ctr_unix_connect(const char *path, ctr_error_t *err) {
+  struct sockaddr_un sa;
+  if (unix_addr(path, &sa, err) < 0)
+    return -1;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return ctr_fail_errno(err, "socket for %s", path);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    ctr_fail_errno(err, "connect to the unix socket %s", path);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int ctr_unix_listen(const char *path, ctr_error_t *err) {
+  struct sockaddr_un sa;
+  if (unix_addr(path, &sa, err) < 0)
+    return -1;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return ctr_fail_errno(err, "socket for %s", path);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0600) < 0 || listen(fd, 8) < 0) {
+    ctr_fail_errno(err, "bind and listen on the unix socket %s", path);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int ctr_unix_accept(int sock, ctr_error_t *err) {
+  int fd;
+  do
+    fd = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return ctr_fail_errno(err, "accept on socket fd %d", sock);
   return fd;
 }

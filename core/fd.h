@@ -39,4 +39,11 @@ int ctr_send_fd(int sock, int fd, ctr_error_t *err);
 /* Receive one fd sent by ctr_send_fd; returns it (close-on-exec). */
 int ctr_recv_fd(int sock, ctr_error_t *err);
 
+/* AF_UNIX stream sockets by path (runc's --console-socket): connect to one,
+ * or bind and listen on a new one (mode 0600). Close-on-exec. */
+int ctr_unix_connect(const char *path, ctr_error_t *err);
+int ctr_unix_listen(const char *path, ctr_error_t *err);
+/* accept(2) one connection (close-on-exec). */
+int ctr_unix_accept(int sock, ctr_error_t *err);
+
 #endif

@@ -151,6 +151,8 @@ int ctr_sync_wait(int sync_fd, int *pty_fd, pid_t *child_pid, bool *exec_failed,
     case 'X':
       about_to_exec = true;
       break;
+    case 'W': /* set up, blocked on its start fifo (cfg->start_fifo) */
+      return 0;
     case 'P':
       if (child_pid)
         *child_pid = (pid_t)m.errnum;
@@ -299,7 +301,60 @@ int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err) {
   return 0;
 }
 
-static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err) {
+/* Close every fd above 2 but the sync socket and the start fifo. */
+static int close_fds_keeping(int sync_fd, int fifo_fd, ctr_error_t *err) {
+  if (fifo_fd < 0)
+    return ctr_close_fds_except(sync_fd, err);
+  int lo = sync_fd < fifo_fd ? sync_fd : fifo_fd, hi = sync_fd < fifo_fd ? fifo_fd : sync_fd;
+  if (lo > 3 && syscall(SYS_close_range, 3, (unsigned)lo - 1, 0) < 0)
+    return ctr_fail_errno(err, "close_range 3..%d", lo - 1);
+  if (hi > lo + 1 && syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0) < 0)
+    return ctr_fail_errno(err, "close_range %d..%d", lo + 1, hi - 1);
+  if (syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0) < 0)
+    return ctr_fail_errno(err, "close_range %d..", hi + 1);
+  return 0;
+}
+
+/* Block until `start` opens the fifo for reading: reopen the O_PATH fd
+ * (opened on the host, before the root changed) through /proc/self/fd for
+ * writing, and write one byte. */
+static int wait_start_fifo(int fifo_fd, ctr_error_t *err) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
+  int fd;
+  do
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open the start fifo %s for writing (is /proc mounted?)", path);
+  ssize_t n = write(fd, "0", 1);
+  close(fd);
+  close(fifo_fd);
+  if (n != 1)
+    return ctr_fail_errno(err, "write to the start fifo");
+  return 0;
+}
+
+/* After 'W' nobody listens on the sync socket: report to the container's stderr. */
+__attribute__((noreturn)) static void fail_to_stderr(const ctr_error_t *err, int code) {
+  dprintf(2, "luac-runc init: %s\n", err->msg);
+  _exit(code);
+}
+
+/* cfg->start_fifo: tell the parent we are set up, wait for `start`. Returns
+ * the sync fd to use from now on (-1: closed). */
+static int await_start(int sync_fd, int fifo_fd, ctr_error_t *err) {
+  if (fifo_fd < 0)
+    return sync_fd;
+  if (ctr_sync_send(sync_fd, 'W', 0, err) < 0)
+    _exit(125);
+  close(sync_fd);
+  if (wait_start_fifo(fifo_fd, err) < 0)
+    fail_to_stderr(err, 125);
+  return -1;
+}
+
+static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr_error_t *err) {
   if (prctl(PR_SET_PDEATHSIG, 0) < 0)
     return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
   if (ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
@@ -328,7 +383,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, ctr_error_t *err
   if (apply_rlimits(cfg, err) < 0 || write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
   /* no fd of ours (a host directory among them) survives to the chdir */
-  if (ctr_close_fds_except(sync_fd, err) < 0 || ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
+  if (close_fds_keeping(sync_fd, fifo_fd, err) < 0 || ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
     return -1;
   if (ctr_confine(&cfg->proc, true, err) < 0 || ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
@@ -351,13 +406,25 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
     ctr_fail_errno(&err, "prctl PR_SET_DUMPABLE 0");
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (child_setup(cfg, sync_fd, &err) < 0)
+  /* the start fifo is a host path: opened before the root changes */
+  cleanup_fd int fifo_fd = -1;
+  if (cfg->start_fifo && (fifo_fd = open(cfg->start_fifo, O_PATH | O_CLOEXEC)) < 0) {
+    ctr_fail_errno(&err, "open the start fifo %s", cfg->start_fifo);
     ctr_child_fail(sync_fd, &err, 125);
-  if (ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
+  }
+  if (child_setup(cfg, sync_fd, fifo_fd, &err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
+  sync_fd = await_start(sync_fd, steal_fd(&fifo_fd), &err);
+  if (sync_fd >= 0 && ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     _exit(125);
-  if (ctr_confine(&cfg->proc, false, &err) < 0) /* last: only execve follows */
+  if (ctr_confine(&cfg->proc, false, &err) < 0) { /* last: only execve follows */
+    if (sync_fd < 0)
+      fail_to_stderr(&err, 125);
     ctr_child_fail(sync_fd, &err, 125);
+  }
   ctr_exec_guarded(cfg->proc.argv, cfg->proc.env, sealed, sync_fd, &err);
+  if (sync_fd < 0)
+    fail_to_stderr(&err, err.errnum == ENOENT ? 127 : 126);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 

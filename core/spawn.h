@@ -106,6 +106,13 @@ typedef struct ctr_spawn_cfg {
 
   /* stdio for the container (ignored for fds < 0: /dev/null is used) */
   int stdin_fd, stdout_fd, stderr_fd;
+
+  /* runc's create/start split (luac-runc): a fifo on the host. The child
+   * opens it (O_PATH) before anything else; once set up it tells the parent
+   * 'W' (ctr_spawn_start returns), closes the sync socket and blocks opening
+   * the fifo for writing until `start` opens it for reading, then execs.
+   * Errors after that point go to the container's stderr. NULL: exec at once. */
+  const char *start_fifo;
 } ctr_spawn_cfg_t;
 
 typedef struct ctr_spawned {
@@ -156,7 +163,8 @@ int ctr_setup_console(int sync_fd, ctr_error_t *err);
 
 /* Receive the messages the child sends until exec (EOF) or failure:
  * 'T' a pty master (-> *pty_fd), 'P' a pid (-> *child_pid), 'X' about to
- * exec, 'E'/'F' setup/exec failure. */
+ * exec, 'W' set up and waiting on its start fifo (returns 0 at once),
+ * 'E'/'F' setup/exec failure. */
 int ctr_sync_wait(int sync_fd, int *pty_fd, pid_t *child_pid, bool *exec_failed, ctr_error_t *err);
 
 /* Child side: send a one-value message (kind 'P', 'X'). */

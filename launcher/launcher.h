@@ -15,6 +15,7 @@
 #include <lua.h>
 
 #define LC_PROG "luac-ctr"
+#define LC_RUNC_NAME "luac-runc" /* the OCI runtime: a link to this binary (main.c) */
 #define LC_EXIT_USAGE 125 /* the launcher's own errors (docker uses 125) */
 /* where the binary's file is, set before re-executing from a sealed memfd
  * (main.c); read only when /proc/self/exe is a memfd (paths.c) */

@@ -16,6 +16,7 @@
 #include "launcher.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,9 +328,54 @@ static void seal_self(char **argv) {
     fprintf(stderr, LC_PROG ": running unsealed: %s\n", err.msg);
 }
 
+/* Called as luac-runc (a link to this binary, LC_RUNC_NAME): the OCI
+ * runtime. argv[0] survives the sealed re-exec (execveat keeps argv), so the
+ * name decides; runc's own options (--root is its state dir) go, untouched,
+ * to the Lua dispatcher ctr.runc, whose return value is the exit code. */
+static bool called_as_runc(const char *argv0) {
+  const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+  base = base ? base + 1 : argv0;
+  return base && strcmp(base, LC_RUNC_NAME) == 0;
+}
+
+static int run_runc(lua_State *L, const lc_layout_t *lay, int argc, char **argv) {
+  static const char code[] = "return require('ctr.runc').main(...)";
+  lc_set_paths(L, lay);
+  lc_register_preloads(L, lay);
+  create_arg_table(L, argc, argv, 0, NULL);
+  if (luaL_loadbuffer(L, code, sizeof code - 1, "=" LC_RUNC_NAME) != LUA_OK)
+    return report(L);
+  luaL_checkstack(L, argc, "too many arguments");
+  for (int i = 1; i < argc; i++)
+    lua_pushstring(L, argv[i]);
+  if (docall(L, argc - 1, 1) != LUA_OK)
+    return report(L);
+  int rc = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return rc;
+}
+
+static int main_runc(int argc, char **argv) {
+  lc_layout_t lay;
+  seal_self(argv);
+  lc_layout_init(&lay);
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    fprintf(stderr, LC_RUNC_NAME ": cannot create the Lua state: not enough memory\n");
+    return 1;
+  }
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  luaL_openlibs(L);
+  int rc = run_runc(L, &lay, argc, argv);
+  lua_close(L);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   lc_opts_t o;
   lc_layout_t lay;
+  if (argc > 0 && called_as_runc(argv[0]))
+    return main_runc(argc, argv);
   int rc = parse_args(argc, argv, &o);
   if (rc)
     return rc;

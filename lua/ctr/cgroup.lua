@@ -215,6 +215,18 @@ function Cgroup:dirs()
   return d
 end
 
+--- How a new process enters the cgroup (core.spawn's cgroup_join and
+-- cgroup_into): the v1 "tasks" files it writes "0" to itself, and the v2
+-- directory it is cloned straight into (CLONE_INTO_CGROUP), if any.
+function Cgroup:entry()
+  local join, into = {}, nil
+  for _, d in ipairs(self:dirs()) do
+    if core.exists(d .. "/cgroup.controllers") then into = d
+    else join[#join + 1] = d .. "/tasks" end
+  end
+  return join, into
+end
+
 --- The absolute cgroup.procs paths (a process joins by writing its pid to each).
 function Cgroup:procs_files()
   local t = {}

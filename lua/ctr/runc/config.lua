@@ -1,0 +1,216 @@
+--- ctr.runc.config: a bundle's runtime-spec config.json -> what core.spawn
+-- and ctr.cgroup take. Every field is honoured or rejected by name ("never
+-- silently ignored"): a field this slice does not implement yet raises
+-- "<field>: not supported by luac-runc yet". The process, root, hostname,
+-- mounts, namespaces, devices, maskedPaths, readonlyPaths and seccomp are
+-- read by core.spawn itself (bindings/l_container.c), as for luac-ctr run.
+local core = require "ctr.core"
+local errors = require "ctr.errors"
+local json = require "ctr.json"
+local oci = require "ctr.oci"
+
+local M = {}
+
+local function bad(field, fmt, ...)
+  errors.raise(1, "config.json: %s: " .. fmt, field, ...)
+end
+
+local function unsupported(field)
+  bad(field, "not supported by luac-runc yet")
+end
+
+local function empty(v)
+  if v == nil or v == false or v == "" or v == json.null then return true end
+  return type(v) == "table" and next(v) == nil
+end
+
+-- Only known keys; the ones in `todo` must be empty (not implemented yet).
+local function check_keys(t, where, known, todo)
+  if t == nil then return end
+  if type(t) ~= "table" then bad(where, "must be an object") end
+  for k, v in pairs(t) do
+    local name = where == "" and tostring(k) or where .. "." .. tostring(k)
+    if todo and todo[k] then
+      if not empty(v) then unsupported(name) end
+    elseif not known[k] then
+      bad(name, "unknown field")
+    end
+  end
+end
+
+local function set(...)
+  local s = {}
+  for _, k in ipairs({ ... }) do s[k] = true end
+  return s
+end
+
+local TOP = set("ociVersion", "process", "root", "hostname", "mounts", "annotations", "linux")
+local TOP_TODO = set("hooks", "domainname")
+local PROCESS = set("terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
+  "oomScoreAdj")
+local PROCESS_TODO = set("consoleSize", "apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
+  "ioPriority", "execCPUAffinity")
+local USER = set("uid", "gid", "additionalGids")
+local USER_TODO = set("umask", "username")
+local LINUX = set("namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths", "devices", "seccomp")
+local LINUX_TODO = set("uidMappings", "gidMappings", "sysctl", "rootfsPropagation", "mountLabel", "intelRdt",
+  "personality", "timeOffsets")
+local RESOURCES = set("memory", "cpu", "pids", "devices")
+local RESOURCES_TODO = set("blockIO", "hugepageLimits", "network", "rdma", "unified")
+local MEMORY = set("limit", "swap")
+local MEMORY_TODO = set("reservation", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy",
+  "checkBeforeUpdate")
+local CPU = set("quota", "period", "cpus", "mems")
+local CPU_TODO = set("shares", "realtimeRuntime", "realtimePeriod", "idle", "burst")
+local NS_TYPES = set("pid", "network", "mount", "ipc", "uts", "cgroup")
+local MOUNT = set("destination", "type", "source", "options")
+local MOUNT_TODO = set("uidMappings", "gidMappings")
+local SECCOMP = set("defaultAction", "defaultErrnoRet", "architectures", "syscalls")
+local SECCOMP_TODO = set("flags", "listenerPath", "listenerMetadata")
+
+local function check_process(p)
+  if type(p) ~= "table" then bad("process", "is required") end
+  check_keys(p, "process", PROCESS, PROCESS_TODO)
+  check_keys(p.user, "process.user", USER, USER_TODO)
+  if type(p.args) ~= "table" or type(p.args[1]) ~= "string" then bad("process.args", "needs at least one string") end
+  if p.cwd ~= nil and (type(p.cwd) ~= "string" or p.cwd:sub(1, 1) ~= "/") then
+    bad("process.cwd", "must be an absolute path")
+  end
+end
+
+local function check_namespaces(ns)
+  local have = {}
+  for i, n in ipairs(ns or {}) do
+    local where = ("linux.namespaces[%d]"):format(i)
+    check_keys(n, where, set("type", "path"))
+    if n.type == "user" or n.type == "time" then unsupported(where .. " (type " .. n.type .. ")") end
+    if not NS_TYPES[n.type] then bad(where .. ".type", "unknown namespace type %s", errors.quote(tostring(n.type))) end
+    if n.path ~= nil and (type(n.path) ~= "string" or n.path:sub(1, 1) ~= "/") then
+      bad(where .. ".path", "must be an absolute path")
+    end
+    if have[n.type] then bad(where, "namespace %s given twice", n.type) end
+    have[n.type] = n.path or true
+  end
+  if have.mount ~= true then bad("linux.namespaces", "a new mount namespace is required") end
+end
+
+local function check_mounts(mounts)
+  for i, m in ipairs(mounts or {}) do
+    local where = ("mounts[%d]"):format(i)
+    check_keys(m, where, MOUNT, MOUNT_TODO)
+    if type(m.destination) ~= "string" or m.destination:sub(1, 1) ~= "/" then
+      bad(where .. ".destination", "must be an absolute path")
+    end
+    if m.type == "cgroup" then unsupported(where .. " (type cgroup, " .. m.destination .. ")") end
+  end
+end
+
+local function check_linux(l)
+  check_keys(l, "linux", LINUX, LINUX_TODO)
+  l = l or {}
+  check_namespaces(l.namespaces)
+  local r = l.resources
+  check_keys(r, "linux.resources", RESOURCES, RESOURCES_TODO)
+  if r then
+    check_keys(r.memory, "linux.resources.memory", MEMORY, MEMORY_TODO)
+    check_keys(r.cpu, "linux.resources.cpu", CPU, CPU_TODO)
+    check_keys(r.pids, "linux.resources.pids", set("limit"))
+  end
+  check_keys(l.seccomp, "linux.seccomp", SECCOMP, SECCOMP_TODO)
+end
+
+--- Raise on the first field this runtime does not honour.
+function M.check(cfg)
+  if type(cfg) ~= "table" then bad("(top)", "must be an object") end
+  check_keys(cfg, "", TOP, TOP_TODO)
+  check_process(cfg.process)
+  if type(cfg.root) ~= "table" or type(cfg.root.path) ~= "string" or cfg.root.path == "" then
+    bad("root.path", "is required")
+  end
+  check_keys(cfg.root, "root", set("path", "readonly"))
+  if cfg.hostname ~= nil and type(cfg.hostname) ~= "string" then bad("hostname", "must be a string") end
+  check_mounts(cfg.mounts)
+  check_linux(cfg.linux)
+end
+
+--- The cgroup limits (ctr.cgroup.create options) of linux.resources.
+function M.limits(r)
+  local lim = {}
+  if not r then return lim end
+  local mem = r.memory or {}
+  if mem.limit and mem.limit > 0 then lim.memory = mem.limit end
+  if mem.swap and mem.swap ~= 0 then lim.memory_swap = mem.swap end
+  local cpu = r.cpu or {}
+  if cpu.quota and cpu.quota > 0 then
+    local period = cpu.period or 100000
+    lim.cpus, lim.cpu_period = cpu.quota / period, period
+  end
+  if not empty(cpu.cpus) then lim.cpuset_cpus = cpu.cpus end
+  if not empty(cpu.mems) then lim.cpuset_mems = cpu.mems end
+  if r.pids and r.pids.limit then lim.pids = r.pids.limit end
+  return lim
+end
+
+--- The device policy: deny all, the config's rules, then the devices every
+-- container gets (as runc appends its defaults) and the config's own nodes.
+function M.device_rules(l)
+  local rules = { { allow = false, access = "rwm" } }
+  for i, d in ipairs((l.resources or {}).devices or {}) do
+    local where = ("linux.resources.devices[%d]"):format(i)
+    check_keys(d, where, set("allow", "type", "major", "minor", "access"))
+    if type(d.allow) ~= "boolean" then bad(where .. ".allow", "must be true or false") end
+    rules[#rules + 1] = { allow = d.allow, type = d.type, major = d.major, minor = d.minor, access = d.access or "rwm" }
+  end
+  for i = 2, #oci.default_device_rules do rules[#rules + 1] = oci.default_device_rules[i] end
+  for _, d in ipairs(l.devices or {}) do
+    rules[#rules + 1] = { allow = true, type = d.type, major = d.major, minor = d.minor, access = "rwm" }
+  end
+  return rules
+end
+
+--- The device nodes: the config's, plus the defaults every container gets.
+function M.device_nodes(l)
+  local nodes, have = {}, {}
+  for _, d in ipairs(l.devices or {}) do
+    nodes[#nodes + 1] = d
+    have[d.path] = true
+  end
+  for _, d in ipairs(oci.devices) do
+    if not have[d.path] then nodes[#nodes + 1] = d end
+  end
+  return nodes
+end
+
+--- The cgroup path (relative to every hierarchy) of linux.cgroupsPath.
+function M.cgroup_path(l, id)
+  local p = l.cgroupsPath
+  if empty(p) then return "luac-runc/" .. id end
+  if type(p) ~= "string" then bad("linux.cgroupsPath", "must be a string") end
+  if p:find(":", 1, true) then
+    bad("linux.cgroupsPath", "%s: the systemd slice:prefix:name form is not supported yet", errors.quote(p))
+  end
+  local rel = p:gsub("^/+", ""):gsub("/+$", "")
+  for seg in rel:gmatch("[^/]+") do
+    if seg == "." or seg == ".." then bad("linux.cgroupsPath", "%s: no . or .. allowed", errors.quote(p)) end
+  end
+  if rel == "" then bad("linux.cgroupsPath", "must name a cgroup below the root") end
+  return rel
+end
+
+--- Read and check <bundle>/config.json. Returns the config with root.path
+-- made absolute and the default device nodes added: the table for core.spawn.
+function M.load(bundle)
+  local text, err = core.read_file(bundle .. "/config.json")
+  if not text then errors.raise(1, "cannot read %s/config.json: %s", bundle, err) end
+  local cfg, jerr = json.decode(text)
+  if not cfg then errors.raise(1, "%s/config.json: %s", bundle, jerr) end
+  M.check(cfg)
+  if cfg.root.path:sub(1, 1) ~= "/" then cfg.root.path = bundle .. "/" .. cfg.root.path end
+  local st = core.stat(cfg.root.path)
+  if not st or st.type ~= "dir" then bad("root.path", "%s is not a directory", errors.quote(cfg.root.path)) end
+  cfg.linux = cfg.linux or {}
+  cfg.linux.devices = M.device_nodes(cfg.linux)
+  return cfg
+end
+
+return M

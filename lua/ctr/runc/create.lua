@@ -1,0 +1,120 @@
+--- luac-runc create [--bundle B] [--pid-file F] [--console-socket S]
+--   [--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID
+--
+-- Clone the container's init from the bundle's config.json through
+-- core.spawn (the same path as luac-ctr run; the rootfs is the bundle's, no
+-- overlay), in its cgroup with its device policy; the init sets itself up
+-- completely, then blocks on <root>/<ID>/exec.fifo until `start`. This
+-- process then exits: the engine's shim is the init's parent from now on.
+-- With process.terminal the pty master is sent over --console-socket
+-- (SCM_RIGHTS). --no-pivot and --no-new-keyring are accepted and change
+-- nothing: pivot_root and a fresh session keyring are always used.
+local core = require "ctr.core"
+local errors = require "ctr.errors"
+local util = require "ctr.util"
+local runc = require "ctr.runc"
+local store = require "ctr.runc.store"
+local config = require "ctr.runc.config"
+
+local M = {}
+
+M.OPTS = {
+  flags = { ["--no-pivot"] = "no_pivot", ["--no-new-keyring"] = "no_new_keyring", ["--detach"] = "detach",
+            ["-d"] = "detach", ["--keep"] = "keep" },
+  values = { ["--bundle"] = "bundle", ["-b"] = "bundle", ["--pid-file"] = "pid_file",
+             ["--console-socket"] = "console_socket", ["--preserve-fds"] = "preserve_fds" },
+}
+
+local function bundle_path(b)
+  b = b or "."
+  if b:sub(1, 1) ~= "/" then
+    local cwd = core.getcwd()
+    b = b == "." and cwd or cwd .. "/" .. b
+  end
+  local trimmed = b:gsub("/+$", "")
+  return trimmed ~= "" and trimmed or "/"
+end
+
+local function check_opts(o, cfg)
+  if o.preserve_fds and o.preserve_fds ~= "0" then
+    errors.raise(1, "--preserve-fds %s: passing extra fds is not supported yet", errors.quote(o.preserve_fds))
+  end
+  if cfg.process.terminal and not o.console_socket then
+    errors.raise(1, "process.terminal is true: --console-socket is required")
+  end
+  if o.console_socket and not cfg.process.terminal then
+    errors.raise(1, "--console-socket given but process.terminal is false")
+  end
+end
+
+local function send_console(path, pty)
+  local sock, err = core.unix_connect(path)
+  if not sock then errors.raise(1, "--console-socket: %s", err) end
+  local ok, serr = core.send_fd(sock, pty)
+  sock:close()
+  pty:close()
+  if not ok then errors.raise(1, "--console-socket: sending the pty master: %s", serr) end
+end
+
+local function check(v, err, what)
+  if not v then errors.raise(1, "%s: %s", what, err) end
+  return v
+end
+
+-- Everything after the state directory exists; raises having made g and p.
+local function launch(ctx, id, bundle, cfg, o, made)
+  local fifo = store.fifo(ctx, id)
+  check(core.mknod(fifo, "p", 384), nil, "mkfifo " .. fifo)
+  check(core.chmod(fifo, 402), nil, "chmod " .. fifo) -- 0622: a non-root init opens it for writing
+  local cgpath = config.cgroup_path(cfg.linux, id)
+  made.g = require("ctr.cgroup").create(cgpath, config.limits(cfg.linux.resources))
+  made.g:set_devices(config.device_rules(cfg.linux)) -- before any process is in it
+  local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo }
+  opts.cgroup_join, opts.cgroup_into = made.g:entry()
+  local p, perr = core.spawn(cfg, opts)
+  if not p then errors.raise(1, "cannot create the container process: %s", perr) end
+  made.p = p
+  local started, serr = p:start()
+  if not started then errors.raise(1, "container init: %s", serr) end
+  local pty = p:pty()
+  if pty then send_console(o.console_socket, pty) end
+  local st = {
+    id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
+    created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,
+  }
+  store.save(ctx, st)
+  if o.pid_file then check(core.write_file_atomic(o.pid_file, tostring(p.pid), 420), nil, "--pid-file " .. o.pid_file) end
+  return p, st
+end
+
+--- Create container id from opts o (the parsed options). Returns the spawn
+-- proc (its parent is this process) and the state. Raises leaving nothing.
+function M.create(ctx, id, o)
+  local bundle = bundle_path(o.bundle)
+  local cfg = config.load(bundle)
+  check_opts(o, cfg)
+  if o.no_pivot then runc.debug(ctx, "--no-pivot: has no effect, pivot_root is always used") end
+  store.ensure_root(ctx)
+  local dir = store.dir(ctx, id)
+  local ok, err, e = core.mkdir(dir, 448)
+  if not ok and e == core.errno.EEXIST then errors.raise(1, "container with id %s already exists", id) end
+  check(ok, err, "mkdir " .. dir)
+  local made = {}
+  local okx, res, st = xpcall(launch, function(x)
+    if os.getenv("LUAC_CTR_DEBUG") == "1" and type(x) == "string" then return debug.traceback(x, 2) end
+    return x
+  end, ctx, id, bundle, cfg, o, made)
+  if not okx then
+    if made.p then made.p:abort() end
+    if made.g then pcall(made.g.remove, made.g, { force = true }) end
+    core.remove_all(dir)
+    error(res, 0)
+  end
+  return res, st
+end
+
+return setmetatable(M, { __call = function(_, ctx, args)
+  local o, pos = runc.parse(args, M.OPTS, "create")
+  M.create(ctx, runc.id_arg(pos, "create"), o)
+  return 0
+end })

@@ -1,0 +1,37 @@
+--- luac-runc start ID: let a created container's init exec its process.
+-- The init is blocked opening <root>/<ID>/exec.fifo for writing; opening it
+-- for reading here wakes it, it writes one byte and execs. The fifo is then
+-- removed (the status becomes "running").
+local core = require "ctr.core"
+local errors = require "ctr.errors"
+local runc = require "ctr.runc"
+local store = require "ctr.runc.store"
+
+local M = {}
+
+--- Wake the init of container st; raises when it is not waiting.
+function M.start(ctx, st)
+  local status = store.status(ctx, st)
+  if status == "running" then errors.raise(1, "cannot start an already running container") end
+  if status ~= "created" then errors.raise(1, "cannot start a container that has %s", status) end
+  local fifo = store.fifo(ctx, st.id)
+  local fd, err = core.open(fifo, "rdonly,nonblock,cloexec")
+  if not fd then errors.raise(1, "open %s: %s", fifo, err) end
+  while true do
+    local data = core.read(fd, 1)
+    if data and #data > 0 then break end
+    if not store.alive(st) then
+      fd:close()
+      errors.raise(1, "container %s: its init exited before it was started", st.id)
+    end
+    core.poll({ { fd, "in" } }, 100)
+  end
+  fd:close()
+  core.unlink(fifo)
+end
+
+return setmetatable(M, { __call = function(_, ctx, args)
+  local _, pos = runc.parse(args, {}, "start")
+  M.start(ctx, store.load(ctx, runc.id_arg(pos, "start")))
+  return 0
+end })
