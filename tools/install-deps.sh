@@ -3,7 +3,7 @@
 # Safe to run again: apt-get skips what is already there.
 set -eu
 PKGS="cmake gcc make pkg-config lua5.4 liblua5.4-dev lua-dkjson lua-busted
-      libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev busybox-static libc6-dev
+      libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev libnftables-dev busybox-static libc6-dev
       iproute2 iptables util-linux procps qemu-system-x86 cpio xz-utils keyutils"
 missing=""
 for p in $PKGS; do
