@@ -57,8 +57,10 @@ describe("nftables firewall beside docker's iptables rules #root", function()
   end)
 
   local function fetch()
-    return U.ctr(root, { "run", "--rm", "busybox", "wget", "-q", "-T", "3", "-O", "-",
-      "http://192.0.2.2:8080/index.html" })
+    -- `timeout` must not become pid 1 (sh execs a lone last command): the
+    -- kernel ignores its SIGTERM to pid 1 of the container
+    return U.ctr(root, { "run", "--rm", "busybox", "sh", "-c",
+      "timeout 5 wget -q -O - http://192.0.2.2:8080/index.html; exit $?" })
   end
 
   local function bridge()
