@@ -38,9 +38,9 @@ static void one_line(const char *text, char *dst, size_t len) {
 static int nft_fail(struct nft_ctx *ctx, ctr_error_t *err) {
   char text[sizeof err->msg - 32];
   one_line(nft_ctx_get_error_buffer(ctx), text, sizeof text);
-  int e = errno;
-  return ctr_fail(err, e == ENOENT || e == EEXIST ? 0 : e, "nftables: %s",
-                  text[0] ? text : "the transaction failed");
+  /* errno after libnftables is not the kernel's answer (it is whatever the
+   * library's last call left): nft's own text says what failed */
+  return ctr_fail(err, 0, "nftables: %s", text[0] ? text : "the transaction failed");
 }
 
 int ctr_nft_run(const char *cmds, int dry_run, char **out, ctr_error_t *err) {
