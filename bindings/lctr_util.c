@@ -166,7 +166,10 @@ char **lctr_checkstrv(lua_State *L, int idx, const char *what) {
     lua_rawgeti(L, idx, i);
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "bad %s: element %d is a %s, expected string", what, (int)i, luaL_typename(L, -1));
-    v[i - 1] = (char *)lua_tostring(L, -1);
+    size_t len;
+    v[i - 1] = (char *)lua_tolstring(L, -1, &len);
+    if (memchr(v[i - 1], '\0', len) != NULL)
+      luaL_error(L, "bad %s: element %d holds a NUL byte (a C string cannot)", what, (int)i);
     lua_pop(L, 1); /* still referenced by the table */
   }
   v[n] = NULL;
@@ -187,7 +190,10 @@ char **lctr_checkenv(lua_State *L, int idx) {
         luaL_error(L, "bad env: list entries must be \"NAME=value\" strings");
       lua_pushvalue(L, -1);
     } else if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-      lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
+      lua_pushvalue(L, -2);
+      lua_pushliteral(L, "=");
+      lua_pushvalue(L, -3);
+      lua_concat(L, 3); /* keeps every byte, NULs too (refused below) */
     } else {
       luaL_error(L, "bad env: entries must be NAME=\"value\" or \"NAME=value\"");
     }

@@ -63,50 +63,14 @@ int ctr_exec_via_trampoline(const char *path, char *const argv[], char *const en
   return exec_trampoline(path, argv, env, sync_fd, err);
 }
 
-static const char *path_of(char **env) {
-  for (char **e = env; e && *e; e++)
-    if (strncmp(*e, "PATH=", 5) == 0)
-      return *e + 5;
-  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-}
-
-/* ctr_exec_search's PATH lookup, each candidate checked first and then run
- * through the trampoline. */
-static void search_via_trampoline(char **argv, char **env, int sync_fd, ctr_error_t *err) {
-  bool denied = false;
-  for (const char *p = path_of(env); *p;) {
-    size_t len = strcspn(p, ":");
-    char full[4096];
-    if (len > 0 && (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)len, p, argv[0]) < sizeof full) {
-      if (check_executable(full, err) == 0) {
-        exec_trampoline(full, argv, env, sync_fd, err);
-        return;
-      }
-      if (err->errnum == EACCES)
-        denied = true;
-      else if (err->errnum != ENOENT && err->errnum != ENOTDIR)
-        return;
-    }
-    p += len;
-    if (*p == ':')
-      p++;
-  }
-  if (denied) {
-    ctr_fail(err, EACCES, "exec %s", argv[0]);
-    return;
-  }
-  ctr_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", argv[0]);
-  err->errnum = ENOENT;
+/* A PATH candidate, run through the trampoline. */
+static int try_trampoline(const char *path, char **argv, char **env, void *ctx, ctr_error_t *err) {
+  return ctr_exec_via_trampoline(path, argv, env, *(const int *)ctx, err);
 }
 
 void ctr_exec_guarded(char **argv, char **env, bool sealed, int sync_fd, ctr_error_t *err) {
-  if (sealed || argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
+  if (sealed)
     ctr_exec_search(argv, env, err);
-    return;
-  }
-  if (strchr(argv[0], '/')) {
-    ctr_exec_via_trampoline(argv[0], argv, env, sync_fd, err);
-    return;
-  }
-  search_via_trampoline(argv, env, sync_fd, err);
+  else
+    ctr_exec_path(argv, env, try_trampoline, &sync_fd, err);
 }

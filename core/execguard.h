@@ -23,7 +23,7 @@ int ctr_exec_via_trampoline(const char *path, char *const argv[], char *const en
                             ctr_error_t *err);
 
 /* The container's last step: execve argv (PATH searched as ctr_exec_search
- * does). sealed says the caller (checked on the host, before entering
+ * does, ctr_exec_path). sealed says the caller (checked on the host, before entering
  * anything) runs from a sealed memfd: then this is ctr_exec_search; if not,
  * every candidate goes through ctr_exec_via_trampoline. Returns only on
  * failure, with err set (errnum ENOENT when nothing was found). */

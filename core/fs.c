@@ -352,20 +352,55 @@ int ctr_fs_lock_file(const char *path, int exclusive, int nonblock, ctr_error_t 
 
 /* ---- tree walks ------------------------------------------------------------------
  * A depth-first walk over directory fds (openat/fstatat, never following
- * symlinks). Mount points below the root are either skipped or an error. */
+ * symlinks). Mount points below the root are either skipped or an error.
+ *
+ * No path is ever built for a syscall, so depth is unbounded by PATH_MAX, and
+ * only the current directory is held open (two fds at most, whatever the
+ * depth): each directory's names are read when it is entered, and the walk
+ * climbs back with openat(fd, "..") checked against the parent's recorded
+ * device and inode, so a directory moved during the walk is an error
+ * (ESTALE), never a way out of the tree. */
 
 typedef struct walk walk_t;
 typedef int (*walk_fn)(walk_t *w, int dirfd, const char *name, const struct stat *st,
                        ctr_error_t *err);
+
+typedef struct walk_frame {
+  char *name;   /* this directory's name in its parent (the root's path for the root) */
+  struct stat st;
+  char **names; /* its entries, read when it was entered */
+  size_t n, next;
+} walk_frame_t;
+
 struct walk {
   dev_t root_dev;
   int skip_mounts;  /* 1: skip mount points, 0: fail on them */
   walk_fn leaf;     /* non-directories (may be NULL) */
   walk_fn post_dir; /* directories, after their content (may be NULL) */
   void *ctx;
-  size_t len;
-  char path[PATH_MAX]; /* the entry being visited, for messages */
+  walk_frame_t *stack; /* the directories from the root down to the current one */
+  size_t depth, cap;
+  int fd;              /* the current directory (stack[depth - 1]) */
+  char where[320];     /* the entry being visited, for messages (abbreviated) */
 };
+
+/* Name dirfd/name in w->where for messages: the root's path, then the last
+ * component(s), with "/..." for what is left out when the path is long. */
+static const char *walk_where(walk_t *w, const char *name) {
+  size_t cap = sizeof w->where, len = 0;
+  const char *root = w->depth ? w->stack[0].name : name;
+  len = (size_t)snprintf(w->where, cap, "%s", root);
+  if (w->depth == 0 || len >= cap)
+    return w->where;
+  const char *parent = w->depth > 1 ? w->stack[w->depth - 1].name : NULL;
+  if (w->depth > 2)
+    len += (size_t)snprintf(w->where + len, cap - len, "/...");
+  if (parent && len < cap)
+    len += (size_t)snprintf(w->where + len, cap - len, "/%s", parent);
+  if (name && len < cap)
+    snprintf(w->where + len, cap - len, "/%s", name);
+  return w->where;
+}
 
 /* 1 if dirfd/name is the root of a mount (or on another device), 0 if not. */
 static int is_mount_point(walk_t *w, int dirfd, const char *name, const struct stat *st,
@@ -374,91 +409,177 @@ static int is_mount_point(walk_t *w, int dirfd, const char *name, const struct s
     return 1;
   struct statx sx;
   if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
-    return ctr_fail_errno(err, "statx %s", w->path);
+    return ctr_fail_errno(err, "statx %s", walk_where(w, name));
   return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
          (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
-static int walk_entry(walk_t *w, int dirfd, const char *name, ctr_error_t *err);
-
-static int walk_children(walk_t *w, DIR *d, ctr_error_t *err) {
+/* The names in the directory fd (without "." and ".."), unsorted. */
+static char **names_of(walk_t *w, int fd, const char *name, size_t *n, ctr_error_t *err) {
+  int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) {
+    ctr_fail_errno(err, "dup directory fd of %s", walk_where(w, name));
+    return NULL;
+  }
+  cleanup_dir DIR *d = fdopendir(dup);
+  if (d == NULL) {
+    ctr_fail_errno(err, "fdopendir %s", walk_where(w, name));
+    close(dup);
+    return NULL;
+  }
+  char **names = NULL;
+  size_t cap = 0;
+  *n = 0;
   for (;;) {
     errno = 0;
     struct dirent *de = readdir(d);
-    if (de == NULL) {
-      if (errno != 0)
-        return ctr_fail_errno(err, "readdir %s", w->path);
-      return 0;
+    if (de == NULL && errno == 0)
+      return names ? names : calloc(1, sizeof *names);
+    int skip = de != NULL && (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0);
+    if (de == NULL || (!skip && push_name(&names, n, &cap, de->d_name) < 0)) {
+      ctr_fail_errno(err, "readdir %s", walk_where(w, name));
+      ctr_fs_free_names(names, *n);
+      return NULL;
     }
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    if (walk_entry(w, dirfd(d), de->d_name, err) < 0)
-      return -1;
   }
 }
 
-static int walk_dir(walk_t *w, int dirfd, const char *name, const struct stat *st,
-                    ctr_error_t *err) {
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+/* Make the directory fd (opened as name, st its metadata) the current one. */
+static int walk_push(walk_t *w, int *fd, const char *name, const struct stat *st,
+                     ctr_error_t *err) {
+  if (w->depth == w->cap) {
+    size_t nc = w->cap ? w->cap * 2 : 16;
+    walk_frame_t *ns = realloc(w->stack, nc * sizeof *ns);
+    if (ns == NULL)
+      return ctr_fail_errno(err, "walk %s", walk_where(w, name));
+    w->stack = ns;
+    w->cap = nc;
+  }
+  walk_frame_t f = {.st = *st};
+  if ((f.names = names_of(w, *fd, name, &f.n, err)) == NULL)
+    return -1;
+  if ((f.name = strdup(name)) == NULL) {
+    ctr_fs_free_names(f.names, f.n);
+    return ctr_fail_errno(err, "walk %s", walk_where(w, name));
+  }
+  w->stack[w->depth++] = f;
+  if (w->fd >= 0)
+    close(w->fd);
+  w->fd = steal_fd(fd);
+  return 0;
+}
+
+static int same_inode(const struct stat *a, const struct stat *b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Enter the directory name (st from fstatat) below the current one. */
+static int walk_descend(walk_t *w, const char *name, const struct stat *st, ctr_error_t *err) {
+  cleanup_fd int fd = openat(w->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return 0; /* vanished meanwhile */
   if (fd < 0)
-    return ctr_fail_errno(err, "open directory %s", w->path);
-  cleanup_dir DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    ctr_fail_errno(err, "fdopendir %s", w->path);
-    close(fd);
-    return -1;
-  }
-  if (walk_children(w, d, err) < 0)
-    return -1;
-  return w->post_dir ? w->post_dir(w, dirfd, name, st, err) : 0;
+    return ctr_fail_errno(err, "open directory %s", walk_where(w, name));
+  struct stat now;
+  if (fstat(fd, &now) < 0)
+    return ctr_fail_errno(err, "stat %s", walk_where(w, name));
+  if (!same_inode(&now, st))
+    return ctr_fail(err, ESTALE, "%s was replaced during the walk", walk_where(w, name));
+  return walk_push(w, &fd, name, st, err);
 }
 
-static int visit(walk_t *w, int dirfd, const char *name, ctr_error_t *err) {
+/* Visit the entry name of the current directory. */
+static int walk_visit(walk_t *w, const char *name, ctr_error_t *err) {
   struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (fstatat(w->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT)
       return 0; /* vanished meanwhile */
-    return ctr_fail_errno(err, "lstat %s", w->path);
+    return ctr_fail_errno(err, "lstat %s", walk_where(w, name));
   }
-  int m = is_mount_point(w, dirfd, name, &st, err);
+  int m = is_mount_point(w, w->fd, name, &st, err);
   if (m < 0)
     return -1;
   if (m)
-    return w->skip_mounts ? 0 : ctr_fail(err, EBUSY, "%s is a mount point", w->path);
+    return w->skip_mounts ? 0 : ctr_fail(err, EBUSY, "%s is a mount point", walk_where(w, name));
   if (S_ISDIR(st.st_mode))
-    return walk_dir(w, dirfd, name, &st, err);
-  return w->leaf ? w->leaf(w, dirfd, name, &st, err) : 0;
+    return walk_descend(w, name, &st, err);
+  return w->leaf ? w->leaf(w, w->fd, name, &st, err) : 0;
 }
 
-static int walk_entry(walk_t *w, int dirfd, const char *name, ctr_error_t *err) {
-  size_t saved = w->len, nl = strlen(name);
-  if (saved + 1 + nl >= sizeof w->path)
-    return ctr_fail(err, ENAMETOOLONG, "walk %s/%s", w->path, name);
-  w->path[saved] = '/';
-  memcpy(w->path + saved + 1, name, nl + 1);
-  w->len = saved + 1 + nl;
-  int r = visit(w, dirfd, name, err);
-  w->len = saved;
-  w->path[saved] = '\0';
+static void walk_frame_free(walk_frame_t *f) {
+  ctr_fs_free_names(f->names, f->n);
+  free(f->name);
+}
+
+/* Leave the current directory (its content is done): climb to its parent,
+ * checked to be the directory it was entered from, and run post_dir on it. */
+static int walk_ascend(walk_t *w, ctr_error_t *err) {
+  walk_frame_t f = w->stack[--w->depth];
+  int r = 0;
+  if (w->depth == 0) {
+    r = w->post_dir ? w->post_dir(w, AT_FDCWD, f.name, &f.st, err) : 0;
+    walk_frame_free(&f);
+    return r;
+  }
+  cleanup_fd int up = openat(w->fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  w->stack[w->depth++] = f; /* for messages */
+  if (up < 0 || fstat(up, &st) < 0)
+    r = ctr_fail_errno(err, "open the parent of %s", walk_where(w, NULL));
+  else if (!same_inode(&st, &w->stack[w->depth - 2].st))
+    r = ctr_fail(err, ESTALE, "%s was moved during the walk", walk_where(w, NULL));
+  w->depth--;
+  if (r == 0) {
+    close(w->fd);
+    w->fd = steal_fd(&up);
+    r = w->post_dir ? w->post_dir(w, w->fd, f.name, &f.st, err) : 0;
+  }
+  walk_frame_free(&f);
   return r;
+}
+
+static void walk_reset(walk_t *w) {
+  while (w->depth > 0)
+    walk_frame_free(&w->stack[--w->depth]);
+  free(w->stack);
+  w->stack = NULL;
+  w->cap = 0;
+  if (w->fd >= 0)
+    close(w->fd);
+  w->fd = -1;
+}
+
+/* Walk the directory at path (st its lstat) to the end. */
+static int walk_run(walk_t *w, const char *path, const struct stat *st, ctr_error_t *err) {
+  cleanup_fd int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat now;
+  if (fd < 0 || fstat(fd, &now) < 0)
+    return ctr_fail_errno(err, "open directory %s", path);
+  if (!same_inode(&now, st))
+    return ctr_fail(err, ESTALE, "%s was replaced during the walk", path);
+  if (walk_push(w, &fd, path, st, err) < 0)
+    return -1;
+  while (w->depth > 0) {
+    walk_frame_t *top = &w->stack[w->depth - 1];
+    int r = top->next < top->n ? walk_visit(w, top->names[top->next++], err) : walk_ascend(w, err);
+    if (r < 0)
+      return -1;
+  }
+  return 0;
 }
 
 /* Walk the tree at path (which must exist). */
 static int walk_tree(walk_t *w, const char *path, ctr_error_t *err) {
   struct stat st;
-  size_t n = strlen(path);
-  if (n >= sizeof w->path)
-    return ctr_fail(err, ENAMETOOLONG, "walk %s", path);
-  memcpy(w->path, path, n + 1);
-  while (n > 1 && w->path[n - 1] == '/')
-    w->path[--n] = '\0';
-  w->len = n;
   if (lstat(path, &st) < 0)
     return ctr_fail_errno(err, "lstat %s", path);
   w->root_dev = st.st_dev;
-  if (S_ISDIR(st.st_mode))
-    return walk_dir(w, AT_FDCWD, path, &st, err);
-  return w->leaf ? w->leaf(w, AT_FDCWD, path, &st, err) : 0;
+  w->fd = -1;
+  if (!S_ISDIR(st.st_mode))
+    return w->leaf ? w->leaf(w, AT_FDCWD, path, &st, err) : 0;
+  int r = walk_run(w, path, &st, err);
+  walk_reset(w);
+  return r;
 }
 
 /* ---- remove_all ---------------------------------------------------------------- */
@@ -467,7 +588,7 @@ static int rm_leaf(walk_t *w, int dirfd, const char *name, const struct stat *st
                    ctr_error_t *err) {
   (void)st;
   if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-    return ctr_fail_errno(err, "unlink %s", w->path);
+    return ctr_fail_errno(err, "unlink %s", walk_where(w, name));
   return 0;
 }
 
@@ -475,7 +596,7 @@ static int rm_dir(walk_t *w, int dirfd, const char *name, const struct stat *st,
                   ctr_error_t *err) {
   (void)st;
   if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return ctr_fail_errno(err, "rmdir %s", w->path);
+    return ctr_fail_errno(err, "rmdir %s", walk_where(w, name));
   return 0;
 }
 
@@ -486,21 +607,17 @@ int ctr_fs_remove_all(const char *path, ctr_error_t *err) {
       return 0;
     return ctr_fail_errno(err, "remove %s: lstat", path);
   }
-  cleanup_free walk_t *w = calloc(1, sizeof *w);
-  if (w == NULL)
-    return ctr_fail_errno(err, "remove %s", path);
-  w->root_dev = st.st_dev;
-  strncpy(w->path, path, sizeof w->path - 1);
-  int m = is_mount_point(w, AT_FDCWD, path, &st, err);
+  walk_t w = {.root_dev = st.st_dev, .fd = -1};
+  int m = is_mount_point(&w, AT_FDCWD, path, &st, err);
   if (m < 0)
     return ctr_error_wrap(err, "remove %s", path);
   if (m)
     return ctr_fail(err, EBUSY, "refusing to remove %s: it is a mount point", path);
-  if (walk_tree(w, path, err) < 0) /* check pass: no callbacks */
+  if (walk_tree(&w, path, err) < 0) /* check pass: no callbacks */
     return ctr_error_wrap(err, "refusing to remove %s", path);
-  w->leaf = rm_leaf;
-  w->post_dir = rm_dir;
-  if (walk_tree(w, path, err) < 0)
+  w.leaf = rm_leaf;
+  w.post_dir = rm_dir;
+  if (walk_tree(&w, path, err) < 0)
     return ctr_error_wrap(err, "remove %s", path);
   return 0;
 }
@@ -534,7 +651,7 @@ static int du_add(walk_t *w, int dirfd, const char *name, const struct stat *st,
     size_t nc = c->cap ? c->cap * 2 : 64;
     inode_rec_t *nv = realloc(c->links, nc * sizeof *nv);
     if (nv == NULL)
-      return ctr_fail_errno(err, "du %s", w->path);
+      return ctr_fail_errno(err, "du %s", walk_where(w, name));
     c->links = nv;
     c->cap = nc;
   }
@@ -550,15 +667,9 @@ static int cmp_inode(const void *a, const void *b) {
 }
 
 int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t *err) {
-  cleanup_free walk_t *w = calloc(1, sizeof *w);
   du_ctx_t c = {0};
-  if (w == NULL)
-    return ctr_fail_errno(err, "du %s", path);
-  w->skip_mounts = 1;
-  w->leaf = du_add;
-  w->post_dir = du_add;
-  w->ctx = &c;
-  int r = walk_tree(w, path, err);
+  walk_t w = {.skip_mounts = 1, .leaf = du_add, .post_dir = du_add, .ctx = &c, .fd = -1};
+  int r = walk_tree(&w, path, err);
   if (r == 0 && c.n > 0) {
     qsort(c.links, c.n, sizeof *c.links, cmp_inode);
     for (size_t i = 0; i < c.n; i++) {

@@ -64,7 +64,9 @@ int ctr_fs_lock_file(const char *path, int exclusive, int nonblock, ctr_error_t 
 /* rm -rf that never crosses into another mount: the whole tree is checked
  * first, and if any mount point is found below path (or path is one) the
  * call fails with EBUSY naming it and nothing is removed. A missing path is
- * not an error. Symlinks are removed, never followed. */
+ * not an error. Symlinks are removed, never followed. The walk holds no
+ * path buffer and at most two fds whatever the depth (trees deeper than
+ * PATH_MAX are fine); a directory moved during it fails with ESTALE. */
 int ctr_fs_remove_all(const char *path, ctr_error_t *err);
 
 /* Disk usage of a tree in bytes (st_blocks * 512, hard links counted once),

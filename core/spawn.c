@@ -178,15 +178,14 @@ static const char *env_get(char **env, const char *name) {
   return NULL;
 }
 
-void ctr_exec_search(char **argv, char **env, ctr_error_t *err) {
+void ctr_exec_path(char **argv, char **env, ctr_exec_try_fn try_one, void *ctx, ctr_error_t *err) {
   if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
     ctr_fail(err, 0, "no command given");
     err->errnum = ENOENT;
     return;
   }
   if (strchr(argv[0], '/')) {
-    execve(argv[0], argv, env);
-    ctr_fail_errno(err, "exec %s", argv[0]);
+    try_one(argv[0], argv, env, ctx, err);
     return;
   }
   const char *path = env_get(env, "PATH");
@@ -197,13 +196,11 @@ void ctr_exec_search(char **argv, char **env, ctr_error_t *err) {
     size_t len = strcspn(path, ":");
     char full[4096];
     if (len > 0 && (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)len, path, argv[0]) < sizeof full) {
-      execve(full, argv, env);
-      if (errno == EACCES)
+      try_one(full, argv, env, ctx, err);
+      if (err->errnum == EACCES)
         denied = true;
-      else if (errno != ENOENT && errno != ENOTDIR) {
-        ctr_fail_errno(err, "exec %s", full);
+      else if (err->errnum != ENOENT && err->errnum != ENOTDIR)
         return;
-      }
     }
     path += len;
     if (*path == ':')
@@ -215,6 +212,16 @@ void ctr_exec_search(char **argv, char **env, ctr_error_t *err) {
   }
   ctr_fail(err, 0, "exec: \"%s\": executable file not found in $PATH", argv[0]);
   err->errnum = ENOENT;
+}
+
+static int try_execve(const char *path, char **argv, char **env, void *ctx, ctr_error_t *err) {
+  (void)ctx;
+  execve(path, argv, env);
+  return ctr_fail_errno(err, "exec %s", path);
+}
+
+void ctr_exec_search(char **argv, char **env, ctr_error_t *err) {
+  ctr_exec_path(argv, env, try_execve, NULL, err);
 }
 
 /* ---- the child ------------------------------------------------------------ */

@@ -132,6 +132,16 @@ __attribute__((noreturn)) void ctr_child_fail(int sync_fd, const ctr_error_t *er
  * failure, with err filled; the caller maps ENOENT to 127, others to 126. */
 void ctr_exec_search(char **argv, char **env, ctr_error_t *err);
 
+/* One candidate of a PATH search: execute path (returns only on failure,
+ * with err->errnum set as execve would: ENOENT, EACCES, ...). */
+typedef int (*ctr_exec_try_fn)(const char *path, char **argv, char **env, void *ctx, ctr_error_t *err);
+
+/* The PATH search of ctr_exec_search (argv[0] with a '/' is tried as it is,
+ * otherwise each PATH entry in turn; EACCES remembered, ENOENT/ENOTDIR go on,
+ * anything else stops), each candidate given to try_one. Returns only on
+ * failure, with errnum ENOENT when nothing was found. */
+void ctr_exec_path(char **argv, char **env, ctr_exec_try_fn try_one, void *ctx, ctr_error_t *err);
+
 /* Load p's seccomp filter if it is time: early = before ctr_apply_identity
  * (without no_new_privs loading needs CAP_SYS_ADMIN, which the identity
  * drops), otherwise last, just before execve. */

@@ -34,10 +34,38 @@ typedef struct lc_opts {
   int help, version, warn;
 } lc_opts_t;
 
-static int usage_error(const char *fmt, const char *what) {
-  fprintf(stderr, LC_PROG ": ");
-  fprintf(stderr, fmt, what);
-  fprintf(stderr, " (see " LC_PROG " --help)\n");
+/* Write s to stderr on one line: control characters (newline, tab, escape
+ * sequences, DEL) as \n, \t, \r or \xNN, as ctr.errors.oneline does for the
+ * workflows' messages (which also escapes bytes that are not UTF-8). With
+ * LUAC_CTR_DEBUG=1 (tracebacks) s is written as it is. */
+static void put_escaped(const char *s) {
+  const char *dbg = getenv("LUAC_CTR_DEBUG");
+  if (dbg && strcmp(dbg, "1") == 0) {
+    fputs(s, stderr);
+    return;
+  }
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '\n' || c == '\t' || c == '\r')
+      fprintf(stderr, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+    else if (c < 0x20 || c == 0x7f)
+      fprintf(stderr, "\\x%02x", c);
+    else
+      fputc(c, stderr);
+  }
+}
+
+/* "luac-ctr: <before><what><after>" on one line, what escaped. */
+static void error_line(const char *before, const char *what, const char *after) {
+  fputs(LC_PROG ": ", stderr);
+  fputs(before, stderr);
+  put_escaped(what);
+  fputs(after, stderr);
+  fputc('\n', stderr);
+}
+
+static int usage_error(const char *before, const char *what, const char *after) {
+  error_line(before, what, after);
   return LC_EXIT_USAGE;
 }
 
@@ -58,9 +86,9 @@ static int parse_one(int argc, char **argv, int *i, lc_opts_t *o) {
   const char *v;
   if (strcmp(a, "--root") == 0 || strncmp(a, "--root=", 7) == 0) {
     if (!(v = opt_value(argc, argv, i, 6)))
-      return usage_error("option '%s' needs a directory", a);
+      return usage_error("option '", a, "' needs a directory (see " LC_PROG " --help)");
     if (setenv("LUAC_CTR_ROOT", v, 1) < 0)
-      return usage_error("setting LUAC_CTR_ROOT to '%s' failed", v);
+      return usage_error("setting LUAC_CTR_ROOT to '", v, "' failed (see " LC_PROG " --help)");
   } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
     o->help = 1;
   } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
@@ -71,10 +99,10 @@ static int parse_one(int argc, char **argv, int *i, lc_opts_t *o) {
     o->warn = 1;
   } else if (a[1] == 'e' || a[1] == 'l') {
     if (!opt_value(argc, argv, i, 2))
-      return usage_error("option '%s' needs an argument", a);
+      return usage_error("option '", a, "' needs an argument (see " LC_PROG " --help)");
     o->has_code = 1;
   } else {
-    return usage_error("unrecognized option '%s'", a);
+    return usage_error("unrecognized option '", a, "' (see " LC_PROG " --help)");
   }
   return 0;
 }
@@ -136,14 +164,14 @@ static int report(lua_State *L) {
     lua_Integer code = lua_tointegerx(L, -1, &isnum);
     lua_getfield(L, -2, "msg");
     if (lua_isstring(L, -1))
-      fprintf(stderr, LC_PROG ": %s\n", lua_tostring(L, -1));
+      error_line("", lua_tostring(L, -1), "");
     else if (!isnum)
       fprintf(stderr, LC_PROG ": (error object is a table value)\n");
     lua_pop(L, 3);
     return isnum ? (int)(code & 0xff) : 1;
   }
   const char *msg = lua_tostring(L, -1);
-  fprintf(stderr, LC_PROG ": %s\n", msg ? msg : "(error object is not a string)");
+  error_line("", msg ? msg : "(error object is not a string)", "");
   lua_pop(L, 1);
   return 1;
 }
@@ -247,10 +275,12 @@ static int lookup_script(const lc_layout_t *lay, const char *name, char *path, s
   }
   if (lc_find_script(lay, name, path, n) == 0)
     return 0;
+  char after[160];
+  snprintf(after, sizeof after, "': %s", strerror(errno));
   if (strchr(name, '/'))
-    fprintf(stderr, LC_PROG ": cannot open script '%s': %s\n", name, strerror(errno));
+    error_line("cannot open script '", name, after);
   else
-    fprintf(stderr, LC_PROG ": unknown command or script '%s' (see " LC_PROG " --help)\n", name);
+    error_line("unknown command or script '", name, "' (see " LC_PROG " --help)");
   return LC_EXIT_USAGE;
 }
 

@@ -38,7 +38,7 @@ local function inspect(args)
     local img, err = image.inspect(ref)
     if img then out[#out + 1] = img else
       failed = true
-      io.stderr:write("luac-ctr: ", err or ("no such image: " .. ref), "\n")
+      errors.report(err or ("no such image: " .. ref))
     end
   end
   io.stdout:write(json.encode(out, { indent = true }), "\n")

@@ -24,6 +24,7 @@ if #args < 1 or #args > 2 then
   util.die('"import" requires 1 or 2 arguments: TARBALL [REPOSITORY[:TAG]]\nSee \'luac-ctr import --help\'.', 125)
 end
 
+require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
 local ok2, img = pcall(image.import, args[1], args[2], { change = opts.change, message = opts.message })
 if not ok2 then fail(img, 125) end
 print(img.id)

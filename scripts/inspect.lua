@@ -36,7 +36,7 @@ errors.main(function(...)
     if not found and o.type ~= "container" then found, err = require("ctr.image").inspect(ref) end
     if found then out[#out + 1] = found else
       failed = true
-      io.stderr:write("luac-ctr: ", o.type == "image" and (err or "no such image: " .. ref) or ("no such object: " .. ref), "\n")
+      errors.report(o.type == "image" and (err or "no such image: " .. ref) or ("no such object: " .. ref))
     end
   end
   if o.format and o.format ~= "json" then

@@ -104,7 +104,7 @@ function commands.inspect()
   for _, name in ipairs(args) do
     local n, err = network.get(name)
     if n then out[#out + 1] = inspect_record(n)
-    else failed = true; io.stderr:write("luac-ctr: ", err, "\n") end
+    else failed = true; errors.report(err) end
   end
   io.stdout:write(json.encode(json.array(out), { indent = true }), "\n")
   if failed then os.exit(1) end
@@ -117,7 +117,7 @@ function commands.rm()
   for _, name in ipairs(args) do
     local ok, err = pcall(network.remove, name)
     if ok then print(name)
-    else failed = true; io.stdout:flush(); io.stderr:write("luac-ctr: ", errors.message(err), "\n") end
+    else failed = true; io.stdout:flush(); errors.report(err) end
   end
   if failed then os.exit(1) end
 end
@@ -165,5 +165,5 @@ if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
   os.exit(sub == nil and 1 or 0)
 end
 local cmd = commands[sub]
-if not cmd then util.die(("unknown network command %q\n%s"):format(sub, USAGE), 125) end
+if not cmd then util.die(("unknown network command %s (see 'luac-ctr network --help')"):format(errors.quote(sub)), 125) end
 errors.main(cmd)

@@ -5,10 +5,12 @@
 -- IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES. The status is checked
 -- against the kernel (pid and its start time): a container whose process
 -- died is shown exited even if nothing recorded it. Filters: name=SUBSTRING,
--- status=created|running|exited, id=PREFIX; the same key repeated matches
+-- status=created|running|exited|dead, id=PREFIX; the same key repeated matches
 -- any of its values, different keys must all match. --format json prints
 -- one JSON object per line; a template like '{{.ID}} {{.Names}}' prints
 -- those fields. Reads one state file per container, runs no subprocess.
+-- A container whose state is missing or unreadable is listed as Dead
+-- (status=dead; --format json gives the Reason); rm -f removes it.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
@@ -44,6 +46,7 @@ local function status_text(c, status, now)
     local code = c:exit_code() -- may refresh c.state: read the times after it
     return ("Exited (%d) %s ago"):format(code, util.human_duration(now - (c.state.finished_at or now)))
   end
+  if status == "dead" then return "Dead" end
   return "Created"
 end
 
@@ -62,6 +65,7 @@ local function row_of(c, o, now)
     State = status,
     Ports = ports_of(st),
     Names = st.name or "",
+    Reason = st.dead_reason, -- why a dead container's state is lost
   }
 end
 

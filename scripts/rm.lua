@@ -11,6 +11,7 @@ local errors = require "ctr.errors"
 local container = require "ctr.container"
 
 errors.main(function(...)
+  require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
   local o, args = cli.parse({ ... }, {
     { "f", "force", "flag", "Force the removal of a running container (uses SIGKILL)" },
     { "v", "volumes", "flag", "Remove anonymous volumes (there are none: accepted for compatibility)" },

@@ -16,6 +16,7 @@ if not ok then
 end
 if #args < 1 then util.die('"rmi" requires at least 1 argument.\nSee \'luac-ctr rmi --help\'.', 125) end
 
+require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
 local failed = false
 for _, ref in ipairs(args) do
   local ok2, res = pcall(image.remove, ref, { force = opts.force })
@@ -24,7 +25,7 @@ for _, ref in ipairs(args) do
   else
     failed = true
     io.stdout:flush()
-    io.stderr:write("luac-ctr: ", type(res) == "table" and tostring(res.msg) or tostring(res), "\n")
+    require("ctr.errors").report(type(res) == "table" and tostring(res.msg) or tostring(res))
   end
 end
 if failed then os.exit(1) end

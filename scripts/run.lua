@@ -42,6 +42,7 @@ local defs = {
 }
 
 errors.main(function(...)
+  require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
   local o, args = cli.parse({ ... }, defs, {
     usage = "run [OPTIONS] IMAGE [COMMAND [ARG...]]",
     description = "Create and run a new container from an image.",

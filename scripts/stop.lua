@@ -31,7 +31,7 @@ errors.main(function(...)
       local ok, err = pcall(function()
         container.must_get(ref, 1):stop { timeout = timeout, signal = o.signal }
       end)
-      if not ok then io.stderr:write("luac-ctr: ", errors.message(err), "\n") end
+      if not ok then errors.report(err) end
       io.stderr:flush()
       core._exit(ok and 0 or 1)
     end

@@ -405,13 +405,22 @@ describe("lifecycle #root", function()
 
   describe("wait", function()
     it("blocks until the container exits and prints its exit code", function()
-      rund("w1", "sh", "-c", "sleep 0.5; exit 5")
+      -- w1 exits only when the spec opens its gate: no timing assumption
+      rund("w1", "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 5")
       rund("w2", "sh", "-c", "exit 6")
-      local t0 = core.clock("monotonic")
-      local out, err, code = ctr("wait", "w1", "w2")
+      local outf, rcf = root .. "/wait.out", root .. "/wait.rc"
+      U.sh(string.format("(LUAC_CTR_ROOT=%s %s wait w1 w2 >%s 2>&1; echo $? >%s.tmp; mv %s.tmp %s) >/dev/null 2>&1 &",
+        U.q(root), U.q(U.launcher), U.q(outf), U.q(rcf), U.q(rcf), U.q(rcf)))
+      core.sleep(0.3)
+      assert.is_nil(io.open(rcf), "wait returned before w1 exited")
+      local _, err, code = ctr("exec", "w1", "touch", "/tmp/go")
       assert.are.equal(0, code, err)
+      local deadline = core.clock("monotonic") + 30
+      while not io.open(rcf) and core.clock("monotonic") < deadline do core.sleep(0.05) end
+      local f = assert(io.open(rcf), "wait did not return")
+      assert.are.equal("0", f:read("l")); f:close()
+      f = assert(io.open(outf)); local out = f:read("a"); f:close()
       assert.are.equal("5\n6\n", out)
-      assert.is_true(core.clock("monotonic") - t0 >= 0.3)
       _, err, code = ctr("wait", "nosuch")
       assert.are.equal(1, code)
       assert.matches("no such container", err)

@@ -82,7 +82,7 @@ local function start_helper(mount_fn, out, opts, close)
   io.stdout:flush()
   local pid, ferr = core.fork()
   if not pid then
-    er:close(); ew:close(); core.rmdir(mnt)
+    er:close(); ew:close(); core.rmdir(mnt); state.release_temp(mnt)
     errors.raise(1, "cannot start the archive helper: fork: %s", ferr)
   end
   if pid == 0 then
@@ -101,6 +101,7 @@ local function finish_helper(h, what, extra)
   h.err:close()
   local _, how, code = core.waitpid(h.pid)
   core.rmdir(h.mnt)
+  state.release_temp(h.mnt)
   if how ~= "exited" or code ~= 0 or extra then
     if msg == "" then
       msg = extra or (how == "exited" and ("the archive helper exited with " .. tostring(code))
@@ -291,6 +292,7 @@ function M.commit(c, ref, opts)
     end)
     if not ok then
       core.remove_all(tmp)
+      state.release_temp(tmp)
       error(res, 0)
     end
     return res

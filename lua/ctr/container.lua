@@ -45,12 +45,14 @@ function M.load(id)
   return setmetatable({ id = id, dir = cdir(id), state = st }, Container)
 end
 
---- Every container (in no particular order); unreadable entries are skipped.
+--- Every container (in no particular order); one whose state is missing
+-- or unreadable is listed as dead (ctr.dead), once no creation can be in progress.
 function M.list()
   local names = core.readdir(state.dir("containers")) or {}
   local out = {}
   for _, id in ipairs(names) do
-    local c = M.load(id)
+    local c, err = M.load(id)
+    if not c then c = require("ctr.dead").load(id, err) end
     if c then out[#out + 1] = c end
   end
   return out
@@ -186,7 +188,7 @@ function Container:_locked(fn, ...)
   local h = held_locks[self.id]
   if not h then
     local fd = core.lock_file(cdir(self.id, "lock"), "ex")
-    if not fd or not core.exists(cdir(self.id, "state.json")) then
+    if not fd or not core.exists(self.dead and self.dir or cdir(self.id, "state.json")) then
       if fd then fd:close() end
       raise(1, "no such container: %s", self.state.name or self.id)
     end
@@ -603,6 +605,7 @@ function M.create(o)
     local dir = cdir(id)
     local ok, err = pcall(function()
       mkdirs(dir)
+      put(dir .. "/name", name, o.rm) -- for ctr.dead, should state.json be lost
       local hostname = o.hostname or id:sub(1, 12)
       local files = etc_files(dir, hostname, o)
       local base_env = env_merge({ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, icfg.Env or {})
@@ -643,7 +646,8 @@ function M.create(o)
       core.remove_all(dir)
       error(err, 0)
     end
-    local c = M.load(id)
+    local c, lerr = M.load(id)
+    if not c then core.remove_all(dir); raise(125, "cannot read back the new container's state: %s", lerr) end
     c._config = cfg_made -- just written: no need to read it back
     return c
   end)

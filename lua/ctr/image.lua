@@ -222,10 +222,9 @@ end
 local function add_layer(dir)
   local lid = state.new_id()
   local ok, err = core.rename(dir, M.layer_dir(lid))
-  if not ok then
-    core.remove_all(dir)
-    error("cannot store the layer: " .. err, 0)
-  end
+  if not ok then core.remove_all(dir) end
+  state.release_temp(dir)
+  if not ok then error("cannot store the layer: " .. err, 0) end
   return lid
 end
 
@@ -366,6 +365,7 @@ local function create_busybox()
   local ok, err = pcall(populate_busybox, tmp)
   if not ok then
     core.remove_all(tmp)
+    state.release_temp(tmp)
     error("cannot create the busybox image: " .. tostring(err), 0)
   end
   local lid = add_layer(tmp)
@@ -443,12 +443,16 @@ function M.import(tarball, ref, opts)
   if ok then ok, xerr = archive.extract(tarball, tmp) end
   if not ok then
     core.remove_all(tmp)
+    state.release_temp(tmp)
     error("cannot import " .. tarball .. ": " .. xerr, 0)
   end
-  return state.with_lock(function()
+  local rok, img = pcall(state.with_lock, function()
     local lid = add_layer(tmp)
     return register({ lid }, config, ref, { comment = opts.message })
   end)
+  state.release_temp(tmp)
+  if not rok then error(img, 0) end
+  return img
 end
 
 --- Import a tarball read from an open Lua file (e.g. io.stdin: `import -`):
@@ -472,6 +476,7 @@ function M.import_stream(f, ref, opts)
     return M.import(path, ref, opts)
   end)
   core.remove_all(dir)
+  state.release_temp(dir)
   if not ok then error(res, 0) end
   return res
 end
@@ -502,13 +507,20 @@ function M.add_layer_image(opts)
 end
 
 --- Containers (under <root>/containers/*/state.json) whose image_id is id:
--- list of { id =, name = }.
+-- list of { id =, name = }. A container whose state is unreadable (dead)
+-- counts when its config.json names one of the image's layers.
 function M.containers_using(id)
   local t = {}
+  local rec = state.read_json(image_path(id))
   for _, cid in ipairs(core.readdir(state.dir("containers")) or {}) do
     local st = state.read_json(state.dir("containers", cid, "state.json"))
     if type(st) == "table" and (st.image_id == id or st.image == id) then
       t[#t + 1] = { id = st.id or cid, name = st.name }
+    elseif type(st) ~= "table" and type(rec) == "table" then
+      local cfg = core.read_file(state.dir("containers", cid, "config.json")) or ""
+      for _, l in ipairs(rec.layers or {}) do
+        if cfg:find(l, 1, true) then t[#t + 1] = { id = cid }; break end
+      end
     end
   end
   return t

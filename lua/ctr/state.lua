@@ -55,6 +55,8 @@ end
 
 -- locks held by this process: name -> { fd = ctr.fd, count = n }
 local held = {}
+-- locks on the work-in-progress directories this process made (mktemp): dir -> fd
+local temp_locks = {}
 
 local Lock = {}
 Lock.__index = Lock
@@ -108,6 +110,10 @@ function M.after_fork()
     h.fd:close()
     held[name] = nil
   end
+  for d, fd in pairs(temp_locks) do
+    fd:close()
+    temp_locks[d] = nil
+  end
 end
 
 --- Run fn(...) holding the global lock; the lock is released on return and
@@ -157,12 +163,36 @@ function M.valid_name(s)
 end
 
 --- A new empty directory <root>/tmp/<prefix>-<random> (mode 0700) for work in
--- progress; rename it into place when complete. Raises on failure.
+-- progress; rename it into place when complete. Raises on failure. The
+-- process holds the lock temp_lock_path(dir) until release_temp(dir) or its exit:
+-- the garbage collector (ctr.gc) removes only directories nobody holds.
 function M.mktemp(prefix)
   M.ensure()
   local d, err = core.mkdtemp(M.dir("tmp", (prefix or "tmp") .. "-XXXXXX"))
   if not d then error(err, 0) end
+  local fd, lerr = core.lock_file(M.temp_lock_path(d), "ex", { nonblock = true })
+  if not fd then
+    core.remove_all(d)
+    error("cannot lock " .. d .. ": " .. tostring(lerr), 0)
+  end
+  temp_locks[d] = fd
   return d
+end
+
+--- The lock file held while the mktemp directory dir (<root>/tmp/<name>)
+-- is in use: <root>/locks/tmp-<name>.lock.
+function M.temp_lock_path(dir)
+  return M.dir("locks", "tmp-" .. dir:match("[^/]+$") .. ".lock")
+end
+
+--- Release mktemp's lock on dir (once dir was moved into place or removed)
+-- and delete the lock file. Idempotent.
+function M.release_temp(dir)
+  local fd = temp_locks[dir]
+  if not fd then return end
+  temp_locks[dir] = nil
+  core.unlink(M.temp_lock_path(dir))
+  fd:close()
 end
 
 return M

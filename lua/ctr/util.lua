@@ -163,7 +163,7 @@ end
 --- Print "luac-ctr: msg" on stderr and exit with code (default 125, as
 -- docker does for bad input).
 function M.die(msg, code)
-  io.stderr:write("luac-ctr: ", tostring(msg), "\n")
+  io.stderr:write("luac-ctr: ", require("ctr.errors").oneline(msg), "\n")
   io.stderr:flush()
   io.stdout:flush()
   os.exit(code or 125)
