@@ -716,7 +716,8 @@ local function hosts_text(cid, nets)
     end
   end
   for _, n in ipairs(nets) do
-    for _, e in ipairs(M.hosts_entries(n)) do
+    -- the default network, as docker's, gives no names of the other containers
+    for _, e in ipairs(n.name == M.DEFAULT and {} or M.hosts_entries(n)) do
       if e.container_id ~= cid and not seen[e.ip] then
         seen[e.ip] = true
         lines[#lines + 1] = e.ip .. "\t" .. table.concat(e.names, " ") .. "\n"
@@ -735,11 +736,18 @@ local function write_in_place(path, text)
   return f:close()
 end
 
-local function update_hosts_locked(name)
+-- Rewrite the hosts files of the containers on network name; on the default
+-- network (no names of the others) only that of cid, the container being
+-- attached or detached, so a run there costs the same however many run beside.
+local function update_hosts_locked(name, cid)
   local nets = all_networks()
   local target = {}
-  for _, n in ipairs(nets) do
-    if n.name == name then for cid in pairs(n.attachments) do target[cid] = true end end
+  if name == M.DEFAULT and cid then
+    target[cid] = true
+  else
+    for _, n in ipairs(nets) do
+      if n.name == name then for c in pairs(n.attachments) do target[c] = true end end
+    end
   end
   for cid in pairs(target) do
     local mine = {}
@@ -752,7 +760,8 @@ local function update_hosts_locked(name)
 end
 
 --- Rewrite the hosts file of every container attached to network name (in
--- place, same inode), so each reaches the others by name.
+-- place, same inode), so each reaches the others by name (on a user-defined
+-- network; on the default one each file has only its own container's names).
 function M.update_hosts(name)
   return locked(function() return update_hosts_locked(name) end)
 end
@@ -860,7 +869,7 @@ function M.attach(opts)
       local cur = load(n.name)
       cur.attachments[cid].mac = mac
       save(cur)
-      update_hosts_locked(n.name)
+      update_hosts_locked(n.name, cid)
       return mac
     end)
   end)
@@ -892,7 +901,7 @@ function M.detach(opts)
       if owner == cid then cur.allocated[ip] = nil end
     end
     save(cur)
-    update_hosts_locked(name)
+    update_hosts_locked(name, cid)
     return true
   end)
 end
