@@ -21,12 +21,7 @@ describe("network workflow #root", function()
     U.cleanup(root)
   end)
 
-  local function rules()
-    local out = U.sh("iptables-save")
-    local t = {}
-    for l in out:gmatch("[^\n]+") do if l:match("^%-A") then t[#t + 1] = l end end
-    return table.concat(t, "\n")
-  end
+  local function rules() return U.firewall() end
 
   it("create, ls, inspect, rm", function()
     local before_links, before_rules = U.sh("ip -o link"), rules()

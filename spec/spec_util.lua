@@ -113,6 +113,20 @@ function U.container_ids(root)
   return out
 end
 
+--- What luac-ctr put in the firewall, as comparable text: the iptables rules
+-- (-A lines; luac-ctr adds none, so they must not change) and, from its
+-- nftables table, the lines that hold elements and the per-network chains (the
+-- table's empty skeleton of sets and base chains counts as nothing).
+function U.firewall()
+  local t = {}
+  for l in U.sh("iptables-save"):gmatch("[^\n]+") do if l:match("^%-A") then t[#t + 1] = l end end
+  local rs = require("ctr.network").ruleset()
+  for l in rs:gmatch("[^\n]+") do
+    if l:find("elements =", 1, true) or l:match("chain n%-") then t[#t + 1] = l end
+  end
+  return table.concat(t, "\n")
+end
+
 --- Remove every container of a state root (rm -f), returning what was left.
 function U.rm_all(root)
   local state = require "ctr.state"
@@ -123,7 +137,7 @@ function U.rm_all(root)
     if c then pcall(c.remove, c, { force = true }) end
   end
   -- the networks the containers made (the default "bridge" among them): their
-  -- bridges and iptables rules go too
+  -- bridges and firewall rules go too
   local p = io.popen("ls " .. U.q(root .. "/networks") .. " 2>/dev/null")
   for f in p:lines() do
     local name = f:match("^(.+)%.json$")

@@ -4,9 +4,9 @@
 set -eu
 # clang-14 + libclang-rt-14-dev: libFuzzer for spec/fuzz_spec.lua and tools/fuzz.sh
 PKGS="cmake gcc make pkg-config lua5.4 liblua5.4-dev lua-dkjson lua-busted
-      libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev busybox-static libc6-dev
-      iproute2 iptables util-linux procps qemu-system-x86 cpio xz-utils keyutils
-      clang-14 libclang-rt-14-dev time"
+      libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev libnftables-dev
+      busybox-static libc6-dev iproute2 iptables nftables strace util-linux procps qemu-system-x86 cpio
+      xz-utils keyutils clang-14 libclang-rt-14-dev time"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

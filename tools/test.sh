@@ -16,7 +16,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 set +e
 # Specs run in a private network namespace (only lo, up): bridges, veths and
-# iptables rules that containers make never reach the host's network.
+# firewall rules that containers make never reach the host's network.
 # A hung spec must not outlive CI's time: the whole run gets 40 minutes (it
 # takes about 7).
 unshare --net sh -c 'ip link set lo up && exec "$@"' sh \

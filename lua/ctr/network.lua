@@ -1,15 +1,16 @@
 --- ctr.network: bridge networks for containers.
 --
 -- A network is a Linux bridge with a gateway address, an IPv4 subnet whose
--- addresses are handed out to containers, and iptables rules (NAT out of the
+-- addresses are handed out to containers, and nftables rules (NAT out of the
 -- host, published ports, isolation from the other luac-ctr bridges). Its
 -- state is one JSON file, <state root>/networks/<name>.json, changed only
 -- under the "networks" lock (state.lock: a flock of <root>/locks/networks.lock).
 --
 -- Links, addresses and routes go through rtnetlink (ctr.net, libmnl); rules
--- through iptables-restore -n, each tagged with a comment `luac-ctr:<id>` (the
--- network id for the network's rules, `<container id>@<network id>` for a
--- container's), so they are found and removed exactly. See docs/networking.md.
+-- through libnftables (ctr.nft) in one table, `ip luac-ctr`, where a network
+-- is two chains and a few set elements and a container its port elements, so
+-- each is added and removed by name in one transaction. No process is run.
+-- See docs/networking.md.
 local net = require "ctr.net"
 
 local M = {}
@@ -19,7 +20,6 @@ M.DEFAULT_BRIDGE = "lctr0"     -- and its bridge (for the default state root; an
                                -- "bridge" network gets its own lctr-<id>, so roots never share one)
 M.DEFAULT_SUBNET = "172.17.0.0/16"
 M.BRIDGE_PREFIX = "lctr"       -- every luac-ctr bridge's name starts so (isolation rule: lctr+)
-M.TAG = "luac-ctr:"
 
 ------------------------------------------------------------------------------
 -- state: <root>/networks/<name>.json under the "networks" lock (ctr.state)
@@ -42,7 +42,21 @@ local function read_json(path)
   return v
 end
 
-local function write_json(path, v) return state.write_json(path, v, 420) end -- 0644
+-- Replace a network file atomically (temp file + rename, under the networks
+-- lock) but without fsync: everything it describes (bridges, veths, the
+-- nftables table, the containers' network namespaces) is kernel state that a
+-- crash or reboot takes with it, so it needs rename's atomicity, not the two
+-- fsyncs (~5 ms each here) per write that every run --rm would pay three times.
+local function write_json(path, v)
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "w")
+  if not f then error("writing network state: " .. tostring(err), 0) end
+  local ok, werr = f:write(require("ctr.json").encode(v, { indent = true }), "\n")
+  local cok, cerr = f:close()
+  if ok and cok then ok, werr = os.rename(tmp, path) else werr = werr or cerr end
+  if not ok then os.remove(tmp); error("writing network state " .. path .. ": " .. tostring(werr), 0) end
+  return true
+end
 
 -- Run fn() holding the "networks" lock (re-entrant in this process); errors
 -- propagate after unlocking.
@@ -126,24 +140,29 @@ local function host_routes()
 end
 
 ------------------------------------------------------------------------------
--- running iptables
+-- firewall: one nftables table, "ip luac-ctr", through libnftables (ctr.nft)
 ------------------------------------------------------------------------------
+--
+-- Base chains (one per hook) hold fixed rules that look the packet up in
+-- sets and maps; a network is two chains of its own (n-<id>-fwd, n-<id>-post)
+-- plus its elements in `bridges`, `fwd_in` and `nat_src`; a container is only
+-- its published ports' elements in `ports_any` / `ports_ip`. Setting up or
+-- tearing down either is one atomic transaction over exactly those names,
+-- never a listing of the ruleset. Nothing here runs a process.
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+M.FAMILY, M.TABLE = "ip", "luac-ctr"
+local T = M.FAMILY .. " " .. M.TABLE
 
--- Run a shell command line; returns output (stdout+stderr) and success.
-local function sh(cmdline, input)
-  local tmp
-  if input then
-    tmp = os.tmpname()
-    local f = assert(io.open(tmp, "w")); f:write(input); f:close()
-    cmdline = cmdline .. " <" .. q(tmp)
+local nft_mod
+local function nft_run(cmds, what)
+  nft_mod = nft_mod or require "ctr.nft"
+  local out, err = nft_mod.run(cmds)
+  if out then return out end
+  if tostring(err):find("not supported", 1, true) or tostring(err):find("Protocol not", 1, true) then
+    err = err .. " (luac-ctr's bridge networks need the kernel's nf_tables with nft_nat, nft_fib"
+      .. " and nft_masq; on hosts without it use --network none or --network host)"
   end
-  local p = assert(io.popen(cmdline .. " 2>&1", "r"))
-  local out = p:read("a")
-  local ok = p:close()
-  if tmp then os.remove(tmp) end
-  return out, ok == true
+  error(what .. ": " .. tostring(err), 0)
 end
 
 local function sysctl(path, value)
@@ -154,94 +173,160 @@ local function sysctl(path, value)
   if not ok then error("setting sysctl " .. path .. "=" .. value .. ": " .. tostring(werr), 0) end
 end
 
--- Apply rules: a list of {table=, "-A CHAIN ..."} entries, in one
--- iptables-restore --noflush transaction (all or nothing).
-local function ipt_apply(rules, what)
-  local by_table, order = {}, {}
-  for _, r in ipairs(rules) do
-    if not by_table[r.table] then by_table[r.table] = {}; order[#order + 1] = r.table end
-    table.insert(by_table[r.table], r[1])
+-- Names that go into nft text: interface names and ids only of these characters.
+local function ifname(s)
+  if type(s) ~= "string" or #s > 15 or not s:match("^[%w_.-]+$") then
+    error("bad interface name '" .. tostring(s) .. "'", 0)
   end
-  local parts = {}
-  for _, t in ipairs(order) do
-    parts[#parts + 1] = "*" .. t .. "\n" .. table.concat(by_table[t], "\n") .. "\nCOMMIT\n"
-  end
-  if #parts == 0 then return end
-  local out, ok = sh("iptables-restore -w -n", table.concat(parts))
-  if not ok then error(what .. ": iptables-restore failed: " .. out, 0) end
+  return '"' .. s .. '"'
+end
+local function ipv4(s)
+  if not M.ip2int(s) then error("bad IPv4 address '" .. tostring(s) .. "'", 0) end
+  return s
 end
 
-local function escape_pattern(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
+-- The table, its sets, maps and base chains. `add` is idempotent; the base
+-- chains are flushed and refilled in the same transaction, so running this
+-- again (or after an upgrade) never duplicates a rule and never touches the
+-- networks' chains or elements. The raw PREROUTING drop of 127.0.0.0/8
+-- arriving on our bridges: the bridges have route_localnet=1 (for ports
+-- published on 127.0.0.1), so such a packet would reach the host's loopback
+-- services (CVE-2020-8558); dropped before conntrack. Published ports: DNAT
+-- by (host address, proto, port) or (proto, port) for any local address.
+local BASE = ([[
+add table $T
+add set $T bridges { type ifname; }
+add map $T fwd_in { type ifname : verdict; }
+add map $T nat_src { type ipv4_addr : verdict; flags interval; }
+add map $T ports_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
+add map $T ports_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+add chain $T raw_pre { type filter hook prerouting priority raw; policy accept; }
+add chain $T nat_pre { type nat hook prerouting priority dstnat; policy accept; }
+add chain $T nat_out { type nat hook output priority -100; policy accept; }
+add chain $T nat_post { type nat hook postrouting priority srcnat; policy accept; }
+add chain $T forward { type filter hook forward priority filter; policy accept; }
+flush chain $T raw_pre
+flush chain $T nat_pre
+flush chain $T nat_out
+flush chain $T nat_post
+flush chain $T forward
+add rule $T raw_pre iifname @bridges ip daddr 127.0.0.0/8 drop
+add rule $T nat_pre meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport map @ports_ip
+add rule $T nat_pre meta l4proto { tcp, udp } fib daddr type local dnat ip to meta l4proto . th dport map @ports_any
+add rule $T nat_out meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport map @ports_ip
+add rule $T nat_out meta l4proto { tcp, udp } fib daddr type local dnat ip to meta l4proto . th dport map @ports_any
+add rule $T nat_post ip saddr 127.0.0.0/8 oifname @bridges masquerade
+add rule $T nat_post ip saddr vmap @nat_src
+add rule $T forward iifname vmap @fwd_in
+add rule $T forward oifname @bridges ct state established,related accept
+add rule $T forward oifname @bridges ct status dnat accept
+]]):gsub("%$T", T)
 
---- Rules currently tagged `luac-ctr:<tag>` (exact, or every tag starting with
--- tag when prefix is true), as {table=, "-A ..."} entries in iptables-save order.
-function M.tagged_rules(tag, prefix)
-  local out, ok = sh("iptables-save")
-  if not ok then error("iptables-save failed: " .. out, 0) end
-  local want = escape_pattern(M.TAG .. tag)
-  local pat = prefix and ('%-%-comment "?' .. want .. '[^%s"]*"?')
-                      or ('%-%-comment "?' .. want .. '"?%f[%s%z]')
-  local t, res = nil, {}
-  for line in out:gmatch("[^\n]+") do
-    local tt = line:match("^%*(%S+)")
-    if tt then t = tt
-    elseif line:match("^%-A ") and (line .. " "):find(pat) then
-      res[#res + 1] = { table = t, line }
-    end
-  end
-  return res
+--- Create (or repair) the luac-ctr table; idempotent, one transaction.
+function M.ensure_table() nft_run(BASE, "setting up the nftables table " .. T) end
+
+local function net_chains(n)
+  if type(n.id) ~= "string" or not n.id:match("^%x+$") then error("bad network id", 0) end
+  local s = n.id:sub(1, 12)
+  return "n-" .. s .. "-fwd", "n-" .. s .. "-post"
 end
 
---- Remove every rule tagged `luac-ctr:<tag>` (prefix: every tag starting so).
-function M.remove_rules(tag, prefix)
-  local rules = M.tagged_rules(tag, prefix)
-  for _, r in ipairs(rules) do r[1] = "-D" .. r[1]:sub(3) end
-  ipt_apply(rules, "removing the rules tagged " .. M.TAG .. tag)
-  return #rules
-end
-
-local function comment(tag) return '-m comment --comment "' .. M.TAG .. tag .. '"' end
-
--- The network's own rules: NAT out, loopback-published ports, hairpin NAT
--- (a container of this network reaching a published port of this network:
--- masqueraded so the answer comes back through the host), forwarding,
--- isolation from the other luac-ctr bridges (-o lctr+; published ports, which
--- are DNATed, stay reachable from other networks as with docker). The bridge
--- has route_localnet=1 (for ports published on 127.0.0.1), so a packet
--- arriving on it for 127.0.0.0/8 would reach the host's loopback services:
--- dropped in raw PREROUTING, before conntrack (CVE-2020-8558). The answers to
--- published ports are addressed to the gateway there (de-NATed later).
-local function network_rules(n)
-  local br, c = n.bridge, comment(n.id)
+-- A network's elements (key : value pairs with their map).
+local function net_elements(n)
+  local fwd, post = net_chains(n)
+  local br = ifname(n.bridge)
+  local nn, np = M.parse_cidr(n.subnet)
+  local subnet = M.int2ip(nn) .. "/" .. np
   return {
-    { table = "raw", ("-A PREROUTING -i %s -d 127.0.0.0/8 %s -j DROP"):format(br, c) },
-    { table = "nat", ("-A POSTROUTING -s %s ! -o %s %s -j MASQUERADE"):format(n.subnet, br, c) },
-    { table = "nat", ("-A POSTROUTING -s 127.0.0.0/8 -o %s %s -j MASQUERADE"):format(br, c) },
-    { table = "nat", ("-A POSTROUTING -s %s -o %s -m conntrack --ctstate DNAT %s -j MASQUERADE"):format(n.subnet, br, c) },
-    { table = "filter", ("-I FORWARD 1 -i %s -o %s+ -m conntrack ! --ctstate DNAT %s -j DROP"):format(br, M.BRIDGE_PREFIX, c) },
-    { table = "filter", ("-I FORWARD 1 -i %s -o %s %s -j ACCEPT"):format(br, br, c) },
-    { table = "filter", ("-A FORWARD -i %s ! -o %s %s -j ACCEPT"):format(br, br, c) },
-    { table = "filter", ("-A FORWARD -o %s -m conntrack --ctstate RELATED,ESTABLISHED %s -j ACCEPT"):format(br, c) },
-    { table = "filter", ("-A FORWARD -o %s -m conntrack --ctstate DNAT %s -j ACCEPT"):format(br, c) },
+    { "bridges", br },
+    { "fwd_in", br, "jump " .. fwd },
+    { "nat_src", subnet, "jump " .. post },
   }
 end
 
-local function ctr_tag(cid, n) return cid .. "@" .. n.id end
+local function add_el(e) return ("add element %s %s { %s%s }"):format(T, e[1], e[2], e[3] and (" : " .. e[3]) or "") end
+local function del_el(e) return ("delete element %s %s { %s }"):format(T, e[1], e[2]) end
 
--- DNAT rules of one container's published ports. PREROUTING serves other
--- hosts and the containers (also of this network: hairpin NAT), OUTPUT the
--- host itself.
-local function port_rules(n, cid, ip, ports)
-  local c, rules = comment(ctr_tag(cid, n)), {}
-  for _, p in ipairs(ports) do
-    local dst = (p.host_ip and p.host_ip ~= "0.0.0.0") and ("-d " .. p.host_ip)
-                or "-m addrtype --dst-type LOCAL"
-    local to = ("-j DNAT --to-destination %s:%d"):format(ip, p.container_port)
-    local match = ("%s -p %s -m %s --dport %d"):format(dst, p.proto, p.proto, p.host_port)
-    rules[#rules + 1] = { table = "nat", ("-A PREROUTING %s %s %s"):format(match, c, to) }
-    rules[#rules + 1] = { table = "nat", ("-A OUTPUT %s %s %s"):format(match, c, to) }
+-- The network's own chains: forwarding within the bridge, isolation from the
+-- other luac-ctr bridges (published ports, which are DNATed, stay reachable
+-- from other networks as with docker), forwarding out; NAT out of the host and
+-- hairpin NAT (a container reaching a published port of its own network is
+-- masqueraded so the answer comes back through the host).
+local function network_up(n)
+  local fwd, post = net_chains(n)
+  local br = ifname(n.bridge)
+  local c = {
+    ("add chain %s %s"):format(T, fwd), ("add chain %s %s"):format(T, post),
+    ("flush chain %s %s"):format(T, fwd), ("flush chain %s %s"):format(T, post),
+    ("add rule %s %s oifname %s accept"):format(T, fwd, br),
+    ("add rule %s %s oifname @bridges ct status & dnat == 0 drop"):format(T, fwd),
+    ("add rule %s %s accept"):format(T, fwd),
+    ("add rule %s %s oifname != %s masquerade"):format(T, post, br),
+    ("add rule %s %s oifname %s ct status dnat masquerade"):format(T, post, br),
+  }
+  for _, e in ipairs(net_elements(n)) do c[#c + 1] = add_el(e) end
+  return table.concat(c, "\n") .. "\n"
+end
+
+-- Its teardown, idempotent: each element is added (a no-op when present)
+-- then deleted, each chain added, flushed, deleted; one transaction.
+local function network_down(n)
+  local fwd, post = net_chains(n)
+  local c = { ("add chain %s %s"):format(T, fwd), ("add chain %s %s"):format(T, post) }
+  for _, e in ipairs(net_elements(n)) do c[#c + 1] = add_el(e); c[#c + 1] = del_el(e) end
+  for _, ch in ipairs { fwd, post } do
+    c[#c + 1] = ("flush chain %s %s"):format(T, ch)
+    c[#c + 1] = ("delete chain %s %s"):format(T, ch)
   end
-  return rules
+  return table.concat(c, "\n") .. "\n"
+end
+
+-- The elements of one container's published ports. PREROUTING serves other
+-- hosts and the containers (also of this network: hairpin NAT), OUTPUT the
+-- host itself (for 127.0.0.1 the bridge's route_localnet lets the DNATed
+-- packet leave loopback; nat_post masquerades it).
+local function port_elements(ip, ports)
+  local t = {}
+  for _, p in ipairs(ports or {}) do
+    local proto = p.proto == "udp" and "udp" or "tcp"
+    local hp, cp = math.tointeger(p.host_port), math.tointeger(p.container_port)
+    if not hp or not cp then error("bad published port", 0) end
+    local to = ("%s . %d"):format(ipv4(ip), cp)
+    if p.host_ip and p.host_ip ~= "0.0.0.0" then
+      t[#t + 1] = { "ports_ip", ("%s . %s . %d"):format(ipv4(p.host_ip), proto, hp), to }
+    else
+      t[#t + 1] = { "ports_any", ("%s . %d"):format(proto, hp), to }
+    end
+  end
+  return t
+end
+
+local function ports_up(ip, ports, what)
+  local c = {}
+  for _, e in ipairs(port_elements(ip, ports)) do c[#c + 1] = add_el(e) end
+  if #c > 0 then nft_run(table.concat(c, "\n") .. "\n", what) end
+end
+
+local function ports_down(ip, ports, what)
+  local c = {}
+  for _, e in ipairs(port_elements(ip, ports)) do c[#c + 1] = add_el(e); c[#c + 1] = del_el(e) end
+  if #c > 0 then nft_run(table.concat(c, "\n") .. "\n", what) end
+end
+
+--- The luac-ctr table as `nft list` prints it ("" when there is none): for
+-- inspection and the specs.
+function M.ruleset()
+  nft_mod = nft_mod or require "ctr.nft"
+  return nft_mod.run("list table " .. T) or ""
+end
+
+--- Is an iptables(-nft) `filter FORWARD` chain with policy drop present (as
+-- docker sets it)? Then our accept is not enough: every base chain at the
+-- forward hook must accept (see docs/networking.md).
+function M.forward_policy_drop()
+  nft_mod = nft_mod or require "ctr.nft"
+  local out = nft_mod.run("list chain ip filter FORWARD")
+  return out ~= nil and out:find("hook forward[^\n]*policy drop") ~= nil
 end
 
 ------------------------------------------------------------------------------
@@ -332,12 +417,18 @@ local function setup_bridge(n)
   if not ok then error("network " .. n.name .. ": " .. err, 0) end
   sysctl("net/ipv4/ip_forward", "1")
   sysctl("net/ipv4/conf/" .. n.bridge .. "/route_localnet", "1")
-  M.remove_rules(n.id)
-  ipt_apply(network_rules(n), "network " .. n.name)
+  M.ensure_table()
+  nft_run(network_up(n), "network " .. n.name)
+  if M.forward_policy_drop() then
+    io.stderr:write(("luac-ctr: warning: the iptables filter FORWARD chain has policy DROP (docker sets it):"
+      .. " containers on %s cannot reach the outside until you accept its traffic there, e.g."
+      .. " iptables -I DOCKER-USER -i %s -j ACCEPT; iptables -I DOCKER-USER -o %s -j ACCEPT"
+      .. " (see docs/networking.md)\n"):format(n.bridge, n.bridge, n.bridge))
+  end
 end
 
 local function teardown_bridge(n)
-  M.remove_rules(n.id)
+  nft_run(network_down(n), "network " .. n.name)
   if net.link_exists(n.bridge) then
     local ok, err = net.link_del(n.bridge)
     if not ok then error("network " .. n.name .. ": " .. err, 0) end
@@ -625,7 +716,8 @@ local function hosts_text(cid, nets)
     end
   end
   for _, n in ipairs(nets) do
-    for _, e in ipairs(M.hosts_entries(n)) do
+    -- the default network, as docker's, gives no names of the other containers
+    for _, e in ipairs(n.name == M.DEFAULT and {} or M.hosts_entries(n)) do
       if e.container_id ~= cid and not seen[e.ip] then
         seen[e.ip] = true
         lines[#lines + 1] = e.ip .. "\t" .. table.concat(e.names, " ") .. "\n"
@@ -644,11 +736,18 @@ local function write_in_place(path, text)
   return f:close()
 end
 
-local function update_hosts_locked(name)
+-- Rewrite the hosts files of the containers on network name; on the default
+-- network (no names of the others) only that of cid, the container being
+-- attached or detached, so a run there costs the same however many run beside.
+local function update_hosts_locked(name, cid)
   local nets = all_networks()
   local target = {}
-  for _, n in ipairs(nets) do
-    if n.name == name then for cid in pairs(n.attachments) do target[cid] = true end end
+  if name == M.DEFAULT and cid then
+    target[cid] = true
+  else
+    for _, n in ipairs(nets) do
+      if n.name == name then for c in pairs(n.attachments) do target[c] = true end end
+    end
   end
   for cid in pairs(target) do
     local mine = {}
@@ -661,7 +760,8 @@ local function update_hosts_locked(name)
 end
 
 --- Rewrite the hosts file of every container attached to network name (in
--- place, same inode), so each reaches the others by name.
+-- place, same inode), so each reaches the others by name (on a user-defined
+-- network; on the default one each file has only its own container's names).
 function M.update_hosts(name)
   return locked(function() return update_hosts_locked(name) end)
 end
@@ -764,12 +864,12 @@ function M.attach(opts)
   local n, a = locked(function() return reserve(opts, ports) end)
   local ok, res = pcall(function()
     local mac = plumb(n, a, pid)
-    ipt_apply(port_rules(n, cid, a.ip, ports), "publishing ports of " .. cid)
+    ports_up(a.ip, ports, "publishing ports of " .. cid)
     return locked(function()
       local cur = load(n.name)
       cur.attachments[cid].mac = mac
       save(cur)
-      update_hosts_locked(n.name)
+      update_hosts_locked(n.name, cid)
       return mac
     end)
   end)
@@ -788,8 +888,8 @@ function M.detach(opts)
   local cid, name = opts.container_id, opts.network or M.DEFAULT
   local n = load(name)
   if not n then return false end
-  M.remove_rules(ctr_tag(cid, n))
   local a = n.attachments[cid]
+  if a then ports_down(a.ip, a.ports, "removing the published ports of " .. cid) end
   if a and a.veth_host and net.link_exists(a.veth_host) then
     must(net.link_del(a.veth_host))
   end
@@ -801,13 +901,14 @@ function M.detach(opts)
       if owner == cid then cur.allocated[ip] = nil end
     end
     save(cur)
-    update_hosts_locked(name)
+    update_hosts_locked(name, cid)
     return true
   end)
 end
 
---- Detach a container from every network it is on, and drop any rule still
--- tagged for it (for `rm`, also after a crash). Returns the network names.
+--- Detach a container from every network it is on (for `rm`, also after a
+-- crash: its rules are found from the networks' state, which records the
+-- ports before they are published). Returns the network names.
 function M.detach_all(cid)
   local names = {}
   for _, n in ipairs(M.list()) do
@@ -818,7 +919,6 @@ function M.detach_all(cid)
       names[#names + 1] = n.name
     end
   end
-  M.remove_rules(cid .. "@", true)
   return names
 end
 
