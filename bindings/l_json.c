@@ -157,8 +157,12 @@ typedef struct enc {
   int depth;
 } enc_t;
 
-static void add_char(enc_t *e, char c) { sb_add(e->L, e->b, &c, 1); }
-static void add_str(enc_t *e, const char *s) { sb_add(e->L, e->b, s, strlen(s)); }
+static void add_char(enc_t *e, char c) {
+  sb_add(e->L, e->b, &c, 1);
+}
+static void add_str(enc_t *e, const char *s) {
+  sb_add(e->L, e->b, s, strlen(s));
+}
 
 static void put_string(enc_t *e, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
@@ -166,13 +170,27 @@ static void put_string(enc_t *e, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     switch (c) {
-    case '"': add_str(e, "\\\""); break;
-    case '\\': add_str(e, "\\\\"); break;
-    case '\n': add_str(e, "\\n"); break;
-    case '\r': add_str(e, "\\r"); break;
-    case '\t': add_str(e, "\\t"); break;
-    case '\b': add_str(e, "\\b"); break;
-    case '\f': add_str(e, "\\f"); break;
+    case '"':
+      add_str(e, "\\\"");
+      break;
+    case '\\':
+      add_str(e, "\\\\");
+      break;
+    case '\n':
+      add_str(e, "\\n");
+      break;
+    case '\r':
+      add_str(e, "\\r");
+      break;
+    case '\t':
+      add_str(e, "\\t");
+      break;
+    case '\b':
+      add_str(e, "\\b");
+      break;
+    case '\f':
+      add_str(e, "\\f");
+      break;
     default:
       if (c < 0x20 || c == 0x7f) {
         char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
@@ -382,6 +400,7 @@ static int l_json_encode(lua_State *L) {
 }
 
 LCTR_AREA_DECL(json) {
-  static const luaL_Reg fns[] = {{"json_decode", l_json_decode}, {"json_encode", l_json_encode}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"json_decode", l_json_decode}, {"json_encode", l_json_encode}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

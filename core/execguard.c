@@ -44,7 +44,8 @@ static int exec_trampoline(const char *path, char *const argv[], char *const env
   targv[1] = fdstr;
   targv[2] = (char *)path;
   memcpy(targv + 3, argv, (n + 1) * sizeof *targv);
-  cleanup_fd int tramp = ctr_sealed_memfd("luac-ctr-exec", -1, ctr_trampoline_bin, sizeof ctr_trampoline_bin, err);
+  cleanup_fd int tramp =
+      ctr_sealed_memfd("luac-ctr-exec", -1, ctr_trampoline_bin, sizeof ctr_trampoline_bin, err);
   if (tramp < 0)
     return -1;
   if (sync_fd >= 0 && fcntl(sync_fd, F_SETFD, 0) < 0)
@@ -77,7 +78,8 @@ static void search_via_trampoline(char **argv, char **env, int sync_fd, ctr_erro
   for (const char *p = path_of(env); *p;) {
     size_t len = strcspn(p, ":");
     char full[4096];
-    if (len > 0 && (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)len, p, argv[0]) < sizeof full) {
+    if (len > 0 &&
+        (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)len, p, argv[0]) < sizeof full) {
       if (check_executable(full, err) == 0) {
         exec_trampoline(full, argv, env, sync_fd, err);
         return;

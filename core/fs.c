@@ -471,8 +471,7 @@ static int rm_leaf(walk_t *w, int dirfd, const char *name, const struct stat *st
   return 0;
 }
 
-static int rm_dir(walk_t *w, int dirfd, const char *name, const struct stat *st,
-                  ctr_error_t *err) {
+static int rm_dir(walk_t *w, int dirfd, const char *name, const struct stat *st, ctr_error_t *err) {
   (void)st;
   if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return ctr_fail_errno(err, "rmdir %s", w->path);
@@ -520,8 +519,7 @@ typedef struct du_ctx {
   size_t n, cap;
 } du_ctx_t;
 
-static int du_add(walk_t *w, int dirfd, const char *name, const struct stat *st,
-                  ctr_error_t *err) {
+static int du_add(walk_t *w, int dirfd, const char *name, const struct stat *st, ctr_error_t *err) {
   (void)dirfd, (void)name;
   du_ctx_t *c = w->ctx;
   uint64_t size = (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) ? (uint64_t)st->st_size : 0;
@@ -581,13 +579,20 @@ int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t
 
 static const char *file_kind(mode_t m) {
   switch (m & S_IFMT) {
-  case S_IFDIR: return "directory";
-  case S_IFCHR: return "character device";
-  case S_IFBLK: return "block device";
-  case S_IFIFO: return "FIFO";
-  case S_IFSOCK: return "socket";
-  case S_IFLNK: return "symlink";
-  default: return "special file";
+  case S_IFDIR:
+    return "directory";
+  case S_IFCHR:
+    return "character device";
+  case S_IFBLK:
+    return "block device";
+  case S_IFIFO:
+    return "FIFO";
+  case S_IFSOCK:
+    return "socket";
+  case S_IFLNK:
+    return "symlink";
+  default:
+    return "special file";
   }
 }
 
@@ -655,7 +660,8 @@ char *ctr_fs_read_opened(int pfd, const struct stat *st, const char *what, size_
     return NULL;
   }
   if ((uintmax_t)st->st_size > (uintmax_t)max) {
-    ctr_fail(err, EFBIG, "%s is %jd bytes, over the %zu-byte limit", what, (intmax_t)st->st_size, max);
+    ctr_fail(err, EFBIG, "%s is %jd bytes, over the %zu-byte limit", what, (intmax_t)st->st_size,
+             max);
     return NULL;
   }
   /* Reopen the very inode that was checked for reading (never a path again). */

@@ -41,7 +41,8 @@ static void set_user_dirs(lua_State *L, const lc_layout_t *lay) {
 /* Documentation sources read by help(): C binding sources and Lua modules. */
 static void set_doc_dirs(lua_State *L, const lc_layout_t *lay) {
   static const char *const build[] = {LUACTR_SOURCE_DIR "/bindings", LUACTR_SOURCE_DIR "/lua/ctr"};
-  static const char *const inst[] = {LUACTR_DATA_DIR "/doc/bindings", LUACTR_DATA_DIR "/doc/lua/ctr"};
+  static const char *const inst[] = {LUACTR_DATA_DIR "/doc/bindings",
+                                     LUACTR_DATA_DIR "/doc/lua/ctr"};
   set_list(L, "doc_dirs", lay->build_tree ? build : inst, 2);
 }
 
