@@ -99,7 +99,7 @@ static uint64_t cap_bits(lua_State *L, int t, const char *k) {
     const char *name = luaL_checkstring(L, -1);
     char lower[64];
     size_t j = 0;
-    for (; name[j] && j < sizeof lower - 1; j++)
+    for (; j < sizeof lower - 1 && name[j]; j++)
       lower[j] = (char)(name[j] >= 'A' && name[j] <= 'Z' ? name[j] + 32 : name[j]);
     lower[j] = '\0';
     cap_value_t v;
@@ -848,6 +848,7 @@ static int proc_gc(lua_State *L) {
     kill_and_reap(p); /* never started: the child would wait forever */
   for (int i = 0; i < 3; i++)
     if (*fds[i] >= 0) {
+      /* cppcheck-suppress shadowVariable ; a false positive of cppcheck 2.10 */
       close(*fds[i]);
       *fds[i] = -1;
     }

@@ -93,7 +93,7 @@ static int add_arch(scmp_filter_ctx ctx, const char *name, ctr_error_t *err) {
   char low[32];
   const char *s = strncmp(name, "SCMP_ARCH_", 10) == 0 ? name + 10 : name;
   size_t i = 0;
-  for (; s[i] && i < sizeof low - 1; i++)
+  for (; i < sizeof low - 1 && s[i]; i++)
     low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
   low[i] = '\0';
   uint32_t token = seccomp_arch_resolve_name(low);

@@ -2,7 +2,7 @@
 # Install the Debian 12 packages luac-ctr needs to build, run and test.
 # Safe to run again: apt-get skips what is already there.
 set -eu
-PKGS="cmake gcc make pkg-config lua5.4 liblua5.4-dev lua-dkjson lua-busted
+PKGS="cmake gcc make pkg-config lua5.4 liblua5.4-dev lua-dkjson lua-busted clang-format lua-check cppcheck
       libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev busybox-static libc6-dev
       iproute2 iptables util-linux procps qemu-system-x86 cpio xz-utils keyutils"
 missing=""
