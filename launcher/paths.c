@@ -166,9 +166,16 @@ int lc_user_dirs(const lc_layout_t *lay, char *buf, size_t buflen) {
   return count;
 }
 
+/* dir/file into out when that is a file. Built in a local buffer: with
+ * -fsanitize=undefined at -O3, GCC 12 warns that out might be NULL in a
+ * snprintf into it here (-Wformat-truncation). */
 static int try_dir(const char *dir, const char *file, char *out, size_t outlen) {
-  int n = snprintf(out, outlen, "%s/%s", dir, file);
-  return n > 0 && (size_t)n < outlen && is_file(out);
+  char p[PATH_MAX];
+  int n = snprintf(p, sizeof p, "%s/%s", dir, file);
+  if (n < 0 || (size_t)n >= sizeof p || (size_t)n >= outlen || !is_file(p))
+    return 0;
+  memcpy(out, p, (size_t)n + 1);
+  return 1;
 }
 
 int lc_find_script(const lc_layout_t *lay, const char *name, char *out, size_t outlen) {
