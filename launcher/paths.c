@@ -336,8 +336,10 @@ void lc_print_help(const lc_layout_t *lay) {
     if (b)
       b->overrides = user.v[i].overrides = 1;
   }
-  qsort(user.v, user.n, sizeof *user.v, entry_cmp);
-  qsort(builtin.v, builtin.n, sizeof *builtin.v, entry_cmp);
+  if (user.n) /* qsort(NULL, 0, ...) is undefined (UBSan: nonnull-attribute) */
+    qsort(user.v, user.n, sizeof *user.v, entry_cmp);
+  if (builtin.n)
+    qsort(builtin.v, builtin.n, sizeof *builtin.v, entry_cmp);
   printf("\nBuilt-in scripts (%s):\n", lay->builtin_scripts);
   print_list(&builtin, " [overridden by a user script]");
   printf("\nUser scripts (");

@@ -32,11 +32,16 @@ grep -q -E '^[0-9]+ passed, [0-9]+ failed' "$out" || { echo "0 passed, 1 failed"
 # libasan is preloaded for the C modules it loads. Any report, also from a
 # process whose stderr nobody reads, lands in $logs and fails the run. Leak
 # checking is off: the preload reaches every host tool the specs start.
-# These specs (run, exec, lifecycle, launcher, security_*) cover the C core's
-# paths; under ASan they take about 3 times as long, the whole suite would not
-# fit CI's 45 minutes beside the plain run. LUACTR_SANITIZE_SPECS=0 skips this.
+# These specs (run, exec, lifecycle, launcher, security_*) drive the C core's
+# paths through the launcher; under ASan they take about 3 times as long (about
+# 11 minutes on 2 busy cores), the whole suite would not fit CI's 45 minutes
+# beside the plain run. Left out: security_identity (its `ulimit -v 1G` leaves
+# ASan no room for its shadow memory), security_selfexec (it runs the host
+# binary inside a busybox container, where libasan is missing) and one timing
+# test (`wait` must take >= 0.3 s after two `run -d`, which take longer under
+# ASan). LUACTR_SANITIZE_SPECS=0 skips this pass.
 asan_specs="spec/run_spec.lua spec/exec_spec.lua spec/lifecycle_spec.lua spec/launcher_spec.lua
-            $(ls spec/security_*_spec.lua)"
+            $(ls spec/security_*_spec.lua | grep -v -e identity -e selfexec)"
 logs=$(mktemp -d)
 trap 'rm -rf "$out" "$logs"' EXIT
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUACTR_SANITIZE=ON >/dev/null
@@ -47,7 +52,8 @@ LUAC_CTR_BUILD=build-asan LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
   ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:log_path=$logs/asan" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan" \
   unshare --net sh -c 'ip link set lo up && exec "$@"' sh \
-  timeout -k 30 1500 lua5.4 /usr/bin/busted -o spec/json_summary.lua $asan_specs |
+  timeout -k 30 1500 lua5.4 /usr/bin/busted -o spec/json_summary.lua \
+  --filter-out "wait blocks until the container exits" $asan_specs |
   sed -u 's/^\([0-9]* passed, [0-9]* failed\)/sanitizer run: \1/' | tee -a "$out"
 arc=${PIPESTATUS[0]}
 set -e
