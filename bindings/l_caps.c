@@ -248,13 +248,18 @@ static int l_set_keepcaps(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"caps_get", l_caps_get},               {"cap_drop_bound", l_cap_drop_bound},
-    {"caps_set", l_caps_set},               {"cap_from_name", l_cap_from_name},
-    {"cap_name", l_cap_name},               {"cap_list", l_cap_list},
-    {"set_no_new_privs", l_set_no_new_privs}, {"get_no_new_privs", l_get_no_new_privs},
-    {"set_dumpable", l_set_dumpable},       {"get_dumpable", l_get_dumpable},
-    {"set_keepcaps", l_set_keepcaps},       {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"caps_get", l_caps_get},
+                                 {"cap_drop_bound", l_cap_drop_bound},
+                                 {"caps_set", l_caps_set},
+                                 {"cap_from_name", l_cap_from_name},
+                                 {"cap_name", l_cap_name},
+                                 {"cap_list", l_cap_list},
+                                 {"set_no_new_privs", l_set_no_new_privs},
+                                 {"get_no_new_privs", l_get_no_new_privs},
+                                 {"set_dumpable", l_set_dumpable},
+                                 {"get_dumpable", l_get_dumpable},
+                                 {"set_keepcaps", l_set_keepcaps},
+                                 {NULL, NULL}};
 
 LCTR_AREA_DECL(caps) {
   luaL_setfuncs(L, funcs, 0);

@@ -270,7 +270,8 @@ static int l_cgroup_devices(lua_State *L) {
   lua_Integer n = luaL_len(L, 3);
   ctr_error_t err;
   if (n > CTR_DEV_MAX_RULES) {
-    ctr_fail(&err, E2BIG, "%lld device rules: at most %d are allowed", (long long)n, CTR_DEV_MAX_RULES);
+    ctr_fail(&err, E2BIG, "%lld device rules: at most %d are allowed", (long long)n,
+             CTR_DEV_MAX_RULES);
     return lctr_pusherr(L, &err);
   }
   ctr_dev_rule_t *rules = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *rules, 0);
@@ -288,14 +289,19 @@ static int l_cgroup_devices(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"cgroup_layout", l_cgroup_layout}, {"cgroup_info", l_cgroup_info},
-    {"cgroup_create", l_cgroup_create}, {"cgroup_exists", l_cgroup_exists},
-    {"cgroup_dirs", l_cgroup_dirs},     {"cgroup_add", l_cgroup_add},
-    {"cgroup_pids", l_cgroup_pids},     {"cgroup_stats", l_cgroup_stats},
-    {"cgroup_kill", l_cgroup_kill},     {"cgroup_remove", l_cgroup_remove},
-    {"cgroup_online_cpus", l_cgroup_online_cpus}, {"cgroup_devices", l_cgroup_devices},
-    {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"cgroup_layout", l_cgroup_layout},
+                                 {"cgroup_info", l_cgroup_info},
+                                 {"cgroup_create", l_cgroup_create},
+                                 {"cgroup_exists", l_cgroup_exists},
+                                 {"cgroup_dirs", l_cgroup_dirs},
+                                 {"cgroup_add", l_cgroup_add},
+                                 {"cgroup_pids", l_cgroup_pids},
+                                 {"cgroup_stats", l_cgroup_stats},
+                                 {"cgroup_kill", l_cgroup_kill},
+                                 {"cgroup_remove", l_cgroup_remove},
+                                 {"cgroup_online_cpus", l_cgroup_online_cpus},
+                                 {"cgroup_devices", l_cgroup_devices},
+                                 {NULL, NULL}};
 
 LCTR_AREA_DECL(cgroup) {
   luaL_setfuncs(L, funcs, 0);

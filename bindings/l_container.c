@@ -67,11 +67,17 @@ static char **strlist(lua_State *L, int anchor, int t, const char *k) {
   return v;
 }
 
-static const lctr_flag_t ns_types[] = {
-    {"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"net", CLONE_NEWNET},
-    {"mount", CLONE_NEWNS},      {"mnt", CLONE_NEWNS},      {"ipc", CLONE_NEWIPC},
-    {"uts", CLONE_NEWUTS},       {"cgroup", CLONE_NEWCGROUP}, {"user", CLONE_NEWUSER},
-    {"time", CLONE_NEWTIME},     {NULL, 0}};
+static const lctr_flag_t ns_types[] = {{"pid", CLONE_NEWPID},
+                                       {"network", CLONE_NEWNET},
+                                       {"net", CLONE_NEWNET},
+                                       {"mount", CLONE_NEWNS},
+                                       {"mnt", CLONE_NEWNS},
+                                       {"ipc", CLONE_NEWIPC},
+                                       {"uts", CLONE_NEWUTS},
+                                       {"cgroup", CLONE_NEWCGROUP},
+                                       {"user", CLONE_NEWUSER},
+                                       {"time", CLONE_NEWTIME},
+                                       {NULL, 0}};
 
 static unsigned long ns_flag(lua_State *L, const char *name) {
   for (const lctr_flag_t *f = ns_types; f->name; f++)
@@ -93,7 +99,7 @@ static uint64_t cap_bits(lua_State *L, int t, const char *k) {
     const char *name = luaL_checkstring(L, -1);
     char lower[64];
     size_t j = 0;
-    for (; name[j] && j < sizeof lower - 1; j++)
+    for (; j < sizeof lower - 1 && name[j]; j++)
       lower[j] = (char)(name[j] >= 'A' && name[j] <= 'Z' ? name[j] + 32 : name[j]);
     lower[j] = '\0';
     cap_value_t v;
@@ -122,13 +128,23 @@ static void read_caps(lua_State *L, int process, ctr_caps_t *caps) {
 
 /* ---- process ------------------------------------------------------------------ */
 
-static const lctr_flag_t rlimit_names[] = {
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_STACK", RLIMIT_STACK},     {"RLIMIT_CORE", RLIMIT_CORE},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_LOCKS", RLIMIT_LOCKS},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},   {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {NULL, 0}};
+static const lctr_flag_t rlimit_names[] = {{"RLIMIT_CPU", RLIMIT_CPU},
+                                           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+                                           {"RLIMIT_DATA", RLIMIT_DATA},
+                                           {"RLIMIT_STACK", RLIMIT_STACK},
+                                           {"RLIMIT_CORE", RLIMIT_CORE},
+                                           {"RLIMIT_RSS", RLIMIT_RSS},
+                                           {"RLIMIT_NPROC", RLIMIT_NPROC},
+                                           {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+                                           {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+                                           {"RLIMIT_AS", RLIMIT_AS},
+                                           {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+                                           {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+                                           {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+                                           {"RLIMIT_NICE", RLIMIT_NICE},
+                                           {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+                                           {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+                                           {NULL, 0}};
 
 static void read_rlimits(lua_State *L, int anchor, int process, ctr_rlimit_t **out, size_t *n) {
   int top = lua_gettop(L);
@@ -253,7 +269,8 @@ static void read_seccomp_cfg(lua_State *L, int anchor, int s, ctr_seccomp_cfg_t 
 }
 
 /* A BPF program (core.seccomp_compile's string) copied into the anchor. */
-static struct sock_filter *copy_bpf(lua_State *L, int anchor, const char *bpf, size_t len, unsigned short *n) {
+static struct sock_filter *copy_bpf(lua_State *L, int anchor, const char *bpf, size_t len,
+                                    unsigned short *n) {
   size_t count = len / sizeof(struct sock_filter);
   if (len % sizeof(struct sock_filter) != 0 || count == 0 || count > BPF_MAXINSNS)
     luaL_error(L, "bad seccomp_bpf: %d bytes is not a BPF program", (int)len);
@@ -267,7 +284,8 @@ static struct sock_filter *copy_bpf(lua_State *L, int anchor, const char *bpf, s
  * table: unconfined). opts.seccomp_bpf, when given, is that table's program
  * compiled before (core.seccomp_compile: a cache); otherwise it is compiled
  * here. A filter that cannot be built raises. */
-static const ctr_seccomp_prog_t *read_seccomp(lua_State *L, int anchor, int t, const char *k, int opts) {
+static const ctr_seccomp_prog_t *read_seccomp(lua_State *L, int anchor, int t, const char *k,
+                                              int opts) {
   int top = lua_gettop(L);
   if (!getsub(L, t, k))
     return NULL;
@@ -275,7 +293,9 @@ static const ctr_seccomp_prog_t *read_seccomp(lua_State *L, int anchor, int t, c
   ctr_seccomp_prog_t *prog = arena(L, anchor, sizeof *prog);
   ctr_error_t err;
   size_t len = 0;
-  const char *bpf = lua_istable(L, opts) && lua_getfield(L, opts, "seccomp_bpf") == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  const char *bpf = lua_istable(L, opts) && lua_getfield(L, opts, "seccomp_bpf") == LUA_TSTRING
+                        ? lua_tolstring(L, -1, &len)
+                        : NULL;
   if (bpf) {
     prog->insns = copy_bpf(L, anchor, bpf, len, &prog->len);
     if (ctr_seccomp_flags(strlist(L, anchor, s, "flags"), &prog->flags, &err) < 0)
@@ -321,14 +341,21 @@ static int l_seccomp_compile(lua_State *L) {
 
 /* ---- mounts -------------------------------------------------------------------- */
 
-static const lctr_flag_t mount_opts[] = {
-    {"ro", MS_RDONLY},     {"nosuid", MS_NOSUID},   {"nodev", MS_NODEV},         {"noexec", MS_NOEXEC},
-    {"sync", MS_SYNCHRONOUS}, {"dirsync", MS_DIRSYNC}, {"noatime", MS_NOATIME},  {"nodiratime", MS_NODIRATIME},
-    {"relatime", MS_RELATIME}, {"strictatime", MS_STRICTATIME}, {"mand", MS_MANDLOCK}, {NULL, 0}};
-static const lctr_flag_t propagation_opts[] = {
-    {"private", MS_PRIVATE},   {"rprivate", MS_PRIVATE | MS_REC}, {"slave", MS_SLAVE},
-    {"rslave", MS_SLAVE | MS_REC}, {"shared", MS_SHARED},     {"rshared", MS_SHARED | MS_REC},
-    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC}, {NULL, 0}};
+static const lctr_flag_t mount_opts[] = {{"ro", MS_RDONLY},         {"nosuid", MS_NOSUID},
+                                         {"nodev", MS_NODEV},       {"noexec", MS_NOEXEC},
+                                         {"sync", MS_SYNCHRONOUS},  {"dirsync", MS_DIRSYNC},
+                                         {"noatime", MS_NOATIME},   {"nodiratime", MS_NODIRATIME},
+                                         {"relatime", MS_RELATIME}, {"strictatime", MS_STRICTATIME},
+                                         {"mand", MS_MANDLOCK},     {NULL, 0}};
+static const lctr_flag_t propagation_opts[] = {{"private", MS_PRIVATE},
+                                               {"rprivate", MS_PRIVATE | MS_REC},
+                                               {"slave", MS_SLAVE},
+                                               {"rslave", MS_SLAVE | MS_REC},
+                                               {"shared", MS_SHARED},
+                                               {"rshared", MS_SHARED | MS_REC},
+                                               {"unbindable", MS_UNBINDABLE},
+                                               {"runbindable", MS_UNBINDABLE | MS_REC},
+                                               {NULL, 0}};
 
 static bool lookup(const lctr_flag_t *t, const char *name, unsigned long *v) {
   for (; t->name; t++)
@@ -583,7 +610,8 @@ static int l_spawn(lua_State *L) {
 static int ns_flags_of(lua_State *L, int t) {
   int flags = 0;
   if (!getsub(L, t, "namespaces"))
-    return CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+    return CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+           CLONE_NEWCGROUP;
   lua_Integer n = luaL_len(L, -1);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
@@ -750,7 +778,8 @@ static int proc_wait(lua_State *L) {
   if (r < 0)
     return lctr_pusherrno(L, "waitid");
   p->reaped = true;
-  ctr_exit_t e = {.signaled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED, .code = si.si_status};
+  ctr_exit_t e = {.signaled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED,
+                  .code = si.si_status};
   push_exit(L, &e);
   return 1;
 }
@@ -822,6 +851,7 @@ static int proc_gc(lua_State *L) {
     kill_and_reap(p); /* never started: the child would wait forever */
   for (int i = 0; i < 3; i++)
     if (*fds[i] >= 0) {
+      /* cppcheck-suppress shadowVariable ; a false positive of cppcheck 2.10 */
       close(*fds[i]);
       *fds[i] = -1;
     }
@@ -857,10 +887,14 @@ static lproc_t *pushproc(lua_State *L) {
   p->sp.pid = -1;
   p->sp.pidfd = p->sp.sync_fd = p->sp.pty_fd = -1;
   if (luaL_newmetatable(L, PROC_MT)) {
-    static const luaL_Reg meta[] = {{"__gc", proc_gc}, {"__close", proc_gc}, {"__index", proc_index},
-                                    {"__tostring", proc_tostring}, {NULL, NULL}};
-    static const luaL_Reg methods[] = {{"start", proc_start}, {"pty", proc_pty},   {"kill", proc_kill},
-                                       {"wait", proc_wait},   {"abort", proc_abort}, {"supervise", proc_supervise},
+    static const luaL_Reg meta[] = {{"__gc", proc_gc},
+                                    {"__close", proc_gc},
+                                    {"__index", proc_index},
+                                    {"__tostring", proc_tostring},
+                                    {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"start", proc_start}, {"pty", proc_pty},
+                                       {"kill", proc_kill},   {"wait", proc_wait},
+                                       {"abort", proc_abort}, {"supervise", proc_supervise},
                                        {NULL, NULL}};
     luaL_setfuncs(L, meta, 0);
     luaL_newlib(L, methods);
@@ -882,8 +916,11 @@ static int l_timestamp(lua_State *L) {
 }
 
 LCTR_AREA_DECL(container) {
-  static const luaL_Reg fns[] = {{"spawn", l_spawn}, {"exec_in", l_exec_in}, {"timestamp", l_timestamp},
-                                 {"seccomp_compile", l_seccomp_compile}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"spawn", l_spawn},
+                                 {"exec_in", l_exec_in},
+                                 {"timestamp", l_timestamp},
+                                 {"seccomp_compile", l_seccomp_compile},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
   const struct scmp_version *v = seccomp_version(); /* core.libseccomp_version: "2.5.4" */
   lua_pushfstring(L, "%d.%d.%d", (int)v->major, (int)v->minor, (int)v->micro);

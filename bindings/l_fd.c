@@ -11,20 +11,31 @@
 
 #include "fd.h"
 
-static const lctr_flag_t open_flags[] = {
-    {"rdonly", O_RDONLY},     {"wronly", O_WRONLY},       {"rdwr", O_RDWR},
-    {"creat", O_CREAT},       {"create", O_CREAT},        {"excl", O_EXCL},
-    {"trunc", O_TRUNC},       {"append", O_APPEND},       {"cloexec", O_CLOEXEC},
-    {"nonblock", O_NONBLOCK}, {"directory", O_DIRECTORY}, {"nofollow", O_NOFOLLOW},
-    {"path", O_PATH},         {"noctty", O_NOCTTY},       {"sync", O_SYNC},
-    {"dsync", O_DSYNC},       {"tmpfile", O_TMPFILE},     {"noatime", O_NOATIME},
-    {NULL, 0}};
+static const lctr_flag_t open_flags[] = {{"rdonly", O_RDONLY},
+                                         {"wronly", O_WRONLY},
+                                         {"rdwr", O_RDWR},
+                                         {"creat", O_CREAT},
+                                         {"create", O_CREAT},
+                                         {"excl", O_EXCL},
+                                         {"trunc", O_TRUNC},
+                                         {"append", O_APPEND},
+                                         {"cloexec", O_CLOEXEC},
+                                         {"nonblock", O_NONBLOCK},
+                                         {"directory", O_DIRECTORY},
+                                         {"nofollow", O_NOFOLLOW},
+                                         {"path", O_PATH},
+                                         {"noctty", O_NOCTTY},
+                                         {"sync", O_SYNC},
+                                         {"dsync", O_DSYNC},
+                                         {"tmpfile", O_TMPFILE},
+                                         {"noatime", O_NOATIME},
+                                         {NULL, 0}};
 
 static const lctr_flag_t pipe_flags[] = {
     {"cloexec", O_CLOEXEC}, {"nonblock", O_NONBLOCK}, {"direct", O_DIRECT}, {NULL, 0}};
 
 static const lctr_flag_t poll_events[] = {
-    {"in", POLLIN}, {"out", POLLOUT}, {"pri", POLLPRI}, {"hup", POLLHUP},
+    {"in", POLLIN},   {"out", POLLOUT},   {"pri", POLLPRI},     {"hup", POLLHUP},
     {"err", POLLERR}, {"nval", POLLNVAL}, {"rdhup", POLLRDHUP}, {NULL, 0}};
 
 #define READ_MAX (64 * 1024 * 1024)
@@ -320,23 +331,33 @@ static int l_unix_accept(lua_State *L) {
   return push_sock(L, fd, &err);
 }
 
-static const luaL_Reg funcs[] = {
-    {"unix_connect", l_unix_connect}, {"unix_listen", l_unix_listen}, {"unix_accept", l_unix_accept},
-    {"open", l_open},           {"close", l_close},
-    {"dup", l_dup},             {"dup2", l_dup2},
-    {"pipe", l_pipe},           {"read", l_read},
-    {"write", l_write},         {"set_cloexec", l_set_cloexec},
-    {"set_nonblock", l_set_nonblock}, {"isatty", l_isatty},
-    {"poll", l_poll},           {"socketpair", l_socketpair},
-    {"send_fd", l_send_fd},     {"recv_fd", l_recv_fd},
-    {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"unix_connect", l_unix_connect},
+                                 {"unix_listen", l_unix_listen},
+                                 {"unix_accept", l_unix_accept},
+                                 {"open", l_open},
+                                 {"close", l_close},
+                                 {"dup", l_dup},
+                                 {"dup2", l_dup2},
+                                 {"pipe", l_pipe},
+                                 {"read", l_read},
+                                 {"write", l_write},
+                                 {"set_cloexec", l_set_cloexec},
+                                 {"set_nonblock", l_set_nonblock},
+                                 {"isatty", l_isatty},
+                                 {"poll", l_poll},
+                                 {"socketpair", l_socketpair},
+                                 {"send_fd", l_send_fd},
+                                 {"recv_fd", l_recv_fd},
+                                 {NULL, NULL}};
 
 /* fd objects also get these as methods: fd:read(n), fd:write(s), ... */
-static const luaL_Reg methods[] = {
-    {"read", l_read},           {"write", l_write},
-    {"set_cloexec", l_set_cloexec}, {"set_nonblock", l_set_nonblock},
-    {"isatty", l_isatty},       {"dup", l_dup},
-    {NULL, NULL}};
+static const luaL_Reg methods[] = {{"read", l_read},
+                                   {"write", l_write},
+                                   {"set_cloexec", l_set_cloexec},
+                                   {"set_nonblock", l_set_nonblock},
+                                   {"isatty", l_isatty},
+                                   {"dup", l_dup},
+                                   {NULL, NULL}};
 
 static void add_methods(lua_State *L) {
   lctr_pushfd(L, -1, LCTR_FD_FILE); /* makes sure the metatable exists */

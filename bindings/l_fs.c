@@ -124,14 +124,22 @@ static int l_lchown(lua_State *L) {
 
 static const char *type_name(mode_t m) {
   switch (m & S_IFMT) {
-  case S_IFREG: return "file";
-  case S_IFDIR: return "dir";
-  case S_IFLNK: return "link";
-  case S_IFCHR: return "chr";
-  case S_IFBLK: return "blk";
-  case S_IFIFO: return "fifo";
-  case S_IFSOCK: return "sock";
-  default: return "unknown";
+  case S_IFREG:
+    return "file";
+  case S_IFDIR:
+    return "dir";
+  case S_IFLNK:
+    return "link";
+  case S_IFCHR:
+    return "chr";
+  case S_IFBLK:
+    return "blk";
+  case S_IFIFO:
+    return "fifo";
+  case S_IFSOCK:
+    return "sock";
+  default:
+    return "unknown";
   }
 }
 
@@ -176,13 +184,17 @@ static int do_stat(lua_State *L, int nofollow) {
  * mode: permission bits (0..07777); mtime/atime/ctime: seconds (float); mtime_ns:
  * integer nanoseconds; rdev, rdev_major, rdev_minor for device nodes; blocks (512 bytes).
  */
-static int l_stat(lua_State *L) { return do_stat(L, 0); }
+static int l_stat(lua_State *L) {
+  return do_stat(L, 0);
+}
 
 /***
  * core.lstat(path) -> table | nil, err, errno
  * Like core.stat, but a symlink is described itself (type "link").
  */
-static int l_lstat(lua_State *L) { return do_stat(L, 1); }
+static int l_lstat(lua_State *L) {
+  return do_stat(L, 1);
+}
 
 /***
  * core.exists(path) -> boolean
@@ -204,11 +216,19 @@ static int l_access(lua_State *L) {
   int mode = 0;
   for (const char *c = how; *c; c++) {
     switch (*c) {
-    case 'r': mode |= R_OK; break;
-    case 'w': mode |= W_OK; break;
-    case 'x': mode |= X_OK; break;
-    case 'f': break;
-    default: return luaL_argerror(L, 2, "expected a combination of \"r\", \"w\", \"x\" or \"f\"");
+    case 'r':
+      mode |= R_OK;
+      break;
+    case 'w':
+      mode |= W_OK;
+      break;
+    case 'x':
+      mode |= X_OK;
+      break;
+    case 'f':
+      break;
+    default:
+      return luaL_argerror(L, 2, "expected a combination of \"r\", \"w\", \"x\" or \"f\"");
     }
   }
   if (access(p, mode) < 0) {
@@ -305,9 +325,10 @@ static int l_read_in_root(lua_State *L) {
   const char *rel = luaL_checkstring(L, 2);
   lua_Integer max = luaL_optinteger(L, 3, 4 << 20);
   luaL_argcheck(L, max >= 0 && max <= (1 << 30), 3, "maxbytes must be within 0..1 GiB");
-  cleanup_free char *buf = lua_type(L, 1) == LUA_TSTRING
-      ? ctr_fs_read_in_root_path(lua_tostring(L, 1), rel, (size_t)max, &len, &err)
-      : ctr_fs_read_in_root(lctr_checkfd(L, 1), NULL, rel, (size_t)max, &len, &err);
+  cleanup_free char *buf =
+      lua_type(L, 1) == LUA_TSTRING
+          ? ctr_fs_read_in_root_path(lua_tostring(L, 1), rel, (size_t)max, &len, &err)
+          : ctr_fs_read_in_root(lctr_checkfd(L, 1), NULL, rel, (size_t)max, &len, &err);
   if (buf == NULL)
     return lctr_pusherr(L, &err);
   lua_pushlstring(L, buf, len);
@@ -437,7 +458,8 @@ static int l_mkdtemp(lua_State *L) {
 static int l_getxattr(lua_State *L) {
   ctr_error_t err;
   size_t len = 0;
-  cleanup_free char *v = ctr_fs_getxattr(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &len, &err);
+  cleanup_free char *v =
+      ctr_fs_getxattr(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &len, &err);
   if (v == NULL)
     return lctr_pusherr(L, &err);
   lua_pushlstring(L, v, len);
@@ -492,27 +514,40 @@ static int l_listxattr(lua_State *L) {
  */
 static int l_removexattr(lua_State *L) {
   ctr_error_t err;
-  return ok_or_err(L, ctr_fs_removexattr(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+  return ok_or_err(L, ctr_fs_removexattr(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err),
+                   &err);
 }
 
 LCTR_AREA_DECL(fs) {
-  static const luaL_Reg fns[] = {
-      {"mkdir", l_mkdir},         {"rmdir", l_rmdir},
-      {"unlink", l_unlink},       {"rename", l_rename},
-      {"symlink", l_symlink},     {"link", l_link},
-      {"chmod", l_chmod},         {"chown", l_chown},
-      {"lchown", l_lchown},       {"stat", l_stat},
-      {"lstat", l_lstat},         {"exists", l_exists},
-      {"access", l_access},       {"readdir", l_readdir},
-      {"readlink", l_readlink},   {"realpath", l_realpath},
-      {"fsync", l_fsync},         {"read_file", l_read_file},
-      {"write_file_atomic", l_write_file_atomic},
-      {"lock_file", l_lock_file}, {"remove_all", l_remove_all},
-      {"du", l_du},               
-      {"mkdtemp", l_mkdtemp},     {"getxattr", l_getxattr},
-      {"setxattr", l_setxattr},   {"listxattr", l_listxattr},
-      {"removexattr", l_removexattr}, {"read_in_root", l_read_in_root},
-      {"read_in_layers", l_read_in_layers},
-      {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"mkdir", l_mkdir},
+                                 {"rmdir", l_rmdir},
+                                 {"unlink", l_unlink},
+                                 {"rename", l_rename},
+                                 {"symlink", l_symlink},
+                                 {"link", l_link},
+                                 {"chmod", l_chmod},
+                                 {"chown", l_chown},
+                                 {"lchown", l_lchown},
+                                 {"stat", l_stat},
+                                 {"lstat", l_lstat},
+                                 {"exists", l_exists},
+                                 {"access", l_access},
+                                 {"readdir", l_readdir},
+                                 {"readlink", l_readlink},
+                                 {"realpath", l_realpath},
+                                 {"fsync", l_fsync},
+                                 {"read_file", l_read_file},
+                                 {"write_file_atomic", l_write_file_atomic},
+                                 {"lock_file", l_lock_file},
+                                 {"remove_all", l_remove_all},
+                                 {"du", l_du},
+                                 {"mkdtemp", l_mkdtemp},
+                                 {"getxattr", l_getxattr},
+                                 {"setxattr", l_setxattr},
+                                 {"listxattr", l_listxattr},
+                                 {"removexattr", l_removexattr},
+                                 {"read_in_root", l_read_in_root},
+                                 {"read_in_layers", l_read_in_layers},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

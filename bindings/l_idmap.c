@@ -88,9 +88,10 @@ static int l_setgroups_deny(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"write_uid_map", l_write_uid_map}, {"write_gid_map", l_write_gid_map},
-    {"setgroups_deny", l_setgroups_deny}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"write_uid_map", l_write_uid_map},
+                                 {"write_gid_map", l_write_gid_map},
+                                 {"setgroups_deny", l_setgroups_deny},
+                                 {NULL, NULL}};
 
 LCTR_AREA_DECL(idmap) {
   luaL_setfuncs(L, funcs, 0);

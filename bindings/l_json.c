@@ -53,8 +53,11 @@ static long escape_unit(const char *s, size_t left) {
  * U+10FFFF are not valid). */
 static size_t utf8_len(const unsigned char *s, size_t left) {
   unsigned char c = s[0];
-  size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-           : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  size_t n = c < 0x80                 ? 1
+             : c >= 0xc2 && c <= 0xdf ? 2
+             : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4
+                                      : 0;
   if (n == 0 || n > left)
     return 0;
   for (size_t i = 1; i < n; i++)
@@ -117,7 +120,8 @@ static void push_unescaped(lua_State *L, const char *s, size_t n) {
       luaL_addchar(&b, '\0');
       i++;
     } else if (c == 0 && i + 2 < n && ((unsigned char)s[i + 1] & 0xfe) == 0xc2) {
-      luaL_addchar(&b, (char)((((unsigned char)s[i + 1] & 3) << 6) | ((unsigned char)s[i + 2] & 0x3f)));
+      luaL_addchar(&b,
+                   (char)((((unsigned char)s[i + 1] & 3) << 6) | ((unsigned char)s[i + 2] & 0x3f)));
       i += 2;
     } else {
       luaL_addchar(&b, (char)c);
@@ -221,7 +225,8 @@ static void push_json_error(lua_State *L, const json_error_t *e) {
     }
   }
   luaL_pushresult(&b);
-  lua_pushfstring(L, "invalid JSON at line %d column %d: %s", e->line, e->column, lua_tostring(L, -1));
+  lua_pushfstring(L, "invalid JSON at line %d column %d: %s", e->line, e->column,
+                  lua_tostring(L, -1));
   lua_remove(L, -2);
 }
 
@@ -296,8 +301,12 @@ typedef struct enc {
   int depth;
 } enc_t;
 
-static void add_char(enc_t *e, char c) { sb_add(e->L, e->b, &c, 1); }
-static void add_str(enc_t *e, const char *s) { sb_add(e->L, e->b, s, strlen(s)); }
+static void add_char(enc_t *e, char c) {
+  sb_add(e->L, e->b, &c, 1);
+}
+static void add_str(enc_t *e, const char *s) {
+  sb_add(e->L, e->b, s, strlen(s));
+}
 
 static void put_string(enc_t *e, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
@@ -316,13 +325,27 @@ static void put_string(enc_t *e, const char *s, size_t n) {
       continue;
     }
     switch (c) {
-    case '"': add_str(e, "\\\""); break;
-    case '\\': add_str(e, "\\\\"); break;
-    case '\n': add_str(e, "\\n"); break;
-    case '\r': add_str(e, "\\r"); break;
-    case '\t': add_str(e, "\\t"); break;
-    case '\b': add_str(e, "\\b"); break;
-    case '\f': add_str(e, "\\f"); break;
+    case '"':
+      add_str(e, "\\\"");
+      break;
+    case '\\':
+      add_str(e, "\\\\");
+      break;
+    case '\n':
+      add_str(e, "\\n");
+      break;
+    case '\r':
+      add_str(e, "\\r");
+      break;
+    case '\t':
+      add_str(e, "\\t");
+      break;
+    case '\b':
+      add_str(e, "\\b");
+      break;
+    case '\f':
+      add_str(e, "\\f");
+      break;
     default:
       if (c < 0x20 || c == 0x7f) {
         char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
@@ -549,6 +572,7 @@ static int l_json_encode(lua_State *L) {
 }
 
 LCTR_AREA_DECL(json) {
-  static const luaL_Reg fns[] = {{"json_decode", l_json_decode}, {"json_encode", l_json_encode}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"json_decode", l_json_decode}, {"json_encode", l_json_encode}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

@@ -13,23 +13,42 @@
 #define MS_NOSYMFOLLOW 256
 #endif
 
-static const lctr_flag_t mount_flags[] = {
-    {"ro", MS_RDONLY},           {"rdonly", MS_RDONLY},         {"rw", 0},
-    {"nosuid", MS_NOSUID},       {"nodev", MS_NODEV},           {"noexec", MS_NOEXEC},
-    {"sync", MS_SYNCHRONOUS},    {"remount", MS_REMOUNT},       {"mandlock", MS_MANDLOCK},
-    {"dirsync", MS_DIRSYNC},     {"nosymfollow", MS_NOSYMFOLLOW}, {"noatime", MS_NOATIME},
-    {"nodiratime", MS_NODIRATIME}, {"bind", MS_BIND},           {"rbind", MS_BIND | MS_REC},
-    {"move", MS_MOVE},           {"rec", MS_REC},               {"silent", MS_SILENT},
-    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-    {"private", MS_PRIVATE},     {"rprivate", MS_PRIVATE | MS_REC},
-    {"slave", MS_SLAVE},         {"rslave", MS_SLAVE | MS_REC},
-    {"shared", MS_SHARED},       {"rshared", MS_SHARED | MS_REC},
-    {"relatime", MS_RELATIME},   {"strictatime", MS_STRICTATIME}, {"lazytime", MS_LAZYTIME},
-    {NULL, 0}};
+static const lctr_flag_t mount_flags[] = {{"ro", MS_RDONLY},
+                                          {"rdonly", MS_RDONLY},
+                                          {"rw", 0},
+                                          {"nosuid", MS_NOSUID},
+                                          {"nodev", MS_NODEV},
+                                          {"noexec", MS_NOEXEC},
+                                          {"sync", MS_SYNCHRONOUS},
+                                          {"remount", MS_REMOUNT},
+                                          {"mandlock", MS_MANDLOCK},
+                                          {"dirsync", MS_DIRSYNC},
+                                          {"nosymfollow", MS_NOSYMFOLLOW},
+                                          {"noatime", MS_NOATIME},
+                                          {"nodiratime", MS_NODIRATIME},
+                                          {"bind", MS_BIND},
+                                          {"rbind", MS_BIND | MS_REC},
+                                          {"move", MS_MOVE},
+                                          {"rec", MS_REC},
+                                          {"silent", MS_SILENT},
+                                          {"unbindable", MS_UNBINDABLE},
+                                          {"runbindable", MS_UNBINDABLE | MS_REC},
+                                          {"private", MS_PRIVATE},
+                                          {"rprivate", MS_PRIVATE | MS_REC},
+                                          {"slave", MS_SLAVE},
+                                          {"rslave", MS_SLAVE | MS_REC},
+                                          {"shared", MS_SHARED},
+                                          {"rshared", MS_SHARED | MS_REC},
+                                          {"relatime", MS_RELATIME},
+                                          {"strictatime", MS_STRICTATIME},
+                                          {"lazytime", MS_LAZYTIME},
+                                          {NULL, 0}};
 
-static const lctr_flag_t umount_flags[] = {
-    {"force", MNT_FORCE}, {"detach", MNT_DETACH}, {"expire", MNT_EXPIRE},
-    {"nofollow", UMOUNT_NOFOLLOW}, {NULL, 0}};
+static const lctr_flag_t umount_flags[] = {{"force", MNT_FORCE},
+                                           {"detach", MNT_DETACH},
+                                           {"expire", MNT_EXPIRE},
+                                           {"nofollow", UMOUNT_NOFOLLOW},
+                                           {NULL, 0}};
 
 static int ok(lua_State *L, int r, const ctr_error_t *err) {
   if (r < 0)
@@ -124,7 +143,8 @@ static int l_getcwd(lua_State *L) {
 static int l_mknod(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   static const char *const types[] = {"c", "b", "p", "f", "chr", "blk", "fifo", "file", NULL};
-  static const mode_t fmt[] = {S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG};
+  static const mode_t fmt[] = {S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG,
+                               S_IFCHR, S_IFBLK, S_IFIFO, S_IFREG};
   int t = luaL_checkoption(L, 2, NULL, types);
   lua_Integer mode = luaL_optinteger(L, 3, 0666);
   luaL_argcheck(L, mode >= 0 && mode <= 07777, 3, "mode must be permission bits (0..07777)");
@@ -133,13 +153,14 @@ static int l_mknod(lua_State *L) {
   luaL_argcheck(L, major >= 0 && major <= 0xfff, 4, "major out of range");
   luaL_argcheck(L, minor >= 0 && minor <= 0xfffff, 5, "minor out of range");
   ctr_error_t err;
-  return ok(L, ctr_mknod(path, fmt[t] | (mode_t)mode, (unsigned)major, (unsigned)minor, &err), &err);
+  return ok(L, ctr_mknod(path, fmt[t] | (mode_t)mode, (unsigned)major, (unsigned)minor, &err),
+            &err);
 }
 
 static const luaL_Reg funcs[] = {
-    {"mount", l_mount},       {"umount2", l_umount2},  {"umount", l_umount2},
-    {"pivot_root", l_pivot_root}, {"chroot", l_chroot}, {"chdir", l_chdir},
-    {"getcwd", l_getcwd},     {"mknod", l_mknod},      {NULL, NULL}};
+    {"mount", l_mount},           {"umount2", l_umount2}, {"umount", l_umount2},
+    {"pivot_root", l_pivot_root}, {"chroot", l_chroot},   {"chdir", l_chdir},
+    {"getcwd", l_getcwd},         {"mknod", l_mknod},     {NULL, NULL}};
 
 LCTR_AREA_DECL(mount) {
   luaL_setfuncs(L, funcs, 0);

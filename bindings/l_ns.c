@@ -9,9 +9,9 @@
 #include "ns.h"
 
 static const lctr_flag_t ns_flags[] = {
-    {"mnt", CLONE_NEWNS},    {"uts", CLONE_NEWUTS},      {"ipc", CLONE_NEWIPC},
-    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID},      {"cgroup", CLONE_NEWCGROUP},
-    {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME},    {NULL, 0}};
+    {"mnt", CLONE_NEWNS},    {"uts", CLONE_NEWUTS},   {"ipc", CLONE_NEWIPC},
+    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID},   {"cgroup", CLONE_NEWCGROUP},
+    {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME}, {NULL, 0}};
 
 /* unshare also takes the non-namespace sharing flags */
 static const lctr_flag_t unshare_flags[] = {
@@ -23,7 +23,10 @@ static const lctr_flag_t unshare_flags[] = {
 static const char *check_nsname(lua_State *L, int idx) {
   const char *name = luaL_checkstring(L, idx);
   if (ctr_ns_flag(name) == 0)
-    luaL_argerror(L, idx, lua_pushfstring(L, "unknown namespace '%s' (known: user mnt uts ipc net pid cgroup time)", name));
+    luaL_argerror(
+        L, idx,
+        lua_pushfstring(L, "unknown namespace '%s' (known: user mnt uts ipc net pid cgroup time)",
+                        name));
   return name;
 }
 
@@ -111,9 +114,9 @@ static int l_ns_id(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"unshare", l_unshare}, {"setns", l_setns}, {"setns_pid", l_setns_pid},
-    {"open_ns", l_open_ns}, {"ns_id", l_ns_id}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"unshare", l_unshare},     {"setns", l_setns},
+                                 {"setns_pid", l_setns_pid}, {"open_ns", l_open_ns},
+                                 {"ns_id", l_ns_id},         {NULL, NULL}};
 
 LCTR_AREA_DECL(ns) {
   luaL_setfuncs(L, funcs, 0);

@@ -15,13 +15,15 @@
 #include "sig.h"
 
 static const lctr_flag_t clone_flags[] = {
-    {"mnt", CLONE_NEWNS},   {"uts", CLONE_NEWUTS},       {"ipc", CLONE_NEWIPC},
-    {"net", CLONE_NEWNET},  {"pid", CLONE_NEWPID},       {"cgroup", CLONE_NEWCGROUP},
-    {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME},    {NULL, 0}};
+    {"mnt", CLONE_NEWNS},    {"uts", CLONE_NEWUTS},   {"ipc", CLONE_NEWIPC},
+    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID},   {"cgroup", CLONE_NEWCGROUP},
+    {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME}, {NULL, 0}};
 
-static const lctr_flag_t wait_flags[] = {
-    {"nohang", WNOHANG}, {"untraced", WUNTRACED}, {"continued", WCONTINUED},
-    {"all", __WALL}, {NULL, 0}};
+static const lctr_flag_t wait_flags[] = {{"nohang", WNOHANG},
+                                         {"untraced", WUNTRACED},
+                                         {"continued", WCONTINUED},
+                                         {"all", __WALL},
+                                         {NULL, 0}};
 
 static int check_sig(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx))
@@ -269,12 +271,20 @@ static int l_proc_state(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"fork", l_fork},         {"clone", l_clone},       {"pidfd_open", l_pidfd_open},
-    {"execve", l_execve},     {"_exit", l__exit},       {"waitpid", l_waitpid},
-    {"kill", l_kill},         {"getpid", l_getpid},     {"getppid", l_getppid},
-    {"setsid", l_setsid},     {"setpgid", l_setpgid},   {"starttime", l_starttime},
-    {"proc_state", l_proc_state}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"fork", l_fork},
+                                 {"clone", l_clone},
+                                 {"pidfd_open", l_pidfd_open},
+                                 {"execve", l_execve},
+                                 {"_exit", l__exit},
+                                 {"waitpid", l_waitpid},
+                                 {"kill", l_kill},
+                                 {"getpid", l_getpid},
+                                 {"getppid", l_getppid},
+                                 {"setsid", l_setsid},
+                                 {"setpgid", l_setpgid},
+                                 {"starttime", l_starttime},
+                                 {"proc_state", l_proc_state},
+                                 {NULL, NULL}};
 
 LCTR_AREA_DECL(proc) {
   luaL_setfuncs(L, funcs, 0);

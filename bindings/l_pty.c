@@ -146,11 +146,16 @@ static int l_make_controlling_tty(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"openpty", l_openpty},         {"ptsname", l_ptsname},       {"make_raw", l_make_raw},
-    {"tcgetattr", l_tcgetattr},     {"tcrestore", l_tcrestore},   {"is_raw", l_is_raw},
-    {"get_winsize", l_get_winsize}, {"set_winsize", l_set_winsize},
-    {"make_controlling_tty", l_make_controlling_tty}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"openpty", l_openpty},
+                                 {"ptsname", l_ptsname},
+                                 {"make_raw", l_make_raw},
+                                 {"tcgetattr", l_tcgetattr},
+                                 {"tcrestore", l_tcrestore},
+                                 {"is_raw", l_is_raw},
+                                 {"get_winsize", l_get_winsize},
+                                 {"set_winsize", l_set_winsize},
+                                 {"make_controlling_tty", l_make_controlling_tty},
+                                 {NULL, NULL}};
 
 LCTR_AREA_DECL(pty) {
   luaL_setfuncs(L, funcs, 0);

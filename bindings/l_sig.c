@@ -193,10 +193,13 @@ static int l_signal(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"signum", l_signum},       {"signame", l_signame},   {"sigmask", l_sigmask},
-    {"signalfd", l_signalfd},   {"read_signal", l_read_signal},
-    {"signal", l_signal},       {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"signum", l_signum},
+                                 {"signame", l_signame},
+                                 {"sigmask", l_sigmask},
+                                 {"signalfd", l_signalfd},
+                                 {"read_signal", l_read_signal},
+                                 {"signal", l_signal},
+                                 {NULL, NULL}};
 
 LCTR_AREA_DECL(sig) {
   luaL_setfuncs(L, funcs, 0);

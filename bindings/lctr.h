@@ -29,8 +29,8 @@ int lctr_pushfail(lua_State *L, int errnum, const char *msg);
 /* ---- fds: "ctr.fd" userdata owning one file descriptor. */
 #define LCTR_FD_MT "ctr.fd"
 typedef struct lctr_fd {
-  int fd;     /* -1 once closed or released */
-  int kind;   /* LCTR_FD_* : what it is, for tostring */
+  int fd;   /* -1 once closed or released */
+  int kind; /* LCTR_FD_* : what it is, for tostring */
 } lctr_fd_t;
 enum { LCTR_FD_FILE = 0, LCTR_FD_PIPE, LCTR_FD_PTY, LCTR_FD_PIDFD, LCTR_FD_NS, LCTR_FD_SOCKET };
 

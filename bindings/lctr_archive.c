@@ -19,9 +19,8 @@
 static int l_extract(lua_State *L) {
   ctr_error_t err;
   const char *dest = luaL_checkstring(L, 2);
-  int r = lua_type(L, 1) == LUA_TSTRING
-              ? ctr_archive_extract(lua_tostring(L, 1), dest, &err)
-              : ctr_archive_extract_fd(lctr_checkfd(L, 1), dest, &err);
+  int r = lua_type(L, 1) == LUA_TSTRING ? ctr_archive_extract(lua_tostring(L, 1), dest, &err)
+                                        : ctr_archive_extract_fd(lctr_checkfd(L, 1), dest, &err);
   if (r < 0)
     return lctr_pusherr(L, &err);
   lua_pushboolean(L, 1);
@@ -57,14 +56,22 @@ static int l_create(lua_State *L) {
 
 static const char *entry_type(mode_t m) {
   switch (m & S_IFMT) {
-  case S_IFREG: return "file";
-  case S_IFDIR: return "dir";
-  case S_IFLNK: return "link";
-  case S_IFCHR: return "chr";
-  case S_IFBLK: return "blk";
-  case S_IFIFO: return "fifo";
-  case S_IFSOCK: return "sock";
-  default: return "unknown";
+  case S_IFREG:
+    return "file";
+  case S_IFDIR:
+    return "dir";
+  case S_IFLNK:
+    return "link";
+  case S_IFCHR:
+    return "chr";
+  case S_IFBLK:
+    return "blk";
+  case S_IFIFO:
+    return "fifo";
+  case S_IFSOCK:
+    return "sock";
+  default:
+    return "unknown";
   }
 }
 

@@ -12,14 +12,18 @@
 #undef LCTR_AREA
 
 static const lctr_flag_t errnos[] = {
-#define E(x) {#x, x}
-    E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EIO), E(ENXIO), E(E2BIG), E(ENOEXEC),
-    E(EBADF), E(ECHILD), E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(EBUSY), E(EEXIST),
-    E(EXDEV), E(ENODEV), E(ENOTDIR), E(EISDIR), E(EINVAL), E(ENFILE), E(EMFILE), E(ENOTTY),
-    E(ETXTBSY), E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS), E(EMLINK), E(EPIPE), E(ERANGE),
-    E(EDEADLK), E(ENAMETOOLONG), E(ENOLCK), E(ENOSYS), E(ENOTEMPTY), E(ELOOP), E(EWOULDBLOCK),
-    E(ENOTSUP), E(EOPNOTSUPP), E(EADDRINUSE), E(EADDRNOTAVAIL), E(ECONNREFUSED), E(ETIMEDOUT),
-    E(ECANCELED), E(EOVERFLOW),
+#define E(x)                                                                                       \
+  { #x, x }
+    E(EPERM),      E(ENOENT),     E(ESRCH),         E(EINTR),        E(EIO),
+    E(ENXIO),      E(E2BIG),      E(ENOEXEC),       E(EBADF),        E(ECHILD),
+    E(EAGAIN),     E(ENOMEM),     E(EACCES),        E(EFAULT),       E(EBUSY),
+    E(EEXIST),     E(EXDEV),      E(ENODEV),        E(ENOTDIR),      E(EISDIR),
+    E(EINVAL),     E(ENFILE),     E(EMFILE),        E(ENOTTY),       E(ETXTBSY),
+    E(EFBIG),      E(ENOSPC),     E(ESPIPE),        E(EROFS),        E(EMLINK),
+    E(EPIPE),      E(ERANGE),     E(EDEADLK),       E(ENAMETOOLONG), E(ENOLCK),
+    E(ENOSYS),     E(ENOTEMPTY),  E(ELOOP),         E(EWOULDBLOCK),  E(ENOTSUP),
+    E(EOPNOTSUPP), E(EADDRINUSE), E(EADDRNOTAVAIL), E(ECONNREFUSED), E(ETIMEDOUT),
+    E(ECANCELED),  E(EOVERFLOW),
 #undef E
     {NULL, 0}};
 

@@ -63,7 +63,8 @@ static int l_link_add_bridge(lua_State *L) {
  */
 static int l_link_add_veth(lua_State *L) {
   ctr_error_t err;
-  return push_result(L, ctr_nl_link_add_veth(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+  return push_result(L, ctr_nl_link_add_veth(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err),
+                     &err);
 }
 
 /***
@@ -216,22 +217,21 @@ static int l_configure_container_iface(lua_State *L) {
 }
 
 int luaopen_ctr_net(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"link_add_bridge", l_link_add_bridge},
-      {"link_add_veth", l_link_add_veth},
-      {"link_set_up", l_link_set_up},
-      {"link_set_down", l_link_set_down},
-      {"link_set_master", l_link_set_master},
-      {"link_set_netns", l_link_set_netns},
-      {"link_set_hairpin", l_link_set_hairpin},
-      {"link_rename", l_link_rename},
-      {"link_del", l_link_del},
-      {"link_index", l_link_index},
-      {"link_exists", l_link_exists},
-      {"addr_add", l_addr_add},
-      {"route_add_default", l_route_add_default},
-      {"configure_container_iface", l_configure_container_iface},
-      {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"link_add_bridge", l_link_add_bridge},
+                                 {"link_add_veth", l_link_add_veth},
+                                 {"link_set_up", l_link_set_up},
+                                 {"link_set_down", l_link_set_down},
+                                 {"link_set_master", l_link_set_master},
+                                 {"link_set_netns", l_link_set_netns},
+                                 {"link_set_hairpin", l_link_set_hairpin},
+                                 {"link_rename", l_link_rename},
+                                 {"link_del", l_link_del},
+                                 {"link_index", l_link_index},
+                                 {"link_exists", l_link_exists},
+                                 {"addr_add", l_addr_add},
+                                 {"route_add_default", l_route_add_default},
+                                 {"configure_container_iface", l_configure_container_iface},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

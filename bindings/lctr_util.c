@@ -84,7 +84,8 @@ static int fd_release(lua_State *L) {
 static int fd_tostring(lua_State *L) {
   lctr_fd_t *f = luaL_checkudata(L, 1, LCTR_FD_MT);
   const char *k = (f->kind >= 0 && f->kind < (int)(sizeof fd_kinds / sizeof *fd_kinds))
-                      ? fd_kinds[f->kind] : "fd";
+                      ? fd_kinds[f->kind]
+                      : "fd";
   if (f->fd < 0)
     lua_pushfstring(L, "ctr.fd(%s, closed)", k);
   else
@@ -115,10 +116,13 @@ static int fd_index(lua_State *L) {
 
 static void fd_metatable(lua_State *L) {
   if (luaL_newmetatable(L, LCTR_FD_MT)) {
-    static const luaL_Reg meta[] = {{"__gc", fd_gc}, {"__close", fd_gc}, {"__tostring", fd_tostring},
-                                    {"__index", fd_index}, {NULL, NULL}};
-    static const luaL_Reg methods[] = {{"close", fd_close}, {"fileno", fd_fileno},
-                                       {"release", fd_release}, {NULL, NULL}};
+    static const luaL_Reg meta[] = {{"__gc", fd_gc},
+                                    {"__close", fd_gc},
+                                    {"__tostring", fd_tostring},
+                                    {"__index", fd_index},
+                                    {NULL, NULL}};
+    static const luaL_Reg methods[] = {
+        {"close", fd_close}, {"fileno", fd_fileno}, {"release", fd_release}, {NULL, NULL}};
     luaL_setfuncs(L, meta, 0);
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "methods");
@@ -165,7 +169,8 @@ char **lctr_checkstrv(lua_State *L, int idx, const char *what) {
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, i);
     if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "bad %s: element %d is a %s, expected string", what, (int)i, luaL_typename(L, -1));
+      luaL_error(L, "bad %s: element %d is a %s, expected string", what, (int)i,
+                 luaL_typename(L, -1));
     size_t len;
     v[i - 1] = (char *)lua_tolstring(L, -1, &len);
     if (memchr(v[i - 1], '\0', len) != NULL)
@@ -189,7 +194,8 @@ char **lctr_checkenv(lua_State *L, int idx) {
       if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "bad env: list entries must be \"NAME=value\" strings");
       lua_pushvalue(L, -1);
-    } else if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
+    } else if (lua_type(L, -2) == LUA_TSTRING &&
+               (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
       lua_pushvalue(L, -2);
       lua_pushliteral(L, "=");
       lua_pushvalue(L, -3);
@@ -205,7 +211,8 @@ char **lctr_checkenv(lua_State *L, int idx) {
 
 /* ---- flags ---------------------------------------------------------------- */
 
-static unsigned long flag_lookup(lua_State *L, int idx, const lctr_flag_t *names, const char *s, size_t len) {
+static unsigned long flag_lookup(lua_State *L, int idx, const lctr_flag_t *names, const char *s,
+                                 size_t len) {
   for (const lctr_flag_t *f = names; f->name; f++)
     if (strlen(f->name) == len && strncmp(f->name, s, len) == 0)
       return f->value;
@@ -224,7 +231,8 @@ static unsigned long flag_lookup(lua_State *L, int idx, const lctr_flag_t *names
   return 0;
 }
 
-static unsigned long flags_from_string(lua_State *L, int idx, const lctr_flag_t *names, const char *s) {
+static unsigned long flags_from_string(lua_State *L, int idx, const lctr_flag_t *names,
+                                       const char *s) {
   unsigned long v = 0;
   while (*s) {
     size_t len = strcspn(s, ",| ");
@@ -282,7 +290,8 @@ static int field(lua_State *L, int t, const char *name, int want) {
     return 0;
   }
   if (ty != want && !(want == LUA_TNUMBER && ty == LUA_TSTRING && lua_isinteger(L, -1)))
-    luaL_error(L, "bad field '%s' (%s expected, got %s)", name, lua_typename(L, want), luaL_typename(L, -1));
+    luaL_error(L, "bad field '%s' (%s expected, got %s)", name, lua_typename(L, want),
+               luaL_typename(L, -1));
   return 1;
 }
 

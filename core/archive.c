@@ -11,10 +11,10 @@
 
 #include "cleanup.h"
 
-#define EXTRACT_FLAGS                                                                      \
-  (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |                   \
-   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_NODOTDOT |          \
-   ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
+#define EXTRACT_FLAGS                                                                              \
+  (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |   \
+   ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |       \
+   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
 static void read_freep(struct archive **a) {
   if (*a)
@@ -73,8 +73,7 @@ static struct archive *open_reader(const char *tarball, int fd, ctr_error_t *err
 
 /* ---- extract ------------------------------------------------------------------- */
 
-static int copy_data(struct archive *in, struct archive *out, const char *name,
-                     ctr_error_t *err) {
+static int copy_data(struct archive *in, struct archive *out, const char *name, ctr_error_t *err) {
   for (;;) {
     const void *buf;
     size_t size;
@@ -123,8 +122,7 @@ static int extract_here(struct archive *in, const char *tarball, ctr_error_t *er
 }
 
 /* Extract from in (named name in messages) into dest. */
-static int extract_into(struct archive *in, const char *name, const char *dest,
-                        ctr_error_t *err) {
+static int extract_into(struct archive *in, const char *name, const char *dest, ctr_error_t *err) {
   cleanup_fd int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cwd < 0)
     return ctr_fail_errno(err, "extract %s: open the current directory", name);
@@ -200,8 +198,8 @@ static int skip_entry(struct archive_entry *e, unsigned flags) {
   return !(flags & CTR_ARCHIVE_WHITEOUTS) && t == AE_IFCHR && archive_entry_rdev(e) == 0;
 }
 
-static int write_tree(struct archive *disk, struct archive *out, const char *src,
-                      unsigned flags, ctr_error_t *err) {
+static int write_tree(struct archive *disk, struct archive *out, const char *src, unsigned flags,
+                      ctr_error_t *err) {
   cleanup_resolver struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
   if (lr == NULL)
     return ctr_fail(err, ENOMEM, "archive %s", src);
@@ -227,8 +225,7 @@ static int write_tree(struct archive *disk, struct archive *out, const char *src
 }
 
 /* A pax writer to tarball (a path), or to fd when tarball is NULL. */
-static struct archive *open_writer(const char *tarball, int fd, unsigned flags,
-                                   ctr_error_t *err) {
+static struct archive *open_writer(const char *tarball, int fd, unsigned flags, ctr_error_t *err) {
   const char *name = tarball ? tarball : "the archive stream";
   cleanup_awrite struct archive *out = archive_write_new();
   if (out == NULL) {
@@ -237,8 +234,8 @@ static struct archive *open_writer(const char *tarball, int fd, unsigned flags,
   }
   if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
       ((flags & CTR_ARCHIVE_GZIP) && archive_write_add_filter_gzip(out) < ARCHIVE_WARN) ||
-      (tarball ? archive_write_open_filename(out, tarball)
-               : archive_write_open_fd(out, fd)) != ARCHIVE_OK) {
+      (tarball ? archive_write_open_filename(out, tarball) : archive_write_open_fd(out, fd)) !=
+          ARCHIVE_OK) {
     fail_ar(err, out, "create", name);
     return NULL;
   }
@@ -247,8 +244,8 @@ static struct archive *open_writer(const char *tarball, int fd, unsigned flags,
 
 /* Write the tree src into out (numeric owners only: no name lookups, which
  * would read the passwd and group files of whatever root we are in). */
-static int create_into(struct archive *out, const char *src_in, const char *name,
-                       unsigned flags, ctr_error_t *err) {
+static int create_into(struct archive *out, const char *src_in, const char *name, unsigned flags,
+                       ctr_error_t *err) {
   cleanup_free char *src = strdup(src_in);
   if (src == NULL)
     return ctr_fail_errno(err, "archive %s", src_in);
@@ -258,8 +255,8 @@ static int create_into(struct archive *out, const char *src_in, const char *name
   if (disk == NULL)
     return ctr_fail(err, ENOMEM, "archive %s", src);
   archive_read_disk_set_symlink_physical(disk);
-  archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
-                                           ARCHIVE_READDISK_NO_FFLAGS);
+  archive_read_disk_set_behavior(disk,
+                                 ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_FFLAGS);
   if (archive_read_disk_open(disk, src) != ARCHIVE_OK)
     return fail_ar(err, disk, "open", src);
   if (write_tree(disk, out, src, flags, err) < 0)

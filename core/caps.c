@@ -131,8 +131,9 @@ int ctr_caps_set(uint64_t eff, uint64_t prm, uint64_t inh, ctr_error_t *err) {
       set_flag(c, CAP_INHERITABLE, inh, last) < 0)
     return ctr_fail_errno(err, "build capability sets");
   if (cap_set_proc(c) < 0)
-    return ctr_fail_errno(err, "set capabilities (eff 0x%" PRIx64 ", prm 0x%" PRIx64 ", inh 0x%" PRIx64 ")",
-                          eff, prm, inh);
+    return ctr_fail_errno(
+        err, "set capabilities (eff 0x%" PRIx64 ", prm 0x%" PRIx64 ", inh 0x%" PRIx64 ")", eff, prm,
+        inh);
   return 0;
 }
 

@@ -133,16 +133,20 @@ static int has_word(const char *list, const char *tok, const char *seps) {
 
 const char *ctr_cg_kind_name(int kind) {
   switch (kind) {
-  case CTR_CG_V1: return "v1";
-  case CTR_CG_V2: return "v2";
-  case CTR_CG_HYBRID: return "hybrid";
-  default: return "unknown";
+  case CTR_CG_V1:
+    return "v1";
+  case CTR_CG_V2:
+    return "v2";
+  case CTR_CG_HYBRID:
+    return "hybrid";
+  default:
+    return "unknown";
   }
 }
 
 static const char *const v1_controllers[] = {
-    "cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls",
-    "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc", "debug", NULL};
+    "cpuset",     "cpu",      "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls",
+    "perf_event", "net_prio", "hugetlb", "pids",  "rdma",   "misc",    "debug",   NULL};
 
 static int is_v1_controller(const char *tok, size_t len) {
   if (len > 5 && strncmp(tok, "name=", 5) == 0)
@@ -294,7 +298,8 @@ int ctr_cg_detect(ctr_cg_layout_t *l, ctr_error_t *err) {
   int pure_v2 = root_magic == CGROUP2_SUPER_MAGIC;
   if (pure_v2 && add_hier(l, 2, CG_ROOT, "", err) < 0)
     return -1;
-  if (!pure_v2 && fs_magic(CG_UNIFIED) == CGROUP2_SUPER_MAGIC && add_hier(l, 2, CG_UNIFIED, "", err) < 0)
+  if (!pure_v2 && fs_magic(CG_UNIFIED) == CGROUP2_SUPER_MAGIC &&
+      add_hier(l, 2, CG_UNIFIED, "", err) < 0)
     return -1;
   if (scan_mountinfo(l, !pure_v2, err) < 0)
     return -1;
@@ -307,7 +312,8 @@ int ctr_cg_check_path(const char *path, ctr_error_t *err) {
   if (path == NULL || path[0] == '\0')
     return ctr_fail(err, EINVAL, "invalid cgroup path \"\": it must not be empty");
   if (path[0] == '/')
-    return ctr_fail(err, EINVAL, "invalid cgroup path \"%s\": it must be relative (\"luac-ctr/<id>\")", path);
+    return ctr_fail(err, EINVAL,
+                    "invalid cgroup path \"%s\": it must be relative (\"luac-ctr/<id>\")", path);
   if (strlen(path) > 255)
     return ctr_fail(err, ENAMETOOLONG, "invalid cgroup path \"%s\": too long", path);
   for (const char *c = path; *c; c++)
@@ -316,7 +322,8 @@ int ctr_cg_check_path(const char *path, ctr_error_t *err) {
   for (const char *s = path; *s;) {
     size_t len = strcspn(s, "/");
     if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-      return ctr_fail(err, EINVAL, "invalid cgroup path \"%s\": empty, \".\" or \"..\" component", path);
+      return ctr_fail(err, EINVAL, "invalid cgroup path \"%s\": empty, \".\" or \"..\" component",
+                      path);
     s += len;
     if (*s == '/')
       s++;
@@ -333,7 +340,8 @@ int ctr_cg_owner(const ctr_cg_layout_t *l, const char *controller) {
   return -1;
 }
 
-int ctr_cg_dir(const ctr_cg_layout_t *l, int i, const char *path, char *buf, size_t n, ctr_error_t *err) {
+int ctr_cg_dir(const ctr_cg_layout_t *l, int i, const char *path, char *buf, size_t n,
+               ctr_error_t *err) {
   return join(buf, n, l->hier[i].mount, path, err);
 }
 
@@ -426,8 +434,10 @@ static int owner_dir(const ctr_cg_layout_t *l, const char *path, const char *ctr
                      char *buf, size_t n, int *version, ctr_error_t *err) {
   int i = ctr_cg_owner(l, ctrl);
   if (i < 0)
-    return ctr_fail(err, ENODEV, "cannot set %s: the %s controller is not available "
-                    "(not mounted on cgroup v1, not enabled on cgroup v2)", what, ctrl);
+    return ctr_fail(err, ENODEV,
+                    "cannot set %s: the %s controller is not available "
+                    "(not mounted on cgroup v1, not enabled on cgroup v2)",
+                    what, ctrl);
   *version = l->hier[i].version;
   return ctr_cg_dir(l, i, path, buf, n, err);
 }
@@ -484,7 +494,8 @@ static int apply_cpu(const ctr_cg_layout_t *l, const char *path, const ctr_cg_li
   if (ver == 1)
     return cg_write_i64(dir, "cpu.cfs_period_us", period, err) < 0 ||
                    cg_write_i64(dir, "cpu.cfs_quota_us", lim->cpu_quota, err) < 0
-               ? -1 : 0;
+               ? -1
+               : 0;
   char v[64];
   snprintf(v, sizeof v, "%" PRId64 " %" PRId64, lim->cpu_quota, period);
   return cg_write(dir, "cpu.max", v, err);
@@ -535,7 +546,8 @@ static void undo_create(const ctr_cg_layout_t *l, const char *path, unsigned mad
 
 /* In hybrid layouts a read-only cgroup2 mount (no controllers) is skipped. */
 static int optional_hier(const ctr_cg_layout_t *l, int i, int errnum) {
-  return l->kind == CTR_CG_HYBRID && l->hier[i].version == 2 && (errnum == EROFS || errnum == EACCES);
+  return l->kind == CTR_CG_HYBRID && l->hier[i].version == 2 &&
+         (errnum == EROFS || errnum == EACCES);
 }
 
 int ctr_cg_create(const ctr_cg_layout_t *l, const char *path, const ctr_cg_limits_t *lim,
@@ -632,8 +644,8 @@ ssize_t ctr_cg_pids(const ctr_cg_layout_t *l, const char *path, pid_t **out, ctr
 /* ---- statistics -------------------------------------------------------------------- */
 
 /* Directory of path in the owner of ctrl, or "" (no error) when none owns it. */
-static int stat_dir(const ctr_cg_layout_t *l, const char *path, const char *ctrl, char *buf, size_t n,
-                    int *version) {
+static int stat_dir(const ctr_cg_layout_t *l, const char *path, const char *ctrl, char *buf,
+                    size_t n, int *version) {
   int i = ctr_cg_owner(l, ctrl);
   buf[0] = '\0';
   if (i < 0 || ctr_cg_dir(l, i, path, buf, n, NULL) < 0 || !is_dir(buf)) {
@@ -784,7 +796,8 @@ int ctr_cg_remove(const ctr_cg_layout_t *l, const char *path, ctr_error_t *err) 
     if (rmdir_settled(l, path, d) == 0)
       continue;
     if (rc == 0 && errno == EBUSY)
-      rc = ctr_fail(err, EBUSY, "remove cgroup %s: processes are still in it (kill them first)", path);
+      rc = ctr_fail(err, EBUSY, "remove cgroup %s: processes are still in it (kill them first)",
+                    path);
     else if (rc == 0)
       rc = ctr_fail_errno(err, "remove cgroup %s: rmdir %s", path, d);
   }

@@ -67,7 +67,8 @@ int ctr_cg_check_path(const char *path, ctr_error_t *err);
 /* Index of the hierarchy that owns controller name, or -1. */
 int ctr_cg_owner(const ctr_cg_layout_t *l, const char *controller);
 /* Absolute directory of path in hierarchy i (into buf of size n). */
-int ctr_cg_dir(const ctr_cg_layout_t *l, int i, const char *path, char *buf, size_t n, ctr_error_t *err);
+int ctr_cg_dir(const ctr_cg_layout_t *l, int i, const char *path, char *buf, size_t n,
+               ctr_error_t *err);
 /* Number of hierarchies where path exists. */
 int ctr_cg_exists(const ctr_cg_layout_t *l, const char *path);
 

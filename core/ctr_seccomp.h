@@ -26,15 +26,15 @@
 #include "error.h"
 
 typedef struct ctr_seccomp_arg {
-  unsigned index;    /* 0..5 */
+  unsigned index; /* 0..5 */
   uint64_t value, value_two;
-  const char *op;    /* "SCMP_CMP_EQ", ... */
+  const char *op; /* "SCMP_CMP_EQ", ... */
 } ctr_seccomp_arg_t;
 
 typedef struct ctr_seccomp_rule {
-  char **names;      /* NULL-terminated */
+  char **names;       /* NULL-terminated */
   const char *action; /* "SCMP_ACT_ALLOW", ... */
-  int errno_ret;     /* for SCMP_ACT_ERRNO / SCMP_ACT_TRACE; < 0: EPERM */
+  int errno_ret;      /* for SCMP_ACT_ERRNO / SCMP_ACT_TRACE; < 0: EPERM */
   ctr_seccomp_arg_t *args;
   size_t nargs;
 } ctr_seccomp_rule_t;
@@ -52,7 +52,7 @@ typedef struct ctr_seccomp_cfg {
 typedef struct ctr_seccomp_prog {
   struct sock_filter *insns;
   unsigned short len;
-  unsigned int flags;  /* SECCOMP_FILTER_FLAG_* */
+  unsigned int flags; /* SECCOMP_FILTER_FLAG_* */
 } ctr_seccomp_prog_t;
 
 /* The SECCOMP_FILTER_FLAG_* bits of flag names ("SECCOMP_FILTER_FLAG_LOG", ...). */

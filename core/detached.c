@@ -57,8 +57,8 @@ static int config_data(int fs, const char *type, const char *data, ctr_error_t *
   return 0;
 }
 
-static int config_fs(int fs, const char *type, const char *source, const char *data, unsigned long msflags,
-                     ctr_error_t *err) {
+static int config_fs(int fs, const char *type, const char *source, const char *data,
+                     unsigned long msflags, ctr_error_t *err) {
   if (source && fsconfig(fs, FSCONFIG_SET_STRING, "source", source, 0) < 0)
     return ctr_fail_errno(err, "%s mount source %s", type, source);
   if ((msflags & MS_SYNCHRONOUS) && fsconfig(fs, FSCONFIG_SET_FLAG, "sync", NULL, 0) < 0)
@@ -92,8 +92,10 @@ static unsigned long long attr_of(unsigned long msflags, unsigned long long *cle
   static const struct {
     unsigned long ms;
     unsigned long long attr;
-  } map[] = {{MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID},
-             {MS_NODEV, MOUNT_ATTR_NODEV},   {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+  } map[] = {{MS_RDONLY, MOUNT_ATTR_RDONLY},
+             {MS_NOSUID, MOUNT_ATTR_NOSUID},
+             {MS_NODEV, MOUNT_ATTR_NODEV},
+             {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
              {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}};
   unsigned long long set = 0;
   for (size_t i = 0; i < sizeof map / sizeof *map; i++)
@@ -102,22 +104,22 @@ static unsigned long long attr_of(unsigned long msflags, unsigned long long *cle
   *clear = 0;
   if (msflags & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)) {
     *clear = MOUNT_ATTR__ATIME;
-    set |= (msflags & MS_NOATIME) ? MOUNT_ATTR_NOATIME
+    set |= (msflags & MS_NOATIME)       ? MOUNT_ATTR_NOATIME
            : (msflags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME
                                         : MOUNT_ATTR_RELATIME;
   }
   return set;
 }
 
-int ctr_detached_setattr(int mnt, unsigned long msflags, unsigned long propagation, const char *what,
-                         ctr_error_t *err) {
+int ctr_detached_setattr(int mnt, unsigned long msflags, unsigned long propagation,
+                         const char *what, ctr_error_t *err) {
   struct mount_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.attr_set = attr_of(msflags, &attr.attr_clr);
   if ((attr.attr_set || attr.attr_clr) &&
       mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-    return ctr_fail_errno(err, "set the flags %#llx of %s on every mount below it (mount_setattr)", attr.attr_set,
-                          what);
+    return ctr_fail_errno(err, "set the flags %#llx of %s on every mount below it (mount_setattr)",
+                          attr.attr_set, what);
   if (propagation == 0)
     return 0;
   memset(&attr, 0, sizeof attr);

@@ -26,8 +26,8 @@ int ctr_detached_new(const char *type, const char *source, const char *data, uns
  * MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME) on every mount of
  * the detached tree, and its propagation (MS_PRIVATE/SLAVE/SHARED/UNBINDABLE,
  * | MS_REC for the whole tree; 0 leaves it). what names it in errors. */
-int ctr_detached_setattr(int mnt, unsigned long msflags, unsigned long propagation, const char *what,
-                         ctr_error_t *err);
+int ctr_detached_setattr(int mnt, unsigned long msflags, unsigned long propagation,
+                         const char *what, ctr_error_t *err);
 
 /* Attach the detached mount onto the object target (an fd, O_PATH is fine). */
 int ctr_detached_attach(int mnt, int target, const char *what, ctr_error_t *err);

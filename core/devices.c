@@ -14,9 +14,13 @@
 int ctr_dev_parse_access(const char *s, unsigned *access, ctr_error_t *err) {
   unsigned a = 0;
   for (const char *c = s; *c; c++) {
-    unsigned bit = *c == 'r' ? CTR_DEV_READ : *c == 'w' ? CTR_DEV_WRITE : *c == 'm' ? CTR_DEV_MKNOD : 0;
+    unsigned bit = *c == 'r'   ? CTR_DEV_READ
+                   : *c == 'w' ? CTR_DEV_WRITE
+                   : *c == 'm' ? CTR_DEV_MKNOD
+                               : 0;
     if (bit == 0 || (a & bit))
-      return ctr_fail(err, EINVAL, "invalid device access \"%s\": use r, w and m, each at most once", s);
+      return ctr_fail(err, EINVAL,
+                      "invalid device access \"%s\": use r, w and m, each at most once", s);
     a |= bit;
   }
   if (a == 0)
@@ -29,11 +33,13 @@ int ctr_dev_check_rule(const ctr_dev_rule_t *r, ctr_error_t *err) {
   if (r->type != 'a' && r->type != 'c' && r->type != 'b')
     return ctr_fail(err, EINVAL, "invalid device rule type '%c': use a, c or b", r->type);
   if (r->major != CTR_DEV_ANY && (r->major < 0 || r->major > CTR_DEV_MAX_MAJOR))
-    return ctr_fail(err, EINVAL, "invalid device major %" PRId64 ": use 0..%d (or none for every one)",
-                    r->major, CTR_DEV_MAX_MAJOR);
+    return ctr_fail(err, EINVAL,
+                    "invalid device major %" PRId64 ": use 0..%d (or none for every one)", r->major,
+                    CTR_DEV_MAX_MAJOR);
   if (r->minor != CTR_DEV_ANY && (r->minor < 0 || r->minor > CTR_DEV_MAX_MINOR))
-    return ctr_fail(err, EINVAL, "invalid device minor %" PRId64 ": use 0..%d (or none for every one)",
-                    r->minor, CTR_DEV_MAX_MINOR);
+    return ctr_fail(err, EINVAL,
+                    "invalid device minor %" PRId64 ": use 0..%d (or none for every one)", r->minor,
+                    CTR_DEV_MAX_MINOR);
   if (r->access == 0 || (r->access & ~CTR_DEV_RWM))
     return ctr_fail(err, EINVAL, "invalid device access bits 0x%x", r->access);
   return 0;
@@ -41,7 +47,8 @@ int ctr_dev_check_rule(const ctr_dev_rule_t *r, ctr_error_t *err) {
 
 /* Every access to every device: "a *:* rwm". */
 static int is_full(const ctr_dev_rule_t *r) {
-  return r->type == 'a' && r->major == CTR_DEV_ANY && r->minor == CTR_DEV_ANY && r->access == CTR_DEV_RWM;
+  return r->type == 'a' && r->major == CTR_DEV_ANY && r->minor == CTR_DEV_ANY &&
+         r->access == CTR_DEV_RWM;
 }
 
 /* Index of the last full rule (it resets the policy), or -1 (deny everything). */
@@ -97,9 +104,12 @@ static int v1_exception(const char *dir, const ctr_dev_rule_t *r, ctr_error_t *e
   number(maj, sizeof maj, r->major);
   number(min, sizeof min, r->minor);
   size_t k = 0;
-  if (r->access & CTR_DEV_READ) acc[k++] = 'r';
-  if (r->access & CTR_DEV_WRITE) acc[k++] = 'w';
-  if (r->access & CTR_DEV_MKNOD) acc[k++] = 'm';
+  if (r->access & CTR_DEV_READ)
+    acc[k++] = 'r';
+  if (r->access & CTR_DEV_WRITE)
+    acc[k++] = 'w';
+  if (r->access & CTR_DEV_MKNOD)
+    acc[k++] = 'm';
   for (const char *t = "cb"; *t; t++) {
     if (r->type != 'a' && r->type != *t)
       continue;
@@ -127,8 +137,10 @@ static int v1_apply(const char *dir, const ctr_dev_rule_t *rules, size_t n, ctr_
     }
     for (size_t j = start; j < i; j++)
       if (rules[j].allow != dflt && overlap(&rules[i], &rules[j]))
-        return ctr_fail(err, EINVAL, "device rule %zu (%s) narrows rule %zu: the cgroup v1 devices "
-                        "controller cannot express that", i + 1, rules[i].allow ? "allow" : "deny", j + 1);
+        return ctr_fail(err, EINVAL,
+                        "device rule %zu (%s) narrows rule %zu: the cgroup v1 devices "
+                        "controller cannot express that",
+                        i + 1, rules[i].allow ? "allow" : "deny", j + 1);
   }
   return 0;
 }
@@ -161,8 +173,10 @@ int ctr_cg_set_devices(const ctr_cg_layout_t *l, const char *path, const ctr_dev
     if (l->hier[k].version == 2)
       i = k, version = 2;
   if (i < 0)
-    return ctr_fail(err, ENODEV, "cannot apply the device policy of cgroup %s: no v1 devices "
-                    "controller is mounted and there is no cgroup v2 hierarchy", path);
+    return ctr_fail(err, ENODEV,
+                    "cannot apply the device policy of cgroup %s: no v1 devices "
+                    "controller is mounted and there is no cgroup v2 hierarchy",
+                    path);
   char dir[CTR_CG_PATH_MAX + 256];
   if (ctr_cg_dir(l, i, path, dir, sizeof dir, err) < 0)
     return -1;

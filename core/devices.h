@@ -27,8 +27,8 @@
 #define CTR_DEV_READ 2u
 #define CTR_DEV_WRITE 4u
 #define CTR_DEV_RWM 7u
-#define CTR_DEV_ANY (-1)       /* major or minor: every number */
-#define CTR_DEV_MAX_RULES 256  /* a policy longer than this is refused */
+#define CTR_DEV_ANY (-1)      /* major or minor: every number */
+#define CTR_DEV_MAX_RULES 256 /* a policy longer than this is refused */
 #define CTR_DEV_MAX_MAJOR 0xfff
 #define CTR_DEV_MAX_MINOR 0xfffff
 

@@ -39,7 +39,8 @@ static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 
 static size_t prologue(struct bpf_insn *p) {
   size_t k = 0;
-  p[k++] = insn(BPF_LDX | BPF_W | BPF_MEM, 2, 1, offsetof(struct bpf_cgroup_dev_ctx, access_type), 0);
+  p[k++] =
+      insn(BPF_LDX | BPF_W | BPF_MEM, 2, 1, offsetof(struct bpf_cgroup_dev_ctx, access_type), 0);
   p[k++] = insn(BPF_ALU64 | BPF_MOV | BPF_X, 3, 2, 0, 0);
   p[k++] = insn(BPF_ALU | BPF_AND | BPF_K, 2, 0, 0, 0xffff); /* r2 = type */
   p[k++] = insn(BPF_ALU | BPF_RSH | BPF_K, 3, 0, 0, 16);     /* r3 = access */
@@ -53,7 +54,8 @@ static size_t prologue(struct bpf_insn *p) {
 static size_t rule_block(const ctr_dev_rule_t *r, struct bpf_insn *p) {
   size_t k = 0;
   if (r->type != 'a')
-    p[k++] = insn(BPF_JMP | BPF_JNE | BPF_K, 2, 0, -1, r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
+    p[k++] = insn(BPF_JMP | BPF_JNE | BPF_K, 2, 0, -1,
+                  r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
   if (r->access != CTR_DEV_RWM) {
     p[k++] = insn(BPF_ALU64 | BPF_MOV | BPF_X, 1, 3, 0, 0);
     if (r->allow) { /* every requested access must be in the rule's set */
@@ -77,7 +79,8 @@ static size_t rule_block(const ctr_dev_rule_t *r, struct bpf_insn *p) {
 }
 
 static int is_full(const ctr_dev_rule_t *r) {
-  return r->type == 'a' && r->major == CTR_DEV_ANY && r->minor == CTR_DEV_ANY && r->access == CTR_DEV_RWM;
+  return r->type == 'a' && r->major == CTR_DEV_ANY && r->minor == CTR_DEV_ANY &&
+         r->access == CTR_DEV_RWM;
 }
 
 /* The whole program into p (room for MAX_INSNS); returns its length. A rule
@@ -131,7 +134,8 @@ static int load_program(const struct bpf_insn *p, size_t len, ctr_error_t *err) 
       return again;
     log[strcspn(log, "\n")] = '\0';
     errno = saved;
-    return ctr_fail_errno(err, "load the device program (%zu instructions; verifier: %.200s)", len, log);
+    return ctr_fail_errno(err, "load the device program (%zu instructions; verifier: %.200s)", len,
+                          log);
   }
   errno = saved;
   return ctr_fail_errno(err, "load the device program (bpf BPF_PROG_LOAD, %zu instructions)", len);

@@ -20,7 +20,8 @@
 #include "selfexec.h"
 
 /* The command itself (grandchild, our child through CLONE_PARENT). */
-__attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd, bool sealed) {
+__attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd,
+                                                   bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   if (ctr_join_session_keyring(&err) < 0)
@@ -30,21 +31,24 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
       ctr_child_fail(sync_fd, &err, 125);
   } else if (ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, &err) < 0 ||
              (setsid() < 0 && ctr_fail_errno(&err, "setsid for the command") < 0)) {
-    ctr_child_fail(sync_fd, &err, 125); /* setsid: the caller's terminal is not its controlling tty */
+    ctr_child_fail(sync_fd, &err,
+                   125); /* setsid: the caller's terminal is not its controlling tty */
   }
   /* the helper's cgroup and pid fds and every other fd of ours are closed
    * before the working directory is entered */
   if (ctr_close_fds_except(sync_fd, &err) < 0 ||
-      ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", false, &err) < 0 || ctr_confine(&cfg->proc, true, &err) < 0 ||
-      ctr_apply_identity(&cfg->proc, &err) < 0 || ctr_close_leaked_fds(&err) < 0 ||
-      ctr_sync_send(sync_fd, 'X', 0, &err) < 0 || ctr_confine(&cfg->proc, false, &err) < 0)
+      ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", false, &err) < 0 ||
+      ctr_confine(&cfg->proc, true, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
+      ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0 ||
+      ctr_confine(&cfg->proc, false, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   ctr_exec_guarded(cfg->proc.argv, cfg->proc.env, sealed, sync_fd, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 
 /* The first child: enter, then clone the command as our parent's child. */
-__attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int sync_fd, bool sealed) {
+__attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int sync_fd,
+                                                 bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
@@ -54,7 +58,8 @@ __attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int 
   if (ctr_join_cgroup_files(cfg->cgroup_procs, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   if (setns(cfg->target_pidfd, cfg->ns_flags) < 0) {
-    ctr_fail_errno(&err, "setns into the namespaces of pid %d (flags %#x)", (int)cfg->target, cfg->ns_flags);
+    ctr_fail_errno(&err, "setns into the namespaces of pid %d (flags %#x)", (int)cfg->target,
+                   cfg->ns_flags);
     ctr_child_fail(sync_fd, &err, 125);
   }
   struct clone_args args;
@@ -84,7 +89,8 @@ static int reap_enter(pid_t pid, ctr_error_t *err) {
   return 0;
 }
 
-int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_failed, ctr_error_t *err) {
+int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_failed,
+                   ctr_error_t *err) {
   *exec_failed = false;
   out->pid = -1;
   out->pidfd = out->sync_fd = out->pty_fd = -1;
@@ -93,7 +99,7 @@ int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_fai
     return ctr_fail_errno(err, "socketpair for exec");
   cleanup_fd int mine = sv[0];
   bool sealed = ctr_running_sealed(); /* checked here, on the host (execguard.h) */
-  fflush(NULL); /* do not duplicate buffered output into the helper */
+  fflush(NULL);                       /* do not duplicate buffered output into the helper */
   pid_t helper = fork();
   if (helper < 0) {
     ctr_fail_errno(err, "fork the exec helper");

@@ -22,6 +22,7 @@ typedef struct ctr_exec_cfg {
 } ctr_exec_cfg_t;
 
 /* Start the command; on success out->pid/pidfd/pty_fd describe it. */
-int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_failed, ctr_error_t *err);
+int ctr_exec_start(const ctr_exec_cfg_t *cfg, ctr_spawned_t *out, bool *exec_failed,
+                   ctr_error_t *err);
 
 #endif

@@ -44,7 +44,8 @@ static int exec_trampoline(const char *path, char *const argv[], char *const env
   targv[1] = fdstr;
   targv[2] = (char *)path;
   memcpy(targv + 3, argv, (n + 1) * sizeof *targv);
-  cleanup_fd int tramp = ctr_sealed_memfd("luac-ctr-exec", -1, ctr_trampoline_bin, sizeof ctr_trampoline_bin, err);
+  cleanup_fd int tramp =
+      ctr_sealed_memfd("luac-ctr-exec", -1, ctr_trampoline_bin, sizeof ctr_trampoline_bin, err);
   if (tramp < 0)
     return -1;
   if (sync_fd >= 0 && fcntl(sync_fd, F_SETFD, 0) < 0)

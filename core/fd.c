@@ -123,8 +123,8 @@ int ctr_send_fd(int sock, int fd, ctr_error_t *err) {
     struct cmsghdr align;
   } ctl;
   memset(&ctl, 0, sizeof ctl);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                       .msg_controllen = sizeof ctl.buf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -146,8 +146,8 @@ int ctr_recv_fd(int sock, ctr_error_t *err) {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } ctl;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                       .msg_controllen = sizeof ctl.buf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
   ssize_t r;
   do
     r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -170,8 +170,8 @@ static int unix_addr(const char *path, struct sockaddr_un *sa, ctr_error_t *err)
   sa->sun_family = AF_UNIX;
   size_t len = strlen(path);
   if (len == 0 || len >= sizeof sa->sun_path)
-    return ctr_fail(err, ENAMETOOLONG, "unix socket path '%s': empty or longer than %zu bytes", path,
-                    sizeof sa->sun_path - 1);
+    return ctr_fail(err, ENAMETOOLONG, "unix socket path '%s': empty or longer than %zu bytes",
+                    path, sizeof sa->sun_path - 1);
   memcpy(sa->sun_path, path, len);
   return 0;
 }
@@ -198,7 +198,8 @@ int ctr_unix_listen(const char *path, ctr_error_t *err) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return ctr_fail_errno(err, "socket for %s", path);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0600) < 0 || listen(fd, 8) < 0) {
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0600) < 0 ||
+      listen(fd, 8) < 0) {
     ctr_fail_errno(err, "bind and listen on the unix socket %s", path);
     close(fd);
     return -1;

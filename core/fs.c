@@ -366,7 +366,7 @@ typedef int (*walk_fn)(walk_t *w, int dirfd, const char *name, const struct stat
                        ctr_error_t *err);
 
 typedef struct walk_frame {
-  char *name;   /* this directory's name in its parent (the root's path for the root) */
+  char *name; /* this directory's name in its parent (the root's path for the root) */
   struct stat st;
   char **names; /* its entries, read when it was entered */
   size_t n, next;
@@ -380,8 +380,8 @@ struct walk {
   void *ctx;
   walk_frame_t *stack; /* the directories from the root down to the current one */
   size_t depth, cap;
-  int fd;              /* the current directory (stack[depth - 1]) */
-  char where[320];     /* the entry being visited, for messages (abbreviated) */
+  int fd;          /* the current directory (stack[depth - 1]) */
+  char where[320]; /* the entry being visited, for messages (abbreviated) */
 };
 
 /* Name dirfd/name in w->where for messages: the root's path, then the last
@@ -592,8 +592,7 @@ static int rm_leaf(walk_t *w, int dirfd, const char *name, const struct stat *st
   return 0;
 }
 
-static int rm_dir(walk_t *w, int dirfd, const char *name, const struct stat *st,
-                  ctr_error_t *err) {
+static int rm_dir(walk_t *w, int dirfd, const char *name, const struct stat *st, ctr_error_t *err) {
   (void)st;
   if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return ctr_fail_errno(err, "rmdir %s", walk_where(w, name));
@@ -637,8 +636,7 @@ typedef struct du_ctx {
   size_t n, cap;
 } du_ctx_t;
 
-static int du_add(walk_t *w, int dirfd, const char *name, const struct stat *st,
-                  ctr_error_t *err) {
+static int du_add(walk_t *w, int dirfd, const char *name, const struct stat *st, ctr_error_t *err) {
   (void)dirfd, (void)name;
   du_ctx_t *c = w->ctx;
   uint64_t size = (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) ? (uint64_t)st->st_size : 0;
@@ -692,13 +690,20 @@ int ctr_fs_du(const char *path, uint64_t *bytes, uint64_t *apparent, ctr_error_t
 
 static const char *file_kind(mode_t m) {
   switch (m & S_IFMT) {
-  case S_IFDIR: return "directory";
-  case S_IFCHR: return "character device";
-  case S_IFBLK: return "block device";
-  case S_IFIFO: return "FIFO";
-  case S_IFSOCK: return "socket";
-  case S_IFLNK: return "symlink";
-  default: return "special file";
+  case S_IFDIR:
+    return "directory";
+  case S_IFCHR:
+    return "character device";
+  case S_IFBLK:
+    return "block device";
+  case S_IFIFO:
+    return "FIFO";
+  case S_IFSOCK:
+    return "socket";
+  case S_IFLNK:
+    return "symlink";
+  default:
+    return "special file";
   }
 }
 
@@ -766,7 +771,8 @@ char *ctr_fs_read_opened(int pfd, const struct stat *st, const char *what, size_
     return NULL;
   }
   if ((uintmax_t)st->st_size > (uintmax_t)max) {
-    ctr_fail(err, EFBIG, "%s is %jd bytes, over the %zu-byte limit", what, (intmax_t)st->st_size, max);
+    ctr_fail(err, EFBIG, "%s is %jd bytes, over the %zu-byte limit", what, (intmax_t)st->st_size,
+             max);
     return NULL;
   }
   /* Reopen the very inode that was checked for reading (never a path again). */

@@ -41,7 +41,8 @@ static int set_caps(const ctr_caps_t *caps, ctr_error_t *err) {
   __attribute__((cleanup(cap_freep))) cap_t c = cap_init();
   if (c == NULL)
     return ctr_fail_errno(err, "cap_init");
-  if (set_flag(c, CAP_EFFECTIVE, caps->effective, err) < 0 || set_flag(c, CAP_PERMITTED, caps->permitted, err) < 0 ||
+  if (set_flag(c, CAP_EFFECTIVE, caps->effective, err) < 0 ||
+      set_flag(c, CAP_PERMITTED, caps->permitted, err) < 0 ||
       set_flag(c, CAP_INHERITABLE, caps->inheritable, err) < 0)
     return -1;
   if (cap_set_proc(c) < 0)

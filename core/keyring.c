@@ -7,7 +7,8 @@
 #include <unistd.h>
 
 int ctr_join_session_keyring(ctr_error_t *err) {
-  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, (char *)NULL, 0, 0, 0) < 0 && errno != ENOSYS)
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, (char *)NULL, 0, 0, 0) < 0 &&
+      errno != ENOSYS)
     return ctr_fail_errno(err, "join a new session keyring (keyctl KEYCTL_JOIN_SESSION_KEYRING)");
   return 0;
 }

@@ -208,13 +208,14 @@ static char *read_walk(walk_t *w, const char *const *layers, size_t n, size_t ma
   return ctr_fs_read_opened(fd, &st, what, max, len, err);
 }
 
-char *ctr_layerfs_read(const char *const *layers, size_t n, const char *rel, size_t max, size_t *len,
-                       ctr_error_t *err) {
+char *ctr_layerfs_read(const char *const *layers, size_t n, const char *rel, size_t max,
+                       size_t *len, ctr_error_t *err) {
   if (n == 0 || n > CTR_LAYERFS_MAX_LAYERS) {
     ctr_fail(err, EINVAL, "read %s: %zu image layers (1..%d)", rel, n, CTR_LAYERFS_MAX_LAYERS);
     return NULL;
   }
-  walk_t w = {.levels = calloc(CTR_LAYERFS_MAX_DEPTH, sizeof(level_t)), .rest = strdup(rel), .rel = rel};
+  walk_t w = {
+      .levels = calloc(CTR_LAYERFS_MAX_DEPTH, sizeof(level_t)), .rest = strdup(rel), .rel = rel};
   char *res = read_walk(&w, layers, n, max, len, err);
   walk_free(&w);
   return res;

@@ -22,7 +22,7 @@
  * (bottom): ENOENT when it does not exist, EINVAL when it is not a regular
  * file (never opened for reading), EFBIG over max bytes, ELOOP after 40
  * symlinks. Returns a malloc'd NUL-terminated buffer of *len bytes. */
-char *ctr_layerfs_read(const char *const *layers, size_t n, const char *rel, size_t max, size_t *len,
-                       ctr_error_t *err);
+char *ctr_layerfs_read(const char *const *layers, size_t n, const char *rel, size_t max,
+                       size_t *len, ctr_error_t *err);
 
 #endif

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #define PROPAGATION (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)
-#define BIND_REMOUNTABLE \
-  (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+#define BIND_REMOUNTABLE                                                                           \
+  (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |       \
    MS_STRICTATIME)
 
 static const char *nz(const char *s) {
@@ -20,7 +20,8 @@ static const char *nz(const char *s) {
 static int do_mount(const char *src, const char *tgt, const char *type, unsigned long flags,
                     const char *data, ctr_error_t *err) {
   if (mount(src, tgt, type, flags, data) < 0)
-    return ctr_fail_errno(err, "mount %s on %s (type %s, flags 0x%lx)", nz(src), tgt, nz(type), flags);
+    return ctr_fail_errno(err, "mount %s on %s (type %s, flags 0x%lx)", nz(src), tgt, nz(type),
+                          flags);
   return 0;
 }
 

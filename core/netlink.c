@@ -345,8 +345,10 @@ static int parse_cidr(const char *cidr, struct in_addr *a, int *plen, ctr_error_
   size_t n = slash ? (size_t)(slash - cidr) : 0;
   char *end = NULL;
   long len = slash ? strtol(slash + 1, &end, 10) : -1;
-  if (slash == NULL || n == 0 || n >= sizeof ip || end == slash + 1 || *end != '\0' || len < 0 || len > 32)
-    return ctr_fail(err, EINVAL, "bad IPv4 address/prefix '%s' (want a.b.c.d/len)", cidr ? cidr : "(null)");
+  if (slash == NULL || n == 0 || n >= sizeof ip || end == slash + 1 || *end != '\0' || len < 0 ||
+      len > 32)
+    return ctr_fail(err, EINVAL, "bad IPv4 address/prefix '%s' (want a.b.c.d/len)",
+                    cidr ? cidr : "(null)");
   memcpy(ip, cidr, n);
   ip[n] = '\0';
   if (inet_pton(AF_INET, ip, a) != 1)

@@ -53,7 +53,7 @@ int ctr_nl_route_add_default(const char *gw, ctr_netns_t ns, ctr_error_t *err);
  * link's MAC address ("aa:bb:..") is written to mac (>= 18 bytes) if non-NULL. */
 typedef struct ctr_iface_conf {
   ctr_netns_t ns;
-  const char *ifname;  /* NULL: only bring lo up */
+  const char *ifname; /* NULL: only bring lo up */
   const char *name;
   const char *addr;
   const char *gateway;

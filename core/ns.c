@@ -16,9 +16,9 @@
 static const struct {
   const char *name;
   unsigned long flag;
-} nss[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},     {"uts", CLONE_NEWUTS},
-           {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID},     {"cgroup", CLONE_NEWCGROUP},
-           {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},      {NULL, 0}};
+} nss[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+           {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+           {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},  {NULL, 0}};
 
 #define NNS ((int)(sizeof nss / sizeof *nss) - 1)
 

@@ -24,9 +24,9 @@ int ctr_pidfd_kill(int pidfd, int sig, ctr_error_t *err);
 int ctr_execve(const char *path, char *const argv[], char *const envp[], ctr_error_t *err);
 
 typedef struct ctr_wait {
-  pid_t pid;     /* 0 with WNOHANG when nothing changed */
-  int how;       /* CTR_WAIT_* */
-  int code;      /* exit code, or signal number */
+  pid_t pid; /* 0 with WNOHANG when nothing changed */
+  int how;   /* CTR_WAIT_* */
+  int code;  /* exit code, or signal number */
 } ctr_wait_t;
 enum { CTR_WAIT_NONE = 0, CTR_WAIT_EXITED, CTR_WAIT_KILLED, CTR_WAIT_STOPPED, CTR_WAIT_CONTINUED };
 /* waitpid(2), retried on EINTR. */

@@ -136,8 +136,10 @@ static int make_device(int dirfd, const char *name, const ctr_device_t *d, ctr_e
   struct stat st;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-      return ctr_fail(err, EEXIST, "%s already exists in the container and is not a device node: refusing to use it",
-                      d->path);
+      return ctr_fail(
+          err, EEXIST,
+          "%s already exists in the container and is not a device node: refusing to use it",
+          d->path);
     if (unlinkat(dirfd, name, 0) < 0)
       return ctr_fail_errno(err, "remove the existing device node %s", d->path);
   } else if (errno != ENOENT) {
@@ -187,8 +189,8 @@ static bool has_dev_tmpfs(const ctr_spawn_cfg_t *cfg) {
 
 static int dev_symlinks(int rootfd, ctr_error_t *err) {
   static const char *const links[][2] = {
-      {"/proc/self/fd", "fd"},   {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},     {"/proc/kcore", "core"},
+      {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"},
   };
   cleanup_fd int dev = openat2_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY, err);
   if (dev < 0)
@@ -236,7 +238,8 @@ static int do_pivot(const char *rootfs, ctr_error_t *err) {
 /* A masked or read-only path, resolved once inside the root without
  * following its last component: 1 with *out its fd, 0 when it does not
  * exist, -1 on error (a symlink is refused). */
-static int open_setup_path(int root, const char *path, const char *what, int *out, ctr_error_t *err) {
+static int open_setup_path(int root, const char *path, const char *what, int *out,
+                           ctr_error_t *err) {
   cleanup_fd int fd = openat2_in_root(root, path, O_PATH | O_NOFOLLOW, err);
   if (fd < 0)
     return err->errnum == ENOENT ? 0 : -1;
@@ -258,7 +261,8 @@ static int open_devnull(int root, ctr_error_t *err) {
   if (fstat(fd, &st) < 0)
     return ctr_fail_errno(err, "stat /dev/null");
   if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-    return ctr_fail(err, EINVAL, "/dev/null in the container is not the null device: cannot mask paths with it");
+    return ctr_fail(err, EINVAL,
+                    "/dev/null in the container is not the null device: cannot mask paths with it");
   return steal_fd(&fd);
 }
 
@@ -302,7 +306,8 @@ static int readonly_paths(int root, char **paths, ctr_error_t *err) {
     if (found == 0)
       continue;
     cleanup_fd int tree = ctr_detached_clone(fd, "", true, err);
-    if (tree < 0 || ctr_detached_setattr(tree, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, *p, err) < 0 ||
+    if (tree < 0 ||
+        ctr_detached_setattr(tree, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, *p, err) < 0 ||
         ctr_detached_attach(tree, fd, *p, err) < 0)
       return ctr_error_wrap(err, "make %s read-only", *p);
   }
@@ -313,7 +318,8 @@ static int protect_paths(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   cleanup_fd int root = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
   if (root < 0)
     return ctr_fail_errno(err, "open / of the container");
-  if (mask_paths(root, cfg->masked_paths, err) < 0 || readonly_paths(root, cfg->readonly_paths, err) < 0)
+  if (mask_paths(root, cfg->masked_paths, err) < 0 ||
+      readonly_paths(root, cfg->readonly_paths, err) < 0)
     return -1;
   return 0;
 }
@@ -348,7 +354,8 @@ static int check_cwd_reachable(const char *path, ctr_error_t *err) {
   if (n < 0)
     return ctr_fail_errno(err, "getcwd after entering the working directory %s", path);
   if (buf[0] != '/')
-    return ctr_fail(err, EPERM, "the working directory %s is outside the container's root: refusing it", path);
+    return ctr_fail(err, EPERM,
+                    "the working directory %s is outside the container's root: refusing it", path);
   return 0;
 }
 

@@ -25,11 +25,13 @@ static void ctx_releasep(scmp_filter_ctx *c) {
 
 static int action_of(const char *name, int errno_ret, uint32_t *out, ctr_error_t *err) {
   uint32_t ret = (uint32_t)(errno_ret < 0 ? EPERM : errno_ret);
-  static const name_value_t plain[] = {
-      {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},         {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD},
-      {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD}, {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
-      {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},           {"SCMP_ACT_LOG", SCMP_ACT_LOG},
-      {NULL, 0}};
+  static const name_value_t plain[] = {{"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
+                                       {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD},
+                                       {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
+                                       {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
+                                       {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
+                                       {"SCMP_ACT_LOG", SCMP_ACT_LOG},
+                                       {NULL, 0}};
   if (name == NULL)
     return ctr_fail(err, EINVAL, "bad seccomp config: an action is missing");
   for (const name_value_t *p = plain; p->name; p++)
@@ -51,23 +53,29 @@ static int action_of(const char *name, int errno_ret, uint32_t *out, ctr_error_t
 }
 
 static int op_of(const char *name, enum scmp_compare *out, ctr_error_t *err) {
-  static const name_value_t ops[] = {
-      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-      {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}, {NULL, 0}};
+  static const name_value_t ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+                                     {"SCMP_CMP_LT", SCMP_CMP_LT},
+                                     {"SCMP_CMP_LE", SCMP_CMP_LE},
+                                     {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+                                     {"SCMP_CMP_GE", SCMP_CMP_GE},
+                                     {"SCMP_CMP_GT", SCMP_CMP_GT},
+                                     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+                                     {NULL, 0}};
   for (const name_value_t *p = ops; name && p->name; p++)
     if (strcmp(p->name, name) == 0) {
       *out = (enum scmp_compare)p->value;
       return 0;
     }
-  return ctr_fail(err, EINVAL, "bad seccomp config: unknown argument operator '%s'", name ? name : "(none)");
+  return ctr_fail(err, EINVAL, "bad seccomp config: unknown argument operator '%s'",
+                  name ? name : "(none)");
 }
 
 int ctr_seccomp_flags(char **flags, unsigned *out, ctr_error_t *err) {
-  static const name_value_t known[] = {{"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
-                                       {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
-                                       {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
-                                       {NULL, 0}};
+  static const name_value_t known[] = {
+      {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+      {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+      {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+      {NULL, 0}};
   *out = 0;
   for (char **f = flags; f && *f; f++) {
     const name_value_t *p = known;
@@ -85,7 +93,7 @@ static int add_arch(scmp_filter_ctx ctx, const char *name, ctr_error_t *err) {
   char low[32];
   const char *s = strncmp(name, "SCMP_ARCH_", 10) == 0 ? name + 10 : name;
   size_t i = 0;
-  for (; s[i] && i < sizeof low - 1; i++)
+  for (; i < sizeof low - 1 && s[i]; i++)
     low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
   low[i] = '\0';
   uint32_t token = seccomp_arch_resolve_name(low);
@@ -97,16 +105,18 @@ static int add_arch(scmp_filter_ctx ctx, const char *name, ctr_error_t *err) {
   return 0;
 }
 
-static int add_conditions(scmp_filter_ctx ctx, uint32_t action, int nr, const ctr_seccomp_rule_t *rule,
-                          const char *name, ctr_error_t *err) {
+static int add_conditions(scmp_filter_ctx ctx, uint32_t action, int nr,
+                          const ctr_seccomp_rule_t *rule, const char *name, ctr_error_t *err) {
   struct scmp_arg_cmp cmp[6];
   bool same_index = false;
   if (rule->nargs > 6)
-    return ctr_fail(err, EINVAL, "bad seccomp config: %s has %zu argument conditions (at most 6)", name, rule->nargs);
+    return ctr_fail(err, EINVAL, "bad seccomp config: %s has %zu argument conditions (at most 6)",
+                    name, rule->nargs);
   for (size_t i = 0; i < rule->nargs; i++) {
     const ctr_seccomp_arg_t *a = &rule->args[i];
     if (a->index > 5)
-      return ctr_fail(err, EINVAL, "bad seccomp config: %s: argument index %u (0..5)", name, a->index);
+      return ctr_fail(err, EINVAL, "bad seccomp config: %s: argument index %u (0..5)", name,
+                      a->index);
     cmp[i] = (struct scmp_arg_cmp){.arg = a->index, .datum_a = a->value, .datum_b = a->value_two};
     if (op_of(a->op, &cmp[i].op, err) < 0)
       return -1;
@@ -124,7 +134,8 @@ static int add_conditions(scmp_filter_ctx ctx, uint32_t action, int nr, const ct
   return 0;
 }
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t def, const ctr_seccomp_rule_t *rule, ctr_error_t *err) {
+static int add_rule(scmp_filter_ctx ctx, uint32_t def, const ctr_seccomp_rule_t *rule,
+                    ctr_error_t *err) {
   uint32_t action;
   if (action_of(rule->action, rule->errno_ret, &action, err) < 0)
     return -1;
@@ -161,9 +172,9 @@ static size_t enosys_prologue(uint32_t def, struct sock_filter p[6]) {
     return 0;
   struct sock_filter code[6] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 4),              /* another arch: to libseccomp's */
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 4), /* another arch: to libseccomp's */
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 2, 0),        /* x32 numbers, -1: libseccomp's */
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 2, 0), /* x32 numbers, -1: libseccomp's */
       BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)max, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
   };
@@ -172,8 +183,8 @@ static size_t enosys_prologue(uint32_t def, struct sock_filter p[6]) {
 }
 
 /* The filter as BPF (libseccomp 2.5 exports to an fd only), after pre. */
-static int export_bpf(scmp_filter_ctx ctx, const struct sock_filter *pre, size_t npre, ctr_seccomp_prog_t *out,
-                      ctr_error_t *err) {
+static int export_bpf(scmp_filter_ctx ctx, const struct sock_filter *pre, size_t npre,
+                      ctr_seccomp_prog_t *out, ctr_error_t *err) {
   cleanup_fd int fd = memfd_create("ctr-seccomp", MFD_CLOEXEC);
   if (fd < 0)
     return ctr_fail_errno(err, "memfd_create for the seccomp filter");
@@ -185,7 +196,8 @@ static int export_bpf(scmp_filter_ctx ctx, const struct sock_filter *pre, size_t
     return ctr_fail_errno(err, "fstat the seccomp filter");
   size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
   if (n == 0 || n + npre > BPF_MAXINSNS)
-    return ctr_fail(err, E2BIG, "seccomp filter of %zu instructions (at most %d)", n + npre, BPF_MAXINSNS);
+    return ctr_fail(err, E2BIG, "seccomp filter of %zu instructions (at most %d)", n + npre,
+                    BPF_MAXINSNS);
   cleanup_free struct sock_filter *insns = malloc((n + npre) * sizeof *insns);
   if (insns == NULL)
     return ctr_fail_errno(err, "allocate the seccomp filter");
@@ -201,7 +213,8 @@ static int export_bpf(scmp_filter_ctx ctx, const struct sock_filter *pre, size_t
 int ctr_seccomp_compile(const ctr_seccomp_cfg_t *cfg, ctr_seccomp_prog_t *out, ctr_error_t *err) {
   memset(out, 0, sizeof *out);
   uint32_t def;
-  if (action_of(cfg->default_action, cfg->default_errno, &def, err) < 0 || ctr_seccomp_flags(cfg->flags, &out->flags, err) < 0)
+  if (action_of(cfg->default_action, cfg->default_errno, &def, err) < 0 ||
+      ctr_seccomp_flags(cfg->flags, &out->flags, err) < 0)
     return -1;
   __attribute__((cleanup(ctx_releasep))) scmp_filter_ctx ctx = seccomp_init(def);
   if (ctx == NULL)

@@ -10,7 +10,8 @@
 int ctr_seccomp_load(const ctr_seccomp_prog_t *p, ctr_error_t *err) {
   struct sock_fprog prog = {.len = p->len, .filter = p->insns};
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->flags, &prog) < 0)
-    return ctr_fail_errno(err, "load the seccomp filter (%u instructions, flags %#x)", (unsigned)p->len, p->flags);
+    return ctr_fail_errno(err, "load the seccomp filter (%u instructions, flags %#x)",
+                          (unsigned)p->len, p->flags);
   return 0;
 }
 

@@ -33,7 +33,8 @@ static int memfd_exec(const char *name, ctr_error_t *err) {
   if (fd < 0 && errno == EINVAL) /* before 6.3 MFD_EXEC is unknown; memfds are executable */
     fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
-    return ctr_fail_errno(err, "memfd_create %s (executable, sealable; vm.memfd_noexec=2 forbids it)", name);
+    return ctr_fail_errno(
+        err, "memfd_create %s (executable, sealable; vm.memfd_noexec=2 forbids it)", name);
   return fd;
 }
 
@@ -49,7 +50,8 @@ static int copy_file(int dst, int src, const char *name, ctr_error_t *err) {
     if (n < 0)
       return ctr_fail_errno(err, "copy %lld bytes into the memfd %s", (long long)st.st_size, name);
     if (n == 0)
-      return ctr_fail(err, EIO, "copy into the memfd %s: the file shrank at %lld", name, (long long)off);
+      return ctr_fail(err, EIO, "copy into the memfd %s: the file shrank at %lld", name,
+                      (long long)off);
   }
   return 0;
 }

@@ -23,10 +23,10 @@ int ctr_signalfd(const sigset_t *set, int flags, ctr_error_t *err);
 
 typedef struct ctr_siginfo {
   int signo;
-  int code;     /* si_code */
-  int pid;      /* sender */
+  int code; /* si_code */
+  int pid;  /* sender */
   int uid;
-  int status;   /* exit status or signal for SIGCHLD */
+  int status; /* exit status or signal for SIGCHLD */
 } ctr_siginfo_t;
 /* Read one signal from a signalfd; fails with EAGAIN when non-blocking and empty. */
 int ctr_read_signal(int fd, ctr_siginfo_t *info, ctr_error_t *err);

@@ -96,7 +96,8 @@ static int send_fd(int sync_fd, int fd, ctr_error_t *err) {
     struct cmsghdr align;
   } u;
   memset(&u, 0, sizeof u);
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -113,7 +114,8 @@ static ssize_t recv_msg(int sync_fd, struct sync_msg *m, int *fd_out) {
     struct cmsghdr align;
   } u;
   struct iovec iov = {.iov_base = m, .iov_len = sizeof *m};
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   ssize_t n;
   do
     n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC);
@@ -197,7 +199,8 @@ void ctr_exec_path(char **argv, char **env, ctr_exec_try_fn try_one, void *ctx, 
   while (*path) {
     size_t len = strcspn(path, ":");
     char full[4096];
-    if (len > 0 && (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)len, path, argv[0]) < sizeof full) {
+    if (len > 0 &&
+        (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)len, path, argv[0]) < sizeof full) {
       try_one(full, argv, env, ctx, err);
       if (err->errnum == EACCES)
         denied = true;
@@ -371,7 +374,8 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
       sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return ctr_fail_errno(err, "sethostname %s", cfg->hostname);
   /* stdio before the root changes: fds given by the parent refer to host files */
-  if (!cfg->proc.terminal && ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, err) < 0)
+  if (!cfg->proc.terminal &&
+      ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, err) < 0)
     return -1;
   /* a session of its own: the caller's terminal is never its controlling tty */
   if (!cfg->proc.terminal && setsid() < 0)
@@ -383,7 +387,8 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
   if (apply_rlimits(cfg, err) < 0 || write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
   /* no fd of ours (a host directory among them) survives to the chdir */
-  if (close_fds_keeping(sync_fd, fifo_fd, err) < 0 || ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
+  if (close_fds_keeping(sync_fd, fifo_fd, err) < 0 ||
+      ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
     return -1;
   if (ctr_confine(&cfg->proc, true, err) < 0 || ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
@@ -391,7 +396,8 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
   return ctr_close_leaked_fds(err);
 }
 
-__attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd, bool sealed) {
+__attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd,
+                                                 bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   char go = 0;

@@ -26,20 +26,20 @@
 
 typedef struct ctr_mount {
   const char *source;
-  const char *destination; /* inside the container */
-  const char *type;        /* "bind" or a filesystem type */
-  const char *data;        /* filesystem options not understood as flags */
-  unsigned long flags;     /* MS_* */
+  const char *destination;   /* inside the container */
+  const char *type;          /* "bind" or a filesystem type */
+  const char *data;          /* filesystem options not understood as flags */
+  unsigned long flags;       /* MS_* */
   unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, ... (| MS_REC) or 0 */
   bool bind;
-  bool file;               /* bind of a file: create an empty file as target */
+  bool file; /* bind of a file: create an empty file as target */
 } ctr_mount_t;
 
 typedef struct ctr_device {
   const char *path; /* e.g. /dev/null */
   char type;        /* 'c' or 'b' */
   unsigned major, minor;
-  unsigned mode;    /* permission bits */
+  unsigned mode; /* permission bits */
   uid_t uid;
   gid_t gid;
 } ctr_device_t;
@@ -86,7 +86,7 @@ typedef struct ctr_spawn_cfg {
   bool readonly_root;
 
   const char *hostname;
-  int clone_flags;       /* CLONE_NEW* for new namespaces */
+  int clone_flags;        /* CLONE_NEW* for new namespaces */
   const char *join_ns[8]; /* "net:/proc/123/ns/net" style paths to join (setns) */
   size_t njoin_ns;
 
@@ -117,9 +117,9 @@ typedef struct ctr_spawn_cfg {
 
 typedef struct ctr_spawned {
   pid_t pid;
-  int pidfd;    /* from clone3(CLONE_PIDFD) */
-  int sync_fd;  /* parent's end of the sync socket, -1 after start */
-  int pty_fd;   /* master of the container's console after start, or -1 */
+  int pidfd;   /* from clone3(CLONE_PIDFD) */
+  int sync_fd; /* parent's end of the sync socket, -1 after start */
+  int pty_fd;  /* master of the container's console after start, or -1 */
 } ctr_spawned_t;
 
 /* Clone the container's init; it waits for ctr_spawn_start(). */
@@ -141,7 +141,8 @@ void ctr_exec_search(char **argv, char **env, ctr_error_t *err);
 
 /* One candidate of a PATH search: execute path (returns only on failure,
  * with err->errnum set as execve would: ENOENT, EACCES, ...). */
-typedef int (*ctr_exec_try_fn)(const char *path, char **argv, char **env, void *ctx, ctr_error_t *err);
+typedef int (*ctr_exec_try_fn)(const char *path, char **argv, char **env, void *ctx,
+                               ctr_error_t *err);
 
 /* The PATH search of ctr_exec_search (argv[0] with a '/' is tried as it is,
  * otherwise each PATH entry in turn; EACCES remembered, ENOENT/ENOTDIR go on,

@@ -125,7 +125,8 @@ static int log_line(logfile_t *lf, const char *stream, const char *s, size_t n, 
   ctr_timestamp(ts, sizeof ts);
   size_t o = (size_t)snprintf(buf, sizeof buf, "{\"log\":\"");
   o += json_escape(buf + o, s, n);
-  o += (size_t)snprintf(buf + o, sizeof buf - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream, ts);
+  o += (size_t)snprintf(buf + o, sizeof buf - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream,
+                        ts);
   if (lf->max > 0 && lf->size + o > lf->max && lf->size > 0 && log_rotate(lf, err) < 0)
     return -1;
   if (write_all(lf->fd, buf, o) < 0)
@@ -159,7 +160,7 @@ static int stream_flush(stream_t *st, logfile_t *lf, ctr_error_t *err) {
 
 /* Read what is there; returns 0 at EOF (fd closed and set to -1), 1 otherwise. */
 static int stream_read(stream_t *st, logfile_t *lf, ctr_error_t *err) {
-  if (lf->fd < 0) { /* nothing to log: splice straight to where it goes */
+  if (lf->fd < 0) {      /* nothing to log: splice straight to where it goes */
     ctr_error_t ignored; /* as below: a read error (EIO from a pty) ends the stream */
     ssize_t m = ctr_relay_out(st->fd, &st->echo, &st->no_splice, &ignored);
     if (m <= 0)
@@ -216,7 +217,7 @@ typedef struct sup {
   logfile_t log;
   int sfd, in_pipe;
   bool exited, pumping;
-  bool quiet; /* after the exit, 100 ms without output: what holds the pipes is a leftover */
+  bool quiet;      /* after the exit, 100 ms without output: what holds the pipes is a leftover */
   ctr_pump_t pump; /* our input (in_fd) to the container's stdin pipe or pty */
   struct timespec exit_at;
 } sup_t;
@@ -236,7 +237,9 @@ static int open_streams(sup_t *s, ctr_error_t *err) {
   s->out = (stream_t){.fd = -1, .name = "stdout", .echo = cfg->echo_out};
   s->err = (stream_t){.fd = -1, .name = "stderr", .echo = cfg->echo_err};
   s->pty = (stream_t){.fd = -1, .name = "stdout", .echo = cfg->echo_out};
-  s->log = (logfile_t){.fd = -1, .path = cfg->log_path, .max = cfg->log_max,
+  s->log = (logfile_t){.fd = -1,
+                       .path = cfg->log_path,
+                       .max = cfg->log_max,
                        .files = cfg->log_files < 1 ? 1 : cfg->log_files};
   if (dup_own(cfg->out_fd, &s->out.fd, err) < 0 || dup_own(cfg->err_fd, &s->err.fd, err) < 0 ||
       dup_own(cfg->pty_fd, &s->pty.fd, err) < 0)
@@ -261,7 +264,8 @@ static void close_streams(sup_t *s) {
 static int drain_deadline_passed(const sup_t *s) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - s->exit_at.tv_sec) * 1000 + (now.tv_nsec - s->exit_at.tv_nsec) / 1000000 > 2000;
+  return (now.tv_sec - s->exit_at.tv_sec) * 1000 + (now.tv_nsec - s->exit_at.tv_nsec) / 1000000 >
+         2000;
 }
 
 static int loop_once(sup_t *s, ctr_error_t *err) {

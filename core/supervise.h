@@ -13,11 +13,11 @@
 
 typedef struct ctr_supervise_cfg {
   pid_t pid;
-  int pidfd;           /* required: tells when the process exits */
-  int out_fd, err_fd;  /* read ends of the container's stdout/stderr pipes, or -1 */
-  int pty_fd;          /* master of the container's console, or -1 */
-  int in_fd;           /* host fd whose data goes to the container (stdin), or -1 */
-  int in_pipe;         /* write end of the container's stdin pipe (no tty), or -1;
+  int pidfd;              /* required: tells when the process exits */
+  int out_fd, err_fd;     /* read ends of the container's stdout/stderr pipes, or -1 */
+  int pty_fd;             /* master of the container's console, or -1 */
+  int in_fd;              /* host fd whose data goes to the container (stdin), or -1 */
+  int in_pipe;            /* write end of the container's stdin pipe (no tty), or -1;
                           owned by ctr_supervise (closed at the end of the input) */
   int echo_out, echo_err; /* where to copy output too (foreground), or -1 */
   const char *log_path;   /* JSON-lines log, docker's json-file format, or NULL */
@@ -29,7 +29,7 @@ typedef struct ctr_supervise_cfg {
 
 typedef struct ctr_exit {
   bool signaled;
-  int code;   /* exit code, or the signal number when signaled */
+  int code; /* exit code, or the signal number when signaled */
 } ctr_exit_t;
 
 /* Run until the process has exited and its output is drained. */

@@ -16,18 +16,19 @@
 
 #define LC_PROG "luac-ctr"
 #define LC_RUNC_NAME "luac-runc" /* the OCI runtime: a link to this binary (main.c) */
-#define LC_EXIT_USAGE 125 /* the launcher's own errors (docker uses 125) */
+#define LC_EXIT_USAGE 125        /* the launcher's own errors (docker uses 125) */
 /* where the binary's file is, set before re-executing from a sealed memfd
  * (main.c); read only when /proc/self/exe is a memfd (paths.c) */
 #define LC_EXE_ENV "LUAC_CTR_EXE"
 
 /* Where things are: computed once at start-up. */
 typedef struct lc_layout {
-  int build_tree;                /* running from the build tree */
-  const char *lua_dir;           /* dir holding ctr/init.lua */
-  const char *cmod_dir;          /* dir holding ctr/core.so */
-  const char *builtin_scripts;   /* the built-in workflows */
-  char config_dir[PATH_MAX];     /* user config dir ("" when unknown) */
+  int build_tree;                 /* running from the build tree */
+  char lua_dir[PATH_MAX];         /* dir holding ctr/init.lua */
+  char cmod_dir[PATH_MAX];        /* dir holding ctr/core.so */
+  char builtin_scripts[PATH_MAX]; /* the built-in workflows */
+  char data_dir[PATH_MAX];        /* share/luac-ctr: profiles, doc sources */
+  char config_dir[PATH_MAX];      /* user config dir ("" when unknown) */
 } lc_layout_t;
 
 /* Fill the layout (reads /proc/self/exe and the environment). */

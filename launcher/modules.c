@@ -8,6 +8,7 @@
  */
 #include "launcher.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -41,7 +42,10 @@ static void set_user_dirs(lua_State *L, const lc_layout_t *lay) {
 /* Documentation sources read by help(): C binding sources and Lua modules. */
 static void set_doc_dirs(lua_State *L, const lc_layout_t *lay) {
   static const char *const build[] = {LUACTR_SOURCE_DIR "/bindings", LUACTR_SOURCE_DIR "/lua/ctr"};
-  static const char *const inst[] = {LUACTR_DATA_DIR "/doc/bindings", LUACTR_DATA_DIR "/doc/lua/ctr"};
+  char b[PATH_MAX + 16], l[PATH_MAX + 16];
+  snprintf(b, sizeof b, "%s/doc/bindings", lay->data_dir);
+  snprintf(l, sizeof l, "%s/doc/lua/ctr", lay->data_dir);
+  const char *const inst[] = {b, l};
   set_list(L, "doc_dirs", lay->build_tree ? build : inst, 2);
 }
 
@@ -55,7 +59,7 @@ static int open_launcher(lua_State *L) {
   setstr(L, "cmod_dir", lay->cmod_dir);
   setstr(L, "scripts_dir", lay->builtin_scripts);
   setstr(L, "config_dir", lay->config_dir);
-  setstr(L, "data_dir", LUACTR_DATA_DIR);
+  setstr(L, "data_dir", lay->data_dir);
   if (lay->build_tree) {
     setstr(L, "source_dir", LUACTR_SOURCE_DIR);
     setstr(L, "binary_dir", LUACTR_BINARY_DIR);

@@ -3,7 +3,11 @@
  * Build tree (the directory of the binary, /proc/self/exe or $LUAC_CTR_EXE
  * when that is a sealed memfd copy, is LUACTR_BINARY_DIR): Lua
  * modules and built-in scripts come from the source tree, C modules from the
- * build dir. Installed: LUACTR_LUA_DIR, LUACTR_CMOD_DIR, LUACTR_DATA_DIR.
+ * build dir. Installed: the prefix is the binary's directory less
+ * LUACTR_BINDIR (so `cmake --install build --prefix DIR` can go anywhere and
+ * be moved), else the configured LUACTR_PREFIX; the Lua modules, C modules and
+ * data are LUACTR_LUA_SUBDIR, LUACTR_CMOD_SUBDIR and LUACTR_DATA_SUBDIR below
+ * it (GNUInstallDirs, relative unless configured absolute).
  *
  * Scripts are looked up by name in LUAC_CTR_PATH (colon-separated dirs), then
  * CONFIG/scripts, then the built-in scripts. CONFIG is $LUAC_CTR_CONFIG, else
@@ -48,15 +52,30 @@ static int exe_path(char *exe, size_t len) {
   return 0;
 }
 
-static int detect_build_tree(void) {
-  char exe[PATH_MAX];
-  if (exe_path(exe, sizeof exe) < 0)
-    return 0;
-  char *slash = strrchr(exe, '/');
-  if (!slash)
-    return 0;
-  *slash = '\0';
-  return same_dir(exe, LUACTR_BINARY_DIR);
+/* The directory holding the binary ("" when unknown). */
+static void exe_dir(char *dir, size_t len) {
+  char *slash;
+  if (exe_path(dir, len) < 0 || !(slash = strrchr(dir, '/')))
+    dir[0] = '\0';
+  else
+    *slash = '\0';
+}
+
+/* The install prefix: dir less its "/LUACTR_BINDIR" tail. */
+static void install_prefix(const char *dir, char *out, size_t len) {
+  size_t n = strlen(dir), b = strlen(LUACTR_BINDIR);
+  if (LUACTR_BINDIR[0] != '/' && n > b && dir[n - b - 1] == '/' &&
+      strcmp(dir + n - b, LUACTR_BINDIR) == 0 && n - b - 1 < len)
+    snprintf(out, len, "%.*s", (int)(n - b - 1), dir);
+  else
+    snprintf(out, len, "%s", LUACTR_PREFIX);
+}
+
+/* out = prefix/sub (sub when absolute); "" when that does not fit. */
+static void under(char *out, size_t len, const char *prefix, const char *sub) {
+  int n = snprintf(out, len, "%s%s%s", sub[0] == '/' ? "" : prefix, sub[0] == '/' ? "" : "/", sub);
+  if (n < 0 || (size_t)n >= len)
+    out[0] = '\0';
 }
 
 static void config_dir(char *out, size_t n) {
@@ -73,15 +92,19 @@ static void config_dir(char *out, size_t n) {
 }
 
 void lc_layout_init(lc_layout_t *lay) {
-  lay->build_tree = detect_build_tree();
+  char dir[PATH_MAX], prefix[PATH_MAX];
+  exe_dir(dir, sizeof dir);
+  lay->build_tree = dir[0] && same_dir(dir, LUACTR_BINARY_DIR);
+  install_prefix(dir, prefix, sizeof prefix);
+  under(lay->data_dir, sizeof lay->data_dir, prefix, LUACTR_DATA_SUBDIR);
   if (lay->build_tree) {
-    lay->lua_dir = LUACTR_SOURCE_DIR "/lua";
-    lay->cmod_dir = LUACTR_BINARY_DIR;
-    lay->builtin_scripts = LUACTR_SOURCE_DIR "/scripts";
+    snprintf(lay->lua_dir, sizeof lay->lua_dir, "%s", LUACTR_SOURCE_DIR "/lua");
+    snprintf(lay->cmod_dir, sizeof lay->cmod_dir, "%s", LUACTR_BINARY_DIR);
+    snprintf(lay->builtin_scripts, sizeof lay->builtin_scripts, "%s", LUACTR_SOURCE_DIR "/scripts");
   } else {
-    lay->lua_dir = LUACTR_LUA_DIR;
-    lay->cmod_dir = LUACTR_CMOD_DIR;
-    lay->builtin_scripts = LUACTR_DATA_DIR "/scripts";
+    under(lay->lua_dir, sizeof lay->lua_dir, prefix, LUACTR_LUA_SUBDIR);
+    under(lay->cmod_dir, sizeof lay->cmod_dir, prefix, LUACTR_CMOD_SUBDIR);
+    under(lay->builtin_scripts, sizeof lay->builtin_scripts, lay->data_dir, "scripts");
   }
   config_dir(lay->config_dir, sizeof lay->config_dir);
 }
@@ -143,9 +166,16 @@ int lc_user_dirs(const lc_layout_t *lay, char *buf, size_t buflen) {
   return count;
 }
 
+/* dir/file into out when that is a file. Built in a local buffer: with
+ * -fsanitize=undefined at -O3, GCC 12 warns that out might be NULL in a
+ * snprintf into it here (-Wformat-truncation). */
 static int try_dir(const char *dir, const char *file, char *out, size_t outlen) {
-  int n = snprintf(out, outlen, "%s/%s", dir, file);
-  return n > 0 && (size_t)n < outlen && is_file(out);
+  char p[PATH_MAX];
+  int n = snprintf(p, sizeof p, "%s/%s", dir, file);
+  if (n < 0 || (size_t)n >= sizeof p || (size_t)n >= outlen || !is_file(p))
+    return 0;
+  memcpy(out, p, (size_t)n + 1);
+  return 1;
 }
 
 int lc_find_script(const lc_layout_t *lay, const char *name, char *out, size_t outlen) {
@@ -306,8 +336,10 @@ void lc_print_help(const lc_layout_t *lay) {
     if (b)
       b->overrides = user.v[i].overrides = 1;
   }
-  qsort(user.v, user.n, sizeof *user.v, entry_cmp);
-  qsort(builtin.v, builtin.n, sizeof *builtin.v, entry_cmp);
+  if (user.n) /* qsort(NULL, 0, ...) is undefined (UBSan: nonnull-attribute) */
+    qsort(user.v, user.n, sizeof *user.v, entry_cmp);
+  if (builtin.n)
+    qsort(builtin.v, builtin.n, sizeof *builtin.v, entry_cmp);
   printf("\nBuilt-in scripts (%s):\n", lay->builtin_scripts);
   print_list(&builtin, " [overridden by a user script]");
   printf("\nUser scripts (");

@@ -204,7 +204,8 @@ describe("ctr.cgroup #root", function()
 
   it("stops forks at the pids limit", function()
     local g = create("pids", { pids = 10 })
-    local h = spawn_in(g, 'lua5.4 -e "local ok,bad,hs=0,0,{} for i=1,20 do local p=io.popen([[exec sleep 30]]) if p then ok=ok+1 hs[#hs+1]=p else bad=bad+1 end end print(ok..[[ ]]..bad) io.stdout:flush() os.execute([[exec sleep 30]])"')
+    local h = spawn_in(g, 'lua5.4 -e "local ok,bad,hs=0,0,{} for i=1,20 do local p=io.popen([[exec sleep 30]]) '
+      .. 'if p then ok=ok+1 hs[#hs+1]=p else bad=bad+1 end end print(ok..[[ ]]..bad) io.stdout:flush() os.execute([[exec sleep 30]])"')
     local ok, bad = h:read("l"):match("^(%d+) (%d+)$")
     assert.are.equal(9, tonumber(ok))  -- lua itself is the 10th task
     assert.are.equal(11, tonumber(bad))

@@ -6,6 +6,8 @@ local function read_file(p)
   local f = assert(io.open(p)); local s = f:read("a"); f:close(); return s
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("core idmap", function()
   it("bad maps raise", function()
     assert.has_error(function() core.write_uid_map(0, 5) end)

@@ -30,6 +30,8 @@ local function exists(p)
   return false
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("core mount", function()
   local dir
   before_each(function() dir = C.tmpdir() end)

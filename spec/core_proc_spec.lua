@@ -29,6 +29,8 @@ local function wait_state(pid, want)
   return false
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("core proc", function()
   it("fork runs a child whose exit code waitpid returns", function()
     local pid = assert(core.fork())

@@ -2,6 +2,8 @@
 local core = require "ctr.core"
 local C = require "core_child"
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("core sig", function()
   it("signum and signame convert names and numbers", function()
     assert.are.equal(15, core.signum("TERM"))

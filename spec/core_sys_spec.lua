@@ -6,6 +6,8 @@ local function sh1(cmd)
   local p = io.popen(cmd); local s = p:read("l"); p:close(); return s
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("core sys", function()
   it("getrandom and random_hex", function()
     local a, b = core.getrandom(32), core.getrandom(32)

@@ -29,6 +29,8 @@ local function ps_line(name)
   end
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("crash recovery #root", function()
   U.per_test_root(function(r) root = r end)
 

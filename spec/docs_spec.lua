@@ -13,6 +13,8 @@ local function write(path, text)
   f:close()
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("documentation", function()
   local G = gendoc()
   local model = G.collect(".")

@@ -33,6 +33,8 @@ local function link_exists(name)
   return code == 0
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("examples #root", function()
   local root
   before_each(function() root = U.tmproot() end)

@@ -4,7 +4,7 @@ local core = require "ctr.core"
 local U = require "spec_util"
 
 local E = core.errno
-local O755, O700, O644, O600 = 493, 448, 420, 384
+local O700, O644, O600 = 448, 420, 384
 
 -- run a Lua snippet in another lua5.4 process with the same module paths
 local function lua_proc(code)
@@ -19,6 +19,8 @@ local function finally_do(fn, cleanup)
   cleanup()
   if not ok then error(err, 0) end
 end
+
+local _ -- what multiple assignments throw away (not a global)
 
 describe("ctr.core fs #root", function()
   local root

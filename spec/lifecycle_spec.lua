@@ -41,6 +41,8 @@ local function wait_ready(name)
   end, 10)
 end
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("lifecycle #root", function()
   U.per_test_root(function(r) root = r end)
 

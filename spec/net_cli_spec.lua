@@ -6,6 +6,8 @@ local net = require "ctr.net"
 local json = require "ctr.json"
 local U = require "spec_util"
 
+local _ -- what multiple assignments throw away (not a global)
+
 describe("network workflow #root", function()
   local saved, root
 

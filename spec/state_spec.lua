@@ -186,7 +186,7 @@ describe("ctr.state #root", function()
     assert.are.equal("got\n", lua_proc(try, root .. "/state"))
     assert.are.same({ 1, 2 }, { state.with_lock(function(a, b) return a, b end, 1, 2) })
     do
-      local c <close> = state.lock("other")
+      local _ <close> = state.lock("other")
       assert.are.equal("busy\n", lua_proc(try:gsub("'global'", "'other'"), root .. "/state"))
     end
     assert.are.equal("got\n", lua_proc(try:gsub("'global'", "'other'"), root .. "/state"))

@@ -126,7 +126,8 @@ end)
 
 check("pids_limit", function()
   local g = create("pids", { pids = 10 })
-  local h = start_in(g, lua_cmd("local ok,bad,hs=0,0,{} for i=1,20 do local p=io.popen([[exec sleep 30]]) if p then ok=ok+1 hs[#hs+1]=p else bad=bad+1 end end print(ok..[[ ]]..bad) io.stdout:flush() os.execute([[exec sleep 30]])"))
+  local h = start_in(g, lua_cmd("local ok,bad,hs=0,0,{} for i=1,20 do local p=io.popen([[exec sleep 30]]) "
+    .. "if p then ok=ok+1 hs[#hs+1]=p else bad=bad+1 end end print(ok..[[ ]]..bad) io.stdout:flush() os.execute([[exec sleep 30]])"))
   local ok, bad = h:read("l"):match("^(%d+) (%d+)$")
   ok, bad = tonumber(ok), tonumber(bad)
   assert(ok and ok <= 9 and bad >= 11 and ok + bad == 20,

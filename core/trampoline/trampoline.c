@@ -71,16 +71,26 @@ static int parse_fd(const char *s) {
 
 static const char *errname(long e) {
   switch (e) {
-  case ENOENT: return "No such file or directory";
-  case EACCES: return "Permission denied";
-  case ENOEXEC: return "Exec format error";
-  case ENOTDIR: return "Not a directory";
-  case ELOOP: return "Too many levels of symbolic links";
-  case E2BIG: return "Argument list too long";
-  case ENOMEM: return "Cannot allocate memory";
-  case ETXTBSY: return "Text file busy";
-  case EPERM: return "Operation not permitted";
-  default: return "exec failed";
+  case ENOENT:
+    return "No such file or directory";
+  case EACCES:
+    return "Permission denied";
+  case ENOEXEC:
+    return "Exec format error";
+  case ENOTDIR:
+    return "Not a directory";
+  case ELOOP:
+    return "Too many levels of symbolic links";
+  case E2BIG:
+    return "Argument list too long";
+  case ENOMEM:
+    return "Cannot allocate memory";
+  case ETXTBSY:
+    return "Text file busy";
+  case EPERM:
+    return "Operation not permitted";
+  default:
+    return "exec failed";
   }
 }
 

@@ -55,7 +55,7 @@ local function set(opts, def, value)
   end
 end
 
-local function take_value(argv, i, def, name)
+local function take_value(argv, i, name)
   local v = argv[i + 1]
   if v == nil then errors.raise(125, "flag needs an argument: %s", name) end
   return v, i + 1
@@ -89,7 +89,7 @@ function M.parse(argv, defs, info)
         end
         opts[key(def)] = value ~= "false"
       else
-        if not value then value, i = take_value(argv, i, def, "--" .. name) end
+        if not value then value, i = take_value(argv, i, "--" .. name) end
         set(opts, def, value)
       end
     elseif a:sub(1, 1) == "-" and #a > 1 then
@@ -103,7 +103,7 @@ function M.parse(argv, defs, info)
           j = j + 1
         else
           local value = a:sub(j + 1)
-          if value == "" then value, i = take_value(argv, i, def, "-" .. c) end
+          if value == "" then value, i = take_value(argv, i, "-" .. c) end
           set(opts, def, value)
           break
         end

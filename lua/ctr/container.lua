@@ -520,8 +520,10 @@ local function name_in_use(name)
 end
 
 local function random_name()
-  local adj = { "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nimble", "proud", "quiet", "swift", "witty", "zen" }
-  local noun = { "turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "torvalds", "dijkstra", "liskov", "wirth", "lamport", "hamming", "kernighan", "pike", "cerf", "allen" }
+  local adj = { "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen",
+                "lucid", "merry", "nimble", "proud", "quiet", "swift", "witty", "zen" }
+  local noun = { "turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "torvalds", "dijkstra",
+                 "liskov", "wirth", "lamport", "hamming", "kernighan", "pike", "cerf", "allen" }
   local b = core.getrandom(3)
   return adj[b:byte(1) % #adj + 1] .. "_" .. noun[b:byte(2) % #noun + 1] .. "_" .. (b:byte(3) % 100)
 end
@@ -841,7 +843,7 @@ end
 function Container:start(opts)
   local o = opts or {}
   check_startable(self)
-  if o.detach then return self:_start_detached(o) end
+  if o.detach then return self:_start_detached() end
   local p, fds, g = self:_locked(function()
     check_startable(self)
     return self:_launch { interactive = o.interactive, stdin = o.stdin or 0 }
@@ -858,7 +860,7 @@ end
 
 -- Detached: fork twice so that the supervisor is nobody's zombie; it reports
 -- "ok" or the error over a pipe, then supervises until the container exits.
-function Container:_start_detached(o)
+function Container:_start_detached()
   local r, w = core.pipe()
   local pid = core.fork()
   if pid == 0 then

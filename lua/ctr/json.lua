@@ -59,12 +59,12 @@ function M.encode(value, opts)
     if not ok then error(s, 2) end
     return s
   end
-  local dkjson = dk()
+  local dj = dk()
   local set, order = {}, {}
   all_keys(value, {}, set)
   for k in pairs(set) do order[#order + 1] = k end
   table.sort(order)
-  local s, err = dkjson.encode(value, { indent = opts.indent and true or nil, keyorder = order })
+  local s, err = dj.encode(value, { indent = opts.indent and true or nil, keyorder = order })
   if not s then error("json.encode: " .. tostring(err), 2) end
   return s
 end

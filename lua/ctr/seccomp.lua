@@ -46,6 +46,11 @@ function M.default_path()
     end
     candidates[#candidates + 1] = launcher.data_dir .. "/profiles/seccomp-default.json"
   end
+  -- installed, loaded by a plain lua5.4: <share>/lua/5.4/ctr/seccomp.lua
+  -- beside <share>/luac-ctr
+  local me = package.searchpath("ctr.seccomp", package.path)
+  local share = me and me:match("^(.*)/lua/5%.4/ctr/seccomp%.lua$")
+  if share then candidates[#candidates + 1] = share .. "/luac-ctr/profiles/seccomp-default.json" end
   -- run from the source tree without the launcher (busted, lua5.4)
   local src = debug.getinfo(1, "S").source
   local file = src:sub(1, 1) == "@" and src:sub(2) or ""
