@@ -40,13 +40,13 @@ local function delay(d)
   return math.exp(lo + math.random() * (hi - lo))
 end
 
--- Run the launcher in the background and SIGKILL it after delay seconds
+-- Run the launcher in the background and SIGKILL it after secs seconds
 -- (if it is still running).
-local function kill_after(args, delay)
+local function kill_after(args, secs)
   local parts = {}
   for i, a in ipairs(args) do parts[i] = U.q(a) end
   U.sh(("LUAC_CTR_ROOT=%s %s %s >/dev/null 2>&1 & p=$!; sleep %.3f; kill -9 $p 2>/dev/null; wait $p")
-    :format(U.q(root), U.q(U.launcher), table.concat(parts, " "), delay))
+    :format(U.q(root), U.q(U.launcher), table.concat(parts, " "), secs))
 end
 
 -- How long args take when not killed (seconds), and that they work.

@@ -7,6 +7,7 @@
 local U = require "spec_util"
 local core = require "ctr.core"
 local json = require "ctr.json"
+local _ -- what multiple assignments throw away (not a global)
 
 local root
 

@@ -5,6 +5,7 @@
 -- and the same command must work once space is freed. (There is no `pull`
 -- in luac-ctr: nothing to check for it.)
 local U = require "spec_util"
+local _ -- what multiple assignments throw away (not a global)
 
 local root
 

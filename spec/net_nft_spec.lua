@@ -9,6 +9,7 @@
 local core = require "ctr.core"
 local json = require "ctr.json"
 local U = require "spec_util"
+local _ -- what multiple assignments throw away (not a global)
 
 local q = U.q
 

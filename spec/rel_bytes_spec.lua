@@ -2,7 +2,6 @@
 -- byte-exact end to end (config.json writes bytes that are not UTF-8 as
 -- \udcXX escapes, see docs/DEVELOPING.md), and every error is one line.
 local U = require "spec_util"
-local core = require "ctr.core"
 local json = require "ctr.json"
 
 -- argv entries that are not UTF-8: lone bytes, a truncated sequence, an

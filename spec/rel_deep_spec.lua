@@ -3,6 +3,7 @@
 -- own files and in an imported image's layer.
 local U = require "spec_util"
 local core = require "ctr.core"
+local _ -- what multiple assignments throw away (not a global)
 
 -- 60 components of 100 characters: a 6059-character relative path.
 local DEPTH, COMP = 60, ("x"):rep(96)

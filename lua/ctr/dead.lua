@@ -94,10 +94,10 @@ function M.load(id, load_err)
 end
 
 --- Always "dead".
-function Dead:status() return "dead" end
+function Dead:status() return "dead" end -- luacheck: no unused args
 
 --- Dead containers have no exit code.
-function Dead:exit_code() return nil end
+function Dead:exit_code() return nil end -- luacheck: no unused args
 
 --- Nothing to re-read: the state is what load recovered.
 function Dead:refresh() return self end

@@ -749,12 +749,12 @@ local function update_hosts_locked(name, cid)
       if n.name == name then for c in pairs(n.attachments) do target[c] = true end end
     end
   end
-  for cid in pairs(target) do
+  for id in pairs(target) do
     local mine = {}
-    for _, n in ipairs(nets) do if n.attachments[cid] then mine[#mine + 1] = n end end
+    for _, n in ipairs(nets) do if n.attachments[id] then mine[#mine + 1] = n end end
     for _, n in ipairs(mine) do
-      local path = n.attachments[cid].hosts_file
-      if path then write_in_place(path, hosts_text(cid, mine)) end
+      local path = n.attachments[id].hosts_file
+      if path then write_in_place(path, hosts_text(id, mine)) end
     end
   end
 end
