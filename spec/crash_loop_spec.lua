@@ -3,7 +3,7 @@
 -- (CRASHLOOP_N times each: 6 in CI, 100 from tools/crashloop.sh). Then
 -- what must hold: `ps -a` lists every container directory, and
 -- `rm -f $(ps -aq)` leaves no container directory, mount, cgroup, veth,
--- IP allocation or iptables rule of a removed container or network;
+-- IP allocation or nftables element of a removed container or network;
 -- `system prune -f` after it leaves no file but the images' and networks'.
 -- The delays are log-uniform from 5 ms to 1.3 times what the command takes
 -- when not killed: early moments (where the issue saw `run -d` leak) are
@@ -14,19 +14,6 @@ local json = require "ctr.json"
 
 local N = tonumber(os.getenv("CRASHLOOP_N") or "") or 6
 local SEED = tonumber(os.getenv("CRASHLOOP_SEED") or "") or os.time()
-local HAVE_PRUNE = core.exists("scripts/system.lua")
-local PRUNE_PENDING = "`system prune` does not exist yet (scripts/system.lua: the garbage collector "
-  .. "of issue 17, another branch)"
--- Container directories that `ps -a` does not show (a `run -d` killed
--- early) are issue 17's "Dead containers", fixed on the branch that also
--- brings `system prune`: until it is here, such a finding is reported as
--- pending (with what was found), not as a failure.
-local function needs_dead_containers(fn)
-  local ok, e = pcall(fn)
-  if ok then return end
-  if HAVE_PRUNE then error(e, 0) end
-  pending("issue 17 Dead containers (another branch) not here yet; found: " .. tostring(e):gsub("\n.*", ""))
-end
 
 local root
 
@@ -95,12 +82,28 @@ local function bridges()
   return t
 end
 
-local function tagged_rules()
-  local out = U.sh("iptables-save 2>/dev/null")
+-- The elements of a set or map of our nftables table (one string each).
+local function nft_elements(name)
+  local out = U.sh("nft list set ip luac-ctr " .. name .. " 2>/dev/null || nft list map ip luac-ctr " .. name)
+  local body = out:match("elements = {(.-)}") or ""
   local t = {}
-  for l in out:gmatch("[^\n]+") do
-    local tag = l:match('%-%-comment "?luac%-ctr:([^%s"]+)')
-    if tag then t[#t + 1] = { tag = tag, line = l } end
+  for e in body:gmatch("[^,]+") do t[#t + 1] = e:match("^%s*(.-)%s*$") end
+  return t
+end
+
+-- Published-port elements whose container address is on one of nets.
+local function port_elements_on(nets)
+  local t = {}
+  for _, map in ipairs({ "ports_any", "ports_ip" }) do
+    for _, e in ipairs(nft_elements(map)) do
+      local ip = e:match(":%s*(%d+%.%d+%.%d+%.%d+)")
+      for _, n in ipairs(nets) do
+        local net = require "ctr.network"
+        local nn, np = net.parse_cidr(n.IPAM.Config[1].Subnet)
+        local mask = np == 0 and 0 or (0xffffffff << (32 - np)) & 0xffffffff
+        if ip and (net.ip2int(ip) & mask) == nn then t[#t + 1] = map .. ": " .. e end
+      end
+    end
   end
   return t
 end
@@ -154,11 +157,9 @@ describe("crash loops #root #crashloop", function()
     local out, err, code = ctr("ps", "-a", "-q", "--no-trunc")
     assert.are.equal(0, code, err)
     for _, id in ipairs(lines(out)) do listed[id] = true end
-    needs_dead_containers(function()
-      for _, id in ipairs(dirs("containers")) do
-        assert.is_true(listed[id] == true, "container directory " .. id .. " is not in ps -a")
-      end
-    end)
+    for _, id in ipairs(dirs("containers")) do
+      assert.is_true(listed[id] == true, "container directory " .. id .. " is not in ps -a")
+    end
   end)
 
   it("rm -f $(ps -aq) leaves no container, mount, cgroup, veth, IP allocation or container rule", function()
@@ -173,12 +174,8 @@ describe("crash loops #root #crashloop", function()
     for _, n in ipairs(networks()) do
       assert.are.same({}, n.Containers or {}, "addresses still allocated on " .. n.Name)
     end
-    for _, r in ipairs(tagged_rules()) do
-      assert.is_nil(r.tag:find("@", 1, true), "a container's rule is left: " .. r.line)
-    end
-    needs_dead_containers(function()
-      assert.are.same({}, dirs("containers"), "container directories left after rm -f $(ps -aq)")
-    end)
+    assert.are.same({}, port_elements_on(networks()), "published-port elements of removed containers")
+    assert.are.same({}, dirs("containers"), "container directories left after rm -f $(ps -aq)")
   end)
 
   it("network rm of every listed network but the default works", function()
@@ -197,7 +194,6 @@ describe("crash loops #root #crashloop", function()
   -- bridge and rules of a network whose file was never written or already
   -- removed) is the garbage collector's: `system prune`.
   it("system prune -f then leaves no temporary file, layer, bridge or rule of no network", function()
-    if not HAVE_PRUNE then pending(PRUNE_PENDING) return end
     local _, err, code = ctr("system", "prune", "-f")
     assert.are.equal(0, code, err)
     assert.are.same({}, dirs("tmp"))
@@ -211,11 +207,13 @@ describe("crash loops #root #crashloop", function()
     for _, l in ipairs(dirs("layers")) do assert.is_true(used[l] == true, "layer " .. l .. " of no image") end
     local left, mine = networks(), {}
     for _, n in ipairs(left) do mine[n.Options["com.docker.network.bridge.name"]] = n.Id end
-    for br in pairs(bridges()) do assert.is_truthy(mine[br], "bridge " .. br .. " of no network") end
-    for _, r in ipairs(tagged_rules()) do
-      local ok = false
-      for _, n in ipairs(left) do ok = ok or r.tag == n.Id end
-      assert.is_true(ok, "a rule of no network is left: " .. r.line)
+    for br in pairs(bridges()) do
+      assert.is_truthy(mine[br], "bridge " .. br .. " of no network (networks: "
+        .. table.concat(dirs("networks"), " ") .. ")")
+    end
+    for _, e in ipairs(nft_elements("bridges")) do
+      local br = e:match('^"?([^"]+)"?$')
+      assert.is_truthy(mine[br], "nftables elements of a bridge of no network: " .. br)
     end
   end)
 end)

@@ -31,21 +31,26 @@ local function ps_ids()
   return ids
 end
 
-local function rules() return (U.sh("iptables-save")) end
+-- The firewall's published-port elements of the container at ip (nftables
+-- keys them by address and port: "... : <ip> . 80").
+local function port_rule(ip)
+  local rs = require("ctr.network").ruleset()
+  return rs:match(": " .. ip:gsub("%.", "%%.") .. " %. 80[^\n,}]*")
+end
 
 local function sh_ok(cmd) local _, _, code = U.sh(cmd); return code == 0 end
 
 describe("dead containers #root", function()
   U.per_test_root(function(r) root = r end)
 
-  -- a running container with an address, a veth and a published port (rules
-  -- tagged with its id), whose state.json is then truncated
+  -- a running container with an address, a veth and a published port (a
+  -- firewall element with its address), whose state.json is then truncated
   local function broken_container(name, port)
     local id = rund("--name", name, "-p", "127.0.0.1:" .. port .. ":80", "busybox", "sleep", "300")
     local st = read_json(root .. "/containers/" .. id .. "/state.json")
     local att = assert(st.network.attachment, "the default network gave the container an address")
     assert.is_true(sh_ok("ip link show dev " .. U.q(att.veth_host)))
-    assert.is_truthy(rules():find(id, 1, true), "no rule tagged with the id")
+    assert.is_truthy(port_rule(att.ip), "no published-port element for the container's address")
     assert(io.open(root .. "/containers/" .. id .. "/state.json", "w")):close() -- truncated
     return id, st.pid, att
   end
@@ -54,7 +59,7 @@ describe("dead containers #root", function()
     assert.is_truthy(gone(pid), "the container's process was killed")
     assert.same({}, U.cgroup_dirs(id))
     assert.is_false(sh_ok("ip link show dev " .. U.q(att.veth_host)))
-    assert.is_nil(rules():find(id, 1, true), "a firewall rule tagged with the id is left")
+    assert.is_nil(port_rule(att.ip), "a published-port element of the container is left")
     local net = core.read_file(root .. "/networks/" .. att.network .. ".json")
     assert.is_nil(net:find(id, 1, true), "the address allocation is left")
     assert.is_false(core.exists(root .. "/containers/" .. id))

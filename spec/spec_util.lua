@@ -121,8 +121,11 @@ function U.firewall()
   local t = {}
   for l in U.sh("iptables-save"):gmatch("[^\n]+") do if l:match("^%-A") then t[#t + 1] = l end end
   local rs = require("ctr.network").ruleset()
+  local in_elements = false -- a long element list goes on over several lines
   for l in rs:gmatch("[^\n]+") do
-    if l:find("elements =", 1, true) or l:match("chain n%-") then t[#t + 1] = l end
+    if l:find("elements =", 1, true) then in_elements = true end
+    if in_elements or l:match("chain n%-") then t[#t + 1] = l end
+    if l:find("}", 1, true) then in_elements = false end
   end
   return table.concat(t, "\n")
 end

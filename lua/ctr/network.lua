@@ -460,9 +460,15 @@ local function create_locked(opts)
       or (M.BRIDGE_PREFIX .. "-" .. id:sub(1, 10))),
     created = os.date("!%Y-%m-%dT%H:%M:%SZ"), allocated = {}, attachments = {},
   }
-  local sok, serr = pcall(setup_bridge, n)
-  if not sok then pcall(teardown_bridge, n); error(serr, 0) end
+  -- the record first: a create killed while it sets the bridge up leaves a
+  -- network that is listed, and `network rm` (or the next use) finishes it
   save(n)
+  local sok, serr = pcall(setup_bridge, n)
+  if not sok then
+    pcall(teardown_bridge, n)
+    os.remove(netfile(name))
+    error(serr, 0)
+  end
   return n
 end
 
@@ -475,12 +481,23 @@ function M.create(opts)
   return locked(function() return create_locked(opts) end)
 end
 
---- The network called name, or nil, "no such network: name".
+--- The network called name, or whose id (or a unique prefix of it, as docker
+-- takes) is name; or nil, "no such network: name".
 function M.get(name)
   if not valid_name(name) then return nil, "no such network: " .. tostring(name) end
   local n = load(name)
-  if not n then return nil, "no such network: " .. name end
-  return n
+  if n then return n end
+  if name:match("^%x+$") then
+    local found
+    for _, c in ipairs(locked(all_networks)) do
+      if c.id:sub(1, #name) == name then
+        if found then return nil, "network id prefix " .. name .. " is ambiguous" end
+        found = c
+      end
+    end
+    if found then return found end
+  end
+  return nil, "no such network: " .. name
 end
 
 --- Every network, sorted by name.
@@ -510,8 +527,8 @@ end
 -- are attached (detach them first).
 function M.remove(name)
   return locked(function()
-    local n = load(name)
-    if not n then error("no such network: " .. tostring(name), 0) end
+    local n, err = M.get(name)
+    if not n then error(err, 0) end
     if next(n.attachments) then
       local ids = {}
       for cid in pairs(n.attachments) do ids[#ids + 1] = cid end
@@ -519,7 +536,7 @@ function M.remove(name)
       error(("network %s has %d attached container(s): %s"):format(name, #ids, table.concat(ids, ", ")), 0)
     end
     teardown_bridge(n)
-    assert(os.remove(netfile(name)))
+    assert(os.remove(netfile(n.name)))
     return true
   end)
 end
