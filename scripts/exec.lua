@@ -3,7 +3,8 @@
 -- luac-ctr exec [OPTIONS] CONTAINER COMMAND [ARG...]
 -- Joins the container's namespaces and cgroup and runs COMMAND with the
 -- container's environment, user, working directory and capabilities. The
--- exit code is the command's (126: cannot execute, 127: not found).
+-- exit code is the command's (126: cannot execute, 127: not found); an
+-- unknown, ambiguous or stopped container exits 1, as docker's exec does.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
@@ -19,7 +20,8 @@ errors.main(function(...)
     { "u", "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])" },
   }, { usage = "exec [OPTIONS] CONTAINER COMMAND [ARG...]", command = "exec", stop_at_positional = true })
   if #args < 2 then errors.raise(125, "\"exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]") end
-  local c = container.must_get(args[1])
+  local c = container.must_get(args[1], 1)
+  if not c:running() then errors.raise(1, "container %s is not running", c.state.name) end
   local env = {}
   for _, f in ipairs(o.env_file or {}) do
     local fh, ferr = io.open(f)

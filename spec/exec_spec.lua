@@ -102,13 +102,13 @@ describe("exec #root", function()
     assert.same({ 0, 1, 2, 3 }, fds) -- 3 is ls's own directory fd
   end)
 
-  it("reports unknown, stopped and ambiguous containers clearly with 125", function()
+  it("reports unknown, stopped and ambiguous containers clearly with 1 (docker's code)", function()
     local _, err, code = ctr({ "exec", "nope", "true" })
-    assert.are.equal(125, code)
+    assert.are.equal(1, code)
     assert.matches("no such container: nope", err)
     ctr({ "run", "--name", "done", "busybox", "true" })
     _, err, code = ctr({ "exec", "done", "true" })
-    assert.are.equal(125, code)
+    assert.are.equal(1, code)
     assert.matches("is not running", err)
     -- two containers whose ids share a one-character prefix
     local ids = {}
@@ -117,7 +117,7 @@ describe("exec #root", function()
       local c = id:sub(1, 1)
       if ids[c] then
         _, err, code = ctr({ "exec", c, "true" })
-        assert.are.equal(125, code)
+        assert.are.equal(1, code)
         assert.matches("multiple containers match prefix", err)
         return
       end

@@ -1,0 +1,49 @@
+-- parity_b_spec: docker parity, part B (issue 13): exit codes, template
+-- errors, the non-root message, the lazy ctr table, hooks of detached
+-- containers, packaging (#root).
+local U = require "spec_util"
+
+local root
+local function ctr(...) return U.ctr(root, { ... }) end
+
+local function rund(name, ...)
+  local out, err, code = ctr("run", "-d", "--network", "none", "--name", name, "busybox", ...)
+  assert.are.equal(0, code, err)
+  return (out:gsub("%s+$", ""))
+end
+
+-- one line on stderr, no traceback
+local function one_line(err)
+  assert.are.equal(1, select(2, err:gsub("\n", "")), err)
+end
+
+describe("exit codes as docker's", function()
+  U.per_test_root(function(r) root = r end)
+
+  it("an unknown container exits 1 for exec, logs, stop, rm, kill, wait, inspect", function()
+    for _, args in ipairs {
+      { "exec", "nosuch", "true" }, { "logs", "nosuch" }, { "stop", "nosuch" }, { "rm", "nosuch" },
+      { "rm", "-f", "nosuch" }, { "kill", "nosuch" }, { "wait", "nosuch" }, { "inspect", "nosuch" },
+    } do
+      local out, err, code = U.ctr(root, args)
+      assert.are.equal(1, code, table.concat(args, " ") .. ": " .. err)
+      assert.are.equal(args[1] == "inspect" and "[]\n" or "", out) -- docker's inspect prints [] too
+      assert.matches("nosuch", err)
+      one_line(err)
+    end
+  end)
+
+  it("exec of a stopped container exits 1; run's own errors stay 125", function()
+    local _, err, code = ctr("run", "--network", "none", "--name", "done", "busybox", "true")
+    assert.are.equal(0, code, err)
+    _, err, code = ctr("exec", "done", "true")
+    assert.are.equal(1, code, err)
+    assert.matches("is not running", err)
+    _, err, code = ctr("run", "--network", "none", "nosuch-image:1", "true")
+    assert.are.equal(125, code, err)
+    _, err, code = ctr("run", "--bogus-flag", "busybox", "true")
+    assert.are.equal(125, code, err)
+    _, err, code = ctr("run")
+    assert.are.equal(125, code, err)
+  end)
+end)
