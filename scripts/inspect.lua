@@ -4,19 +4,34 @@
 -- A JSON array: for a container its config, state (status, pid, exit
 -- code, started/finished times), mounts, limits and network; a reference
 -- that matches no container is looked up as an image. -f '{{.State.Pid}}'
--- prints one field (dotted path) per object instead. Not found: the
--- others are still printed, a message, exit 1.
+-- prints one field (dotted path) per object instead; a template error (an
+-- unknown field, an action left open) is one line and exit 1, as docker's.
+-- Not found: the others are still printed, a message, exit 1.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
 local json = require "ctr.json"
 
+-- a dotted path's value; a key that is not there is docker's template error
+-- (its raw inspect templates run with missingkey=error): one line, exit 1
 local function field(v, path)
   for k in path:gmatch("[^.]+") do
-    if type(v) ~= "table" then return nil end
+    if type(v) ~= "table" or v[k] == nil then
+      errors.raise(1, "template parsing error: template: :1: executing \"\" at <%s>: map has no entry for key %q", path, k)
+    end
     v = v[k]
   end
   return v
+end
+
+-- an action left open ("{{.Name") is a parse error before anything is printed
+local function check_template(tmpl)
+  for open in tmpl:gmatch("{{()") do
+    if not tmpl:find("}}", open, true) then
+      local line = select(2, tmpl:sub(1, open):gsub("\n", "")) + 1
+      errors.raise(1, "template parsing error: template: :%d: unclosed action", line)
+    end
+  end
 end
 
 errors.main(function(...)
@@ -39,6 +54,7 @@ errors.main(function(...)
       errors.report(o.type == "image" and (err or "no such image: " .. ref) or ("no such object: " .. ref))
     end
   end
+  if o.format and o.format ~= "json" then check_template(o.format) end
   if o.format and o.format ~= "json" then
     for _, v in ipairs(out) do
       local s = o.format:gsub("{{%s*json%s+(%S*)%s*}}", function(p) return json.encode(p == "." and v or field(v, p)) end)

@@ -69,6 +69,32 @@ local function row_of(c, o, now)
   }
 end
 
+-- docker's fields of a ps template; an unknown one (or an action left
+-- open) is docker's template error: one line, exit 1, not a blank line
+local FIELDS = {
+  ID = true, Image = true, Command = true, CreatedAt = true, RunningFor = true, Ports = true, State = true,
+  Status = true, Size = true, Names = true, Labels = true, Mounts = true, Networks = true, LocalVolumes = true,
+  Reason = true,
+}
+
+local function check_template(tmpl)
+  local pos = 1
+  while true do
+    local s = tmpl:find("{{", pos, true)
+    if not s then return end
+    local bol = (tmpl:sub(1, s):match(".*()\n") or 0) + 1 -- start of the action's line
+    local line = select(2, tmpl:sub(1, s):gsub("\n", "")) + 1
+    local e = tmpl:find("}}", s + 2, true)
+    if not e then errors.raise(1, "template parsing error: template: :%d: unclosed action", line) end
+    local lead, f = tmpl:sub(s + 2, e - 1):match("^(%s*)%.([%w_]+)%s*$")
+    if f and not FIELDS[f] then
+      errors.raise(1, "template: :%d:%d: executing \"\" at <.%s>: can't evaluate field %s in type *formatter.ContainerContext",
+        line, s + 2 + #lead - bol, f, f)
+    end
+    pos = e + 2
+  end
+end
+
 local function parse_filters(list)
   local f = {}
   for _, s in ipairs(list or {}) do
@@ -140,6 +166,7 @@ errors.main(function(...)
     for _, c in ipairs(list) do out[#out + 1] = json.encode(row_of(c, o, now)) .. "\n" end
   elseif o.format then
     local tmpl = o.format:gsub("^table%s+", ""):gsub("\\t", "\t"):gsub("\\n", "\n")
+    check_template(tmpl)
     for _, c in ipairs(list) do
       local r = row_of(c, o, now)
       out[#out + 1] = tmpl:gsub("{{%s*%.(%w+)%s*}}", function(k) return r[k] or "" end) .. "\n"
