@@ -86,3 +86,44 @@ describe("template errors as docker's", function()
     assert.are.equal("ti true\n", out)
   end)
 end)
+
+describe("run as a non-root user", function()
+  U.per_test_root(function(r) root = r end)
+
+  -- the launcher as nobody, with the spec's state root
+  local function as_nobody(args)
+    local parts = { "setpriv --reuid 65534 --regid 65534 --clear-groups env LUAC_CTR_ROOT=" .. U.q(root), U.q(U.launcher) }
+    for _, a in ipairs(args) do parts[#parts + 1] = U.q(a) end
+    return U.sh(table.concat(parts, " "))
+  end
+
+  it("every command that needs root says so in one line and exits non-zero", function()
+    rund("rootsown", "sleep", "30")
+    for _, args in ipairs {
+      { "ps" }, { "ps", "-a" }, { "images" }, { "inspect", "rootsown" }, { "logs", "rootsown" },
+      { "stop", "rootsown" }, { "rm", "-f", "rootsown" }, { "exec", "rootsown", "true" },
+      { "run", "--rm", "busybox", "true" }, { "network", "ls" }, { "image", "inspect", "busybox" },
+      { "kill", "rootsown" }, { "wait", "rootsown" }, { "system", "prune", "-f" },
+    } do
+      local what = table.concat(args, " ")
+      local out, err, code = as_nobody(args)
+      assert.are_not.equal(0, code, what)
+      assert.are.equal("", out, what)
+      assert.matches("needs root", err, 1, true)
+      one_line(err)
+    end
+    local _, err, code = as_nobody { "run", "busybox", "true" }
+    assert.are.equal(125, code, err) -- run's own errors stay 125
+    -- the container is untouched
+    local out = ctr("ps", "--format", "{{.Names}} {{.State}}")
+    assert.are.equal("rootsown running\n", out)
+  end)
+
+  it("--help and --version still work", function()
+    for _, args in ipairs { { "--help" }, { "--version" }, { "ps", "--help" }, { "run", "--help" } } do
+      local out, err, code = as_nobody(args)
+      assert.are.equal(0, code, err)
+      assert.is_true(#out > 0)
+    end
+  end)
+end)

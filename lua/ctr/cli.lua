@@ -117,7 +117,23 @@ function M.parse(argv, defs, info)
     end
     i = i + 1
   end
+  M.need_root(info)
   return opts, pos
+end
+
+--- Raise (exit 1, one line) when not run as root: every workflow that names
+-- its command (info.command) works on containers, images or networks,
+-- which needs root until a rootless mode exists. `--help` is answered
+-- before; info.root = false opts out (a workflow that needs no privilege).
+function M.need_root(info)
+  if not info.command or info.root == false then return end
+  local core = require "ctr.core"
+  if core.geteuid() == 0 then return end
+  -- docker's client exits 1 when it cannot reach its daemon (run: 125)
+  errors.raise(info.command == "run" and 125 or 1,
+    "\"%s\" needs root (running as uid %d): containers need namespaces, cgroups and mounts, "
+      .. "and the state in %s is root's; there is no rootless mode yet",
+    info.command, core.geteuid(), require("ctr.state").root())
 end
 
 return M
