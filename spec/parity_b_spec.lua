@@ -127,3 +127,52 @@ describe("run as a non-root user", function()
     end
   end)
 end)
+
+describe("the lazy ctr table", function()
+  -- every ctr.X that docs/workflows.md names, every module in lua/ctr/ and
+  -- every C module the build makes
+  local function names()
+    local set = {}
+    for n in io.open("docs/workflows.md"):read("a"):gmatch("`ctr%.([%a_]+)`") do set[n] = true end
+    for f in io.popen("ls lua/ctr"):lines() do
+      local n = f:match("^([%a_]+)%.lua$")
+      if n and n ~= "init" then set[n] = true end
+    end
+    for f in io.popen("ls " .. U.build .. "/ctr"):lines() do
+      local n = f:match("^([%a_]+)%.so$")
+      if n then set[n] = true end
+    end
+    local t = {}
+    for n in pairs(set) do t[#t + 1] = n end
+    table.sort(t)
+    return t
+  end
+
+  it("loads ctr.logs, ctr.commit and every module the docs list", function()
+    local list = names()
+    for _, n in ipairs { "logs", "commit", "container", "image", "network", "core", "errors", "cli" } do
+      assert.truthy(table.concat(list, " "):find(n, 1, true), n)
+    end
+    local api = require "ctr"
+    local known = {}
+    for _, n in ipairs(api.submodules()) do known[n] = true end
+    for _, n in ipairs(list) do
+      assert.is_true(known[n] == true, "api.submodules() lacks " .. n)
+      local ok, m = pcall(function() return api[n] end)
+      assert.is_true(ok, n .. ": " .. tostring(m))
+      assert.are.equal("table", type(m), "ctr." .. n)
+      assert.are.equal(require("ctr." .. n), m)
+    end
+    for _, n in ipairs(api.submodules()) do
+      assert.are.equal("table", type(api[n]), "ctr." .. n .. " is listed but does not load")
+    end
+  end)
+
+  it("the same through the launcher", function()
+    local out, err, code = U.sh(U.q(U.launcher) .. " -e " .. U.q(
+      "local ctr = require 'ctr'; for _, n in ipairs(ctr.submodules()) do assert(type(ctr[n]) == 'table', n) end; " ..
+      "io.write(type(ctr.logs.read), ' ', type(ctr.commit), '\\n')"))
+    assert.are.equal(0, code, err)
+    assert.are.equal("function table\n", out)
+  end)
+end)

@@ -10,14 +10,20 @@
 --   ctr.cgroup     cgroup v1/v2 limits
 --   ctr.network    bridge networks
 --   ctr.json       JSON (dkjson) with integers kept as integers
---   ctr.hooks      lifecycle hooks (prestart, poststart, poststop)
+--   ctr.hooks      lifecycle hooks (prestart, poststart, prestop, poststop)
 --   ctr.cli        docker-style option parsing for workflows
+--   ctr.logs       container logs (read, follow, timestamps)
+--   ctr.commit     commit and export a container's root
+--   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
+--   dead, runc: each is the module ctr.<name>; spec/parity_b_spec.lua loads
+--   every one)
 local M = { _VERSION = "luac-ctr 0.1.0" }
 
 local submodules = {
-  core = true, archive = true, net = true, container = true, image = true,
+  core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
-  cli = true, util = true, oci = true, errors = true, log = true, repl = true, pretty = true,
+  cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
+  pretty = true, seccomp = true, gc = true, dead = true, runc = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
