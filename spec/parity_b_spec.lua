@@ -176,3 +176,70 @@ describe("the lazy ctr table", function()
     assert.are.equal("function table\n", out)
   end)
 end)
+
+describe("hooks of detached containers", function()
+  U.per_test_root(function(r) root = r end)
+  local cfg
+
+  before_each(function()
+    cfg = U.tmproot()
+    os.execute("mkdir -p " .. U.q(cfg .. "/luac-ctr"))
+    local f = assert(io.open(cfg .. "/luac-ctr/init.lua", "w"))
+    f:write([[
+local hooks = require "ctr.hooks"
+for _, ev in ipairs { "prestart", "poststart", "prestop", "poststop" } do
+  hooks.on(ev, function(c) io.stderr:write(ev, " ", c.state.name, "\n") end)
+end
+]])
+    f:close()
+  end)
+  after_each(function() os.execute("rm -rf " .. U.q(cfg)) end)
+
+  local function hctr(...)
+    local parts = { "XDG_CONFIG_HOME=" .. U.q(cfg), "LUAC_CTR_ROOT=" .. U.q(root), U.q(U.launcher) }
+    for _, a in ipairs { ... } do parts[#parts + 1] = U.q(a) end
+    return U.sh(table.concat(parts, " "))
+  end
+
+  local function hooks_log(id)
+    local f = io.open(root .. "/containers/" .. id .. "/hooks.log")
+    local s = f and f:read("a") or ""
+    if f then f:close() end
+    return s
+  end
+
+  it("run -d: poststart prints where the caller sees it; poststop goes to the container's hooks.log", function()
+    local out, err, code = hctr("run", "-d", "--network", "none", "--name", "hk", "busybox", "sleep", "30")
+    assert.are.equal(0, code, err)
+    local id = out:gsub("%s+$", "")
+    assert.are.equal("prestart hk\npoststart hk\n", err)
+    out, err, code = hctr("stop", "-t", "1", "hk")
+    assert.are.equal(0, code, err)
+    assert.are.equal("hk\n", out)
+    assert.are.equal("prestop hk\n", err)
+    assert.truthy(U.wait_for(function() return hooks_log(id):find("poststop hk\n", 1, true) end))
+    assert.is_nil(hooks_log(id):find("poststart", 1, true)) -- ran in the caller, once
+  end)
+
+  it("rm -f of a running container fires prestop, then poststop", function()
+    local out, err, code = hctr("run", "-d", "--network", "none", "--name", "hr", "busybox", "sleep", "30")
+    assert.are.equal(0, code, err)
+    local id = out:gsub("%s+$", "")
+    -- the supervisor's poststop is seen through the log: follow it before rm
+    out, err, code = hctr("rm", "-f", "hr")
+    assert.are.equal(0, code, err)
+    assert.are.equal("hr\n", out)
+    assert.matches("^prestop hr\n", err)
+    -- poststop ran in the supervisor (its log went with the container) or in rm
+    -- when it recorded the exit itself: either way after prestop, never before
+    local _, n = err:gsub("prestop", "")
+    assert.are.equal(1, n)
+    assert.are.equal(nil, io.open(root .. "/containers/" .. id))
+  end)
+
+  it("a foreground run prints all four hooks in order", function()
+    local _, err, code = hctr("run", "--rm", "--network", "none", "--name", "fg", "busybox", "true")
+    assert.are.equal(0, code, err)
+    assert.are.equal("prestart fg\npoststart fg\npoststop fg\n", err)
+  end)
+end)

@@ -852,10 +852,16 @@ function Container:start(opts)
   return supervise(self, p, fds, g, { echo = true, interactive = o.interactive, stdin = o.stdin or 0 })
 end
 
-local function redirect_stdio_to_null()
+-- A detached supervisor's stdin is /dev/null; until it reported the start,
+-- its stdout and stderr are the caller's (prestart's output is seen there),
+-- then they go to the container's hooks.log (poststop's output).
+local function redirect_stdio_to_null(log)
   local null = core.open("/dev/null", "rdwr")
-  for i = 0, 2 do core.dup2(null, i) end
+  if not log then core.dup2(null, 0) end
+  local out = log and core.open(log, "wronly,creat,append,nofollow,noctty", 384)
+  if log then core.dup2(out or null, 1); core.dup2(out or null, 2) end
   null:close()
+  if out then out:close() end
 end
 
 -- Detached: fork twice so that the supervisor is nobody's zombie; it reports
@@ -876,10 +882,10 @@ function Container:_start_detached()
           check_startable(self)
           return self:_launch { interactive = false }
         end)
-        local hok, herr = pcall(hooks.run, "poststart", self)
-        core.write(w, hok and "ok\n" or ("err 125 " .. errors.message(herr) .. "\n"))
+        core.write(w, "ok\n") -- poststart runs in the caller, where its output is seen
         reported = true
         w:close()
+        redirect_stdio_to_null(self.dir .. "/hooks.log")
         supervise(self, p, fds, g, { echo = false })
       end)
       if not sok and not reported then
@@ -900,6 +906,8 @@ function Container:_start_detached()
   local msg = table.concat(chunks)
   if msg:sub(1, 3) == "ok\n" then
     self:refresh()
+    local hok, herr = pcall(hooks.run, "poststart", self)
+    if not hok then raise(125, errors.message(herr)) end
     return self
   end
   local code, text = msg:match("^err (%d+) (.-)\n?$")
@@ -1204,16 +1212,21 @@ end
 -- first). Safe to call again after a failure part way.
 function Container:remove(opts)
   local force = opts and opts.force
+  local hok, herr = true, nil
   for _ = 1, 10 do
     if self:status() == "running" then
       if not force then
         raise(125, "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
       end
+      if hok then hok, herr = pcall(hooks.run, "prestop", self) end -- as stop does; a failure is raised after the removal
       pcall(self.kill, self, "KILL") -- it may be exiting already
       self:_await_record(5)
     end
     -- under the container's lock: a concurrent start cannot slip in
-    if self:_locked(self._remove_locked, self) then return true end
+    if self:_locked(self._remove_locked, self) then
+      if not hok then error(herr, 0) end
+      return true
+    end
   end
   raise(125, "cannot remove container %s: it keeps being started again", self.state.name)
 end

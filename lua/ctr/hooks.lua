@@ -8,6 +8,14 @@
 -- The container code calls `hooks.run("prestart", container)` and so on.
 -- Events used by luac-ctr: "prestart", "poststart", "prestop", "poststop";
 -- any string is accepted, so workflows can define their own events.
+--
+-- Where they run: prestart in the process that starts the container;
+-- poststart in the caller (`run -d` too: after the supervisor reported the
+-- start, so its output reaches the caller's terminal); prestop in the
+-- caller of stop, and of rm -f when the container runs; poststop in the
+-- process that records the exit: the caller for a foreground run, the
+-- supervisor of a detached container, whose stdout and stderr are the
+-- file hooks.log in the container's state directory (<root>/containers/<id>/).
 local M = {}
 
 local registry = {} -- event -> list of functions, in registration order
@@ -68,6 +76,7 @@ function M.run(event, ...)
   local snapshot = table.move(list, 1, #list, 1, {})
   for i, fn in ipairs(snapshot) do
     local ok, err = pcall(fn, ...)
+    io.stdout:flush() -- what a hook printed is out before a supervisor's _exit
     if not ok then
       error(("hook '%s' #%d failed: %s"):format(event, i, tostring(err)), 0)
     end
