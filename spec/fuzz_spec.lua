@@ -43,7 +43,7 @@ describe("fuzz targets #root #fuzz", function()
   local crashes = os.tmpname()
 
   setup(function()
-    assert.is_true(have_clang(), "clang and libclang-rt-14-dev are needed (tools/install-deps.sh installs them)")
+    assert.is_true(have_clang(), "clang and libclang-rt-14-dev are needed (tools/install-deps.sh --test installs them)")
     os.remove(crashes)
     -- a fixed seed: CI repeats the same run (tools/fuzz.sh explores more)
     out, log, code = U.sh(env .. "FUZZ_SEED=${FUZZ_SEED:-17} FUZZ_OUT=" .. U.q(crashes) .. " bash tools/fuzz.sh -t " .. SECONDS)

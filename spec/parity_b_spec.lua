@@ -243,3 +243,71 @@ end
     assert.are.equal("prestart fg\npoststart fg\npoststop fg\n", err)
   end)
 end)
+
+describe("packaging", function()
+  local function read(p)
+    local f = io.open(p)
+    if not f then return nil end
+    local s = f:read("a"); f:close(); return s
+  end
+
+  it("has a LICENSE (MIT) that the README names", function()
+    local lic = read("LICENSE")
+    assert.is_string(lic)
+    assert.matches("^MIT License\n", lic)
+    assert.matches("Permission is hereby granted, free of charge", lic, 1, true)
+    assert.matches("\n## License\n\nMIT %(see `LICENSE`%)", read("README.md"))
+  end)
+
+  it("install_manifest.txt lists every installed file, the precompiled Lua modules included #root", function()
+    local tmp = U.tmproot()
+    local prefix = tmp .. "/inst"
+    local out, err, code = U.sh(("cmake --install %s --prefix %s"):format(U.q(U.build), U.q(prefix)))
+    assert.are.equal(0, code, out .. err)
+    local listed = {}
+    for line in read(U.build .. "/install_manifest.txt"):gmatch("[^\n]+") do listed[line] = true end
+    local n = 0
+    for p in io.popen("find " .. U.q(prefix) .. " ! -type d"):lines() do
+      assert.is_true(listed[p] == true, "installed but not in install_manifest.txt: " .. p)
+      n = n + 1
+    end
+    local mods = 0
+    for p in io.popen("ls lua/ctr/*.lua lua/ctr/runc/*.lua"):lines() do
+      local dst = prefix .. "/share/lua/5.4/" .. p:sub(5)
+      assert.is_true(listed[dst] == true, dst)
+      assert.are.equal("\27Lua", read(dst):sub(1, 4), dst .. " is not precompiled")
+      mods = mods + 1
+    end
+    assert.is_true(mods > 20 and n > mods, n .. " files, " .. mods .. " modules")
+    assert.is_true(listed[prefix .. "/bin/luac-runc"] == true)
+    assert.is_true(listed[prefix .. "/share/doc/luac-ctr/LICENSE"] == true)
+    -- what the manifest lists is all an uninstall must remove: nothing else is left
+    for p in pairs(listed) do os.remove(p) end
+    assert.are.equal("", (U.sh("find " .. U.q(prefix) .. " ! -type d")))
+    U.cleanup(tmp)
+  end)
+
+  it("tools/install-deps.sh: runtime dependencies only; --test adds the test tools; tools/test.sh uses --test", function()
+    local function list(...)
+      local out, err, code = U.sh("sh tools/install-deps.sh --list " .. table.concat({ ... }, " "))
+      assert.are.equal(0, code, err)
+      local set = {}
+      for p in out:gmatch("%S+") do set[p] = true end
+      return set
+    end
+    local rt, all = list(), list("--test")
+    for _, p in ipairs { "cmake", "gcc", "lua5.4", "liblua5.4-dev", "lua-dkjson", "libseccomp-dev", "libnftables-dev",
+                         "libarchive-dev", "libcap-dev", "libedit-dev", "busybox-static" } do
+      assert.is_true(rt[p], p .. " is needed to build and run")
+    end
+    for _, p in ipairs { "qemu-system-x86", "clang-14", "lua-busted", "strace", "cppcheck", "lua-check", "cpio" } do
+      assert.is_nil(rt[p], p .. " is a test dependency")
+      assert.is_true(all[p], p .. " missing from --test")
+    end
+    for p in pairs(rt) do assert.is_true(all[p], p) end
+    assert.matches("\nsh tools/install%-deps%.sh %-%-test\n", read("tools/test.sh"))
+    assert.matches("sh tools/install%-deps%.sh && cmake %-S %. %-B build", read("README.md"))
+    local _, _, code = U.sh("sh tools/install-deps.sh --bogus")
+    assert.are.equal(2, code)
+  end)
+end)

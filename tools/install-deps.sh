@@ -1,12 +1,34 @@
 #!/bin/sh
-# Install the Debian 12 packages luac-ctr needs to build, run and test.
-# Safe to run again: apt-get skips what is already there.
+# Install the Debian 12 packages luac-ctr needs. Safe to run again: apt-get
+# skips what is already there.
+#   sh tools/install-deps.sh          build and run (the README's first command)
+#   sh tools/install-deps.sh --test   also what the specs, lint and fuzzing need
+#                                     (tools/test.sh runs this)
+#   --list (first): print the packages instead of installing them
 set -eu
-# clang-14 + libclang-rt-14-dev: libFuzzer for spec/fuzz_spec.lua and tools/fuzz.sh
-PKGS="cmake gcc make pkg-config lua5.4 liblua5.4-dev lua-dkjson lua-busted clang-format lua-check cppcheck
+# build: compiler, Lua 5.4 (luac5.4 precompiles the modules), the -dev
+# packages of the libraries linked in; run: the busybox image, nftables
+RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev lua-dkjson
       libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev libnftables-dev
-      busybox-static libc6-dev iproute2 iptables nftables strace util-linux procps qemu-system-x86 cpio
-      xz-utils keyutils clang-14 libclang-rt-14-dev time"
+      busybox-static iproute2 nftables util-linux procps xz-utils"
+# tests: busted, lint (clang-format, luacheck, cppcheck), the cgroup v2 VM
+# (qemu-system-x86, cpio: tools/v2vm.sh), strace, keyctl, iptables (specs
+# check that nothing is left in its tables), GNU time (soak figures),
+# clang-14 + libclang-rt-14-dev (libFuzzer: spec/fuzz_spec.lua, tools/fuzz.sh)
+TEST="lua-busted clang-format lua-check cppcheck qemu-system-x86 cpio strace keyutils iptables time
+      clang-14 libclang-rt-14-dev"
+list=false
+if [ "${1:-}" = --list ]; then list=true; shift; fi # print the packages, install nothing
+case "${1:-}" in
+  "") PKGS=$RUNTIME ;;
+  --test) PKGS="$RUNTIME $TEST" ;;
+  *) echo "usage: sh tools/install-deps.sh [--list] [--test]" >&2; exit 2 ;;
+esac
+if $list; then
+  # shellcheck disable=SC2086
+  printf '%s\n' $PKGS
+  exit 0
+fi
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tools/test.sh: the specs need root (namespaces, mounts, cgroups)" >&2; exit 2; }
-sh tools/install-deps.sh
+sh tools/install-deps.sh --test
 export LUAC_CTR_BUILD=${LUAC_CTR_BUILD:-build}
 cmake -S . -B "$LUAC_CTR_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$LUAC_CTR_BUILD" -j"$(nproc)" >/dev/null

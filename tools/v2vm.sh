@@ -24,7 +24,7 @@
 # `apt-get download` (the version linux-image-amd64 depends on, or
 # $LUAC_CTR_V2VM_KERNEL) and unpacked, not installed, into the cache directory
 # $LUAC_CTR_V2VM_CACHE (default /var/cache/luac-ctr/v2vm). Needs qemu-system-x86,
-# busybox-static and cpio (tools/install-deps.sh installs them).
+# busybox-static and cpio (tools/install-deps.sh --test installs them).
 set -euo pipefail
 
 CACHE=${LUAC_CTR_V2VM_CACHE:-/var/cache/luac-ctr/v2vm}
@@ -56,7 +56,7 @@ posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--$1 wants a positive integer, not 
 posint mem "$mem"; posint smp "$smp"; posint timeout "$tmo"
 
 for t in qemu-system-x86_64 cpio dpkg-deb apt-get; do
-  command -v $t >/dev/null || die "$t is missing (run tools/install-deps.sh)"
+  command -v $t >/dev/null || die "$t is missing (run tools/install-deps.sh --test)"
 done
 [ -x /bin/busybox ] || die "/bin/busybox is missing (install busybox-static)"
 
