@@ -259,8 +259,14 @@ describe("packaging", function()
     assert.matches("\n## License\n\nMIT %(see `LICENSE`%)", read("README.md"))
   end)
 
+  local tmp
+  after_each(function()
+    if tmp then U.cleanup(tmp) end
+    tmp = nil
+  end)
+
   it("install_manifest.txt lists every installed file, the precompiled Lua modules included #root", function()
-    local tmp = U.tmproot()
+    tmp = U.tmproot()
     local prefix = tmp .. "/inst"
     local out, err, code = U.sh(("cmake --install %s --prefix %s"):format(U.q(U.build), U.q(prefix)))
     assert.are.equal(0, code, out .. err)
@@ -284,7 +290,6 @@ describe("packaging", function()
     -- what the manifest lists is all an uninstall must remove: nothing else is left
     for p in pairs(listed) do os.remove(p) end
     assert.are.equal("", (U.sh("find " .. U.q(prefix) .. " ! -type d")))
-    U.cleanup(tmp)
   end)
 
   it("tools/install-deps.sh: runtime dependencies only; --test adds the test tools; tools/test.sh uses --test", function()
