@@ -82,6 +82,8 @@ local function launch(ctx, id, bundle, cfg, o, made)
     id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
     created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,
   }
+  check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", require("ctr.json").encode(cfg), 384), nil,
+    "saving the config")
   store.save(ctx, st)
   if o.pid_file then check(core.write_file_atomic(o.pid_file, tostring(p.pid), 420), nil, "--pid-file " .. o.pid_file) end
   return p, st
