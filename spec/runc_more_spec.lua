@@ -217,4 +217,44 @@ describe("luac-runc slice 2", function()
     assert.are.equal(1, code)
     assert.matches("not an integer", err)
   end)
+  it("linux.sysctl (namespaced only), process.user.umask, domainname and a read-only cgroup mount", function()
+    local host_shmmax = read("/proc/sys/kernel/shmmax")
+    local b = bundle("k1", function(cfg)
+      cfg.process.args = { "sh", "-c", "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/shmmax " ..
+        "/proc/sys/kernel/domainname; umask; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; " ..
+        "grep ' /sys/fs/cgroup' /proc/mounts | grep -v ' ro,' | grep -v tmpfs; " ..
+        "mkdir /sys/fs/cgroup/pids/x /sys/fs/cgroup/x 2>/dev/null || echo ro" }
+      cfg.process.user.umask = 63 -- 0077
+      cfg.domainname = "example.org"
+      cfg.linux.resources.pids = { limit = 33 }
+      cfg.linux.sysctl = { ["net.ipv4.ping_group_range"] = "0 0", ["kernel.shmmax"] = "123456789" }
+      cfg.mounts[#cfg.mounts + 1] = { destination = "/sys/fs/cgroup", type = "cgroup", source = "cgroup",
+                                      options = { "nosuid", "noexec", "nodev", "relatime", "ro" } }
+    end)
+    local out, err, code = runc({ "run", "--bundle", b, "k1" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("0\t0\n123456789\nexample.org\n0077\n33\nro\n", out)
+    assert.are.equal(host_shmmax, read("/proc/sys/kernel/shmmax")) -- the host's is untouched
+    -- a sysctl that is not namespaced, or without the namespace of its own: refused by name, nothing left
+    for name, edit in pairs({
+      ["linux.sysctl.kernel.pid_max: not a namespaced sysctl"] = function(cfg)
+        cfg.linux.sysctl = { ["kernel.pid_max"] = "100" }
+      end,
+      ["linux.sysctl.net.ipv4.ip_forward: needs a network namespace"] = function(cfg)
+        cfg.linux.sysctl = { ["net.ipv4.ip_forward"] = "1" }
+        for i = #cfg.linux.namespaces, 1, -1 do
+          if cfg.linux.namespaces[i].type == "network" then table.remove(cfg.linux.namespaces, i) end
+        end
+      end,
+      ["linux.sysctl: bad name"] = function(cfg) cfg.linux.sysctl = { ["net/../../kernel/pid_max"] = "1" } end,
+      ["process.user.umask: must be an integer"] = function(cfg) cfg.process.user.umask = 4096 end,
+    }) do
+      local bb = bundle("k2", edit)
+      local _, e, c = runc({ "run", "--bundle", bb, "k2" })
+      assert.are.equal(1, c, name)
+      assert.truthy(e:find(name, 1, true), e)
+      assert.is_false(core.exists(root .. "/k2"))
+      os.execute("rm -rf " .. q(bb))
+    end
+  end)
 end)

@@ -44,16 +44,17 @@ local function set(...)
   return s
 end
 
-local TOP = set("ociVersion", "process", "root", "hostname", "mounts", "annotations", "linux")
-local TOP_TODO = set("hooks", "domainname")
+local TOP = set("ociVersion", "process", "root", "hostname", "domainname", "mounts", "annotations", "linux")
+local TOP_TODO = set("hooks")
 local PROCESS = set("terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
   "oomScoreAdj")
 local PROCESS_TODO = set("consoleSize", "apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
   "ioPriority", "execCPUAffinity")
-local USER = set("uid", "gid", "additionalGids")
-local USER_TODO = set("umask", "username")
-local LINUX = set("namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths", "devices", "seccomp")
-local LINUX_TODO = set("uidMappings", "gidMappings", "sysctl", "rootfsPropagation", "mountLabel", "intelRdt",
+local USER = set("uid", "gid", "additionalGids", "umask")
+local USER_TODO = set("username")
+local LINUX = set("namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths", "devices", "seccomp",
+  "sysctl")
+local LINUX_TODO = set("uidMappings", "gidMappings", "rootfsPropagation", "mountLabel", "intelRdt",
   "personality", "timeOffsets")
 local RESOURCES = set("memory", "cpu", "pids", "devices")
 local RESOURCES_TODO = set("blockIO", "hugepageLimits", "network", "rdma", "unified")
@@ -76,6 +77,61 @@ local function check_process(p)
   if p.cwd ~= nil and (type(p.cwd) ~= "string" or p.cwd:sub(1, 1) ~= "/") then
     bad("process.cwd", "must be an absolute path")
   end
+  local umask = p.user and p.user.umask
+  if umask ~= nil and umask ~= json.null and (math.type(umask) ~= "integer" or umask < 0 or umask > 511) then
+    bad("process.user.umask", "must be an integer from 0 to 0777 (511)")
+  end
+end
+
+-- The sysctls a container may set: those of namespaces it has of its own
+-- (name -> the namespace type), as runc allows them.
+local SYSCTL_NS = {
+  ["kernel.msgmax"] = "ipc", ["kernel.msgmnb"] = "ipc", ["kernel.msgmni"] = "ipc", ["kernel.sem"] = "ipc",
+  ["kernel.shmall"] = "ipc", ["kernel.shmmax"] = "ipc", ["kernel.shmmni"] = "ipc",
+  ["kernel.shm_rmid_forced"] = "ipc", ["kernel.hostname"] = "uts", ["kernel.domainname"] = "uts",
+}
+
+local function sysctl_ns(name)
+  if SYSCTL_NS[name] then return SYSCTL_NS[name] end
+  if name:match("^fs%.mqueue%.") then return "ipc" end
+  if name:match("^net%.") then return "network" end
+  return nil
+end
+
+-- Whether the config gives the container a namespace of type t that is not
+-- ours (a new one, or a path to another one).
+local function own_ns(ns, t)
+  for _, n in ipairs(ns or {}) do
+    if n.type == t then
+      if n.path == nil then return true end
+      local proc = t == "network" and "net" or t
+      return core.readlink(n.path) ~= core.readlink("/proc/self/ns/" .. proc)
+    end
+  end
+  return false
+end
+
+local function check_sysctl(l)
+  if l.sysctl == nil then return end
+  if type(l.sysctl) ~= "table" then bad("linux.sysctl", "must be an object") end
+  for k, v in pairs(l.sysctl) do
+    local where = "linux.sysctl." .. tostring(k)
+    if type(k) ~= "string" or not k:match("^[%w_%-]+[%w_%-%.]*[%w_%-]$") or k:find("..", 1, true) then
+      bad("linux.sysctl", "bad name %s", errors.quote(tostring(k)))
+    end
+    if type(v) ~= "string" then bad(where, "must be a string") end
+    local t = sysctl_ns(k)
+    if not t then bad(where, "not a namespaced sysctl: it would change the host") end
+    if not own_ns(l.namespaces, t) then bad(where, "needs a %s namespace of the container's own", t) end
+  end
+end
+
+-- Whether the config makes a new namespace of type t (no path).
+local function new_ns(ns, t)
+  for _, n in ipairs(ns or {}) do
+    if n.type == t then return n.path == nil end
+  end
+  return false
 end
 
 local function check_namespaces(ns)
@@ -101,7 +157,6 @@ local function check_mounts(mounts)
     if type(m.destination) ~= "string" or m.destination:sub(1, 1) ~= "/" then
       bad(where .. ".destination", "must be an absolute path")
     end
-    if m.type == "cgroup" then unsupported(where .. " (type cgroup, " .. m.destination .. ")") end
   end
 end
 
@@ -117,6 +172,7 @@ local function check_linux(l)
     check_keys(r.pids, "linux.resources.pids", set("limit"))
   end
   check_keys(l.seccomp, "linux.seccomp", SECCOMP, SECCOMP_TODO)
+  check_sysctl(l)
 end
 
 --- Raise on the first field this runtime does not honour.
@@ -129,6 +185,10 @@ function M.check(cfg)
   end
   check_keys(cfg.root, "root", set("path", "readonly"))
   if cfg.hostname ~= nil and type(cfg.hostname) ~= "string" then bad("hostname", "must be a string") end
+  if cfg.domainname ~= nil and type(cfg.domainname) ~= "string" then bad("domainname", "must be a string") end
+  if not empty(cfg.domainname) and not new_ns((cfg.linux or {}).namespaces, "uts") then
+    bad("domainname", "needs a new uts namespace")
+  end
   check_mounts(cfg.mounts)
   check_linux(cfg.linux)
 end
@@ -197,6 +257,51 @@ function M.cgroup_path(l, id)
   return rel
 end
 
+-- Options of a cgroup mount (nosuid, ro, ...) for each mount made of it,
+-- plus extra ("memory", "cpu,cpuacct", "name=systemd": a hierarchy's).
+local function cgroup_opts(m, extra)
+  local opts = {}
+  for _, o in ipairs(m.options or {}) do
+    if o ~= "rw" and o ~= "rbind" and o ~= "bind" then opts[#opts + 1] = o end
+  end
+  for o in (extra or ""):gmatch("[^,]+") do opts[#opts + 1] = o end
+  return opts
+end
+
+--- Mounts of type "cgroup" as runc makes them: the container's cgroup
+-- namespace root of each hierarchy. On cgroup v2 a cgroup2 mount; on v1
+-- and hybrid a tmpfs at the destination (writable: it is the container's
+-- own, empty) with each v1 hierarchy below it (named after the host's
+-- mount point, its controllers as options) and, hybrid, cgroup2 as
+-- "unified". Each keeps the mount's options (ro makes them read-only).
+function M.cgroup_mounts(mounts)
+  local out = {}
+  for _, m in ipairs(mounts) do
+    if m.type ~= "cgroup" then
+      out[#out + 1] = m
+    else
+      local info = require("ctr.cgroup").info()
+      if info.kind == "v2" then
+        out[#out + 1] = { destination = m.destination, type = "cgroup2", source = "cgroup", options = cgroup_opts(m) }
+      else
+        out[#out + 1] = { destination = m.destination, type = "tmpfs", source = "tmpfs",
+                          options = { "nosuid", "nodev", "noexec", "mode=755", "size=64k" } }
+        for _, h in ipairs(info.hierarchies) do
+          local name = h.mount:match("([^/]+)$")
+          if h.version == 1 then
+            out[#out + 1] = { destination = m.destination .. "/" .. name, type = "cgroup", source = "cgroup",
+                              options = cgroup_opts(m, h.controllers) }
+          else
+            out[#out + 1] = { destination = m.destination .. "/" .. name, type = "cgroup2", source = "cgroup",
+                              options = cgroup_opts(m) }
+          end
+        end
+      end
+    end
+  end
+  return out
+end
+
 --- Read and check <bundle>/config.json. Returns the config with root.path
 -- made absolute and the default device nodes added: the table for core.spawn.
 function M.load(bundle)
@@ -210,6 +315,7 @@ function M.load(bundle)
   if not st or st.type ~= "dir" then bad("root.path", "%s is not a directory", errors.quote(cfg.root.path)) end
   cfg.linux = cfg.linux or {}
   cfg.linux.devices = M.device_nodes(cfg.linux)
+  cfg.mounts = M.cgroup_mounts(cfg.mounts or {})
   return cfg
 end
 
