@@ -235,6 +235,21 @@ describe("luac-runc slice 2", function()
     assert.are.equal(0, code, err)
     assert.are.equal("0\t0\n123456789\nexample.org\n0077\n33\nro\n", out)
     assert.are.equal(host_shmmax, read("/proc/sys/kernel/shmmax")) -- the host's is untouched
+    -- without a cgroup namespace: the container's own cgroup directories, bound read-only
+    local b2 = bundle("k3", function(cfg)
+      cfg.process.args = { "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; " ..
+        "ls /sys/fs/cgroup/pids/luac-runc /sys/fs/cgroup/luac-runc >/dev/null 2>&1 || echo no-parent; " ..
+        "mkdir /sys/fs/cgroup/pids/x /sys/fs/cgroup/x 2>/dev/null || echo ro" }
+      cfg.linux.resources.pids = { limit = 34 }
+      for i = #cfg.linux.namespaces, 1, -1 do
+        if cfg.linux.namespaces[i].type == "cgroup" then table.remove(cfg.linux.namespaces, i) end
+      end
+      cfg.mounts[#cfg.mounts + 1] = { destination = "/sys/fs/cgroup", type = "cgroup", source = "cgroup",
+                                      options = { "nosuid", "noexec", "nodev", "ro" } }
+    end)
+    out, err, code = runc({ "run", "--bundle", b2, "k3" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("34\nno-parent\nro\n", out)
     -- a sysctl that is not namespaced, or without the namespace of its own: refused by name, nothing left
     for name, edit in pairs({
       ["linux.sysctl.kernel.pid_max: not a namespaced sysctl"] = function(cfg)

@@ -268,33 +268,44 @@ local function cgroup_opts(m, extra)
   return opts
 end
 
---- Mounts of type "cgroup" as runc makes them: the container's cgroup
--- namespace root of each hierarchy. On cgroup v2 a cgroup2 mount; on v1
--- and hybrid a tmpfs at the destination (writable: it is the container's
--- own, empty) with each v1 hierarchy below it (named after the host's
--- mount point, its controllers as options) and, hybrid, cgroup2 as
--- "unified". Each keeps the mount's options (ro makes them read-only).
-function M.cgroup_mounts(mounts)
+-- One hierarchy (mount point mnt, v1 controllers ctl or nil for cgroup2)
+-- at dest: with a cgroup namespace the filesystem itself (it shows the
+-- namespace root), else a bind of the container's own directory in it.
+local function hierarchy_mount(m, dest, mnt, ctl, path, cgroupns)
+  local opts = cgroup_opts(m, ctl)
+  if cgroupns then
+    return { destination = dest, type = ctl and "cgroup" or "cgroup2", source = "cgroup", options = opts }
+  end
+  local dir = mnt .. "/" .. path
+  if not core.exists(dir) then return nil end
+  local bopts = { "rbind" }
+  for _, o in ipairs(cgroup_opts(m)) do bopts[#bopts + 1] = o end
+  return { destination = dest, type = "bind", source = dir, options = bopts }
+end
+
+--- Mounts of type "cgroup" as runc makes them: the container's own cgroup
+-- (path, relative to each hierarchy) and nothing above it. With a cgroup
+-- namespace (cgroupns true) the hierarchies are mounted (they show the
+-- namespace root), without one the container's directories are bound. On
+-- cgroup v2 one mount; on v1 and hybrid a tmpfs at the destination
+-- (writable: the container's own, holding only the mount points) with each
+-- v1 hierarchy below it (named after the host's mount point) and, hybrid,
+-- cgroup2 as "unified". Each keeps the mount's options (ro: read-only).
+function M.cgroup_mounts(mounts, path, cgroupns)
   local out = {}
-  for _, m in ipairs(mounts) do
+  for _, m in ipairs(mounts or {}) do
     if m.type ~= "cgroup" then
       out[#out + 1] = m
     else
       local info = require("ctr.cgroup").info()
       if info.kind == "v2" then
-        out[#out + 1] = { destination = m.destination, type = "cgroup2", source = "cgroup", options = cgroup_opts(m) }
+        out[#out + 1] = hierarchy_mount(m, m.destination, info.hierarchies[1].mount, nil, path, cgroupns)
       else
         out[#out + 1] = { destination = m.destination, type = "tmpfs", source = "tmpfs",
                           options = { "nosuid", "nodev", "noexec", "mode=755", "size=64k" } }
         for _, h in ipairs(info.hierarchies) do
-          local name = h.mount:match("([^/]+)$")
-          if h.version == 1 then
-            out[#out + 1] = { destination = m.destination .. "/" .. name, type = "cgroup", source = "cgroup",
-                              options = cgroup_opts(m, h.controllers) }
-          else
-            out[#out + 1] = { destination = m.destination .. "/" .. name, type = "cgroup2", source = "cgroup",
-                              options = cgroup_opts(m) }
-          end
+          local dest = m.destination .. "/" .. h.mount:match("([^/]+)$")
+          out[#out + 1] = hierarchy_mount(m, dest, h.mount, h.version == 1 and h.controllers or nil, path, cgroupns)
         end
       end
     end
@@ -315,7 +326,6 @@ function M.load(bundle)
   if not st or st.type ~= "dir" then bad("root.path", "%s is not a directory", errors.quote(cfg.root.path)) end
   cfg.linux = cfg.linux or {}
   cfg.linux.devices = M.device_nodes(cfg.linux)
-  cfg.mounts = M.cgroup_mounts(cfg.mounts or {})
   return cfg
 end
 

@@ -69,6 +69,9 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local cgpath = config.cgroup_path(cfg.linux, id)
   made.g = require("ctr.cgroup").create(cgpath, config.limits(cfg.linux.resources))
   made.g:set_devices(config.device_rules(cfg.linux)) -- before any process is in it
+  local cgroupns = false
+  for _, n in ipairs(cfg.linux.namespaces or {}) do cgroupns = cgroupns or (n.type == "cgroup" and n.path == nil) end
+  cfg.mounts = config.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
   local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
   local p, perr = core.spawn(cfg, opts)
