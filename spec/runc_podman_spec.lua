@@ -49,6 +49,7 @@ setup(function()
     'events_logger = "file"', "" }, "\n")))
   podman_cmd = "CONTAINERS_CONF=" .. q(tmp .. "/containers.conf") .. " podman --root " .. q(tmp .. "/storage") ..
     " --runroot " .. q(tmp .. "/runroot") .. " --tmpdir " .. q(tmp .. "/tmpdir") ..
+    " --network-config-dir " .. q(tmp .. "/net") ..
     " --storage-driver vfs --cgroup-manager cgroupfs --runtime " .. q(RUNC)
   local out, err, code = podman("import " .. q(tmp .. "/bb.tar") .. " localhost/bb:1")
   assert.are.equal(0, code, out .. err)
@@ -119,7 +120,7 @@ describe("podman --runtime luac-runc", function()
     _, err, code = podman("rm -f -t 0 t1", " >/dev/null")
     assert.are.equal(0, code, err)
     -- a pod: its infra container holds the network namespace, two containers join it by path
-    _, err, code = podman("pod create --name p1", " >/dev/null")
+    _, err, code = podman("pod create --name p1 --network none", " >/dev/null")
     assert.are.equal(0, code, err)
     _, err, code = podman("run -d --pod p1 --name a1 localhost/bb:1 sleep 1000", " >/dev/null")
     assert.are.equal(0, code, err)
