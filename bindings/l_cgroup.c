@@ -68,6 +68,21 @@ static int l_cgroup_info(lua_State *L) {
   return 1;
 }
 
+/* The limits table at index t (nil: none). */
+static void read_limits(lua_State *L, int t, ctr_cg_limits_t *lim) {
+  *lim = (ctr_cg_limits_t){0};
+  if (lua_isnoneornil(L, t))
+    return;
+  luaL_checktype(L, t, LUA_TTABLE);
+  lim->memory = lctr_optfield_integer(L, t, "memory", 0);
+  lim->memory_swap = lctr_optfield_integer(L, t, "memory_swap", 0);
+  lim->cpu_quota = lctr_optfield_integer(L, t, "cpu_quota", 0);
+  lim->cpu_period = lctr_optfield_integer(L, t, "cpu_period", 0);
+  lim->cpuset_cpus = lctr_optfield_string(L, t, "cpuset_cpus", NULL);
+  lim->cpuset_mems = lctr_optfield_string(L, t, "cpuset_mems", NULL);
+  lim->pids = lctr_optfield_integer(L, t, "pids", 0);
+}
+
 /***
  * core.cgroup_create(layout, path, limits) -> true | nil, err, errno
  * Create path on every hierarchy and apply limits, a table of optional
@@ -79,19 +94,27 @@ static int l_cgroup_info(lua_State *L) {
 static int l_cgroup_create(lua_State *L) {
   const ctr_cg_layout_t *l = check_layout(L, 1);
   const char *path = luaL_checkstring(L, 2);
-  ctr_cg_limits_t lim = {0};
-  if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lim.memory = lctr_optfield_integer(L, 3, "memory", 0);
-    lim.memory_swap = lctr_optfield_integer(L, 3, "memory_swap", 0);
-    lim.cpu_quota = lctr_optfield_integer(L, 3, "cpu_quota", 0);
-    lim.cpu_period = lctr_optfield_integer(L, 3, "cpu_period", 0);
-    lim.cpuset_cpus = lctr_optfield_string(L, 3, "cpuset_cpus", NULL);
-    lim.cpuset_mems = lctr_optfield_string(L, 3, "cpuset_mems", NULL);
-    lim.pids = lctr_optfield_integer(L, 3, "pids", 0);
-  }
+  ctr_cg_limits_t lim;
+  read_limits(L, 3, &lim);
   ctr_error_t err;
   if (ctr_cg_create(l, path, &lim, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/***
+ * core.cgroup_update(layout, path, limits) -> true | nil, err, errno
+ * Apply limits (the fields of cgroup_create's; unset ones are left as they
+ * are) to the existing cgroup path.
+ */
+static int l_cgroup_update(lua_State *L) {
+  const ctr_cg_layout_t *l = check_layout(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  ctr_cg_limits_t lim;
+  read_limits(L, 3, &lim);
+  ctr_error_t err;
+  if (ctr_cg_update(l, path, &lim, &err) < 0)
     return lctr_pusherr(L, &err);
   lua_pushboolean(L, 1);
   return 1;
@@ -289,19 +312,14 @@ static int l_cgroup_devices(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {{"cgroup_layout", l_cgroup_layout},
-                                 {"cgroup_info", l_cgroup_info},
-                                 {"cgroup_create", l_cgroup_create},
-                                 {"cgroup_exists", l_cgroup_exists},
-                                 {"cgroup_dirs", l_cgroup_dirs},
-                                 {"cgroup_add", l_cgroup_add},
-                                 {"cgroup_pids", l_cgroup_pids},
-                                 {"cgroup_stats", l_cgroup_stats},
-                                 {"cgroup_kill", l_cgroup_kill},
-                                 {"cgroup_remove", l_cgroup_remove},
-                                 {"cgroup_online_cpus", l_cgroup_online_cpus},
-                                 {"cgroup_devices", l_cgroup_devices},
-                                 {NULL, NULL}};
+static const luaL_Reg funcs[] = {
+    {"cgroup_layout", l_cgroup_layout},   {"cgroup_info", l_cgroup_info},
+    {"cgroup_create", l_cgroup_create},   {"cgroup_update", l_cgroup_update},
+    {"cgroup_exists", l_cgroup_exists},   {"cgroup_dirs", l_cgroup_dirs},
+    {"cgroup_add", l_cgroup_add},         {"cgroup_pids", l_cgroup_pids},
+    {"cgroup_stats", l_cgroup_stats},     {"cgroup_kill", l_cgroup_kill},
+    {"cgroup_remove", l_cgroup_remove},   {"cgroup_online_cpus", l_cgroup_online_cpus},
+    {"cgroup_devices", l_cgroup_devices}, {NULL, NULL}};
 
 LCTR_AREA_DECL(cgroup) {
   luaL_setfuncs(L, funcs, 0);

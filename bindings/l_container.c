@@ -219,6 +219,11 @@ static void read_process(lua_State *L, int anchor, int process, ctr_process_t *p
     p->uid = (uid_t)check_id(L, lctr_optfield_integer(L, u, "uid", 0), "process.user.uid");
     p->gid = (gid_t)check_id(L, lctr_optfield_integer(L, u, "gid", 0), "process.user.gid");
     p->groups = read_groups(L, anchor, u, &p->ngroups);
+    lua_Integer mask = lctr_optfield_integer(L, u, "umask", -1);
+    if (mask != -1 && (mask < 0 || mask > 0777))
+      luaL_error(L, "bad config: process.user.umask must be from 0 to 0777");
+    p->umask_set = mask != -1;
+    p->umask = (mode_t)(mask & 0777);
     lua_pop(L, 1);
   }
   read_caps(L, process, &p->caps);
@@ -519,6 +524,32 @@ static void read_stdio(lua_State *L, int t, int *in, int *out, int *err) {
   }
 }
 
+/* linux.sysctl {key = value} -> "key=value" strings (which keys may be set
+ * is the caller's check; core/sysctl.c checks each names a /proc/sys path). */
+static char **read_sysctl(lua_State *L, int anchor, int linux_t) {
+  int top = lua_gettop(L);
+  if (!getsub(L, linux_t, "sysctl"))
+    return NULL;
+  int t = lua_gettop(L);
+  lua_newtable(L);
+  int list = lua_gettop(L);
+  lua_Integer n = 0;
+  for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "bad config: linux.sysctl must map names to strings");
+    lua_pushvalue(L, -2);
+    lua_pushliteral(L, "=");
+    lua_pushvalue(L, -3);
+    lua_concat(L, 3);
+    lua_rawseti(L, list, ++n);
+  }
+  char **v = lctr_checkstrv(L, list, "linux.sysctl");
+  luaL_ref(L, anchor);
+  luaL_ref(L, anchor);
+  lua_settop(L, top);
+  return v;
+}
+
 static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c) {
   luaL_checktype(L, cfg, LUA_TTABLE);
   int process = getsub(L, cfg, "process");
@@ -529,6 +560,7 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
   c->oom_score_adj = (int)lctr_optfield_integer(L, process, "oomScoreAdj", INT32_MIN);
   lua_pop(L, 1);
   c->hostname = lctr_optfield_string(L, cfg, "hostname", NULL);
+  c->domainname = lctr_optfield_string(L, cfg, "domainname", NULL);
   read_root(L, cfg, c);
   read_mounts(L, anchor, cfg, c);
   int linux_t = getsub(L, cfg, "linux");
@@ -537,6 +569,7 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
     read_devices(L, anchor, linux_t, c);
     c->masked_paths = strlist(L, anchor, linux_t, "maskedPaths");
     c->readonly_paths = strlist(L, anchor, linux_t, "readonlyPaths");
+    c->sysctl = read_sysctl(L, anchor, linux_t);
     lua_pop(L, 1);
   }
   if (c->overlay_lower && !(c->clone_flags & CLONE_NEWNS))

@@ -537,6 +537,15 @@ static int apply_limits(const ctr_cg_layout_t *l, const char *path, const ctr_cg
   return 0;
 }
 
+int ctr_cg_update(const ctr_cg_layout_t *l, const char *path, const ctr_cg_limits_t *lim,
+                  ctr_error_t *err) {
+  if (ctr_cg_check_path(path, err) < 0)
+    return -1;
+  if (ctr_cg_exists(l, path) == 0)
+    return ctr_fail(err, ENOENT, "cgroup %s does not exist", path);
+  return apply_limits(l, path, lim, err);
+}
+
 static void undo_create(const ctr_cg_layout_t *l, const char *path, unsigned made) {
   char d[CTR_CG_PATH_MAX + 256];
   for (int i = 0; i < l->n; i++)

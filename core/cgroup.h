@@ -77,6 +77,9 @@ int ctr_cg_exists(const ctr_cg_layout_t *l, const char *path);
  * the leaf directories it made. */
 int ctr_cg_create(const ctr_cg_layout_t *l, const char *path, const ctr_cg_limits_t *lim,
                   ctr_error_t *err);
+/* Apply the set limits of lim to the existing cgroup path (unset ones are left as they are). */
+int ctr_cg_update(const ctr_cg_layout_t *l, const char *path, const ctr_cg_limits_t *lim,
+                  ctr_error_t *err);
 /* Move pid into path on every hierarchy where path exists. */
 int ctr_cg_add(const ctr_cg_layout_t *l, const char *path, pid_t pid, ctr_error_t *err);
 /* The pids in path (union over the hierarchies), malloc'ed into *out; returns

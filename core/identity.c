@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -73,6 +74,8 @@ int ctr_apply_identity(const ctr_process_t *p, ctr_error_t *err) {
     return ctr_fail_errno(err, "prctl PR_SET_KEEPCAPS off");
   if (caps->set && set_caps(caps, err) < 0)
     return -1;
+  if (p->umask_set)
+    umask(p->umask);
   if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return ctr_fail_errno(err, "prctl PR_SET_NO_NEW_PRIVS");
   return 0;

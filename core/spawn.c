@@ -22,6 +22,7 @@
 
 #include "cleanup.h"
 #include "keyring.h"
+#include "sysctl.h"
 #include "rootfs.h"
 #include "execguard.h"
 #include "selfexec.h"
@@ -373,6 +374,11 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
   if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->hostname &&
       sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return ctr_fail_errno(err, "sethostname %s", cfg->hostname);
+  if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->domainname &&
+      setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+    return ctr_fail_errno(err, "setdomainname %s", cfg->domainname);
+  if (ctr_write_sysctls(cfg->sysctl, err) < 0)
+    return -1;
   /* stdio before the root changes: fds given by the parent refer to host files */
   if (!cfg->proc.terminal &&
       ctr_redirect_stdio(cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, err) < 0)

@@ -66,6 +66,8 @@ typedef struct ctr_process {
   bool terminal;
   ctr_caps_t caps;
   bool no_new_privs;
+  bool umask_set; /* process.user.umask given: umask(umask) before execve */
+  mode_t umask;
   /* compiled seccomp filter (ctr_seccomp.h), loaded last; NULL: unconfined */
   const struct ctr_seccomp_prog *seccomp;
 } ctr_process_t;
@@ -86,6 +88,8 @@ typedef struct ctr_spawn_cfg {
   bool readonly_root;
 
   const char *hostname;
+  const char *domainname;
+  char **sysctl;          /* "key=value" (linux.sysctl), written after the namespaces are entered */
   int clone_flags;        /* CLONE_NEW* for new namespaces */
   const char *join_ns[8]; /* "net:/proc/123/ns/net" style paths to join (setns) */
   size_t njoin_ns;

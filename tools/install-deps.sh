@@ -14,9 +14,10 @@ RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev lua-dkjson
 # tests: busted, lint (clang-format, luacheck, cppcheck), the cgroup v2 VM
 # (qemu-system-x86, cpio: tools/v2vm.sh), strace, keyctl, iptables (specs
 # check that nothing is left in its tables), GNU time (soak figures),
-# clang-14 + libclang-rt-14-dev (libFuzzer: spec/fuzz_spec.lua, tools/fuzz.sh)
+# clang-14 + libclang-rt-14-dev (libFuzzer: spec/fuzz_spec.lua, tools/fuzz.sh),
+# podman (spec/runc_podman_spec.lua runs it on luac-runc)
 TEST="lua-busted clang-format lua-check cppcheck qemu-system-x86 cpio strace keyutils iptables time
-      clang-14 libclang-rt-14-dev"
+      clang-14 libclang-rt-14-dev podman"
 list=false
 if [ "${1:-}" = --list ]; then list=true; shift; fi # print the packages, install nothing
 case "${1:-}" in

@@ -197,6 +197,14 @@ function Cgroup:add(pid)
   return self
 end
 
+--- Change the limits of the existing cgroup (the options of create(); those
+-- not given are left as they are). Raises with a clear message.
+function Cgroup:update(opts)
+  local ok, err = core.cgroup_update(layout_ud(), self.path, limits(opts or {}))
+  if not ok then error(err, 0) end
+  return self
+end
+
 --- Enforce a device policy (the OCI config's linux.resources.devices: a list of
 -- { allow = bool, type = "a"|"c"|"b", major = n, minor = n, access = "rwm" }, on top
 -- of "deny everything", the last matching rule decides) before any process is in

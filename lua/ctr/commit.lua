@@ -15,6 +15,7 @@
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
+local freezer = require "ctr.freezer"
 
 local M = {}
 
@@ -141,28 +142,12 @@ M.FREEZE_TIMEOUT = 5
 local function freezer_of(c)
   local g, err = require("ctr.cgroup").open(c.state.cgroup or ("luac-ctr/" .. c.id))
   if not g then errors.raise(1, "cannot freeze container %s: %s", c.state.name, err) end
-  local v2
-  for _, d in ipairs(g:dirs()) do
-    if core.exists(d .. "/freezer.state") then
-      return { file = d .. "/freezer.state", on = "FROZEN", off = "THAWED", check = d .. "/freezer.state",
-               ok = "^FROZEN", v1 = true, g = g }
-    elseif core.exists(d .. "/cgroup.freeze") then
-      v2 = v2 or { file = d .. "/cgroup.freeze", on = "1", off = "0", check = d .. "/cgroup.events",
-                   ok = "frozen 1", g = g }
-    end
-  end
-  if not v2 then errors.raise(1, "cannot freeze container %s: its cgroup has no freezer", c.state.name) end
-  return v2
+  local fz, ferr = freezer.of(g)
+  if not fz then errors.raise(1, "cannot freeze container %s: %s", c.state.name, ferr) end
+  return fz
 end
 
-local function write_file(path, text)
-  local fd, err = core.open(path, "wronly,cloexec")
-  if not fd then return nil, err end
-  local ok, werr = core.write(fd, text)
-  fd:close()
-  if not ok then return nil, werr end
-  return true
-end
+local write_file = freezer.write_file
 
 -- Whether pid's cgroup on the freezer's hierarchy is cg or below it.
 local function in_cgroup(pid, fz, cg)
@@ -196,8 +181,10 @@ end
 -- nil when the freeze took: the freezer says frozen and every process of
 -- the container is in the frozen cgroup; else why not.
 local function not_frozen(c, fz)
-  local s = core.read_file(fz.check) or ""
-  if not s:match(fz.ok) then return "the freezer did not report frozen (" .. (s:gsub("%s+$", "")) .. ")" end
+  if not freezer.frozen(fz) then
+    local s = core.read_file(fz.check) or ""
+    return "the freezer did not report frozen (" .. (s:gsub("%s+$", "")) .. ")"
+  end
   local cg = "/" .. fz.g.path
   for pid in pairs(container_pids(c, fz)) do
     if not in_cgroup(pid, fz, cg) then

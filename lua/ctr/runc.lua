@@ -24,7 +24,8 @@ M.VERSION = "0.1.0"
 M.OCI_VERSION = "1.0.2"
 M.DEFAULT_ROOT = "/run/luac-runc"
 
-M.COMMANDS = { "create", "start", "state", "kill", "delete", "list", "run", "spec", "features" }
+M.COMMANDS = { "create", "start", "state", "kill", "delete", "list", "run", "spec", "features", "exec", "ps",
+               "pause", "resume", "update" }
 local is_command = {}
 for _, c in ipairs(M.COMMANDS) do is_command[c] = true end
 
@@ -37,11 +38,18 @@ commands:
   start ID              state ID              kill [--all] ID [SIGNAL]
   delete [--force] ID   list [-q] [--format table|json]
   run [--bundle B] [--pid-file F] [--console-socket S] [--detach] ID
+  exec [--process F | ARGS...] [--detach] [--pid-file F] [--console-socket S]
+       [--tty] [--cwd D] [--env K=V]... [--user UID[:GID] ] [--cap CAP]...
+       [--no-new-privs] ID
+  ps [--format table|json] ID     pause ID     resume ID
+  update [--resources F|-] [--memory N] [--memory-swap N] [--cpu-quota N]
+         [--cpu-period N] [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] ID
   spec [--bundle B]     features              --version
 ]]
 
 --- Parse args against spec: { flags = { ["--all"] = "all", ... },
--- values = { ["--bundle"] = "bundle", ... } }. "--x=v", "--x v" and "-x v"
+-- values = { ["--bundle"] = "bundle", ... }, multi = { ["--env"] = "env" } }
+-- (a multi option may be repeated: a list). "--x=v", "--x v" and "-x v"
 -- forms; "--" ends the options; the first non-option ends them too (the
 -- command's own arguments follow). Returns opts, positionals. Raises on an
 -- unknown option.
@@ -58,13 +66,19 @@ function M.parse(args, spec, where)
       if spec.flags and spec.flags[name] then
         if val ~= nil then errors.raise(1, "%s: option %s takes no value", where, name) end
         opts[spec.flags[name]] = true
-      elseif spec.values and spec.values[name] then
+      elseif (spec.values and spec.values[name]) or (spec.multi and spec.multi[name]) then
         if val == nil then
           i = i + 1
           val = args[i]
           if val == nil then errors.raise(1, "%s: option %s needs a value", where, name) end
         end
-        opts[spec.values[name]] = val
+        if spec.values and spec.values[name] then
+          opts[spec.values[name]] = val
+        else
+          local k = spec.multi[name]
+          opts[k] = opts[k] or {}
+          table.insert(opts[k], val)
+        end
       else
         errors.raise(1, "%s: unknown option %s", where, errors.quote(a))
       end

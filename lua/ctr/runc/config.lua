@@ -44,16 +44,17 @@ local function set(...)
   return s
 end
 
-local TOP = set("ociVersion", "process", "root", "hostname", "mounts", "annotations", "linux")
-local TOP_TODO = set("hooks", "domainname")
+local TOP = set("ociVersion", "process", "root", "hostname", "domainname", "mounts", "annotations", "linux")
+local TOP_TODO = set("hooks")
 local PROCESS = set("terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
   "oomScoreAdj")
 local PROCESS_TODO = set("consoleSize", "apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
   "ioPriority", "execCPUAffinity")
-local USER = set("uid", "gid", "additionalGids")
-local USER_TODO = set("umask", "username")
-local LINUX = set("namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths", "devices", "seccomp")
-local LINUX_TODO = set("uidMappings", "gidMappings", "sysctl", "rootfsPropagation", "mountLabel", "intelRdt",
+local USER = set("uid", "gid", "additionalGids", "umask")
+local USER_TODO = set("username")
+local LINUX = set("namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths", "devices", "seccomp",
+  "sysctl")
+local LINUX_TODO = set("uidMappings", "gidMappings", "rootfsPropagation", "mountLabel", "intelRdt",
   "personality", "timeOffsets")
 local RESOURCES = set("memory", "cpu", "pids", "devices")
 local RESOURCES_TODO = set("blockIO", "hugepageLimits", "network", "rdma", "unified")
@@ -76,6 +77,61 @@ local function check_process(p)
   if p.cwd ~= nil and (type(p.cwd) ~= "string" or p.cwd:sub(1, 1) ~= "/") then
     bad("process.cwd", "must be an absolute path")
   end
+  local umask = p.user and p.user.umask
+  if umask ~= nil and umask ~= json.null and (math.type(umask) ~= "integer" or umask < 0 or umask > 511) then
+    bad("process.user.umask", "must be an integer from 0 to 0777 (511)")
+  end
+end
+
+-- The sysctls a container may set: those of namespaces it has of its own
+-- (name -> the namespace type), as runc allows them.
+local SYSCTL_NS = {
+  ["kernel.msgmax"] = "ipc", ["kernel.msgmnb"] = "ipc", ["kernel.msgmni"] = "ipc", ["kernel.sem"] = "ipc",
+  ["kernel.shmall"] = "ipc", ["kernel.shmmax"] = "ipc", ["kernel.shmmni"] = "ipc",
+  ["kernel.shm_rmid_forced"] = "ipc", ["kernel.hostname"] = "uts", ["kernel.domainname"] = "uts",
+}
+
+local function sysctl_ns(name)
+  if SYSCTL_NS[name] then return SYSCTL_NS[name] end
+  if name:match("^fs%.mqueue%.") then return "ipc" end
+  if name:match("^net%.") then return "network" end
+  return nil
+end
+
+-- Whether the config gives the container a namespace of type t that is not
+-- ours (a new one, or a path to another one).
+local function own_ns(ns, t)
+  for _, n in ipairs(ns or {}) do
+    if n.type == t then
+      if n.path == nil then return true end
+      local proc = t == "network" and "net" or t
+      return core.readlink(n.path) ~= core.readlink("/proc/self/ns/" .. proc)
+    end
+  end
+  return false
+end
+
+local function check_sysctl(l)
+  if l.sysctl == nil then return end
+  if type(l.sysctl) ~= "table" then bad("linux.sysctl", "must be an object") end
+  for k, v in pairs(l.sysctl) do
+    local where = "linux.sysctl." .. tostring(k)
+    if type(k) ~= "string" or not k:match("^[%w_%-]+[%w_%-%.]*[%w_%-]$") or k:find("..", 1, true) then
+      bad("linux.sysctl", "bad name %s", errors.quote(tostring(k)))
+    end
+    if type(v) ~= "string" then bad(where, "must be a string") end
+    local t = sysctl_ns(k)
+    if not t then bad(where, "not a namespaced sysctl: it would change the host") end
+    if not own_ns(l.namespaces, t) then bad(where, "needs a %s namespace of the container's own", t) end
+  end
+end
+
+-- Whether the config makes a new namespace of type t (no path).
+local function new_ns(ns, t)
+  for _, n in ipairs(ns or {}) do
+    if n.type == t then return n.path == nil end
+  end
+  return false
 end
 
 local function check_namespaces(ns)
@@ -101,7 +157,6 @@ local function check_mounts(mounts)
     if type(m.destination) ~= "string" or m.destination:sub(1, 1) ~= "/" then
       bad(where .. ".destination", "must be an absolute path")
     end
-    if m.type == "cgroup" then unsupported(where .. " (type cgroup, " .. m.destination .. ")") end
   end
 end
 
@@ -117,6 +172,7 @@ local function check_linux(l)
     check_keys(r.pids, "linux.resources.pids", set("limit"))
   end
   check_keys(l.seccomp, "linux.seccomp", SECCOMP, SECCOMP_TODO)
+  check_sysctl(l)
 end
 
 --- Raise on the first field this runtime does not honour.
@@ -129,6 +185,10 @@ function M.check(cfg)
   end
   check_keys(cfg.root, "root", set("path", "readonly"))
   if cfg.hostname ~= nil and type(cfg.hostname) ~= "string" then bad("hostname", "must be a string") end
+  if cfg.domainname ~= nil and type(cfg.domainname) ~= "string" then bad("domainname", "must be a string") end
+  if not empty(cfg.domainname) and not new_ns((cfg.linux or {}).namespaces, "uts") then
+    bad("domainname", "needs a new uts namespace")
+  end
   check_mounts(cfg.mounts)
   check_linux(cfg.linux)
 end
@@ -195,6 +255,62 @@ function M.cgroup_path(l, id)
   end
   if rel == "" then bad("linux.cgroupsPath", "must name a cgroup below the root") end
   return rel
+end
+
+-- Options of a cgroup mount (nosuid, ro, ...) for each mount made of it,
+-- plus extra ("memory", "cpu,cpuacct", "name=systemd": a hierarchy's).
+local function cgroup_opts(m, extra)
+  local opts = {}
+  for _, o in ipairs(m.options or {}) do
+    if o ~= "rw" and o ~= "rbind" and o ~= "bind" then opts[#opts + 1] = o end
+  end
+  for o in (extra or ""):gmatch("[^,]+") do opts[#opts + 1] = o end
+  return opts
+end
+
+-- One hierarchy (mount point mnt, v1 controllers ctl or nil for cgroup2)
+-- at dest: with a cgroup namespace the filesystem itself (it shows the
+-- namespace root), else a bind of the container's own directory in it.
+local function hierarchy_mount(m, dest, mnt, ctl, path, cgroupns)
+  local opts = cgroup_opts(m, ctl)
+  if cgroupns then
+    return { destination = dest, type = ctl and "cgroup" or "cgroup2", source = "cgroup", options = opts }
+  end
+  local dir = mnt .. "/" .. path
+  if not core.exists(dir) then return nil end
+  local bopts = { "rbind" }
+  for _, o in ipairs(cgroup_opts(m)) do bopts[#bopts + 1] = o end
+  return { destination = dest, type = "bind", source = dir, options = bopts }
+end
+
+--- Mounts of type "cgroup" as runc makes them: the container's own cgroup
+-- (path, relative to each hierarchy) and nothing above it. With a cgroup
+-- namespace (cgroupns true) the hierarchies are mounted (they show the
+-- namespace root), without one the container's directories are bound. On
+-- cgroup v2 one mount; on v1 and hybrid a tmpfs at the destination
+-- (writable: the container's own, holding only the mount points) with each
+-- v1 hierarchy below it (named after the host's mount point) and, hybrid,
+-- cgroup2 as "unified". Each keeps the mount's options (ro: read-only).
+function M.cgroup_mounts(mounts, path, cgroupns)
+  local out = {}
+  for _, m in ipairs(mounts or {}) do
+    if m.type ~= "cgroup" then
+      out[#out + 1] = m
+    else
+      local info = require("ctr.cgroup").info()
+      if info.kind == "v2" then
+        out[#out + 1] = hierarchy_mount(m, m.destination, info.hierarchies[1].mount, nil, path, cgroupns)
+      else
+        out[#out + 1] = { destination = m.destination, type = "tmpfs", source = "tmpfs",
+                          options = { "nosuid", "nodev", "noexec", "mode=755", "size=64k" } }
+        for _, h in ipairs(info.hierarchies) do
+          local dest = m.destination .. "/" .. h.mount:match("([^/]+)$")
+          out[#out + 1] = hierarchy_mount(m, dest, h.mount, h.version == 1 and h.controllers or nil, path, cgroupns)
+        end
+      end
+    end
+  end
+  return out
 end
 
 --- Read and check <bundle>/config.json. Returns the config with root.path

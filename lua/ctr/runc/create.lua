@@ -69,6 +69,9 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local cgpath = config.cgroup_path(cfg.linux, id)
   made.g = require("ctr.cgroup").create(cgpath, config.limits(cfg.linux.resources))
   made.g:set_devices(config.device_rules(cfg.linux)) -- before any process is in it
+  local cgroupns = false
+  for _, n in ipairs(cfg.linux.namespaces or {}) do cgroupns = cgroupns or (n.type == "cgroup" and n.path == nil) end
+  cfg.mounts = config.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
   local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
   local p, perr = core.spawn(cfg, opts)
@@ -82,6 +85,8 @@ local function launch(ctx, id, bundle, cfg, o, made)
     id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
     created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,
   }
+  check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", require("ctr.json").encode(cfg), 384), nil,
+    "saving the config")
   store.save(ctx, st)
   if o.pid_file then check(core.write_file_atomic(o.pid_file, tostring(p.pid), 420), nil, "--pid-file " .. o.pid_file) end
   return p, st

@@ -2,13 +2,15 @@
 --
 --   <root>/<id>/state.json   id, pid, starttime, bundle, rootfs, created,
 --                            annotations, cgroup (path), config_path
+--   <root>/<id>/config.json  the config as create used it (for exec)
 --   <root>/<id>/exec.fifo    exists between create and start: the created
 --                            init blocks opening it for writing (core/spawn.c
 --                            start_fifo); `start` reads it, then removes it
 --
 -- The status is computed, never stored: "stopped" when the pid is gone, a
 -- zombie, or another process (start time differs); "created" while the fifo
--- exists; "running" otherwise. ("paused" needs the freezer: not yet.)
+-- exists; "paused" when its cgroup's freezer was asked to freeze (v1
+-- freezer.state, v2 cgroup.freeze); "running" otherwise.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local json = require "ctr.json"
@@ -51,7 +53,26 @@ end
 function M.status(ctx, st)
   if not M.alive(st) then return "stopped" end
   if core.exists(M.fifo(ctx, st.id)) then return "created" end
+  local fz = M.freezer(st)
+  if fz and require("ctr.freezer").asked(fz) then return "paused" end
   return "running"
+end
+
+--- The freezer of the container's cgroup (ctr.freezer), or nil, msg.
+function M.freezer(st)
+  if not st.cgroup then return nil, "no cgroup" end
+  local g, err = require("ctr.cgroup").open(st.cgroup)
+  if not g then return nil, err end
+  return require("ctr.freezer").of(g)
+end
+
+--- The config the container was created with (saved by create).
+function M.config(ctx, st)
+  local text, err = core.read_file(M.dir(ctx, st.id) .. "/config.json")
+  if not text then errors.raise(1, "container %s: cannot read its config: %s", st.id, err) end
+  local cfg, jerr = json.decode(text)
+  if type(cfg) ~= "table" then errors.raise(1, "container %s: unreadable config: %s", st.id, tostring(jerr)) end
+  return cfg
 end
 
 --- The runtime-spec state of a container.
