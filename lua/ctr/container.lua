@@ -716,6 +716,18 @@ end
 
 -- Phase 1 of a start: cgroup, process, network, exec. Returns the process
 -- and the fds the supervisor relays. Raises, having undone everything.
+-- The published host ports are held by the supervisor for the container's
+-- life (a bound socket each, closed with the relayed fds): a port a host
+-- program holds is refused as docker does, and ours look busy to others.
+local function hold_ports(self, fds)
+  local n = self.state.network
+  for i, pt in ipairs(n and n.ports or {}) do
+    local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.host_port, pt.proto or "tcp")
+    if not sock then raise(125, "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
+    fds["port_hold" .. i] = sock
+  end
+end
+
 function Container:_launch(o)
   local cgroup = require "ctr.cgroup"
   local cfg = self:config()
@@ -723,6 +735,7 @@ function Container:_launch(o)
   local g = cgroup.create(self.state.cgroup, self.state.resources or {})
   local p, fds = nil, {}
   local ok, err = xpcall(function()
+    hold_ports(self, fds)
     g:set_devices(require("ctr.oci").device_rules_of(cfg)) -- before any process is in it
     local stdio = {}
     stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)

@@ -1,0 +1,83 @@
+-- Docker parity, part A (issue 13): published host ports are held for the
+-- container's life, commit carries the container's config, exec -t sets
+-- TERM, -it without a terminal fails at once, and /sys/fs/cgroup shows the
+-- container's own limits on v1/hybrid hosts.
+--
+-- Run in a private network namespace (tools/test.sh): the only traffic is to
+-- 127.0.0.1 and to the containers the tests make.
+local core = require "ctr.core"
+local U = require "spec_util"
+
+local root
+
+local function ctr(args, opts) return U.ctr(root, args, opts) end
+
+-- Whether a host program can bind port/tcp (on 0.0.0.0): busybox nc listens
+-- until timeout ends it (124) when the bind succeeds, fails at once when not.
+local function host_can_bind(port)
+  local _, _, code = U.sh("timeout 0.5 busybox nc -l -p " .. port)
+  return code == 124
+end
+
+local function veths()
+  local out = U.sh("ip -o link show")
+  local t = {}
+  for name in out:gmatch("%d+: (veth[%w]+)") do t[#t + 1] = name end
+  return t
+end
+
+describe("docker parity A #root", function()
+  U.per_test_root(function(r) root = r end)
+
+  describe("published ports", function()
+    it("refuses a host port a host program holds, with nothing left behind", function()
+      local port = 18190
+      -- a host server on the port (started first, and the default network
+      -- made by a first run, so that the failed run below changes nothing)
+      local _, _, c0 = ctr({ "run", "--rm", "busybox", "true" })
+      assert.equal(0, c0)
+      local pid = core.fork()
+      if pid == 0 then
+        core.execve("/usr/bin/busybox", { "busybox", "nc", "-l", "-p", tostring(port) },
+          { "PATH=/usr/bin:/bin" })
+        core._exit(127)
+      end
+      assert.is_truthy(U.wait_for(function() return not host_can_bind(port) end, 5), "the host server listens")
+      local fw, links = U.firewall(), veths()
+      local net_before = core.read_file(root .. "/networks/bridge.json")
+      local out, err, code = ctr({ "run", "-d", "-p", "127.0.0.1:" .. port .. ":80", "busybox", "sleep", "30" })
+      core.kill(pid, "TERM"); core.waitpid(pid)
+      assert.equal(125, code, out .. err)
+      assert.matches("address already in use", err:lower(), 1, true)
+      assert.equal(1, select(2, err:gsub("\n", "")), "one line: " .. err)
+      assert.same({}, U.container_ids(root), "no container directory")
+      assert.same(links, veths(), "no veth")
+      assert.equal(fw, U.firewall(), "no firewall element")
+      assert.equal(net_before, core.read_file(root .. "/networks/bridge.json"), "no address allocated")
+    end)
+
+    it("holds a published port while the container runs, serves it, and frees it when it stops", function()
+      local port = 18191
+      assert.is_true(host_can_bind(port))
+      local out, err, code = ctr({ "run", "-d", "--name", "web", "-p", "127.0.0.1:" .. port .. ":8000", "busybox",
+                                   "sh", "-c", "while :; do echo hello-from-web | nc -l -p 8000; done" })
+      assert.equal(0, code, out .. err)
+      assert.is_false(host_can_bind(port), "a host program cannot take the published port")
+      local got = U.wait_for(function()
+        local o = U.sh("timeout 2 busybox nc 127.0.0.1 " .. port)
+        return o:find("hello-from-web", 1, true) and o
+      end, 10)
+      assert.is_truthy(got, "published traffic reaches the container")
+      _, err, code = ctr({ "stop", "-t", "1", "web" })
+      assert.equal(0, code, err)
+      assert.is_truthy(U.wait_for(function() return host_can_bind(port) end, 5), "the port is released on stop")
+      -- started again, it holds the port again
+      _, err, code = ctr({ "start", "web" })
+      assert.equal(0, code, err)
+      assert.is_false(host_can_bind(port))
+      _, err, code = ctr({ "rm", "-f", "web" })
+      assert.equal(0, code, err)
+      assert.is_truthy(U.wait_for(function() return host_can_bind(port) end, 5), "the port is released on rm -f")
+    end)
+  end)
+end)
