@@ -19,6 +19,11 @@ local function host_can_bind(port)
   return code == 124
 end
 
+-- The firewall as text (nftables, and iptables rules for older trees).
+local function firewall()
+  return (U.sh("nft list ruleset 2>/dev/null; iptables-save 2>/dev/null | grep '^-A'"))
+end
+
 local function veths()
   local out = U.sh("ip -o link show")
   local t = {}
@@ -42,17 +47,17 @@ describe("docker parity A #root", function()
           { "PATH=/usr/bin:/bin" })
         core._exit(127)
       end
+      finally(function() core.kill(pid, "KILL"); core.waitpid(pid) end)
       assert.is_truthy(U.wait_for(function() return not host_can_bind(port) end, 5), "the host server listens")
-      local fw, links = U.firewall(), veths()
+      local fw, links = firewall(), veths()
       local net_before = core.read_file(root .. "/networks/bridge.json")
       local out, err, code = ctr({ "run", "-d", "-p", "127.0.0.1:" .. port .. ":80", "busybox", "sleep", "30" })
-      core.kill(pid, "TERM"); core.waitpid(pid)
       assert.equal(125, code, out .. err)
       assert.matches("address already in use", err:lower(), 1, true)
       assert.equal(1, select(2, err:gsub("\n", "")), "one line: " .. err)
       assert.same({}, U.container_ids(root), "no container directory")
       assert.same(links, veths(), "no veth")
-      assert.equal(fw, U.firewall(), "no firewall element")
+      assert.equal(fw, firewall(), "no firewall element")
       assert.equal(net_before, core.read_file(root .. "/networks/bridge.json"), "no address allocated")
     end)
 
@@ -68,16 +73,45 @@ describe("docker parity A #root", function()
         return o:find("hello-from-web", 1, true) and o
       end, 10)
       assert.is_truthy(got, "published traffic reaches the container")
-      _, err, code = ctr({ "stop", "-t", "1", "web" })
+      out, err, code = ctr({ "stop", "-t", "1", "web" })
       assert.equal(0, code, err)
       assert.is_truthy(U.wait_for(function() return host_can_bind(port) end, 5), "the port is released on stop")
       -- started again, it holds the port again
-      _, err, code = ctr({ "start", "web" })
+      out, err, code = ctr({ "start", "web" })
       assert.equal(0, code, err)
       assert.is_false(host_can_bind(port))
-      _, err, code = ctr({ "rm", "-f", "web" })
+      out, err, code = ctr({ "rm", "-f", "web" })
       assert.equal(0, code, err)
       assert.is_truthy(U.wait_for(function() return host_can_bind(port) end, 5), "the port is released on rm -f")
+    end)
+  end)
+
+  describe("commit", function()
+    it("carries the container's Cmd, Entrypoint, Env, WorkingDir, User and ExposedPorts, then --change", function()
+      local out, err, code = ctr({ "run", "--name", "src", "-e", "FOO=bar", "-w", "/tmp", "-u", "nobody",
+                                   "-p", "127.0.0.1:18192:8000", "--entrypoint", "sh", "busybox",
+                                   "-c", "echo \"foo=$FOO bar=$BAR\"; pwd; id -un" })
+      assert.equal(0, code, out .. err)
+      out, err, code = ctr({ "commit", "src", "snap:a" })
+      assert.equal(0, code, out .. err)
+      out, err, code = ctr({ "run", "--rm", "snap:a" })
+      assert.equal(0, code, out .. err)
+      assert.equal("foo=bar bar=\n/tmp\nnobody\n", out)
+      out, err, code = ctr({ "image", "inspect", "snap:a" })
+      assert.equal(0, code, err)
+      local img = require("ctr.json").decode(out)[1]
+      local cfg = img.config or img.Config
+      assert.same({ "sh" }, cfg.Entrypoint)
+      assert.same({ "-c", "echo \"foo=$FOO bar=$BAR\"; pwd; id -un" }, cfg.Cmd)
+      assert.equal("/tmp", cfg.WorkingDir)
+      assert.equal("nobody", cfg.User)
+      assert.is_truthy(cfg.ExposedPorts and cfg.ExposedPorts["8000/tcp"], "ExposedPorts has 8000/tcp")
+      -- --change applies over the container's config
+      out, err, code = ctr({ "commit", "-c", "ENV BAR=baz", "-c", "WORKDIR /", "src", "snap:b" })
+      assert.equal(0, code, out .. err)
+      out, err, code = ctr({ "run", "--rm", "snap:b" })
+      assert.equal(0, code, out .. err)
+      assert.equal("foo=bar bar=baz\n/\nnobody\n", out)
     end)
   end)
 end)

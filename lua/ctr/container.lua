@@ -465,7 +465,21 @@ local function command_of(o, icfg)
   for _, a in ipairs(ep or {}) do args[#args + 1] = a end
   for _, a in ipairs(cmd or {}) do args[#args + 1] = a end
   if #args == 0 then raise(125, "no command specified") end
-  return args
+  return args, ep, cmd
+end
+
+-- The container's own config in docker's terms (its Config), which commit
+-- carries into the new image: the command as Entrypoint and Cmd, the
+-- environment, working directory, user and exposed ports (the image's and
+-- the published ones).
+local function docker_config(o, icfg, ep, cmd, env, cwd, ports)
+  local exposed = {}
+  for k in pairs(icfg.ExposedPorts or {}) do exposed[k] = json.object({}) end
+  for _, p in ipairs(ports) do exposed[("%d/%s"):format(p.container_port, p.proto)] = json.object({}) end
+  return {
+    Cmd = cmd and json.array(cmd) or nil, Entrypoint = ep and json.array(ep) or nil, Env = json.array(env),
+    WorkingDir = cwd, User = o.user or icfg.User or "", ExposedPorts = next(exposed) and json.object(exposed) or nil,
+  }
 end
 
 local function host_resolv()
@@ -572,7 +586,7 @@ function M.create(o)
   local uid, gid, home = M.resolve_user(o.user or icfg.User, lowers)
   local groups = M.resolve_groups(o.group_add, lowers)
   local cwd = o.workdir and M.clean_path(o.workdir, "working directory") or (icfg.WorkingDir ~= "" and icfg.WorkingDir) or "/"
-  local args = command_of(o, icfg)
+  local args, ep, cmd = command_of(o, icfg)
   local net = network_mode(o)
   local env = {}
   for _, f in ipairs(o.env_file or {}) do
@@ -603,7 +617,7 @@ function M.create(o)
     end
     local id = state.new_id()
     local name = o.name or random_name()
-    local cfg_made
+    local cfg_made, dcfg
     local dir = cdir(id)
     local ok, err = pcall(function()
       mkdirs(dir)
@@ -617,6 +631,9 @@ function M.create(o)
       for _, e in ipairs(base_env) do if e:match("^HOME=") then has_home = true end end
       if not has_home then base_env = env_merge(base_env, { "HOME=" .. (home ~= "" and home or "/") }) end
       if o.tty then base_env = env_merge(base_env, { "TERM=xterm" }) end
+      local dcfg_env = env_merge({ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, icfg.Env or {})
+      if o.tty then dcfg_env = env_merge(dcfg_env, { "TERM=xterm" }) end
+      dcfg = docker_config(o, icfg, ep, cmd, env_merge(dcfg_env, env), cwd, ports)
       cfg_made = require("ctr.oci").build {
         args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid, groups = groups,
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
@@ -641,7 +658,7 @@ function M.create(o)
         interactive = o.interactive or false, auto_remove = o.rm or false,
         network = { mode = net, ip = o.ip, ports = ports, hostname = hostname, add_hosts = o.add_host },
         log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
-        stop_signal = icfg.StopSignal or "SIGTERM",
+        stop_signal = icfg.StopSignal or "SIGTERM", config = dcfg,
       }, o.rm)
     end)
     if not ok then
