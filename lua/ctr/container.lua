@@ -1115,8 +1115,9 @@ local function exec_process(self, o)
   local cfg = self:config()
   local base = cfg.process
   if type(o.argv) ~= "table" or #o.argv == 0 then raise(125, "exec: no command given") end
-  local env = env_merge(base.env, o.env or {})
-  if o.tty then env = env_merge(env, { "TERM=" .. (os.getenv("TERM") or "xterm") }) end
+  -- docker: exec -t sets TERM=xterm (as run -t does) unless -e TERM= is given
+  local env = env_merge(base.env, o.tty and { "TERM=xterm" } or {})
+  env = env_merge(env, o.env or {})
   local user = base.user
   if o.user then
     local image = require "ctr.image"
