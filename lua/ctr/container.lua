@@ -573,6 +573,18 @@ end
 -- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
 -- without it the default seccomp profile applies, --privileged is unconfined).
 -- Returns the container; raises on bad input, leaving nothing behind.
+-- v1/hybrid: the container's cgroup directory on each v1 hierarchy, for
+-- its /sys/fs/cgroup (nil on v2, where its cgroup namespace root is mounted).
+local function cgroup_v1_dirs(path)
+  local cgroup = require "ctr.cgroup"
+  if cgroup.layout() == "v2" then return nil end
+  local t = {}
+  for _, h in ipairs(cgroup.info().hierarchies) do
+    if h.version == 1 then t[#t + 1] = { mount = h.mount, dir = h.mount .. "/" .. path } end
+  end
+  return t
+end
+
 function M.create(o)
   local image = require "ctr.image"
   local res = validate(o)
@@ -639,7 +651,7 @@ function M.create(o)
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
         network = net, volumes = volumes, files = files, resources = res, devices = devices,
-        cgroup_v2 = require("ctr.cgroup").layout() == "v2",
+        cgroup_v2 = require("ctr.cgroup").layout() == "v2", cgroup_v1 = cgroup_v1_dirs("luac-ctr/" .. id),
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
         seccomp = seccomp, no_new_privileges = sec.no_new_privileges,
