@@ -563,16 +563,6 @@ function M.network_available()
     and package.searchpath("ctr.net", package.cpath) ~= nil
 end
 
---- Create a container (state "created"); nothing runs yet. Options (docker
--- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
--- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
--- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
--- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
--- "HOST[:CONTAINER[:PERMS]]"), network, ip,
--- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
--- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
--- without it the default seccomp profile applies, --privileged is unconfined).
--- Returns the container; raises on bad input, leaving nothing behind.
 -- v1/hybrid: the container's cgroup directory on each v1 hierarchy, for
 -- its /sys/fs/cgroup (nil on v2, where its cgroup namespace root is mounted).
 local function cgroup_v1_dirs(path)
@@ -585,6 +575,16 @@ local function cgroup_v1_dirs(path)
   return t
 end
 
+--- Create a container (state "created"); nothing runs yet. Options (docker
+-- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
+-- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
+-- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
+-- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
+-- "HOST[:CONTAINER[:PERMS]]"), network, ip,
+-- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
+-- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
+-- without it the default seccomp profile applies, --privileged is unconfined).
+-- Returns the container; raises on bad input, leaving nothing behind.
 function M.create(o)
   local image = require "ctr.image"
   local res = validate(o)
