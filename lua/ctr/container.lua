@@ -1335,7 +1335,7 @@ function Container:inspect()
   local mounts = json.array({})
   local skip = { ["/sys"] = true, ["/etc/hostname"] = true, ["/etc/hosts"] = true, ["/etc/resolv.conf"] = true }
   for _, m in ipairs(cfg.mounts or {}) do
-    if m.type == "bind" and not skip[m.destination] then
+    if m.type == "bind" and not skip[m.destination] and not m.destination:find("^/sys/fs/cgroup/") then
       local ro = false
       for _, o in ipairs(m.options or {}) do if o == "ro" then ro = true end end
       mounts[#mounts + 1] = { Type = "bind", Source = m.source, Destination = m.destination, RW = not ro, Mode = ro and "ro" or "" }
