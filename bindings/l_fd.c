@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fd.h"
+#include "porthold.h"
 
 static const lctr_flag_t open_flags[] = {{"rdonly", O_RDONLY},
                                          {"wronly", O_WRONLY},
@@ -331,7 +332,24 @@ static int l_unix_accept(lua_State *L) {
   return push_sock(L, fd, &err);
 }
 
+/***
+ * core.port_hold(ip, port, proto) -> sock | nil, err, errno
+ * Reserve host port ip:port/proto ("tcp" or "udp") for a published port: a
+ * close-on-exec socket bound there (TCP: not listening) to keep open for the
+ * container's life. Fails with EADDRINUSE when the port is taken.
+ */
+static int l_port_hold(lua_State *L) {
+  ctr_error_t err;
+  const char *proto = luaL_checkstring(L, 3);
+  if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+    return luaL_argerror(L, 3, "\"tcp\" or \"udp\" expected");
+  int fd = ctr_port_hold(luaL_checkstring(L, 1), (int)luaL_checkinteger(L, 2),
+                         strcmp(proto, "udp") == 0, &err);
+  return push_sock(L, fd, &err);
+}
+
 static const luaL_Reg funcs[] = {{"unix_connect", l_unix_connect},
+                                 {"port_hold", l_port_hold},
                                  {"unix_listen", l_unix_listen},
                                  {"unix_accept", l_unix_accept},
                                  {"open", l_open},

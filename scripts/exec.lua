@@ -20,6 +20,10 @@ errors.main(function(...)
     { "u", "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])" },
   }, { usage = "exec [OPTIONS] CONTAINER COMMAND [ARG...]", command = "exec", stop_at_positional = true })
   if #args < 2 then errors.raise(125, "\"exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]") end
+  -- docker: -it needs a terminal on stdin (else the relay would wait forever)
+  if o.tty and o.interactive and not o.detach and not require("ctr.core").isatty(0) then
+    errors.raise(1, "the input device is not a TTY")
+  end
   local c = container.must_get(args[1], 1)
   if not c:running() then errors.raise(1, "container %s is not running", c.state.name) end
   local env = {}

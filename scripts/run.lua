@@ -49,6 +49,10 @@ errors.main(function(...)
     command = "run", stop_at_positional = true,
   })
   if #args < 1 then errors.raise(125, "\"run\" requires at least 1 argument: IMAGE [COMMAND [ARG...]]") end
+  -- docker: -it needs a terminal on stdin (else the relay would wait forever)
+  if o.tty and o.interactive and not o.detach and not require("ctr.core").isatty(0) then
+    errors.raise(1, "the input device is not a TTY")
+  end
   local cmd = { table.unpack(args, 2) }
   local log_max
   if o.log_max_size then log_max = require("ctr.cgroup").parse_memory(o.log_max_size) end

@@ -248,9 +248,29 @@ local function frozen(c, pause, fn)
   return res
 end
 
+-- The new image's config before --change: the image's, with the
+-- container's Cmd, Entrypoint, Env, WorkingDir, User and ExposedPorts over it
+-- (as docker's commit). A container made before these were recorded keeps
+-- its whole command line as Cmd.
+local function committed_config(c, icfg)
+  local t = {}
+  for k, v in pairs(icfg or {}) do t[k] = v end
+  local cc = c.state.config
+  if not cc then
+    if c.state.command then t.Cmd, t.Entrypoint = c.state.command, nil end
+    return t
+  end
+  for _, k in ipairs({ "Env", "WorkingDir", "User", "ExposedPorts" }) do
+    if cc[k] ~= nil then t[k] = cc[k] end
+  end
+  t.Cmd, t.Entrypoint = cc.Cmd, cc.Entrypoint
+  return t
+end
+
 --- Make a new image from the container's changes (docker commit): a new
 -- layer (a copy of its upper dir) on top of its image's layers, config =
--- the image's with opts.change applied ("ENV A=1", "CMD [\"sh\"]",
+-- the image's with the container's over it (committed_config), then
+-- opts.change applied ("ENV A=1", "CMD [\"sh\"]",
 -- "WORKDIR /x", ...), comment = opts.message. ref "name[:tag]" (optional)
 -- moves from any image that had it. Works on running and stopped
 -- containers: a running one is frozen while its upper dir is copied
@@ -264,7 +284,7 @@ function M.commit(c, ref, opts)
     if not ok then errors.raise(125, err) end
   end
   local parent = parent_image(c)
-  local okc, config = pcall(image.apply_changes, parent.config, opts.change)
+  local okc, config = pcall(image.apply_changes, committed_config(c, parent.config), opts.change)
   if not okc then errors.raise(125, errors.message(config)) end
   local ov = overlay_of(c)
   return signals_held(function()

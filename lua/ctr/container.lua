@@ -465,7 +465,21 @@ local function command_of(o, icfg)
   for _, a in ipairs(ep or {}) do args[#args + 1] = a end
   for _, a in ipairs(cmd or {}) do args[#args + 1] = a end
   if #args == 0 then raise(125, "no command specified") end
-  return args
+  return args, ep, cmd
+end
+
+-- The container's own config in docker's terms (its Config), which commit
+-- carries into the new image: the command as Entrypoint and Cmd, the
+-- environment, working directory, user and exposed ports (the image's and
+-- the published ones).
+local function docker_config(o, icfg, ep, cmd, env, cwd, ports)
+  local exposed = {}
+  for k in pairs(icfg.ExposedPorts or {}) do exposed[k] = json.object({}) end
+  for _, p in ipairs(ports) do exposed[("%d/%s"):format(p.container_port, p.proto)] = json.object({}) end
+  return {
+    Cmd = cmd and json.array(cmd) or nil, Entrypoint = ep and json.array(ep) or nil, Env = json.array(env),
+    WorkingDir = cwd, User = o.user or icfg.User or "", ExposedPorts = next(exposed) and json.object(exposed) or nil,
+  }
 end
 
 local function host_resolv()
@@ -549,6 +563,18 @@ function M.network_available()
     and package.searchpath("ctr.net", package.cpath) ~= nil
 end
 
+-- v1/hybrid: the container's cgroup directory on each v1 hierarchy, for
+-- its /sys/fs/cgroup (nil on v2, where its cgroup namespace root is mounted).
+local function cgroup_v1_dirs(path)
+  local cgroup = require "ctr.cgroup"
+  if cgroup.layout() == "v2" then return nil end
+  local t = {}
+  for _, h in ipairs(cgroup.info().hierarchies) do
+    if h.version == 1 then t[#t + 1] = { mount = h.mount, dir = h.mount .. "/" .. path } end
+  end
+  return t
+end
+
 --- Create a container (state "created"); nothing runs yet. Options (docker
 -- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
 -- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
@@ -572,7 +598,7 @@ function M.create(o)
   local uid, gid, home = M.resolve_user(o.user or icfg.User, lowers)
   local groups = M.resolve_groups(o.group_add, lowers)
   local cwd = o.workdir and M.clean_path(o.workdir, "working directory") or (icfg.WorkingDir ~= "" and icfg.WorkingDir) or "/"
-  local args = command_of(o, icfg)
+  local args, ep, cmd = command_of(o, icfg)
   local net = network_mode(o)
   local env = {}
   for _, f in ipairs(o.env_file or {}) do
@@ -603,7 +629,7 @@ function M.create(o)
     end
     local id = state.new_id()
     local name = o.name or random_name()
-    local cfg_made
+    local cfg_made, dcfg
     local dir = cdir(id)
     local ok, err = pcall(function()
       mkdirs(dir)
@@ -617,12 +643,15 @@ function M.create(o)
       for _, e in ipairs(base_env) do if e:match("^HOME=") then has_home = true end end
       if not has_home then base_env = env_merge(base_env, { "HOME=" .. (home ~= "" and home or "/") }) end
       if o.tty then base_env = env_merge(base_env, { "TERM=xterm" }) end
+      local dcfg_env = env_merge({ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, icfg.Env or {})
+      if o.tty then dcfg_env = env_merge(dcfg_env, { "TERM=xterm" }) end
+      dcfg = docker_config(o, icfg, ep, cmd, env_merge(dcfg_env, env), cwd, ports)
       cfg_made = require("ctr.oci").build {
         args = args, env = env_merge(base_env, env), cwd = cwd, uid = uid, gid = gid, groups = groups,
         terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
         privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
         network = net, volumes = volumes, files = files, resources = res, devices = devices,
-        cgroup_v2 = require("ctr.cgroup").layout() == "v2",
+        cgroup_v2 = require("ctr.cgroup").layout() == "v2", cgroup_v1 = cgroup_v1_dirs("luac-ctr/" .. id),
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
         seccomp = seccomp, no_new_privileges = sec.no_new_privileges,
@@ -641,7 +670,7 @@ function M.create(o)
         interactive = o.interactive or false, auto_remove = o.rm or false,
         network = { mode = net, ip = o.ip, ports = ports, hostname = hostname, add_hosts = o.add_host },
         log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
-        stop_signal = icfg.StopSignal or "SIGTERM",
+        stop_signal = icfg.StopSignal or "SIGTERM", config = dcfg,
       }, o.rm)
     end)
     if not ok then
@@ -716,6 +745,18 @@ end
 
 -- Phase 1 of a start: cgroup, process, network, exec. Returns the process
 -- and the fds the supervisor relays. Raises, having undone everything.
+-- The published host ports are held by the supervisor for the container's
+-- life (a bound socket each, closed with the relayed fds): a port a host
+-- program holds is refused as docker does, and ours look busy to others.
+local function hold_ports(self, fds)
+  local n = self.state.network
+  for i, pt in ipairs(n and n.ports or {}) do
+    local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.host_port, pt.proto or "tcp")
+    if not sock then raise(125, "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
+    fds["port_hold" .. i] = sock
+  end
+end
+
 function Container:_launch(o)
   local cgroup = require "ctr.cgroup"
   local cfg = self:config()
@@ -723,6 +764,7 @@ function Container:_launch(o)
   local g = cgroup.create(self.state.cgroup, self.state.resources or {})
   local p, fds = nil, {}
   local ok, err = xpcall(function()
+    hold_ports(self, fds)
     g:set_devices(require("ctr.oci").device_rules_of(cfg)) -- before any process is in it
     local stdio = {}
     stdio.cgroup_join, stdio.cgroup_into = cgroup_entry(g)
@@ -1093,8 +1135,9 @@ local function exec_process(self, o)
   local cfg = self:config()
   local base = cfg.process
   if type(o.argv) ~= "table" or #o.argv == 0 then raise(125, "exec: no command given") end
-  local env = env_merge(base.env, o.env or {})
-  if o.tty then env = env_merge(env, { "TERM=" .. (os.getenv("TERM") or "xterm") }) end
+  -- docker: exec -t sets TERM=xterm (as run -t does) unless -e TERM= is given
+  local env = env_merge(base.env, o.tty and { "TERM=xterm" } or {})
+  env = env_merge(env, o.env or {})
   local user = base.user
   if o.user then
     local image = require "ctr.image"
@@ -1305,7 +1348,7 @@ function Container:inspect()
   local mounts = json.array({})
   local skip = { ["/sys"] = true, ["/etc/hostname"] = true, ["/etc/hosts"] = true, ["/etc/resolv.conf"] = true }
   for _, m in ipairs(cfg.mounts or {}) do
-    if m.type == "bind" and not skip[m.destination] then
+    if m.type == "bind" and not skip[m.destination] and not m.destination:find("^/sys/fs/cgroup/") then
       local ro = false
       for _, o in ipairs(m.options or {}) do if o == "ro" then ro = true end end
       mounts[#mounts + 1] = { Type = "bind", Source = m.source, Destination = m.destination, RW = not ro, Mode = ro and "ro" or "" }

@@ -188,6 +188,28 @@ function M.capabilities(cap_add, cap_drop, privileged)
   return list
 end
 
+-- v1/hybrid: a tmpfs at /sys/fs/cgroup (made read-only by readonlyPaths)
+-- with a read-only bind of the container's own cgroup directory of each v1
+-- hierarchy ({ {mount=, dir=}, ... }): at /sys/fs/cgroup/<hierarchy>, and
+-- at each of its controllers' names when it holds several ("cpu,cpuacct"),
+-- as docker does. Never a hierarchy's root: the host's cgroups stay hidden.
+local function cgroup_v1_mounts(m, list, privileged)
+  m[#m + 1] = { destination = "/sys/fs/cgroup", type = "tmpfs", source = "cgroup",
+                options = { "nosuid", "noexec", "nodev", "mode=755", "size=64k" } }
+  local opts = { "bind", "rprivate", "nosuid", "noexec", "nodev" }
+  if not privileged then opts[#opts + 1] = "ro" end
+  for _, h in ipairs(list) do
+    local name = h.mount:match("([^/]+)/*$")
+    local names = { name }
+    if name:find(",", 1, true) then
+      for c in name:gmatch("[^,]+") do names[#names + 1] = c end
+    end
+    for _, n in ipairs(names) do
+      m[#m + 1] = { destination = "/sys/fs/cgroup/" .. n, type = "bind", source = h.dir, options = opts }
+    end
+  end
+end
+
 local function default_mounts(o)
   local sys_opts = { "nosuid", "noexec", "nodev" }
   if not o.privileged then sys_opts[#sys_opts + 1] = "ro" end
@@ -207,6 +229,8 @@ local function default_mounts(o)
     local opts = { "nosuid", "noexec", "nodev", "relatime" }
     if not o.privileged then opts[#opts + 1] = "ro" end
     m[#m + 1] = { destination = "/sys/fs/cgroup", type = "cgroup2", source = "cgroup", options = opts }
+  elseif o.cgroup_v1 then
+    cgroup_v1_mounts(m, o.cgroup_v1, o.privileged)
   end
   for _, f in ipairs({ "hostname", "hosts", "resolv.conf" }) do
     if o.files and o.files[f] then
@@ -221,6 +245,13 @@ local function default_mounts(o)
   return m
 end
 
+local function readonly_paths(o)
+  if not o.cgroup_v1 then return M.readonly_paths end
+  local t = { table.unpack(M.readonly_paths) }
+  t[#t + 1] = "/sys/fs/cgroup"
+  return t
+end
+
 local function namespaces(o)
   local ns = { { type = "pid" }, { type = "mount" }, { type = "ipc" }, { type = "uts" }, { type = "cgroup" } }
   if o.network ~= "host" then ns[#ns + 1] = { type = "network" } end
@@ -230,7 +261,9 @@ end
 --- Build the config. o: args, env (list "K=V"), cwd, uid, gid, groups,
 -- terminal, hostname, read_only, privileged, cap_add, cap_drop, network
 -- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro}},
--- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup),
+-- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup), cgroup_v1
+-- (v1/hybrid: {{mount=, dir=}} the container's cgroup directory of each v1
+-- hierarchy, bound read-only below a tmpfs at /sys/fs/cgroup),
 -- rootfs, lowerdir, upperdir, workdir, files {hostname=, hosts=, ["resolv.conf"]=},
 -- resources (a table kept for inspect), rlimits, devices (what parse_devices
 -- returns: nodes made in /dev and allowed by the device policy), seccomp (a
@@ -273,7 +306,7 @@ function M.build(o)
       namespaces = namespaces(o),
       resources = resources,
       maskedPaths = o.privileged and {} or M.masked_paths,
-      readonlyPaths = o.privileged and {} or M.readonly_paths,
+      readonlyPaths = o.privileged and {} or readonly_paths(o),
       devices = device_nodes(o.devices),
       seccomp = o.seccomp and require("ctr.seccomp").resolve(o.seccomp, caps) or nil,
     },
