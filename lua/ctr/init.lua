@@ -15,7 +15,7 @@
 --   ctr.logs       container logs (read, follow, timestamps)
 --   ctr.commit     commit and export a container's root
 --   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
---   dead, runc: each is the module ctr.<name>; spec/parity_b_spec.lua loads
+--   dead, runc, freezer: each is the module ctr.<name>; spec/parity_b_spec.lua loads
 --   every one)
 local M = { _VERSION = "luac-ctr 0.1.0" }
 
@@ -23,7 +23,7 @@ local submodules = {
   core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
-  pretty = true, seccomp = true, gc = true, dead = true, runc = true,
+  pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
