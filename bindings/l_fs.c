@@ -122,32 +122,11 @@ static int l_lchown(lua_State *L) {
   return ok_or_err(L, ctr_fs_chown(p, u, g, 1, &err), &err);
 }
 
-static const char *type_name(mode_t m) {
-  switch (m & S_IFMT) {
-  case S_IFREG:
-    return "file";
-  case S_IFDIR:
-    return "dir";
-  case S_IFLNK:
-    return "link";
-  case S_IFCHR:
-    return "chr";
-  case S_IFBLK:
-    return "blk";
-  case S_IFIFO:
-    return "fifo";
-  case S_IFSOCK:
-    return "sock";
-  default:
-    return "unknown";
-  }
-}
-
 #define SETI(name, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, name))
 
 static void push_stat(lua_State *L, const struct stat *st) {
   lua_createtable(L, 0, 18);
-  lua_pushstring(L, type_name(st->st_mode));
+  lua_pushstring(L, lctr_mode_type(st->st_mode));
   lua_setfield(L, -2, "type");
   SETI("mode", st->st_mode & 07777);
   SETI("size", st->st_size);

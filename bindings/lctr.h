@@ -11,6 +11,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -25,6 +26,10 @@ int lctr_pusherr(lua_State *L, const ctr_error_t *err);
 int lctr_pusherrno(lua_State *L, const char *what);
 /* nil, msg, errnum; returns 3 */
 int lctr_pushfail(lua_State *L, int errnum, const char *msg);
+
+/* The kind of a file mode, as ctr.core's stat and ctr.archive's list name it:
+ * "file", "dir", "link", "chr", "blk", "fifo", "sock" or "unknown". */
+const char *lctr_mode_type(mode_t m);
 
 /* ---- fds: "ctr.fd" userdata owning one file descriptor. */
 #define LCTR_FD_MT "ctr.fd"

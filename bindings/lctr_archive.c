@@ -54,33 +54,12 @@ static int l_create(lua_State *L) {
   return 1;
 }
 
-static const char *entry_type(mode_t m) {
-  switch (m & S_IFMT) {
-  case S_IFREG:
-    return "file";
-  case S_IFDIR:
-    return "dir";
-  case S_IFLNK:
-    return "link";
-  case S_IFCHR:
-    return "chr";
-  case S_IFBLK:
-    return "blk";
-  case S_IFIFO:
-    return "fifo";
-  case S_IFSOCK:
-    return "sock";
-  default:
-    return "unknown";
-  }
-}
-
 static int list_one(const ctr_archive_entry_t *e, void *ctx) {
   lua_State *L = ctx;
   lua_createtable(L, 0, 10);
   lua_pushstring(L, e->path);
   lua_setfield(L, -2, "path");
-  lua_pushstring(L, e->hardlink ? "hardlink" : entry_type(e->mode));
+  lua_pushstring(L, e->hardlink ? "hardlink" : lctr_mode_type(e->mode));
   lua_setfield(L, -2, "type");
   if (e->linkname) {
     lua_pushstring(L, e->linkname);

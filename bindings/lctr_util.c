@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int lctr_pushfail(lua_State *L, int errnum, const char *msg) {
@@ -322,4 +323,25 @@ int lctr_optfield_boolean(lua_State *L, int t, const char *name, int def) {
   int v = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return v;
+}
+
+const char *lctr_mode_type(mode_t m) {
+  switch (m & S_IFMT) {
+  case S_IFREG:
+    return "file";
+  case S_IFDIR:
+    return "dir";
+  case S_IFLNK:
+    return "link";
+  case S_IFCHR:
+    return "chr";
+  case S_IFBLK:
+    return "blk";
+  case S_IFIFO:
+    return "fifo";
+  case S_IFSOCK:
+    return "sock";
+  default:
+    return "unknown";
+  }
 }
