@@ -7,47 +7,12 @@ local core = require "ctr.core"
 local json = require "ctr.json"
 
 local q = U.q
-local RUNC = U.srcdir .. "/" .. U.build .. "/luac-runc"
 
 local tmp, root, rootfs -- per file: the rootfs is shared (read-only) by every bundle
 
--- (a created container keeps the stdout it was given: never U.sh's pipe,
--- whose reader would wait for it)
-local function runc(args, opts)
-  local parts = { q(RUNC), "--root", q(root) }
-  for _, a in ipairs(args) do parts[#parts + 1] = q(a) end
-  local redirect = opts and opts.redirect or (args[1] == "create" and " >/dev/null" or "")
-  return U.sh(table.concat(parts, " ") .. redirect, opts)
-end
+local H = require("runc_util").harness(function() return tmp, root, rootfs end)
+local runc, make_rootfs, bundle, state, read = H.runc, H.make_rootfs, H.bundle, H.state, H.read
 
-local function make_rootfs(dir)
-  assert(os.execute("mkdir -p " .. q(dir) .. "/bin " .. q(dir) .. "/proc " .. q(dir) .. "/sys " ..
-    q(dir) .. "/dev " .. q(dir) .. "/tmp " .. q(dir) .. "/etc && cp /bin/busybox " .. q(dir) .. "/bin/ && " ..
-    "for a in $(/bin/busybox --list); do [ \"$a\" = busybox ] || ln -s busybox " .. q(dir) .. "/bin/$a; done"))
-end
-
--- A bundle: `luac-runc spec`, then edit(cfg) on the decoded config.json.
-local function bundle(name, edit)
-  local b = tmp .. "/" .. name
-  assert(os.execute("mkdir -p " .. q(b) .. " && ln -s " .. q(rootfs) .. " " .. q(b) .. "/rootfs"))
-  local _, err, code = runc({ "spec", "--bundle", b })
-  assert.are.equal(0, code, err)
-  local cfg = assert(json.decode(assert(core.read_file(b .. "/config.json"))))
-  cfg.process.terminal = false
-  if edit then edit(cfg) end
-  assert(core.write_file_atomic(b .. "/config.json", json.encode(cfg)))
-  return b
-end
-
-local function state(id)
-  local out, err, code = runc({ "state", id })
-  assert.are.equal(0, code, err)
-  return assert(json.decode(out))
-end
-
-local function read(path)
-  return core.read_file(path) or ""
-end
 
 
 setup(function()

@@ -14,7 +14,7 @@ local U = require "spec_util"
 local core = require "ctr.core"
 
 local q = U.q
-local RUNC = U.srcdir .. "/" .. U.build .. "/luac-runc"
+local RUNC = require("runc_util").RUNC
 
 local tmp, podman_cmd
 
