@@ -11,7 +11,8 @@
  * Exit codes: the script's os.exit(n); 0 when it returns; 1 on a Lua error
  * ("luac-ctr: <message>", a traceback with LUAC_CTR_DEBUG=1); 125 for the
  * launcher's own errors (bad option, unknown script). An error value that is a
- * table {exit = N, msg = "..."} exits with N after printing msg (if any).
+ * table (ctr.errors: {code = N, msg = "..."}; {exit = N} is accepted too)
+ * exits with N after printing msg (if any).
  */
 #include "launcher.h"
 
@@ -130,18 +131,30 @@ static int parse_args(int argc, char **argv, lc_opts_t *o) {
 
 /* ---- running Lua code ------------------------------------------------------ */
 
+/* A table error value (ctr.errors: {msg =, code =}) is kept as it is so that
+ * report() can take its exit code; with LUAC_CTR_DEBUG=1 its traceback is
+ * printed here, where the stack is still there. */
 static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
   const char *dbg = getenv("LUAC_CTR_DEBUG");
+  bool debug = dbg && strcmp(dbg, "1") == 0;
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    if (debug) {
+      const char *m = luaL_tolstring(L, 1, NULL);
+      luaL_traceback(L, L, m, 1);
+      fprintf(stderr, "%s\n", lua_tostring(L, -1));
+      lua_pop(L, 2);
+    }
+    lua_settop(L, 1);
+    return 1;
+  }
+  const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
       msg = lua_tostring(L, -1);
-    else if (lua_type(L, 1) == LUA_TTABLE)
-      return 1; /* {exit = N, msg = ...}: keep it */
     else
       msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  if (dbg && strcmp(dbg, "1") == 0)
+  if (debug)
     luaL_traceback(L, L, msg, 1);
   else
     lua_pushstring(L, msg);
@@ -161,14 +174,20 @@ static int docall(lua_State *L, int narg, int nres) {
 static int report(lua_State *L) {
   if (lua_type(L, -1) == LUA_TTABLE) {
     int isnum = 0;
-    lua_getfield(L, -1, "exit");
+    lua_getfield(L, -1, "code");
     lua_Integer code = lua_tointegerx(L, -1, &isnum);
-    lua_getfield(L, -2, "msg");
+    lua_pop(L, 1);
+    if (!isnum) {
+      lua_getfield(L, -1, "exit");
+      code = lua_tointegerx(L, -1, &isnum);
+      lua_pop(L, 1);
+    }
+    lua_getfield(L, -1, "msg");
     if (lua_isstring(L, -1))
       error_line("", lua_tostring(L, -1), "");
     else if (!isnum)
       fprintf(stderr, LC_PROG ": (error object is a table value)\n");
-    lua_pop(L, 3);
+    lua_pop(L, 2);
     return isnum ? (int)(code & 0xff) : 1;
   }
   const char *msg = lua_tostring(L, -1);

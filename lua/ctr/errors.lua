@@ -1,24 +1,99 @@
---- ctr.errors: errors that carry an exit code.
+--- ctr.errors: the one kind of error value the high-level API raises.
 --
--- The high-level API raises errors; workflows turn them into one line on
--- stderr and docker's exit codes: 125 for errors before the command runs
--- (bad input, unknown container...), 126 when the command cannot be
--- executed, 127 when it is not found.
+-- An error value is a table {kind=, msg=, code=, errno=} with a metatable
+-- (tostring gives msg). `kind` says what went wrong, for scripts to branch on
+-- with errors.is(e, kind):
+--
+-- | kind | meaning | exit code |
+-- |---|---|---|
+-- | invalid | bad input: an unknown option, a wrong type, a bad name | 125 |
+-- | not_found | no such container, image, network, volume | 125 |
+-- | conflict | the name is taken, the container is running, ... | 125 |
+-- | not_running | the container is not running | 125 |
+-- | timeout | a wait, run or exec ran out of time | 124 |
+-- | interrupted | SIGINT (130) or SIGTERM (143) reached the script | 130/143 |
+-- | system | the kernel or the filesystem said no (errno is set) | 125 |
+--
+-- The exit codes are docker's: 125 for errors before the command runs, 126
+-- when the command cannot be executed, 127 when it is not found. The launcher
+-- prints an uncaught error value as "luac-ctr: <msg>" and exits with its code,
+-- so a workflow is plain top-level code. Primitives (ctr.core, ctr.net,
+-- ctr.archive) return nil, msg, errno instead; errors.check turns that into an
+-- error value.
 local M = {}
 
 local Error = {}
 Error.__index = Error
 Error.__tostring = function(e) return e.msg end
+Error.__name = "ctr.error"
 
---- Raise an error with an exit code: errors.raise(125, "no such container: %s", name).
-function M.raise(code, fmt, ...)
-  local msg = select("#", ...) > 0 and string.format(fmt, ...) or fmt
-  error(setmetatable({ code = code, msg = msg }, Error), 0)
+--- The exit code each kind gets when none is given.
+M.CODES = {
+  invalid = 125, not_found = 125, conflict = 125, not_running = 125,
+  timeout = 124, interrupted = 130, system = 125,
+}
+
+local function fmt_msg(fmt, ...)
+  if select("#", ...) > 0 then return string.format(fmt, ...) end
+  return tostring(fmt)
 end
 
---- Make an error value without raising it.
-function M.new(code, msg)
-  return setmetatable({ code = code, msg = msg }, Error)
+--- Make an error value without raising it: errors.new{kind=, msg=, code=,
+-- errno=}, or the older errors.new(code, msg). kind defaults to "system",
+-- code to the kind's (see CODES).
+function M.new(t, msg)
+  if type(t) ~= "table" then t = { code = t, msg = msg } end
+  local kind = t.kind or "system"
+  if not M.CODES[kind] then error("errors.new: unknown kind " .. tostring(kind), 2) end
+  return setmetatable({
+    kind = kind, msg = tostring(t.msg or kind), errno = t.errno,
+    code = math.type(t.code) == "integer" and t.code or M.CODES[kind],
+  }, Error)
+end
+
+--- Raise an error value with an exit code: errors.raise(125, "no such
+-- container: %s", name). Its kind is "system"; prefer errors.throw.
+function M.raise(code, fmt, ...)
+  error(M.new { code = code, msg = fmt_msg(fmt, ...) }, 0)
+end
+
+--- Raise an error value of a kind: errors.throw("not_found", "no such
+-- container: %s", name). The exit code is the kind's (see CODES).
+function M.throw(kind, fmt, ...)
+  error(M.new { kind = kind, msg = fmt_msg(fmt, ...) }, 0)
+end
+
+--- True when e is an error value (of the given kind, when one is given).
+function M.is(e, kind)
+  if getmetatable(e) ~= Error then return false end
+  return kind == nil or e.kind == kind
+end
+
+--- Turn a primitive's result into a value or a raise: errors.check(core.open(p))
+-- returns the results when the first is not nil, else raises a "system" error
+-- carrying msg and errno (prefixed with what, when given: errors.check(what, ...)
+-- needs what to be a string and the primitive's results after it).
+function M.check(v, msg, errno, ...)
+  if v ~= nil then return v, msg, errno, ... end
+  error(M.new { kind = "system", msg = msg or "failed", errno = errno }, 0)
+end
+
+--- Like check, with "what: " before the primitive's message:
+-- errors.checkf("open " .. p, core.open(p, "rdonly")).
+function M.checkf(what, v, msg, errno, ...)
+  if v ~= nil then return v, msg, errno, ... end
+  error(M.new { kind = "system", msg = what .. ": " .. tostring(msg or "failed"), errno = errno }, 0)
+end
+
+--- An error value for anything caught by pcall: error values as they are,
+-- strings and other values as a "system" error (code 1 for a plain Lua
+-- error, as the launcher gives it).
+function M.from(e)
+  if M.is(e) then return e end
+  if type(e) == "table" and (e.msg or e.exit) then
+    return M.new { msg = e.msg or "", code = e.code or e.exit }
+  end
+  return M.new { msg = tostring(e), code = 1 }
 end
 
 --- The message of any error value (string, table with msg, or other).
@@ -30,6 +105,7 @@ end
 --- The exit code an error value asks for (default: def or 125).
 function M.code(e, def)
   if type(e) == "table" and math.type(e.code) == "integer" then return e.code end
+  if type(e) == "table" and math.type(e.exit) == "integer" then return e.exit end
   return def or 125
 end
 
