@@ -5,8 +5,9 @@
 -- IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES. The status is checked
 -- against the kernel (pid and its start time): a container whose process
 -- died is shown exited even if nothing recorded it. Filters: name=SUBSTRING,
--- status=created|running|exited|dead, id=PREFIX; the same key repeated matches
--- any of its values, different keys must all match. --format json prints
+-- status=created|running|exited|dead, id=PREFIX, label=KEY or label=KEY=VALUE;
+-- the same key repeated matches any of its values (label: all of them),
+-- different keys must all match. --format json prints
 -- one JSON object per line; a template like '{{.ID}} {{.Names}}' prints
 -- those fields. Reads one state file per container, runs no subprocess.
 -- A container whose state is missing or unreadable is listed as Dead
@@ -65,6 +66,7 @@ local function row_of(c, o, now)
     State = status,
     Ports = ports_of(st),
     Names = st.name or "",
+    Labels = require("ctr.labels").format(st.labels),
     Reason = st.dead_reason, -- why a dead container's state is lost
   }
 end
@@ -99,8 +101,8 @@ local function parse_filters(list)
   local f = {}
   for _, s in ipairs(list or {}) do
     local k, v = s:match("^([%w_-]+)=(.*)$")
-    if not k or (k ~= "name" and k ~= "status" and k ~= "id") then
-      errors.raise(125, "invalid filter %q (supported: name=..., status=..., id=...)", s)
+    if not k or (k ~= "name" and k ~= "status" and k ~= "id" and k ~= "label") then
+      errors.raise(125, "invalid filter %q (supported: name=..., status=..., id=..., label=KEY[=VALUE])", s)
     end
     f[k] = f[k] or {}
     table.insert(f[k], v)
@@ -117,6 +119,7 @@ local function matches(f, c, status)
   return any("name", function(v) return (c.state.name or ""):find(v, 1, true) ~= nil end)
     and any("status", function(v) return v == status end)
     and any("id", function(v) return c.id:sub(1, #v) == v end)
+    and require("ctr.labels").matches(c.state.labels, f.label) -- labels: all must match
 end
 
 errors.main(function(...)
@@ -124,7 +127,7 @@ errors.main(function(...)
     { "a", "all", "flag", "Show all containers (default shows just running)" },
     { "q", "quiet", "flag", "Only display container IDs" },
     { nil, "no-trunc", "flag", "Don't truncate output" },
-    { "f", "filter", "list", "Filter output based on conditions provided (name=, status=, id=)" },
+    { "f", "filter", "list", "Filter output based on conditions provided (name=, status=, id=, label=)" },
     { nil, "format", "string", "Format output: json, or a template like '{{.ID}} {{.Names}}'" },
     { "n", "last", "int", "Show n last created containers (includes all states)" },
     { "l", "latest", "flag", "Show the latest created container (includes all states)" },

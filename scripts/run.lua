@@ -39,6 +39,8 @@ local defs = {
   { nil, "dns", "list", "Set custom DNS servers" },
   { nil, "log-max-size", "string", "Rotate the container's log at this size (default 10m)" },
   { nil, "log-max-files", "int", "Log files kept, with the current one (default 2)" },
+  { "l", "label", "list", "Set meta data on a container (KEY=VALUE)" },
+  { nil, "label-file", "list", "Read in a line delimited file of labels" },
 }
 
 errors.main(function(...)
@@ -56,6 +58,12 @@ errors.main(function(...)
   local cmd = { table.unpack(args, 2) }
   local log_max
   if o.log_max_size then log_max = require("ctr.cgroup").parse_memory(o.log_max_size) end
+  local labels = require "ctr.labels"
+  local label_list = {} -- docker: --label-file first, --label wins
+  for _, f in ipairs(o.label_file or {}) do
+    for _, l in ipairs(labels.read_file(f)) do label_list[#label_list + 1] = l end
+  end
+  for _, l in ipairs(o.label or {}) do label_list[#label_list + 1] = l end
   local res, c = container.run {
     image = args[1], cmd = cmd, name = o.name, rm = o.rm, env = o.env, env_file = o.env_file,
     volumes = o.volume, workdir = o.workdir, user = o.user, group_add = o.group_add, hostname = o.hostname,
@@ -66,7 +74,7 @@ errors.main(function(...)
     security_opt = o.security_opt,
     network = o.network or o.net, ip = o.ip, publish = o.publish, add_host = o.add_host, dns = o.dns,
     tty = o.tty, interactive = o.interactive, detach = o.detach,
-    log_max = log_max, log_files = o.log_max_files,
+    log_max = log_max, log_files = o.log_max_files, labels = labels.parse(label_list),
   }
   if o.detach then
     io.stdout:write(c.id, "\n")

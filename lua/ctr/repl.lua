@@ -95,24 +95,27 @@ local function callable(x)
   return type(mt) == "table" and mt.__call ~= nil
 end
 
-local function collect(v, keys, methods, depth)
+-- the names offered for v's fields: private ones (a leading _, metamethods
+-- included) only for globals (_G, _VERSION)
+local function collect(v, keys, methods, depth, private)
   if type(v) == "table" then
     for k, x in next, v do
-      if type(k) == "string" and k:match("^[%a_][%w_]*$") and (not methods or callable(x)) then
+      if type(k) == "string" and k:match("^[%a_][%w_]*$") and (not methods or callable(x))
+        and (private or k:sub(1, 1) ~= "_") then
         keys[k] = true
       end
     end
   end
   local mt = getmetatable(v)
   if depth < 5 and type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
-    collect(rawget(mt, "__index"), keys, methods, depth + 1)
+    collect(rawget(mt, "__index"), keys, methods, depth + 1, private)
   end
 end
 
 local function fields(v, methods)
   local keys = {}
   if type(v) == "string" then collect(string, keys, methods, 0) end
-  collect(v, keys, methods, 0)
+  collect(v, keys, methods, 0, rawequal(v, _G))
   local ctr = package.loaded.ctr
   if not methods and rawequal(v, ctr) and type(rawget(ctr, "submodules")) == "function" then
     for _, name in ipairs(ctr.submodules()) do keys[name] = true end
@@ -121,7 +124,8 @@ local function fields(v, methods)
 end
 
 --- Tab completion: the full words that complete word (a global, or a path
--- `a.b.c` / `obj:meth` whose last part is partial), sorted.
+-- `a.b.c` / `obj:meth` whose last part is partial), sorted. Private fields
+-- (a leading `_`: c._save, metamethods) are not offered.
 -- @param word the text before the cursor, from the last separator
 -- @return list of strings
 function M.complete(word)
@@ -160,7 +164,7 @@ end
 
 local function list_dir(dir, suffix)
   local q = "'" .. dir:gsub("'", "'\\''") .. "'"
-  local p = io.popen("ls -1 " .. q .. " 2>/dev/null")
+  local p = io.popen("ls -1p " .. q .. " 2>/dev/null")
   local t = {}
   if not p then return t end
   for name in p:lines() do
@@ -195,14 +199,18 @@ function M.scan_c(path, docs)
   end
 end
 
+-- The name a definition line documents: "name" for `function M.name(`
+-- and `M.name = function(`, "Owner:name" / "Owner.name" for a method or a
+-- function of another table (`function Container:stop(`); and its params.
 local function lua_fn(line)
-  local name, params = line:match("^function%s+[%a_][%w_]*[.:]([%a_][%w_]*)%s*(%b())")
-  if name then return name, params end
-  return line:match("^[%a_][%w_]*%.([%a_][%w_]*)%s*=%s*function%s*(%b())")
+  local owner, sep, name, params = line:match("^function%s+([%a_][%w_]*)([.:])([%a_][%w_]*)%s*(%b())")
+  if name then return (owner == "M" and "" or owner .. sep) .. name, params end
+  return line:match("^M%.([%a_][%w_]*)%s*=%s*function%s*(%b())")
 end
 
 --- Add the `--- ` doc comments before `function M.name(...)` of a Lua module to docs,
--- as "<modname>.name"; the file's leading comment documents modname itself.
+-- as "<modname>.name" ("<modname>.Container:stop" for `function Container:stop`);
+-- the file's leading comment documents modname itself.
 function M.scan_lua(path, modname, docs)
   local f = io.open(path)
   if not f then return end
@@ -231,23 +239,42 @@ end
 
 local docs_cache
 
+-- The Lua modules below dir as {path, modname}: ctr.x for x.lua, ctr.x.y
+-- for x/y.lua (ctr.x for x/init.lua).
+local function lua_modules(dir, prefix)
+  local out = {}
+  for _, p in ipairs(list_dir(dir, ".lua")) do
+    local base = p:match("([^/]+)%.lua$")
+    out[#out + 1] = { p, base == "init" and prefix or prefix .. "." .. base }
+  end
+  if prefix == "ctr" then
+    for _, sub in ipairs(list_dir(dir, "/")) do
+      local name = sub:match("([%w_]+)/$")
+      if name then
+        for _, m in ipairs(lua_modules(dir .. "/" .. name, "ctr." .. name)) do out[#out + 1] = m end
+      end
+    end
+  end
+  return out
+end
+
 --- All docs, scanned from the sources at first use: {name = {name, text, source}}.
--- Names: "core.unshare" (C bindings), "ctr.hooks.on", "ctr.hooks" (Lua modules).
+-- Names: "core.unshare" (C bindings), "ctr.hooks.on", "ctr.hooks" (Lua modules),
+-- "ctr.container.Container:stop" (methods).
 function M.docs()
   if docs_cache then return docs_cache end
   local docs = {}
   for _, dir in ipairs(M.doc_dirs()) do
     for _, p in ipairs(list_dir(dir, ".c")) do M.scan_c(p, docs) end
-    for _, p in ipairs(list_dir(dir, ".lua")) do
-      local base = p:match("([^/]+)%.lua$")
-      M.scan_lua(p, base == "init" and "ctr" or "ctr." .. base, docs)
-    end
+    for _, m in ipairs(lua_modules(dir, "ctr")) do M.scan_lua(m[1], m[2], docs) end
   end
   docs_cache = docs
   return docs
 end
 
--- The names a value is known by in the loaded ctr modules.
+-- The names a value is known by in the loaded ctr modules: "ctr.hooks.on",
+-- and "ctr.container.Container:stop" for a method of a class table a
+-- module exposes.
 local function names_of(v)
   local set, names = {}, {}
   for modname, mod in pairs(package.loaded) do
@@ -255,6 +282,11 @@ local function names_of(v)
       if rawequal(mod, v) then set[modname] = true end
       for k, x in next, mod do
         if type(k) == "string" and rawequal(x, v) then set[modname .. "." .. k] = true end
+        if type(k) == "string" and type(x) == "table" and k:match("^%u") then
+          for mk, mx in next, x do
+            if type(mk) == "string" and rawequal(mx, v) then set[modname .. "." .. k .. ":" .. mk] = true end
+          end
+        end
       end
     end
   end
@@ -272,24 +304,42 @@ end
 
 local function module_index(docs, modname)
   local fns = {}
+  local meths = {}
   for k in pairs(docs) do
     local f = k:sub(1, #modname + 1) == modname .. "." and k:sub(#modname + 2)
-    if f and not f:find(".", 1, true) then fns[#fns + 1] = f end
+    if f and not f:find(".", 1, true) and not f:find("^_") and not f:find(":_", 1, true) then
+      if f:find(":", 1, true) then meths[#meths + 1] = f else fns[#fns + 1] = f end
+    end
   end
   table.sort(fns)
-  if #fns == 0 then return nil end
-  local lines, line = {}, "functions:"
-  for i, f in ipairs(fns) do
-    local item = " " .. f .. (i < #fns and "," or "")
-    if #line + #item > 78 then lines[#lines + 1] = line; line = " " end
-    line = line .. item
+  table.sort(meths)
+  if #fns + #meths == 0 then return nil end
+  local lines = {}
+  for _, group in ipairs({ { "functions:", fns }, { "methods:", meths } }) do
+    local line, list = group[1], group[2]
+    for i, f in ipairs(list) do
+      local item = " " .. f .. (i < #list and "," or "")
+      if #line + #item > 78 then lines[#lines + 1] = line; line = " " end
+      line = line .. item
+    end
+    if #list > 0 then lines[#lines + 1] = line end
   end
-  lines[#lines + 1] = line
   return table.concat(lines, "\n")
 end
 
---- The doc text for a function, module or name ("core.unshare", "ctr.hooks.on",
--- "hooks.on", "unshare"), or nil, message.
+-- The docs whose name ends in .short ("Container:wait", "unshare"), sorted.
+local function by_suffix(docs, short)
+  local keys = {}
+  for k in pairs(docs) do
+    if k == short or k:sub(-#short - 1) == "." .. short then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  return keys
+end
+
+--- The doc text for a function, method, module or name ("core.unshare",
+-- "ctr.hooks.on", "hooks.on", "unshare", "Container:wait"; a value such as
+-- c.stop finds Container:stop), or nil, message.
 function M.doc(x)
   local docs = M.docs()
   local names = type(x) == "string" and { x } or names_of(x)
@@ -309,11 +359,11 @@ function M.doc(x)
       if module_index(docs, c) then add({ name = c, text = n .. ":" }); break end
     end
   end
-  if #out == 0 and type(x) == "string" and not x:find(".", 1, true) then
-    local keys = {}
-    for k in pairs(docs) do if k:match("%." .. x .. "$") then keys[#keys + 1] = k end end
-    table.sort(keys)
-    for _, k in ipairs(keys) do add(docs[k]) end
+  if #out == 0 then -- "unshare", "Container:wait", or a method defined in a submodule
+    for _, n in ipairs(names) do
+      local short = n:find(":", 1, true) and n:match("([^.]+)$") or (not n:find(".", 1, true) and n)
+      for _, k in ipairs(short and by_suffix(docs, short) or {}) do add(docs[k]) end
+    end
   end
   if #out == 0 then return nil, "no documentation for " .. (names[1] or tostring(x)) end
   return table.concat(out, "\n\n")
@@ -323,7 +373,8 @@ local general_help = [[
 luac-ctr REPL: type Lua; expressions print their value.
   ctr                 the luac-ctr API (require "ctr"); submodules: ctr.submodules()
   core                ctr.core, the C primitives
-  help(fn_or_name)    documentation, e.g. help(ctr.hooks.on), help "core.unshare"
+  help(fn_or_name)    documentation, e.g. help(ctr.hooks.on), help "core.unshare",
+                      help(c.stop), help "Container:wait"
   pp(v, ...)          pretty-print values
   Tab                 complete globals and fields (ctr.co<Tab>)
   Ctrl-D              quit]]
