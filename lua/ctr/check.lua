@@ -147,7 +147,7 @@ function M.options(what, opts, schema)
     errors.throw("invalid", "%s: an option table {key = value, ...} expected, got %s", what, typename(opts))
   end
   local aliases = schema._aliases or {}
-  local out = {}
+  local out, given = {}, {}
   for k, v in pairs(opts) do
     local key = aliases[k] or k
     local spec = type(key) == "string" and key ~= "_aliases" and schema[key]
@@ -164,9 +164,11 @@ function M.options(what, opts, schema)
       errors.throw("invalid", "%s: option %s must be %s, not %s", what, k, want or "valid", typename(v))
     end
     if out[key] ~= nil and out[key] ~= v then
-      errors.throw("invalid", "%s: %s and %s are the same option, given twice", what, key, k)
+      local a, b = given[key], k
+      if a > b then a, b = b, a end
+      errors.throw("invalid", "%s: %s and %s are the same option, given different values", what, a, b)
     end
-    out[key] = v
+    out[key], given[key] = v, k
   end
   return out
 end
