@@ -164,7 +164,8 @@ end
 
 --- Read the container's log. opts: tail (n: only the last n entries),
 -- since / until (see parse_time; entries in [since, until]), follow (keep
--- reading until the container stops, across rotations). emit(entry) gets
+-- reading until the container stops, across rotations), deadline (a
+-- core.clock("monotonic") time at which a follow ends). emit(entry) gets
 -- {log =, stream =, time =} in order. Raises on a bad since/until.
 function M.read(c, opts, emit)
   local o = {}
@@ -200,6 +201,7 @@ function M.read(c, opts, emit)
             fw:drain(emit, o)
             return
           end
+          if o.deadline and core.clock("monotonic") >= o.deadline then return end -- Container:logs{timeout=}
           core.sleep(0.05)
         end
       end

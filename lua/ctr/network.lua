@@ -958,4 +958,64 @@ function M.setup_none(pid)
   return must(net.configure_container_iface { pid = pid })
 end
 
+
+--- Publish more ports of container cid at run time (Container:publish):
+-- ports as attach's, added to its attachment on its first network (or
+-- opts.network), so detach removes them with the others. Raises when the
+-- container is on no network, or a host port is published already.
+-- @return the normalized ports added
+function M.publish(cid, ports, opts)
+  local list = norm_ports(ports)
+  local n, a = locked(function()
+    for _, n in ipairs(all_networks()) do
+      local a = n.attachments[cid]
+      if a and (not (opts and opts.network) or opts.network == n.name) then
+        check_port_conflicts(list, cid)
+        for _, op in ipairs(a.ports or {}) do
+          for _, p in ipairs(list) do
+            if op.host_port == p.host_port and op.proto == p.proto and ip_clash(op.host_ip, p.host_ip) then
+              error(("host port %d/%s is already published by this container"):format(p.host_port, p.proto), 0)
+            end
+          end
+        end
+        a.ports = a.ports or {}
+        for _, p in ipairs(list) do a.ports[#a.ports + 1] = p end
+        save(n)
+        return n, a
+      end
+    end
+    error("container " .. cid .. " is not attached to a bridge network", 0)
+  end)
+  local ok, err = pcall(ports_up, a.ip, list, "publishing ports of " .. cid)
+  if not ok then pcall(M.unpublish, cid, list, { network = n.name }); error(err, 0) end
+  return list
+end
+
+--- Withdraw ports published for container cid (Container:unpublish):
+-- ports as attach's, matched by host address, host port and protocol.
+-- @return the ports withdrawn (empty when none was published)
+function M.unpublish(cid, ports, opts)
+  local want = norm_ports(ports)
+  local gone, ip = {}, nil
+  locked(function()
+    for _, n in ipairs(all_networks()) do
+      local a = n.attachments[cid]
+      if a and (not (opts and opts.network) or opts.network == n.name) then
+        local keep = {}
+        for _, op in ipairs(a.ports or {}) do
+          local hit = false
+          for _, p in ipairs(want) do
+            hit = hit or (op.host_port == p.host_port and op.proto == p.proto and op.host_ip == p.host_ip)
+          end
+          if hit then gone[#gone + 1] = op else keep[#keep + 1] = op end
+        end
+        a.ports, ip = keep, a.ip
+        if #gone > 0 then save(n) end
+      end
+    end
+  end)
+  if ip and #gone > 0 then ports_down(ip, gone, "withdrawing published ports of " .. cid) end
+  return gone
+end
+
 return M
