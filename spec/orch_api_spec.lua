@@ -122,3 +122,189 @@ describe("REPL help for methods, completion without private names", function()
     assert.are.same({ "_G", "_VERSION" }, repl.complete("_"))
   end)
 end)
+
+-- ---------------------------------------------------------------------------
+-- against the kernel: containers in a state root of their own
+
+describe("managing services #root", function()
+  local U = require "spec_util"
+  local state = require "ctr.state"
+  local container = require "ctr.container"
+  local json = require "ctr.json"
+  local root
+  before_each(function()
+    root = U.tmproot()
+    state.set_root(root)
+  end)
+  after_each(function()
+    state.set_root(nil)
+    U.rm_all(root)
+    assert.are.same({}, U.cleanup(root))
+  end)
+
+  local function sleeper(o)
+    o.image, o.detach = "busybox", true
+    o.cmd = o.cmd or { "sleep", "100" }
+    local _, c = container.run(o)
+    return c
+  end
+
+  it("checks the options of create, run, exec, stop and remove, and self", function()
+    assert.matches('unknown option "memroy" %(did you mean "memory"%?%)',
+      invalid(container.run, { image = "busybox", memroy = "32m", cmd = { "true" } }))
+    assert.matches('cmd must be a list of strings, e.g. {"sh", "%-c", "echo hi"}',
+      invalid(container.create, { image = "busybox", cmd = "echo hi" }))
+    assert.matches("option name must be a string", invalid(container.create, { image = "busybox", name = 5 }))
+    assert.are.same({}, U.container_ids(root)) -- nothing made
+    local c = sleeper { network = "none" }
+    assert.are.equal("use c:stop(...), not c.stop(...)", invalid(c.stop, 5))
+    assert.are.equal("use c:exec(...), not c.exec(...)", invalid(c.exec, {}))
+    assert.matches('unknown option "forse"', invalid(c.remove, c, { forse = true }))
+    assert.matches('Container:exec: unknown option "capure"', invalid(c.exec, c, { cmd = { "true" }, capure = true }))
+    -- the same names everywhere: cmd and cwd, with argv and workdir as aliases
+    assert.are.equal("/tmp\n", c:exec { cmd = { "pwd" }, cwd = "/tmp", capture = true }.stdout)
+    assert.are.equal("/etc\n", c:exec { argv = { "pwd" }, workdir = "/etc", capture = true }.stdout)
+    local _, c2 = container.run { image = "busybox", network = "none", cwd = "/proc", cmd = { "pwd" }, detach = true }
+    c2:wait()
+    assert.are.same({ "/proc" }, c2:logs())
+    c:stop(1) -- a number is the timeout
+    assert.are.equal("exited", c:status())
+  end)
+
+  it("keeps labels, lists by label in creation order, shows them in ps and inspect", function()
+    local a = sleeper { name = "a", network = "none", labels = { svc = "web", n = 1 } }
+    local b = sleeper { name = "b", network = "none", labels = { svc = "db" } }
+    local c = sleeper { name = "c", network = "none", labels = { svc = "web", tier = "front" } }
+    local function names(list)
+      local t = {}
+      for i, x in ipairs(list) do t[i] = x:name() end
+      return t
+    end
+    assert.are.same({ "a", "b", "c" }, names(container.list()))
+    assert.are.same({ "a", "c" }, names(container.list { label = "svc=web" }))
+    assert.are.same({ "c" }, names(container.list { label = { "svc=web", "tier" } }))
+    assert.are.same({ "a", "b", "c" }, names(container.list { label = "svc" }))
+    assert.are.same({}, names(container.list { label = "svc=none" }))
+    assert.are.same({ svc = "web", n = "1" }, a:labels())
+    assert.are.same({ svc = "web", n = "1" }, a:inspect().Config.Labels)
+    assert.are.same({ svc = "db" }, b.state.labels)
+    local out, err, code = U.ctr(root, { "ps", "--filter", "label=svc=web", "--format", "{{.Names}} {{.Labels}}" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("c svc=web,tier=front\na n=1,svc=web\n", out)
+    out = U.ctr(root, { "ps", "-f", "label=tier", "-f", "label=svc", "-q" })
+    assert.are.equal(c.id:sub(1, 12) .. "\n", out)
+    -- run --label / -l / --label-file
+    local f = root .. "/labels"
+    local fh = assert(io.open(f, "w"))
+    fh:write("# team\nteam=ops\nsvc=file\n")
+    fh:close()
+    out, err, code = U.ctr(root, { "run", "-d", "--name", "d", "--network", "none", "--label-file", f,
+      "-l", "svc=cli", "--label", "x", "busybox", "true" })
+    assert.are.equal(0, code, err)
+    assert.are.same({ team = "ops", svc = "cli", x = "" }, container.get("d"):labels())
+    local _
+    _, err, code = U.ctr(root, { "run", "--rm", "--network", "none", "-l", "=v", "busybox", "true" })
+    assert.are.equal(125, code)
+    assert.matches("invalid label", err)
+  end)
+
+  it("publishes and withdraws ports at run time, shown by ps and inspect, gone at stop", function()
+    local c = sleeper { name = "web", cmd = { "sh", "-c", "mkdir /www; echo page > /www/index.html; exec httpd -f -p 80 -h /www" } }
+    local p = c:publish("127.0.0.1:18181:80")
+    assert.are.same({ host_ip = "127.0.0.1", host_port = 18181, container_port = 80, proto = "tcp" }, p)
+    local page = U.wait_for(function()
+      local out = U.sh("wget -q -O - -T 1 -t 1 http://127.0.0.1:18181/")
+      return out ~= "" and out
+    end, 5)
+    assert.are.equal("page\n", page)
+    assert.are.equal("web 127.0.0.1:18181->80/tcp\n", (U.ctr(root, { "ps", "--format", "{{.Names}} {{.Ports}}" })))
+    assert.are.same({ ["80/tcp"] = { { HostIp = "127.0.0.1", HostPort = "18181" } } }, c:inspect().NetworkSettings.Ports)
+    assert.are.equal(json.encode({ ["80/tcp"] = { { HostIp = "127.0.0.1", HostPort = "18181" } } }),
+      (U.ctr(root, { "inspect", "-f", "{{json .NetworkSettings.Ports}}", "web" })):gsub("\n$", ""))
+    assert.matches("already published", errors.message(select(2, pcall(c.publish, c, "127.0.0.1:18181:80"))))
+    assert.matches("bad publish spec", invalid(c.publish, c, "80"))
+    assert.is_true(c:unpublish("127.0.0.1:18181:80"))
+    assert.are.equal("", (U.sh("wget -q -O - -T 1 -t 1 http://127.0.0.1:18181/")))
+    local ok, e = pcall(c.unpublish, c, "127.0.0.1:18181:80")
+    assert.is_false(ok)
+    assert.is_true(errors.is(e, "not_found"))
+    c:publish("127.0.0.1:18182:80")
+    assert.matches("18182", require("ctr.network").ruleset())
+    c:stop { timeout = 1 }
+    assert.is_nil(require("ctr.network").ruleset():find("18182", 1, true))
+    assert.are.same({}, c.state.network.ports) -- not published again by a restart
+    ok, e = pcall(c.publish, c, "18183:80")
+    assert.is_true(errors.is(e, "not_running"))
+    local none = sleeper { network = "none" }
+    assert.matches("its network is none", invalid(none.publish, none, "18184:80"))
+  end)
+
+  it("c:logs gives lines, tail and since, and follows with a timeout", function()
+    local _, c = container.run { image = "busybox", network = "none", detach = true,
+      cmd = { "sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three; exec sleep 100" } }
+    local lines = U.wait_for(function()
+      local l = c:logs()
+      return #l == 3 and l
+    end, 5)
+    assert.are.same({ "one", "two", "three" }, lines)
+    assert.are.same({ "three" }, c:logs { tail = 1 })
+    assert.are.same({}, c:logs { since = os.time() + 3600 })
+    assert.are.same({ "one", "two", "three" }, c:logs { since = "1h" })
+    assert.matches("invalid time", invalid(c.logs, c, { since = "yesterday" }))
+    local t0 = require("ctr.core").clock("monotonic")
+    local got = {}
+    for line, e in c:logs { follow = true, timeout = 0.5 } do got[#got + 1] = line .. "/" .. e.stream end
+    local took = require("ctr.core").clock("monotonic") - t0
+    assert.are.same({ "one/stdout", "two/stderr", "three/stdout" }, got)
+    assert.is_true(took >= 0.45 and took < 3, "took " .. took)
+  end)
+
+  it("prints a removed container as removed, and documents every field it has", function()
+    local c = sleeper { network = "none", labels = { a = "b" } }
+    assert.matches("^container %x+ %(.+, running%)$", tostring(c))
+    local doc = assert(io.open(U.srcdir .. "/lua/ctr/container/object.lua")):read("a")
+    local documented = {}
+    for line in doc:gmatch("[^\n]+") do
+      if line:match("^%-%-   ") then
+        for name in line:gmatch("([%a_][%w_]*)") do documented[name] = true end
+      end
+    end
+    local function each_field(t, where)
+      for k in pairs(t) do -- private fields (c._config) aside
+        assert.is_true(k:sub(1, 1) == "_" or documented[k] == true, ("%s.%s is not documented in ctr.container.object"):format(where, k))
+      end
+    end
+    local function all_fields()
+      each_field(c, "c")
+      each_field(c.state, "c.state")
+      each_field(c.state.network, "c.state.network")
+    end
+    all_fields()
+    c:refresh()
+    all_fields() -- running, as the supervisor wrote it
+    c:stop { timeout = 1 }
+    all_fields()
+    assert.matches("exited%)$", tostring(c))
+    c:remove()
+    assert.matches("^container %x+ %(.+, removed%)$", tostring(c))
+  end)
+  it("image.prune removes the dangling images only; network.create checks its options", function()
+    local image = require "ctr.image"
+    local function untagged()
+      return image.add_layer_image { parent = "busybox", layer_dir = state.mktemp("prune") }
+    end
+    local dangling, used, parent = untagged(), untagged(), untagged()
+    local child = image.add_layer_image { parent = parent, layer_dir = state.mktemp("prune"), ref = "child:1" }
+    local c = container.create { image = used.id, cmd = { "true" }, network = "none" }
+    assert.are.same({ dangling.id }, image.prune())
+    assert.is_nil(image.resolve(dangling.id))
+    for _, img in ipairs({ used, parent, child }) do assert.is_truthy(image.resolve(img.id)) end
+    assert.is_truthy(image.resolve("busybox"))
+    assert.are.same({}, image.prune())
+    c:remove()
+    assert.are.same({ used.id }, image.prune())
+    assert.matches('unknown option "forse"', invalid(image.remove, "child:1", { forse = true }))
+    assert.matches('network.create: unknown option "subnett" %(did you mean "subnet"%?%)',
+      invalid(require("ctr.network").create, { name = "n1", subnett = "10.9.0.0/24" }))
+  end)
+end)

@@ -200,13 +200,13 @@ end
 -- the schemas of the API's option tables
 
 local CREATE = {
-  image = "string", cmd = "list", entrypoint = "string|list", name = "string", env = "env",
+  image = "string", cmd = "list", entrypoint = "string", name = "string", env = "env",
   env_file = "list", cwd = "string", user = "string", group_add = "list", hostname = "string",
   tty = "boolean", interactive = "boolean", volumes = "list", read_only = "boolean",
-  memory = "size", memory_swap = "size", cpus = "number", cpuset_cpus = "string",
-  pids_limit = "integer", cap_add = "list", cap_drop = "list", privileged = "boolean",
+  memory = "size", memory_swap = "size", cpus = "string|number", cpuset_cpus = "string",
+  pids_limit = "string|integer", cap_add = "list", cap_drop = "list", privileged = "boolean",
   devices = "list", network = "string", network_available = "boolean", ip = "string",
-  publish = "list|table", add_host = "list", dns = "list", rm = "boolean", log_max = "integer",
+  publish = "list", add_host = "list", dns = "list", rm = "boolean", log_max = "integer",
   log_files = "integer", security_opt = "list", labels = "map",
   -- options of other parts of the API, checked here once for all
   userns = "string", remove_on_exit = "boolean",

@@ -3,7 +3,7 @@
 --   local container = require "ctr.container"
 --   local c = container.create{ image = "busybox", cmd = {"top"}, name = "web", memory = "64m" }
 --   c:start{ detach = true }
---   print(c:exec{ argv = {"ps"}, capture = true }.stdout)
+--   print(c:exec{ cmd = {"ps"}, capture = true }.stdout)
 --   c:stop{ timeout = 5 }
 --   c:remove()
 --
@@ -26,6 +26,7 @@
 --   ctr.container.exec       exec
 --   ctr.container.remove     remove
 --   ctr.container.inspect    inspect
+--   ctr.container.service    labels and list{label=}, publish/unpublish, logs
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 local object = require "ctr.container.object"
@@ -36,6 +37,7 @@ local create = require "ctr.container.create"
 local lifecycle = require "ctr.container.lifecycle"
 local signal = require "ctr.container.signal"
 local remove = require "ctr.container.remove"
+local service = require "ctr.container.service"
 require "ctr.container.launch"
 require "ctr.container.exec"
 require "ctr.container.inspect"
@@ -48,7 +50,7 @@ M.LOG_FILES = create.LOG_FILES
 M.ETC_FILE_MAX = identity.ETC_FILE_MAX
 
 M.load = store.load
-M.list = store.list
+M.list = service.list
 M.get = store.get
 M.must_get = store.must_get
 M.resolve_user = identity.resolve_user

@@ -591,7 +591,7 @@ end
 -- container). Layers no other image uses are deleted.
 -- Raises on errors. @return list of lines ("Untagged: x:y", "Deleted: <id>")
 function M.remove(ref, opts)
-  opts = opts or {}
+  opts = require("ctr.check").api("image.remove", opts)
   state.ensure()
   return state.with_lock(function()
     local img, how = find(ref)
@@ -621,6 +621,24 @@ function M.remove(ref, opts)
     out[#out + 1] = "Deleted: " .. img.id
     return out
   end)
+end
+
+
+--- Remove the dangling images (docker image prune): untagged, used by no
+-- container and the parent of no other image. Their layers that no other
+-- image uses go too. Raises on errors. @return the list of ids removed
+function M.prune()
+  local all, parents, out = M.list(), {}, {}
+  for _, img in ipairs(all) do
+    if img.parent then parents[img.parent] = true end
+  end
+  for _, img in ipairs(all) do
+    if #(img.repo_tags or {}) == 0 and not parents[img.id] and #M.containers_using(img.id) == 0 then
+      M.remove(img.id)
+      out[#out + 1] = img.id
+    end
+  end
+  return out
 end
 
 return M

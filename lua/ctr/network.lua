@@ -477,7 +477,7 @@ end
 -- route), gateway (default: the subnet's first address). Raises on errors.
 -- @return the network record {name, id, driver, subnet, gateway, bridge, created, ...}
 function M.create(opts)
-  if type(opts) ~= "table" then error("network.create: options table expected", 2) end
+  opts = require("ctr.check").api("network.create", opts) -- unknown keys, wrong types: invalid
   return locked(function() return create_locked(opts) end)
 end
 

@@ -307,6 +307,7 @@ local function module_index(docs, modname)
   local meths = {}
   for k in pairs(docs) do
     local f = k:sub(1, #modname + 1) == modname .. "." and k:sub(#modname + 2)
+    f = f and (f:match("^[%w_]+%.([%w_]+:[%w_]+)$") or f) -- methods defined in a submodule too
     if f and not f:find(".", 1, true) and not f:find("^_") and not f:find(":_", 1, true) then
       if f:find(":", 1, true) then meths[#meths + 1] = f else fns[#fns + 1] = f end
     end

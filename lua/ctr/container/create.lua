@@ -6,6 +6,7 @@ local util = require "ctr.util"
 local errors = require "ctr.errors"
 local store = require "ctr.container.store"
 local spec = require "ctr.container.spec"
+local check = require "ctr.check"
 
 local M = {}
 local raise = errors.raise
@@ -51,7 +52,7 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
     interactive = o.interactive or false, auto_remove = o.rm or false,
     network = { mode = plan.net, ip = o.ip, ports = plan.ports, hostname = hostname, add_hosts = o.add_host },
     log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
-    stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg,
+    stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg, labels = plan.labels,
   }
 end
 
@@ -63,6 +64,7 @@ local function write_files(o, plan, id, name, dir)
   local hostname = o.hostname or id:sub(1, 12)
   local files = spec.etc_files(dir, hostname, o)
   local dcfg = spec.docker_config(o, plan, hostname)
+  dcfg.Labels = plan.labels
   local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
   make_volume_dirs(plan.volumes)
   store.write_json(dir .. "/config.json", cfg, o.rm)
@@ -94,16 +96,21 @@ end
 
 --- Create a container (state "created"); nothing runs yet. Options (docker
 -- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
--- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
+-- env_file (list of paths), cwd (workdir is its older name), user,
+-- group_add, hostname, tty, interactive, labels (a table of strings),
 -- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
 -- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
 -- "HOST[:CONTAINER[:PERMS]]"), network, ip,
 -- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
 -- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
 -- without it the default seccomp profile applies, --privileged is unconfined).
--- Returns the container; raises on bad input, leaving nothing behind.
+-- Returns the container; raises on bad input, leaving nothing behind: an
+-- unknown option or one of the wrong type is an `invalid` error (ctr.check).
 function M.create(o)
+  o = check.api("container.create", o)
   local plan = spec.plan(o)
+  local lbl = require("ctr.labels").normalize(o.labels)
+  plan.labels = next(lbl) and require("ctr.json").object(lbl) or nil
   return state.with_lock(create_locked, o, plan)
 end
 

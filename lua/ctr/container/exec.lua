@@ -5,6 +5,7 @@ local errors = require "ctr.errors"
 local object = require "ctr.container.object"
 local identity = require "ctr.container.identity"
 local launch = require "ctr.container.launch"
+local check = require "ctr.check"
 
 local M = {}
 local Container = object.Container
@@ -68,7 +69,7 @@ end
 local function exec_process(self, o)
   local cfg = self:config()
   local base = cfg.process
-  if type(o.argv) ~= "table" or #o.argv == 0 then raise(125, "exec: no command given") end
+  if type(o.cmd) ~= "table" or #o.cmd == 0 then errors.throw("invalid", "exec: no command given (cmd = {...})") end
   -- docker: exec -t sets TERM=xterm (as run -t does) unless -e TERM= is given
   local env = identity.env_merge(base.env, o.tty and { "TERM=xterm" } or {})
   env = identity.env_merge(env, o.env or {})
@@ -84,7 +85,7 @@ local function exec_process(self, o)
     caps = { bounding = caps.bounding, effective = {}, permitted = {}, inheritable = {}, ambient = {} }
   end
   return {
-    args = o.argv, env = env, cwd = o.cwd or base.cwd, user = user,
+    args = o.cmd, env = env, cwd = o.cwd or base.cwd, user = user,
     capabilities = caps, noNewPrivileges = base.noNewPrivileges, terminal = o.tty or false,
   }
 end
@@ -188,7 +189,8 @@ end
 --- Run a command inside the running container, as docker exec does: the
 -- container's namespaces, cgroup, environment (plus o.env), working
 -- directory (o.cwd), user (o.user), capabilities and no_new_privs.
--- o: argv (list, required), env, cwd, user, tty, interactive, stdin,
+-- o: cmd (list, required; argv is its older name), env, cwd (workdir too),
+-- user, tty, interactive, stdin,
 -- stdout, stderr (fds; default ours, stdin /dev/null unless interactive;
 -- never given to the command: it gets pipes and we relay; not with detach),
 -- capture (collect stdout and stderr as strings), detach (return a handle
@@ -196,9 +198,10 @@ end
 -- [, stdout=, stderr=]}. Raises 125 when the container is not running,
 -- 126/127 when the command cannot be executed or is not found.
 function Container:exec(o)
-  o = o or {}
+  check.self(self, Container, "exec")
+  o = check.api("Container:exec", o)
   if self:status() ~= "running" then
-    raise(125, "container %s is not running", self.state.name)
+    errors.throw("not_running", "container %s is not running", self.state.name)
   end
   local process = exec_process(self, o)
   local target = exec_target(self)

@@ -2,20 +2,47 @@
 local json = require "ctr.json"
 local util = require "ctr.util"
 local object = require "ctr.container.object"
+local check = require "ctr.check"
 
 local M = {}
 local Container = object.Container
 
+-- docker's NetworkSettings.Ports: {["80/tcp"] = {{HostIp=, HostPort=}}}
+local function docker_ports(ports)
+  local t = {}
+  for _, p in ipairs(ports or {}) do
+    local key = ("%d/%s"):format(p.container_port, p.proto or "tcp")
+    t[key] = t[key] or json.array({})
+    table.insert(t[key], { HostIp = p.host_ip or "0.0.0.0", HostPort = tostring(p.host_port) })
+  end
+  return json.object(t)
+end
+
+-- The state's network record with docker's Ports added, and the OCI config
+-- with docker's Labels added (copies).
+local function with_docker_fields(st, cfg)
+  local net, config = {}, {}
+  for k, v in pairs(st.network or {}) do net[k] = v end
+  net.Ports = docker_ports(net.ports)
+  for k, v in pairs(cfg) do config[k] = v end
+  config.Labels = json.object(st.labels or {})
+  return net, config
+end
+
 --- A JSON-ready description (docker inspect's main fields): Id, Name,
 -- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
--- OOMKilled, StartedAt, FinishedAt}, Config (the OCI config), HostConfig
+-- OOMKilled, StartedAt, FinishedAt}, Config (the OCI config, plus docker's
+-- Labels), HostConfig
 -- {Resources (limits), NetworkMode, AutoRemove, LogConfig}, Mounts (the
--- volumes), NetworkSettings, LogPath, Cgroup. Times are RFC 3339.
+-- volumes), NetworkSettings (the state's network record, plus docker's
+-- Ports: {["80/tcp"] = {{HostIp=, HostPort=}}}, those published at run time
+-- included), LogPath, Cgroup. Times are RFC 3339.
 function Container:inspect()
+  check.self(self, Container, "inspect")
   local st = self.state
   local function t(v) return v and util.rfc3339(v) or "0001-01-01T00:00:00Z" end
   local status = self:status()
-  local cfg = self:config()
+  local netset, cfg = with_docker_fields(st, self:config())
   local mounts = json.array({})
   local skip = { ["/sys"] = true, ["/etc/hostname"] = true, ["/etc/hosts"] = true, ["/etc/resolv.conf"] = true }
   for _, m in ipairs(cfg.mounts or {}) do
@@ -41,7 +68,7 @@ function Container:inspect()
       NetworkMode = st.network and st.network.mode or "none",
       LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
     },
-    Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = st.network, Cgroup = st.cgroup,
+    Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = netset, Cgroup = st.cgroup,
   }
 end
 

@@ -8,6 +8,7 @@ local util = require "ctr.util"
 local errors = require "ctr.errors"
 local hooks = require "ctr.hooks"
 local object = require "ctr.container.object"
+local check = require "ctr.check"
 local create = require "ctr.container.create"
 require "ctr.container.launch" -- Container:_launch
 
@@ -28,6 +29,9 @@ local function record_exit(self, g, result, pid)
   self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
   self.state.cgroup_entry = nil
   self:_detach_network()
+  if self.state.network then -- ports published while it ran end with the run
+    self.state.network.ports = require("ctr.container.service").ports_at_start(self.state.network.ports)
+  end
   self:_save()
   return true
 end
@@ -82,7 +86,8 @@ end
 -- signaled=, signal=} is returned (exit_code 128+n when killed by signal n).
 -- Detached, returns the container.
 function Container:start(opts)
-  local o = opts or {}
+  check.self(self, Container, "start")
+  local o = check.api("Container:start", opts)
   check_startable(self)
   if o.detach then return self:_start_detached() end
   local p, fds, g = self:_locked(launch_locked, self, { interactive = o.interactive, stdin = o.stdin or 0 })
@@ -159,11 +164,19 @@ function Container:_start_detached()
   raise(125, "the container's supervisor died before reporting (%s)", msg)
 end
 
+-- the options of run that are not create's
+local RUN_ONLY = { detach = true, stdin = true, timeout = true }
+
 --- create + start: the `docker run` of the API. Options as create, plus
--- detach, interactive. Returns start's result (the exit table, or the
+-- detach, interactive, stdin. Returns start's result (the exit table, or the
 -- container when detached) and the container.
 function M.run(o)
-  local c = create.create(o)
+  o = check.api("container.run", o)
+  local co = {}
+  for k, v in pairs(o) do
+    if not RUN_ONLY[k] then co[k] = v end
+  end
+  local c = create.create(co)
   local ok, res = pcall(c.start, c, { detach = o.detach, interactive = o.interactive, stdin = o.stdin })
   if not ok then
     pcall(c.remove, c, { force = true })

@@ -2,9 +2,48 @@
 -- itself (status, exit code, config, name), always checked against the
 -- kernel. The other ctr.container.* modules add the methods of their
 -- concern to the same class; use it through ctr.container.
+--
+-- Fields of a container object c (read them, do not change them; they are
+-- API: spec/orch_api_spec.lua fails on a field not listed here):
+--
+--   c.id            the full id (64 hex digits)
+--   c.dir           its directory, <root>/containers/<id>
+--   c.state         its state.json as last read (c:refresh() reads it again):
+--   c.dead          true for a container whose state is lost (ctr.dead)
+--   c.pids          ctr.dead only: the processes found in its cgroup
+--
+-- Fields of c.state (absent when they do not apply):
+--
+--   id, name        the id and the name
+--   image, image_id the image as given and its id
+--   command         the command line (entrypoint and cmd), a list
+--   created         when it was created (Unix seconds)
+--   status          "created", "running" or "exited" as recorded (c:status()
+--                   checks the kernel: a vanished process is "exited")
+--   labels          the labels, a table of strings (ctr.labels)
+--   config          docker's Config: Cmd, Entrypoint, Env, WorkingDir, User,
+--                   ExposedPorts, Labels (what commit carries into an image)
+--   resources       the limits: memory, memory_swap, cpus, cpuset_cpus, pids
+--   tty, interactive, auto_remove   as given to create (auto_remove: rm)
+--   network         mode ("bridge", "none", "host" or a network's name),
+--                   ip, ports (published: {host_ip=, host_port=,
+--                   container_port=, proto=, runtime=}), hostname, add_hosts,
+--                   attachment (while running on a bridge: network, ip,
+--                   prefix, gateway, mac, veth_host, ifname, ports, subnet)
+--   log             path, max_size, max_files of its json-file log
+--   stop_signal     the signal stop sends first ("SIGTERM" or the image's)
+--   cgroup          its cgroup path ("luac-ctr/<id>")
+--   pid, starttime  while running: its init's pid and start time (/proc ticks)
+--   supervisor      while running: {pid=, starttime=} of its supervisor
+--   cgroup_entry    while running: how exec joins its cgroup
+--   started_at, finished_at   the last start and exit (Unix seconds)
+--   exit_code       after an exit: the code (128+n when killed by signal n)
+--   oom_killed      after an exit: true when the kernel's OOM killer struck
+--   dead_reason     ctr.dead only: why its state is lost
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
+local check = require "ctr.check"
 
 local M = {}
 local Container = {}
@@ -31,6 +70,7 @@ end
 -- process is gone (or whose pid now belongs to another process: the start
 -- time is checked) is never reported as running.
 function Container:status()
+  check.self(self, Container, "status")
   local st = self.state
   if st.status == "running" then
     if alive(st.pid, st.starttime) then return "running" end
@@ -40,10 +80,14 @@ function Container:status()
 end
 
 --- True when the container's process is running.
-function Container:running() return self:status() == "running" end
+function Container:running()
+  check.self(self, Container, "running")
+  return self:status() == "running"
+end
 
 --- Re-read state.json (another process, e.g. the supervisor, may have changed it).
 function Container:refresh()
+  check.self(self, Container, "refresh")
   local st = state.read_json(self.dir .. "/state.json")
   if st then self.state = st end
   return self
@@ -54,11 +98,15 @@ end
 -- exited, with a live supervisor about to record it, is waited for (up to
 -- a second), so that the code is the real one.
 function Container:exit_code()
+  check.self(self, Container, "exit_code")
   if self:status() ~= "exited" then return nil end
   local deadline = core.clock("monotonic") + 1
   while self.state.status == "running" and core.clock("monotonic") < deadline do
     local sup = self.state.supervisor
-    if not (sup and alive(sup.pid, sup.starttime)) then break end
+    if not (sup and alive(sup.pid, sup.starttime)) then
+      self:refresh() -- it may have recorded the exit before it went
+      break
+    end
     core.sleep(0.01)
     self:refresh()
   end
@@ -67,6 +115,7 @@ end
 
 --- The container's OCI config (config.json).
 function Container:config()
+  check.self(self, Container, "config")
   if not self._config then
     local cfg, err = state.read_json(self.dir .. "/config.json")
     if not cfg then errors.raise(125, "container %s has no readable config: %s", self.id:sub(1, 12), err) end
@@ -76,10 +125,16 @@ function Container:config()
 end
 
 --- The container's name.
-function Container:name() return self.state.name end
+function Container:name()
+  check.self(self, Container, "name")
+  return self.state.name
+end
 
+-- "container <short id> (<name>, <status>)"; "removed" once its directory
+-- is gone (c:remove(), or removed by another process).
 function Container:__tostring()
-  return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.state.name or "?", self:status())
+  local status = (not self.dead and not core.exists(self.dir .. "/state.json")) and "removed" or self:status()
+  return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.state.name or "?", status)
 end
 
 -- A pidfd for the container's init, checked against its start time so a

@@ -6,6 +6,7 @@ local state = require "ctr.state"
 local errors = require "ctr.errors"
 local hooks = require "ctr.hooks"
 local object = require "ctr.container.object"
+local check = require "ctr.check"
 local store = require "ctr.container.store"
 
 local M = {}
@@ -27,7 +28,8 @@ end
 -- A running container is refused unless opts.force (then it is killed
 -- first). Safe to call again after a failure part way.
 function Container:remove(opts)
-  local force = opts and opts.force
+  check.self(self, Container, "remove")
+  local force = check.api("Container:remove", opts).force
   local hok, herr = true, nil
   for _ = 1, 10 do
     if self:status() == "running" then

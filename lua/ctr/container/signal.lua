@@ -4,6 +4,7 @@ local core = require "ctr.core"
 local errors = require "ctr.errors"
 local hooks = require "ctr.hooks"
 local object = require "ctr.container.object"
+local check = require "ctr.check"
 
 local M = {}
 local Container = object.Container
@@ -27,6 +28,7 @@ local signum = M.signum
 --- Send a signal (name like "TERM"/"SIGTERM" or number; default SIGKILL).
 -- Raises if the container is not running.
 function Container:kill(sig)
+  check.self(self, Container, "kill")
   local n = signum(sig or "KILL")
   local fd = self:_pidfd()
   if not fd then raise(125, "container %s is not running", self.state.name) end
@@ -63,15 +65,19 @@ end
 --- Stop: the stop signal (SIGTERM or the image's), then SIGKILL after
 -- timeout seconds (default 10). Returns once the process is gone and its
 -- exit is recorded. Stopping a stopped container is not an error.
+-- opts: timeout, signal; a number is the timeout (c:stop(5)).
 function Container:stop(opts)
-  local timeout = opts and opts.timeout or 10
+  check.self(self, Container, "stop")
+  if type(opts) == "number" then opts = { timeout = opts } end
+  opts = check.api("Container:stop", opts)
+  local timeout = tonumber(opts.timeout) or 10
   local fd = self:_pidfd()
   if not fd then
     if self.state.status == "running" then self:_await_record(2) end
     return self
   end
   hooks.run("prestop", self)
-  core.kill(fd, signum(opts and opts.signal or self.state.stop_signal))
+  core.kill(fd, signum(opts.signal or self.state.stop_signal))
   if not wait_gone(fd, timeout) then
     core.kill(fd, 9)
     wait_gone(fd, 30)
@@ -84,6 +90,7 @@ end
 --- Block until the container exits (a created one: until it has been
 -- started and has exited); returns its exit code.
 function Container:wait()
+  check.self(self, Container, "wait")
   while self:status() == "created" and core.exists(self.dir .. "/state.json") do
     core.sleep(0.05)
     self:refresh()

@@ -215,7 +215,7 @@ local function image_side(o, plan)
   for _, v in ipairs(o.volumes or {}) do plan.volumes[#plan.volumes + 1] = identity.parse_volume(v, lowers) end
   plan.uid, plan.gid, plan.home = identity.resolve_user(o.user or icfg.User, lowers)
   plan.groups = identity.resolve_groups(o.group_add, lowers)
-  plan.cwd = o.workdir and identity.clean_path(o.workdir, "working directory")
+  plan.cwd = o.cwd and identity.clean_path(o.cwd, "working directory")
     or (icfg.WorkingDir ~= "" and icfg.WorkingDir) or "/"
 end
 
