@@ -805,9 +805,9 @@ static int proc_wait(lua_State *L) {
   siginfo_t si;
   memset(&si, 0, sizeof si);
   int r;
-  do
-    r = waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED);
-  while (r < 0 && errno == EINTR);
+  lctr_eintr(L); /* a signal that came before the call */
+  while ((r = waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED)) < 0 && errno == EINTR)
+    lctr_eintr(L);
   if (r < 0)
     return lctr_pusherrno(L, "waitid");
   p->reaped = true;
