@@ -41,6 +41,10 @@ end
 -- see ctr.onexit. Returns fn.
 function M.on_exit(fn) return require("ctr.onexit").add(fn) end
 
+--- The events of containers (start, exit, oom) as an iterator object:
+-- `for e in ctr.events{containers = {c}} do ... end`; see ctr.container.events.
+function M.events(o) return require("ctr.container.events").events(o) end
+
 return setmetatable(M, {
   __index = function(t, k)
     if submodules[k] then
