@@ -791,6 +791,8 @@ static void push_exit(lua_State *L, const ctr_exit_t *e) {
   }
   lua_pushinteger(L, e->signaled ? 128 + e->code : e->code);
   lua_setfield(L, -2, "exit_code");
+  lua_pushboolean(L, e->timed_out);
+  lua_setfield(L, -2, "timed_out");
 }
 
 /***
@@ -805,9 +807,9 @@ static int proc_wait(lua_State *L) {
   siginfo_t si;
   memset(&si, 0, sizeof si);
   int r;
-  do
-    r = waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED);
-  while (r < 0 && errno == EINTR);
+  lctr_eintr(L); /* a signal that came before the call */
+  while ((r = waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED)) < 0 && errno == EINTR)
+    lctr_eintr(L);
   if (r < 0)
     return lctr_pusherrno(L, "waitid");
   p->reaped = true;
@@ -828,7 +830,7 @@ static int proc_abort(lua_State *L) {
 }
 
 /***
- * proc:supervise(opts) -> {exit_code=, signaled=, signal=} | nil, err, errno
+ * proc:supervise(opts) -> {exit_code=, signaled=, signal=, timed_out=} | nil, err, errno
  * Relay the process's output until it exits, then reap it. opts: stdout=fd,
  * stderr=fd (read ends of its pipes), pty=fd (console master), stdin=fd
  * (host input to forward), stdin_pipe=integer fd (write end of its stdin
@@ -836,7 +838,8 @@ static int proc_abort(lua_State *L) {
  * echo=bool (copy output to our stdout/stderr), echo_stdout=fd,
  * echo_stderr=fd (copy it there instead), log=path (docker json-file
  * lines), log_max=bytes, log_files=n, forward_signals=bool, raw=bool (put
- * stdin, a terminal, in raw mode while running; always restored).
+ * stdin, a terminal, in raw mode while running; always restored),
+ * timeout=seconds (SIGKILL the process then; the result says timed_out).
  */
 static int proc_supervise(lua_State *L) {
   lproc_t *p = checkproc(L, 1);
@@ -867,7 +870,13 @@ static int proc_supervise(lua_State *L) {
   c.log_files = (int)lctr_optfield_integer(L, 2, "log_files", 1);
   c.forward_signals = lctr_optfield_boolean(L, 2, "forward_signals", 0);
   c.raw_tty = lctr_optfield_boolean(L, 2, "raw", 0);
+  lua_getfield(L, 2, "timeout");
+  double timeout = luaL_optnumber(L, -1, 0);
+  luaL_argcheck(L, timeout >= 0 && timeout < 1e9, 2, "timeout out of range");
+  c.timeout_ms = (long long)(timeout * 1000);
+  lua_pop(L, 1);
   ctr_exit_t e;
+  e.timed_out = false;
   ctr_error_t err;
   int r = ctr_supervise(&c, &e, &err);
   p->reaped = true; /* ctr_supervise reaps on every path */

@@ -11,6 +11,7 @@
 
 #include "fd.h"
 #include "porthold.h"
+#include "sys.h"
 
 static const lctr_flag_t open_flags[] = {{"rdonly", O_RDONLY},
                                          {"wronly", O_WRONLY},
@@ -133,7 +134,10 @@ static int l_read(lua_State *L) {
   luaL_Buffer b;
   char *p = luaL_buffinitsize(L, &b, (size_t)n);
   ctr_error_t err;
-  ssize_t r = ctr_read(fd, p, (size_t)n, &err);
+  ssize_t r;
+  lctr_eintr(L); /* a signal that came before the call */
+  while ((r = ctr_read(fd, p, (size_t)n, &err)) < 0 && err.errnum == EINTR)
+    lctr_eintr(L);
   if (r < 0)
     return lctr_pusherr(L, &err);
   luaL_pushresultsize(&b, (size_t)r);
@@ -199,6 +203,34 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
+static int64_t now_ms(void) {
+  int64_t ns = 0;
+  ctr_time_ns(CLOCK_MONOTONIC, &ns, NULL);
+  return ns / 1000000;
+}
+
+/* poll until ready or timed out; a signal raises the pending interrupt or
+ * polls again for what is left of the timeout. -1: nil, err, errno pushed. */
+static int poll_intr(lua_State *L, struct pollfd *p, size_t n, int timeout) {
+  int64_t deadline = timeout >= 0 ? now_ms() + timeout : -1;
+  ctr_error_t err;
+  lctr_eintr(L); /* a signal that came before the call */
+  for (;;) {
+    int r = ctr_poll(p, n, timeout, &err);
+    if (r >= 0)
+      return r;
+    if (err.errnum != EINTR) {
+      lctr_pusherr(L, &err);
+      return -1;
+    }
+    lctr_eintr(L);
+    if (deadline >= 0) {
+      int64_t left = deadline - now_ms();
+      timeout = left > 0 ? (int)left : 0;
+    }
+  }
+}
+
 static void push_revents(lua_State *L, short rev) {
   lua_newtable(L);
   int n = 0;
@@ -218,6 +250,7 @@ static void push_revents(lua_State *L, short rev) {
 static int l_poll(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int timeout = (int)luaL_optinteger(L, 2, -1);
+  int top = lua_gettop(L) + 1; /* after the pollfd array */
   lua_Integer n = luaL_len(L, 1);
   luaL_argcheck(L, n >= 0 && n <= 4096, 1, "too many fds");
   struct pollfd *p = lua_newuserdatauv(L, sizeof *p * (size_t)(n ? n : 1), 0);
@@ -231,9 +264,8 @@ static int l_poll(lua_State *L) {
     p[i - 1].revents = 0;
     lua_pop(L, 3);
   }
-  ctr_error_t err;
-  if (ctr_poll(p, (size_t)n, timeout, &err) < 0)
-    return lctr_pusherr(L, &err);
+  if (poll_intr(L, p, (size_t)n, timeout) < 0)
+    return lua_gettop(L) - top;
   lua_newtable(L);
   int k = 0;
   for (lua_Integer i = 1; i <= n; i++) {

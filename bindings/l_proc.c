@@ -66,6 +66,8 @@ static void run_child_fn(lua_State *L, int fn) {
 static int push_child(lua_State *L, pid_t pid, const ctr_error_t *err, int fn) {
   if (pid < 0)
     return lctr_pusherr(L, err);
+  if (pid == 0)
+    lctr_interrupts_child(L); /* a child dies of SIGINT/SIGTERM as before */
   if (pid == 0 && fn)
     run_child_fn(L, fn);
   lua_pushinteger(L, pid);
@@ -167,7 +169,11 @@ static int l_waitpid(lua_State *L) {
   int options = (int)lctr_optflags(L, 2, wait_flags, 0);
   ctr_wait_t w;
   ctr_error_t err;
-  if (ctr_waitpid(pid, options, &w, &err) < 0)
+  int r;
+  lctr_eintr(L); /* a signal that came before the call */
+  while ((r = ctr_waitpid(pid, options, &w, &err)) < 0 && err.errnum == EINTR)
+    lctr_eintr(L);
+  if (r < 0)
     return lctr_pusherr(L, &err);
   lua_pushinteger(L, w.pid);
   if (w.pid == 0)

@@ -220,12 +220,18 @@ static int l_uname(lua_State *L) {
 
 /***
  * core.sleep(seconds) -> true | nil, err, errno
- * Sleep for a (fractional) number of seconds: core.sleep(0.1).
+ * Sleep for a (fractional) number of seconds: core.sleep(0.1). A SIGINT or
+ * SIGTERM raises the interrupt (see core.interrupts); other signals do not
+ * shorten the sleep.
  */
 static int l_sleep(lua_State *L) {
   double s = luaL_checknumber(L, 1);
   ctr_error_t err;
-  return ok(L, ctr_sleep(s, &err), &err);
+  int r;
+  lctr_eintr(L); /* a signal that came before the call */
+  while ((r = ctr_sleep(s, &s, &err)) < 0 && err.errnum == EINTR)
+    lctr_eintr(L);
+  return ok(L, r, &err);
 }
 
 static clockid_t check_clock(lua_State *L, int idx) {

@@ -27,6 +27,12 @@ int lctr_pusherrno(lua_State *L, const char *what);
 /* nil, msg, errnum; returns 3 */
 int lctr_pushfail(lua_State *L, int errnum, const char *msg);
 
+/* After a blocking call failed with EINTR: raises the pending interrupt
+ * (SIGINT/SIGTERM, see l_intr.c) if there is one, else returns (retry). */
+void lctr_eintr(lua_State *L);
+/* In a forked child: stop catching interrupts (default dispositions, no hook). */
+void lctr_interrupts_child(lua_State *L);
+
 /* The kind of a file mode, as ctr.core's stat and ctr.archive's list name it:
  * "file", "dir", "link", "chr", "blk", "fifo", "sock" or "unknown". */
 const char *lctr_mode_type(mode_t m);

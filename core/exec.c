@@ -18,6 +18,7 @@
 #include "keyring.h"
 #include "rootfs.h"
 #include "selfexec.h"
+#include "sig.h"
 
 /* The command itself (grandchild, our child through CLONE_PARENT). */
 __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, int sync_fd,
@@ -51,6 +52,9 @@ __attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int 
                                                  bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
+  /* the command (our clone) inherits this: default dispositions, no mask */
+  if (ctr_signals_reset(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
     ctr_fail_errno(&err, "prctl PR_SET_DUMPABLE 0");
     ctr_child_fail(sync_fd, &err, 125);

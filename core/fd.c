@@ -50,10 +50,7 @@ int ctr_pipe(int fds[2], int flags, ctr_error_t *err) {
 }
 
 ssize_t ctr_read(int fd, void *buf, size_t n, ctr_error_t *err) {
-  ssize_t r;
-  do
-    r = read(fd, buf, n);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = read(fd, buf, n);
   if (r < 0)
     return ctr_fail_errno(err, "read fd %d", fd);
   return r;
@@ -93,10 +90,7 @@ int ctr_set_nonblock(int fd, int on, ctr_error_t *err) {
 }
 
 int ctr_poll(struct pollfd *fds, size_t n, int timeout_ms, ctr_error_t *err) {
-  int r;
-  do
-    r = poll(fds, (nfds_t)n, timeout_ms);
-  while (r < 0 && errno == EINTR);
+  int r = poll(fds, (nfds_t)n, timeout_ms);
   if (r < 0)
     return ctr_fail_errno(err, "poll %zu fds", n);
   return r;

@@ -19,7 +19,8 @@ int ctr_dup(int fd, int cloexec, ctr_error_t *err);
 int ctr_dup2(int oldfd, int newfd, int cloexec, ctr_error_t *err);
 /* pipe2(2): fds[0] read end, fds[1] write end. */
 int ctr_pipe(int fds[2], int flags, ctr_error_t *err);
-/* read(2), retried on EINTR; returns bytes read (0 at EOF). */
+/* read(2); returns bytes read (0 at EOF). A signal fails it with EINTR (not
+ * retried: ctr.core checks for an interrupt, then reads again). */
 ssize_t ctr_read(int fd, void *buf, size_t n, ctr_error_t *err);
 /* write(2) of the whole buffer, retried on EINTR and short writes; a
  * non-blocking fd that fills up returns the bytes written so far (or fails
@@ -28,7 +29,8 @@ ssize_t ctr_write(int fd, const void *buf, size_t n, ctr_error_t *err);
 /* Set or clear FD_CLOEXEC / O_NONBLOCK. */
 int ctr_set_cloexec(int fd, int on, ctr_error_t *err);
 int ctr_set_nonblock(int fd, int on, ctr_error_t *err);
-/* poll(2), retried on EINTR with the same timeout; returns the ready count. */
+/* poll(2); returns the ready count. A signal fails it with EINTR (not retried:
+ * the caller checks for an interrupt and polls again with what is left). */
 int ctr_poll(struct pollfd *fds, size_t n, int timeout_ms, ctr_error_t *err);
 /* isatty(3): 1 or 0 (never fails). */
 int ctr_isatty(int fd);

@@ -88,10 +88,7 @@ int ctr_execve(const char *path, char *const argv[], char *const envp[], ctr_err
 
 int ctr_waitpid(pid_t pid, int options, ctr_wait_t *out, ctr_error_t *err) {
   int status = 0;
-  pid_t r;
-  do
-    r = waitpid(pid, &status, options);
-  while (r < 0 && errno == EINTR);
+  pid_t r = waitpid(pid, &status, options);
   if (r < 0)
     return ctr_fail_errno(err, "waitpid %d", (int)pid);
   out->pid = r;

@@ -29,7 +29,7 @@ typedef struct ctr_wait {
   int code;  /* exit code, or signal number */
 } ctr_wait_t;
 enum { CTR_WAIT_NONE = 0, CTR_WAIT_EXITED, CTR_WAIT_KILLED, CTR_WAIT_STOPPED, CTR_WAIT_CONTINUED };
-/* waitpid(2), retried on EINTR. */
+/* waitpid(2). A signal fails it with EINTR (not retried, as ctr_poll). */
 int ctr_waitpid(pid_t pid, int options, ctr_wait_t *out, ctr_error_t *err);
 /* kill(2). */
 int ctr_kill(pid_t pid, int sig, ctr_error_t *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const struct {
@@ -123,5 +124,36 @@ int ctr_signal_disposition(int sig, int ignore, ctr_error_t *err) {
   sigemptyset(&sa.sa_mask);
   if (sigaction(sig, &sa, NULL) < 0)
     return ctr_fail_errno(err, "set signal %d to %s", sig, ignore ? "ignore" : "default");
+  return 0;
+}
+
+/* The C library's sigaction refuses the real-time signals it reserves (32,
+ * 33: EINVAL), which a caller may still have ignored: for those, the raw
+ * rt_sigaction with the kernel's struct sigaction all zero (handler SIG_DFL,
+ * no flags, no restorer, empty mask; the same layout on x86-64 and arm64). */
+static int default_disposition(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL) == 0)
+    return 0;
+  if (errno != EINVAL)
+    return -1;
+  uint64_t k[4] = {0, 0, 0, 0}; /* handler, flags, restorer, mask: all zero, any layout */
+  return (int)syscall(SYS_rt_sigaction, sig, k, NULL, (size_t)(NSIG - 1) / 8);
+}
+
+int ctr_signals_reset(ctr_error_t *err) {
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP)
+      continue;
+    if (default_disposition(sig) < 0)
+      return ctr_fail_errno(err, "set signal %d to default", sig);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+    return ctr_fail_errno(err, "unblock every signal (sigprocmask)");
   return 0;
 }

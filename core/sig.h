@@ -32,5 +32,10 @@ typedef struct ctr_siginfo {
 int ctr_read_signal(int fd, ctr_siginfo_t *info, ctr_error_t *err);
 /* Set the disposition of sig to SIG_IGN (ignore != 0) or SIG_DFL. */
 int ctr_signal_disposition(int sig, int ignore, ctr_error_t *err);
+/* Every signal to SIG_DFL (ignored and caught ones alike) and an empty
+ * signal mask: what a process we start gets before it execs, whatever the
+ * caller blocked or ignored (a blocked SIGTERM would make `stop` wait out its
+ * timeout; an ignored one cannot be trapped by a shell). */
+int ctr_signals_reset(ctr_error_t *err);
 
 #endif

@@ -26,6 +26,7 @@
 #include "rootfs.h"
 #include "execguard.h"
 #include "selfexec.h"
+#include "sig.h"
 
 /* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
  * parent -> child: 'G' go.
@@ -406,6 +407,9 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
                                                  bool sealed) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
+  /* nothing the caller blocked, ignored or caught reaches the container */
+  if (ctr_signals_reset(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
   char go = 0;
   ssize_t n;
   do

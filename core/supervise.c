@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -220,6 +221,8 @@ typedef struct sup {
   bool quiet;      /* after the exit, 100 ms without output: what holds the pipes is a leftover */
   ctr_pump_t pump; /* our input (in_fd) to the container's stdin pipe or pty */
   struct timespec exit_at;
+  struct timespec deadline; /* cfg->timeout_ms from the start (when > 0) */
+  bool timed_out;
 } sup_t;
 
 /* The supervisor works on its own copies of the fds (closed as streams end),
@@ -268,6 +271,28 @@ static int drain_deadline_passed(const sup_t *s) {
          2000;
 }
 
+static long long ms_until(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (t->tv_sec - now.tv_sec) * 1000LL + (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* The poll timeout: 100 ms after the exit (draining), until the deadline
+ * while there is one, else none. At the deadline the process is killed. */
+static int poll_timeout(sup_t *s) {
+  if (s->exited)
+    return 100;
+  if (s->cfg->timeout_ms <= 0 || s->timed_out)
+    return -1;
+  long long left = ms_until(&s->deadline);
+  if (left > 0)
+    return left > 60000 ? 60000 : (int)left;
+  s->timed_out = true;
+  if (syscall(SYS_pidfd_send_signal, s->cfg->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+    s->timed_out = false; /* not killed: the exit is its own */
+  return -1;
+}
+
 static int loop_once(sup_t *s, ctr_error_t *err) {
   struct pollfd p[7];
   stream_t *streams[3] = {&s->out, &s->err, &s->pty};
@@ -280,7 +305,7 @@ static int loop_once(sup_t *s, ctr_error_t *err) {
   if (s->exited || !s->pumping)
     p[n].fd = p[n + 1].fd = -1;
   n += 2;
-  int r = poll(p, (nfds_t)n, s->exited ? 100 : -1);
+  int r = poll(p, (nfds_t)n, poll_timeout(s));
   if (r < 0 && errno != EINTR)
     return ctr_fail_errno(err, "poll in the supervisor");
   s->quiet = s->exited && r == 0;
@@ -336,6 +361,9 @@ int ctr_supervise(const ctr_supervise_cfg_t *cfg, ctr_exit_t *out, ctr_error_t *
   s.sfd = s.log.fd = -1;
   s.in_pipe = cfg->in_pipe; /* ours: closed when the input ends, so the container sees EOF */
   s.out.fd = s.err.fd = s.pty.fd = -1;
+  clock_gettime(CLOCK_MONOTONIC, &s.deadline);
+  s.deadline.tv_sec += (time_t)(cfg->timeout_ms / 1000);
+  s.deadline.tv_nsec += (long)(cfg->timeout_ms % 1000) * 1000000;
   if (open_streams(&s, err) < 0) {
     close_streams(&s);
     return -1;
@@ -374,5 +402,6 @@ int ctr_supervise(const ctr_supervise_cfg_t *cfg, ctr_exit_t *out, ctr_error_t *
     reap(cfg, &ignored, &e2);
     return -1;
   }
+  out->timed_out = s.timed_out;
   return reap(cfg, out, err);
 }

@@ -25,11 +25,13 @@ typedef struct ctr_supervise_cfg {
   int log_files;          /* files kept in all, with the rotated ones (>= 1) */
   bool forward_signals;   /* INT TERM HUP QUIT USR1 USR2 go to the container */
   bool raw_tty;           /* in_fd is a terminal: raw mode while supervising */
+  long long timeout_ms;   /* > 0: SIGKILL the process after this long (timed_out) */
 } ctr_supervise_cfg_t;
 
 typedef struct ctr_exit {
   bool signaled;
-  int code; /* exit code, or the signal number when signaled */
+  int code;       /* exit code, or the signal number when signaled */
+  bool timed_out; /* killed at cfg->timeout_ms */
 } ctr_exit_t;
 
 /* Run until the process has exited and its output is drained. */

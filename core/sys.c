@@ -71,7 +71,7 @@ int ctr_uname(struct utsname *u, ctr_error_t *err) {
   return 0;
 }
 
-int ctr_sleep(double seconds, ctr_error_t *err) {
+int ctr_sleep(double seconds, double *left, ctr_error_t *err) {
   if (!(seconds >= 0) || seconds > 1e9)
     return ctr_fail(err, EINVAL, "sleep %g seconds: out of range", seconds);
   struct timespec ts;
@@ -79,9 +79,10 @@ int ctr_sleep(double seconds, ctr_error_t *err) {
   ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
   if (ts.tv_nsec > 999999999)
     ts.tv_nsec = 999999999;
-  while (nanosleep(&ts, &ts) < 0) {
-    if (errno != EINTR)
-      return ctr_fail_errno(err, "nanosleep");
+  if (nanosleep(&ts, &ts) < 0) {
+    if (left)
+      *left = errno == EINTR ? (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 : 0;
+    return ctr_fail_errno(err, "nanosleep");
   }
   return 0;
 }

@@ -25,8 +25,9 @@ int ctr_setgroups(size_t n, const gid_t *groups, ctr_error_t *err);
 int ctr_getgroups(gid_t *groups, int max, ctr_error_t *err);
 /* uname(2). */
 int ctr_uname(struct utsname *u, ctr_error_t *err);
-/* Sleep for seconds (fractional), resuming after signals. */
-int ctr_sleep(double seconds, ctr_error_t *err);
+/* Sleep for seconds (fractional). A signal ends it early with EINTR, *left
+ * (when not NULL) set to the seconds still to sleep. */
+int ctr_sleep(double seconds, double *left, ctr_error_t *err);
 /* clock_gettime(clock) in nanoseconds. */
 int ctr_time_ns(clockid_t clock, int64_t *out, ctr_error_t *err);
 /* PR_SET_PDEATHSIG (0 clears). */

@@ -13,11 +13,12 @@
 -- wget fetches the page).
 --
 -- Shows: labels, container.list{label=}, Container:publish / unpublish,
--- Container:exec{cmd=, capture=} as a probe.
+-- Container:exec{cmd=, capture=, timeout=} as a probe.
 local cli = require "ctr.cli"
 local core = require "ctr.core"
 local container = require "ctr.container"
 local errors = require "ctr.errors"
+io.stdout:setvbuf("line") -- progress shows as it happens, through a pipe too
 
 local PAGE = 'mkdir -p /www && echo "$1" > /www/index.html && exec httpd -f -p 80 -h /www'
 
@@ -40,9 +41,11 @@ local function retry(secs, what, fn)
   errors.throw("timeout", "%s: no answer after %gs", what, secs)
 end
 
--- The page as the container itself serves it (nil while it does not answer).
+-- The page as the container itself serves it (nil while it does not answer;
+-- a Ctrl-C is not a failed probe: it goes on up).
 local function probe(c)
-  local ok, r = pcall(c.exec, c, { cmd = { "wget", "-q", "-O", "-", "http://127.0.0.1/" }, capture = true })
+  local ok, r = pcall(c.exec, c, { cmd = { "wget", "-q", "-O", "-", "http://127.0.0.1/" }, capture = true, timeout = 2 })
+  if not ok and errors.is(r, "interrupted") then error(r, 0) end
   return ok and r.exit_code == 0 and r.stdout:gsub("\n$", "") or nil
 end
 

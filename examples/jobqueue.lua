@@ -13,65 +13,50 @@
 --   job 4: OOM-killed               (over its memory limit)
 --
 -- The queue exits 1 when any job failed. Containers are removed as their
--- jobs end, and all of them on an error.
+-- jobs end, and all of them on an error or an interrupt (Ctrl-C).
 --
--- Shows: container.run{detach=, memory=, labels=}, Container:exit_code and
--- state.oom_killed, Container:kill at a deadline, Container:logs.
--- Waiting is polling (c:refresh():running() every 50 ms).
+-- Shows: container.scope (every container removed at the end, on an error
+-- or on Ctrl-C), container.run{timeout=, memory=, labels=} (the supervisor
+-- kills a job at its timeout), container.wait_any and its result
+-- {exit_code, oom_killed, timed_out}, Container:logs.
 local cli = require "ctr.cli"
-local core = require "ctr.core"
 local container = require "ctr.container"
+io.stdout:setvbuf("line") -- progress shows as it happens, through a pipe too
 
-local function start(job, o)
-  local _, c = container.run {
-    image = "busybox", cmd = { "sh", "-c", job.cmd }, detach = true, network = "none",
+local function start(scope, job, o)
+  local _, c = scope:run {
+    image = "busybox", cmd = { "sh", "-c", job.cmd }, detach = true, network = "none", timeout = o.timeout,
     memory = o.memory, memory_swap = o.memory, labels = { queue = "jobqueue", job = tostring(job.n) },
   }
-  job.c, job.deadline = c, core.clock("monotonic") + o.timeout
+  return c
 end
 
--- The outcome of a job whose container has ended: one line, and its output.
-local function report(job, o)
-  local c = job.c
+-- The outcome of an ended job: one line, and its output.
+local function report(job, c, r, o)
   local line
-  if job.timed_out then line = ("timed out after %gs"):format(o.timeout)
-  elseif c.state.oom_killed then line = "OOM-killed"
-  else line = ("exit %d: %s"):format(c:exit_code(), job.cmd) end
+  if r.timed_out then line = ("timed out after %gs"):format(o.timeout)
+  elseif r.oom_killed then line = "OOM-killed"
+  else line = ("exit %d: %s"):format(r.exit_code, job.cmd) end
   print(("job %d: %s"):format(job.n, line))
   for _, l in ipairs(c:logs()) do print("  | " .. l) end
-  job.failed = job.timed_out or c:exit_code() ~= 0
+  job.failed = r.timed_out or r.exit_code ~= 0
   c:remove { force = true }
 end
 
--- One pass over the running jobs: report the ended ones, kill the late ones.
-local function poll(running, o)
-  for i = #running, 1, -1 do
-    local job = running[i]
-    if not job.c:refresh():running() then
-      report(table.remove(running, i), o)
-    elseif core.clock("monotonic") > job.deadline then
-      job.timed_out = true
-      pcall(job.c.kill, job.c, "KILL")
-    end
-  end
-end
-
 local function run_all(jobs, o)
-  local next_job, running = 1, {}
-  local ok, err = pcall(function()
-    while next_job <= #jobs or #running > 0 do
-      while #running < o.jobs and next_job <= #jobs do
-        start(jobs[next_job], o)
-        running[#running + 1] = jobs[next_job]
-        next_job = next_job + 1
-      end
-      core.sleep(0.05)
-      poll(running, o)
+  local scope <close> = container.scope()
+  local next_job, running, job_of = 1, {}, {}
+  while next_job <= #jobs or #running > 0 do
+    while #running < o.jobs and next_job <= #jobs do
+      local c = start(scope, jobs[next_job], o)
+      running[#running + 1], job_of[c] = c, jobs[next_job]
+      next_job = next_job + 1
     end
-  end)
-  if not ok then
-    for _, j in ipairs(running) do pcall(j.c.remove, j.c, { force = true }) end
-    error(err, 0)
+    local c, r = container.wait_any(running)
+    for i, x in ipairs(running) do
+      if x == c then table.remove(running, i) break end
+    end
+    report(job_of[c], c, r, o)
   end
 end
 

@@ -30,7 +30,7 @@ end
 
 local function collect(job)
   local c = job.container
-  job.exit_code = c:wait()
+  job.exit_code = c:wait().exit_code
   local out = {}
   logs.read(c, {}, function(e) out[#out + 1] = e.log end)
   job.output = table.concat(out)

@@ -17,6 +17,7 @@
 local cli = require "ctr.cli"
 local core = require "ctr.core"
 local container = require "ctr.container"
+io.stdout:setvbuf("line") -- progress shows as it happens, through a pipe too
 
 local function start(svc, seq, crash_after)
   local work = crash_after and ("sleep " .. crash_after .. "; exit 3") or "exec sleep 3600"

@@ -33,7 +33,7 @@ local function sandbox(argv, limits)
     while c:refresh():running() and core.clock("monotonic") < deadline do core.sleep(0.05) end
     local late = c:running()
     if late then c:kill("KILL") end
-    local exit_code = c:wait()
+    local exit_code = c:wait().exit_code
     local out = {}
     logs.read(c, {}, function(e) out[#out + 1] = e end)
     return exit_code, out, late

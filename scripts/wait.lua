@@ -14,5 +14,5 @@ errors.main(function(...)
     description = "Block until one or more containers stop, then print their exit codes.", command = "wait",
   })
   if #args < 1 then errors.raise(1, "\"wait\" requires at least 1 argument.\nSee 'luac-ctr wait --help'.") end
-  errors.each(args, function(ref) return container.must_get(ref, 1):wait() end)
+  errors.each(args, function(ref) return container.must_get(ref, 1):wait().exit_code end)
 end, ...)

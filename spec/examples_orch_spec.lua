@@ -88,4 +88,34 @@ describe("orchestration examples #root", function()
     assert.matches("done: 3 replicas kept, 1 restarts\n$", out)
     assert.are.same({}, U.container_ids(root))
   end)
+  -- Ctrl-C (SIGINT to the launcher) once the example is under way: it ends
+  -- with 130 and leaves no container behind
+  local function interrupted(name, args, ready)
+    local O = require "orch_util"
+    local core = require "ctr.core"
+    local argv = { U.launcher, U.srcdir .. "/examples/" .. name, table.unpack(args) }
+    local p = O.spawn(argv, { LUAC_CTR_ROOT = root })
+    local ok = O.expect(p, ready, 20)
+    core.kill(p.pid, "INT")
+    local out, code = O.finish(p, 30)
+    assert.is_true(ok, out)
+    assert.are.equal(130, code, out)
+    assert.are.same({}, U.container_ids(root), out)
+    return out
+  end
+
+  it("bluegreen.lua, jobqueue.lua and keepalive.lua clean up when interrupted", function()
+    interrupted("bluegreen.lua", { "--port", "18281" }, "v1 live: v1\n")
+    assert.is_nil(require("ctr.network").ruleset():find("18281", 1, true))
+    interrupted("keepalive.lua", { "-n", "2" }, "started worker%-2")
+    local core = require "ctr.core"
+    local O = require "orch_util"
+    local p = O.launch(root, U.srcdir .. "/examples/jobqueue.lua", { "exec sleep 30", "exec sleep 30", "exec sleep 30", "true" })
+    assert.is_truthy(U.wait_for(function() return #U.container_ids(root) == 3 end, 20))
+    core.sleep(0.3)
+    core.kill(p.pid, "INT")
+    local out, code = O.finish(p, 30)
+    assert.are.equal(130, code, out)
+    assert.are.same({}, U.container_ids(root), out)
+  end)
 end)

@@ -209,11 +209,11 @@ local CREATE = {
   publish = "list", add_host = "list", dns = "list", rm = "boolean", log_max = "integer",
   log_files = "integer", security_opt = "list", labels = "map",
   -- options of other parts of the API, checked here once for all
-  userns = "string", remove_on_exit = "boolean",
+  userns = "string",
   _aliases = { workdir = "cwd" },
 }
 
-local RUN = { detach = "boolean", stdin = "fd", timeout = "number" }
+local RUN = { detach = "boolean", stdin = "fd", timeout = "number", remove_on_exit = "boolean" }
 for k, v in pairs(CREATE) do RUN[k] = RUN[k] or v end
 
 --- The schemas, by function name (see the header for the types).
@@ -221,7 +221,7 @@ M.SCHEMAS = {
   ["container.create"] = CREATE,
   ["container.run"] = RUN,
   ["container.list"] = { label = "string|list", all = "boolean" },
-  ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd" },
+  ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd", timeout = "number" },
   ["Container:stop"] = { timeout = "number", signal = "string|integer" },
   ["Container:remove"] = { force = "boolean" },
   ["Container:wait"] = { timeout = "number" },

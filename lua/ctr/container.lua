@@ -27,6 +27,8 @@
 --   ctr.container.remove     remove
 --   ctr.container.inspect    inspect
 --   ctr.container.service    labels and list{label=}, publish/unpublish, logs
+--   ctr.container.scope      containers removed with a scope or the script
+--   ctr.container.events     start, exit and oom events
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 local object = require "ctr.container.object"
@@ -63,6 +65,10 @@ M.network_available = spec.network_available
 M.create = create.create
 M.run = lifecycle.run
 M.signum = signal.signum
+M.wait_any = signal.wait_any
+M.remove_on_exit = lifecycle.remove_on_exit
+M.scope = require("ctr.container.scope").scope
+M.events = require("ctr.container.events").events
 M.remove_incomplete = remove.remove_incomplete
 
 return M

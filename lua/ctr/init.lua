@@ -14,8 +14,10 @@
 --   ctr.cli        docker-style option parsing for workflows
 --   ctr.logs       container logs (read, follow, timestamps)
 --   ctr.commit     commit and export a container's root
+--   ctr.on_exit(fn) run fn when the script ends: returns, errs, is interrupted
+--                  or calls os.exit (ctr.onexit)
 --   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
---   dead, runc, freezer: each is the module ctr.<name>; spec/parity_b_spec.lua loads
+--   dead, runc, freezer, onexit: each is the module ctr.<name>; spec/parity_b_spec.lua loads
 --   every one)
 local M = { _VERSION = "luac-ctr 0.1.0" }
 
@@ -23,7 +25,7 @@ local submodules = {
   core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
-  pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
+  pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true, onexit = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
@@ -33,6 +35,15 @@ function M.submodules()
   table.sort(t)
   return t
 end
+
+--- Run fn() when the script ends: when it returns, fails, is interrupted
+-- (SIGINT/SIGTERM) or calls os.exit. Cleanups run last registered first;
+-- see ctr.onexit. Returns fn.
+function M.on_exit(fn) return require("ctr.onexit").add(fn) end
+
+--- The events of containers (start, exit, oom) as an iterator object:
+-- `for e in ctr.events{containers = {c}} do ... end`; see ctr.container.events.
+function M.events(o) return require("ctr.container.events").events(o) end
 
 return setmetatable(M, {
   __index = function(t, k)

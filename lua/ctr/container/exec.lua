@@ -2,6 +2,7 @@
 -- docker exec does.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
+local util = require "ctr.util"
 local object = require "ctr.container.object"
 local identity = require "ctr.container.identity"
 local launch = require "ctr.container.launch"
@@ -40,15 +41,21 @@ end
 
 -- Read two pipes to their ends at once (neither may fill up and block the
 -- command), feeding feed.src to feed.w meanwhile when given. Returns both contents.
-local function collect(a, b, feed)
+-- With a deadline (monotonic seconds), stops there and returns a third value, true.
+local function collect(a, b, feed, deadline)
   local bufs = { [a] = {}, [b] = {} }
   local open = { a, b }
   while #open > 0 do
     local list = {}
     for i, fd in ipairs(open) do list[i] = { fd, "in" } end
     if feed then list[#list + 1] = feed.pending == "" and { feed.src, "in" } or { feed.w, "out" } end
-    local ready, err = core.poll(list, -1)
+    local ms = deadline and math.max(0, math.ceil((deadline - core.clock("monotonic")) * 1000)) or -1
+    local ready, err = core.poll(list, ms)
     if not ready then raise(125, "exec: poll: %s", err) end
+    if deadline and (#ready == 0 or core.clock("monotonic") >= deadline) then
+      if feed then feed.w:close() end
+      return table.concat(bufs[a]), table.concat(bufs[b]), true
+    end
     for _, r in ipairs(ready) do
       if feed and (r.fd == feed.src or r.fd == feed.w) then
         if not feed_step(feed, r.fd == feed.src) then feed.w:close(); feed = nil end
@@ -137,7 +144,7 @@ local function enter(self, process, target, keep)
     for _, k in ipairs({ "devnull", "in_r", "in_w", "out_r", "out_w", "err_r", "err_w" }) do
       if keep[k] then keep[k]:close() end
     end
-    raise(125, "container %s is not running", self.state.name)
+    errors.throw("not_running", "container %s is not running", self.state.name)
   end
   local p, err, errno, exec_failed = core.exec_in(process, target)
   target.pidfd:close()
@@ -147,6 +154,10 @@ local function enter(self, process, target, keep)
   if not p then
     if keep.out_r then keep.out_r:close(); keep.err_r:close() end
     if keep.in_w then keep.in_w:close() end
+    -- it died meanwhile (setns: no such process; its cgroup gone)
+    if not exec_failed and (errno == core.errno.ESRCH or self:refresh():status() ~= "running") then
+      errors.throw("not_running", "container %s is not running", self.state.name)
+    end
     local code = 125
     if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
     raise(code, err)
@@ -154,17 +165,19 @@ local function enter(self, process, target, keep)
   return p
 end
 
--- o.capture: collect the output as strings (feeding the input meanwhile).
-local function capture(p, keep)
+-- o.capture: collect the output as strings (feeding the input meanwhile);
+-- at the deadline (if any) the command is killed.
+local function capture(p, keep, deadline)
   local feed = nil
   if keep.in_w then
     assert(core.set_nonblock(keep.in_w))
     feed = { src = keep.in_src, w = keep.in_w, pending = "" }
   end
-  local out, errout = collect(keep.out_r, keep.err_r, feed)
+  local out, errout, timed_out = collect(keep.out_r, keep.err_r, feed, deadline)
   keep.out_r:close(); keep.err_r:close()
+  if timed_out then p:kill(9) end
   local res = p:wait()
-  res.stdout, res.stderr = out, errout
+  res.stdout, res.stderr, res.timed_out = out, errout, timed_out or false
   return res
 end
 
@@ -178,7 +191,7 @@ local function relay(p, o, keep)
     stdin_pipe = keep.in_w and keep.in_w:release(),
     stdout = keep.out_r, stderr = keep.err_r,
     echo = true, echo_stdout = o.stdout, echo_stderr = o.stderr,
-    forward_signals = true, raw = o.tty and core.isatty(stdin),
+    forward_signals = true, raw = o.tty and core.isatty(stdin), timeout = o.timeout,
   }
   if pty then pty:close() end
   if keep.out_r then keep.out_r:close(); keep.err_r:close() end
@@ -194,14 +207,20 @@ end
 -- stdout, stderr (fds; default ours, stdin /dev/null unless interactive;
 -- never given to the command: it gets pipes and we relay; not with detach),
 -- capture (collect stdout and stderr as strings), detach (return a handle
--- {pid=, wait=function}). Returns {exit_code=, signaled=, signal=
--- [, stdout=, stderr=]}. Raises 125 when the container is not running,
--- 126/127 when the command cannot be executed or is not found.
+-- {pid=, wait=function}), timeout (seconds: the command is killed then,
+-- SIGKILL, and timed_out is true). Returns the result shape of
+-- Container:result ({exit_code=, signal=, oom_killed=, timed_out=,
+-- started_at=, finished_at=}) [with stdout=, stderr=]. Raises not_running
+-- (code 125) when the container is not running (or dies as the command
+-- enters it), 126/127 when the command cannot be executed or is not found.
 function Container:exec(o)
   check.self(self, Container, "exec")
   o = check.api("Container:exec", o)
   if self:status() ~= "running" then
     errors.throw("not_running", "container %s is not running", self.state.name)
+  end
+  if o.timeout ~= nil and not (type(o.timeout) == "number" and o.timeout > 0) then
+    errors.throw("invalid", "exec: timeout must be a number of seconds > 0, got %s", tostring(o.timeout))
   end
   local process = exec_process(self, o)
   local target = exec_target(self)
@@ -214,8 +233,16 @@ function Container:exec(o)
   if o.detach then
     return { pid = p.pid, proc = p, wait = function() return p:wait() end }
   end
-  if o.capture then return capture(p, keep) end
-  return relay(p, o, keep)
+  local started = util.now()
+  local res
+  if o.capture then
+    res = capture(p, keep, o.timeout and core.clock("monotonic") + o.timeout)
+  else
+    res = relay(p, o, keep)
+  end
+  res.oom_killed, res.timed_out = false, res.timed_out or false
+  res.started_at, res.finished_at = started, util.now()
+  return res
 end
 
 return M

@@ -31,8 +31,8 @@ end
 
 --- A JSON-ready description (docker inspect's main fields): Id, Name,
 -- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
--- OOMKilled, StartedAt, FinishedAt}, Config (the OCI config, plus docker's
--- Labels), HostConfig
+-- OOMKilled, TimedOut (killed at run's timeout), StartedAt, FinishedAt},
+-- Config (the OCI config, plus docker's Labels), HostConfig
 -- {Resources (limits), NetworkMode, AutoRemove, LogConfig}, Mounts (the
 -- volumes), NetworkSettings (the state's network record, plus docker's
 -- Ports: {["80/tcp"] = {{HostIp=, HostPort=}}}, those published at run time
@@ -59,7 +59,7 @@ function Container:inspect()
     Created = t(st.created), Path = st.command and st.command[1], Args = args,
     State = {
       Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
-      ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false,
+      ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false, TimedOut = st.timed_out or false,
       StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
     },
     Config = cfg,

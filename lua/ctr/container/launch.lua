@@ -151,6 +151,7 @@ local function record_start(self, pid)
   st.starttime = core.starttime(pid)
   st.started_at = util.now()
   st.finished_at, st.exit_code, st.oom_killed = nil, nil, nil
+  st.signal, st.timed_out, st.runs = nil, nil, (st.runs or 0) + 1 -- runs: for ctr.container.events
   st.supervisor = { pid = core.getpid(), starttime = core.starttime(core.getpid()) }
   self:_save()
 end

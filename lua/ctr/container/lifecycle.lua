@@ -25,6 +25,9 @@ local function record_exit(self, g, result, pid)
   if g then pcall(g.remove, g, { force = true }) end
   self.state.status = "exited"
   self.state.exit_code = result and result.exit_code or 255
+  self.state.signal = result and result.signaled and result.signal or nil
+  self.state.timed_out = result and result.timed_out or false
+  self.state.exits = self.state.runs -- which run this exit ends (ctr.container.events)
   self.state.finished_at = util.now()
   self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
   self.state.cgroup_entry = nil
@@ -62,11 +65,12 @@ local function supervise(c, p, fds, g, o)
     stdin = (o.interactive and o.stdin) or nil, stdin_pipe = in_pipe and in_pipe:release(),
     echo = o.echo, log = st.log.path, log_max = st.log.max_size, log_files = st.log.max_files,
     forward_signals = o.echo, raw = o.echo and tty and o.stdin ~= nil and core.isatty(o.stdin),
+    timeout = o.timeout,
   }
   for _, fd in pairs(fds) do fd:close() end
   c:_finish(g, res)
   if not res then raise(125, "supervising the container: %s", err) end
-  return res
+  return c:result() or res
 end
 
 local function check_startable(self)
@@ -81,18 +85,23 @@ end
 
 --- Start the container. opts: detach (return at once; a supervisor process
 -- keeps relaying its output to the log and records its exit), interactive
--- (forward our stdin), stdin (fd, default 0). In the foreground the output
--- is copied to ours, signals are forwarded, and the exit {exit_code=,
--- signaled=, signal=} is returned (exit_code 128+n when killed by signal n).
--- Detached, returns the container.
+-- (forward our stdin), stdin (fd, default 0), timeout (seconds: the
+-- container is killed (SIGKILL) then, and its result says timed_out = true).
+-- In the foreground the output is copied to ours, signals are forwarded, and
+-- the result is returned (see Container:result: exit_code is 128+n when
+-- killed by signal n). Detached, returns the container.
 function Container:start(opts)
   check.self(self, Container, "start")
   local o = check.api("Container:start", opts)
   check_startable(self)
-  if o.detach then return self:_start_detached() end
+  if o.timeout ~= nil and not (type(o.timeout) == "number" and o.timeout > 0) then
+    errors.throw("invalid", "start: timeout must be a number of seconds > 0, got %s", tostring(o.timeout))
+  end
+  if o.detach then return self:_start_detached(o.timeout) end
   local p, fds, g = self:_locked(launch_locked, self, { interactive = o.interactive, stdin = o.stdin or 0 })
   hooks.run("poststart", self)
-  return supervise(self, p, fds, g, { echo = true, interactive = o.interactive, stdin = o.stdin or 0 })
+  return supervise(self, p, fds, g,
+    { echo = true, interactive = o.interactive, stdin = o.stdin or 0, timeout = o.timeout })
 end
 
 -- A detached supervisor's stdin is /dev/null; until it reported the start,
@@ -109,7 +118,7 @@ end
 
 -- The supervisor's life (in the grandchild): launch, report "ok" (or the
 -- error, when the launch failed) on w, supervise.
-local function supervisor_main(self, w)
+local function supervisor_main(self, w, timeout)
   core.setsid()
   if core.fork() ~= 0 then core._exit(0) end
   redirect_stdio_to_null()
@@ -120,7 +129,7 @@ local function supervisor_main(self, w)
     reported = true
     w:close()
     redirect_stdio_to_null(self.dir .. "/hooks.log")
-    supervise(self, p, fds, g, { echo = false })
+    supervise(self, p, fds, g, { echo = false, timeout = timeout })
   end)
   if not ok and not reported then
     core.write(w, ("err %d %s\n"):format(errors.code(err), errors.message(err)))
@@ -141,13 +150,14 @@ end
 
 -- Detached: fork twice so that the supervisor is nobody's zombie; it reports
 -- "ok" or the error over a pipe, then supervises until the container exits.
-function Container:_start_detached()
+function Container:_start_detached(timeout)
   local r, w = core.pipe()
   local pid = core.fork()
   if pid == 0 then
     r:close()
     state.after_fork() -- our copies of the parent's lock fds must not keep its locks
-    local ok = pcall(supervisor_main, self, w)
+    core.signals_reset() -- what the script blocked or ignored is not the supervisor's
+    local ok = pcall(supervisor_main, self, w, timeout)
     core._exit(ok and 0 or 1)
   end
   w:close()
@@ -156,7 +166,10 @@ function Container:_start_detached()
   if msg:sub(1, 3) == "ok\n" then
     self:refresh()
     local hok, herr = pcall(hooks.run, "poststart", self)
-    if not hok then raise(125, errors.message(herr)) end
+    if not hok then
+      if errors.is(herr, "interrupted") then error(herr, 0) end -- Ctrl-C stays Ctrl-C (130)
+      raise(125, errors.message(herr))
+    end
     return self
   end
   local code, text = msg:match("^err (%d+) (.-)\n?$")
@@ -164,25 +177,38 @@ function Container:_start_detached()
   raise(125, "the container's supervisor died before reporting (%s)", msg)
 end
 
--- the options of run that are not create's
-local RUN_ONLY = { detach = true, stdin = true, timeout = true }
+-- run's own options that create does not know
+local RUN_ONLY = { detach = true, stdin = true, timeout = true, remove_on_exit = true }
 
 --- create + start: the `docker run` of the API. Options as create, plus
--- detach, interactive, stdin. Returns start's result (the exit table, or the
--- container when detached) and the container.
-function M.run(o)
+-- detach, interactive, stdin, timeout (seconds, see Container:start) and
+-- remove_on_exit (true: the container is removed, forced, when the script
+-- ends, errs or is interrupted: see ctr.on_exit). Returns start's result
+-- (see Container:result; the container itself when detached) and the
+-- container. on_create(c), when given, is called as soon as it exists.
+function M.run(o, on_create)
   o = check.api("container.run", o)
-  local co = {}
-  for k, v in pairs(o) do
-    if not RUN_ONLY[k] then co[k] = v end
-  end
-  local c = create.create(co)
-  local ok, res = pcall(c.start, c, { detach = o.detach, interactive = o.interactive, stdin = o.stdin })
+  local copt = {}
+  for k, v in pairs(o) do if not RUN_ONLY[k] then copt[k] = v end end
+  local c = create.create(copt)
+  if on_create then on_create(c) end
+  if o.remove_on_exit then M.remove_on_exit(c) end
+  local ok, res = pcall(c.start, c,
+    { detach = o.detach, interactive = o.interactive, stdin = o.stdin, timeout = o.timeout })
   if not ok then
     pcall(c.remove, c, { force = true })
     error(res, 0)
   end
   return res, c
+end
+
+--- Remove c (forced) when the script ends, errs or is interrupted (see
+-- ctr.on_exit); returns c.
+function M.remove_on_exit(c)
+  require("ctr.onexit").add(function()
+    if core.exists(c.dir) then c:remove { force = true } end
+  end)
+  return c
 end
 
 return M

@@ -37,8 +37,12 @@
 --   supervisor      while running: {pid=, starttime=} of its supervisor
 --   cgroup_entry    while running: how exec joins its cgroup
 --   started_at, finished_at   the last start and exit (Unix seconds)
+--   runs            how many times it was started (for ctr.container.events)
+--   exits           after an exit: the run it ended (runs then; for events)
 --   exit_code       after an exit: the code (128+n when killed by signal n)
+--   signal          after an exit: the number of the signal that killed it
 --   oom_killed      after an exit: true when the kernel's OOM killer struck
+--   timed_out       after an exit: true when killed at run's/start's timeout
 --   dead_reason     ctr.dead only: why its state is lost
 local core = require "ctr.core"
 local state = require "ctr.state"
@@ -94,12 +98,14 @@ function Container:refresh()
 end
 
 --- The exit code recorded for an exited container (255 when the process
--- vanished without its supervisor recording one). A process that has just
--- exited, with a live supervisor about to record it, is waited for (up to
--- a second), so that the code is the real one.
+-- vanished without its supervisor recording one). The state is re-read when
+-- ours still says running (the supervisor may have recorded the exit since);
+-- a process that has just exited, with a live supervisor about to record it,
+-- is waited for (up to a second), so that the code is the real one.
 function Container:exit_code()
   check.self(self, Container, "exit_code")
   if self:status() ~= "exited" then return nil end
+  if self.state.status == "running" then self:refresh() end
   local deadline = core.clock("monotonic") + 1
   while self.state.status == "running" and core.clock("monotonic") < deadline do
     local sup = self.state.supervisor
@@ -135,6 +141,31 @@ end
 function Container:__tostring()
   local status = (not self.dead and not core.exists(self.dir .. "/state.json")) and "removed" or self:status()
   return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.state.name or "?", status)
+end
+
+--- How the container's last run ended, in the one shape every wait, start,
+-- exec and run returns: {exit_code=, signal=, oom_killed=, timed_out=,
+-- started_at=, finished_at=} (signal: the number that killed it, or nil;
+-- signaled = signal ~= nil, kept for older callers; the times are seconds
+-- since the epoch). nil while the container is created or running.
+function Container:result()
+  check.self(self, Container, "result")
+  if self:status() ~= "exited" then return nil end
+  local code = self:exit_code()
+  local st = self.state
+  return {
+    exit_code = code, signal = st.signal, signaled = st.signal ~= nil,
+    oom_killed = st.oom_killed or false, timed_out = st.timed_out or false,
+    started_at = st.started_at, finished_at = st.finished_at,
+  }
+end
+
+--- A pidfd for the container's init (checked against its start time, so a
+-- reused pid is never signalled), or nil when it is not running. Poll it
+-- for "in" to learn of the exit (core.poll); the caller closes it.
+function Container:pidfd()
+  check.self(self, Container, "pidfd")
+  return self:_pidfd()
 end
 
 -- A pidfd for the container's init, checked against its start time so a

@@ -63,7 +63,10 @@ local function parse_port(network, spec)
     errors.throw("invalid", "bad port: want \"[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]\" or {host_port=, container_port=, proto=}")
   end
   local ok, p = pcall(network.parse_publish, spec)
-  if not ok then errors.throw("invalid", "%s", errors.message(p)) end
+  if not ok then
+    if errors.is(p, "interrupted") then error(p, 0) end
+    errors.throw("invalid", "%s", errors.message(p))
+  end
   return p
 end
 
@@ -100,7 +103,10 @@ function Container:publish(spec)
   if not hold then errors.throw("conflict", "cannot publish port %d/%s: %s", p.host_port, p.proto or "tcp", herr) end
   hold:close()
   local ok, added = pcall(network.publish, self.id, { p })
-  if not ok then errors.throw("conflict", "cannot publish port %d/%s: %s", p.host_port, p.proto or "tcp", errors.message(added)) end
+  if not ok then
+    if errors.is(added, "interrupted") then error(added, 0) end
+    errors.throw("conflict", "cannot publish port %d/%s: %s", p.host_port, p.proto or "tcp", errors.message(added))
+  end
   self:_locked(function()
     local n = self.state.network
     n.ports = n.ports or {}

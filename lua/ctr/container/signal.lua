@@ -26,14 +26,18 @@ end
 local signum = M.signum
 
 --- Send a signal (name like "TERM"/"SIGTERM" or number; default SIGKILL).
--- Raises if the container is not running.
+-- Raises not_running (ctr.errors kind) if the container is not running,
+-- also when it exited a moment before.
 function Container:kill(sig)
   check.self(self, Container, "kill")
   local n = signum(sig or "KILL")
   local fd = self:_pidfd()
-  if not fd then raise(125, "container %s is not running", self.state.name) end
-  local ok, err = core.kill(fd, n)
+  if not fd then errors.throw("not_running", "container %s is not running", self.state.name) end
+  local ok, err, errno = core.kill(fd, n)
   fd:close()
+  if not ok and errno == core.errno.ESRCH then
+    errors.throw("not_running", "container %s is not running", self.state.name)
+  end
   if not ok then raise(125, "cannot signal container %s: %s", self.state.name, err) end
   return true
 end
@@ -87,23 +91,76 @@ function Container:stop(opts)
   return self
 end
 
+-- seconds left until deadline (nil: no deadline, an hour)
+local function left(deadline)
+  if not deadline then return 3600 end
+  return math.max(0, deadline - core.clock("monotonic"))
+end
+
 --- Block until the container exits (a created one: until it has been
--- started and has exited); returns its exit code.
-function Container:wait()
+-- started and has exited); returns its result (see Container:result).
+-- opts.timeout (seconds): return nil, "timeout" when it is still running
+-- then. A SIGINT/SIGTERM of the script interrupts the wait (an error).
+function Container:wait(opts)
   check.self(self, Container, "wait")
+  local timeout = check.api("Container:wait", opts).timeout
+  if timeout ~= nil and not (type(timeout) == "number" and timeout >= 0) then
+    errors.throw("invalid", "wait: timeout must be a number of seconds, got %s", tostring(timeout))
+  end
+  local deadline = timeout and core.clock("monotonic") + timeout
   while self:status() == "created" and core.exists(self.dir .. "/state.json") do
-    core.sleep(0.05)
+    if deadline and left(deadline) <= 0 then return nil, "timeout" end
+    core.sleep(math.min(0.05, left(deadline)))
     self:refresh()
   end
   local fd = self:_pidfd()
   if fd then
-    while not wait_gone(fd, 3600) do end
+    local gone = wait_gone(fd, left(deadline))
+    while not gone and not deadline do gone = wait_gone(fd, 3600) end
     fd:close()
+    if not gone then return nil, "timeout" end
   end
   -- gone: let the supervisor record the exit code (or record it ourselves)
   if self.state.status == "running" then self:_await_record(5) end
   self:refresh()
-  return self:exit_code() or 0
+  return self:result() or { exit_code = 0, oom_killed = false, timed_out = false }
+end
+
+-- the first of list that has exited, with its result
+local function first_exited(list)
+  for _, c in ipairs(list) do
+    if c:refresh():status() == "exited" then
+      if c.state.status == "running" then c:_await_record(5) end
+      return c, c:result()
+    end
+  end
+end
+
+--- Wait until one of the containers in list exits: returns it and its
+-- result (see Container:result), or nil, "timeout" after opts.timeout
+-- seconds. A container that has already exited is returned at once (the
+-- first such in list order); created ones are waited for until started and
+-- exited.
+function M.wait_any(list, opts)
+  if type(list) ~= "table" or #list == 0 then errors.throw("invalid", "wait_any: a list of containers expected") end
+  local deadline = opts and opts.timeout and core.clock("monotonic") + opts.timeout
+  while true do
+    local c, res = first_exited(list)
+    if c then return c, res end
+    local fds = {}
+    for _, x in ipairs(list) do
+      local fd = x:_pidfd()
+      if fd then fds[#fds + 1] = { fd, "in" } end
+    end
+    local wait_s = #fds == #list and left(deadline) or math.min(0.05, left(deadline))
+    core.poll(fds, math.floor(wait_s * 1000))
+    for _, f in ipairs(fds) do f[1]:close() end
+    if deadline and left(deadline) <= 0 then
+      c, res = first_exited(list)
+      if c then return c, res end
+      return nil, "timeout"
+    end
+  end
 end
 
 return M

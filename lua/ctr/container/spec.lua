@@ -196,8 +196,10 @@ end
 local function check_privileges(o)
   local oci = require "ctr.oci"
   local caps_ok, caps_err = pcall(oci.capabilities, o.cap_add, o.cap_drop, o.privileged)
+  if not caps_ok and errors.is(caps_err, "interrupted") then error(caps_err, 0) end -- Ctrl-C stays 130
   if not caps_ok then raise(125, errors.message(caps_err)) end
   local dev_ok, devices = pcall(oci.parse_devices, o.devices)
+  if not dev_ok and errors.is(devices, "interrupted") then error(devices, 0) end
   if not dev_ok then raise(125, errors.message(devices)) end
   return devices
 end

@@ -1,0 +1,205 @@
+/* l_intr.c - area `intr` of ctr.core: SIGINT and SIGTERM as Lua errors.
+ *
+ * While interrupts are caught (core.interrupts(true); ctr.core does it when
+ * it is loaded, except under the REPL, which handles Ctrl-C itself), the
+ * handler only records the signal. It is raised as an error value
+ * (ctr.errors kind "interrupted", code 128+signal: 130 for SIGINT, 143 for
+ * SIGTERM) at the next safe point:
+ *  - a blocking primitive of ctr.core (poll, read, sleep, waitpid, a
+ *    process's wait) that the signal ended with EINTR (no SA_RESTART);
+ *  - a count hook on the main Lua thread (every 1000 instructions), so that a
+ *    busy Lua loop is interrupted too.
+ * pcall, <close> variables and ctr.on_exit cleanups then run. A second signal
+ * once one is pending or has been raised ends the process at once with
+ * 128+signal (_exit: a Ctrl-C during a cleanup that hangs). A forked child
+ * (core.fork, core.clone) starts with the default dispositions again.
+ *
+ * The two flags below are the one piece of mutable global state of ctr.core:
+ * a signal handler can reach nothing else (there is one signal disposition
+ * per process, so one flag per process is what it describes). */
+#include "lctr.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sig.h"
+
+static volatile sig_atomic_t pending; /* signal waiting to be raised, or 0 */
+static volatile sig_atomic_t raised;  /* one was raised: the next one ends the process */
+
+#define HOOK_COUNT 1000
+
+static void on_signal(int sig) {
+  if (pending || raised)
+    _exit(128 + sig);
+  pending = sig;
+}
+
+/* require("ctr.errors").new{kind = "interrupted", code = 128+sig, msg = ...},
+ * or a plain table of the same fields when ctr.errors cannot be loaded. */
+static int make_error(lua_State *L) {
+  int sig = (int)lua_tointeger(L, 1);
+  const char *msg = sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)";
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "ctr.errors");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "new");
+  lua_createtable(L, 0, 3);
+  lua_pushliteral(L, "interrupted");
+  lua_setfield(L, -2, "kind");
+  lua_pushinteger(L, 128 + sig);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "msg");
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static int raise_interrupt(lua_State *L) {
+  int sig = pending;
+  pending = 0;
+  raised = 1;
+  lua_pushcfunction(L, make_error);
+  lua_pushinteger(L, sig);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 3);
+    lua_pushliteral(L, "interrupted");
+    lua_setfield(L, -2, "kind");
+    lua_pushinteger(L, 128 + sig);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+    lua_setfield(L, -2, "msg");
+  }
+  return lua_error(L);
+}
+
+/* Called before a blocking call too: a signal between the last check and
+ * the call's start (a few instructions) is still only seen at its end. */
+void lctr_eintr(lua_State *L) {
+  if (pending)
+    raise_interrupt(L);
+}
+
+static void hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  if (pending)
+    raise_interrupt(L);
+}
+
+static lua_State *main_thread(lua_State *L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *m = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return m ? m : L;
+}
+
+static int set_handlers(void (*h)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = h;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+    return -1;
+  return 0;
+}
+
+static int catching(void) {
+  struct sigaction sa;
+  return sigaction(SIGINT, NULL, &sa) == 0 && sa.sa_handler == on_signal;
+}
+
+static int interrupts_off(lua_State *L) {
+  lua_State *m = main_thread(L);
+  if (lua_gethook(m) == hook)
+    lua_sethook(m, NULL, 0, 0);
+  if (lua_gethook(L) == hook)
+    lua_sethook(L, NULL, 0, 0);
+  if (catching() && set_handlers(SIG_DFL) < 0)
+    return -1;
+  pending = raised = 0;
+  return 0;
+}
+
+static int interrupts_on(lua_State *L) {
+  pending = raised = 0;
+  if (set_handlers(on_signal) < 0)
+    return -1;
+  lua_State *m = main_thread(L);
+  if (lua_gethook(m) == NULL || lua_gethook(m) == hook)
+    lua_sethook(m, hook, LUA_MASKCOUNT, HOOK_COUNT);
+  if (L != m && (lua_gethook(L) == NULL || lua_gethook(L) == hook))
+    lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT);
+  return 0;
+}
+
+void lctr_interrupts_child(lua_State *L) {
+  if (catching())
+    interrupts_off(L);
+}
+
+/***
+ * core.interrupts(on) -> true | nil, err, errno
+ * on = true: catch SIGINT and SIGTERM; each becomes an error value (kind
+ * "interrupted", code 130 or 143) raised at the next safe point: a blocking
+ * call of ctr.core (poll, read, sleep, waitpid, proc:wait) or, in running Lua
+ * code, within 1000 instructions. A second signal once one is pending or was
+ * raised ends the process at once (exit 128+signal). Calling it again re-arms
+ * (after a caught interrupt, the next one is an error again). on = false:
+ * default dispositions and no hook. ctr.core calls core.interrupts(true) when
+ * it is loaded (not under the REPL, which handles Ctrl-C itself).
+ */
+static int l_interrupts(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  int r = lua_toboolean(L, 1) ? interrupts_on(L) : interrupts_off(L);
+  if (r < 0)
+    return lctr_pusherrno(L, "sigaction SIGINT/SIGTERM");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/***
+ * core.check_interrupt() -> true
+ * A safe point: raises the pending interrupt (see core.interrupts), if any.
+ */
+static int l_check_interrupt(lua_State *L) {
+  lctr_eintr(L);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/***
+ * core.signals_reset() -> true | nil, err, errno
+ * Every signal back to its default disposition and an empty signal mask
+ * (interrupts are no longer caught): for a process about to supervise or
+ * exec something that must see signals as a fresh process does.
+ */
+static int l_signals_reset(lua_State *L) {
+  lctr_interrupts_child(L);
+  lua_State *m = main_thread(L);
+  if (lua_gethook(m) == hook)
+    lua_sethook(m, NULL, 0, 0);
+  ctr_error_t err;
+  if (ctr_signals_reset(&err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {{"interrupts", l_interrupts},
+                                 {"check_interrupt", l_check_interrupt},
+                                 {"signals_reset", l_signals_reset},
+                                 {NULL, NULL}};
+
+LCTR_AREA_DECL(intr) {
+  luaL_setfuncs(L, funcs, 0);
+  /* not under the REPL (its Ctrl-C discards a line or stops the code typed) */
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "ctr.readline");
+  int repl = !lua_isnil(L, -1);
+  lua_pop(L, 2);
+  if (!repl)
+    interrupts_on(L);
+}
