@@ -474,9 +474,11 @@ end
 
 --- Create a bridge network. opts: name (required), subnet ("a.b.c.d/len", /8
 -- to /30; default: a free private /24 overlapping no network and no host
--- route), gateway (default: the subnet's first address). Raises on errors.
+-- route), gateway (default: the subnet's first address); or the name alone.
+-- Raises on errors (an unknown option or a wrong type: invalid, ctr.check).
 -- @return the network record {name, id, driver, subnet, gateway, bridge, created, ...}
 function M.create(opts)
+  if type(opts) == "string" then opts = { name = opts } end -- network.create("app"), as remove and get
   opts = require("ctr.check").api("network.create", opts) -- unknown keys, wrong types: invalid
   return locked(function() return create_locked(opts) end)
 end
