@@ -25,7 +25,10 @@ local ok, e = pcall(function()
   elseif what == "poll" then local r, w = core.pipe(); core.poll({ { r, "in" } }, 20000)
   elseif what == "waitpid" then
     child = core.fork()
-    if child == 0 then core.sleep(20); core._exit(0) end
+    if child == 0 then -- not holding our output open
+      local null = core.open("/dev/null", "rdwr"); core.dup2(null, 1); core.dup2(null, 2)
+      core.sleep(20); core._exit(0)
+    end
     core.waitpid(child)
   elseif what == "read" then local r, w = core.pipe(); core.read(r)
   else core.sleep(20) end

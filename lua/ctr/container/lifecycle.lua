@@ -66,7 +66,12 @@ local function supervise(c, p, fds, g, o)
   for _, fd in pairs(fds) do fd:close() end
   c:_finish(g, res)
   if not res then raise(125, "supervising the container: %s", err) end
-  return c:result() or res
+  st = c.state -- as recorded (or not: a container removed meanwhile)
+  return {
+    exit_code = res.exit_code, signal = res.signaled and res.signal or nil, signaled = res.signaled,
+    oom_killed = st.oom_killed or false, timed_out = res.timed_out or false,
+    started_at = st.started_at, finished_at = st.finished_at or util.now(),
+  }
 end
 
 local function check_startable(self)
@@ -177,8 +182,11 @@ local RUN_ONLY = { timeout = true, remove_on_exit = true }
 -- remove_on_exit (true: the container is removed, forced, when the script
 -- ends, errs or is interrupted: see ctr.on_exit). Returns start's result
 -- (see Container:result; the container itself when detached) and the
--- container. on_create(c), when given, is called as soon as it exists.
-function M.run(o, on_create)
+-- container.
+function M.run(o) return M._run(o) end
+
+-- run, calling on_create(c) as soon as the container exists (ctr.container.scope)
+function M._run(o, on_create)
   local copt = {}
   for k, v in pairs(o) do if not RUN_ONLY[k] then copt[k] = v end end
   local c = create.create(copt)
