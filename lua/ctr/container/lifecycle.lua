@@ -88,8 +88,9 @@ end
 -- keeps relaying its output to the log and records its exit), interactive
 -- (forward our stdin), stdin (fd, default 0), timeout (seconds: the
 -- container is killed (SIGKILL) then, and its result says timed_out = true).
--- In the foreground the output is copied to ours, signals are forwarded, and
--- the result is returned (see Container:result: exit_code is 128+n when
+-- In the foreground the output is copied to ours, signals are forwarded (a
+-- SIGINT/SIGTERM goes to the container, as docker's sig-proxy, and is not an
+-- interrupt of the script), and the result is returned (see Container:result: exit_code is 128+n when
 -- killed by signal n). Detached, returns the container.
 function Container:start(opts)
   local o = opts or {}
