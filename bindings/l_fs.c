@@ -366,7 +366,8 @@ static int l_write_file_atomic(lua_State *L) {
  * Open (create, 0600) path and flock it: how is "ex" (exclusive) or "sh"
  * (shared). With nonblock a lock held elsewhere fails at once with
  * EWOULDBLOCK. Returns a ctr.fd: closing it (or garbage collection)
- * releases the lock.
+ * releases the lock. A SIGINT/SIGTERM while waiting raises the interrupt
+ * (see core.interrupts).
  */
 static int l_lock_file(lua_State *L) {
   static const char *const hows[] = {"ex", "sh", NULL};
@@ -378,7 +379,10 @@ static int l_lock_file(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     nonblock = lctr_optfield_boolean(L, 3, "nonblock", 0);
   }
-  int fd = ctr_fs_lock_file(path, how == 0, nonblock, &err);
+  int fd;
+  lctr_eintr(L); /* a signal that came before the call */
+  while ((fd = ctr_fs_lock_file(path, how == 0, nonblock, &err)) < 0 && err.errnum == EINTR)
+    lctr_eintr(L);
   if (fd < 0)
     return lctr_pusherr(L, &err);
   lctr_pushfd(L, fd, LCTR_FD_FILE);

@@ -7,16 +7,18 @@
  * SIGTERM) at the next safe point:
  *  - a blocking primitive of ctr.core (poll, read, sleep, waitpid, a
  *    process's wait) that the signal ended with EINTR (no SA_RESTART);
- *  - a count hook on the main Lua thread (every 1000 instructions), so that a
- *    busy Lua loop is interrupted too.
+ *  - a hook that the handler sets on the main Lua thread (lua.c's way: it
+ *    costs nothing until a signal comes; a permanent count hook would slow
+ *    every loop down 2x), so that a busy Lua loop is interrupted too.
  * pcall, <close> variables and ctr.on_exit cleanups then run. A second signal
  * once one is pending or has been raised ends the process at once with
  * 128+signal (_exit: a Ctrl-C during a cleanup that hangs). A forked child
  * (core.fork, core.clone) starts with the default dispositions again.
  *
- * The two flags below are the one piece of mutable global state of ctr.core:
- * a signal handler can reach nothing else (there is one signal disposition
- * per process, so one flag per process is what it describes). */
+ * The two flags and the main thread below are the one piece of mutable
+ * global state of ctr.core: a signal handler can reach nothing else (there is
+ * one signal disposition per process, so one of each per process is what it
+ * describes). hook_L is cleared when its Lua state is closed. */
 #include "lctr.h"
 
 #include <errno.h>
@@ -28,13 +30,17 @@
 
 static volatile sig_atomic_t pending; /* signal waiting to be raised, or 0 */
 static volatile sig_atomic_t raised;  /* one was raised: the next one ends the process */
+static lua_State *volatile hook_L;    /* the main thread of the state that catches */
 
-#define HOOK_COUNT 1000
+static void hook(lua_State *L, lua_Debug *ar);
 
 static void on_signal(int sig) {
   if (pending || raised)
     _exit(128 + sig);
   pending = sig;
+  /* lua_sethook may be called from a signal handler (ldebug.c) */
+  if (hook_L)
+    lua_sethook(hook_L, hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
 /* require("ctr.errors").new{kind = "interrupted", code = 128+sig, msg = ...},
@@ -85,6 +91,7 @@ void lctr_eintr(lua_State *L) {
 
 static void hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
+  lua_sethook(L, NULL, 0, 0);
   if (pending)
     raise_interrupt(L);
 }
@@ -113,25 +120,36 @@ static int catching(void) {
 
 static int interrupts_off(lua_State *L) {
   lua_State *m = main_thread(L);
-  if (lua_gethook(m) == hook)
-    lua_sethook(m, NULL, 0, 0);
-  if (lua_gethook(L) == hook)
-    lua_sethook(L, NULL, 0, 0);
   if (catching() && set_handlers(SIG_DFL) < 0)
     return -1;
+  hook_L = NULL;
+  if (lua_gethook(m) == hook)
+    lua_sethook(m, NULL, 0, 0);
   pending = raised = 0;
+  return 0;
+}
+
+/* At lua_close: the handler must not touch the closed state. */
+static int forget_state(lua_State *L) {
+  (void)L;
+  hook_L = NULL;
   return 0;
 }
 
 static int interrupts_on(lua_State *L) {
   pending = raised = 0;
+  if (luaL_newmetatable(L, "ctr.intr.sentinel")) {
+    lua_pushcfunction(L, forget_state);
+    lua_setfield(L, -2, "__gc");
+    lua_newuserdatauv(L, 0, 0);
+    lua_pushvalue(L, -2);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "ctr.intr.sentinel.value");
+  }
+  lua_pop(L, 1);
+  hook_L = main_thread(L);
   if (set_handlers(on_signal) < 0)
     return -1;
-  lua_State *m = main_thread(L);
-  if (lua_gethook(m) == NULL || lua_gethook(m) == hook)
-    lua_sethook(m, hook, LUA_MASKCOUNT, HOOK_COUNT);
-  if (L != m && (lua_gethook(L) == NULL || lua_gethook(L) == hook))
-    lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT);
   return 0;
 }
 
@@ -145,7 +163,7 @@ void lctr_interrupts_child(lua_State *L) {
  * on = true: catch SIGINT and SIGTERM; each becomes an error value (kind
  * "interrupted", code 130 or 143) raised at the next safe point: a blocking
  * call of ctr.core (poll, read, sleep, waitpid, proc:wait) or, in running Lua
- * code, within 1000 instructions. A second signal once one is pending or was
+ * code of the main thread, the next instruction (a hook the handler sets). A second signal once one is pending or was
  * raised ends the process at once (exit 128+signal). Calling it again re-arms
  * (after a caught interrupt, the next one is an error again). on = false:
  * default dispositions and no hook. ctr.core calls core.interrupts(true) when
@@ -178,9 +196,6 @@ static int l_check_interrupt(lua_State *L) {
  */
 static int l_signals_reset(lua_State *L) {
   lctr_interrupts_child(L);
-  lua_State *m = main_thread(L);
-  if (lua_gethook(m) == hook)
-    lua_sethook(m, NULL, 0, 0);
   ctr_error_t err;
   if (ctr_signals_reset(&err) < 0)
     return lctr_pusherr(L, &err);

@@ -343,10 +343,8 @@ int ctr_fs_lock_file(const char *path, int exclusive, int nonblock, ctr_error_t 
   if (fd < 0)
     return ctr_fail_errno(err, "open lock file %s", path);
   int op = (exclusive ? LOCK_EX : LOCK_SH) | (nonblock ? LOCK_NB : 0);
-  while (flock(fd, op) < 0) {
-    if (errno != EINTR)
-      return ctr_fail_errno(err, "lock %s (%s)", path, exclusive ? "exclusive" : "shared");
-  }
+  if (flock(fd, op) < 0)
+    return ctr_fail_errno(err, "lock %s (%s)", path, exclusive ? "exclusive" : "shared");
   return steal_fd(&fd);
 }
 

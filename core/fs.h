@@ -58,7 +58,8 @@ void ctr_fs_free_names(char **names, size_t n);
 
 /* Open (creating, mode 0600, close-on-exec) path and flock it, exclusive or
  * shared, optionally without blocking (EWOULDBLOCK when held elsewhere).
- * Returns the fd: closing it releases the lock. */
+ * Returns the fd: closing it releases the lock. A signal fails a blocking
+ * wait with EINTR (not retried: ctr.core checks for an interrupt first). */
 int ctr_fs_lock_file(const char *path, int exclusive, int nonblock, ctr_error_t *err);
 
 /* rm -rf that never crosses into another mount: the whole tree is checked

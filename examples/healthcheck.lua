@@ -24,9 +24,12 @@ local service = {
   probe = { "sh", "-c", "grep -qx ok /tmp/health || { echo \"health: $(cat /tmp/health)\" >&2; exit 1; }" },
 }
 
---- One probe: true when it exits 0 (a container that is not running fails it).
+--- One probe: true when it exits 0 (a container that is not running fails it;
+-- a probe that hangs fails after 5 s). An interrupt (Ctrl-C) is not a failed
+-- probe: it ends the supervisor.
 local function probe(c, argv)
-  local ok, r = pcall(c.exec, c, { argv = argv, capture = true })
+  local ok, r = pcall(c.exec, c, { argv = argv, capture = true, timeout = 5 })
+  if not ok and errors.is(r, "interrupted") then error(r, 0) end
   if not ok then return false, errors.message(r) end
   if r.exit_code ~= 0 then return false, ("exit %d %s"):format(r.exit_code, (r.stderr:gsub("%s+$", ""))) end
   return true
@@ -78,6 +81,7 @@ errors.main(function(...)
   cmd[#cmd + 1] = tostring(tonumber(o.break_after or "1") or 1)
   local _, c = container.run {
     name = name, image = service.image, cmd = cmd, network = service.network, detach = true,
+    remove_on_exit = true, -- also when interrupted (Ctrl-C, SIGTERM)
   }
   local ok, res = pcall(supervise, c, o)
   pcall(c.remove, c, { force = true })

@@ -12,7 +12,10 @@
  * ("luac-ctr: <message>", a traceback with LUAC_CTR_DEBUG=1); 125 for the
  * launcher's own errors (bad option, unknown script). An error value that is a
  * table (ctr.errors: {code = N, msg = "..."}; {exit = N} is accepted too)
- * exits with N after printing msg (if any).
+ * exits with N after printing msg (if any). A script that loaded ctr.core
+ * gets SIGINT and SIGTERM as such an error value (kind "interrupted", 130 or
+ * 143: bindings/l_intr.c), so its pcall, <close> and ctr.on_exit cleanups
+ * run before the exit; ctr.on_exit's run as the state is closed below.
  */
 #include "launcher.h"
 

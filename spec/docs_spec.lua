@@ -40,7 +40,7 @@ describe("documentation", function()
   it("documents the core areas, the C modules and the Lua modules", function()
     local md = G.markdown(model)
     for _, s in ipairs({ "## ctr.core", "### area ns", "#### `core.unshare(flags)", "## ctr.net",
-      "## ctr.archive", "## ctr.container", "#### `ctr.container.run(o", "#### `Container:exec(o)`",
+      "## ctr.archive", "## ctr.container", "#### `ctr.container.run(o)`", "#### `Container:exec(o)`",
       "## ctr.errors", "#### `ctr.errors.raise(code, fmt, ...)`" }) do
       assert.truthy(md:find(s, 1, true), "missing from api.md: " .. s)
     end

@@ -25,9 +25,22 @@ local ok, e = pcall(function()
   elseif what == "poll" then local r, w = core.pipe(); core.poll({ { r, "in" } }, 20000)
   elseif what == "waitpid" then
     child = core.fork()
-    if child == 0 then core.sleep(20); core._exit(0) end
+    if child == 0 then -- not holding our output open
+      local null = core.open("/dev/null", "rdwr"); core.dup2(null, 1); core.dup2(null, 2)
+      core.sleep(20); core._exit(0)
+    end
     core.waitpid(child)
   elseif what == "read" then local r, w = core.pipe(); core.read(r)
+  elseif what == "lock" then
+    local path = os.tmpname()
+    child = core.fork()
+    if child == 0 then
+      local null = core.open("/dev/null", "rdwr"); core.dup2(null, 1); core.dup2(null, 2)
+      local fd = core.lock_file(path); core.sleep(20); core._exit(0)
+    end
+    core.sleep(0.2) -- the child holds it
+    io.stdout:write("locking\n"); io.stdout:flush()
+    core.lock_file(path)
   else core.sleep(20) end
 end)
 if child then core.kill(child, "KILL") end
@@ -39,10 +52,11 @@ describe("interrupts #root", function()
   setup(function() script = O.script(BLOCK) end)
   teardown(function() os.remove(script) end)
 
-  for _, what in ipairs { "sleep", "busy", "poll", "waitpid", "read" } do
+  for _, what in ipairs { "sleep", "busy", "poll", "waitpid", "read", "lock" } do
     it("a SIGINT in " .. what .. " is an error value that pcall catches (lua5.4)", function()
       local p = lua(script, { what })
-      assert.is_true(O.expect(p, "ready\n", 10), p.out)
+      assert.is_true(O.expect(p, what == "lock" and "locking\n" or "ready\n", 10), p.out)
+      core.sleep(0.1) -- in the call
       core.kill(p.pid, "INT")
       local out, code, secs = O.finish(p, 10)
       assert.are.equal(0, code, out)

@@ -11,6 +11,10 @@ local function environ(env)
     "LUA_PATH=" .. U.srcdir .. "/lua/?.lua;" .. U.srcdir .. "/lua/?/init.lua;;",
     "LUA_CPATH=" .. U.srcdir .. "/" .. U.build .. "/?.so;;",
   }
+  -- the sanitizer run (tools/test.sh) preloads libasan into every process
+  for _, k in ipairs { "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LUAC_CTR_DEBUG" } do
+    if os.getenv(k) then t[#t + 1] = k .. "=" .. os.getenv(k) end
+  end
   for k, v in pairs(env or {}) do t[#t + 1] = k .. "=" .. v end
   return t
 end

@@ -148,12 +148,17 @@ describe("orchestration: waiting #root", function()
   it("events: exit (with its result) and start, heard as they happen and since a time", function()
     local c = run { "sleep", "30" }
     local t = c.state.started_at
-    local ev = container.events { containers = { c } }
+    local ev = require("ctr").events { containers = { c } }
     local e, why = ev:next(0.2)
     assert.is_nil(e)
     assert.are.equal("timeout", why)
+    local fds = ev:fds() -- in a core.poll loop of one's own
+    assert.are.equal(1, #fds)
     c:kill("KILL")
-    e = ev:next(5)
+    local ready = core.poll(fds, 5000)
+    for _, f in ipairs(fds) do f[1]:close() end
+    assert.are.equal(1, #ready)
+    e = ev:next(0)
     assert.are.equal("exit", e.type)
     assert.are.equal(c.id, e.container.id)
     assert.are.equal(137, e.result.exit_code)

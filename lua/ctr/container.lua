@@ -40,6 +40,8 @@ local lifecycle = require "ctr.container.lifecycle"
 local signal = require "ctr.container.signal"
 local remove = require "ctr.container.remove"
 local service = require "ctr.container.service"
+local scope = require "ctr.container.scope"
+local events = require "ctr.container.events"
 require "ctr.container.launch"
 require "ctr.container.exec"
 require "ctr.container.inspect"
@@ -67,8 +69,8 @@ M.run = lifecycle.run
 M.signum = signal.signum
 M.wait_any = signal.wait_any
 M.remove_on_exit = lifecycle.remove_on_exit
-M.scope = require("ctr.container.scope").scope
-M.events = require("ctr.container.events").events
+M.scope = scope.scope
+M.events = events.events
 M.remove_incomplete = remove.remove_incomplete
 
 return M

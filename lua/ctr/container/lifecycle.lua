@@ -70,7 +70,12 @@ local function supervise(c, p, fds, g, o)
   for _, fd in pairs(fds) do fd:close() end
   c:_finish(g, res)
   if not res then raise(125, "supervising the container: %s", err) end
-  return c:result() or res
+  st = c.state -- as recorded (or not: a container removed meanwhile)
+  return {
+    exit_code = res.exit_code, signal = res.signaled and res.signal or nil, signaled = res.signaled,
+    oom_killed = st.oom_killed or false, timed_out = res.timed_out or false,
+    started_at = st.started_at, finished_at = st.finished_at or util.now(),
+  }
 end
 
 local function check_startable(self)
@@ -87,8 +92,9 @@ end
 -- keeps relaying its output to the log and records its exit), interactive
 -- (forward our stdin), stdin (fd, default 0), timeout (seconds: the
 -- container is killed (SIGKILL) then, and its result says timed_out = true).
--- In the foreground the output is copied to ours, signals are forwarded, and
--- the result is returned (see Container:result: exit_code is 128+n when
+-- In the foreground the output is copied to ours, signals are forwarded (a
+-- SIGINT/SIGTERM goes to the container, as docker's sig-proxy, and is not an
+-- interrupt of the script), and the result is returned (see Container:result: exit_code is 128+n when
 -- killed by signal n). Detached, returns the container.
 function Container:start(opts)
   check.self(self, Container, "start")
@@ -185,8 +191,11 @@ local RUN_ONLY = { detach = true, stdin = true, timeout = true, remove_on_exit =
 -- remove_on_exit (true: the container is removed, forced, when the script
 -- ends, errs or is interrupted: see ctr.on_exit). Returns start's result
 -- (see Container:result; the container itself when detached) and the
--- container. on_create(c), when given, is called as soon as it exists.
-function M.run(o, on_create)
+-- container.
+function M.run(o) return M._run(o) end
+
+-- run, calling on_create(c) as soon as the container exists (ctr.container.scope)
+function M._run(o, on_create)
   o = check.api("container.run", o)
   local copt = {}
   for k, v in pairs(o) do if not RUN_ONLY[k] then copt[k] = v end end

@@ -40,7 +40,7 @@ end
 -- creation on. Returns what container.run returns.
 function Scope:run(o)
   check(self, "run")
-  return lifecycle.run(o, function(c) self.containers[#self.containers + 1] = c end)
+  return lifecycle._run(o, function(c) self.containers[#self.containers + 1] = c end)
 end
 
 --- Remove (forced) every container of the scope, last first; a container
