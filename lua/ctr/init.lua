@@ -9,9 +9,11 @@
 --   ctr.state      the state root, locking, atomic JSON files
 --   ctr.cgroup     cgroup v1/v2 limits
 --   ctr.network    bridge networks
---   ctr.json       JSON (dkjson) with integers kept as integers
+--   ctr.json       JSON (libjansson) with integers kept as integers
 --   ctr.hooks      lifecycle hooks (prestart, poststart, prestop, poststop)
 --   ctr.cli        docker-style option parsing for workflows
+--   ctr.format     docker's --format templates ({{.Field}}, {{json .}})
+--   ctr.envfile    --env-file files, read as docker reads them
 --   ctr.logs       container logs (read, follow, timestamps)
 --   ctr.commit     commit and export a container's root
 --   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
@@ -24,6 +26,7 @@ local submodules = {
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
+  format = true, envfile = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

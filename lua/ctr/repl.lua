@@ -158,15 +158,14 @@ function M.doc_dirs()
   return { luadir .. "/../../bindings", luadir }
 end
 
+-- the files of dir ending in suffix, sorted (hidden ones left out, as ls does)
 local function list_dir(dir, suffix)
-  local q = "'" .. dir:gsub("'", "'\\''") .. "'"
-  local p = io.popen("ls -1 " .. q .. " 2>/dev/null")
+  local names = require("ctr.core").readdir(dir) or {}
   local t = {}
-  if not p then return t end
-  for name in p:lines() do
-    if name:sub(-#suffix) == suffix then t[#t + 1] = dir .. "/" .. name end
+  for _, name in ipairs(names) do
+    if name:sub(1, 1) ~= "." and name:sub(-#suffix) == suffix then t[#t + 1] = dir .. "/" .. name end
   end
-  p:close()
+  table.sort(t)
   return t
 end
 
