@@ -65,16 +65,16 @@ end
 local commands = {}
 
 function commands.create()
-  local opts, args = parse({
-    { nil, "subnet", "string", "Subnet in CIDR format (default: a free private /24)" },
-    { nil, "gateway", "string", "IPv4 gateway for the subnet (default: its first address)" },
+  local opts, args, o = parse({
+    { nil, "subnet", "string", "Subnet in CIDR format (default: a free private /24)", key = "subnet" },
+    { nil, "gateway", "string", "IPv4 gateway for the subnet (default: its first address)", key = "gateway" },
     { "d", "driver", "string", "Driver to manage the network (only \"bridge\")" },
   }, { usage = "network create [OPTIONS] NETWORK", description = "Create a network", command = "create" }, 1, 1)
   if opts.driver and opts.driver ~= "bridge" then
     errors.raise(125, "network driver %s is not supported (only bridge)", opts.driver)
   end
-  local n = network.create { name = args[1], subnet = opts.subnet, gateway = opts.gateway }
-  print(n.id)
+  o.name = args[1]
+  print(network.create(o).id)
 end
 
 function commands.ls()
