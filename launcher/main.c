@@ -8,13 +8,13 @@
  * two package.path edits and one stat (the user's init.lua): nothing of ctr is
  * loaded unless the script requires it; libedit is initialised by the REPL only.
  *
- * Exit codes: the script's os.exit(n); 0 when it returns; 1 on a Lua error
- * ("luac-ctr: <message>", a traceback with LUAC_CTR_DEBUG=1), 125 when the
- * script is a command run by name (a workflow, as errors.main gave before);
- * 125 for the launcher's own errors (bad option, unknown script). An error
- * value that is a table (ctr.errors: {code = N, msg = "..."}; {exit = N} is
- * accepted too) exits with N after printing msg (if any). The message is
- * printed on one line by ctr.errors.oneline, as the workflows print theirs.
+ * Exit codes: the script's os.exit(n); 0 when it returns; on a Lua error 1, or
+ * 125 when the script is a command run by name (a workflow, see run_script), after
+ * "luac-ctr: <message>" on one line (ctr.errors.oneline; a traceback with
+ * LUAC_CTR_DEBUG=1); 125 for the
+ * launcher's own errors (bad option, unknown script). An error value that is a
+ * table (ctr.errors: {code = N, msg = "..."}; {exit = N} is accepted too)
+ * exits with N after printing msg (if any).
  */
 #include "launcher.h"
 

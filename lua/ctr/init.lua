@@ -22,11 +22,11 @@
 local M = { _VERSION = "luac-ctr 0.1.0" }
 
 local submodules = {
+  format = true, envfile = true,
   core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
-  format = true, envfile = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
