@@ -158,11 +158,15 @@ function M.doc_dirs()
   return { luadir .. "/../../bindings", luadir }
 end
 
--- the files of dir ending in suffix, sorted (hidden ones left out, as ls does)
+-- the entries of dir ending in suffix, sorted, as `ls -1p` lists them:
+-- hidden ones left out, a directory's name with "/" after it (so suffix "/"
+-- gives the subdirectories)
 local function list_dir(dir, suffix)
-  local names = require("ctr.core").readdir(dir) or {}
+  local core = require "ctr.core"
   local t = {}
-  for _, name in ipairs(names) do
+  for _, name in ipairs(core.readdir(dir) or {}) do
+    local st = core.stat(dir .. "/" .. name)
+    if st and st.type == "dir" then name = name .. "/" end
     if name:sub(1, 1) ~= "." and name:sub(-#suffix) == suffix then t[#t + 1] = dir .. "/" .. name end
   end
   table.sort(t)
