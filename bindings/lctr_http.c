@@ -244,12 +244,9 @@ static int l_unbase64(lua_State *L) {
 }
 
 int luaopen_ctr_http(lua_State *L) {
-  static const luaL_Reg fns[] = {{"perform", l_perform},
-                                 {"base64", l_base64},
-                                 {"unbase64", l_unbase64},
-                                 {"sha256", l_sha256},
-                                 {"sha256_file", l_sha256_file},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"perform", l_perform},         {"base64", l_base64},
+                                 {"unbase64", l_unbase64},       {"sha256", l_sha256},
+                                 {"sha256_file", l_sha256_file}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

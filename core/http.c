@@ -230,8 +230,8 @@ static size_t reap(CURLM *m, const xfer_t *xs, ctr_http_done_fn done, void *ctx)
   return finished;
 }
 
-static int run(CURLM *m, xfer_t *xs, const ctr_http_req_t *reqs, ctr_http_resp_t *resps,
-               size_t n, size_t parallel, ctr_http_done_fn done, void *ctx, ctr_error_t *err) {
+static int run(CURLM *m, xfer_t *xs, const ctr_http_req_t *reqs, ctr_http_resp_t *resps, size_t n,
+               size_t parallel, ctr_http_done_fn done, void *ctx, ctr_error_t *err) {
   size_t next = 0, running = 0, finished = 0;
   while (finished < n) {
     while (next < n && running < (parallel ? parallel : 1)) {
@@ -258,8 +258,8 @@ static int run(CURLM *m, xfer_t *xs, const ctr_http_req_t *reqs, ctr_http_resp_t
   return 0;
 }
 
-int ctr_http_perform(const ctr_http_req_t *reqs, ctr_http_resp_t *resps, size_t n,
-                     size_t parallel, ctr_http_done_fn done, void *ctx, ctr_error_t *err) {
+int ctr_http_perform(const ctr_http_req_t *reqs, ctr_http_resp_t *resps, size_t n, size_t parallel,
+                     ctr_http_done_fn done, void *ctx, ctr_error_t *err) {
   __attribute__((cleanup(multi_freep))) CURLM *m = curl_multi_init();
   cleanup_free xfer_t *xs = calloc(n ? n : 1, sizeof *xs);
   if (m == NULL || xs == NULL)

@@ -10,7 +10,7 @@ local util = require "ctr.util"
 
 local ok, opts, args = pcall(cli.parse, util.script_args(...), {
   { nil, "platform", "string", "Set platform if server is multi-platform capable (os/arch[/variant])" },
-  { "q", "quiet", "boolean", "Suppress verbose output" },
+  { "q", "quiet", "flag", "Suppress verbose output" },
 }, {
   usage = "pull [OPTIONS] NAME[:TAG|@DIGEST]",
   description = "Download an image from a registry",

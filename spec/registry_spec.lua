@@ -1,0 +1,235 @@
+-- pull (and the content-addressed store) against a REAL registry: Debian's
+-- docker-registry serving on a random 127.0.0.1 port from a temporary
+-- storage dir, filled by skopeo from OCI layouts umoci builds here out of
+-- files this spec makes (busybox-static): two layers with a deletion, OCI
+-- and docker schema 2 manifests, a multi-platform index, a tampered blob.
+-- Run inside a private network namespace (as tools/test.sh does): all
+-- traffic stays on its loopback. Only the registry pid started here is
+-- killed.
+local U = require "spec_util"
+local core = require "ctr.core"
+
+local q = U.q
+
+local tmp, port, reg_pid, root
+
+local function sh_ok(cmd)
+  local out, err, code = U.sh(cmd)
+  assert(code == 0, ("command failed (%d): %s\n%s%s"):format(code, cmd, out, err))
+  return out
+end
+
+local function count(dir)
+  local t = core.readdir(dir)
+  return t and #t or 0
+end
+
+local function reg() return "127.0.0.1:" .. port end
+
+-- start the registry on a random port; retries when the port is taken
+local function start_registry()
+  for _ = 1, 5 do
+    port = math.random(20000, 60000)
+    assert(core.write_file_atomic(tmp .. "/reg.yml", table.concat({
+      "version: 0.1", "log:", "  level: error", "storage:", "  filesystem:",
+      "    rootdirectory: " .. tmp .. "/storage", "  delete:", "    enabled: true",
+      "http:", "  addr: 127.0.0.1:" .. port, "" }, "\n")))
+    local p = assert(io.popen("docker-registry serve " .. q(tmp .. "/reg.yml") .. " >" .. q(tmp .. "/reg.log") ..
+      " 2>&1 & echo $!"))
+    reg_pid = tonumber(p:read("l"))
+    p:close()
+    local up = U.wait_for(function()
+      local _, _, code = U.sh("curl -fsS -o /dev/null http://127.0.0.1:" .. port .. "/v2/")
+      return code == 0
+    end, 10)
+    if up then return end
+    core.kill(reg_pid, "KILL")
+    core.waitpid(reg_pid)
+    reg_pid = nil
+  end
+  error("docker-registry did not start: " .. (core.read_file(tmp .. "/reg.log") or ""))
+end
+
+local function skopeo(src, dst, extra)
+  sh_ok("skopeo copy -q --dest-tls-verify=false " .. (extra or "") .. " oci:" .. q(tmp .. "/lay:" .. src) ..
+    " docker://" .. reg() .. "/" .. dst)
+end
+
+-- OCI layout tmp/lay: v1 (busybox, /etc/deleted, /etc/kept), v2 (v1 minus
+-- /etc/deleted, plus /etc/added, config Cmd/Env/WorkingDir), arm (v2 for
+-- arm64), multi (an index of v2 and arm), tamper (one layer of its own).
+local function build_images()
+  local L = q(tmp .. "/lay")
+  local b1, b2, b3 = q(tmp .. "/b1"), q(tmp .. "/b2"), q(tmp .. "/b3")
+  sh_ok("umoci init --layout " .. L .. " && umoci new --image " .. L .. ":base")
+  sh_ok("umoci unpack --image " .. L .. ":base " .. b1 .. " >/dev/null && cd " .. b1 .. "/rootfs && " ..
+    "mkdir -p bin etc tmp && cp /bin/busybox bin/ && ln -s busybox bin/sh && ln -s busybox bin/cat && " ..
+    "ln -s busybox bin/ls && echo gone > etc/deleted && echo keep > etc/kept")
+  sh_ok("umoci repack --image " .. L .. ":v1 " .. b1)
+  sh_ok("umoci unpack --image " .. L .. ":v1 " .. b2 .. " >/dev/null && rm " .. b2 .. "/rootfs/etc/deleted && " ..
+    "echo new > " .. b2 .. "/rootfs/etc/added && umoci repack --image " .. L .. ":v2 " .. b2)
+  sh_ok("umoci config --image " .. L .. ":v2 --config.cmd cat --config.cmd kept " ..
+    "--config.env PATH=/bin --config.env FOO=bar --config.workingdir /etc --config.label team=blue")
+  sh_ok("umoci config --image " .. L .. ":v2 --tag arm --architecture arm64 --config.env ARCH=arm64")
+  sh_ok("umoci unpack --image " .. L .. ":base " .. b3 .. " >/dev/null && mkdir -p " .. b3 ..
+    "/rootfs/x && head -c 100000 /dev/urandom > " .. b3 .. "/rootfs/x/blob && umoci repack --image " .. L ..
+    ":tamper " .. b3)
+  -- the multi-platform index, written into the layout by hand
+  local index = assert(require("ctr.json").decode(assert(core.read_file(tmp .. "/lay/index.json"))))
+  local by = {}
+  for _, m in ipairs(index.manifests) do by[m.annotations["org.opencontainers.image.ref.name"]] = m end
+  local http = require "ctr.http"
+  local mi = ('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[' ..
+    '{"mediaType":"%s","digest":"%s","size":%d,"platform":{"os":"linux","architecture":"arm64"}},' ..
+    '{"mediaType":"%s","digest":"%s","size":%d,"platform":{"os":"linux","architecture":"amd64"}}]}'):format(
+    by.arm.mediaType, by.arm.digest, by.arm.size, by.v2.mediaType, by.v2.digest, by.v2.size)
+  local h = http.sha256(mi)
+  assert(core.write_file_atomic(tmp .. "/lay/blobs/sha256/" .. h, mi))
+  local text = assert(core.read_file(tmp .. "/lay/index.json"))
+  text = text:gsub("%]%s*}%s*$", (',{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s",' ..
+    '"size":%d,"annotations":{"org.opencontainers.image.ref.name":"multi"}}]}'):format(h, #mi))
+  assert(core.write_file_atomic(tmp .. "/lay/index.json", text))
+  skopeo("v2", "test/app:oci")
+  skopeo("v2", "test/app:v2s2", "--format v2s2")
+  skopeo("multi", "test/multi:latest", "--all")
+  skopeo("tamper", "test/tamper:latest")
+end
+
+setup(function()
+  math.randomseed(os.time() + core.getpid())
+  tmp = U.tmproot()
+  start_registry()
+  build_images()
+end)
+
+teardown(function()
+  if reg_pid then
+    core.kill(reg_pid, "TERM")
+    core.waitpid(reg_pid)
+  end
+  U.cleanup(tmp)
+end)
+
+local function ctr(args) return U.ctr(root, args) end
+local function ctr_ok(args)
+  local out, err, code = ctr(args)
+  assert(code == 0, ("luac-ctr %s failed (%d):\n%s%s"):format(table.concat(args, " "), code, out, err))
+  return out
+end
+
+describe("registry #root", function()
+  before_each(function() root = U.tmproot() .. "/state" end)
+  after_each(function()
+    U.rm_all(root)
+    U.cleanup(root:gsub("/state$", ""))
+  end)
+
+  it("pulls an OCI image with a deleted file and runs it from its config", function()
+    local out = ctr_ok({ "pull", reg() .. "/test/app:oci" })
+    assert.matches("Pull complete", out)
+    assert.matches("Digest: sha256:%x+", out)
+    -- the config drives run: Cmd, Env, WorkingDir
+    assert.are.equal("keep\n", ctr_ok({ "run", "--rm", reg() .. "/test/app:oci" }))
+    local run = ctr_ok({ "run", "--rm", reg() .. "/test/app:oci", "sh", "-c",
+      "echo $FOO; pwd; cat /etc/added; ls /etc/deleted 2>&1 || echo absent" })
+    assert.matches("^bar\n/etc\nnew\n.*absent\n$", run)
+    local img = require("ctr.json").decode(ctr_ok({ "inspect", reg() .. "/test/app:oci" }))[1]
+    assert.matches("^sha256:%x+$", img.digest)
+    assert.are.equal("blue", img.config.Labels.team)
+    assert.are.equal(reg() .. "/test/app@" .. img.digest, img.repo_digests[1])
+    assert.are.equal(2, count(root .. "/layers"))
+  end)
+
+  it("shares layers between a docker schema 2 and an OCI pull; -q is quiet", function()
+    ctr_ok({ "pull", reg() .. "/test/app:oci" })
+    local out = ctr_ok({ "pull", "-q", reg() .. "/test/app:v2s2" })
+    assert.are.equal(reg() .. "/test/app:v2s2\n", out)
+    assert.are.equal(2, count(root .. "/layers"))
+    assert.are.equal("keep\n", ctr_ok({ "run", "--rm", reg() .. "/test/app:v2s2" }))
+    out = ctr_ok({ "pull", reg() .. "/test/app:oci" })
+    assert.matches("Already exists", out)
+    assert.not_matches("Download complete", out)
+  end)
+
+  it("picks the platform's entry of a multi-platform index", function()
+    ctr_ok({ "pull", reg() .. "/test/multi" })
+    local img = require("ctr.json").decode(ctr_ok({ "inspect", reg() .. "/test/multi" }))[1]
+    assert.are.equal("amd64", img.architecture)
+    ctr_ok({ "pull", "--platform", "linux/arm64", reg() .. "/test/multi:latest" })
+    img = require("ctr.json").decode(ctr_ok({ "inspect", reg() .. "/test/multi" }))[1]
+    assert.are.equal("arm64", img.architecture)
+    local _, err, code = ctr({ "pull", "--platform", "linux/s390x", reg() .. "/test/multi" })
+    assert.are_not.equal(0, code)
+    assert.matches("no image for platform linux/s390x", err)
+  end)
+
+  it("pulls by digest", function()
+    ctr_ok({ "pull", reg() .. "/test/app:oci" })
+    local img = require("ctr.json").decode(ctr_ok({ "inspect", reg() .. "/test/app:oci" }))[1]
+    ctr_ok({ "rmi", reg() .. "/test/app:oci" })
+    ctr_ok({ "pull", reg() .. "/test/app@" .. img.digest })
+    assert.are.equal("keep\n", ctr_ok({ "run", "--rm", img.id }))
+  end)
+
+  it("refuses a tampered layer: digest error, nothing stored", function()
+    local out = sh_ok("find " .. q(tmp .. "/storage") .. " -path '*/blobs/sha256/*/data' -size +90k -size -200k")
+    local victim
+    for path in out:gmatch("[^\n]+") do
+      local data = core.read_file(path)
+      if data and #data > 90000 and #data < 200000 then victim = path end
+    end
+    assert(victim, "no tamper layer in the registry storage")
+    local data = assert(core.read_file(victim))
+    local bad = data:sub(1, 5000) .. string.char((data:byte(5001) + 1) % 256) .. data:sub(5002)
+    assert(core.write_file_atomic(victim, bad))
+    local _, err, code = ctr({ "pull", reg() .. "/test/tamper" })
+    assert.are_not.equal(0, code)
+    assert.matches("digest mismatch", err)
+    assert.are.equal(0, count(root .. "/layers"))
+    assert.are.equal(0, count(root .. "/images"))
+    assert.are.equal(0, count(root .. "/tmp"))
+    assert.is_nil(core.stat(root .. "/blobs/sha256") and count(root .. "/blobs/sha256") > 0 or nil)
+  end)
+
+  it("fails clearly for unknown images, bad references and unreachable registries", function()
+    local _, err, code = ctr({ "pull", reg() .. "/test/nope" })
+    assert.are_not.equal(0, code)
+    assert.matches("manifest unknown", err)
+    _, err, code = ctr({ "pull", "Bad:a:b" })
+    assert.are.equal(125, code)
+    assert.matches("invalid reference format", err)
+    _, err, code = ctr({ "pull", "127.0.0.1:1/x" })
+    assert.are_not.equal(0, code)
+    assert.matches("127.0.0.1:1", err)
+  end)
+
+  it("stores the layer of a tarball imported twice once", function()
+    local tar = tmp .. "/imp.tar"
+    sh_ok("tar -C " .. q(tmp .. "/b1/rootfs") .. " -cf " .. q(tar) .. " .")
+    ctr_ok({ "import", tar, "imp:1" })
+    ctr_ok({ "import", tar, "imp:2" })
+    assert.are.equal(1, count(root .. "/layers"))
+    assert.are.equal(2, count(root .. "/images"))
+    ctr_ok({ "rmi", "imp:1" })
+    assert.are.equal(1, count(root .. "/layers"))
+    ctr_ok({ "rmi", "imp:2" })
+    assert.are.equal(0, count(root .. "/layers"))
+  end)
+end)
+
+describe("registry references", function()
+  local registry = require "ctr.registry"
+  it("follows docker's rules", function()
+    local r = registry.parse("busybox")
+    assert.are.same({ "docker.io", "library/busybox", "latest", "busybox" }, { r.domain, r.repo, r.tag, r.name })
+    r = registry.parse("user/app:1.0")
+    assert.are.same({ "docker.io", "user/app", "1.0", "user/app:1.0" }, { r.domain, r.repo, r.tag, r.local_ref })
+    r = registry.parse("localhost:5000/a/b:v")
+    assert.are.same({ "localhost:5000", "a/b", "v" }, { r.domain, r.repo, r.tag })
+    r = registry.parse("quay.io/x/y@sha256:" .. ("a"):rep(64))
+    assert.are.same({ "quay.io", "x/y", nil, "sha256:" .. ("a"):rep(64) }, { r.domain, r.repo, r.tag, r.digest })
+    for _, bad in ipairs({ "", "UP", "a@sha256:12", "a@md5:" .. ("a"):rep(32), "a/../b", "a:b:c", "x/-y" }) do
+      assert.has_error(function() registry.parse(bad) end)
+    end
+  end)
+end)
