@@ -203,6 +203,33 @@ describe("registry #root", function()
     assert.matches("127.0.0.1:1", err)
   end)
 
+  it("pushes a commit: skopeo and umoci read it, unchanged layers are not sent again, pull back runs", function()
+    local src, dst = reg() .. "/test/app:oci", reg() .. "/test/pushed:1"
+    ctr_ok({ "pull", src })
+    ctr_ok({ "run", "--name", "c1", src, "sh", "-c", "rm /etc/kept; echo changed > /etc/added" })
+    ctr_ok({ "commit", "c1", dst })
+    local out = ctr_ok({ "push", dst })
+    assert.matches("Pushed", out)
+    local digest = out:match("digest: (sha256:%x+)")
+    local info = require("ctr.json").decode(sh_ok("skopeo inspect --tls-verify=false docker://" .. dst))
+    assert.are.equal(digest, info.Digest)
+    assert.are.equal(3, #info.Layers)
+    local back = q(tmp .. "/back")
+    sh_ok("rm -rf " .. back .. "* && skopeo copy -q --src-tls-verify=false docker://" .. dst .. " oci:" .. back ..
+      ":1 && umoci unpack --image " .. back .. ":1 " .. back .. "-b >/dev/null")
+    assert.are.equal("changed\n", core.read_file(tmp .. "/back-b/rootfs/etc/added"))
+    assert.is_nil(core.lstat(tmp .. "/back-b/rootfs/etc/kept"))
+    out = ctr_ok({ "push", dst })
+    assert.matches("Layer already exists", out)
+    assert.not_matches("Pushed", out)
+    ctr_ok({ "rm", "c1" })
+    ctr_ok({ "rmi", dst })
+    ctr_ok({ "rmi", src })
+    ctr_ok({ "pull", dst })
+    assert.are.equal("changed\nabsent\n", ctr_ok({ "run", "--rm", dst, "sh", "-c",
+      "cat /etc/added; ls /etc/kept 2>/dev/null || echo absent" }))
+  end)
+
   it("stores the layer of a tarball imported twice once", function()
     local tar = tmp .. "/imp.tar"
     sh_ok("tar -C " .. q(tmp .. "/b1/rootfs") .. " -cf " .. q(tar) .. " .")
