@@ -51,8 +51,9 @@ local function fmt_platform(p)
   return p.os .. "/" .. p.architecture .. (p.variant and ("/" .. p.variant) or "")
 end
 
--- The index entry for platform p (an exact variant first).
-local function pick(index, p)
+--- The entry of index (an OCI index or docker manifest list) for the
+-- platform p ({os=, architecture=, variant=}; an exact variant first), or nil.
+function M.pick(index, p)
   local loose
   for _, e in ipairs(type(index.manifests) == "table" and index.manifests or {}) do
     local ep = type(e) == "table" and type(e.platform) == "table" and e.platform
@@ -73,8 +74,10 @@ local function check_size(n, what, max)
   return n
 end
 
--- Check a manifest's config and layer descriptors (hostile input).
-local function check_manifest(m)
+--- Check a manifest's config and layer descriptors (hostile input):
+-- valid digests, bounded sizes and layer counts, known layer media types.
+-- Raises an "invalid" error.
+function M.check_manifest(m)
   if type(m.config) ~= "table" or type(m.layers) ~= "table" then
     errors.throw("invalid", "the manifest has no config or layers")
   end
@@ -98,14 +101,14 @@ local function resolve(c, r, plat)
   local m, d, body, mt = c:manifest(r.digest or r.tag)
   local top, seen = d, { { d, body } }
   if registry.is_index(m, mt) then
-    local e = pick(m, plat)
+    local e = M.pick(m, plat)
     if not e then errors.throw("not_found", "%s has no image for platform %s", r.name, fmt_platform(plat)) end
     store.check_digest(e.digest, "the platform manifest")
     m, d, body, mt = c:manifest(e.digest)
     if registry.is_index(m, mt) then errors.throw("invalid", "nested image indexes are not supported") end
     seen[#seen + 1] = { d, body }
   end
-  check_manifest(m)
+  M.check_manifest(m)
   return m, d, top, seen
 end
 
