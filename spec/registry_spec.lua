@@ -26,28 +26,28 @@ end
 
 local function reg() return "127.0.0.1:" .. port end
 
--- start the registry on a random port; retries when the port is taken
-local function start_registry()
+-- Start a registry (config lines extra added) on a random port, storage
+-- in tmp/<name>; retries when the port is taken. Returns pid, port.
+local function start_registry(name, extra, probe)
   for _ = 1, 5 do
-    port = math.random(20000, 60000)
-    assert(core.write_file_atomic(tmp .. "/reg.yml", table.concat({
+    local p = math.random(20000, 60000)
+    local cfg = tmp .. "/" .. name .. ".yml"
+    assert(core.write_file_atomic(cfg, table.concat({
       "version: 0.1", "log:", "  level: error", "storage:", "  filesystem:",
-      "    rootdirectory: " .. tmp .. "/storage", "  delete:", "    enabled: true",
-      "http:", "  addr: 127.0.0.1:" .. port, "" }, "\n")))
-    local p = assert(io.popen("docker-registry serve " .. q(tmp .. "/reg.yml") .. " >" .. q(tmp .. "/reg.log") ..
-      " 2>&1 & echo $!"))
-    reg_pid = tonumber(p:read("l"))
-    p:close()
+      "    rootdirectory: " .. tmp .. "/" .. name, "  delete:", "    enabled: true",
+      "http:", "  addr: 127.0.0.1:" .. p, table.concat(extra or {}, "\n"), "" }, "\n")))
+    local f = assert(io.popen("docker-registry serve " .. q(cfg) .. " >" .. q(cfg .. ".log") .. " 2>&1 & echo $!"))
+    local pid = tonumber(f:read("l"))
+    f:close()
     local up = U.wait_for(function()
-      local _, _, code = U.sh("curl -fsS -o /dev/null http://127.0.0.1:" .. port .. "/v2/")
+      local _, _, code = U.sh("curl -sS -o /dev/null " .. (probe or "http") .. "://127.0.0.1:" .. p .. "/v2/ -k")
       return code == 0
     end, 10)
-    if up then return end
-    core.kill(reg_pid, "KILL")
-    core.waitpid(reg_pid)
-    reg_pid = nil
+    if up then return pid, p end
+    core.kill(pid, "KILL")
+    core.waitpid(pid)
   end
-  error("docker-registry did not start: " .. (core.read_file(tmp .. "/reg.log") or ""))
+  error("docker-registry did not start: " .. (core.read_file(tmp .. "/" .. name .. ".yml.log") or ""))
 end
 
 local function skopeo(src, dst, extra)
@@ -98,7 +98,7 @@ end
 setup(function()
   math.randomseed(os.time() + core.getpid())
   tmp = U.tmproot()
-  start_registry()
+  reg_pid, port = start_registry("storage")
   build_images()
 end)
 
@@ -241,6 +241,81 @@ describe("registry #root", function()
     assert.are.equal(1, count(root .. "/layers"))
     ctr_ok({ "rmi", "imp:2" })
     assert.are.equal(0, count(root .. "/layers"))
+  end)
+end)
+
+describe("registry with basic auth over TLS #root", function()
+  local tls_pid, tls_port, env
+
+  setup(function()
+    local d = tmp .. "/tls"
+    sh_ok("mkdir -p " .. q(d) .. " && cd " .. q(d) .. " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem " ..
+      "-out cert.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null && " ..
+      "htpasswd -Bbn alice s3cret > htpasswd")
+    tls_pid, tls_port = start_registry("tlsstore", {
+      "  tls:", "    certificate: " .. d .. "/cert.pem", "    key: " .. d .. "/key.pem",
+      "auth:", "  htpasswd:", "    realm: test", "    path: " .. d .. "/htpasswd" }, "https")
+    local certs = tmp .. "/certs.d/127.0.0.1:" .. tls_port
+    sh_ok("mkdir -p " .. q(certs) .. " && cp " .. q(d .. "/cert.pem") .. " " .. q(certs .. "/ca.crt"))
+    env = "LUAC_CTR_CERTS_D=" .. q(tmp .. "/certs.d") .. " DOCKER_CONFIG=" .. q(tmp .. "/dockercfg") .. " "
+  end)
+  teardown(function()
+    if tls_pid then
+      core.kill(tls_pid, "TERM")
+      core.waitpid(tls_pid)
+    end
+  end)
+  before_each(function() root = U.tmproot() .. "/state" end)
+  after_each(function()
+    U.rm_all(root)
+    U.cleanup(root:gsub("/state$", ""))
+  end)
+
+  local function run(args, stdin)
+    local parts = {}
+    for i, a in ipairs(args) do parts[i] = q(a) end
+    return U.sh(env .. "LUAC_CTR_ROOT=" .. q(root) .. " " .. q(U.launcher) .. " " .. table.concat(parts, " "),
+      { stdin = stdin })
+  end
+
+  it("logs in (config.json 0600), pushes and pulls with the credentials, logs out", function()
+    local host = "127.0.0.1:" .. tls_port
+    local ref = host .. "/private/app:1"
+    local out, err, code = run({ "login", "-u", "alice", "-p", "wrong", host })
+    assert.are_not.equal(0, code)
+    assert.matches("unauthorized", err)
+    assert.is_nil(core.stat(tmp .. "/dockercfg/config.json"))
+    out, err, code = run({ "login", "-u", "alice", "--password-stdin", host }, "s3cret\n")
+    assert.are.equal(0, code, out .. err)
+    assert.matches("Login Succeeded", out)
+    local st = core.stat(tmp .. "/dockercfg/config.json")
+    assert.are.equal(384, st.mode) -- 0600
+    local cfg = require("ctr.json").decode(core.read_file(tmp .. "/dockercfg/config.json"))
+    assert.are.equal(require("ctr.http").base64("alice:s3cret"), cfg.auths[host].auth)
+    sh_ok("tar -C " .. q(tmp .. "/b1/rootfs") .. " -cf " .. q(tmp .. "/p.tar") .. " .")
+    out, err, code = run({ "import", tmp .. "/p.tar", ref })
+    assert.are.equal(0, code, out .. err)
+    out, err, code = run({ "push", ref })
+    assert.are.equal(0, code, out .. err)
+    run({ "rmi", ref })
+    out, err, code = run({ "pull", ref })
+    assert.are.equal(0, code, out .. err)
+    out = run({ "run", "--rm", ref, "/bin/cat", "/etc/kept" })
+    assert.are.equal("keep\n", out)
+    out, err, code = run({ "logout", host })
+    assert.are.equal(0, code, out .. err)
+    run({ "rmi", ref })
+    out, err, code = run({ "pull", ref })
+    assert.are_not.equal(0, code)
+    assert.matches("authentication required", err)
+    -- with another CA the server's certificate is refused
+    local other = tmp .. "/certs2.d/" .. host
+    sh_ok("mkdir -p " .. q(other) .. " && cd " .. q(other) .. " && openssl req -x509 -newkey rsa:2048 -nodes " ..
+      "-keyout k.pem -out ca.crt -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null")
+    out, err, code = U.sh("LUAC_CTR_CERTS_D=" .. q(tmp .. "/certs2.d") .. " LUAC_CTR_ROOT=" ..
+      q(root) .. " " .. q(U.launcher) .. " pull " .. q(ref))
+    assert.are_not.equal(0, code)
+    assert.matches("[Cc]ertificate", err)
   end)
 end)
 

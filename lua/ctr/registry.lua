@@ -8,9 +8,9 @@
 --
 -- Plain HTTP is used only for registries on 127.0.0.0/8 and those listed
 -- in the "insecure" list of the config file (M.config_file(): JSON
--- {"insecure": ["host:port", ...]}); everything else is HTTPS with the
--- system's CAs plus <certs.d>/HOST[:PORT]/ca.crt (M.certs_dir(), as
--- docker's certs.d). Authentication: the WWW-Authenticate challenge,
+-- {"insecure": ["host:port", ...]}), and not when the registry has a CA in
+-- <certs.d>/HOST[:PORT]/ca.crt (M.certs_dir(), as docker's certs.d);
+-- everything else is HTTPS with the system's CAs plus that CA. Authentication: the WWW-Authenticate challenge,
 -- Bearer tokens (anonymous or with the credentials of ctr.registry_auth)
 -- and Basic.
 local errors = require "ctr.errors"
@@ -112,10 +112,10 @@ Client.__index = Client
 -- stored by login for the registry).
 function M.client(r, opts)
   opts = opts or {}
-  local scheme = insecure(r.domain) and "http" or "https"
   local ca = M.certs_dir() .. "/" .. r.domain .. "/ca.crt"
   local f = io.open(ca, "r")
   if f then f:close() else ca = nil end
+  local scheme = (not ca and insecure(r.domain)) and "http" or "https"
   local creds = opts.creds
   if creds == nil then creds = require("ctr.registry_auth").get(r.domain) end
   return setmetatable({
