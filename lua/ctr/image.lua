@@ -669,4 +669,22 @@ function M.remove(ref, opts)
   end)
 end
 
+-- ---- the object API (ctr.image.object) ----------------------------------------------
+
+local function object() return require "ctr.image.object" end
+--- The Image object for ref (methods tag, remove, inspect, push); raises
+-- "not_found". See ctr.image.object.
+function M.get(ref) return object().get(ref) end
+--- Pull from a registry: image.pull{ref=, platform=, progress=function(ev)}.
+-- @return the Image
+function M.pull(opts) return object().pull(opts) end
+--- Push to a registry: image.push{ref=, image=, progress=}. @return the digest
+function M.push(opts) return object().push(opts) end
+--- Save images to an archive (docker-archive + OCI layout): image.save(refs, path).
+function M.save(refs, path) return object().save(refs, path) end
+--- Load an archive's images: image.load(path). @return list of Images
+function M.load(path, opts) return object().load(path, opts) end
+--- Remove unused images (untagged; opts.all: all) and unreferenced layers and blobs.
+function M.prune(opts) return object().prune(opts) end
+
 return M
