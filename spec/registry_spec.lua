@@ -222,6 +222,18 @@ describe("registry #root", function()
     out = ctr_ok({ "push", dst })
     assert.matches("Layer already exists", out)
     assert.not_matches("Pushed", out)
+    -- podman pulls it and runs it (on luac-runc, its own storage under tmp)
+    assert(core.write_file_atomic(tmp .. "/containers.conf", table.concat({ "[containers]",
+      'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]', "[engine]", 'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"', "" }, "\n")))
+    local podman = "CONTAINERS_CONF=" .. q(tmp .. "/containers.conf") .. " podman --root " .. q(tmp .. "/pod") ..
+      " --runroot " .. q(tmp .. "/podrun") .. " --tmpdir " .. q(tmp .. "/podtmp") .. " --network-config-dir " ..
+      q(tmp .. "/podnet") .. " --storage-driver vfs --cgroup-manager cgroupfs --runtime " ..
+      q(U.srcdir .. "/" .. U.build .. "/luac-runc")
+    sh_ok(podman .. " pull -q --tls-verify=false " .. q(dst))
+    assert.are.equal("changed\nabsent\n", sh_ok(podman .. " run --rm --network none " .. q(dst) ..
+      " sh -c " .. q("cat /etc/added; ls /etc/kept 2>/dev/null || echo absent")))
+    U.sh(podman .. " rmi -af")
     ctr_ok({ "rm", "c1" })
     ctr_ok({ "rmi", dst })
     ctr_ok({ "rmi", src })
