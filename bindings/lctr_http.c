@@ -101,16 +101,24 @@ static void push_resp(lua_State *L, const ctr_http_resp_t *r) {
   }
 }
 
-/* The done callback: calls the Lua function at index ctx->fn. */
+/* The callbacks: call the Lua functions at stack indexes fn and pfn. */
 typedef struct done_ctx {
   lua_State *L;
-  int fn;
+  int fn, pfn;
 } done_ctx_t;
+
+static void on_progress(size_t i, uint64_t now, uint64_t total, void *ud) {
+  done_ctx_t *d = ud;
+  lua_pushvalue(d->L, d->pfn);
+  lua_pushinteger(d->L, (lua_Integer)i + 1);
+  lua_pushinteger(d->L, (lua_Integer)now);
+  lua_pushinteger(d->L, (lua_Integer)total);
+  if (lua_pcall(d->L, 3, 0, 0) != LUA_OK)
+    lua_pop(d->L, 1);
+}
 
 static void on_done(size_t i, const ctr_http_resp_t *r, void *ud) {
   done_ctx_t *d = ud;
-  if (d->fn == 0)
-    return;
   lua_pushvalue(d->L, d->fn);
   lua_pushinteger(d->L, (lua_Integer)i + 1);
   push_resp(d->L, r);
@@ -119,7 +127,7 @@ static void on_done(size_t i, const ctr_http_resp_t *r, void *ud) {
 }
 
 /***
- * http.perform({req, ...} [, {parallel=4, done=function(i, resp)}]) -> {resp, ...} | nil, err, errno
+ * http.perform({req, ...} [, {parallel=4, done=function(i, resp), progress=function(i, bytes, total)}]) -> {resp, ...} | nil, err, errno
  * Perform HTTP(S) requests with libcurl, at most parallel at a time. A
  * request: {method="GET"|"HEAD"|"PUT"|"POST"|"PATCH", url=, headers={"Name:
  * value", ...}, body=string | body_file=path (uploaded), out_file=path (the
@@ -129,20 +137,25 @@ static void on_done(size_t i, const ctr_http_resp_t *r, void *ud) {
  * and https URLs. A response: {status= (0 when the transfer failed),
  * error=, headers=raw header lines of the final response, body=, size=
  * bytes received, sha256= hex digest of the body}. done is called as each
- * one finishes. Fails (nil, err) only when no transfer could run.
+ * one finishes; progress (at most every 200 ms per transfer) with the bytes
+ * received and the expected total (0: unknown). Fails (nil, err) only when no transfer could run.
  */
 static int l_perform(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   size_t n = (size_t)luaL_len(L, 1);
   luaL_argcheck(L, n <= MAX_BATCH, 1, "too many requests in one batch");
   size_t parallel = 4;
-  done_ctx_t d = {L, 0};
+  done_ctx_t d = {L, 0, 0};
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     parallel = (size_t)lctr_optfield_integer(L, 2, "parallel", 4);
     lua_getfield(L, 2, "done");
     d.fn = lua_isfunction(L, -1) ? lua_gettop(L) : 0;
     if (!d.fn)
+      lua_pop(L, 1);
+    lua_getfield(L, 2, "progress");
+    d.pfn = lua_isfunction(L, -1) ? lua_gettop(L) : 0;
+    if (!d.pfn)
       lua_pop(L, 1);
   }
   luaL_checkstack(L, (int)n + 8, "http.perform");
@@ -161,7 +174,8 @@ static int l_perform(lua_State *L) {
     }
   }
   ctr_error_t err;
-  int r = ctr_http_perform(qs, rs, n, parallel, on_done, &d, &err);
+  ctr_http_cbs_t cbs = {d.fn ? on_done : NULL, d.pfn ? on_progress : NULL, &d};
+  int r = ctr_http_perform(qs, rs, n, parallel, &cbs, &err);
   for (size_t i = 0; i < n; i++)
     held_free(&hs[i]);
   if (r < 0)

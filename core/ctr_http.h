@@ -35,14 +35,22 @@ typedef struct ctr_http_resp {
   char sha256[65]; /* hex sha256 of the body received */
 } ctr_http_resp_t;
 
-/* Called after each transfer of a batch finishes. */
+/* Callbacks of a batch (each may be NULL): done after each transfer
+ * finishes; progress with the bytes received so far and the expected total
+ * (0: unknown), at most every 200 ms per transfer. */
 typedef void (*ctr_http_done_fn)(size_t index, const ctr_http_resp_t *resp, void *ctx);
+typedef void (*ctr_http_progress_fn)(size_t index, uint64_t now, uint64_t total, void *ctx);
+typedef struct ctr_http_cbs {
+  ctr_http_done_fn done;
+  ctr_http_progress_fn progress;
+  void *ctx;
+} ctr_http_cbs_t;
 
 /* Perform n requests, at most parallel at a time (curl multi). Every
  * response is filled (status 0 and error set when that one failed); the
  * return is -1 only when the batch could not run at all. */
 int ctr_http_perform(const ctr_http_req_t *reqs, ctr_http_resp_t *resps, size_t n, size_t parallel,
-                     ctr_http_done_fn done, void *ctx, ctr_error_t *err);
+                     const ctr_http_cbs_t *cbs, ctr_error_t *err);
 
 void ctr_http_resp_free(ctr_http_resp_t *r);
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -22,6 +23,9 @@ typedef struct xfer {
   EVP_MD_CTX *md;
   size_t body_cap;
   int overflow; /* body over max_body, or a write failed */
+  size_t index;
+  const ctr_http_cbs_t *cbs;
+  double last_progress; /* monotonic seconds of the last progress call */
   char errbuf[CURL_ERROR_SIZE];
 } xfer_t;
 
@@ -110,6 +114,25 @@ static size_t on_read(char *p, size_t sz, size_t nm, void *ud) {
   return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
 }
 
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  xfer_t *x = ud;
+  (void)ultotal;
+  (void)ulnow;
+  double t = now_s();
+  if (dlnow <= 0 || t - x->last_progress < 0.2)
+    return 0;
+  x->last_progress = t;
+  x->cbs->progress(x->index, (uint64_t)dlnow, (uint64_t)(dltotal > 0 ? dltotal : 0), x->cbs->ctx);
+  return 0;
+}
+
 /* The method and body options of x's request. */
 static void set_method(xfer_t *x) {
   const ctr_http_req_t *q = x->req;
@@ -163,6 +186,11 @@ static int setup(xfer_t *x) {
     curl_easy_setopt(e, CURLOPT_CAINFO, q->cainfo);
     curl_easy_setopt(e, CURLOPT_CAPATH, SYSTEM_CAPATH);
   }
+  if (x->cbs && x->cbs->progress) {
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+  }
   set_method(x);
   return 0;
 }
@@ -200,18 +228,20 @@ static void multi_freep(CURLM **m) {
 }
 
 /* Start transfer i (setup failures finish it at once). */
-static int start(CURLM *m, xfer_t *xs, size_t i, ctr_http_done_fn done, void *ctx) {
+static int start(CURLM *m, xfer_t *xs, size_t i, const ctr_http_cbs_t *cbs) {
+  xs[i].index = i;
+  xs[i].cbs = cbs;
   if (setup(&xs[i]) < 0 || curl_multi_add_handle(m, xs[i].easy) != CURLM_OK) {
     set_error(xs[i].resp, "cannot start the transfer");
-    if (done)
-      done(i, xs[i].resp, ctx);
+    if (cbs && cbs->done)
+      cbs->done(i, xs[i].resp, cbs->ctx);
     return 0;
   }
   return 1;
 }
 
 /* Collect finished transfers; returns how many finished. */
-static size_t reap(CURLM *m, const xfer_t *xs, ctr_http_done_fn done, void *ctx) {
+static size_t reap(CURLM *m, const xfer_t *xs, const ctr_http_cbs_t *cbs) {
   size_t finished = 0;
   int left;
   CURLMsg *msg;
@@ -223,8 +253,8 @@ static size_t reap(CURLM *m, const xfer_t *xs, ctr_http_done_fn done, void *ctx)
     CURLcode rc = msg->data.result;
     curl_multi_remove_handle(m, msg->easy_handle);
     finish_one(x, rc);
-    if (done)
-      done((size_t)(x - xs), x->resp, ctx);
+    if (cbs && cbs->done)
+      cbs->done((size_t)(x - xs), x->resp, cbs->ctx);
     xfer_free(x);
     finished++;
   }
@@ -232,13 +262,13 @@ static size_t reap(CURLM *m, const xfer_t *xs, ctr_http_done_fn done, void *ctx)
 }
 
 static int run(CURLM *m, xfer_t *xs, const ctr_http_req_t *reqs, ctr_http_resp_t *resps, size_t n,
-               size_t parallel, ctr_http_done_fn done, void *ctx, ctr_error_t *err) {
+               size_t parallel, const ctr_http_cbs_t *cbs, ctr_error_t *err) {
   size_t next = 0, running = 0, finished = 0;
   while (finished < n) {
     while (next < n && running < (parallel ? parallel : 1)) {
       xs[next].req = &reqs[next];
       xs[next].resp = &resps[next];
-      if (start(m, xs, next, done, ctx)) {
+      if (start(m, xs, next, cbs)) {
         curl_easy_setopt(xs[next].easy, CURLOPT_PRIVATE, (char *)&xs[next]);
         running++;
       } else {
@@ -250,7 +280,7 @@ static int run(CURLM *m, xfer_t *xs, const ctr_http_req_t *reqs, ctr_http_resp_t
     int still = 0;
     if (curl_multi_perform(m, &still) != CURLM_OK)
       return ctr_fail(err, EIO, "http: curl_multi_perform failed");
-    size_t r = reap(m, xs, done, ctx);
+    size_t r = reap(m, xs, cbs);
     running -= r;
     finished += r;
     if (still > 0 && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
@@ -260,13 +290,13 @@ static int run(CURLM *m, xfer_t *xs, const ctr_http_req_t *reqs, ctr_http_resp_t
 }
 
 int ctr_http_perform(const ctr_http_req_t *reqs, ctr_http_resp_t *resps, size_t n, size_t parallel,
-                     ctr_http_done_fn done, void *ctx, ctr_error_t *err) {
+                     const ctr_http_cbs_t *cbs, ctr_error_t *err) {
   __attribute__((cleanup(multi_freep))) CURLM *m = curl_multi_init();
   cleanup_free xfer_t *xs = calloc(n ? n : 1, sizeof *xs);
   if (m == NULL || xs == NULL)
     return ctr_fail(err, ENOMEM, "http: cannot start transfers");
   memset(resps, 0, n * sizeof *resps);
-  int r = run(m, xs, reqs, resps, n, parallel, done, ctx, err);
+  int r = run(m, xs, reqs, resps, n, parallel, cbs, err);
   for (size_t i = 0; i < n; i++) { /* left over when run failed */
     if (xs[i].easy)
       curl_multi_remove_handle(m, xs[i].easy);

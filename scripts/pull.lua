@@ -1,8 +1,8 @@
 -- pull: Download an image from a registry
 -- luac-ctr pull [--platform os/arch[/variant]] [-q] NAME[:TAG|@DIGEST]
 -- docker's reference rules (busybox = docker.io/library/busybox:latest).
--- Without a terminal (or with one) one line per layer; -q prints only the
--- reference. Every layer is verified against its digest and size before it
+-- On a terminal, a progress bar per layer (bytes, rate); without one, one
+-- line per layer and step; -q prints only the reference. Every layer is verified against its digest and size before it
 -- is used; a failed pull leaves nothing in the store.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
@@ -28,18 +28,14 @@ local function line(s)
   end
 end
 
-local WORDS = { exists = "Already exists", downloaded = "Download complete", unpacked = "Pull complete",
-  failed = "Download failed" }
-
+local show = require("ctr.registry_progress").new { quiet = opts.quiet }
 local pull = require "ctr.registry_pull"
 local ref = require("ctr.registry").parse(args[1])
 line((ref.tag or ref.digest) .. ": Pulling from " .. ref.domain .. "/" .. ref.repo)
 local digest
 pull.pull { ref = args[1], platform = opts.platform, progress = function(ev)
   if ev.status == "resolved" then digest = ev.digest end
-  if WORDS[ev.status] then
-    line(("%s: %s (%s)"):format(ev.digest:sub(8, 19), WORDS[ev.status], util.human_size(ev.size or 0)))
-  end
+  show(ev)
 end }
 line("Digest: " .. digest)
 line("Status: Downloaded newer image for " .. (ref.local_ref or (ref.name .. "@" .. digest)))

@@ -26,13 +26,9 @@ local function line(s)
   end
 end
 
-local WORDS = { exists = "Layer already exists", pushed = "Pushed" }
 local ref = require("ctr.registry").parse(args[1])
 line("The push refers to repository [" .. ref.domain .. "/" .. ref.repo .. "]")
-local digest = require("ctr.registry_push").push { ref = args[1], progress = function(ev)
-  if WORDS[ev.status] then
-    line(("%s: %s (%s)"):format(ev.digest:sub(8, 19), WORDS[ev.status], util.human_size(ev.size or 0)))
-  end
-end }
+local show = require("ctr.registry_progress").new { quiet = opts.quiet, push = true }
+local digest = require("ctr.registry_push").push { ref = args[1], progress = show }
 line(("%s: digest: %s"):format(ref.tag, digest))
 if opts.quiet then print(digest) end

@@ -140,6 +140,17 @@ describe("registry #root", function()
     assert.are.equal(2, count(root .. "/layers"))
   end)
 
+  it("redraws one row per layer on a terminal", function()
+    local p = U.pty(root, { "pull", reg() .. "/test/app:oci" })
+    local code = p:wait(60)
+    while p:pump(0.05) do end
+    p:close()
+    assert.are.equal(0, code, p.buf)
+    assert.truthy(p.buf:find("\27[2K", 1, true), p.buf)
+    assert.matches("Pull complete", p.buf)
+    assert.matches("Digest: sha256:", p.buf)
+  end)
+
   it("shares layers between a docker schema 2 and an OCI pull; -q is quiet", function()
     ctr_ok({ "pull", reg() .. "/test/app:oci" })
     local out = ctr_ok({ "pull", "-q", reg() .. "/test/app:v2s2" })

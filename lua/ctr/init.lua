@@ -25,7 +25,7 @@ local submodules = {
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
   http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
-  registry_push = true, registry_archive = true, registry_load = true,
+  registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

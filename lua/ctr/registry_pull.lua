@@ -144,7 +144,11 @@ local function download(c, m, dir, progress)
         max_body = l.size, index = i }
     end
   end
-  local res = #reqs > 0 and c:perform(reqs, { parallel = M.PARALLEL, done = function(k, resp)
+  local function on_bytes(k, now)
+    local l = m.layers[reqs[k].index]
+    progress { status = "downloading", digest = l.digest, size = l.size, current = now, index = reqs[k].index }
+  end
+  local res = #reqs > 0 and c:perform(reqs, { parallel = M.PARALLEL, progress = on_bytes, done = function(k, resp)
     local l = m.layers[reqs[k].index]
     progress { status = resp.status == 200 and "downloaded" or "failed", digest = l.digest, size = resp.size,
       index = reqs[k].index }
@@ -179,8 +183,9 @@ end
 
 --- Pull opts.ref from its registry: opts = { ref = "name[:tag|@digest]",
 -- platform = "os/arch[/variant]" (default: this machine), progress =
--- function(ev) (ev.status "resolved", "exists", "downloaded", "failed",
--- "unpacked", "done"; ev.digest, ev.size, ev.index, ev.image) }. Raises
+-- function(ev) (ev.status "resolved", "exists", "downloading" (with
+-- ev.current bytes), "downloaded", "failed", "unpacked", "done"; ev.digest,
+-- ev.size, ev.index, ev.image); ctr.registry_progress.new() shows them }. Raises
 -- ("invalid" for a bad reference or content that does not match its
 -- digest, "not_found", "system" for the network). @return the image table
 function M.pull(opts)
