@@ -669,11 +669,11 @@ function M.remove(ref, opts)
   end)
 end
 
--- ---- the object API (ctr.image.object) ----------------------------------------------
+-- ---- the object API (ctr.registry_image) ----------------------------------------------
 
-local function object() return require "ctr.image.object" end
+local function object() return require "ctr.registry_image" end
 --- The Image object for ref (methods tag, remove, inspect, push); raises
--- "not_found". See ctr.image.object.
+-- "not_found". See ctr.registry_image.
 function M.get(ref) return object().get(ref) end
 --- Pull from a registry: image.pull{ref=, platform=, progress=function(ev)}.
 -- @return the Image

@@ -26,6 +26,7 @@ local submodules = {
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
   http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
+  registry_image = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

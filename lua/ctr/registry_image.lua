@@ -1,4 +1,4 @@
---- ctr.image.object: Image objects and prune (the Lua API over ctr.image
+--- ctr.registry_image: Image objects and prune (the Lua API over ctr.image
 -- and the registry modules).
 --
 --   local image = require "ctr.image"
