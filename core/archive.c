@@ -135,6 +135,8 @@ static int oci_whiteout(struct archive_entry *e, ctr_error_t *err) {
     return ctr_fail_errno(err, "whiteout %s", path);
   if (strcmp(base, WH_OPAQUE) == 0)
     return mark_opaque(dir, err) < 0 ? -1 : 1;
+  if (strncmp(base, WH_PREFIX WH_PREFIX, 2 * strlen(WH_PREFIX)) == 0)
+    return 1; /* other ".wh..wh." entries (aufs metadata): not part of the tree */
   const char *name = base + strlen(WH_PREFIX);
   if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return ctr_fail(err, EINVAL, "invalid whiteout entry %s", path);

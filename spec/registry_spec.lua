@@ -379,6 +379,48 @@ describe("registry with basic auth over TLS #root", function()
   end)
 end)
 
+describe("layer whiteouts #root", function()
+  local archive = require "ctr.archive"
+  local dir
+  before_each(function() dir = U.tmproot() end)
+  after_each(function() U.cleanup(dir) end)
+
+  -- a tar holding a symlink "lnk" -> outside and then the entry rel
+  local function evil_tar(rel, n)
+    local src = "src" .. n
+    sh_ok("cd " .. q(dir) .. " && mkdir -p " .. src .. " outside out" .. n .. " && ln -s " .. q(dir .. "/outside") ..
+      " " .. src .. "/lnk && touch " .. src .. "/f && tar -C " .. src .. " -cf a" .. n .. ".tar lnk && tar -C " ..
+      src .. " -rf a" .. n .. ".tar --transform " .. q("s,^f$," .. rel .. ",") .. " f")
+    return dir .. "/a" .. n .. ".tar"
+  end
+
+  it("applies .wh. entries, skips aufs metadata, and writes them back", function()
+    sh_ok("cd " .. q(dir) .. " && mkdir -p src/d out && touch src/d/.wh.gone src/d/.wh..wh..opq src/.wh..wh.plnk " ..
+      "src/d/kept && tar -C src -cf a.tar .")
+    assert(archive.extract(dir .. "/a.tar", dir .. "/out", { oci = true }))
+    local wh = core.lstat(dir .. "/out/d/gone")
+    assert.are.equal("chr", wh.type)
+    assert.is_nil(core.lstat(dir .. "/out/.wh..wh.plnk"))
+    assert.is_nil(core.lstat(dir .. "/out/.wh.plnk"))
+    assert.are.equal("y", core.getxattr(dir .. "/out/d", "trusted.overlay.opaque"))
+    assert(archive.create(dir .. "/out", dir .. "/b.tar", { oci = true }))
+    local names = {}
+    for _, e in ipairs(assert(archive.list(dir .. "/b.tar"))) do names[e.path:gsub("/$", "")] = e.type end
+    assert.are.equal("file", names["d/.wh.gone"])
+    assert.are.equal("file", names["d/.wh..wh..opq"])
+    assert.is_nil(names["d/gone"])
+  end)
+
+  it("never follows a layer's symlink out of the tree", function()
+    local ok, err = archive.extract(evil_tar("lnk/.wh..wh..opq", 1), dir .. "/out1", { oci = true })
+    assert.is_nil(ok)
+    assert.matches("opaque", err)
+    ok = archive.extract(evil_tar("lnk/.wh.victim", 2), dir .. "/out2", { oci = true })
+    assert.is_nil(ok)
+    assert.are.equal(0, #core.readdir(dir .. "/outside"))
+  end)
+end)
+
 describe("registry references", function()
   local registry = require "ctr.registry"
   it("follows docker's rules", function()
