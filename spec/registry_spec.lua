@@ -69,7 +69,8 @@ local function build_images()
   sh_ok("umoci unpack --image " .. L .. ":v1 " .. b2 .. " >/dev/null && rm " .. b2 .. "/rootfs/etc/deleted && " ..
     "echo new > " .. b2 .. "/rootfs/etc/added && umoci repack --image " .. L .. ":v2 " .. b2)
   sh_ok("umoci config --image " .. L .. ":v2 --config.cmd cat --config.cmd kept " ..
-    "--config.env PATH=/bin --config.env FOO=bar --config.workingdir /etc --config.label team=blue")
+    "--config.env PATH=/bin --config.env FOO=bar --config.workingdir /etc --config.label team=blue " ..
+    "--config.volume /data --config.exposedports 8080/tcp --config.stopsignal SIGUSR1")
   sh_ok("umoci config --image " .. L .. ":v2 --tag arm --architecture arm64 --config.env ARCH=arm64")
   sh_ok("umoci unpack --image " .. L .. ":base " .. b3 .. " >/dev/null && mkdir -p " .. b3 ..
     "/rootfs/x && head -c 100000 /dev/urandom > " .. b3 .. "/rootfs/x/blob && umoci repack --image " .. L ..
@@ -136,6 +137,9 @@ describe("registry #root", function()
     local img = require("ctr.json").decode(ctr_ok({ "inspect", reg() .. "/test/app:oci" }))[1]
     assert.matches("^sha256:%x+$", img.digest)
     assert.are.equal("blue", img.config.Labels.team)
+    assert.is_table(img.config.Volumes["/data"])
+    assert.is_table(img.config.ExposedPorts["8080/tcp"])
+    assert.are.equal("SIGUSR1", img.config.StopSignal)
     assert.are.equal(reg() .. "/test/app@" .. img.digest, img.repo_digests[1])
     assert.are.equal(2, count(root .. "/layers"))
   end)
@@ -288,6 +292,22 @@ describe("registry #root", function()
     end)
     state.set_root(nil)
     assert(ok, err)
+  end)
+
+  it("image prune removes untagged images and what only they used", function()
+    ctr_ok({ "pull", reg() .. "/test/app:oci" })
+    ctr_ok({ "pull", "--platform", "linux/arm64", reg() .. "/test/multi" })
+    assert.are.equal(2, count(root .. "/images"))
+    ctr_ok({ "tag", reg() .. "/test/app:oci", reg() .. "/test/multi:latest" }) -- the arm64 image is now untagged
+    local out = ctr_ok({ "image", "prune" })
+    assert.matches("Total reclaimed: 1 images", out)
+    assert.are.equal(1, count(root .. "/images"))
+    assert.are.equal(2, count(root .. "/layers")) -- shared with the image kept
+    assert.are.equal("keep\n", ctr_ok({ "run", "--rm", reg() .. "/test/multi" }))
+    ctr_ok({ "image", "prune", "-a" })
+    assert.are.equal(0, count(root .. "/images"))
+    assert.are.equal(0, count(root .. "/layers"))
+    assert.are.equal(0, count(root .. "/blobs/sha256"))
   end)
 
   it("stores the layer of a tarball imported twice once", function()
