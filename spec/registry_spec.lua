@@ -94,6 +94,10 @@ local function build_images()
   skopeo("v2", "test/app:v2s2", "--format v2s2")
   skopeo("multi", "test/multi:latest", "--all")
   skopeo("tamper", "test/tamper:latest")
+  local b4 = q(tmp .. "/b4")
+  sh_ok("umoci unpack --image " .. L .. ":v1 " .. b4 .. " >/dev/null && head -c 20000000 /dev/urandom > " .. b4 ..
+    "/rootfs/big && umoci repack --image " .. L .. ":big " .. b4 .. " && rm -rf " .. b4)
+  skopeo("big", "test/big:latest")
 end
 
 setup(function()
@@ -292,6 +296,33 @@ describe("registry #root", function()
     end)
     state.set_root(nil)
     assert(ok, err)
+  end)
+
+  it("a pull killed at any point leaves no image; the next pull cleans up and completes", function()
+    for _, delay in ipairs({ 0.05, 0.3 }) do
+      local env = "LUAC_CTR_ROOT=" .. q(root) .. " "
+      local f = assert(io.popen(env .. q(U.launcher) .. " pull -q " .. q(reg() .. "/test/big") ..
+        " >/dev/null 2>&1 & echo $!"))
+      local pid = tonumber(f:read("l"))
+      f:close()
+      U.wait_for(function()
+        for _, n in ipairs(core.readdir(root .. "/tmp") or {}) do
+          if n:match("^pull%-") then return true end
+        end
+      end, 10)
+      core.sleep(delay)
+      core.kill(pid, "KILL")
+      U.wait_for(function() return not core.kill(pid, 0) end, 5)
+      -- an image is there whole or not at all: every layer it names is in place
+      for _, n in ipairs(core.readdir(root .. "/images") or {}) do
+        local rec = require("ctr.json").decode(assert(core.read_file(root .. "/images/" .. n)))
+        for _, l in ipairs(rec.layers) do assert.truthy(core.stat(root .. "/layers/" .. l), l) end
+      end
+    end
+    ctr_ok({ "pull", reg() .. "/test/big" })
+    assert.are.equal(0, count(root .. "/tmp"))
+    assert.are.equal("keep\n", ctr_ok({ "run", "--rm", reg() .. "/test/big", "cat", "/etc/kept" }))
+    assert.are.equal(2, count(root .. "/layers"))
   end)
 
   it("image prune removes untagged images and what only they used", function()

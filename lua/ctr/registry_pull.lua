@@ -193,7 +193,7 @@ function M.pull(opts)
   local plat = M.platform(opts.platform)
   local progress = opts.progress or function() end
   state.ensure()
-  require("ctr.gc").auto()
+  require("ctr.gc").collect() -- what a killed pull left in <root>/tmp (its lock is free)
   local c = registry.client(r)
   local m, md, top, seen = resolve(c, r, plat)
   progress { status = "resolved", digest = top, layers = #m.layers }
