@@ -125,6 +125,12 @@ local function fetch_config(c, m)
   if #cfg.rootfs.diff_ids ~= #m.layers then
     errors.throw("invalid", "the image config lists %d layers, the manifest %d", #cfg.rootfs.diff_ids, #m.layers)
   end
+  for i, l in ipairs(m.layers) do -- an uncompressed layer's digest is its diff_id
+    if l.mediaType:match("%.tar$") and cfg.rootfs.diff_ids[i] ~= l.digest then
+      errors.throw("invalid", "layer %d: its digest %s is not the config's diff_id %s", i, l.digest,
+        tostring(cfg.rootfs.diff_ids[i]))
+    end
+  end
   return cfg, resp.body
 end
 
