@@ -487,4 +487,21 @@ describe("registry references", function()
       assert.has_error(function() registry.parse(bad) end)
     end
   end)
+
+  it("uses plain HTTP only for loopback and listed registries, HTTPS when certs.d has a CA", function()
+    local core2 = require "ctr.core"
+    local d = U.tmproot()
+    assert(core2.write_file_atomic(d .. "/reg.json", '{"insecure": ["myhost:5000"]}'))
+    assert(os.execute("mkdir -p " .. q(d .. "/certs/127.0.0.2:443") .. " && touch " .. q(d .. "/certs/127.0.0.2:443/ca.crt")))
+    local code = ("package.path=%q..package.path; package.cpath=%q..package.cpath; "):format(
+      U.srcdir .. "/lua/?.lua;", U.srcdir .. "/" .. U.build .. "/?.so;") .. [[
+      local r = require "ctr.registry"
+      local function scheme(ref) return r.client(r.parse(ref), { creds = false }).scheme end
+      print(scheme("127.0.0.1:5000/a"), scheme("myhost:5000/a"), scheme("other:5000/a"), scheme("busybox"),
+        scheme("127.0.0.2:443/a"))]]
+    local out = sh_ok("LUAC_CTR_REGISTRIES=" .. q(d .. "/reg.json") .. " LUAC_CTR_CERTS_D=" .. q(d .. "/certs") ..
+      " lua5.4 -e " .. q(code))
+    U.cleanup(d)
+    assert.are.equal("http\thttp\thttps\thttps\thttps\n", out)
+  end)
 end)
