@@ -28,6 +28,7 @@
 --   ctr.container.inspect    inspect
 --   ctr.container.scope      containers removed with a scope or the script
 --   ctr.container.events     start, exit and oom events
+--   ctr.container.image      commit, export (ctr.commit)
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 local object = require "ctr.container.object"
@@ -43,6 +44,7 @@ local events = require "ctr.container.events"
 require "ctr.container.launch"
 require "ctr.container.exec"
 require "ctr.container.inspect"
+require "ctr.container.image"
 
 local M = {}
 M.Container = object.Container

@@ -9,7 +9,6 @@ local launch = require "ctr.container.launch"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 local ALL_NS = { "mnt", "pid", "net", "ipc", "uts", "cgroup" }
 
@@ -50,7 +49,7 @@ local function collect(a, b, feed, deadline)
     if feed then list[#list + 1] = feed.pending == "" and { feed.src, "in" } or { feed.w, "out" } end
     local ms = deadline and math.max(0, math.ceil((deadline - core.clock("monotonic")) * 1000)) or -1
     local ready, err = core.poll(list, ms)
-    if not ready then raise(125, "exec: poll: %s", err) end
+    if not ready then errors.throw("system", "exec: poll: %s", err) end
     if deadline and (#ready == 0 or core.clock("monotonic") >= deadline) then
       if feed then feed.w:close() end
       return table.concat(bufs[a]), table.concat(bufs[b]), true
@@ -75,7 +74,7 @@ end
 local function exec_process(self, o)
   local cfg = self:config()
   local base = cfg.process
-  if type(o.argv) ~= "table" or #o.argv == 0 then raise(125, "exec: no command given") end
+  if type(o.argv) ~= "table" or #o.argv == 0 then errors.throw("invalid", "exec: no command given") end
   -- docker: exec -t sets TERM=xterm (as run -t does) unless -e TERM= is given
   local env = identity.env_merge(base.env, o.tty and { "TERM=xterm" } or {})
   env = identity.env_merge(env, o.env or {})
@@ -153,13 +152,12 @@ local function enter(self, process, target, keep)
   if not p then
     if keep.out_r then keep.out_r:close(); keep.err_r:close() end
     if keep.in_w then keep.in_w:close() end
-    -- it died meanwhile (setns: no such process; its cgroup gone)
-    if not exec_failed and self:refresh():status() ~= "running" then
+    -- it died meanwhile (setns: no such process, while /proc may still show
+    -- it exiting; or its cgroup gone)
+    if not exec_failed and (errno == core.errno.ESRCH or self:refresh():status() ~= "running") then
       errors.throw("not_running", "container %s is not running", self.state.name)
     end
-    local code = 125
-    if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
-    raise(code, err)
+    launch.exec_error(err, errno, exec_failed)
   end
   return p
 end
@@ -194,7 +192,7 @@ local function relay(p, o, keep)
   }
   if pty then pty:close() end
   if keep.out_r then keep.out_r:close(); keep.err_r:close() end
-  if not res then raise(125, "exec: %s", serr) end
+  if not res then errors.throw("system", "exec: %s", serr) end
   return res
 end
 
@@ -222,7 +220,7 @@ function Container:exec(o)
   local process = exec_process(self, o)
   local target = exec_target(self)
   if o.detach and (o.stdin or o.stdout or o.stderr) then
-    raise(125, "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
+    errors.throw("invalid", "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
   end
   local keep = {}
   exec_stdio(o, target, keep)
