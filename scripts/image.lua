@@ -45,15 +45,14 @@ local function inspect(args)
   if failed then os.exit(1) end
 end
 
-errors.main(function(sub, ...)
-  local args = { ... }
-  if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
-    usage()
-    if sub == nil then os.exit(1) end
-    return
-  end
-  if sub == "inspect" then return inspect(args) end
-  local script = aliases[sub]
-  if not script then errors.raise(1, "unknown image command %q\nSee 'luac-ctr image --help'.", sub) end
-  return run_script(script, args)
-end, ...)
+local sub = ...
+if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
+  usage()
+  if sub == nil then os.exit(1) end
+elseif sub == "inspect" then
+  inspect({ select(2, ...) })
+elseif aliases[sub] then
+  run_script(aliases[sub], { select(2, ...) })
+else
+  errors.raise(1, "unknown image command %q\nSee 'luac-ctr image --help'.", sub)
+end

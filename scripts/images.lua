@@ -4,16 +4,14 @@
 local cli = require "ctr.cli"
 local image = require "ctr.image"
 local util = require "ctr.util"
+local errors = require "ctr.errors"
 
-local ok, opts, args = pcall(cli.parse, util.script_args(...), {
+local opts, args = cli.parse({ ... }, {
   { "q", "quiet", "flag", "Only show image IDs" },
   { "a", "all", "flag", "Show all images (accepted for compatibility)" },
   { nil, "no-trunc", "flag", "Don't truncate output" },
 }, { usage = "images [OPTIONS] [REPOSITORY[:TAG]]", description = "List images", command = "images" })
-if not ok then
-  util.die(type(opts) == "table" and opts.msg or tostring(opts), type(opts) == "table" and opts.code or 125)
-end
-if #args > 1 then util.die('"images" requires at most 1 argument.\nSee \'luac-ctr images --help\'.', 125) end
+if #args > 1 then errors.raise(125, "\"images\" requires at most 1 argument.\nSee 'luac-ctr images --help'.") end
 
 -- optional filter: "name" (any tag) or "name:tag"
 local want_name, want_tag = args[1], nil

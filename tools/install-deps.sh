@@ -8,7 +8,7 @@
 set -eu
 # build: compiler, Lua 5.4 (luac5.4 precompiles the modules), the -dev
 # packages of the libraries linked in; run: the busybox image, nftables
-RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev lua-dkjson
+RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev
       libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev libnftables-dev
       busybox-static iproute2 nftables util-linux procps xz-utils"
 # tests: busted, lint (clang-format, luacheck, cppcheck), the cgroup v2 VM
