@@ -27,6 +27,9 @@ local submodules = {
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
+  http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
+  registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
+  registry_image = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
