@@ -89,8 +89,21 @@ void lctr_eintr(lua_State *L) {
     raise_interrupt(L);
 }
 
+/* True inside a finalizer: an error there only becomes a warning (the
+ * interrupt would be lost), so the hook waits until the __gc has returned. */
+static int in_finalizer(lua_State *L) {
+  lua_Debug d;
+  for (int level = 0; lua_getstack(L, level, &d); level++)
+    if (lua_getinfo(L, "n", &d) && d.namewhat && strcmp(d.namewhat, "metamethod") == 0 && d.name &&
+        strcmp(d.name, "__gc") == 0)
+      return 1;
+  return 0;
+}
+
 static void hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
+  if (pending && in_finalizer(L))
+    return; /* the hook stays: asked again at the next instruction */
   lua_sethook(L, NULL, 0, 0);
   if (pending)
     raise_interrupt(L);

@@ -23,7 +23,7 @@ io.stdout:setvbuf("line") -- progress shows as it happens, through a pipe too
 local PAGE = 'mkdir -p /www && echo "$1" > /www/index.html && exec httpd -f -p 80 -h /www'
 
 local function deploy(app, version)
-  local _, c = container.run {
+  local c = container.run {
     image = "busybox", name = app .. "-" .. version, detach = true,
     labels = { app = app, version = version }, cmd = { "sh", "-c", PAGE, "sh", version },
   }

@@ -79,7 +79,7 @@ errors.main(function(...)
   if old then old:remove { force = true } end
   local cmd = { table.unpack(service.cmd) }
   cmd[#cmd + 1] = tostring(tonumber(o.break_after or "1") or 1)
-  local _, c = container.run {
+  local c = container.run {
     name = name, image = service.image, cmd = cmd, network = service.network, detach = true,
     remove_on_exit = true, -- also when interrupted (Ctrl-C, SIGTERM)
   }

@@ -24,7 +24,7 @@ local container = require "ctr.container"
 io.stdout:setvbuf("line") -- progress shows as it happens, through a pipe too
 
 local function start(scope, job, o)
-  local _, c = scope:run {
+  local c = scope:run {
     image = "busybox", cmd = { "sh", "-c", job.cmd }, detach = true, network = "none", timeout = o.timeout,
     memory = o.memory, memory_swap = o.memory, labels = { queue = "jobqueue", job = tostring(job.n) },
   }

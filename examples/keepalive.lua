@@ -21,7 +21,7 @@ io.stdout:setvbuf("line") -- progress shows as it happens, through a pipe too
 
 local function start(svc, seq, crash_after)
   local work = crash_after and ("sleep " .. crash_after .. "; exit 3") or "exec sleep 3600"
-  local _, c = container.run {
+  local c = container.run {
     image = "busybox", name = ("%s-%d"):format(svc, seq), network = "none", detach = true,
     labels = { svc = svc, replica = tostring(seq) }, cmd = { "sh", "-c", work },
   }

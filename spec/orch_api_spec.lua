@@ -145,7 +145,7 @@ describe("managing services #root", function()
   local function sleeper(o)
     o.image, o.detach = "busybox", true
     o.cmd = o.cmd or { "sleep", "100" }
-    local _, c = container.run(o)
+    local c = container.run(o)
     return c
   end
 
@@ -164,7 +164,7 @@ describe("managing services #root", function()
     -- the same names everywhere: cmd and cwd, with argv and workdir as aliases
     assert.are.equal("/tmp\n", c:exec { cmd = { "pwd" }, cwd = "/tmp", capture = true }.stdout)
     assert.are.equal("/etc\n", c:exec { argv = { "pwd" }, workdir = "/etc", capture = true }.stdout)
-    local _, c2 = container.run { image = "busybox", network = "none", cwd = "/proc", cmd = { "pwd" }, detach = true }
+    local c2 = container.run { image = "busybox", network = "none", cwd = "/proc", cmd = { "pwd" }, detach = true }
     c2:wait()
     assert.are.same({ "/proc" }, c2:logs())
     c:stop(1) -- a number is the timeout
@@ -240,7 +240,7 @@ describe("managing services #root", function()
   end)
 
   it("c:logs gives lines, tail and since, and follows with a timeout", function()
-    local _, c = container.run { image = "busybox", network = "none", detach = true,
+    local c = container.run { image = "busybox", network = "none", detach = true,
       cmd = { "sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three; exec sleep 100" } }
     local lines = U.wait_for(function()
       local l = c:logs()

@@ -143,9 +143,9 @@ local core = require "ctr.core"
 local container = require "ctr.container"
 assert(core.sigmask("block", { "TERM", "INT", "HUP", "USR1" }))
 assert(core.signal("QUIT", "ignore")); assert(core.signal("USR2", "ignore")); assert(core.signal("TERM", "ignore"))
-local _, c = container.run { name = "sigs", image = "busybox", network = "none", detach = true,
+local c = container.run { name = "sigs", image = "busybox", network = "none", detach = true,
   cmd = { "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done" } }
-local _, c2 = container.run { name = "plain", image = "busybox", network = "none", detach = true, cmd = { "sleep", "30" } }
+local c2 = container.run { name = "plain", image = "busybox", network = "none", detach = true, cmd = { "sleep", "30" } }
 local r = c:exec { argv = { "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status" }, capture = true }
 io.write(r.stdout)
 print("pid", c2.state.pid, c.state.supervisor.pid)

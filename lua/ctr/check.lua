@@ -207,7 +207,7 @@ local CREATE = {
   pids_limit = "string|integer", cap_add = "list", cap_drop = "list", privileged = "boolean",
   devices = "list", network = "string", network_available = "boolean", ip = "string",
   publish = "list", add_host = "list", dns = "list", rm = "boolean", log_max = "integer",
-  log_files = "integer", security_opt = "list", labels = "map",
+  log_files = "integer", security_opt = "list", labels = "map", ulimits = "list",
   -- options of other parts of the API, checked here once for all
   userns = "string",
   _aliases = { workdir = "cwd" },

@@ -29,6 +29,7 @@
 --   ctr.container.service    labels and list{label=}, publish/unpublish, logs
 --   ctr.container.scope      containers removed with a scope or the script
 --   ctr.container.events     start, exit and oom events
+--   ctr.container.image      commit, export (ctr.commit)
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 local object = require "ctr.container.object"
@@ -45,6 +46,7 @@ local events = require "ctr.container.events"
 require "ctr.container.launch"
 require "ctr.container.exec"
 require "ctr.container.inspect"
+require "ctr.container.image"
 
 local M = {}
 M.Container = object.Container

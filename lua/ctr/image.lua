@@ -384,6 +384,7 @@ local function create_busybox()
   if not ok then
     core.remove_all(tmp)
     state.release_temp(tmp)
+    if errors.is(err, "interrupted") then error(err, 0) end
     error("cannot create the busybox image: " .. tostring(err), 0)
   end
   local lid = add_layer(tmp)
@@ -415,6 +416,7 @@ function M.resolve(ref)
   if not name then return nil, tag end
   if name == "busybox" and tag == "latest" then
     local ok, res = pcall(M.ensure_busybox)
+    if not ok and errors.is(res, "interrupted") then error(res, 0) end -- not "no image"
     if not ok then return nil, tostring(res) end
     return res
   end

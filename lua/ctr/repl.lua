@@ -269,7 +269,21 @@ function M.docs()
   local docs = {}
   for _, dir in ipairs(M.doc_dirs()) do
     for _, p in ipairs(list_dir(dir, ".c")) do M.scan_c(p, docs) end
-    for _, m in ipairs(lua_modules(dir, "ctr")) do M.scan_lua(m[1], m[2], docs) end
+    for _, m in ipairs(lua_modules(dir, "ctr")) do
+      M.scan_lua(m[1], m[2], docs)
+      -- a module split into parts (ctr/container/*.lua): each part's functions
+      -- and methods are also known by the facade's name (ctr.container.run,
+      -- ctr.container.Container:stop)
+      local pkg = m[2]:match("^(ctr%.[%w_]+)%.[%w_]+$")
+      if pkg then
+        local add = {} -- no new keys while traversing
+        for k, d in pairs(docs) do
+          local fn = k:sub(1, #m[2] + 1) == m[2] .. "." and k:sub(#m[2] + 2)
+          if fn and not docs[pkg .. "." .. fn] then add[pkg .. "." .. fn] = d end
+        end
+        for k, d in pairs(add) do docs[k] = d end
+      end
+    end
   end
   docs_cache = docs
   return docs

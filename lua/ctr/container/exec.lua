@@ -10,7 +10,6 @@ local check = require "ctr.check"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 local ALL_NS = { "mnt", "pid", "net", "ipc", "uts", "cgroup" }
 
@@ -51,7 +50,7 @@ local function collect(a, b, feed, deadline)
     if feed then list[#list + 1] = feed.pending == "" and { feed.src, "in" } or { feed.w, "out" } end
     local ms = deadline and math.max(0, math.ceil((deadline - core.clock("monotonic")) * 1000)) or -1
     local ready, err = core.poll(list, ms)
-    if not ready then raise(125, "exec: poll: %s", err) end
+    if not ready then errors.throw("system", "exec: poll: %s", err) end
     if deadline and (#ready == 0 or core.clock("monotonic") >= deadline) then
       if feed then feed.w:close() end
       return table.concat(bufs[a]), table.concat(bufs[b]), true
@@ -94,6 +93,7 @@ local function exec_process(self, o)
   return {
     args = o.cmd, env = env, cwd = o.cwd or base.cwd, user = user,
     capabilities = caps, noNewPrivileges = base.noNewPrivileges, terminal = o.tty or false,
+    rlimits = base.rlimits, -- as docker exec: the container's
   }
 end
 
@@ -154,13 +154,12 @@ local function enter(self, process, target, keep)
   if not p then
     if keep.out_r then keep.out_r:close(); keep.err_r:close() end
     if keep.in_w then keep.in_w:close() end
-    -- it died meanwhile (setns: no such process; its cgroup gone)
+    -- it died meanwhile (setns: no such process, while /proc may still show
+    -- it exiting; or its cgroup gone)
     if not exec_failed and (errno == core.errno.ESRCH or self:refresh():status() ~= "running") then
       errors.throw("not_running", "container %s is not running", self.state.name)
     end
-    local code = 125
-    if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
-    raise(code, err)
+    launch.exec_error(err, errno, exec_failed)
   end
   return p
 end
@@ -195,7 +194,7 @@ local function relay(p, o, keep)
   }
   if pty then pty:close() end
   if keep.out_r then keep.out_r:close(); keep.err_r:close() end
-  if not res then raise(125, "exec: %s", serr) end
+  if not res then errors.throw("system", "exec: %s", serr) end
   return res
 end
 
@@ -225,7 +224,7 @@ function Container:exec(o)
   local process = exec_process(self, o)
   local target = exec_target(self)
   if o.detach and (o.stdin or o.stdout or o.stderr) then
-    raise(125, "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
+    errors.throw("invalid", "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
   end
   local keep = {}
   exec_stdio(o, target, keep)

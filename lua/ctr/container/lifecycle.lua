@@ -14,7 +14,6 @@ require "ctr.container.launch" -- Container:_launch
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 -- Under the container's lock: record the exit (see _finish). False when
 -- there is nothing to record.
@@ -69,7 +68,7 @@ local function supervise(c, p, fds, g, o)
   }
   for _, fd in pairs(fds) do fd:close() end
   c:_finish(g, res)
-  if not res then raise(125, "supervising the container: %s", err) end
+  if not res then errors.throw("system", "supervising the container: %s", err) end
   st = c.state -- as recorded (or not: a container removed meanwhile)
   return {
     exit_code = res.exit_code, signal = res.signaled and res.signal or nil, signaled = res.signaled,
@@ -80,7 +79,7 @@ end
 
 local function check_startable(self)
   local s = self:status()
-  if s == "running" then raise(125, "container %s is already running", self.state.name) end
+  if s == "running" then errors.throw("conflict", "container %s is already running", self.state.name) end
 end
 
 local function launch_locked(self, o)
@@ -138,7 +137,8 @@ local function supervisor_main(self, w, timeout)
     supervise(self, p, fds, g, { echo = false, timeout = timeout })
   end)
   if not ok and not reported then
-    core.write(w, ("err %d %s\n"):format(errors.code(err), errors.message(err)))
+    local e = errors.from(err)
+    core.write(w, ("err %d %s %s\n"):format(errors.code(err), e.kind, errors.message(err)))
   end
 end
 
@@ -172,15 +172,15 @@ function Container:_start_detached(timeout)
   if msg:sub(1, 3) == "ok\n" then
     self:refresh()
     local hok, herr = pcall(hooks.run, "poststart", self)
-    if not hok then
-      if errors.is(herr, "interrupted") then error(herr, 0) end -- Ctrl-C stays Ctrl-C (130)
-      raise(125, errors.message(herr))
-    end
+    if not hok then error(errors.is(herr) and herr or errors.new { msg = errors.message(herr) }, 0) end
     return self
   end
-  local code, text = msg:match("^err (%d+) (.-)\n?$")
-  if code then raise(math.tointeger(tonumber(code)), text) end
-  raise(125, "the container's supervisor died before reporting (%s)", msg)
+  local code, kind, text = msg:match("^err (%d+) ([%w_]+) (.-)\n?$")
+  if code then
+    kind = errors.CODES[kind] and kind or "system"
+    error(errors.new { kind = kind, code = math.tointeger(tonumber(code)), msg = text }, 0)
+  end
+  errors.throw("system", "the container's supervisor died before reporting (%s)", msg)
 end
 
 -- run's own options that create does not know
@@ -189,9 +189,14 @@ local RUN_ONLY = { detach = true, stdin = true, timeout = true, remove_on_exit =
 --- create + start: the `docker run` of the API. Options as create, plus
 -- detach, interactive, stdin, timeout (seconds, see Container:start) and
 -- remove_on_exit (true: the container is removed, forced, when the script
--- ends, errs or is interrupted: see ctr.on_exit). Returns start's result
--- (see Container:result; the container itself when detached) and the
--- container.
+-- ends, errs or is interrupted: see ctr.on_exit). Returns one thing:
+-- detached, the container (running); in the foreground, once it exited, its
+-- result (see Container:result) with container= (the Container, removed
+-- already when o.rm). A failed start removes the container.
+--
+--   local c = container.run { image = "busybox", cmd = { "top" }, detach = true }
+--   local r = container.run { image = "busybox", cmd = { "true" }, timeout = 5 }
+--   os.exit(r.exit_code)
 function M.run(o) return M._run(o) end
 
 -- run, calling on_create(c) as soon as the container exists (ctr.container.scope)
@@ -208,7 +213,9 @@ function M._run(o, on_create)
     pcall(c.remove, c, { force = true })
     error(res, 0)
   end
-  return res, c
+  if o.detach then return c end
+  res.container = c
+  return res
 end
 
 --- Remove c (forced) when the script ends, errs or is interrupted (see

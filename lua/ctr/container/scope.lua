@@ -1,7 +1,7 @@
 --- ctr.container.scope: containers tied to the script's life.
 --
 --   local scope <close> = container.scope()
---   local _, web = scope:run { image = "busybox", cmd = {...}, detach = true }
+--   local web = scope:run { image = "busybox", cmd = {...}, detach = true }
 --   ... -- web is removed (forced) when the block ends, errs or is interrupted
 --
 -- A scope removes its containers when it is closed: at the end of the

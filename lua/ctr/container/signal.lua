@@ -8,7 +8,6 @@ local check = require "ctr.check"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 local alive = object.alive
 
 --- A signal number from a name ("TERM", "SIGTERM"), a numeric string or a
@@ -20,7 +19,7 @@ function M.signum(sig)
   if s:match("^%d+$") then return math.tointeger(tonumber(s)) end
   s = s:upper():gsub("^SIG", "")
   local n = core.signum(s)
-  if not n then raise(125, "invalid signal: %s", tostring(sig)) end
+  if not n then errors.throw("invalid", "invalid signal: %s", tostring(sig)) end
   return n
 end
 local signum = M.signum
@@ -38,7 +37,7 @@ function Container:kill(sig)
   if not ok and errno == core.errno.ESRCH then
     errors.throw("not_running", "container %s is not running", self.state.name)
   end
-  if not ok then raise(125, "cannot signal container %s: %s", self.state.name, err) end
+  if not ok then errors.throw("system", "cannot signal container %s: %s", self.state.name, err) end
   return true
 end
 
