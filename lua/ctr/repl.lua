@@ -329,8 +329,23 @@ local function module_index(docs, modname)
       if f:find(":", 1, true) then meths[#meths + 1] = f else fns[#fns + 1] = f end
     end
   end
-  table.sort(fns)
-  table.sort(meths)
+  -- a loaded module lists what it has (a split module's parts have more)
+  local mod, seen = package.loaded[modname], {}
+  local function keep(list, has)
+    local out = {}
+    for _, f in ipairs(list) do
+      if not seen[f] and (type(mod) ~= "table" or has(f)) then out[#out + 1] = f end
+      seen[f] = true
+    end
+    table.sort(out)
+    return out
+  end
+  fns = keep(fns, function(f) return rawget(mod, f) ~= nil end)
+  meths = keep(meths, function(f)
+    local owner, name = f:match("^([%w_]+):([%w_]+)$")
+    local class = owner and rawget(mod, owner)
+    return type(class) == "table" and rawget(class, name) ~= nil
+  end)
   if #fns + #meths == 0 then return nil end
   local lines = {}
   for _, group in ipairs({ { "functions:", fns }, { "methods:", meths } }) do
