@@ -257,7 +257,7 @@ describe("luac-runc", function()
         "linux%.uidMappings" },
       { function(cfg) cfg.hooks = { prestart = { { path = "/bin/true" } } } end, "hooks" },
       { function(cfg) cfg.linux.intelRdt = { closID = "x" } end, "linux%.intelRdt" },
-      { function(cfg) cfg.linux.resources.cpu = { shares = 512 } end, "linux%.resources%.cpu%.shares" },
+      { function(cfg) cfg.linux.resources.cpu = { shares = 1 } end, "linux%.resources%.cpu%.shares: must be" },
       { function(cfg) cfg.linux.frobnicate = true end, "linux%.frobnicate: unknown field" },
       { function(cfg) cfg.linux.cgroupsPath = "system.slice:luac:x" end, "linux%.cgroupsPath" },
     }

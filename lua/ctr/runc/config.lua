@@ -61,8 +61,8 @@ local RESOURCES_TODO = set("blockIO", "hugepageLimits", "network", "rdma", "unif
 local MEMORY = set("limit", "swap")
 local MEMORY_TODO = set("reservation", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy",
   "checkBeforeUpdate")
-local CPU = set("quota", "period", "cpus", "mems")
-local CPU_TODO = set("shares", "realtimeRuntime", "realtimePeriod", "idle", "burst")
+local CPU = set("quota", "period", "cpus", "mems", "shares")
+local CPU_TODO = set("realtimeRuntime", "realtimePeriod", "idle", "burst")
 local NS_TYPES = set("pid", "network", "mount", "ipc", "uts", "cgroup")
 local MOUNT = set("destination", "type", "source", "options")
 local MOUNT_TODO = set("uidMappings", "gidMappings")
@@ -169,6 +169,10 @@ local function check_linux(l)
   if r then
     check_keys(r.memory, "linux.resources.memory", MEMORY, MEMORY_TODO)
     check_keys(r.cpu, "linux.resources.cpu", CPU, CPU_TODO)
+    local shares = r.cpu and r.cpu.shares
+    if not empty(shares) and shares ~= 0 and (math.type(shares) ~= "integer" or shares < 2 or shares > 262144) then
+      bad("linux.resources.cpu.shares", "must be an integer from 2 to 262144")
+    end
     check_keys(r.pids, "linux.resources.pids", set("limit"))
   end
   check_keys(l.seccomp, "linux.seccomp", SECCOMP, SECCOMP_TODO)
@@ -209,6 +213,22 @@ function M.limits(r)
   if not empty(cpu.mems) then lim.cpuset_mems = cpu.mems end
   if r.pids and r.pids.limit then lim.pids = r.pids.limit end
   return lim
+end
+
+--- Apply linux.resources.cpu.shares to cgroup g (a ctr.cgroup): v1
+-- cpu.shares as it is, v2 cpu.weight = 1 + (shares - 2) * 9999 / 262142 (the
+-- conversion the engines use). M.check has checked the value.
+function M.cpu_shares(g, r)
+  local shares = r and r.cpu and r.cpu.shares
+  if empty(shares) or shares == 0 then return end
+  for _, d in ipairs(g:dirs()) do
+    local file, text = d .. "/cpu.shares", tostring(shares)
+    if not core.exists(file) then file, text = d .. "/cpu.weight", tostring(1 + (shares - 2) * 9999 // 262142) end
+    if core.exists(file) then
+      local ok, err = require("ctr.freezer").write_file(file, text)
+      if not ok then errors.raise(1, "linux.resources.cpu.shares: writing %s: %s", file, err) end
+    end
+  end
 end
 
 --- The device policy: deny all, the config's rules, then the devices every

@@ -69,6 +69,7 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local cgpath = config.cgroup_path(cfg.linux, id)
   made.g = require("ctr.cgroup").create(cgpath, config.limits(cfg.linux.resources))
   made.g:set_devices(config.device_rules(cfg.linux)) -- before any process is in it
+  config.cpu_shares(made.g, cfg.linux.resources)
   local cgroupns = false
   for _, n in ipairs(cfg.linux.namespaces or {}) do cgroupns = cgroupns or (n.type == "cgroup" and n.path == nil) end
   cfg.mounts = config.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
