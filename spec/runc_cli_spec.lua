@@ -255,7 +255,7 @@ describe("luac-runc", function()
     local cases = {
       { function(cfg) cfg.linux.uidMappings = { { containerID = 0, hostID = 100000, size = 65536 } } end,
         "linux%.uidMappings" },
-      { function(cfg) cfg.hooks = { prestart = { { path = "/bin/true" } } } end, "hooks" },
+      { function(cfg) cfg.linux.resources.hugepageLimits = { { pageSize = "2MB", limit = 1 } } end, "hugepageLimits" },
       { function(cfg) cfg.linux.intelRdt = { closID = "x" } end, "linux%.intelRdt" },
       { function(cfg) cfg.linux.resources.cpu = { shares = 1 } end, "linux%.resources%.cpu%.shares: must be" },
       { function(cfg) cfg.linux.frobnicate = true end, "linux%.frobnicate: unknown field" },

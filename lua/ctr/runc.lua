@@ -116,6 +116,13 @@ local function log_line(ctx, level, msg)
   end
 end
 
+--- A warning: on stderr and in the log (the command goes on).
+function M.warn(ctx, fmt, ...)
+  local msg = errors.oneline(fmt:format(...))
+  io.stderr:write("luac-runc: warning: ", msg, "\n")
+  log_line(ctx, "warning", msg)
+end
+
 --- Debug lines go to the log with --debug.
 function M.debug(ctx, fmt, ...)
   if ctx.debug then log_line(ctx, "debug", fmt:format(...)) end

@@ -44,8 +44,7 @@ local function set(...)
   return s
 end
 
-local TOP = set("ociVersion", "process", "root", "hostname", "domainname", "mounts", "annotations", "linux")
-local TOP_TODO = set("hooks")
+local TOP = set("ociVersion", "process", "root", "hostname", "domainname", "mounts", "annotations", "linux", "hooks")
 local PROCESS = set("terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
   "oomScoreAdj")
 local PROCESS_TODO = set("consoleSize", "apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
@@ -182,7 +181,8 @@ end
 --- Raise on the first field this runtime does not honour.
 function M.check(cfg)
   if type(cfg) ~= "table" then bad("(top)", "must be an object") end
-  check_keys(cfg, "", TOP, TOP_TODO)
+  check_keys(cfg, "", TOP)
+  require("ctr.runc.hooks").check(cfg.hooks)
   check_process(cfg.process)
   if type(cfg.root) ~= "table" or type(cfg.root.path) ~= "string" or cfg.root.path == "" then
     bad("root.path", "is required")

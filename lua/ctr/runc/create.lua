@@ -9,12 +9,17 @@
 -- With process.terminal the pty master is sent over --console-socket
 -- (SCM_RIGHTS). --no-pivot and --no-new-keyring are accepted and change
 -- nothing: pivot_root and a fresh session keyring are always used.
+-- The config's prestart, createRuntime and createContainer hooks run once
+-- the init is set up (its namespaces made, its root already changed: a
+-- difference from runc, whose hooks run before pivot_root), before create
+-- returns; one failing fails create and leaves nothing (ctr.runc.hooks).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local util = require "ctr.util"
 local runc = require "ctr.runc"
 local store = require "ctr.runc.store"
 local config = require "ctr.runc.config"
+local hooks = require "ctr.runc.hooks"
 
 local M = {}
 
@@ -86,6 +91,10 @@ local function launch(ctx, id, bundle, cfg, o, made)
     id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
     created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,
   }
+  -- the init is set up and waits for `start`: the create hooks (a failure
+  -- raises: the caller kills it and removes everything)
+  local state = store.oci_state(ctx, st, "creating")
+  for _, kind in ipairs({ "prestart", "createRuntime", "createContainer" }) do hooks.run(cfg, kind, state, p.pid) end
   check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", require("ctr.json").encode(cfg), 384), nil,
     "saving the config")
   store.save(ctx, st)
