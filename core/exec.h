@@ -19,6 +19,7 @@ typedef struct ctr_exec_cfg {
   int cgroup_into_fd;  /* v2 cgroup the command is cloned into, or -1 */
   ctr_process_t proc;
   int stdin_fd, stdout_fd, stderr_fd;
+  int preserve_fds; /* fds 3 .. 3+preserve_fds-1 are passed on (runc's --preserve-fds) */
 } ctr_exec_cfg_t;
 
 /* Start the command; on success out->pid/pidfd/pty_fd describe it. */

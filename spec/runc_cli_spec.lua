@@ -271,6 +271,62 @@ describe("luac-runc", function()
     end
   end)
 
+  it("every error path: one line on stderr, the same msg as the last JSON line of --log, exit 1", function()
+    local log = tmp .. "/errors.json"
+    local function fails(args, pattern)
+      local all = { "--log", log, "--log-format", "json" }
+      table.move(args, 1, #args, #all + 1, all)
+      local _, err, code = runc(all)
+      assert.are.equal(1, code, err)
+      local msg = err:match("^luac%-runc: ([^\n]*)\n$")
+      assert.truthy(msg, err)
+      assert.matches(pattern, msg)
+      local last = read(log):match("([^\n]+)\n?$")
+      local entry = assert(json.decode(last), last)
+      assert.are.equal("error", entry.level)
+      assert.are.equal(msg, entry.msg)
+      assert.truthy(entry.time)
+    end
+    local bad = tmp .. "/badbundle"
+    assert(os.execute("mkdir -p " .. q(bad) .. " && echo '{not json' > " .. q(bad) .. "/config.json"))
+    fails({ "create", "--bundle", tmp .. "/nonexistent", "b1" }, "cannot read .*config%.json")
+    fails({ "create", "--bundle", bad, "b2" }, "badbundle/config%.json")
+    assert.is_false(core.exists(root .. "/b1") or core.exists(root .. "/b2"))
+    fails({ "start", "nope" }, "container nope does not exist")
+    fails({ "--bogus", "list" }, "unknown option")
+    -- kill and start of a container whose process has exited
+    local b = bundle("k1", function(cfg) cfg.process.args = { "true" } end)
+    local _, err, code = runc({ "create", "--bundle", b, "k1" })
+    assert.are.equal(0, code, err)
+    _, err, code = runc({ "start", "k1" })
+    assert.are.equal(0, code, err)
+    assert.truthy(U.wait_for(function() return state("k1").status == "stopped" end, 10))
+    fails({ "kill", "k1", "KILL" }, "not running")
+    fails({ "start", "k1" }, "cannot start a container that has stopped")
+    _, err, code = runc({ "delete", "k1" })
+    assert.are.equal(0, code, err)
+  end)
+
+  it("--systemd-cgroup: a slice:prefix:name cgroupsPath is made as systemd names it", function()
+    local b = bundle("sd1", function(cfg)
+      cfg.process.args = { "sleep", "1000" }
+      cfg.linux.cgroupsPath = "luacspec-a.slice:luac:sd1"
+    end)
+    local _, err, code = runc({ "--systemd-cgroup", "create", "--bundle", b, "sd1" }, { redirect = " >/dev/null" })
+    assert.are.equal(0, code, err)
+    local st = assert(json.decode(read(root .. "/sd1/state.json")))
+    assert.are.equal("luacspec.slice/luacspec-a.slice/luac-sd1.scope", st.cgroup)
+    local g = assert(require("ctr.cgroup").open(st.cgroup))
+    assert.are.same({ state("sd1").pid }, g:pids())
+    _, err, code = runc({ "delete", "--force", "sd1" })
+    assert.are.equal(0, code, err)
+    for _, h in ipairs(require("ctr.cgroup").info().hierarchies) do
+      assert.is_false(core.exists(h.mount .. "/" .. st.cgroup))
+      core.rmdir(h.mount .. "/luacspec.slice/luacspec-a.slice") -- the slices are left, as runc's
+      core.rmdir(h.mount .. "/luacspec.slice")
+    end
+  end)
+
   it("features prints the runtime-spec features JSON", function()
     local out, _, code = runc({ "features" })
     assert.are.equal(0, code)

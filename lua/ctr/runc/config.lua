@@ -261,13 +261,38 @@ function M.device_nodes(l)
   return nodes
 end
 
---- The cgroup path (relative to every hierarchy) of linux.cgroupsPath.
-function M.cgroup_path(l, id)
+-- systemd's slice:prefix:name as the directory path systemd would give it
+-- ("a-b.slice" -> "a.slice/a-b.slice", the unit "prefix-name.scope").
+local function systemd_path(p)
+  local slice, prefix, name = p:match("^([^:]*):([^:]*):([^:]+)$")
+  if not slice or (slice ~= "" and not slice:match("^[%w_%-%.@]+%.slice$")) or prefix:find("/", 1, true) or
+     name:find("/", 1, true) then
+    bad("linux.cgroupsPath", "%s: not a systemd slice:prefix:name", errors.quote(p))
+  end
+  if slice == "" then slice = "system.slice" end
+  local parts, acc = {}, nil
+  if slice ~= "-.slice" then
+    for word in slice:sub(1, -7):gmatch("[^%-]+") do
+      acc = acc and (acc .. "-" .. word) or word
+      parts[#parts + 1] = acc .. ".slice"
+    end
+  end
+  parts[#parts + 1] = name:match("%.slice$") and name or ((prefix ~= "" and prefix .. "-" or "") .. name .. ".scope")
+  return table.concat(parts, "/")
+end
+
+--- The cgroup path (relative to every hierarchy) of linux.cgroupsPath; with
+-- systemd (--systemd-cgroup) the slice:prefix:name form, made as the
+-- directories systemd would name (no systemd unit is registered).
+function M.cgroup_path(l, id, systemd)
   local p = l.cgroupsPath
-  if empty(p) then return "luac-runc/" .. id end
+  if empty(p) then return systemd and ("system.slice/luac-runc-" .. id .. ".scope") or ("luac-runc/" .. id) end
   if type(p) ~= "string" then bad("linux.cgroupsPath", "must be a string") end
   if p:find(":", 1, true) then
-    bad("linux.cgroupsPath", "%s: the systemd slice:prefix:name form is not supported yet", errors.quote(p))
+    if not systemd then
+      bad("linux.cgroupsPath", "%s: the systemd slice:prefix:name form needs --systemd-cgroup", errors.quote(p))
+    end
+    p = systemd_path(p)
   end
   local rel = p:gsub("^/+", ""):gsub("/+$", "")
   for seg in rel:gmatch("[^/]+") do

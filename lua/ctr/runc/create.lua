@@ -1,5 +1,5 @@
 --- luac-runc create [--bundle B] [--pid-file F] [--console-socket S]
---   [--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID
+--   [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
 --
 -- Clone the container's init from the bundle's config.json through
 -- core.spawn (the same path as luac-ctr run; the rootfs is the bundle's, no
@@ -7,7 +7,10 @@
 -- completely, then blocks on <root>/<ID>/exec.fifo until `start`. This
 -- process then exits: the engine's shim is the init's parent from now on.
 -- With process.terminal the pty master is sent over --console-socket
--- (SCM_RIGHTS). --no-pivot and --no-new-keyring are accepted and change
+-- (SCM_RIGHTS). --preserve-fds N: fds 3..3+N-1 are passed to the process
+-- as they are (with systemd's LISTEN_FDS for this process, those first and
+-- LISTEN_FDS/LISTEN_PID=1 in its env, as runc); every other fd is closed.
+-- --no-pivot and --no-new-keyring are accepted and change
 -- nothing: pivot_root and a fresh session keyring are always used.
 -- The config's prestart, createRuntime and createContainer hooks run once
 -- the init is set up (its namespaces made, its root already changed: a
@@ -41,9 +44,10 @@ local function bundle_path(b)
 end
 
 local function check_opts(o, cfg)
-  if o.preserve_fds and o.preserve_fds ~= "0" then
-    errors.raise(1, "--preserve-fds %s: passing extra fds is not supported yet", errors.quote(o.preserve_fds))
-  end
+  local env
+  o.nfds, env = runc.extra_fds(o.preserve_fds, "create", true)
+  cfg.process.env = cfg.process.env or {}
+  table.move(env, 1, #env, #cfg.process.env + 1, cfg.process.env)
   if cfg.process.terminal and not o.console_socket then
     errors.raise(1, "process.terminal is true: --console-socket is required")
   end
@@ -71,14 +75,14 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local fifo = store.fifo(ctx, id)
   check(core.mknod(fifo, "p", 384), nil, "mkfifo " .. fifo)
   check(core.chmod(fifo, 402), nil, "chmod " .. fifo) -- 0622: a non-root init opens it for writing
-  local cgpath = config.cgroup_path(cfg.linux, id)
+  local cgpath = config.cgroup_path(cfg.linux, id, ctx.systemd_cgroup)
   made.g = require("ctr.cgroup").create(cgpath, config.limits(cfg.linux.resources))
   made.g:set_devices(config.device_rules(cfg.linux)) -- before any process is in it
   config.cpu_shares(made.g, cfg.linux.resources)
   local cgroupns = false
   for _, n in ipairs(cfg.linux.namespaces or {}) do cgroupns = cgroupns or (n.type == "cgroup" and n.path == nil) end
   cfg.mounts = config.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
-  local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo }
+  local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo, preserve_fds = o.nfds }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
   local p, perr = core.spawn(cfg, opts)
   if not p then errors.raise(1, "cannot create the container process: %s", perr) end
