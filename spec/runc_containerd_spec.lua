@@ -98,7 +98,11 @@ setup(function()
   tmp = U.tmproot()
   write_config()
   make_image()
-  local out = U.sh("containerd --config " .. q(tmp .. "/config.toml") .. " >" .. q(tmp .. "/containerd.log") ..
+  -- luac-runc (run by the shim with containerd's environment) reads examples/runc/init.lua
+  assert(os.execute("mkdir -p " .. q(tmp .. "/luac-config") .. " && cp " .. q(U.srcdir .. "/examples/runc/init.lua") ..
+    " " .. q(tmp .. "/luac-config/init.lua")))
+  local out = U.sh("LUAC_CTR_CONFIG=" .. q(tmp .. "/luac-config") .. " LUAC_POLICY_LOG=" .. q(tmp .. "/policy.log") ..
+    " containerd --config " .. q(tmp .. "/config.toml") .. " >" .. q(tmp .. "/containerd.log") ..
     " 2>&1 & echo $!")
   cd_pid = math.tointeger(tonumber(out:match("%d+")))
   assert.truthy(cd_pid, out)
@@ -181,6 +185,28 @@ describe("containerd 1.6 with luac-runc as the runc shim's binary", function()
     assert.are.equal(0, code, err)
     assert.are.same({}, runc_ids())
     assert.is_false(core.exists("/sys/fs/cgroup/cpu/" .. st.cgroup) or core.exists("/sys/fs/cgroup/" .. st.cgroup))
+  end)
+
+  it("examples/runc/init.lua: its config hook sets an env var and an annotated memory limit, refuses a cap", function()
+    local _, err, code = ctr("run -d --annotation org.luac-ctr.memory=64m " .. run_args() ..
+      " localhost/bb:1 pol1 sleep 1000", " >/dev/null")
+    assert.are.equal(0, code, err)
+    local st = assert(json.decode(assert(core.read_file(tmp .. "/runc/" .. NS .. "/pol1/state.json"))))
+    assert.matches("%zLUAC_POLICY=1%z", "\0" .. (core.read_file("/proc/" .. st.pid .. "/environ") or "") .. "\0")
+    local limit = core.read_file("/sys/fs/cgroup/memory/" .. st.cgroup .. "/memory.limit_in_bytes") or
+                  core.read_file("/sys/fs/cgroup/" .. st.cgroup .. "/memory.max")
+    assert.are.equal(tostring(64 * 1024 * 1024) .. "\n", limit)
+    ctr("task kill -s KILL pol1")
+    assert.truthy(U.wait_for(function() return ctr("task ls"):match("pol1%s+%d+%s+STOPPED") end, 10))
+    _, err, code = ctr("task delete pol1", " >/dev/null")
+    assert.are.equal(0, code, err)
+    ctr("container rm pol1")
+    assert.matches("stopped pol1\n", core.read_file(tmp .. "/policy.log") or "")
+    local out
+    out, err, code = ctr("run --rm --cap-add CAP_SYS_MODULE " .. run_args() .. " localhost/bb:1 pol2 true")
+    assert.are_not.equal(0, code)
+    assert.matches("policy: CAP_SYS_MODULE is not allowed on this node", out .. err)
+    assert.are.same({}, runc_ids())
   end)
 
   it("a create error: the shim reports luac-runc's reason from its JSON log, nothing is left", function()

@@ -145,6 +145,16 @@ function M.extra_fds(value, where, listen)
   return n, env
 end
 
+--- Run the user's init.lua hooks (ctr.hooks) of event for container c (a
+-- table: id, bundle, pid, config, runtime = "luac-runc"); strict: a failure
+-- raises, else it is a warning.
+function M.user_hooks(ctx, event, c, strict)
+  local ok, err = pcall(require("ctr.hooks").run, event, c)
+  if ok then return end
+  if strict then errors.raise(1, "%s", errors.message(err)) end
+  M.warn(ctx, "%s", errors.message(err))
+end
+
 --- A warning: on stderr and in the log (the command goes on).
 function M.warn(ctx, fmt, ...)
   local msg = errors.oneline(fmt:format(...))

@@ -360,11 +360,18 @@ end
 
 --- Read and check <bundle>/config.json. Returns the config with root.path
 -- made absolute and the default device nodes added: the table for core.spawn.
-function M.load(bundle)
+-- Before the check, the user's init.lua "config" hooks (ctr.hooks) get the
+-- config as a table and may change it: hook(cfg, { id, bundle, runtime });
+-- one raising fails create.
+function M.load(bundle, id)
   local text, err = core.read_file(bundle .. "/config.json")
   if not text then errors.raise(1, "cannot read %s/config.json: %s", bundle, err) end
   local cfg, jerr = json.decode(text)
   if not cfg then errors.raise(1, "%s/config.json: %s", bundle, jerr) end
+  if type(cfg) == "table" then
+    local ok, herr = pcall(require("ctr.hooks").run, "config", cfg, { id = id, bundle = bundle, runtime = "luac-runc" })
+    if not ok then errors.raise(1, "%s", errors.message(herr)) end
+  end
   M.check(cfg)
   if cfg.root.path:sub(1, 1) ~= "/" then cfg.root.path = bundle .. "/" .. cfg.root.path end
   local st = core.stat(cfg.root.path)

@@ -82,6 +82,7 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local cgroupns = false
   for _, n in ipairs(cfg.linux.namespaces or {}) do cgroupns = cgroupns or (n.type == "cgroup" and n.path == nil) end
   cfg.mounts = config.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
+  runc.user_hooks(ctx, "prestart", { id = id, bundle = bundle, config = cfg, runtime = "luac-runc" }, true)
   local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo, preserve_fds = o.nfds }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
   local p, perr = core.spawn(cfg, opts)
@@ -110,7 +111,7 @@ end
 -- proc (its parent is this process) and the state. Raises leaving nothing.
 function M.create(ctx, id, o)
   local bundle = bundle_path(o.bundle)
-  local cfg = config.load(bundle)
+  local cfg = config.load(bundle, id)
   check_opts(o, cfg)
   if o.no_pivot then runc.debug(ctx, "--no-pivot: has no effect, pivot_root is always used") end
   store.ensure_root(ctx)

@@ -34,6 +34,7 @@ function M.delete(ctx, st, force)
   local hok, herr = pcall(require("ctr.runc.hooks").run, cok and cfg or {}, "poststop",
     store.oci_state(ctx, st, "stopped"))
   if not hok then runc.warn(ctx, "delete %s: %s", st.id, errors.message(herr)) end
+  runc.user_hooks(ctx, "poststop", { id = st.id, bundle = st.bundle, config = cok and cfg or nil, runtime = "luac-runc" })
   local ok, err = core.remove_all(store.dir(ctx, st.id))
   if not ok then errors.raise(1, "delete %s: %s", st.id, err) end
 end

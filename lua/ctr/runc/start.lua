@@ -43,6 +43,7 @@ function M.start(ctx, st)
   fd:close()
   core.unlink(fifo)
   run_hooks(ctx, st, cfg, "poststart", "running")
+  runc.user_hooks(ctx, "poststart", { id = st.id, bundle = st.bundle, pid = st.pid, config = cfg, runtime = "luac-runc" })
 end
 
 return setmetatable(M, { __call = function(_, ctx, args)
