@@ -2,6 +2,8 @@
 # bench/runc-engines.sh - luac-runc under the engines, against runc, in one run:
 #   podman --runtime R run --rm --network none IMAGE /bin/true   (R = luac-runc, runc)
 #   ctr run --rm --runc-binary R IMAGE ID /bin/true              (containerd 1.6's runc shim)
+#   R run --bundle B ID: create + start + wait + delete of a minimal bundle
+#                        (/bin/true on the busybox rootfs; R = luac-runc, crun, runc)
 #
 #   bash bench/runc-engines.sh
 #   RUNS=20 bash bench/runc-engines.sh
@@ -11,8 +13,9 @@
 # (podman: vfs storage, cgroupfs, the default_ulimits this host needs, see the
 # README; containerd: started here, native snapshotter, killed by its pid at
 # the end). The image is a busybox tarball (podman import, ctr image import of
-# a docker archive). Everything runs in a private network namespace; nothing is
-# left behind. Prints hyperfine's mean and median (ms) per command.
+# a docker archive). Everything runs in a private network namespace and, as in
+# bench.sh (crun 1.8 refuses this host's hybrid cgroup layout), a private mount
+# namespace without /sys/fs/cgroup/unified; nothing is left behind. Prints hyperfine's mean and median (ms) per command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
@@ -20,11 +23,12 @@ RUNS=${RUNS:-20}
 WARM=${WARM:-3}
 B=${BENCH_DIR:-/tmp/luac-runc-engines-bench}
 [ "$(id -u)" = 0 ] || { echo "runc-engines.sh: run as root" >&2; exit 2; }
-for p in podman containerd ctr runc hyperfine jq; do
+for p in podman containerd ctr runc crun hyperfine jq; do
   command -v "$p" >/dev/null || { echo "runc-engines.sh: $p is missing (tools/install-deps.sh --test)" >&2; exit 2; }
 done
 if [ "${1:-}" != __inns ]; then
-  exec unshare -n bash -c 'ip link set lo up; exec bash "$0" __inns' "$0"
+  exec unshare -m -n --propagation private bash -c \
+    'umount /sys/fs/cgroup/unified 2>/dev/null; ip link set lo up; exec bash "$0" __inns' "$0"
 fi
 
 rm -rf "$B"
@@ -104,7 +108,16 @@ $HF --export-json "$B/res/engines.json" \
   -n ctr-luac-runc "$CTR run --rm --runc-binary $LRUNC --runc-root $B/r1 --fifo-dir $B/fifo localhost/bb:1 b1 /bin/true" \
   -n ctr-runc "$CTR run --rm --runc-binary $RUNC --runc-root $B/r2 --fifo-dir $B/fifo localhost/bb:1 b2 /bin/true" \
   >/dev/null
+# the runtimes alone: one minimal bundle (runc's default spec, /bin/true, read-only root)
+mkdir -p "$B/bundle"
+(cd "$B/bundle" && runc spec)
+jq --arg r "$B/rootfs" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$r' \
+  "$B/bundle/config.json" >"$B/c.json" && mv "$B/c.json" "$B/bundle/config.json"
+$HF --export-json "$B/res/runtimes.json" \
+  -n luac-runc-run "$LRUNC --root $B/lr run --bundle $B/bundle lb1" \
+  -n crun-run "crun --root $B/cr run --bundle $B/bundle lb2" \
+  -n runc-run "$RUNC --root $B/rr run --bundle $B/bundle lb3" >/dev/null
 echo "| command | mean ms | median ms | stddev ms |"
 echo "| --- | ---: | ---: | ---: |"
 jq -r '.results[] | "| \(.command) | \(.mean*1000|.*100|round/100) | \(.median*1000|.*100|round/100) | \(.stddev*1000|.*100|round/100) |"' \
-  "$B/res/engines.json"
+  "$B/res/engines.json" "$B/res/runtimes.json"

@@ -327,6 +327,19 @@ describe("luac-runc", function()
     end
   end)
 
+  it("runc's own default config.json runs as runc runs it (ambient caps without inheritable are not raised)", function()
+    local b = tmp .. "/runcspec"
+    assert(os.execute("mkdir -p " .. q(b) .. " && cd " .. q(b) .. " && runc spec && ln -s " .. q(rootfs) .. " rootfs"))
+    local cfg = assert(json.decode(read(b .. "/config.json")))
+    assert.truthy(cfg.process.capabilities.ambient[1]) -- the case: ambient set, no inheritable
+    cfg.process.terminal = false
+    cfg.process.args = { "sh", "-c", "grep -E '^Cap(Eff|Amb)' /proc/self/status" }
+    assert(core.write_file_atomic(b .. "/config.json", json.encode(cfg)))
+    local out, err, code = runc({ "run", "--bundle", b, "rs1" })
+    assert.are.equal(0, code, err)
+    assert.matches("CapEff:%s+0000000020000420\nCapAmb:%s+0000000000000000\n", out)
+  end)
+
   it("features prints the runtime-spec features JSON", function()
     local out, _, code = runc({ "features" })
     assert.are.equal(0, code)

@@ -358,6 +358,25 @@ function M.cgroup_mounts(mounts, path, cgroupns)
   return out
 end
 
+--- Drop the ambient capabilities of process p that are not both permitted
+-- and inheritable: the kernel refuses to raise those, and runc skips them
+-- (runc's own default config.json lists ambient capabilities with no
+-- inheritable set). Returns the names dropped.
+function M.ambient_fix(p)
+  local caps = type(p) == "table" and p.capabilities
+  if type(caps) ~= "table" or type(caps.ambient) ~= "table" then return {} end
+  local function has(list, name)
+    for _, c in ipairs(type(list) == "table" and list or {}) do if c == name then return true end end
+    return false
+  end
+  local kept, dropped = {}, {}
+  for _, c in ipairs(caps.ambient) do
+    if has(caps.permitted, c) and has(caps.inheritable, c) then kept[#kept + 1] = c else dropped[#dropped + 1] = c end
+  end
+  caps.ambient = kept
+  return dropped
+end
+
 --- Read and check <bundle>/config.json. Returns the config with root.path
 -- made absolute and the default device nodes added: the table for core.spawn.
 -- Before the check, the user's init.lua "config" hooks (ctr.hooks) get the

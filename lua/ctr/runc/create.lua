@@ -113,6 +113,10 @@ function M.create(ctx, id, o)
   local bundle = bundle_path(o.bundle)
   local cfg = config.load(bundle, id)
   check_opts(o, cfg)
+  local dropped = config.ambient_fix(cfg.process)
+  if #dropped > 0 then
+    runc.debug(ctx, "ambient capabilities not both permitted and inheritable, not raised: %s", table.concat(dropped, " "))
+  end
   if o.no_pivot then runc.debug(ctx, "--no-pivot: has no effect, pivot_root is always used") end
   store.ensure_root(ctx)
   local dir = store.dir(ctx, id)

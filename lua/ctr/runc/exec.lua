@@ -162,6 +162,7 @@ return function(ctx, args)
   if status ~= "running" then errors.raise(1, "cannot exec in a %s container", status) end
   local cfg = store.config(ctx, st)
   local proc = process_of(o, pos, cfg)
+  require("ctr.runc.config").ambient_fix(proc)
   check_opts(o, proc)
   local target = target_of(st, cfg, core.getpid())
   target.preserve_fds = o.nfds

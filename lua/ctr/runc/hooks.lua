@@ -126,6 +126,7 @@ local function run_one(h, kind, i, state, pid)
   core.signal("PIPE", "ignore") -- a hook that does not read its stdin: EPIPE here, not a signal
   core.write(inw, state)
   inw:close()
+  core.signal("PIPE", "default")
   local how, code, out = wait_hook(cpid, outr, h.timeout)
   outr:close()
   local tail = out:sub(-400):gsub("%s+$", "")
