@@ -161,10 +161,11 @@ describe("luac-runc", function()
     assert.are.equal("denied\n1:3\n", out)
   end)
 
-  it("sends the pty master to --console-socket (SCM_RIGHTS)", function()
+  it("sends the pty master to --console-socket (SCM_RIGHTS), sized as process.consoleSize", function()
     local b = bundle("tty", function(cfg)
       cfg.process.terminal = true
-      cfg.process.args = { "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; sleep 1" }
+      cfg.process.consoleSize = { height = 33, width = 101 }
+      cfg.process.args = { "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; stty size; sleep 1" }
     end)
     local sockpath = tmp .. "/console.sock"
     os.remove(sockpath)
@@ -180,8 +181,9 @@ describe("luac-runc", function()
     assert.truthy(U.wait_for(function()
       local r = core.poll({ { master, "in" } }, 100)
       if r and #r > 0 then got = got .. (core.read(master, 4096) or "") end
-      return got:find("on-a-tty", 1, true)
-    end, 10))
+      return got:find("33 101", 1, true)
+    end, 10), got)
+    assert.matches("on%-a%-tty", got)
     master:close()
     runc({ "delete", "--force", "t1" })
     -- terminal without a console socket is an error before anything is made

@@ -46,8 +46,8 @@ end
 
 local TOP = set("ociVersion", "process", "root", "hostname", "domainname", "mounts", "annotations", "linux", "hooks")
 local PROCESS = set("terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
-  "oomScoreAdj")
-local PROCESS_TODO = set("consoleSize", "apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
+  "oomScoreAdj", "consoleSize")
+local PROCESS_TODO = set("apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
   "ioPriority", "execCPUAffinity")
 local USER = set("uid", "gid", "additionalGids", "umask")
 local USER_TODO = set("username")
@@ -76,6 +76,7 @@ local function check_process(p)
   if p.cwd ~= nil and (type(p.cwd) ~= "string" or p.cwd:sub(1, 1) ~= "/") then
     bad("process.cwd", "must be an absolute path")
   end
+  M.check_console_size(p)
   local umask = p.user and p.user.umask
   if umask ~= nil and umask ~= json.null and (math.type(umask) ~= "integer" or umask < 0 or umask > 511) then
     bad("process.user.umask", "must be an integer from 0 to 0777 (511)")
@@ -356,6 +357,27 @@ function M.cgroup_mounts(mounts, path, cgroupns)
     end
   end
   return out
+end
+
+--- Check process p's consoleSize ({height, width}, 0..65535 each).
+function M.check_console_size(p)
+  local cs = p.consoleSize
+  if cs == nil or cs == json.null then return end
+  check_keys(cs, "process.consoleSize", set("height", "width"))
+  for _, k in ipairs({ "height", "width" }) do
+    local v = cs[k]
+    if math.type(v) ~= "integer" or v < 0 or v > 65535 then
+      bad("process.consoleSize." .. k, "must be an integer from 0 to 65535")
+    end
+  end
+end
+
+--- Give the pty (master fd) of process p its consoleSize, if it has one.
+function M.console_size(pty, p)
+  local cs = p.consoleSize
+  if type(cs) ~= "table" then return end
+  local ok, err = core.set_winsize(pty, cs.height or 0, cs.width or 0)
+  if not ok then errors.raise(1, "process.consoleSize: %s", err) end
 end
 
 --- Drop the ambient capabilities of process p that are not both permitted

@@ -91,7 +91,10 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local started, serr = p:start()
   if not started then errors.raise(1, "container init: %s", serr) end
   local pty = p:pty()
-  if pty then send_console(o.console_socket, pty) end
+  if pty then
+    config.console_size(pty, cfg.process)
+    send_console(o.console_socket, pty)
+  end
   local st = {
     id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
     created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,

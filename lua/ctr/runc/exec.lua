@@ -87,6 +87,7 @@ local function process_of(o, pos, cfg)
     if type(p) ~= "table" then errors.raise(1, "exec: --process %s: %s", o.process, tostring(jerr or "not an object")) end
     if type(p.args) ~= "table" or #p.args == 0 then errors.raise(1, "exec: --process: args must not be empty") end
     if p.user then user_of({}, p.user); id_num(tostring(p.user.uid or 0), "user.uid") end
+    require("ctr.runc.config").check_console_size(p)
     return p
   end
   if #pos < 2 then errors.raise(1, "exec: a command is required (ARGS or --process)") end
@@ -134,8 +135,9 @@ local function send_console(path, pty)
   if not ok then errors.raise(1, "exec: --console-socket: sending the pty master: %s", serr) end
 end
 
-local function finish(o, p)
+local function finish(o, p, proc)
   local pty = p:pty()
+  if pty then require("ctr.runc.config").console_size(pty, proc) end
   if pty and o.console_socket then send_console(o.console_socket, pty); pty:close(); pty = nil end
   if o.pid_file then
     local ok, err = core.write_file_atomic(o.pid_file, tostring(p.pid), 420)
@@ -171,5 +173,5 @@ return function(ctx, args)
   local p, err = core.exec_in(proc, target)
   target.pidfd:close()
   if not p then errors.raise(255, "exec failed: %s", err) end
-  return finish(o, p)
+  return finish(o, p, proc)
 end
