@@ -32,7 +32,8 @@ typedef struct ctr_mount {
   unsigned long flags;       /* MS_* */
   unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, ... (| MS_REC) or 0 */
   bool bind;
-  bool file; /* bind of a file: create an empty file as target */
+  bool file;  /* bind of a file: create an empty file as target */
+  bool idmap; /* "idmap"/"ridmap": mapped to the container's user namespace */
 } ctr_mount_t;
 
 typedef struct ctr_device {
@@ -89,8 +90,12 @@ typedef struct ctr_spawn_cfg {
 
   const char *hostname;
   const char *domainname;
-  char **sysctl;          /* "key=value" (linux.sysctl), written after the namespaces are entered */
-  int clone_flags;        /* CLONE_NEW* for new namespaces */
+  char **sysctl;   /* "key=value" (linux.sysctl), written after the namespaces are entered */
+  int clone_flags; /* CLONE_NEW* for new namespaces */
+  /* with CLONE_NEWUSER: "inside outside count" lines (linux.uidMappings,
+   * gidMappings), written by the parent (userns.h) */
+  const char *uid_map;
+  const char *gid_map;
   const char *join_ns[8]; /* "net:/proc/123/ns/net" style paths to join (setns) */
   size_t njoin_ns;
 

@@ -331,7 +331,8 @@ local function check_symlinks(path, lowers, what)
   end
 end
 
---- Parse a -v value "HOST:CTR[:ro|rw]" into {source, destination, ro}.
+--- Parse a -v value "HOST:CTR[:OPTS]" (OPTS: ro or rw, and idmap, comma
+-- separated) into {source, destination, ro, idmap}.
 -- The host directory is created when missing (as docker does).
 function M.parse_volume(spec, lowers)
   local parts = {}
@@ -339,9 +340,12 @@ function M.parse_volume(spec, lowers)
   if #parts < 2 or #parts > 3 or parts[1] == "" or parts[2] == "" then
     raise(125, "invalid volume specification %q: use HOST:CONTAINER[:ro]", spec)
   end
-  local mode = parts[3]
-  if mode and mode ~= "ro" and mode ~= "rw" then
-    raise(125, "invalid volume specification %q: unknown mode %q (ro or rw)", spec, mode)
+  local opts = {}
+  for m in (parts[3] or ""):gmatch("[^,]+") do
+    if m ~= "ro" and m ~= "rw" and m ~= "idmap" then
+      raise(125, "invalid volume specification %q: unknown mode %q (ro, rw, idmap)", spec, m)
+    end
+    opts[m] = true
   end
   if parts[1]:sub(1, 1) ~= "/" then
     raise(125, "invalid volume specification %q: the host path must be absolute (named volumes are not supported)", spec)
@@ -349,7 +353,7 @@ function M.parse_volume(spec, lowers)
   local dest = M.clean_path(parts[2], "volume destination")
   if dest == "/" then raise(125, "invalid volume specification %q: cannot mount over /", spec) end
   check_symlinks(dest, lowers or {}, "volume destination")
-  return { source = parts[1], destination = dest, ro = mode == "ro" }
+  return { source = parts[1], destination = dest, ro = opts.ro or false, idmap = opts.idmap }
 end
 
 local function parse_env_file(path)
@@ -600,6 +604,8 @@ function M.create(o)
   local cwd = o.workdir and M.clean_path(o.workdir, "working directory") or (icfg.WorkingDir ~= "" and icfg.WorkingDir) or "/"
   local args, ep, cmd = command_of(o, icfg)
   local net = network_mode(o)
+  local uns = require("ctr.userns").for_create(o, net)
+  require("ctr.userns").check_volumes(volumes, uns)
   local env = {}
   for _, f in ipairs(o.env_file or {}) do
     for _, e in ipairs(parse_env_file(f)) do env[#env + 1] = e end
@@ -634,6 +640,7 @@ function M.create(o)
     local ok, err = pcall(function()
       mkdirs(dir)
       put(dir .. "/name", name, o.rm) -- for ctr.dead, should state.json be lost
+      local maps = uns and require("ctr.userns").setup(uns, id, dir)
       local hostname = o.hostname or id:sub(1, 12)
       local files = etc_files(dir, hostname, o)
       local base_env = env_merge({ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, icfg.Env or {})
@@ -654,12 +661,13 @@ function M.create(o)
         cgroup_v2 = require("ctr.cgroup").layout() == "v2", cgroup_v1 = cgroup_v1_dirs("luac-ctr/" .. id),
         rootfs = dir .. "/rootfs", lowerdir = table.concat(lowers, ":"),
         upperdir = dir .. "/upper", workdir = dir .. "/work",
-        seccomp = seccomp, no_new_privileges = sec.no_new_privileges,
+        seccomp = seccomp, no_new_privileges = sec.no_new_privileges, userns = maps,
       }
       for _, v in ipairs(volumes) do
         if not core.exists(v.source) then
           local mok, merr = util.mkdir_p(v.source, 493)
           if not mok then raise(125, "cannot create the volume directory %s: %s", v.source, merr) end
+          if maps then require("ctr.userns").give(v.source, maps) end -- a new one is the container's
         end
       end
       put_json(dir .. "/config.json", cfg_made, o.rm)
@@ -670,11 +678,12 @@ function M.create(o)
         interactive = o.interactive or false, auto_remove = o.rm or false,
         network = { mode = net, ip = o.ip, ports = ports, hostname = hostname, add_hosts = o.add_host },
         log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
-        stop_signal = icfg.StopSignal or "SIGTERM", config = dcfg,
+        stop_signal = icfg.StopSignal or "SIGTERM", config = dcfg, userns = maps,
       }, o.rm)
     end)
     if not ok then
       core.remove_all(dir)
+      if uns then require("ctr.userns").release(id) end
       error(err, 0)
     end
     local c, lerr = M.load(id)
@@ -1076,7 +1085,7 @@ end
 -- ---------------------------------------------------------------------------
 -- exec
 
-local ALL_NS = { "mnt", "pid", "net", "ipc", "uts", "cgroup" }
+local ALL_NS = { "user", "mnt", "pid", "net", "ipc", "uts", "cgroup" }
 
 -- Join only the namespaces the container does not share with us (a
 -- --network host container shares the host's net namespace).
@@ -1307,6 +1316,7 @@ function Container:_remove_locked()
     if dir == trash then core.rename(trash, self.dir) end
     raise(125, "removing %s: %s", dir, err)
   end
+  if self.state.userns then require("ctr.userns").release(self.id) end
   return true
 end
 
