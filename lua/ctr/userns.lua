@@ -221,6 +221,19 @@ function M.for_create(o, net)
   return uns
 end
 
+--- What inspect shows of a container's recorded user namespace (state.userns):
+-- podman's IDMappings {UidMap = {"CONTAINER:HOST:SIZE", ...}, GidMap = ...}
+-- and the mode ("auto", "explicit" or "host").
+function M.inspect(rec)
+  if not rec then return "host", nil end
+  local function strs(map)
+    local t = {}
+    for _, e in ipairs(map or {}) do t[#t + 1] = ("%d:%d:%d"):format(e.containerID, e.hostID, e.size) end
+    return t
+  end
+  return rec.mode, { UidMap = strs(rec.uid), GidMap = strs(rec.gid) }
+end
+
 --- Give path (a directory made for the container: its /, a new volume) to
 -- the container's root: chown to the host ids its uid/gid 0 map to.
 function M.give(path, maps)
