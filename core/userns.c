@@ -59,7 +59,8 @@ static int add_lowers(int fs, const char *lowers, int userns, fdlist_t *keep, ct
   char *save = NULL;
   for (char *dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
     int layer = ctr_detached_clone(AT_FDCWD, dir, false, err);
-    if (layer < 0 || fdlist_add(keep, layer, err) < 0 || set_idmap(layer, userns, false, dir, err) < 0)
+    if (layer < 0 || fdlist_add(keep, layer, err) < 0 ||
+        set_idmap(layer, userns, false, dir, err) < 0)
       return ctr_error_wrap(err, "overlay lower layer");
     if (fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, layer) < 0)
       return ctr_fail_errno(err, "overlay lower layer %s (fsconfig lowerdir+)", dir);
