@@ -113,13 +113,28 @@ describe("userns #root", function()
     assert.are.equal("0\n", U.sh("stat -c %u " .. vol .. "/mapped"))
   end)
 
+  it("commit stores the ids the container saw, not the host's (setuid kept)", function()
+    local _, err, code = run({ "run", "--name", "cm", "--network", "none", "--userns=auto", "busybox", "sh", "-c",
+      "echo hi > /etc/newfile; mkdir /d; chown 1234:55 /d; cp /bin/busybox /bin/sx; chmod 4755 /bin/sx" })
+    assert.are.equal(0, code, err)
+    _, err, code = run({ "commit", "cm", "usernscommit:1" })
+    assert.are.equal(0, code, err)
+    local out
+    out, err, code = run({ "run", "--rm", "--network", "none", "usernscommit:1", "stat", "-c", "%u:%g %a %n",
+      "/etc/newfile", "/d", "/bin/sx" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("0:0 644 /etc/newfile\n1234:55 755 /d\n0:0 4755 /bin/sx\n", out)
+    run({ "rm", "cm" })
+    run({ "rmi", "usernscommit:1" })
+  end)
+
   it("refuses bad user namespace options in one line, exit 125, nothing left behind", function()
     local cases = {
       { "--userns=bogus" }, { "--uidmap", "0:1000" }, { "--uidmap", "1:100000:10" },
       { "--uidmap", "0:4294967290:65536" }, { "--uidmap", "0:100000:0" },
       { "--uidmap", "0:100000:10", "--uidmap", "5:200000:10" },
       { "--userns=auto", "--privileged" }, { "--userns=auto", "--network", "host" },
-      { "-v", work .. "/x:/x:idmap" },
+      { "-v", work .. "/x:/x:idmap" }, { "--uidmap", "0:2000065536:65536" },
     }
     for _, c in ipairs(cases) do
       local args = { "run", "--rm", "--network", "none" }

@@ -210,6 +210,43 @@ function M.mode(o)
   errors.throw("invalid", "bad --userns %s: auto or host", errors.quote(mode))
 end
 
+-- The container id that host id h maps from in map (nil: unmapped).
+local function container_id(map, h)
+  for _, e in ipairs(map or {}) do
+    if h >= e.hostID and h < e.hostID + e.size then return e.containerID + h - e.hostID end
+  end
+  return nil
+end
+
+--- Shift the owners of every file below dir (a copy of a user namespace
+-- container's upper directory, for commit) from the host ids of rec
+-- (state.userns: {uid = map, gid = map}) back to the container's ids, so
+-- the layer holds the ids the container saw. Symlinks are not followed;
+-- setuid/setgid bits, which chown clears, are put back; each inode once.
+function M.unshift_tree(dir, rec)
+  local seen, stack = {}, { dir }
+  while #stack > 0 do
+    local path = table.remove(stack)
+    local st = errors.checkf("lstat " .. path, core.lstat(path))
+    local key = st.dev .. ":" .. st.ino
+    if not seen[key] then
+      seen[key] = true
+      local u, g = container_id(rec.uid, st.uid), container_id(rec.gid, st.gid)
+      if u or g then
+        errors.checkf("chown " .. path, core.lchown(path, u or -1, g or -1))
+        if st.mode & 3072 ~= 0 and st.type ~= "link" then -- 06000
+          errors.checkf("chmod " .. path, core.chmod(path, st.mode))
+        end
+      end
+      if st.type == "dir" then
+        for _, name in ipairs(errors.checkf("readdir " .. path, core.readdir(path))) do
+          stack[#stack + 1] = path .. "/" .. name
+        end
+      end
+    end
+  end
+end
+
 --- Check linux.uidMappings / gidMappings of an OCI config (luac-runc), as
 -- runc: both given with a new user namespace (userns true), neither without;
 -- each entry {containerID, hostID, size} integers within 0..2^32-2, at most
@@ -241,6 +278,19 @@ function M.for_create(o, net)
   if not uns then return nil end
   if o.privileged then errors.throw("invalid", "--privileged needs --userns=host") end
   if net == "host" then errors.throw("invalid", "--network host needs --userns=host (its sysfs belongs to the host)") end
+  if uns.mode == "explicit" then
+    local pools = M.pools()
+    for _, k in ipairs({ "uid", "gid" }) do
+      for _, e in ipairs(uns[k]) do
+        for _, p in ipairs(pools[k]) do
+          if e.hostID < p.start + p.count and p.start < e.hostID + e.size then
+            errors.throw("invalid", "--%smap %d:%d:%d: host ids %d-%d are kept for --userns=auto (%s)", k, e.containerID,
+              e.hostID, e.size, p.start, p.start + p.count - 1, pools.from)
+          end
+        end
+      end
+    end
+  end
   return uns
 end
 
