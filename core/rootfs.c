@@ -233,8 +233,10 @@ static int dev_symlinks(int rootfd, ctr_error_t *err) {
 static int mount_root(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   if (cfg->overlay_lower) {
     char data[8192];
-    int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", cfg->overlay_lower,
-                     cfg->overlay_upper, cfg->overlay_work);
+    /* mounted inside a user namespace (rootless): user.overlay.* xattrs */
+    bool user = (cfg->clone_flags & CLONE_NEWUSER) != 0;
+    int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s%s", cfg->overlay_lower,
+                     cfg->overlay_upper, cfg->overlay_work, user ? ",userxattr" : "");
     if (n < 0 || (size_t)n >= sizeof data)
       return ctr_fail(err, E2BIG, "overlay options for %s are too long", cfg->rootfs);
     if (mount("overlay", cfg->rootfs, "overlay", 0, data) < 0)

@@ -407,14 +407,18 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, 
 }
 
 __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd,
-                                                 bool sealed) {
+                                                 bool sealed, bool rootless) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   /* a user namespace: the mounts the parent built come first (userns.h) */
   bool userns = (cfg->clone_flags & CLONE_NEWUSER) != 0;
   cleanup_free int *fds = userns ? calloc(1 + cfg->nmounts, sizeof *fds) : NULL;
-  if (userns && (!fds || ctr_userns_receive(cfg, sync_fd, fds, &err) < 0))
-    _exit(125); /* the parent gave up on us, or cannot hear us yet */
+  if (userns && (!fds || ctr_userns_receive(cfg, sync_fd, fds, rootless, &err) < 0))
+    _exit(125);   /* the parent gave up on us, or cannot hear us yet */
+  if (rootless) { /* our paths are ours: mounted as without a user namespace */
+    free(fds);
+    fds = NULL;
+  }
   char go = 0;
   ssize_t n;
   do
@@ -472,6 +476,7 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
     return ctr_fail_errno(err, "socketpair for the container sync");
   int pidfd = -1;
   bool sealed = ctr_running_sealed(); /* checked here, on the host (execguard.h) */
+  bool rootless = geteuid() != 0;
   uint64_t flags = (uint64_t)(unsigned)cfg->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
   pid_t pid = clone3_pidfd(flags, cfg->cgroup_into_fd, &pidfd, err);
   if (pid < 0) {
@@ -481,10 +486,11 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
   }
   if (pid == 0) {
     close(sv[0]);
-    child_main(cfg, sv[1], sealed);
+    child_main(cfg, sv[1], sealed, rootless);
   }
   close(sv[1]);
-  if ((cfg->clone_flags & CLONE_NEWUSER) && ctr_userns_prepare(cfg, pid, sv[0], err) < 0) {
+  if ((cfg->clone_flags & CLONE_NEWUSER) &&
+      ctr_userns_prepare(cfg, pid, sv[0], rootless, err) < 0) {
     close(sv[0]); /* the child reads EOF and exits */
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
       ;

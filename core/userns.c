@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -199,9 +200,53 @@ static int move_to_cgroups(char **files, pid_t pid, ctr_error_t *err) {
   return 0;
 }
 
-int ctr_userns_prepare(const ctr_spawn_cfg_t *cfg, pid_t pid, int sync_fd, ctr_error_t *err) {
+/* newuidmap/newgidmap PID INSIDE OUTSIDE COUNT...: the setuid helpers of
+ * Debian's uidmap check the map against the caller's subordinate ids. */
+static int run_map_helper(const char *helper, pid_t pid, const char *map, ctr_error_t *err) {
+  char buf[4096], pidtext[16];
+  if (snprintf(buf, sizeof buf, "%s", map) >= (int)sizeof buf)
+    return ctr_fail(err, E2BIG, "%s: map too long", helper);
+  snprintf(pidtext, sizeof pidtext, "%d", (int)pid);
+  char *argv[3 + 3 * 64] = {(char *)helper, pidtext};
+  size_t n = 2;
+  char *save = NULL;
+  for (char *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+    if (n >= sizeof argv / sizeof *argv - 1)
+      return ctr_fail(err, E2BIG, "%s: too many map entries", helper);
+    argv[n++] = t;
+  }
+  argv[n] = NULL;
+  pid_t child = fork();
+  if (child < 0)
+    return ctr_fail_errno(err, "fork for %s", helper);
+  if (child == 0) {
+    execvp(helper, argv);
+    dprintf(2, "luac-ctr: cannot run %s: %s (Debian: apt-get install uidmap)\n", helper,
+            strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR)
+      return ctr_fail_errno(err, "wait for %s", helper);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return ctr_fail(err, EPERM, "%s %s failed (exit %d): are the ids in /etc/sub%cid?", helper,
+                    pidtext, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                    helper[3] == 'u' ? 'u' : 'g');
+  return 0;
+}
+
+int ctr_userns_prepare(const ctr_spawn_cfg_t *cfg, pid_t pid, int sync_fd, bool rootless,
+                       ctr_error_t *err) {
   if (!cfg->uid_map || !cfg->gid_map)
     return ctr_fail(err, EINVAL, "a user namespace needs linux.uidMappings and linux.gidMappings");
+  if (rootless) {
+    fdlist_t none = {.n = 0};
+    if (run_map_helper("newuidmap", pid, cfg->uid_map, err) < 0 ||
+        run_map_helper("newgidmap", pid, cfg->gid_map, err) < 0)
+      return -1;
+    return send_fds(sync_fd, &none, err);
+  }
   if (ctr_write_idmap(pid, "uid_map", cfg->uid_map, err) < 0 ||
       ctr_write_idmap(pid, "gid_map", cfg->gid_map, err) < 0)
     return ctr_error_wrap(err, "the container's id mappings");
@@ -220,7 +265,9 @@ int ctr_userns_prepare(const ctr_spawn_cfg_t *cfg, pid_t pid, int sync_fd, ctr_e
   return r;
 }
 
-static int expected_fds(const ctr_spawn_cfg_t *cfg) {
+static int expected_fds(const ctr_spawn_cfg_t *cfg, bool rootless) {
+  if (rootless)
+    return 0;
   int n = cfg->rootfs ? 1 : 0;
   for (size_t i = 0; i < cfg->nmounts; i++)
     n += cfg->mounts[i].bind ? 1 : 0;
@@ -235,7 +282,8 @@ static void place_fds(const ctr_spawn_cfg_t *cfg, const int *got, int *fds) {
     fds[1 + i] = cfg->mounts[i].bind ? got[k++] : -1;
 }
 
-int ctr_userns_receive(const ctr_spawn_cfg_t *cfg, int sync_fd, int *fds, ctr_error_t *err) {
+int ctr_userns_receive(const ctr_spawn_cfg_t *cfg, int sync_fd, int *fds, bool rootless,
+                       ctr_error_t *err) {
   char kind = 0;
   struct iovec io = {.iov_base = &kind, .iov_len = 1};
   union {
@@ -251,7 +299,7 @@ int ctr_userns_receive(const ctr_spawn_cfg_t *cfg, int sync_fd, int *fds, ctr_er
   // cppcheck-suppress knownConditionTrueFalse ; kind is written by recvmsg
   if (n != 1 || kind != 'M')
     return ctr_fail(err, EPROTO, "no mounts from the parent");
-  int want = expected_fds(cfg), have = 0;
+  int want = expected_fds(cfg, rootless), have = 0;
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
     have = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -260,7 +308,8 @@ int ctr_userns_receive(const ctr_spawn_cfg_t *cfg, int sync_fd, int *fds, ctr_er
   int got[CTR_USERNS_MAX_FDS + 1];
   if (have > 0)
     memcpy(got, CMSG_DATA(c), sizeof(int) * (size_t)have);
-  place_fds(cfg, got, fds);
+  if (!rootless)
+    place_fds(cfg, got, fds);
   return 0;
 }
 

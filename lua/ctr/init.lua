@@ -24,6 +24,7 @@ local submodules = {
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
+  userns = true, rootless = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

@@ -67,6 +67,7 @@ function Container:_remove_locked()
   local dir = self.dir
   if core.rename(self.dir, trash) then dir = trash end
   local ok, err = core.remove_all(dir)
+  if not ok and require("ctr.rootless").active() then ok, err = require("ctr.rootless").remove_all(dir) end
   if not ok then
     -- back under containers/ (remove_all fails before deleting anything
     -- when a mount is below), so that the next rm can finish the work
