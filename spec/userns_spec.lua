@@ -6,7 +6,12 @@ local json = require "ctr.json"
 
 local root, work
 
-local function run(args, opts) return U.ctr(root, args, opts) end
+local function run(args, opts)
+  if not (opts and opts.config) then return U.ctr(root, args, opts) end
+  local parts = { "LUAC_CTR_CONFIG=" .. U.q(opts.config), "LUAC_CTR_ROOT=" .. U.q(root), U.q(U.launcher) }
+  for _, a in ipairs(args) do parts[#parts + 1] = U.q(a) end
+  return U.sh(table.concat(parts, " "))
+end
 
 local function inspect(name)
   local out, err, code = run({ "inspect", name })
@@ -146,6 +151,42 @@ describe("userns #root", function()
     end
     assert.same({}, U.container_ids(root))
     assert.are.equal(0, count(slots()))
+  end)
+
+  it("reclaims the range of a container that never got made (a crash), takes the pool from the config or /etc/subuid", function()
+    assert(require("ctr.core").write_file_atomic(root .. "/userns.json", '{"slots":{"0":"deadbeef"}}'))
+    local out, err, code = run({ "run", "--rm", "--network", "none", "--userns=auto", "busybox", "cat", "/proc/self/uid_map" })
+    assert.are.equal(0, code, err)
+    assert.matches("^%s*0%s+2000000000%s+65536\n$", out)
+    assert.are.equal(0, count(slots()))
+    -- /etc/luac-ctr/config (here $LUAC_CTR_CONFIG): the default mode and the pool
+    local cfg = work .. "/config"
+    local f = assert(io.open(cfg, "w")); f:write("# test\nuserns = auto\nuserns_range = 700000:131072\n"); f:close()
+    out, err, code = run({ "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map" },
+      { config = cfg })
+    assert.are.equal(0, code, err)
+    assert.matches("^%s*0%s+700000%s+65536\n$", out)
+    out, err, code = run({ "run", "--rm", "--network", "none", "--userns=host", "busybox", "cat", "/proc/self/uid_map" },
+      { config = cfg })
+    assert.are.equal(0, code, err)
+    assert.matches("^%s*0%s+0%s+4294967295\n$", out)
+    -- the luac-ctr entries of /etc/subuid and /etc/subgid come first
+    local saved = {}
+    for _, path in ipairs({ "/etc/subuid", "/etc/subgid" }) do
+      saved[path] = require("ctr.core").read_file(path) or ""
+      assert(require("ctr.core").write_file_atomic(path, saved[path] .. "luac-ctr:800000:131072\n", 420))
+    end
+    local ok, e = pcall(function()
+      out, err, code = run({ "run", "--rm", "--network", "none", "busybox", "cat", "/proc/self/uid_map" }, { config = cfg })
+    end)
+    for path, text in pairs(saved) do assert(require("ctr.core").write_file_atomic(path, text, 420)) end
+    assert(ok, e)
+    assert.are.equal(0, code, err)
+    assert.matches("^%s*0%s+800000%s+65536\n$", out)
+    f = assert(io.open(cfg, "w")); f:write("userns_range = 100:10\n"); f:close()
+    _, err, code = run({ "run", "--rm", "--network", "none", "--userns=auto", "busybox", "true" }, { config = cfg })
+    assert.are.equal(125, code)
+    assert.matches("^luac%-ctr: bad id range [^\n]+\n$", err)
   end)
 
   it("--uidmap maps what it says", function()
