@@ -30,7 +30,8 @@
 #include "userns.h"
 
 /* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
- * parent -> child: 'G' go.
+ * parent -> child: 'M' + SCM_RIGHTS the mounts it built (first, only with
+ *                  a user namespace: userns.h); 'G' go.
  * child -> parent: 'T' + SCM_RIGHTS pty master; 'X' about to execve;
  *                  'E' setup failed / 'F' execve failed (+ errno + message).
  * EOF after 'X' means the execve succeeded (the child's end is CLOEXEC). */
