@@ -84,9 +84,12 @@ describe("userns #root", function()
     -- seen from the host: the exec'd process runs as the same high uid
     _, err, code = run({ "exec", "x", "sh", "-c", "sleep 30 >/dev/null 2>&1 &" })
     assert.are.equal(0, code, err)
-    local p = io.popen("pgrep -u " .. h .. " -x sleep")
-    local pids = p:read("a"); p:close()
-    assert.are.equal(2, select(2, pids:gsub("%d+", "")), "both sleeps run as host uid " .. h)
+    local n = 0
+    for _, pid in ipairs(require("ctr.core").readdir("/proc")) do
+      local st = pid:match("^%d+$") and require("ctr.core").read_file("/proc/" .. pid .. "/status")
+      if st and st:match("^Name:%s+sleep\n") and st:match("\nUid:%s+" .. h .. "%s") then n = n + 1 end
+    end
+    assert.are.equal(2, n, "both sleeps run as host uid " .. h)
     run({ "rm", "-f", "x" })
   end)
 
