@@ -63,6 +63,11 @@ describe("rootless #root", function()
       "id -u; cat /proc/self/uid_map; touch /f && chown 1000 /f && stat -c %u /f" })
     assert.are.equal(0, code, err)
     assert.matches("^0\n%s*0%s+" .. uid .. "%s+1\n%s*1%s+" .. SUB .. "%s+65535\n1000\n$", out)
+    -- a volume: what the container's root writes is the user's
+    out, err, code = as_user({ "run", "--rm", "-v", home .. "/vol:/v", "busybox", "sh", "-c", "echo hi > /v/f && echo ok" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("ok\n", out)
+    assert.are.equal(uid .. "\n", (U.sh("stat -c %u " .. U.q(home .. "/vol/f"))))
     assert.same({}, U.container_ids(home .. "/.local/share/luac-ctr"))
   end)
 
