@@ -11,7 +11,7 @@ local json = require "ctr.json"
 local network = require "ctr.network"
 local util = require "ctr.util"
 
-local argv = util.script_args(...)
+local argv = { ... }
 local sub = table.remove(argv, 1)
 
 local USAGE = [[
@@ -29,14 +29,13 @@ Commands:
 ]]
 
 local function parse(defs, info, min, max)
-  local ok, opts, args = pcall(cli.parse, argv, defs, info)
-  if not ok then util.die(errors.message(opts), errors.code(opts)) end
+  local opts, args, o = cli.parse(argv, defs, info)
   if #args < min or (max and #args > max) then
-    util.die(('"network %s" requires %s argument%s.\nSee \'luac-ctr network %s --help\'.'):format(
+    errors.raise(125, "\"network %s\" requires %s argument%s.\nSee 'luac-ctr network %s --help'.",
       info.command, max == min and ("exactly " .. min) or ("at least " .. min), min == 1 and "" or "s",
-      info.command), 125)
+      info.command)
   end
-  return opts, args
+  return opts, args, o
 end
 
 -- One record as `docker network inspect` shows it.
@@ -66,16 +65,16 @@ end
 local commands = {}
 
 function commands.create()
-  local opts, args = parse({
-    { nil, "subnet", "string", "Subnet in CIDR format (default: a free private /24)" },
-    { nil, "gateway", "string", "IPv4 gateway for the subnet (default: its first address)" },
+  local opts, args, o = parse({
+    { nil, "subnet", "string", "Subnet in CIDR format (default: a free private /24)", key = "subnet" },
+    { nil, "gateway", "string", "IPv4 gateway for the subnet (default: its first address)", key = "gateway" },
     { "d", "driver", "string", "Driver to manage the network (only \"bridge\")" },
   }, { usage = "network create [OPTIONS] NETWORK", description = "Create a network", command = "create" }, 1, 1)
   if opts.driver and opts.driver ~= "bridge" then
-    util.die("network driver " .. opts.driver .. " is not supported (only bridge)", 125)
+    errors.raise(125, "network driver %s is not supported (only bridge)", opts.driver)
   end
-  local n = network.create { name = args[1], subnet = opts.subnet, gateway = opts.gateway }
-  print(n.id)
+  o.name = args[1]
+  print(network.create(o).id)
 end
 
 function commands.ls()
@@ -113,21 +112,13 @@ end
 function commands.rm()
   local _, args = parse({}, { usage = "network rm NETWORK [NETWORK...]",
     description = "Remove one or more networks", command = "rm" }, 1)
-  local failed = false
-  for _, name in ipairs(args) do
-    local ok, err = pcall(network.remove, name)
-    if ok then print(name)
-    else failed = true; io.stdout:flush(); errors.report(err) end
-  end
-  if failed then os.exit(1) end
+  errors.each(args, function(name) network.remove(name) end)
 end
 
 -- The container ref names (ctr.container: by id, name or id prefix).
 local function find_container(ref)
-  local ok, container = pcall(require, "ctr.container")
-  if not ok then util.die("network connect/disconnect need the container runtime (ctr.container)", 125) end
-  local c, err = container.get(ref)
-  if not c then util.die(err, 125) end
+  local c, err = require("ctr.container").get(ref)
+  if not c then errors.raise(125, err) end
   return c
 end
 
@@ -138,7 +129,7 @@ function commands.connect()
   }, { usage = "network connect [OPTIONS] NETWORK CONTAINER",
        description = "Connect a container to a network", command = "connect" }, 2, 2)
   local c = find_container(args[2])
-  if not c:running() then util.die("container " .. args[2] .. " is not running", 125) end
+  if not c:running() then errors.raise(125, "container %s is not running", args[2]) end
   local st = c.state
   network.attach { network = args[1], container_id = c.id, pid = st.pid, ip = opts.ip, name = st.name,
                    hostname = st.network and st.network.hostname, aliases = opts.alias,
@@ -150,9 +141,9 @@ function commands.disconnect()
     description = "Disconnect a container from a network", command = "disconnect" }, 2, 2)
   local c = find_container(args[2])
   local n = network.get(args[1])
-  if not n then util.die("no such network: " .. args[1], 125) end
+  if not n then errors.raise(125, "no such network: %s", args[1]) end
   if not n.attachments[c.id] then
-    util.die(("container %s is not connected to network %s"):format(args[2], args[1]), 125)
+    errors.raise(125, "container %s is not connected to network %s", args[2], args[1])
   end
   network.detach { network = args[1], container_id = c.id }
 end
@@ -165,5 +156,5 @@ if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
   os.exit(sub == nil and 1 or 0)
 end
 local cmd = commands[sub]
-if not cmd then util.die(("unknown network command %s (see 'luac-ctr network --help')"):format(errors.quote(sub)), 125) end
-errors.main(cmd)
+if not cmd then errors.raise(125, "unknown network command %s (see 'luac-ctr network --help')", errors.quote(sub)) end
+cmd()

@@ -158,15 +158,18 @@ function M.doc_dirs()
   return { luadir .. "/../../bindings", luadir }
 end
 
+-- the entries of dir ending in suffix, sorted, as `ls -1p` lists them:
+-- hidden ones left out, a directory's name with "/" after it (so suffix "/"
+-- gives the subdirectories)
 local function list_dir(dir, suffix)
-  local q = "'" .. dir:gsub("'", "'\\''") .. "'"
-  local p = io.popen("ls -1 " .. q .. " 2>/dev/null")
+  local core = require "ctr.core"
   local t = {}
-  if not p then return t end
-  for name in p:lines() do
-    if name:sub(-#suffix) == suffix then t[#t + 1] = dir .. "/" .. name end
+  for _, name in ipairs(core.readdir(dir) or {}) do
+    local st = core.stat(dir .. "/" .. name)
+    if st and st.type == "dir" then name = name .. "/" end
+    if name:sub(1, 1) ~= "." and name:sub(-#suffix) == suffix then t[#t + 1] = dir .. "/" .. name end
   end
-  p:close()
+  table.sort(t)
   return t
 end
 

@@ -174,7 +174,7 @@ local DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 local function user_env(o)
   local env = {}
   for _, f in ipairs(o.env_file or {}) do
-    for _, e in ipairs(identity.parse_env_file(f)) do env[#env + 1] = e end
+    for _, e in ipairs(require("ctr.envfile").read(f)) do env[#env + 1] = e end
   end
   local extra = o.env or {}
   if #extra == 0 and next(extra) then extra = env_merge({}, extra) end
