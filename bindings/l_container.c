@@ -386,6 +386,8 @@ static void read_mount_options(lua_State *L, int anchor, int m, ctr_mount_t *out
     unsigned long v;
     if (strcmp(o, "bind") == 0)
       out->bind = true;
+    else if (strcmp(o, "idmap") == 0 || strcmp(o, "ridmap") == 0)
+      out->idmap = true; /* with a user namespace (rbind: the whole tree) */
     else if (strcmp(o, "rbind") == 0) {
       out->bind = true;
       out->flags |= MS_REC;
@@ -484,12 +486,45 @@ static void read_namespaces(lua_State *L, int anchor, int linux_t, ctr_spawn_cfg
     } else {
       if (c->njoin_ns >= sizeof c->join_ns / sizeof *c->join_ns)
         luaL_error(L, "too many namespaces to join");
-      c->join_ns[c->njoin_ns++] = path;
+      c->join_ns[c->njoin_ns++] = (ctr_ns_join_t){.path = path, .type = (int)flag};
     }
     lua_settop(L, t);
   }
   (void)anchor;
   lua_settop(L, top);
+}
+
+/* linux.uidMappings / gidMappings ({containerID, hostID, size}, ...) as the
+ * "inside outside count" lines of /proc/<pid>/uid_map; NULL when absent. */
+static const char *read_idmap(lua_State *L, int anchor, int linux_t, const char *key) {
+  int top = lua_gettop(L);
+  if (!getsub(L, linux_t, key))
+    return NULL;
+  int t = lua_gettop(L);
+  lua_Integer n = luaL_len(L, t);
+  if (n < 1 || n > 340)
+    luaL_error(L, "bad linux.%s: 1 to 340 entries", key);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, t, i);
+    int e = lua_gettop(L);
+    luaL_checktype(L, e, LUA_TTABLE);
+    lua_Integer in = lctr_optfield_integer(L, e, "containerID", -1);
+    lua_Integer out = lctr_optfield_integer(L, e, "hostID", -1);
+    lua_Integer size = lctr_optfield_integer(L, e, "size", -1);
+    if (in < 0 || out < 0 || size < 1 || in > 0xffffffffLL || out > 0xffffffffLL ||
+        size > 0xffffffffLL - (in > out ? in : out))
+      luaL_error(L, "bad linux.%s entry %d: containerID, hostID, size", key, (int)i);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%I %I %I\n", in, out, size);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  const char *text = lua_tostring(L, -1);
+  luaL_ref(L, anchor);
+  lua_settop(L, top);
+  return text;
 }
 
 static void read_root(lua_State *L, int cfg, ctr_spawn_cfg_t *c) {
@@ -566,6 +601,8 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
   int linux_t = getsub(L, cfg, "linux");
   if (linux_t) {
     read_namespaces(L, anchor, linux_t, c);
+    c->uid_map = read_idmap(L, anchor, linux_t, "uidMappings");
+    c->gid_map = read_idmap(L, anchor, linux_t, "gidMappings");
     read_devices(L, anchor, linux_t, c);
     c->masked_paths = strlist(L, anchor, linux_t, "maskedPaths");
     c->readonly_paths = strlist(L, anchor, linux_t, "readonlyPaths");
@@ -662,7 +699,7 @@ static int ns_flags_of(lua_State *L, int t) {
 /***
  * core.exec_in(process, target) -> proc | nil, err, errno [, exec_failed]
  * Run a command inside a running container. process is an OCI process table
- * (args, env, cwd, user, capabilities, noNewPrivileges, terminal); target is
+ * (args, env, cwd, user, capabilities, noNewPrivileges, terminal, rlimits); target is
  * {pid=, pidfd= (optional: the init's pidfd, used instead of opening one),
  * namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
  * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
@@ -680,6 +717,7 @@ static int l_exec_in(lua_State *L) {
   int anchor = lua_gettop(L);
   ctr_exec_cfg_t *c = arena(L, anchor, sizeof *c);
   read_process(L, anchor, 1, &c->proc);
+  read_rlimits(L, anchor, 1, &c->rlimits, &c->nrlimits);
   c->target = (pid_t)lctr_optfield_integer(L, 2, "pid", 0);
   luaL_argcheck(L, c->target > 0, 2, "target.pid must be a positive integer");
   c->ns_flags = ns_flags_of(L, 2);

@@ -33,6 +33,10 @@ local defs = {
   { nil, "privileged", "flag", "Give extended privileges to this container", key = "privileged" },
   { nil, "device", "list", "Add a host device to the container (HOST[:CONTAINER[:PERMS]])", key = "devices" },
   { nil, "security-opt", "list", "Security options: seccomp=unconfined|PROFILE.json, no-new-privileges", key = "security_opt" },
+  { nil, "ulimit", "list", "Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048; -1: unlimited)", key = "ulimits" },
+  { nil, "userns", "string", "User namespace: auto (a fresh 65536-id range) or host", key = "userns" },
+  { nil, "uidmap", "list", "UID map for the user namespace (CONTAINER:HOST:SIZE)", key = "uidmap" },
+  { nil, "gidmap", "list", "GID map for the user namespace (CONTAINER:HOST:SIZE)", key = "gidmap" },
   { nil, "network", "string", "Connect a container to a network (bridge, none, host, NAME)", key = "network" },
   { nil, "net", "string", "Alias of --network" },
   { nil, "ip", "string", "IPv4 address (e.g., 172.30.100.104)", key = "ip" },
@@ -57,9 +61,9 @@ end
 o.image, o.cmd = args[1], { table.unpack(args, 2) }
 o.network = opts.network or opts.net -- --network wins over its alias
 
-local res, c = container.run(o)
+local res = container.run(o) -- detached: the container; else its exit
 if o.detach then
-  io.stdout:write(c.id, "\n")
+  io.stdout:write(res.id, "\n")
 else
   io.stdout:flush()
   os.exit(res.exit_code)

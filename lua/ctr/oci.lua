@@ -7,6 +7,8 @@
 -- `root.overlay = {lowerdir, upperdir, workdir}`: the overlay root is
 -- mounted inside the container's own mount namespace, so it can never be
 -- left behind on the host.
+local errors = require "ctr.errors"
+
 local M = {}
 
 --- Docker's default capability set (everything else is dropped from the bounding set).
@@ -77,11 +79,11 @@ M.privileged_device_rules = { { allow = true, access = "rwm" } }
 
 local function device_path(p, spec)
   if p:sub(1, 5) ~= "/dev/" or not p:sub(6):match("[^/]") then
-    error(("invalid device %q: the container path %s must be below /dev/"):format(spec, p), 0)
+    errors.throw("invalid", ("invalid device %q: the container path %s must be below /dev/"):format(spec, p))
   end
   for part in p:gmatch("[^/]+") do
     if part == ".." or part == "." then
-      error(("invalid device %q: the container path %s has a . or .. component"):format(spec, p), 0)
+      errors.throw("invalid", ("invalid device %q: the container path %s has a . or .. component"):format(spec, p))
     end
   end
   return (p:gsub("/+", "/"):gsub("/$", ""))
@@ -99,17 +101,17 @@ function M.parse_device(spec)
   local host, dest, perms = parts[1], parts[2], parts[3]
   if #parts == 2 and dest:match("^[rwm]+$") then dest, perms = nil, parts[2] end
   if #parts > 3 or host == "" or dest == "" or perms == "" then
-    error(("invalid device %q: use HOST[:CONTAINER[:PERMS]]"):format(spec), 0)
+    errors.throw("invalid", ("invalid device %q: use HOST[:CONTAINER[:PERMS]]"):format(spec))
   end
   perms = perms or "rwm"
   if not perms:match("^[rwm]+$") or perms:match("(.).*%1") then
-    error(("invalid device %q: permissions %q must be made of r, w and m"):format(spec, perms), 0)
+    errors.throw("invalid", ("invalid device %q: permissions %q must be made of r, w and m"):format(spec, perms))
   end
-  if host:sub(1, 1) ~= "/" then error(("invalid device %q: the host path must be absolute"):format(spec), 0) end
+  if host:sub(1, 1) ~= "/" then errors.throw("invalid", ("invalid device %q: the host path must be absolute"):format(spec)) end
   local st, err = core.stat(host)
-  if not st then error(("invalid device %q: %s"):format(spec, err), 0) end
+  if not st then errors.throw("invalid", ("invalid device %q: %s"):format(spec, err)) end
   if st.type ~= "chr" and st.type ~= "blk" then
-    error(("invalid device %q: %s is not a character or block device"):format(spec, host), 0)
+    errors.throw("invalid", ("invalid device %q: %s is not a character or block device"):format(spec, host))
   end
   return { path = device_path(dest or host, spec), type = st.type == "chr" and "c" or "b",
            major = st.rdev_major, minor = st.rdev_minor, fileMode = st.mode & 511,
@@ -173,14 +175,14 @@ function M.capabilities(cap_add, cap_drop, privileged)
   for _, c in ipairs(cap_drop or {}) do
     c = M.cap_name(c)
     if c == "ALL" then set, order = {}, {}
-    elseif not known[c] then error(("unknown capability to drop: %s"):format(c), 0)
+    elseif not known[c] then errors.throw("invalid", ("unknown capability to drop: %s"):format(c))
     else set[c] = nil end
   end
   for _, c in ipairs(cap_add or {}) do
     c = M.cap_name(c)
     if c == "ALL" then for _, a in ipairs(M.all_caps()) do add(a) end
-    elseif not known[c] then error(("unknown capability to add: %s"):format(c), 0)
-    elseif not have[c] then error(("cannot add %s: luac-ctr does not have it itself"):format(c), 0)
+    elseif not known[c] then errors.throw("invalid", ("unknown capability to add: %s"):format(c))
+    elseif not have[c] then errors.throw("invalid", ("cannot add %s: luac-ctr does not have it itself"):format(c))
     else add(c) end
   end
   local list = {}
@@ -234,12 +236,15 @@ local function default_mounts(o)
   end
   for _, f in ipairs({ "hostname", "hosts", "resolv.conf" }) do
     if o.files and o.files[f] then
-      m[#m + 1] = { destination = "/etc/" .. f, type = "bind", source = o.files[f], options = { "bind", "rprivate" } }
+      local opts = { "bind", "rprivate" }
+      if o.userns then opts[#opts + 1] = "idmap" end -- owned by the container's root
+      m[#m + 1] = { destination = "/etc/" .. f, type = "bind", source = o.files[f], options = opts }
     end
   end
   for _, v in ipairs(o.volumes or {}) do
     local opts = { "rbind", "rprivate" }
     if v.ro then opts[#opts + 1] = "ro" end
+    if v.idmap then opts[#opts + 1] = "ridmap" end -- -v ...:idmap (a user namespace's)
     m[#m + 1] = { destination = v.destination, type = "bind", source = v.source, options = opts }
   end
   return m
@@ -255,12 +260,13 @@ end
 local function namespaces(o)
   local ns = { { type = "pid" }, { type = "mount" }, { type = "ipc" }, { type = "uts" }, { type = "cgroup" } }
   if o.network ~= "host" then ns[#ns + 1] = { type = "network" } end
+  if o.userns then ns[#ns + 1] = { type = "user" } end
   return ns
 end
 
 --- Build the config. o: args, env (list "K=V"), cwd, uid, gid, groups,
 -- terminal, hostname, read_only, privileged, cap_add, cap_drop, network
--- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro}},
+-- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro, idmap}},
 -- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup), cgroup_v1
 -- (v1/hybrid: {{mount=, dir=}} the container's cgroup directory of each v1
 -- hierarchy, bound read-only below a tmpfs at /sys/fs/cgroup),
@@ -268,7 +274,9 @@ end
 -- resources (a table kept for inspect), rlimits, devices (what parse_devices
 -- returns: nodes made in /dev and allowed by the device policy), seccomp (a
 -- checked ctr.seccomp profile, resolved here against the capabilities; nil or
--- false: unconfined), no_new_privileges (default: not privileged).
+-- false: unconfined), no_new_privileges (default: not privileged), userns
+-- ({uid = map, gid = map}, map a list of {containerID, hostID, size}: a user
+-- namespace of its own, idmapped volumes; nil: the host's).
 function M.build(o)
   local caps = M.capabilities(o.cap_add, o.cap_drop, o.privileged)
   local resources = {}
@@ -309,6 +317,8 @@ function M.build(o)
       readonlyPaths = o.privileged and {} or readonly_paths(o),
       devices = device_nodes(o.devices),
       seccomp = o.seccomp and require("ctr.seccomp").resolve(o.seccomp, caps) or nil,
+      uidMappings = o.userns and o.userns.uid or nil,
+      gidMappings = o.userns and o.userns.gid or nil,
     },
   }
 end

@@ -245,6 +245,16 @@ function M.docs()
       local base = p:match("([^/]+)%.lua$")
       M.scan_lua(p, base == "init" and "ctr" or "ctr." .. base, docs)
     end
+    -- a module split into parts (ctr/container/*.lua): each part's functions
+    -- are also known by the facade's name (ctr.container.run)
+    for _, p in ipairs(list_dir(dir .. "/container", ".lua")) do
+      local part = "ctr.container." .. p:match("([^/]+)%.lua$")
+      M.scan_lua(p, part, docs)
+      for k, d in pairs(docs) do
+        local fn = k:sub(1, #part + 1) == part .. "." and k:sub(#part + 2)
+        if fn and not docs["ctr.container." .. fn] then docs["ctr.container." .. fn] = d end
+      end
+    end
   end
   docs_cache = docs
   return docs

@@ -11,15 +11,23 @@ local spec = require "ctr.container.spec"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 --- /dev/null opened read-write (close-on-exec); raises when it cannot be.
 function M.open_devnull()
   local fd, err = core.open("/dev/null", "rdwr,cloexec")
-  if not fd then raise(125, "open /dev/null: %s", err) end
+  if not fd then errors.throw("system", "open /dev/null: %s", err) end
   return fd
 end
 local open_devnull = M.open_devnull
+
+--- Raise the error of a command that could not be started: exit code 127
+-- when it was not found, 126 when it could not be executed (exec_failed,
+-- with its errno), else 125.
+function M.exec_error(msg, errno, exec_failed)
+  local code = 125
+  if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
+  error(errors.new { kind = "system", code = code, msg = msg, errno = errno }, 0)
+end
 
 --- How a new process joins cgroup g: it writes "0" to the v1 "tasks" files
 -- itself (moving a thread that way skips the kernel's global threadgroup
@@ -28,7 +36,7 @@ local open_devnull = M.open_devnull
 -- v2 directory.
 function M.cgroup_entry(g)
   local join, into = {}, nil
-  for _, d in ipairs(g:dirs()) do
+  for _, d in ipairs(g and g:dirs() or {}) do
     if core.exists(d .. "/cgroup.controllers") then into = d
     else join[#join + 1] = d .. "/tasks" end
   end
@@ -79,7 +87,7 @@ local function hold_ports(self, fds)
   local n = self.state.network
   for i, pt in ipairs(n and n.ports or {}) do
     local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.host_port, pt.proto or "tcp")
-    if not sock then raise(125, "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
+    if not sock then errors.throw("system", "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
     fds["port_hold" .. i] = sock
   end
 end
@@ -117,24 +125,20 @@ local function spawn(self, o, cfg, g, fds)
   if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
   if stdio.stdin ~= devnull then stdio.stdin:close() end
   devnull:close()
-  if not p then raise(125, "cannot create the container process: %s", perr) end
+  if not p then errors.throw("system", "cannot create the container process: %s", perr) end
   return p
 end
 
 -- The steps of a launch; box.p is the process once spawned (for the undo).
 local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
-  g:set_devices(require("ctr.oci").device_rules_of(cfg)) -- before any process is in it
+  if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)
   hooks.run("prestart", self)
   local started, serr, errno, exec_failed = p:start()
-  if not started then
-    local code = 125
-    if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
-    raise(code, serr)
-  end
+  if not started then M.exec_error(serr, errno, exec_failed) end
   fds.pty = p:pty()
 end
 
@@ -160,14 +164,15 @@ end
 function Container:_launch(o)
   local cgroup = require "ctr.cgroup"
   local cfg = self:config()
-  local g = cgroup.create(self.state.cgroup, self.state.resources or {})
+  local g = nil -- rootless: no cgroup (README "Running without root")
+  if not require("ctr.rootless").active() then g = cgroup.create(self.state.cgroup, self.state.resources or {}) end
   local fds, box = {}, {}
   local ok, err = xpcall(launch_steps, traceback, self, o, cfg, g, fds, box)
   if not ok then
     if box.p then box.p:abort() end
     for _, fd in pairs(fds) do fd:close() end
     self:_detach_network()
-    pcall(g.remove, g, { force = true })
+    if g then pcall(g.remove, g, { force = true }) end
     error(err, 0)
   end
   record_start(self, box.p.pid)
