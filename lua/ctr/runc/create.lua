@@ -22,6 +22,7 @@ local util = require "ctr.util"
 local runc = require "ctr.runc"
 local store = require "ctr.runc.store"
 local config = require "ctr.runc.config"
+local cgroups = require "ctr.runc.cgroups"
 local hooks = require "ctr.runc.hooks"
 
 local M = {}
@@ -75,13 +76,13 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local fifo = store.fifo(ctx, id)
   check(core.mknod(fifo, "p", 384), nil, "mkfifo " .. fifo)
   check(core.chmod(fifo, 402), nil, "chmod " .. fifo) -- 0622: a non-root init opens it for writing
-  local cgpath = config.cgroup_path(cfg.linux, id, ctx.systemd_cgroup)
+  local cgpath = cgroups.cgroup_path(cfg.linux, id, ctx.systemd_cgroup)
   made.g = require("ctr.cgroup").create(cgpath, config.limits(cfg.linux.resources))
   made.g:set_devices(config.device_rules(cfg.linux)) -- before any process is in it
-  config.cpu_shares(made.g, cfg.linux.resources)
+  cgroups.cpu_shares(made.g, cfg.linux.resources)
   local cgroupns = false
   for _, n in ipairs(cfg.linux.namespaces or {}) do cgroupns = cgroupns or (n.type == "cgroup" and n.path == nil) end
-  cfg.mounts = config.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
+  cfg.mounts = cgroups.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
   runc.user_hooks(ctx, "prestart", { id = id, bundle = bundle, config = cfg, runtime = "luac-runc" }, true)
   local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo, preserve_fds = o.nfds }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
