@@ -165,9 +165,22 @@ end
 local ORDER = { "ctr", "ctr.core", "ctr.archive", "ctr.net", "ctr.container", "ctr.image",
   "ctr.network", "ctr.state", "ctr.cgroup", "ctr.hooks", "ctr.errors", "ctr.cli", "ctr.oci" }
 
+-- lua/ctr/x.lua -> ctr.x, lua/ctr/network/ipam.lua -> ctr.network.ipam,
+-- lua/ctr/init.lua -> ctr, lua/ctr/network/init.lua -> ctr.network
 local function modname_of(file)
-  local base = file:match("([^/]+)%.lua$")
-  return base == "init" and "ctr" or "ctr." .. base
+  local rel = file:match("lua/(ctr/.-)%.lua$") or ("ctr/" .. file:match("([^/]+)%.lua$"))
+  return (rel:gsub("/init$", ""):gsub("/", "."))
+end
+
+-- the modules' files under lua/ctr, relative to it: x.lua, and network/x.lua
+-- for the modules split by concern (not runc/: luac-runc's own)
+local MODULE_DIRS = { "network", "container" }
+local function lua_module_files(srcdir)
+  local t = ls(srcdir .. "/lua/ctr", ".lua")
+  for _, d in ipairs(MODULE_DIRS) do
+    for _, f in ipairs(ls(srcdir .. "/lua/ctr/" .. d, ".lua")) do t[#t + 1] = d .. "/" .. f end
+  end
+  return t
 end
 
 --- Everything gendoc knows about the sources under srcdir:
@@ -209,7 +222,7 @@ function G.collect(srcdir)
       if m then table.insert(m.sections[#m.sections].fns, { signature = e.signature, text = e.text }) end
     end
   end
-  for _, f in ipairs(ls(srcdir .. "/lua/ctr", ".lua")) do
+  for _, f in ipairs(lua_module_files(srcdir)) do
     local path = srcdir .. "/lua/ctr/" .. f
     local scan = G.scan_lua(path)
     lua[path] = scan

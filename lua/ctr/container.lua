@@ -708,24 +708,12 @@ end
 
 -- Leave every network (the --network one and any `network connect`ed),
 -- dropping whatever rule is still tagged for us.
--- Whether any network's file names the container (cheap: no JSON, no module).
-local function in_any_network(id)
-  local dir = state.dir("networks")
-  for _, f in ipairs(core.readdir(dir) or {}) do
-    local text = f:match("%.json$") and core.read_file(dir .. "/" .. f)
-    if text and text:find(id, 1, true) then return true end
-  end
-  return false
-end
-
 function Container:_detach_network()
   local n = self.state.network
-  if not n or not M.network_available() or not in_any_network(self.id) then return end
-  local network = require "ctr.network"
-  if network.detach_all then
-    pcall(network.detach_all, self.id)
-  elseif n.mode ~= "none" and n.mode ~= "host" then
-    pcall(network.detach, { network = n.mode, container_id = self.id })
+  if not n or not M.network_available() then return end
+  -- the store alone (cheap: no JSON parsed unless a file names us) says whether to load the rest
+  if #require("ctr.network.store").memberships(self.id) > 0 then
+    pcall(require("ctr.network").detach_all, self.id)
   end
   n.attachment = nil
 end
