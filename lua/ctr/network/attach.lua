@@ -42,7 +42,9 @@ local function reserve(opts, port_list)
   local n = name == store.DEFAULT and bridge.ensure_default_locked() or store.load(name)
   if not n then errors.throw("not_found", "no such network: %s", tostring(name)) end
   local cid = opts.container_id
-  if n.attachments[cid] then errors.throw("conflict", "container %s is already attached to network %s", cid, name) end
+  if n.attachments[cid] then
+    errors.throw("conflict", "container %s is already attached to network %s", opts.name or cid, name)
+  end
   if not net.link_exists(n.bridge) then bridge.setup(n) end
   ports.check_conflicts(store.all(), port_list, cid)
   local ip, prefix = ipam.allocate(n, cid, opts.ip)
