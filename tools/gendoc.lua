@@ -118,6 +118,9 @@ local function lua_def(line)
   if name then return "local", nil, nil, name, params end
   name, params = line:match("^local%s+([%a_][%w_]*)%s*=%s*function%s*(%b())")
   if name then return "local", nil, nil, name, params end
+  local from, field
+  owner, name, from, field = line:match("^([%a_][%w_]*)%.([%a_][%w_]*)%s*=%s*([%a_][%w_]*)%.([%a_][%w_]*)%s*$")
+  if owner then return "reexport", owner, ".", name, from .. "." .. field end
   owner, name, params = line:match("^([%a_][%w_]*)%.([%a_][%w_]*)%s*=%s*([%a_][%w_]*)%s*$")
   if owner and params ~= "nil" and params ~= "true" and params ~= "false" then
     return "alias", owner, ".", name, params
@@ -128,11 +131,13 @@ end
 -- where each def is {kind=, owner=, name=, params=, doc=(text or nil),
 -- line=, file=}.
 function G.scan_lua(path)
-  local defs, by_line, locals = {}, {}, {}
+  local defs, by_line, locals, requires = {}, {}, {}, {}
   local header
   local block, first, lineno = nil, true, 0
   for line in io.lines(path) do
     lineno = lineno + 1
+    local rname, rmod = line:match('^local%s+([%a_][%w_]*)%s*=%s*require%s*%(?%s*"([%w_.]+)"%s*%)?%s*$')
+    if rname then requires[rname] = rmod end
     local start = line:match("^%-%-%-%s?(.*)$")
     if start and not line:match("^%-%-%-%-") then
       block = { start }
@@ -147,6 +152,10 @@ function G.scan_lua(path)
         }
         if kind == "local" then locals[name] = d end
         if kind == "alias" then d.target = locals[params]; d.params = nil end
+        if kind == "reexport" then
+          local from, field = params:match("^(.-)%.(.*)$")
+          d.from_module, d.from_field, d.params = requires[from], field, nil
+        end
         defs[#defs + 1] = d
         by_line[lineno] = d
       elseif block and first then
@@ -162,25 +171,45 @@ end
 -- ---------------------------------------------------------------------------
 -- the model: modules, their functions, what is undocumented
 
-local ORDER = { "ctr", "ctr.core", "ctr.archive", "ctr.net", "ctr.container", "ctr.image",
+local ORDER = { "ctr", "ctr.core", "ctr.archive", "ctr.net", "ctr.container",
+  "ctr.container.object", "ctr.container.store", "ctr.container.create", "ctr.container.spec",
+  "ctr.container.identity", "ctr.container.launch", "ctr.container.lifecycle", "ctr.container.signal",
+  "ctr.container.exec", "ctr.container.remove", "ctr.container.inspect", "ctr.image",
   "ctr.network", "ctr.state", "ctr.cgroup", "ctr.hooks", "ctr.errors", "ctr.cli", "ctr.oci" }
 
--- lua/ctr/x.lua -> ctr.x, lua/ctr/network/ipam.lua -> ctr.network.ipam,
--- lua/ctr/init.lua -> ctr, lua/ctr/network/init.lua -> ctr.network
 local function modname_of(file)
-  local rel = file:match("lua/(ctr/.-)%.lua$") or ("ctr/" .. file:match("([^/]+)%.lua$"))
+  local rel = file:match("lua/(ctr/.+)%.lua$") or ("ctr/" .. file:match("([^/]+)%.lua$"))
   return (rel:gsub("/init$", ""):gsub("/", "."))
 end
 
--- the modules' files under lua/ctr, relative to it: x.lua, and network/x.lua
--- for the modules split by concern (not runc/: luac-runc's own)
-local MODULE_DIRS = { "network", "container" }
-local function lua_module_files(srcdir)
-  local t = ls(srcdir .. "/lua/ctr", ".lua")
-  for _, d in ipairs(MODULE_DIRS) do
-    for _, f in ipairs(ls(srcdir .. "/lua/ctr/" .. d, ".lua")) do t[#t + 1] = d .. "/" .. f end
+-- The Lua module files gendoc reads, relative to lua/ctr: the modules and
+-- those of the packages split into a directory (lua/ctr/container/*.lua,
+-- lua/ctr/network/*.lua).
+G.LUA_SUBDIRS = { "", "container/", "network/" }
+
+local function lua_files(srcdir)
+  local t = {}
+  for _, sub in ipairs(G.LUA_SUBDIRS) do
+    for _, f in ipairs(ls(srcdir .. "/lua/ctr/" .. sub, ".lua")) do t[#t + 1] = sub .. f end
   end
   return t
+end
+
+--- A facade's `M.name = part.field` (part = require "ctr.x.y"): listed in
+-- the facade's section with the documentation of part's M.field, when it has
+-- one (an undocumented one is reported in part's own file).
+function G.resolve_reexport(r, by_module)
+  local scan = by_module[r.d.from_module]
+  for _, t in ipairs(scan and scan.defs or {}) do
+    if t.owner == "M" and t.name == r.d.from_field and t.kind ~= "local" and t.doc then
+      local params = t.params or (t.target and t.target.params) or "()"
+      r.sec.fns[#r.sec.fns + 1] = {
+        signature = r.mname .. "." .. r.d.name .. params,
+        text = t.doc .. "\n\nDefined in `" .. r.d.from_module .. "`.",
+      }
+      return
+    end
+  end
 end
 
 --- Everything gendoc knows about the sources under srcdir:
@@ -222,17 +251,20 @@ function G.collect(srcdir)
       if m then table.insert(m.sections[#m.sections].fns, { signature = e.signature, text = e.text }) end
     end
   end
-  for _, f in ipairs(lua_module_files(srcdir)) do
+  local reexports, by_module = {}, {}
+  for _, f in ipairs(lua_files(srcdir)) do
     local path = srcdir .. "/lua/ctr/" .. f
     local scan = G.scan_lua(path)
     lua[path] = scan
     local mname = modname_of(path)
+    by_module[mname] = scan
     local m = mod(mname)
     m.header = scan.header
     local sec = { file = "lua/ctr/" .. f, fns = {} }
     m.sections[1] = sec
     for _, d in ipairs(scan.defs) do
-      local public = d.kind ~= "local" and d.name:sub(1, 1) ~= "_"
+      local public = d.kind ~= "local" and d.kind ~= "reexport" and d.name:sub(1, 1) ~= "_"
+      if d.kind == "reexport" and d.from_module then reexports[#reexports + 1] = { d = d, sec = sec, mname = mname } end
       if d.kind == "alias" then
         public = public and d.target ~= nil -- M.x = <non-function local>: not a function
         d.doc = d.doc or (d.target and d.target.doc)
@@ -248,6 +280,7 @@ function G.collect(srcdir)
       end
     end
   end
+  for _, r in ipairs(reexports) do G.resolve_reexport(r, by_module) end
   local list, seen = {}, {}
   for _, n in ipairs(ORDER) do
     if mods[n] then list[#list + 1] = mods[n]; seen[n] = true end

@@ -1,0 +1,110 @@
+--- ctr.container.create: making a container (state "created") from
+-- docker's options: its directory, /etc files, OCI config and state.json.
+local core = require "ctr.core"
+local state = require "ctr.state"
+local util = require "ctr.util"
+local errors = require "ctr.errors"
+local store = require "ctr.container.store"
+local spec = require "ctr.container.spec"
+
+local M = {}
+local raise = errors.raise
+
+M.LOG_MAX = 10 * 1024 * 1024 -- rotate the log at 10 MiB ...
+M.LOG_FILES = 2              -- ... keeping one rotated file
+
+-- The container's directory is private (0700); its upper dir becomes the
+-- attributes of the container's "/", so it is 0755 like any root.
+local function mkdirs(dir)
+  for _, d in ipairs({ { dir, 448 }, { dir .. "/upper", 493 }, { dir .. "/work", 448 }, { dir .. "/rootfs", 493 } }) do
+    local ok, err = core.mkdir(d[1], d[2])
+    if not ok then raise(125, "cannot create %s: %s", d[1], err) end
+    core.chmod(d[1], d[2]) -- not subject to the umask
+  end
+end
+
+local function random_name()
+  local adj = { "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen",
+                "lucid", "merry", "nimble", "proud", "quiet", "swift", "witty", "zen" }
+  local noun = { "turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "torvalds", "dijkstra",
+                 "liskov", "wirth", "lamport", "hamming", "kernighan", "pike", "cerf", "allen" }
+  local b = core.getrandom(3)
+  return adj[b:byte(1) % #adj + 1] .. "_" .. noun[b:byte(2) % #noun + 1] .. "_" .. (b:byte(3) % 100)
+end
+
+-- The volumes' host directories are created when missing (as docker does).
+local function make_volume_dirs(volumes)
+  for _, v in ipairs(volumes) do
+    if not core.exists(v.source) then
+      local ok, err = util.mkdir_p(v.source, 493)
+      if not ok then raise(125, "cannot create the volume directory %s: %s", v.source, err) end
+    end
+  end
+end
+
+-- The new container's state.json record.
+local function state_record(o, plan, id, name, dir, hostname, dcfg)
+  return {
+    id = id, name = name, image = o.image, image_id = plan.img.id,
+    command = plan.args, created = util.now(), status = "created",
+    cgroup = "luac-ctr/" .. id, resources = plan.resources, tty = o.tty or false,
+    interactive = o.interactive or false, auto_remove = o.rm or false,
+    network = { mode = plan.net, ip = o.ip, ports = plan.ports, hostname = hostname, add_hosts = o.add_host },
+    log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
+    stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg,
+  }
+end
+
+-- Fill the new directory dir of container id: the name file, /etc files,
+-- config.json and, last, state.json. Returns the OCI config.
+local function write_files(o, plan, id, name, dir)
+  mkdirs(dir)
+  store.write(dir .. "/name", name, o.rm) -- for ctr.dead, should state.json be lost
+  local hostname = o.hostname or id:sub(1, 12)
+  local files = spec.etc_files(dir, hostname, o)
+  local dcfg = spec.docker_config(o, plan, hostname)
+  local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
+  make_volume_dirs(plan.volumes)
+  store.write_json(dir .. "/config.json", cfg, o.rm)
+  store.write_json(dir .. "/state.json", state_record(o, plan, id, name, dir, hostname, dcfg), o.rm)
+  return cfg
+end
+
+-- Under the global lock: the name is checked and the container made;
+-- whatever fails removes its directory.
+local function create_locked(o, plan)
+  if o.name then
+    local other = store.by_name(o.name)
+    if other then
+      raise(125, "the container name %q is already in use by container %s: remove it or choose another name", o.name, other.id)
+    end
+  end
+  local id = state.new_id()
+  local dir = store.dir(id)
+  local ok, cfg = pcall(write_files, o, plan, id, o.name or random_name(), dir)
+  if not ok then
+    core.remove_all(dir)
+    error(cfg, 0)
+  end
+  local c, lerr = store.load(id)
+  if not c then core.remove_all(dir); raise(125, "cannot read back the new container's state: %s", lerr) end
+  c._config = cfg -- just written: no need to read it back
+  return c
+end
+
+--- Create a container (state "created"); nothing runs yet. Options (docker
+-- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
+-- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
+-- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
+-- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
+-- "HOST[:CONTAINER[:PERMS]]"), network, ip,
+-- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
+-- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
+-- without it the default seccomp profile applies, --privileged is unconfined).
+-- Returns the container; raises on bad input, leaving nothing behind.
+function M.create(o)
+  local plan = spec.plan(o)
+  return state.with_lock(create_locked, o, plan)
+end
+
+return M

@@ -1,0 +1,218 @@
+--- ctr.container.exec: running a command inside a running container, as
+-- docker exec does.
+local core = require "ctr.core"
+local errors = require "ctr.errors"
+local object = require "ctr.container.object"
+local identity = require "ctr.container.identity"
+local launch = require "ctr.container.launch"
+
+local M = {}
+local Container = object.Container
+local raise = errors.raise
+
+local ALL_NS = { "mnt", "pid", "net", "ipc", "uts", "cgroup" }
+
+-- Join only the namespaces the container does not share with us (a
+-- --network host container shares the host's net namespace).
+local function namespaces_to_join(pid)
+  local me = core.getpid()
+  local out = {}
+  for _, n in ipairs(ALL_NS) do
+    if core.ns_id(pid, n) ~= core.ns_id(me, n) then out[#out + 1] = n end
+  end
+  return out
+end
+
+-- Feed what src has into the command's stdin pipe w (non-blocking), keeping
+-- what does not fit in feed.pending. Returns false once the input is over.
+local function feed_step(feed, readable)
+  if feed.pending == "" and readable then
+    local s = core.read(feed.src, 65536)
+    if not s or s == "" then return false end
+    feed.pending = s
+  end
+  local n, _, errno = core.write(feed.w, feed.pending)
+  if not n and errno ~= core.errno.EAGAIN then return false end -- the command closed its stdin
+  feed.pending = feed.pending:sub((n or 0) + 1)
+  return true
+end
+
+-- Read two pipes to their ends at once (neither may fill up and block the
+-- command), feeding feed.src to feed.w meanwhile when given. Returns both contents.
+local function collect(a, b, feed)
+  local bufs = { [a] = {}, [b] = {} }
+  local open = { a, b }
+  while #open > 0 do
+    local list = {}
+    for i, fd in ipairs(open) do list[i] = { fd, "in" } end
+    if feed then list[#list + 1] = feed.pending == "" and { feed.src, "in" } or { feed.w, "out" } end
+    local ready, err = core.poll(list, -1)
+    if not ready then raise(125, "exec: poll: %s", err) end
+    for _, r in ipairs(ready) do
+      if feed and (r.fd == feed.src or r.fd == feed.w) then
+        if not feed_step(feed, r.fd == feed.src) then feed.w:close(); feed = nil end
+      else
+        local s = core.read(r.fd, 65536)
+        if s and s ~= "" then
+          table.insert(bufs[r.fd], s)
+        else
+          for i, fd in ipairs(open) do if fd == r.fd then table.remove(open, i) break end end
+        end
+      end
+    end
+  end
+  if feed then feed.w:close() end
+  return table.concat(bufs[a]), table.concat(bufs[b])
+end
+
+local function exec_process(self, o)
+  local cfg = self:config()
+  local base = cfg.process
+  if type(o.argv) ~= "table" or #o.argv == 0 then raise(125, "exec: no command given") end
+  -- docker: exec -t sets TERM=xterm (as run -t does) unless -e TERM= is given
+  local env = identity.env_merge(base.env, o.tty and { "TERM=xterm" } or {})
+  env = identity.env_merge(env, o.env or {})
+  local user = base.user
+  if o.user then
+    local image = require "ctr.image"
+    local img = image.resolve(self.state.image_id)
+    local uid, gid = identity.resolve_user(o.user, img and image.lower_dirs(img) or {})
+    user = { uid = uid, gid = gid, additionalGids = {} }
+  end
+  local caps = base.capabilities
+  if user.uid ~= 0 and caps then
+    caps = { bounding = caps.bounding, effective = {}, permitted = {}, inheritable = {}, ambient = {} }
+  end
+  return {
+    args = o.argv, env = env, cwd = o.cwd or base.cwd, user = user,
+    capabilities = caps, noNewPrivileges = base.noNewPrivileges, terminal = o.tty or false,
+  }
+end
+
+-- Where the command goes: the container's namespaces (those it does not
+-- share with us), its seccomp filter and its cgroup.
+local function exec_target(self)
+  local target = { pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid) }
+  target.seccomp = self:config().linux and self:config().linux.seccomp -- the container's filter
+  if target.seccomp then target.seccomp_bpf = require("ctr.seccomp").program(target.seccomp) end
+  local entry = self.state.cgroup_entry -- recorded at start: no cgroup lookups on the hot path
+  if entry then
+    target.cgroup_procs, target.cgroup_into = entry.join, entry.into
+  else
+    local g = require("ctr.cgroup").open(self.state.cgroup)
+    if g then target.cgroup_procs, target.cgroup_into = launch.cgroup_entry(g) end
+  end
+  return target
+end
+
+-- The command's stdio in target, and our ends in keep: the caller's fds
+-- never enter the container; pipes do, relayed by us (none when detached;
+-- with a tty, the pty).
+local function exec_stdio(o, target, keep)
+  keep.devnull = launch.open_devnull()
+  if o.tty then return end
+  local devnull = keep.devnull
+  target.stdin, target.stdout, target.stderr = devnull, devnull, devnull
+  local src = o.stdin or (o.interactive and 0) or nil
+  if src and not o.detach then
+    local in_r, in_w = core.pipe()
+    target.stdin, keep.in_r, keep.in_w, keep.in_src = in_r, in_r, in_w, src
+  end
+  if not o.detach then
+    local out_r, out_w = core.pipe()
+    local err_r, err_w = core.pipe()
+    target.stdout, target.stderr = out_w, err_w
+    keep.out_r, keep.err_r, keep.out_w, keep.err_w = out_r, err_r, out_w, err_w
+  end
+end
+
+-- Enter the container and start the command (the pidfd is checked
+-- against the start time: a reused pid is never entered). Closes the
+-- command's ends of the pipes; raises 125, or 126/127 when it cannot be
+-- executed or is not found.
+local function enter(self, process, target, keep)
+  target.pidfd = self:_pidfd()
+  if not target.pidfd then
+    for _, k in ipairs({ "devnull", "in_r", "in_w", "out_r", "out_w", "err_r", "err_w" }) do
+      if keep[k] then keep[k]:close() end
+    end
+    raise(125, "container %s is not running", self.state.name)
+  end
+  local p, err, errno, exec_failed = core.exec_in(process, target)
+  target.pidfd:close()
+  if keep.out_w then keep.out_w:close(); keep.err_w:close() end
+  if keep.in_r then keep.in_r:close() end
+  keep.devnull:close()
+  if not p then
+    if keep.out_r then keep.out_r:close(); keep.err_r:close() end
+    if keep.in_w then keep.in_w:close() end
+    local code = 125
+    if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
+    raise(code, err)
+  end
+  return p
+end
+
+-- o.capture: collect the output as strings (feeding the input meanwhile).
+local function capture(p, keep)
+  local feed = nil
+  if keep.in_w then
+    assert(core.set_nonblock(keep.in_w))
+    feed = { src = keep.in_src, w = keep.in_w, pending = "" }
+  end
+  local out, errout = collect(keep.out_r, keep.err_r, feed)
+  keep.out_r:close(); keep.err_r:close()
+  local res = p:wait()
+  res.stdout, res.stderr = out, errout
+  return res
+end
+
+-- In the foreground: relay the command's stdio to ours (or o.stdout,
+-- o.stderr), forwarding signals, until it exits.
+local function relay(p, o, keep)
+  local pty = p:pty()
+  local stdin = o.stdin or 0
+  local res, serr = p:supervise {
+    pty = pty, stdin = (o.tty and (o.interactive ~= false) and stdin) or keep.in_src,
+    stdin_pipe = keep.in_w and keep.in_w:release(),
+    stdout = keep.out_r, stderr = keep.err_r,
+    echo = true, echo_stdout = o.stdout, echo_stderr = o.stderr,
+    forward_signals = true, raw = o.tty and core.isatty(stdin),
+  }
+  if pty then pty:close() end
+  if keep.out_r then keep.out_r:close(); keep.err_r:close() end
+  if not res then raise(125, "exec: %s", serr) end
+  return res
+end
+
+--- Run a command inside the running container, as docker exec does: the
+-- container's namespaces, cgroup, environment (plus o.env), working
+-- directory (o.cwd), user (o.user), capabilities and no_new_privs.
+-- o: argv (list, required), env, cwd, user, tty, interactive, stdin,
+-- stdout, stderr (fds; default ours, stdin /dev/null unless interactive;
+-- never given to the command: it gets pipes and we relay; not with detach),
+-- capture (collect stdout and stderr as strings), detach (return a handle
+-- {pid=, wait=function}). Returns {exit_code=, signaled=, signal=
+-- [, stdout=, stderr=]}. Raises 125 when the container is not running,
+-- 126/127 when the command cannot be executed or is not found.
+function Container:exec(o)
+  o = o or {}
+  if self:status() ~= "running" then
+    raise(125, "container %s is not running", self.state.name)
+  end
+  local process = exec_process(self, o)
+  local target = exec_target(self)
+  if o.detach and (o.stdin or o.stdout or o.stderr) then
+    raise(125, "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
+  end
+  local keep = {}
+  exec_stdio(o, target, keep)
+  local p = enter(self, process, target, keep)
+  if o.detach then
+    return { pid = p.pid, proc = p, wait = function() return p:wait() end }
+  end
+  if o.capture then return capture(p, keep) end
+  return relay(p, o, keep)
+end
+
+return M

@@ -1,0 +1,204 @@
+--- ctr.container.identity: who and what the container's process is, from
+-- docker's options and the image: the user and groups (resolved in the
+-- image's /etc/passwd and /etc/group, read inside its layers), paths in the
+-- container, volumes, and the environment.
+local core = require "ctr.core"
+local errors = require "ctr.errors"
+
+local M = {}
+local raise = errors.raise
+
+--- The largest /etc/passwd or /etc/group read from an image.
+M.ETC_FILE_MAX = 4 * 1024 * 1024
+
+-- The image's /etc/<rel> as the container will see it, read inside the
+-- layer stack (core.read_in_layers: symlinks resolve in the image, never on
+-- the host): nil when missing; not a regular file, or larger than
+-- ETC_FILE_MAX: an error.
+local function read_layer_file(lowers, rel)
+  if #lowers == 0 then return nil end
+  local s, err, errno = core.read_in_layers(lowers, rel, M.ETC_FILE_MAX)
+  if s then return s end
+  if errno ~= core.errno.ENOENT and errno ~= core.errno.ENOTDIR then
+    raise(125, "cannot read the image's /%s: %s", rel, err)
+  end
+end
+
+-- A uid or gid from the command line or the image: decimal, 0..2147483647.
+local function check_id(s, what)
+  local n = type(s) == "string" and s:match("^%d+$") and #s <= 10 and math.tointeger(tonumber(s))
+  if not n or n > 2147483647 then
+    raise(125, "invalid %s %q: must be an integer within 0..2147483647", what, tostring(s))
+  end
+  return n
+end
+
+local function passwd_lookup(text, field, value)
+  for line in (text or ""):gmatch("[^\n]+") do
+    local parts = {}
+    for p in (line .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
+    if parts[field] == value then return parts end
+  end
+end
+
+--- Resolve a docker -u value ("uid", "uid:gid", "name", "name:group") against
+-- the image's /etc/passwd and /etc/group. Returns uid, gid, home.
+function M.resolve_user(user, lowers)
+  if user == nil or user == "" then return 0, 0, "/root" end
+  local u, g = user:match("^([^:]+):(.+)$")
+  u = u or user
+  if u:match("^%-%d+$") then check_id(u, "uid") end
+  if g and g:match("^%-%d+$") then check_id(g, "gid") end
+  local passwd = read_layer_file(lowers, "etc/passwd")
+  local uid, gid, home
+  if u:match("^%d+$") then
+    uid = check_id(u, "uid")
+    local e = passwd_lookup(passwd, 3, u)
+    gid = e and check_id(e[4], "gid of uid " .. u .. " in the image's /etc/passwd") or 0
+    home = e and e[6] or "/"
+  else
+    local e = passwd_lookup(passwd, 1, u)
+    if not e then raise(125, "unable to find user %s: no matching entries in passwd file", u) end
+    local where = " of user " .. u .. " in the image's /etc/passwd"
+    uid, gid, home = check_id(e[3], "uid" .. where), check_id(e[4], "gid" .. where), e[6]
+  end
+  if g then
+    if g:match("^%d+$") then gid = check_id(g, "gid")
+    else
+      local e = passwd_lookup(read_layer_file(lowers, "etc/group"), 1, g)
+      if not e then raise(125, "unable to find group %s: no matching entries in group file", g) end
+      gid = check_id(e[3], "gid of group " .. g .. " in the image's /etc/group")
+    end
+  end
+  return uid, gid, home
+end
+
+--- Resolve docker --group-add values (gids, or group names looked up in the
+-- image's /etc/group) to a list of gids. Raises on unknown or invalid ones.
+function M.resolve_groups(list, lowers)
+  local gids, group = {}, nil
+  for _, g in ipairs(list or {}) do
+    if g:match("^%-?%d+$") then gids[#gids + 1] = check_id(g, "gid")
+    else
+      group = group or read_layer_file(lowers, "etc/group") or ""
+      local e = passwd_lookup(group, 1, g)
+      if not e then raise(125, "unable to find group %s: no matching entries in group file", g) end
+      gids[#gids + 1] = check_id(e[3], "gid of group " .. g .. " in the image's /etc/group")
+    end
+  end
+  return gids
+end
+
+--- Normalise a container path: absolute, no "..", no "." or empty parts.
+-- Raises when it is relative or climbs out with "..".
+function M.clean_path(p, what)
+  if type(p) ~= "string" or p:sub(1, 1) ~= "/" then
+    raise(125, "invalid %s %q: must be an absolute path", what, tostring(p))
+  end
+  local parts = {}
+  for part in p:gmatch("[^/]+") do
+    if part == ".." then raise(125, "invalid %s %q: it escapes the root filesystem with ..", what, p) end
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return "/" .. table.concat(parts, "/")
+end
+
+-- Walk path through the image layers: a symlink whose relative target would
+-- climb above / makes the path escape the root filesystem: refuse it.
+local function check_symlinks(path, lowers, what)
+  local depth = {}
+  for part in path:gmatch("[^/]+") do
+    local prefix = "/" .. table.concat(depth, "/") .. (#depth > 0 and "/" or "") .. part
+    for _, d in ipairs(lowers) do
+      local st = core.lstat(d .. prefix)
+      if st then
+        if st.type == "link" then
+          local target = core.readlink(d .. prefix) or ""
+          local level = target:sub(1, 1) == "/" and 0 or #depth
+          for t in target:gmatch("[^/]+") do
+            if t == ".." then level = level - 1 elseif t ~= "." then level = level + 1 end
+            if level < 0 then
+              raise(125, "invalid %s %q: %s is a symlink that escapes the root filesystem", what, path, prefix)
+            end
+          end
+        end
+        break
+      end
+    end
+    depth[#depth + 1] = part
+  end
+end
+
+--- Parse a -v value "HOST:CTR[:ro|rw]" into {source, destination, ro}.
+-- The host directory is created when missing (as docker does).
+function M.parse_volume(spec, lowers)
+  local parts = {}
+  for p in (spec .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
+  if #parts < 2 or #parts > 3 or parts[1] == "" or parts[2] == "" then
+    raise(125, "invalid volume specification %q: use HOST:CONTAINER[:ro]", spec)
+  end
+  local mode = parts[3]
+  if mode and mode ~= "ro" and mode ~= "rw" then
+    raise(125, "invalid volume specification %q: unknown mode %q (ro or rw)", spec, mode)
+  end
+  if parts[1]:sub(1, 1) ~= "/" then
+    raise(125, "invalid volume specification %q: the host path must be absolute (named volumes are not supported)", spec)
+  end
+  local dest = M.clean_path(parts[2], "volume destination")
+  if dest == "/" then raise(125, "invalid volume specification %q: cannot mount over /", spec) end
+  check_symlinks(dest, lowers or {}, "volume destination")
+  return { source = parts[1], destination = dest, ro = mode == "ro" }
+end
+
+--- The lines of a docker --env-file: "K=V" or "K" per line, blank lines and
+-- lines starting with # skipped, surrounding white space trimmed. Raises
+-- when the file cannot be read.
+function M.parse_env_file(path)
+  local f, err = io.open(path, "r")
+  if not f then raise(125, "cannot read env file: %s", err) end
+  local out = {}
+  for line in f:lines() do
+    line = line:gsub("^%s+", ""):gsub("%s+$", "")
+    if line ~= "" and line:sub(1, 1) ~= "#" then out[#out + 1] = line end
+  end
+  f:close()
+  return out
+end
+
+--- Merge environment lists the way docker does: base is a list of
+-- "K=V"; extra is a list ("K=V" sets, a bare "K" copies our value of K or
+-- is dropped) or a map {K = "V"}. Later values win, the first position of
+-- a name is kept. Returns a new list.
+function M.env_merge(base, extra)
+  local order, vals = {}, {}
+  local function set(k, v)
+    if vals[k] == nil then order[#order + 1] = k end
+    vals[k] = v
+  end
+  for _, e in ipairs(base or {}) do
+    local k, v = e:match("^([^=]+)=(.*)$")
+    if k then set(k, v) end
+  end
+  if type(extra) == "table" and #extra == 0 and next(extra) then
+    local keys = {}
+    for k in pairs(extra) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do set(k, tostring(extra[k])) end
+  else
+    for _, e in ipairs(extra or {}) do
+      local k, v = e:match("^([^=]+)=(.*)$")
+      if k then
+        if k:match("%s") then raise(125, "invalid environment variable: %s", e) end
+        set(k, v)
+      elseif e ~= "" then
+        local hv = os.getenv(e)
+        if hv then set(e, hv) end
+      end
+    end
+  end
+  local out = {}
+  for _, k in ipairs(order) do out[#out + 1] = k .. "=" .. vals[k] end
+  return out
+end
+
+return M

@@ -1,0 +1,48 @@
+--- ctr.container.inspect: a container described as docker inspect does.
+local json = require "ctr.json"
+local util = require "ctr.util"
+local object = require "ctr.container.object"
+
+local M = {}
+local Container = object.Container
+
+--- A JSON-ready description (docker inspect's main fields): Id, Name,
+-- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
+-- OOMKilled, StartedAt, FinishedAt}, Config (the OCI config), HostConfig
+-- {Resources (limits), NetworkMode, AutoRemove, LogConfig}, Mounts (the
+-- volumes), NetworkSettings, LogPath, Cgroup. Times are RFC 3339.
+function Container:inspect()
+  local st = self.state
+  local function t(v) return v and util.rfc3339(v) or "0001-01-01T00:00:00Z" end
+  local status = self:status()
+  local cfg = self:config()
+  local mounts = json.array({})
+  local skip = { ["/sys"] = true, ["/etc/hostname"] = true, ["/etc/hosts"] = true, ["/etc/resolv.conf"] = true }
+  for _, m in ipairs(cfg.mounts or {}) do
+    if m.type == "bind" and not skip[m.destination] and not m.destination:find("^/sys/fs/cgroup/") then
+      local ro = false
+      for _, o in ipairs(m.options or {}) do if o == "ro" then ro = true end end
+      mounts[#mounts + 1] = { Type = "bind", Source = m.source, Destination = m.destination, RW = not ro, Mode = ro and "ro" or "" }
+    end
+  end
+  local args = json.array({})
+  for i = 2, #(st.command or {}) do args[#args + 1] = st.command[i] end
+  return {
+    Id = self.id, Name = st.name, Image = st.image, ImageId = st.image_id,
+    Created = t(st.created), Path = st.command and st.command[1], Args = args,
+    State = {
+      Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
+      ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false,
+      StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
+    },
+    Config = cfg,
+    HostConfig = {
+      Resources = json.object(st.resources or {}), AutoRemove = st.auto_remove or false,
+      NetworkMode = st.network and st.network.mode or "none",
+      LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
+    },
+    Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = st.network, Cgroup = st.cgroup,
+  }
+end
+
+return M

@@ -1,0 +1,164 @@
+--- ctr.container.launch: the first phase of a start: the container's
+-- cgroup, process, network attachment and execve, undone on any failure.
+-- (ctr.container.lifecycle supervises what it launched.)
+local core = require "ctr.core"
+local util = require "ctr.util"
+local errors = require "ctr.errors"
+local hooks = require "ctr.hooks"
+local object = require "ctr.container.object"
+local spec = require "ctr.container.spec"
+
+local M = {}
+local Container = object.Container
+local raise = errors.raise
+
+--- /dev/null opened read-write (close-on-exec); raises when it cannot be.
+function M.open_devnull()
+  local fd, err = core.open("/dev/null", "rdwr,cloexec")
+  if not fd then raise(125, "open /dev/null: %s", err) end
+  return fd
+end
+local open_devnull = M.open_devnull
+
+--- How a new process joins cgroup g: it writes "0" to the v1 "tasks" files
+-- itself (moving a thread that way skips the kernel's global threadgroup
+-- lock and its RCU grace period, ~10 ms here), and is cloned straight into
+-- the v2 cgroup with CLONE_INTO_CGROUP. Returns the tasks files and the
+-- v2 directory.
+function M.cgroup_entry(g)
+  local join, into = {}, nil
+  for _, d in ipairs(g:dirs()) do
+    if core.exists(d .. "/cgroup.controllers") then into = d
+    else join[#join + 1] = d .. "/tasks" end
+  end
+  return join, into
+end
+
+function Container:_attach_network(pid)
+  local mode = self.state.network and self.state.network.mode or "none"
+  if mode == "none" or mode == "host" then return end
+  local network = require "ctr.network"
+  local att = network.attach {
+    network = mode, container_id = self.id, name = self.state.name, pid = pid,
+    ip = self.state.network.ip, hostname = self.state.network.hostname,
+    hosts_file = self.dir .. "/hosts", ports = self.state.network.ports,
+    add_hosts = self.state.network.add_hosts,
+  }
+  self.state.network.attachment = att
+end
+
+-- Leave every network (the --network one and any `network connect`ed),
+-- dropping whatever rule is still tagged for us.
+function Container:_detach_network()
+  local n = self.state.network
+  if not n or not spec.network_available() then return end
+  -- the store alone (cheap: no JSON parsed unless a file names us) says whether to load the rest
+  if #require("ctr.network.store").memberships(self.id) > 0 then
+    pcall(require("ctr.network").detach_all, self.id)
+  end
+  n.attachment = nil
+end
+
+-- The published host ports are held by the supervisor for the container's
+-- life (a bound socket each, closed with the relayed fds): a port a host
+-- program holds is refused as docker does, and ours look busy to others.
+local function hold_ports(self, fds)
+  local n = self.state.network
+  for i, pt in ipairs(n and n.ports or {}) do
+    local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.host_port, pt.proto or "tcp")
+    if not sock then raise(125, "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
+    fds["port_hold" .. i] = sock
+  end
+end
+
+-- The new process's stdio: the caller's fds never enter the container,
+-- pipes do, relayed by the supervisor (their other ends go into fds);
+-- with a tty, /dev/null (the pty is the process's terminal).
+local function stdio_of(o, tty, devnull, fds)
+  local stdio = { stdin = devnull }
+  if o.interactive and not tty then
+    local in_r, in_w = core.pipe()
+    stdio.stdin, fds.stdin_pipe = in_r, in_w
+  end
+  if tty then
+    stdio.stdout, stdio.stderr = devnull, devnull
+  else
+    local out_r, out_w = core.pipe()
+    local err_r, err_w = core.pipe()
+    fds.stdout, fds.stderr = out_r, err_r
+    stdio.stdout, stdio.stderr = out_w, err_w
+  end
+  return stdio
+end
+
+-- Spawn the container's process (stopped before execve) in cgroup g.
+local function spawn(self, o, cfg, g, fds)
+  local stdio_join, stdio_into = M.cgroup_entry(g)
+  self.state.cgroup_entry = { join = stdio_join, into = stdio_into } -- for exec
+  local sc = cfg.linux and cfg.linux.seccomp
+  local bpf = sc and require("ctr.seccomp").program(sc) or nil -- compiled once, cached
+  local devnull = open_devnull()
+  local stdio = stdio_of(o, cfg.process.terminal, devnull, fds)
+  stdio.cgroup_join, stdio.cgroup_into, stdio.seccomp_bpf = stdio_join, stdio_into, bpf
+  local p, perr = core.spawn(cfg, stdio)
+  if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
+  if stdio.stdin ~= devnull then stdio.stdin:close() end
+  devnull:close()
+  if not p then raise(125, "cannot create the container process: %s", perr) end
+  return p
+end
+
+-- The steps of a launch; box.p is the process once spawned (for the undo).
+local function launch_steps(self, o, cfg, g, fds, box)
+  hold_ports(self, fds)
+  g:set_devices(require("ctr.oci").device_rules_of(cfg)) -- before any process is in it
+  local p = spawn(self, o, cfg, g, fds)
+  box.p = p
+  self:_attach_network(p.pid)
+  hooks.run("prestart", self)
+  local started, serr, errno, exec_failed = p:start()
+  if not started then
+    local code = 125
+    if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
+    raise(code, serr)
+  end
+  fds.pty = p:pty()
+end
+
+local function traceback(e)
+  if os.getenv("LUAC_CTR_DEBUG") == "1" and type(e) == "string" then return debug.traceback(e, 2) end
+  return e
+end
+
+-- Record the start in state.json: running, its pid and ours (the supervisor).
+local function record_start(self, pid)
+  local st = self.state
+  st.status = "running"
+  st.pid = pid
+  st.starttime = core.starttime(pid)
+  st.started_at = util.now()
+  st.finished_at, st.exit_code, st.oom_killed = nil, nil, nil
+  st.supervisor = { pid = core.getpid(), starttime = core.starttime(core.getpid()) }
+  self:_save()
+end
+
+-- Phase 1 of a start: cgroup, process, network, exec. Returns the process,
+-- the fds the supervisor relays and the cgroup. Raises, having undone everything.
+function Container:_launch(o)
+  local cgroup = require "ctr.cgroup"
+  local cfg = self:config()
+  local g = cgroup.create(self.state.cgroup, self.state.resources or {})
+  local fds, box = {}, {}
+  local ok, err = xpcall(launch_steps, traceback, self, o, cfg, g, fds, box)
+  if not ok then
+    if box.p then box.p:abort() end
+    for _, fd in pairs(fds) do fd:close() end
+    self:_detach_network()
+    pcall(g.remove, g, { force = true })
+    error(err, 0)
+  end
+  record_start(self, box.p.pid)
+  return box.p, fds, g
+end
+
+return M

@@ -1,0 +1,175 @@
+--- ctr.container.lifecycle: starting a container and supervising it until
+-- it exits: in the foreground (its output copied to ours, signals
+-- forwarded) or detached (a supervisor process of its own), recording the
+-- exit and honouring --rm.
+local core = require "ctr.core"
+local state = require "ctr.state"
+local util = require "ctr.util"
+local errors = require "ctr.errors"
+local hooks = require "ctr.hooks"
+local object = require "ctr.container.object"
+local create = require "ctr.container.create"
+require "ctr.container.launch" -- Container:_launch
+
+local M = {}
+local Container = object.Container
+local raise = errors.raise
+
+-- Under the container's lock: record the exit (see _finish). False when
+-- there is nothing to record.
+local function record_exit(self, g, result, pid)
+  if self.state.status == "running" and self.state.pid ~= pid then return false end
+  if not result and self.state.status ~= "running" then return false end
+  self.state.oom_killed = g and g:oom_killed() or false
+  if g then pcall(g.remove, g, { force = true }) end
+  self.state.status = "exited"
+  self.state.exit_code = result and result.exit_code or 255
+  self.state.finished_at = util.now()
+  self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
+  self.state.cgroup_entry = nil
+  self:_detach_network()
+  self:_save()
+  return true
+end
+
+-- After the process exited: record how, release the cgroup and network,
+-- run poststop hooks, honour --rm.
+-- Without a result (recorded by another process for a dead supervisor),
+-- an exit already recorded is kept. A removed container records nothing.
+-- All under the container's lock, the cgroup removal included: a start
+-- right after (restart) makes a new cgroup of the same name, which must
+-- not be removed by the late end of the previous run; and a container
+-- started again meanwhile (another pid) is not ours to record.
+function Container:_finish(g, result)
+  local ok_rec, recorded = pcall(self._locked, self, record_exit, self, g, result, self.state.pid)
+  if not ok_rec or not recorded then return end
+  local ok, herr = pcall(hooks.run, "poststop", self)
+  if self.state.auto_remove then self:remove { force = true } end
+  if not ok then error(herr, 0) end
+end
+
+local function supervise(c, p, fds, g, o)
+  local st = c.state
+  local tty = c:config().process.terminal
+  local in_pipe = fds.stdin_pipe
+  fds.stdin_pipe = nil
+  local res, err = p:supervise {
+    stdout = fds.stdout, stderr = fds.stderr, pty = fds.pty,
+    stdin = (o.interactive and o.stdin) or nil, stdin_pipe = in_pipe and in_pipe:release(),
+    echo = o.echo, log = st.log.path, log_max = st.log.max_size, log_files = st.log.max_files,
+    forward_signals = o.echo, raw = o.echo and tty and o.stdin ~= nil and core.isatty(o.stdin),
+  }
+  for _, fd in pairs(fds) do fd:close() end
+  c:_finish(g, res)
+  if not res then raise(125, "supervising the container: %s", err) end
+  return res
+end
+
+local function check_startable(self)
+  local s = self:status()
+  if s == "running" then raise(125, "container %s is already running", self.state.name) end
+end
+
+local function launch_locked(self, o)
+  check_startable(self)
+  return self:_launch(o)
+end
+
+--- Start the container. opts: detach (return at once; a supervisor process
+-- keeps relaying its output to the log and records its exit), interactive
+-- (forward our stdin), stdin (fd, default 0). In the foreground the output
+-- is copied to ours, signals are forwarded, and the exit {exit_code=,
+-- signaled=, signal=} is returned (exit_code 128+n when killed by signal n).
+-- Detached, returns the container.
+function Container:start(opts)
+  local o = opts or {}
+  check_startable(self)
+  if o.detach then return self:_start_detached() end
+  local p, fds, g = self:_locked(launch_locked, self, { interactive = o.interactive, stdin = o.stdin or 0 })
+  hooks.run("poststart", self)
+  return supervise(self, p, fds, g, { echo = true, interactive = o.interactive, stdin = o.stdin or 0 })
+end
+
+-- A detached supervisor's stdin is /dev/null; until it reported the start,
+-- its stdout and stderr are the caller's (prestart's output is seen there),
+-- then they go to the container's hooks.log (poststop's output).
+local function redirect_stdio_to_null(log)
+  local null = core.open("/dev/null", "rdwr")
+  if not log then core.dup2(null, 0) end
+  local out = log and core.open(log, "wronly,creat,append,nofollow,noctty", 384)
+  if log then core.dup2(out or null, 1); core.dup2(out or null, 2) end
+  null:close()
+  if out then out:close() end
+end
+
+-- The supervisor's life (in the grandchild): launch, report "ok" (or the
+-- error, when the launch failed) on w, supervise.
+local function supervisor_main(self, w)
+  core.setsid()
+  if core.fork() ~= 0 then core._exit(0) end
+  redirect_stdio_to_null()
+  local reported = false
+  local ok, err = pcall(function()
+    local p, fds, g = self:_locked(launch_locked, self, { interactive = false })
+    core.write(w, "ok\n") -- poststart runs in the caller, where its output is seen
+    reported = true
+    w:close()
+    redirect_stdio_to_null(self.dir .. "/hooks.log")
+    supervise(self, p, fds, g, { echo = false })
+  end)
+  if not ok and not reported then
+    core.write(w, ("err %d %s\n"):format(errors.code(err), errors.message(err)))
+  end
+end
+
+-- What the supervisor reported on r (until it closed it).
+local function read_report(r)
+  local chunks = {}
+  while true do
+    local s = core.read(r, 4096)
+    if not s or s == "" then break end
+    chunks[#chunks + 1] = s
+  end
+  r:close()
+  return table.concat(chunks)
+end
+
+-- Detached: fork twice so that the supervisor is nobody's zombie; it reports
+-- "ok" or the error over a pipe, then supervises until the container exits.
+function Container:_start_detached()
+  local r, w = core.pipe()
+  local pid = core.fork()
+  if pid == 0 then
+    r:close()
+    state.after_fork() -- our copies of the parent's lock fds must not keep its locks
+    local ok = pcall(supervisor_main, self, w)
+    core._exit(ok and 0 or 1)
+  end
+  w:close()
+  core.waitpid(pid)
+  local msg = read_report(r)
+  if msg:sub(1, 3) == "ok\n" then
+    self:refresh()
+    local hok, herr = pcall(hooks.run, "poststart", self)
+    if not hok then raise(125, errors.message(herr)) end
+    return self
+  end
+  local code, text = msg:match("^err (%d+) (.-)\n?$")
+  if code then raise(math.tointeger(tonumber(code)), text) end
+  raise(125, "the container's supervisor died before reporting (%s)", msg)
+end
+
+--- create + start: the `docker run` of the API. Options as create, plus
+-- detach, interactive. Returns start's result (the exit table, or the
+-- container when detached) and the container.
+function M.run(o)
+  local c = create.create(o)
+  local ok, res = pcall(c.start, c, { detach = o.detach, interactive = o.interactive, stdin = o.stdin })
+  if not ok then
+    pcall(c.remove, c, { force = true })
+    error(res, 0)
+  end
+  return res, c
+end
+
+return M

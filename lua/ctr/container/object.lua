@@ -1,0 +1,96 @@
+--- ctr.container.object: the Container class and what it says about
+-- itself (status, exit code, config, name), always checked against the
+-- kernel. The other ctr.container.* modules add the methods of their
+-- concern to the same class; use it through ctr.container.
+local core = require "ctr.core"
+local state = require "ctr.state"
+local errors = require "ctr.errors"
+
+local M = {}
+local Container = {}
+Container.__index = Container
+M.Container = Container
+
+--- True when the process pid is alive and started at starttime (a pid
+-- reused by another process is not).
+function M.alive(pid, starttime)
+  if not pid then return false end
+  local st = core.starttime(pid)
+  if not st or st ~= starttime then return false end
+  local s = core.proc_state(pid)
+  return s ~= nil and s ~= "Z" and s ~= "X"
+end
+local alive = M.alive
+
+--- A container object for the state st of container id (no I/O).
+function M.new(id, st)
+  return setmetatable({ id = id, dir = state.dir("containers", id), state = st }, Container)
+end
+
+--- The current status: "created", "running" or "exited". A container whose
+-- process is gone (or whose pid now belongs to another process: the start
+-- time is checked) is never reported as running.
+function Container:status()
+  local st = self.state
+  if st.status == "running" then
+    if alive(st.pid, st.starttime) then return "running" end
+    return "exited"
+  end
+  return st.status or "created"
+end
+
+--- True when the container's process is running.
+function Container:running() return self:status() == "running" end
+
+--- Re-read state.json (another process, e.g. the supervisor, may have changed it).
+function Container:refresh()
+  local st = state.read_json(self.dir .. "/state.json")
+  if st then self.state = st end
+  return self
+end
+
+--- The exit code recorded for an exited container (255 when the process
+-- vanished without its supervisor recording one). A process that has just
+-- exited, with a live supervisor about to record it, is waited for (up to
+-- a second), so that the code is the real one.
+function Container:exit_code()
+  if self:status() ~= "exited" then return nil end
+  local deadline = core.clock("monotonic") + 1
+  while self.state.status == "running" and core.clock("monotonic") < deadline do
+    local sup = self.state.supervisor
+    if not (sup and alive(sup.pid, sup.starttime)) then break end
+    core.sleep(0.01)
+    self:refresh()
+  end
+  return self.state.exit_code or 255
+end
+
+--- The container's OCI config (config.json).
+function Container:config()
+  if not self._config then
+    local cfg, err = state.read_json(self.dir .. "/config.json")
+    if not cfg then errors.raise(125, "container %s has no readable config: %s", self.id:sub(1, 12), err) end
+    self._config = cfg
+  end
+  return self._config
+end
+
+--- The container's name.
+function Container:name() return self.state.name end
+
+function Container:__tostring()
+  return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.state.name or "?", self:status())
+end
+
+-- A pidfd for the container's init, checked against its start time so a
+-- reused pid is never signalled.
+function Container:_pidfd()
+  local st = self.state
+  if not alive(st.pid, st.starttime) then return nil end
+  local fd = core.pidfd_open(st.pid)
+  if not fd then return nil end
+  if core.starttime(st.pid) ~= st.starttime then fd:close(); return nil end
+  return fd
+end
+
+return M

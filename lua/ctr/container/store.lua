@@ -1,0 +1,134 @@
+--- ctr.container.store: where containers live and how they are found,
+-- saved and locked.
+--
+-- A container lives in <root>/containers/<id>/: config.json (the OCI config),
+-- state.json, container.log (docker json-file lines), upper/ and work/ (its
+-- overlayfs layer), rootfs/ (the mount point, used only inside its own mount
+-- namespace), and its hostname, hosts and resolv.conf files.
+local core = require "ctr.core"
+local state = require "ctr.state"
+local json = require "ctr.json"
+local errors = require "ctr.errors"
+local object = require "ctr.container.object"
+
+local M = {}
+local Container = object.Container
+local raise = errors.raise
+
+--- The path of container id's directory, or of a file in it:
+-- store.dir(id, "state.json").
+function M.dir(id, ...) return state.dir("containers", id, ...) end
+local cdir = M.dir
+
+--- Load a container by its full id; nil, err when it has no readable state.
+function M.load(id)
+  local st, err = state.read_json(cdir(id, "state.json"))
+  if not st then return nil, err end
+  return object.new(id, st)
+end
+
+--- Every container (in no particular order); one whose state is missing
+-- or unreadable is listed as dead (ctr.dead), once no creation can be in progress.
+function M.list()
+  local names = core.readdir(state.dir("containers")) or {}
+  local out = {}
+  for _, id in ipairs(names) do
+    local c, err = M.load(id)
+    if not c then c = require("ctr.dead").load(id, err) end
+    if c then out[#out + 1] = c end
+  end
+  return out
+end
+
+--- Find a container by full id, name or unique id prefix.
+-- Returns the container, or nil and a message ("no such container: x",
+-- "multiple containers match prefix x").
+function M.get(ref)
+  if type(ref) ~= "string" or ref == "" then return nil, "no container given" end
+  if #ref == 64 and ref:match("^%x+$") then
+    local c = M.load(ref)
+    if c then return c end
+  end
+  local by_prefix = {}
+  for _, c in ipairs(M.list()) do
+    if c.state.name == ref then return c end
+    if ref:match("^%x+$") and c.id:sub(1, #ref) == ref then by_prefix[#by_prefix + 1] = c end
+  end
+  if #by_prefix == 1 then return by_prefix[1] end
+  if #by_prefix > 1 then return nil, ("multiple containers match prefix %s: give more characters"):format(ref) end
+  return nil, ("no such container: %s"):format(ref)
+end
+
+--- Like get, but raises when there is no single match: exit code `code`
+-- (default 125; the lifecycle workflows ps/stop/rm/... use 1, as docker).
+function M.must_get(ref, code)
+  local c, err = M.get(ref)
+  if not c then raise(code or 125, err) end
+  return c
+end
+
+--- The container named name, if any.
+function M.by_name(name)
+  for _, c in ipairs(M.list()) do
+    if c.state.name == name then return c end
+  end
+end
+
+--- Replace a file atomically. Durable (fsync'd) unless ephemeral (a --rm
+-- container's files are deleted when it exits, so they only need rename's
+-- atomicity, not a trip to the disk). Raises on failure.
+function M.write(path, text, ephemeral)
+  if not ephemeral then
+    local ok, err = core.write_file_atomic(path, text, 384)
+    if not ok then raise(125, "cannot write %s: %s", path, err) end
+    return
+  end
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "w")
+  if not f then raise(125, "cannot write %s: %s", path, err) end
+  local ok, werr = f:write(text)
+  f:close()
+  if ok then ok, werr = os.rename(tmp, path) end
+  if not ok then os.remove(tmp); raise(125, "cannot write %s: %s", path, werr) end
+end
+
+--- Like write, with t as pretty JSON.
+function M.write_json(path, t, ephemeral)
+  M.write(path, json.encode(t, { indent = true }) .. "\n", ephemeral)
+end
+
+function Container:_save()
+  M.write_json(cdir(self.id, "state.json"), self.state, self.state.auto_remove)
+end
+
+-- container locks held by this process: id -> { fd =, count = }
+local held_locks = {}
+
+-- Run fn(...) holding the container's own lock (<dir>/lock, re-entrant in
+-- a process), with self:refresh()ed state. Starting, recording an exit and
+-- removing take it, so they never interleave. Raises "no such container"
+-- (exit 1) when the container was removed meanwhile. Returns fn's results.
+function Container:_locked(fn, ...)
+  local h = held_locks[self.id]
+  if not h then
+    local fd = core.lock_file(cdir(self.id, "lock"), "ex")
+    if not fd or not core.exists(self.dead and self.dir or cdir(self.id, "state.json")) then
+      if fd then fd:close() end
+      raise(1, "no such container: %s", self.state.name or self.id)
+    end
+    h = { fd = fd, count = 0 }
+    held_locks[self.id] = h
+  end
+  h.count = h.count + 1
+  self:refresh()
+  local res = table.pack(pcall(fn, ...))
+  h.count = h.count - 1
+  if h.count == 0 then
+    held_locks[self.id] = nil
+    h.fd:close()
+  end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+return M
