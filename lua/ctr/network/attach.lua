@@ -26,7 +26,7 @@ local function attachment(opts, ip, prefix, port_list)
   for _, o in ipairs(store.all()) do if o.attachments[cid] then others = others + 1 end end
   local r = state.new_id():sub(1, 10)
   return {
-    ip = ip, prefix = prefix, veth_host = "vlc" .. r, veth_peer = "vlp" .. r,
+    ip = ip, prefix = prefix, veth_host = "vlc" .. r,
     ifname = opts.ifname or ("eth" .. others), default_route = others == 0,
     hostname = opts.hostname, name = opts.name, aliases = opts.aliases,
     hosts_file = opts.hosts_file, ports = port_list,
@@ -53,17 +53,16 @@ local function reserve(opts, port_list)
   return n, n.attachments[cid]
 end
 
--- The veth pair: host end on the bridge, peer moved into the netns of pid
--- and configured there. Returns the container side's MAC address.
+-- The veth pair, in one request: the host end on the bridge and up, the
+-- container end made right in the netns of pid under its final name (moving
+-- and renaming it afterwards cost a netns move: ~15 ms). Then the container
+-- side's address, route and lo, in one helper inside it. Returns its MAC.
 local function plumb(n, a, pid)
-  local what = "veth " .. a.veth_host
-  errors.checkf(what, net.link_add_veth(a.veth_host, a.veth_peer))
-  errors.checkf(what, net.link_set_master(a.veth_host, n.bridge))
-  errors.checkf(what, net.link_set_hairpin(a.veth_host, true))
-  errors.checkf(what, net.link_set_up(a.veth_host))
-  errors.checkf(what, net.link_set_netns(a.veth_peer, pid))
+  errors.checkf("veth " .. a.veth_host,
+    net.link_add_veth(a.veth_host, a.ifname, { netns = pid, master = n.bridge, up = true }))
+  errors.checkf("veth " .. a.veth_host, net.link_set_hairpin(a.veth_host, true))
   return errors.checkf("configuring " .. a.ifname, net.configure_container_iface {
-    pid = pid, ifname = a.veth_peer, name = a.ifname, addr = a.ip .. "/" .. a.prefix,
+    pid = pid, ifname = a.ifname, name = a.ifname, addr = a.ip .. "/" .. a.prefix,
     gateway = a.default_route and n.gateway or nil })
 end
 

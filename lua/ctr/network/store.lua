@@ -10,7 +10,7 @@
 -- | created | RFC 3339 UTC time |
 -- | allocated | {ip = container id}: the addresses given out |
 -- | last | the address given out last (allocation goes round from it) |
--- | attachments | {container id = {ip=, prefix=, veth_host=, veth_peer=, ifname=, mac=, ports=, name=, hostname=, aliases=, hosts_file=, extra_hosts=, default_route=, pid=}} |
+-- | attachments | {container id = {ip=, prefix=, veth_host=, ifname=, mac=, ports=, name=, hostname=, aliases=, hosts_file=, extra_hosts=, default_route=, pid=}} |
 --
 -- Every change happens under the "networks" lock (state.lock: a flock of
 -- <root>/locks/networks.lock, re-entrant in a process): M.locked(fn).
