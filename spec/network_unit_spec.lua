@@ -119,7 +119,7 @@ describe("ctr.network.ipam: allocation", function()
     assert.equals("invalid", (raised(ipam.allocate, n, "b", "10.9.0.300")))
   end)
 
-  it("a /16 goes round robin across the octet boundary, skips the gateway, and fills up", function()
+  it("a /16 goes round robin across the octet boundary, wraps, skips the gateway", function()
     local n = net("172.20.0.0/16")
     local got = {}
     for i = 1, 300 do got[i] = (ipam.allocate(n, "c" .. i)) end
@@ -132,17 +132,20 @@ describe("ctr.network.ipam: allocation", function()
     assert.equals("172.20.1.46", (ipam.allocate(n, "x")))
     n.last = "172.20.255.254"
     assert.equals("172.20.0.2", (ipam.allocate(n, "y"))) -- wrapped, and .1 is the gateway
-    -- fill all 65533 host addresses but one, by hand, then take it and overflow
+  end)
+
+  it("a /22 filled but for one address gives that one, then is full (conflict)", function()
+    local n = net("172.20.0.0/22")
     local gw = ipam.ip2int("172.20.0.1")
-    for i = ipam.ip2int("172.20.0.2"), ipam.ip2int("172.20.255.254") do
+    for i = ipam.ip2int("172.20.0.2"), ipam.ip2int("172.20.3.254") do
       if i ~= gw then n.allocated[ipam.int2ip(i)] = "f" end
     end
-    n.allocated["172.20.128.7"] = nil
-    n.last = "172.20.200.0"
-    assert.equals("172.20.128.7", (ipam.allocate(n, "last")))
+    n.allocated["172.20.2.7"] = nil
+    n.last = "172.20.3.0"
+    assert.equals("172.20.2.7", (ipam.allocate(n, "last"))) -- wraps round to find it
     local kind, msg = raised(ipam.allocate, n, "more")
     assert.equals("conflict", kind)
-    assert.equals("network t (172.20.0.0/16) is full: all 65533 addresses are in use", msg)
+    assert.equals("network t (172.20.0.0/22) is full: all 1021 addresses are in use", msg)
   end)
 end)
 
