@@ -232,6 +232,13 @@ describe("ctr.network: the store and Network objects without a kernel", function
     assert.same({ "conflict", "network n1 has 1 attached container(s): " .. ID }, { raised(n.remove, n) })
   end)
 
+  it("create refuses a bad name (invalid) and a taken one (conflict) before touching the kernel", function()
+    assert.same({ "invalid", "bad network name 'bad/name' (letters, digits, _ . -; up to 64)" },
+      { raised(network.create, "bad/name") })
+    assert.same({ "conflict", "network n1 already exists" }, { raised(network.create, { name = "n1" }) })
+    assert.equals("invalid", (raised(network.create, 5)))
+  end)
+
   it("net:containers() and net:inspect() read the record", function()
     local n = network.get("n1")
     assert.same({ { id = ID, name = "web", ip = "10.1.0.2", prefix = 24, mac = "02:00:00:00:00:01",

@@ -71,11 +71,13 @@ end
 
 --- Create a bridge network. opts: name (required), subnet ("a.b.c.d/len", /8
 -- to /30; default: a free private /24 overlapping no network and no host
--- route), gateway (default: the subnet's first address). Raises "invalid"
--- (name, subnet, gateway) or "conflict" (name taken, subnet overlaps).
+-- route), gateway (default: the subnet's first address); a string is the
+-- name alone. Raises "invalid" (name, subnet, gateway) or "conflict" (name
+-- taken, subnet overlaps).
 -- @return the Network
 function M.create(opts)
-  if type(opts) ~= "table" then errors.throw("invalid", "network.create: options table expected") end
+  if type(opts) == "string" then opts = { name = opts } end
+  if type(opts) ~= "table" then errors.throw("invalid", "network.create: options table or name expected") end
   return object.wrap(store.locked(function() return bridge.create_locked(opts) end))
 end
 
