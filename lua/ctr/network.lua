@@ -152,6 +152,24 @@ function M.attach(opts)
   return attach.attach(opts)
 end
 
+--- Reserve a place on a network for a container whose process does not
+-- exist yet (attach's opts without pid; network may be a Network): the
+-- address and the attachment record. Returns a reservation for plumb;
+-- detach undoes it.
+function M.reserve(opts)
+  if type(opts) == "table" and type(opts.network) == "table" then
+    opts = setmetatable({ network = name_of(opts.network) }, { __index = opts })
+  end
+  return attach.reserve(opts)
+end
+
+--- Plumb a reservation into the netns of pid: the second half of attach
+-- (rolled back whole, the reservation too, on an error).
+-- @return {network=, ip=, prefix=, gateway=, mac=, veth_host=, ifname=, ports=, subnet=}
+function M.plumb(reservation, pid)
+  return attach.plumb(reservation, pid)
+end
+
 --- Detach a container from a network (opts: network, a name or a Network,
 -- default "bridge"; container_id); idempotent, and works after the
 -- container died.

@@ -32,7 +32,7 @@ local function attachment(opts, ip, prefix, port_list)
     hosts_file = opts.hosts_file, ports = port_list,
     extra_hosts = opts.add_hosts and hosts.parse_extra(opts.add_hosts)
                   or (others == 0 and hosts.existing(opts.hosts_file) or {}),
-    pid = opts.pid,
+    pid = math.tointeger(opts.pid),
   }
 end
 
@@ -66,35 +66,45 @@ local function plumb(n, a, pid)
     gateway = a.default_route and n.gateway or nil })
 end
 
-local function check_opts(opts)
+local function check_cid(opts)
   if type(opts) ~= "table" then errors.throw("invalid", "network.attach: options table expected") end
-  local cid, pid = opts.container_id, math.tointeger(opts.pid)
+  local cid = opts.container_id
   if type(cid) ~= "string" or not cid:match("^[%w_.-]+$") then
     errors.throw("invalid", "network.attach: container_id (letters, digits, _ . -) required")
   end
-  if not pid or pid <= 0 then errors.throw("invalid", "network.attach: pid of the container's init required") end
-  return cid, pid
+  return cid
 end
 
---- Attach a running container (its init pid's netns) to a network.
--- opts: network (default "bridge"), container_id, pid, ip (optional), name
--- (container name, for /etc/hosts), hostname, aliases, hosts_file (the
--- container's bind-mounted hosts file, rewritten in place), add_hosts
--- ({"name:ip"}; default: on the first network, the entries the hosts file
--- already has beyond the localhost lines), ports ({"8080:80/udp"} or {{host_ip=, host_port=,
--- container_port=, proto=}}), ifname (default eth0, eth1.. on later networks).
--- Errors roll back everything done so far.
--- @return {network=, ip=, prefix=, gateway=, mac=, veth_host=, ifname=, ports=, subnet=}
-function M.attach(opts)
-  local cid, pid = check_opts(opts)
+local function check_pid(pid)
+  pid = math.tointeger(pid)
+  if not pid or pid <= 0 then errors.throw("invalid", "network.attach: pid of the container's init required") end
+  return pid
+end
+
+--- The first half of attach, for a container whose process does not exist
+-- yet (opts as attach takes, without pid): checks the ports, allocates the
+-- address and records the attachment. Returns a reservation for plumb;
+-- network.detach undoes it.
+function M.reserve(opts)
+  local cid = check_cid(opts)
   local port_list = ports.normalize(opts.ports)
   local n, a = store.locked(function() return reserve(opts, port_list) end)
+  return { network = n, attachment = a, container_id = cid, ports = port_list }
+end
+
+--- The second half of attach: plumb a reservation into the netns of pid
+-- (the veth pair, the address, the routes), publish its ports and rewrite
+-- the hosts files. Errors roll back everything, the reservation too.
+-- @return {network=, ip=, prefix=, gateway=, mac=, veth_host=, ifname=, ports=, subnet=}
+function M.plumb(r, pid)
+  pid = check_pid(pid)
+  local n, a, cid = r.network, r.attachment, r.container_id
   local ok, res = pcall(function()
     local mac = plumb(n, a, pid)
-    firewall.ports_up(a.ip, port_list, "publishing ports of " .. cid)
+    firewall.ports_up(a.ip, r.ports, "publishing ports of " .. cid)
     return store.locked(function()
       local cur = store.load(n.name)
-      cur.attachments[cid].mac = mac
+      cur.attachments[cid].mac, cur.attachments[cid].pid = mac, pid
       store.save(cur)
       hosts.update_locked(n.name, cid)
       return mac
@@ -107,7 +117,22 @@ function M.attach(opts)
       msg = ("attaching %s to network %s: %s"):format(cid, n.name, e.msg) }, 0)
   end
   return { network = n.name, ip = a.ip, prefix = a.prefix, gateway = n.gateway, mac = res,
-           veth_host = a.veth_host, ifname = a.ifname, ports = port_list, subnet = n.subnet }
+           veth_host = a.veth_host, ifname = a.ifname, ports = r.ports, subnet = n.subnet }
+end
+
+--- Attach a running container (its init pid's netns) to a network.
+-- opts: network (default "bridge"), container_id, pid, ip (optional), name
+-- (container name, for /etc/hosts), hostname, aliases, hosts_file (the
+-- container's bind-mounted hosts file, rewritten in place), add_hosts
+-- ({"name:ip"}; default: on the first network, the entries the hosts file
+-- already has beyond the localhost lines), ports ({"8080:80/udp"} or {{host_ip=, host_port=,
+-- container_port=, proto=}}), ifname (default eth0, eth1.. on later networks).
+-- Errors roll back everything done so far. (reserve then plumb.)
+-- @return {network=, ip=, prefix=, gateway=, mac=, veth_host=, ifname=, ports=, subnet=}
+function M.attach(opts)
+  check_cid(opts)
+  local pid = check_pid(opts.pid)
+  return M.plumb(M.reserve(opts), pid)
 end
 
 --- Detach a container from a network (opts: network, default "bridge",
