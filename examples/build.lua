@@ -12,13 +12,12 @@
 -- WORKDIR changes. The build container is removed whatever happens.
 --
 -- Shows: Container:exec{argv=, env=, cwd=, stdin=, capture=},
--- ctr.commit.commit(c, "name:tag", {change=...}), pipes from ctr.core.
+-- Container:commit{ref = "name:tag", change = {...}}, pipes from ctr.core.
 local cli = require "ctr.cli"
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local json = require "ctr.json"
 local container = require "ctr.container"
-local commit = require "ctr.commit"
 
 local recipe = {
   from = "busybox",
@@ -71,7 +70,7 @@ end
 
 --- Build recipe in a container; returns the image table.
 local function build(r, context)
-  local _, c = container.run {
+  local c = container.run {
     image = r.from, cmd = { "sleep", "3600" }, network = "none", detach = true,
   }
   local ok, img = pcall(function()
@@ -101,7 +100,7 @@ local function build(r, context)
     end
     c:kill("KILL")
     c:wait()
-    return commit.commit(c, r.tag, { change = changes, message = "built by examples/build.lua" })
+    return c:commit { ref = r.tag, change = changes, message = "built by examples/build.lua" }
   end)
   pcall(c.remove, c, { force = true })
   if not ok then error(img, 0) end

@@ -44,13 +44,13 @@ local function up(a)
   for _, svc in ipairs(a.services) do
     local old = container.get(cname(a, svc))
     if old then old:remove { force = true } end -- up again: start afresh
-    local res, c = container.run {
+    local res = container.run {
       image = svc.image, cmd = svc.cmd, name = cname(a, svc), hostname = svc.name,
       network = a.network, detach = svc.detach,
     }
-    if svc.detach then
+    if svc.detach then -- res is the container
       for _, argv in ipairs(svc.setup or {}) do
-        local r = c:exec { argv = argv, capture = true }
+        local r = res:exec { argv = argv, capture = true }
         if r.exit_code ~= 0 then
           errors.raise(1, "%s: setup %s failed (%d): %s", svc.name, argv[1], r.exit_code, r.stderr)
         end

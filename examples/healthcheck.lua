@@ -76,7 +76,7 @@ errors.main(function(...)
   if old then old:remove { force = true } end
   local cmd = { table.unpack(service.cmd) }
   cmd[#cmd + 1] = tostring(tonumber(o.break_after or "1") or 1)
-  local _, c = container.run {
+  local c = container.run {
     name = name, image = service.image, cmd = cmd, network = service.network, detach = true,
   }
   local ok, res = pcall(supervise, c, o)

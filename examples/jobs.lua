@@ -20,7 +20,7 @@ local container = require "ctr.container"
 local logs = require "ctr.logs"
 
 local function start(job, o)
-  local _, c = container.run {
+  local c = container.run {
     image = "busybox", cmd = { "sh", "-c", job.cmd }, detach = true, network = "none",
     cpus = o.cpus or "0.5", memory = o.memory or "32m", memory_swap = o.memory or "32m",
     volumes = o.volume,

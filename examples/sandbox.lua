@@ -22,7 +22,7 @@ local logs = require "ctr.logs"
 --- Run argv in a sandbox. limits: memory, pids, cpus, timeout (seconds),
 -- image. Returns exit_code, entries ({stream=, log=} in order), timed_out.
 local function sandbox(argv, limits)
-  local _, c = container.run {
+  local c = container.run {
     image = limits.image or "busybox", cmd = argv, detach = true,
     network = "none", read_only = true, cap_drop = { "ALL" },
     memory = limits.memory or "64m", memory_swap = limits.memory or "64m",

@@ -24,6 +24,7 @@ errors.main(function(...)
       return
     end
     -- a container whose creation was cut short (crash) has no state: its id removes it
-    if not container.remove_incomplete(ref) then errors.raise(1, gerr) end
+    local ok, e = pcall(container.remove_incomplete, ref)
+    if not ok then error(errors.is(e, "not_found") and gerr or e, 0) end
   end)
 end, ...)

@@ -56,7 +56,7 @@ errors.main(function(...)
   local cmd = { table.unpack(args, 2) }
   local log_max
   if o.log_max_size then log_max = require("ctr.cgroup").parse_memory(o.log_max_size) end
-  local res, c = container.run {
+  local res = container.run {
     image = args[1], cmd = cmd, name = o.name, rm = o.rm, env = o.env, env_file = o.env_file,
     volumes = o.volume, workdir = o.workdir, user = o.user, group_add = o.group_add, hostname = o.hostname,
     entrypoint = o.entrypoint, memory = o.memory, memory_swap = o.memory_swap, cpus = o.cpus,
@@ -69,7 +69,7 @@ errors.main(function(...)
     log_max = log_max, log_files = o.log_max_files,
   }
   if o.detach then
-    io.stdout:write(c.id, "\n")
+    io.stdout:write(res.id, "\n")
     return
   end
   io.stdout:flush()

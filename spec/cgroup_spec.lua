@@ -239,7 +239,7 @@ describe("ctr.cgroup #root", function()
     g:add(pid)
     local ok, err = pcall(g.remove, g)
     assert.is_false(ok)
-    assert.matches("cannot remove cgroup " .. PARENT:gsub("%-", "%%-") .. "/busy: 1 process is still in it", err)
+    assert.matches("cannot remove cgroup " .. PARENT:gsub("%-", "%%-") .. "/busy: 1 process is still in it", tostring(err))
     g:remove({ force = true })
     assert.is_nil(cgroup.open(g.path))
     -- killed: gone (the file may vanish between open and read: empty), or a
@@ -252,10 +252,10 @@ describe("ctr.cgroup #root", function()
     local g = create("once", {})
     local ok, err = pcall(cgroup.create, g.path, {})
     assert.is_false(ok)
-    assert.matches("already exists", err)
+    assert.matches("already exists", tostring(err))
     ok, err = pcall(cgroup.create, PARENT .. "/badcpus", { cpuset_cpus = "4095" })
     assert.is_false(ok)
-    assert.matches("cpuset.cpus", err)
+    assert.matches("cpuset.cpus", tostring(err))
     assert.is_nil(cgroup.open(PARENT .. "/badcpus"))
   end)
 
@@ -263,7 +263,7 @@ describe("ctr.cgroup #root", function()
     local function err_of(f, ...)
       local ok, e = pcall(f, ...)
       assert.is_false(ok)
-      return e
+      return tostring(e) -- a ctr.errors value: its message
     end
     assert.are.equal('invalid memory value "12x": use a number with an optional b, k, m or g suffix',
       err_of(cgroup.parse_memory, "12x"))

@@ -172,13 +172,13 @@ describe("device policy #root", function()
         assert.are.equal("null-r\nnull-w\nzero-r\nfull-r\nfull-w\n", probe(g2))
       else
         assert.is_false(nok)
-        assert.matches("device rule 3 %(deny%) narrows rule 2: the cgroup v1 devices controller cannot express that", nerr)
+        assert.matches("device rule 3 %(deny%) narrows rule 2: the cgroup v1 devices controller cannot express that", tostring(nerr))
       end
       for _, bad in ipairs({ { { allow = true, type = "x" } }, { { allow = true, access = "rwx" } },
         { { allow = true, type = "c", major = 5000 } }, { { allow = true, type = "c", minor = -7 } } }) do
         local bok, berr = pcall(g2.set_devices, g2, bad)
         assert.is_false(bok)
-        assert.matches("^device rule 1: invalid device", berr)
+        assert.matches("^device rule 1: invalid device", tostring(berr))
       end
     end)
     g:remove({ force = true })

@@ -8,8 +8,10 @@
 -- Paths are relative to every hierarchy's mount point ("luac-ctr/<id>"): the
 -- cgroup exists once per hierarchy (each v1 controller mount, and the cgroup2
 -- hierarchy). Limits go to whichever hierarchy owns their controller. Errors
--- raise (error(msg, 0)); lookups (open) return nil, err.
+-- raise ctr.errors values (invalid for bad limits, system for the kernel's
+-- refusals); lookups (open) return nil, err.
 local core = require "ctr.core"
+local errors = require "ctr.errors"
 
 local M = {}
 
@@ -22,8 +24,7 @@ local cached_layout -- per process: the ctr.cgroup_layout userdata
 
 local function layout_ud()
   if not cached_layout then
-    local l, err = core.cgroup_layout()
-    if not l then error("cgroup layout: " .. err, 0) end
+    local l = errors.checkf("cgroup layout", core.cgroup_layout())
     cached_layout = l
   end
   return cached_layout
@@ -47,8 +48,8 @@ local units = { [""] = 1, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 
 -- @return bytes (integer)
 function M.parse_memory(s)
   local function bad()
-    error(string.format('invalid memory value "%s": use a number with an optional b, k, m or g suffix',
-      tostring(s)), 0)
+    errors.throw("invalid", string.format('invalid memory value "%s": use a number with an optional b, k, m or g suffix',
+      tostring(s)))
   end
   if math.type(s) == "integer" then
     if s < 0 then bad() end
@@ -69,11 +70,11 @@ function M.parse_cpus(s)
   local online = core.cgroup_online_cpus()
   if type(s) == "string" and not s:match("^%s*%d*%.?%d+%s*$") then n = nil end
   if not n or n ~= n then
-    error(string.format('invalid cpus value "%s": use a number of CPUs like 1.5', tostring(s)), 0)
+    errors.throw("invalid", string.format('invalid cpus value "%s": use a number of CPUs like 1.5', tostring(s)))
   end
   if n < 0.01 or n > online then
-    error(string.format('invalid cpus value "%s": range of CPUs is from 0.01 to %d.00, as there %s only %d CPU%s available',
-      tostring(s), online, online == 1 and "is" or "are", online, online == 1 and "" or "s"), 0)
+    errors.throw("invalid", string.format('invalid cpus value "%s": range of CPUs is from 0.01 to %d.00, as there %s only %d CPU%s available',
+      tostring(s), online, online == 1 and "is" or "are", online, online == 1 and "" or "s"))
   end
   return n
 end
@@ -82,7 +83,7 @@ local function memory_opt(v, name)
   if v == nil then return nil end
   if v == -1 or v == "-1" then return -1 end
   local ok, r = pcall(M.parse_memory, v)
-  if not ok then error(name .. ": " .. r, 0) end
+  if not ok then errors.throw("invalid", name .. ": " .. errors.message(r)) end
   return r
 end
 
@@ -90,18 +91,18 @@ end
 local function memory_limits(opts, lim)
   local mem = memory_opt(opts.memory, "memory")
   local swap = memory_opt(opts.memory_swap, "memory_swap")
-  if mem == -1 then error("memory: -1 is not a memory limit (leave it unset for no limit)", 0) end
+  if mem == -1 then errors.throw("invalid", "memory: -1 is not a memory limit (leave it unset for no limit)") end
   if mem == 0 then mem = nil end
   if swap == 0 then swap = nil end
   if swap and not mem then
-    error("memory_swap: you should always set the memory limit when using the memory+swap limit", 0)
+    errors.throw("invalid", "memory_swap: you should always set the memory limit when using the memory+swap limit")
   end
   if mem and mem < M.MIN_MEMORY then
-    error(string.format("memory: minimum memory limit allowed is 6MB (got %d bytes)", mem), 0)
+    errors.throw("invalid", string.format("memory: minimum memory limit allowed is 6MB (got %d bytes)", mem))
   end
   if swap and swap ~= -1 and swap < mem then
-    error(string.format("memory_swap: the memory+swap limit (%d) must be at least the memory limit (%d)",
-      swap, mem), 0)
+    errors.throw("invalid", string.format("memory_swap: the memory+swap limit (%d) must be at least the memory limit (%d)",
+      swap, mem))
   end
   lim.memory = mem
   lim.memory_swap = mem and (swap or 2 * mem) -- docker: unset -> as much swap as memory
@@ -110,7 +111,7 @@ end
 local function cpu_limits(opts, lim)
   local period = opts.cpu_period or M.DEFAULT_CPU_PERIOD
   if math.type(period) ~= "integer" or period < 1000 or period > 1000000 then
-    error(string.format("cpu_period: %s is not an integer from 1000 to 1000000 microseconds", tostring(period)), 0)
+    errors.throw("invalid", string.format("cpu_period: %s is not an integer from 1000 to 1000000 microseconds", tostring(period)))
   end
   if opts.cpus == nil then return end
   local cpus = M.parse_cpus(opts.cpus)
@@ -121,7 +122,7 @@ end
 local function cpuset_opt(v, name)
   if v == nil then return nil end
   if type(v) ~= "string" or not v:match("^%d[%d,%-]*$") then
-    error(string.format('%s: invalid value "%s": use a list like "0-2,4"', name, tostring(v)), 0)
+    errors.throw("invalid", string.format('%s: invalid value "%s": use a list like "0-2,4"', name, tostring(v)))
   end
   return v
 end
@@ -129,7 +130,7 @@ end
 local function pids_limit(v)
   if v == nil then return nil end
   if math.type(v) ~= "integer" then
-    error(string.format('pids: invalid value "%s": use an integer (-1 or 0 for no limit)', tostring(v)), 0)
+    errors.throw("invalid", string.format('pids: invalid value "%s": use an integer (-1 or 0 for no limit)', tostring(v)))
   end
   return v > 0 and v or -1
 end
@@ -139,11 +140,11 @@ local known_opts = { memory = true, memory_swap = true, cpus = true, cpu_period 
 
 -- The limits table for core.cgroup_create from create()'s options.
 local function limits(opts)
-  if type(opts) ~= "table" then error("cgroup options must be a table", 0) end
+  if type(opts) ~= "table" then errors.throw("invalid", "cgroup options must be a table") end
   for k in pairs(opts) do
     if not known_opts[k] then
-      error(string.format("unknown cgroup option '%s' (known: cpu_period, cpus, cpuset_cpus, " ..
-        "cpuset_mems, memory, memory_swap, pids)", tostring(k)), 0)
+      errors.throw("invalid", string.format("unknown cgroup option '%s' (known: cpu_period, cpus, cpuset_cpus, " ..
+        "cpuset_mems, memory, memory_swap, pids)", tostring(k)))
     end
   end
   local lim = {}
@@ -173,10 +174,9 @@ end
 -- (also when it already exists: a cgroup is never shared) and leaves nothing behind.
 -- @return the cgroup object
 function M.create(path, opts)
-  if type(path) ~= "string" then error("cgroup path must be a string like \"luac-ctr/<id>\"", 0) end
+  if type(path) ~= "string" then errors.throw("invalid", "cgroup path must be a string like \"luac-ctr/<id>\"") end
   local lim = limits(opts or {})
-  local ok, err = core.cgroup_create(layout_ud(), path, lim)
-  if not ok then error(err, 0) end
+  errors.check(core.cgroup_create(layout_ud(), path, lim))
   return new(path)
 end
 
@@ -192,16 +192,14 @@ end
 
 --- Move process pid into the cgroup on every hierarchy.
 function Cgroup:add(pid)
-  local ok, err = core.cgroup_add(layout_ud(), self.path, pid)
-  if not ok then error(err, 0) end
+  errors.check(core.cgroup_add(layout_ud(), self.path, pid))
   return self
 end
 
 --- Change the limits of the existing cgroup (the options of create(); those
 -- not given are left as they are). Raises with a clear message.
 function Cgroup:update(opts)
-  local ok, err = core.cgroup_update(layout_ud(), self.path, limits(opts or {}))
-  if not ok then error(err, 0) end
+  errors.check(core.cgroup_update(layout_ud(), self.path, limits(opts or {})))
   return self
 end
 
@@ -210,17 +208,14 @@ end
 -- of "deny everything", the last matching rule decides) before any process is in
 -- the cgroup: the v1 devices controller, or a BPF device program on cgroup v2.
 function Cgroup:set_devices(rules)
-  if type(rules) ~= "table" then error("device rules must be a list", 0) end
-  local ok, err = core.cgroup_devices(layout_ud(), self.path, rules)
-  if not ok then error(err, 0) end
+  if type(rules) ~= "table" then errors.throw("invalid", "device rules must be a list") end
+  errors.check(core.cgroup_devices(layout_ud(), self.path, rules))
   return self
 end
 
 --- The absolute directories of the cgroup, one per hierarchy where it exists.
 function Cgroup:dirs()
-  local d, err = core.cgroup_dirs(layout_ud(), self.path)
-  if not d then error(err, 0) end
-  return d
+  return (errors.check(core.cgroup_dirs(layout_ud(), self.path)))
 end
 
 --- How a new process enters the cgroup (core.spawn's cgroup_join and
@@ -244,8 +239,7 @@ end
 
 --- The pids of the processes in the cgroup (sorted).
 function Cgroup:pids()
-  local p, err = core.cgroup_pids(layout_ud(), self.path)
-  if not p then error(err, 0) end
+  local p = errors.check(core.cgroup_pids(layout_ud(), self.path))
   table.sort(p)
   return p
 end
@@ -253,9 +247,7 @@ end
 --- Usage: { memory = bytes, memory_max = bytes (-1 unlimited), pids = n, cpu_usec = n,
 -- oom_kills = n }; a field is nil when its controller is not available.
 function Cgroup:stats()
-  local s, err = core.cgroup_stats(layout_ud(), self.path)
-  if not s then error(err, 0) end
-  return s
+  return (errors.check(core.cgroup_stats(layout_ud(), self.path)))
 end
 
 --- Whether the OOM killer killed a process in this cgroup.
@@ -266,8 +258,7 @@ end
 --- SIGKILL every process in the cgroup and wait until it is empty (raises after
 -- timeout_ms, default 5000).
 function Cgroup:kill(timeout_ms)
-  local ok, err = core.cgroup_kill(layout_ud(), self.path, timeout_ms or M.KILL_TIMEOUT_MS)
-  if not ok then error(err, 0) end
+  errors.check(core.cgroup_kill(layout_ud(), self.path, timeout_ms or M.KILL_TIMEOUT_MS))
   return self
 end
 
@@ -282,10 +273,10 @@ function Cgroup:remove(opts)
   if not ok then
     if errno == core.errno.EBUSY then
       local n = #(core.cgroup_pids(l, self.path) or {})
-      err = string.format("cannot remove cgroup %s: %d process%s still in it (stop them, or remove with force)",
+      errors.throw("conflict", "cannot remove cgroup %s: %d process%s still in it (stop them, or remove with force)",
         self.path, n, n == 1 and " is" or "es are")
     end
-    error(err, 0)
+    errors.check(nil, err, errno)
   end
   return true
 end

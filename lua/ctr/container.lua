@@ -26,6 +26,7 @@
 --   ctr.container.exec       exec
 --   ctr.container.remove     remove
 --   ctr.container.inspect    inspect
+--   ctr.container.image      commit, export (ctr.commit)
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 local object = require "ctr.container.object"
@@ -39,6 +40,7 @@ local remove = require "ctr.container.remove"
 require "ctr.container.launch"
 require "ctr.container.exec"
 require "ctr.container.inspect"
+require "ctr.container.image"
 
 local M = {}
 M.Container = object.Container

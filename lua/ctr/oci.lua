@@ -7,6 +7,8 @@
 -- `root.overlay = {lowerdir, upperdir, workdir}`: the overlay root is
 -- mounted inside the container's own mount namespace, so it can never be
 -- left behind on the host.
+local errors = require "ctr.errors"
+
 local M = {}
 
 --- Docker's default capability set (everything else is dropped from the bounding set).
@@ -77,11 +79,11 @@ M.privileged_device_rules = { { allow = true, access = "rwm" } }
 
 local function device_path(p, spec)
   if p:sub(1, 5) ~= "/dev/" or not p:sub(6):match("[^/]") then
-    error(("invalid device %q: the container path %s must be below /dev/"):format(spec, p), 0)
+    errors.throw("invalid", ("invalid device %q: the container path %s must be below /dev/"):format(spec, p))
   end
   for part in p:gmatch("[^/]+") do
     if part == ".." or part == "." then
-      error(("invalid device %q: the container path %s has a . or .. component"):format(spec, p), 0)
+      errors.throw("invalid", ("invalid device %q: the container path %s has a . or .. component"):format(spec, p))
     end
   end
   return (p:gsub("/+", "/"):gsub("/$", ""))
@@ -99,17 +101,17 @@ function M.parse_device(spec)
   local host, dest, perms = parts[1], parts[2], parts[3]
   if #parts == 2 and dest:match("^[rwm]+$") then dest, perms = nil, parts[2] end
   if #parts > 3 or host == "" or dest == "" or perms == "" then
-    error(("invalid device %q: use HOST[:CONTAINER[:PERMS]]"):format(spec), 0)
+    errors.throw("invalid", ("invalid device %q: use HOST[:CONTAINER[:PERMS]]"):format(spec))
   end
   perms = perms or "rwm"
   if not perms:match("^[rwm]+$") or perms:match("(.).*%1") then
-    error(("invalid device %q: permissions %q must be made of r, w and m"):format(spec, perms), 0)
+    errors.throw("invalid", ("invalid device %q: permissions %q must be made of r, w and m"):format(spec, perms))
   end
-  if host:sub(1, 1) ~= "/" then error(("invalid device %q: the host path must be absolute"):format(spec), 0) end
+  if host:sub(1, 1) ~= "/" then errors.throw("invalid", ("invalid device %q: the host path must be absolute"):format(spec)) end
   local st, err = core.stat(host)
-  if not st then error(("invalid device %q: %s"):format(spec, err), 0) end
+  if not st then errors.throw("invalid", ("invalid device %q: %s"):format(spec, err)) end
   if st.type ~= "chr" and st.type ~= "blk" then
-    error(("invalid device %q: %s is not a character or block device"):format(spec, host), 0)
+    errors.throw("invalid", ("invalid device %q: %s is not a character or block device"):format(spec, host))
   end
   return { path = device_path(dest or host, spec), type = st.type == "chr" and "c" or "b",
            major = st.rdev_major, minor = st.rdev_minor, fileMode = st.mode & 511,
@@ -173,14 +175,14 @@ function M.capabilities(cap_add, cap_drop, privileged)
   for _, c in ipairs(cap_drop or {}) do
     c = M.cap_name(c)
     if c == "ALL" then set, order = {}, {}
-    elseif not known[c] then error(("unknown capability to drop: %s"):format(c), 0)
+    elseif not known[c] then errors.throw("invalid", ("unknown capability to drop: %s"):format(c))
     else set[c] = nil end
   end
   for _, c in ipairs(cap_add or {}) do
     c = M.cap_name(c)
     if c == "ALL" then for _, a in ipairs(M.all_caps()) do add(a) end
-    elseif not known[c] then error(("unknown capability to add: %s"):format(c), 0)
-    elseif not have[c] then error(("cannot add %s: luac-ctr does not have it itself"):format(c), 0)
+    elseif not known[c] then errors.throw("invalid", ("unknown capability to add: %s"):format(c))
+    elseif not have[c] then errors.throw("invalid", ("cannot add %s: luac-ctr does not have it itself"):format(c))
     else add(c) end
   end
   local list = {}

@@ -10,10 +10,13 @@
 --   tmp/                 work in progress (renamed into place when complete)
 --
 -- Writers take the global lock (state.with_lock) around read-modify-write
--- sequences; files are replaced atomically (state.write_json).
+-- sequences; files are replaced atomically (state.write_file, write_json).
+-- These are the project's one lock (state.lock_path: a re-entrant flock,
+-- released in forked children by after_fork) and one atomic write.
 local core = require "ctr.core"
 local json = require "ctr.json"
 local util = require "ctr.util"
+local errors = require "ctr.errors"
 
 local M = {}
 
@@ -30,7 +33,7 @@ end
 
 --- Use dir as the state root for this process (nil: back to the default).
 function M.set_root(dir)
-  if dir ~= nil and type(dir) ~= "string" then error("state.set_root: expected a string", 2) end
+  if dir ~= nil and type(dir) ~= "string" then errors.throw("invalid", "state.set_root: expected a string") end
   root_override = dir
 end
 
@@ -43,34 +46,33 @@ end
 -- Raises on failure. Returns the root.
 function M.ensure()
   local root = M.root()
-  local ok, err = util.mkdir_p(root, 448) -- 0700
-  if not ok then error("cannot create the state root: " .. err, 0) end
+  errors.checkf("cannot create the state root", util.mkdir_p(root, 448)) -- 0700
   for _, sub in ipairs({ "containers", "images", "layers", "locks", "tmp" }) do
     local d = util.join(root, sub)
     local _, err2, e = core.mkdir(d, 448)
-    if e and e ~= core.errno.EEXIST then error("cannot create " .. d .. ": " .. err2, 0) end
+    if e and e ~= core.errno.EEXIST then errors.check(nil, "cannot create " .. d .. ": " .. err2, e) end
   end
   return root
 end
 
--- locks held by this process: name -> { fd = ctr.fd, count = n }
+-- locks held by this process: lock file path -> { fd = ctr.fd, count = n }
 local held = {}
--- locks on the work-in-progress directories this process made (mktemp): dir -> fd
+-- locks on the work-in-progress directories this process made (mktemp): dir -> lock
 local temp_locks = {}
 
 local Lock = {}
 Lock.__index = Lock
 
---- Release the lock (idempotent). Nested locks of the same name in this
+--- Release the lock (idempotent). Nested locks of the same path in this
 -- process are counted: the flock is released by the outermost unlock.
 function Lock:unlock()
   if self.released then return true end
   self.released = true
-  local h = held[self.name]
+  local h = held[self.path]
   if h == nil or h ~= self.entry then return true end -- dropped by after_fork
   h.count = h.count - 1
   if h.count == 0 then
-    held[self.name] = nil
+    held[self.path] = nil
     h.fd:close()
   end
   return true
@@ -78,49 +80,59 @@ end
 Lock.__close = Lock.unlock
 Lock.__gc = Lock.unlock
 
---- Take the exclusive lock <root>/locks/<name>.lock (default "global"),
--- waiting for it. Re-entrant within a process. opts.nonblock = true fails
--- at once when another process holds it.
--- @return a handle with :unlock() (also `local l <close> = state.lock()`),
--- or nil, err, errno when opts.nonblock and the lock is busy (or on errors).
-function M.lock(name, opts)
-  name = name or "global"
-  if not M.valid_name(name) then error("state.lock: invalid lock name " .. tostring(name), 2) end
-  local h = held[name]
+--- Take the exclusive flock of the file at path (created, mode 0600, when
+-- missing), waiting for it. Re-entrant within a process: nested locks of
+-- the same path are counted. opts.nonblock = true fails at once when
+-- another process holds it.
+-- @return a handle with :unlock() (also `local l <close> = state.lock_path(p)`)
+-- and a field first (true when this call took the flock, false when the
+-- process held it already), or nil, err, errno when opts.nonblock and the
+-- lock is busy (or on errors).
+function M.lock_path(path, opts)
+  local h = held[path]
   if h then
     h.count = h.count + 1
-    return setmetatable({ name = name, entry = h }, Lock)
+    return setmetatable({ path = path, entry = h, first = false }, Lock)
   end
-  M.ensure()
-  local path = M.dir("locks", name .. ".lock")
   local fd, err, e = core.lock_file(path, "ex", { nonblock = opts and opts.nonblock or false })
   if not fd then return nil, err, e end
   h = { fd = fd, count = 1 }
-  held[name] = h
-  return setmetatable({ name = name, entry = h }, Lock)
+  held[path] = h
+  return setmetatable({ path = path, entry = h, first = true }, Lock)
+end
+
+--- Take the exclusive lock <root>/locks/<name>.lock (default "global"),
+-- waiting for it: lock_path's lock, of a name. Raises an invalid error for
+-- a bad name.
+-- @return the handle, or nil, err, errno when opts.nonblock and the lock
+-- is busy (or on errors).
+function M.lock(name, opts)
+  name = name or "global"
+  if not M.valid_name(name) then errors.throw("invalid", "state.lock: invalid lock name %s", tostring(name)) end
+  local path = M.dir("locks", name .. ".lock")
+  if not held[path] then M.ensure() end
+  return M.lock_path(path, opts)
 end
 
 --- In a child made by fork() that will not exec: close this process's
 -- copies of the lock files held by the parent (a lock is released only when
 -- every copy is closed, so a long-lived child would otherwise keep it) and
--- forget them. The parent still holds its locks. (Lock fds are close-on-exec,
--- so children that exec need nothing.)
+-- forget them: container locks (lock_path) and named ones (lock) alike.
+-- The parent still holds its locks. (Lock fds are close-on-exec, so
+-- children that exec need nothing.)
 function M.after_fork()
-  for name, h in pairs(held) do
+  for path, h in pairs(held) do
     h.fd:close()
-    held[name] = nil
+    held[path] = nil
   end
-  for d, fd in pairs(temp_locks) do
-    fd:close()
-    temp_locks[d] = nil
-  end
+  for d in pairs(temp_locks) do temp_locks[d] = nil end -- their fds were in held
 end
 
 --- Run fn(...) holding the global lock; the lock is released on return and
 -- on error (the error is re-raised). Returns fn's results.
 function M.with_lock(fn, ...)
-  local l, err = M.lock("global")
-  if not l then error("cannot take the state lock: " .. tostring(err), 0) end
+  local l, err, e = M.lock("global")
+  if not l then errors.check(nil, "cannot take the state lock: " .. tostring(err), e) end
   local res = table.pack(pcall(fn, ...))
   l:unlock()
   if not res[1] then error(res[2], 0) end
@@ -137,12 +149,42 @@ function M.read_json(path)
   return v
 end
 
---- Write t as pretty JSON with sorted keys, atomically (mode 0600).
--- Raises on failure; returns true.
-function M.write_json(path, t, mode)
-  local ok, err = core.write_file_atomic(path, json.encode(t, { indent = true }) .. "\n", mode or 384)
-  if not ok then error(err, 0) end
+-- The fast replacement: a temp file renamed over path, without fsync.
+local function write_quick(path, text, mode)
+  local tmp = path .. ".tmp"
+  local fd, err, e = core.open(tmp, "wronly,creat,trunc,nofollow,cloexec", mode)
+  if fd then
+    local n
+    n, err, e = core.write(fd, text) -- all of it (short writes are retried)
+    fd:close()
+    if n then core.chmod(tmp, mode) end -- not subject to the umask
+    if n then n, err, e = core.rename(tmp, path) end
+    if n then return end
+    core.unlink(tmp)
+  end
+  errors.check(nil, ("cannot write %s: %s"):format(path, err), e)
+end
+
+--- Replace the file at path with text atomically (readers see the old or
+-- the new content, never a part). opts: mode (default 0600), durable
+-- (default true: fsync'd, as core.write_file_atomic; false: only renamed
+-- into place, for files that do not outlive their container, such as an
+-- --rm container's). Raises a system error; returns true.
+function M.write_file(path, text, opts)
+  local mode = opts and opts.mode or 384
+  if opts and opts.durable == false then
+    write_quick(path, text, mode)
+  else
+    errors.checkf("cannot write " .. path, core.write_file_atomic(path, text, mode))
+  end
   return true
+end
+
+--- Write t as pretty JSON with sorted keys, atomically: write_file's
+-- opts (a number: the mode, default 0600). Raises on failure; returns true.
+function M.write_json(path, t, opts)
+  if math.type(opts) == "integer" then opts = { mode = opts } end
+  return M.write_file(path, json.encode(t, { indent = true }) .. "\n", opts)
 end
 
 --- A new random id: 64 lowercase hex characters.
@@ -168,14 +210,13 @@ end
 -- the garbage collector (ctr.gc) removes only directories nobody holds.
 function M.mktemp(prefix)
   M.ensure()
-  local d, err = core.mkdtemp(M.dir("tmp", (prefix or "tmp") .. "-XXXXXX"))
-  if not d then error(err, 0) end
-  local fd, lerr = core.lock_file(M.temp_lock_path(d), "ex", { nonblock = true })
-  if not fd then
+  local d = errors.check(core.mkdtemp(M.dir("tmp", (prefix or "tmp") .. "-XXXXXX")))
+  local l, lerr, e = M.lock_path(M.temp_lock_path(d), { nonblock = true })
+  if not l then
     core.remove_all(d)
-    error("cannot lock " .. d .. ": " .. tostring(lerr), 0)
+    errors.check(nil, "cannot lock " .. d .. ": " .. tostring(lerr), e)
   end
-  temp_locks[d] = fd
+  temp_locks[d] = l
   return d
 end
 
@@ -188,11 +229,11 @@ end
 --- Release mktemp's lock on dir (once dir was moved into place or removed)
 -- and delete the lock file. Idempotent.
 function M.release_temp(dir)
-  local fd = temp_locks[dir]
-  if not fd then return end
+  local l = temp_locks[dir]
+  if not l then return end
   temp_locks[dir] = nil
   core.unlink(M.temp_lock_path(dir))
-  fd:close()
+  l:unlock()
 end
 
 return M

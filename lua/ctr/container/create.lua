@@ -8,7 +8,6 @@ local store = require "ctr.container.store"
 local spec = require "ctr.container.spec"
 
 local M = {}
-local raise = errors.raise
 
 M.LOG_MAX = 10 * 1024 * 1024 -- rotate the log at 10 MiB ...
 M.LOG_FILES = 2              -- ... keeping one rotated file
@@ -18,7 +17,7 @@ M.LOG_FILES = 2              -- ... keeping one rotated file
 local function mkdirs(dir)
   for _, d in ipairs({ { dir, 448 }, { dir .. "/upper", 493 }, { dir .. "/work", 448 }, { dir .. "/rootfs", 493 } }) do
     local ok, err = core.mkdir(d[1], d[2])
-    if not ok then raise(125, "cannot create %s: %s", d[1], err) end
+    if not ok then errors.throw("system", "cannot create %s: %s", d[1], err) end
     core.chmod(d[1], d[2]) -- not subject to the umask
   end
 end
@@ -37,7 +36,7 @@ local function make_volume_dirs(volumes)
   for _, v in ipairs(volumes) do
     if not core.exists(v.source) then
       local ok, err = util.mkdir_p(v.source, 493)
-      if not ok then raise(125, "cannot create the volume directory %s: %s", v.source, err) end
+      if not ok then errors.throw("system", "cannot create the volume directory %s: %s", v.source, err) end
     end
   end
 end
@@ -59,14 +58,15 @@ end
 -- config.json and, last, state.json. Returns the OCI config.
 local function write_files(o, plan, id, name, dir)
   mkdirs(dir)
-  store.write(dir .. "/name", name, o.rm) -- for ctr.dead, should state.json be lost
+  local durable = { durable = not o.rm } -- a --rm container's files go when it exits
+  state.write_file(dir .. "/name", name, durable) -- for ctr.dead, should state.json be lost
   local hostname = o.hostname or id:sub(1, 12)
   local files = spec.etc_files(dir, hostname, o)
   local dcfg = spec.docker_config(o, plan, hostname)
   local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
   make_volume_dirs(plan.volumes)
-  store.write_json(dir .. "/config.json", cfg, o.rm)
-  store.write_json(dir .. "/state.json", state_record(o, plan, id, name, dir, hostname, dcfg), o.rm)
+  state.write_json(dir .. "/config.json", cfg, durable)
+  state.write_json(dir .. "/state.json", state_record(o, plan, id, name, dir, hostname, dcfg), durable)
   return cfg
 end
 
@@ -76,7 +76,7 @@ local function create_locked(o, plan)
   if o.name then
     local other = store.by_name(o.name)
     if other then
-      raise(125, "the container name %q is already in use by container %s: remove it or choose another name", o.name, other.id)
+      errors.throw("conflict", "the container name %q is already in use by container %s: remove it or choose another name", o.name, other.id)
     end
   end
   local id = state.new_id()
@@ -87,7 +87,7 @@ local function create_locked(o, plan)
     error(cfg, 0)
   end
   local c, lerr = store.load(id)
-  if not c then core.remove_all(dir); raise(125, "cannot read back the new container's state: %s", lerr) end
+  if not c then core.remove_all(dir); errors.throw("system", "cannot read back the new container's state: %s", lerr) end
   c._config = cfg -- just written: no need to read it back
   return c
 end

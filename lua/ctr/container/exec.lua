@@ -8,7 +8,6 @@ local launch = require "ctr.container.launch"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 local ALL_NS = { "mnt", "pid", "net", "ipc", "uts", "cgroup" }
 
@@ -47,7 +46,7 @@ local function collect(a, b, feed)
     for i, fd in ipairs(open) do list[i] = { fd, "in" } end
     if feed then list[#list + 1] = feed.pending == "" and { feed.src, "in" } or { feed.w, "out" } end
     local ready, err = core.poll(list, -1)
-    if not ready then raise(125, "exec: poll: %s", err) end
+    if not ready then errors.throw("system", "exec: poll: %s", err) end
     for _, r in ipairs(ready) do
       if feed and (r.fd == feed.src or r.fd == feed.w) then
         if not feed_step(feed, r.fd == feed.src) then feed.w:close(); feed = nil end
@@ -68,7 +67,7 @@ end
 local function exec_process(self, o)
   local cfg = self:config()
   local base = cfg.process
-  if type(o.argv) ~= "table" or #o.argv == 0 then raise(125, "exec: no command given") end
+  if type(o.argv) ~= "table" or #o.argv == 0 then errors.throw("invalid", "exec: no command given") end
   -- docker: exec -t sets TERM=xterm (as run -t does) unless -e TERM= is given
   local env = identity.env_merge(base.env, o.tty and { "TERM=xterm" } or {})
   env = identity.env_merge(env, o.env or {})
@@ -136,7 +135,7 @@ local function enter(self, process, target, keep)
     for _, k in ipairs({ "devnull", "in_r", "in_w", "out_r", "out_w", "err_r", "err_w" }) do
       if keep[k] then keep[k]:close() end
     end
-    raise(125, "container %s is not running", self.state.name)
+    errors.throw("not_running", "container %s is not running", self.state.name)
   end
   local p, err, errno, exec_failed = core.exec_in(process, target)
   target.pidfd:close()
@@ -146,9 +145,7 @@ local function enter(self, process, target, keep)
   if not p then
     if keep.out_r then keep.out_r:close(); keep.err_r:close() end
     if keep.in_w then keep.in_w:close() end
-    local code = 125
-    if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
-    raise(code, err)
+    launch.exec_error(err, errno, exec_failed)
   end
   return p
 end
@@ -181,7 +178,7 @@ local function relay(p, o, keep)
   }
   if pty then pty:close() end
   if keep.out_r then keep.out_r:close(); keep.err_r:close() end
-  if not res then raise(125, "exec: %s", serr) end
+  if not res then errors.throw("system", "exec: %s", serr) end
   return res
 end
 
@@ -198,12 +195,12 @@ end
 function Container:exec(o)
   o = o or {}
   if self:status() ~= "running" then
-    raise(125, "container %s is not running", self.state.name)
+    errors.throw("not_running", "container %s is not running", self.state.name)
   end
   local process = exec_process(self, o)
   local target = exec_target(self)
   if o.detach and (o.stdin or o.stdout or o.stderr) then
-    raise(125, "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
+    errors.throw("invalid", "exec: a detached command gets no stdin, stdout or stderr (nothing would relay them)")
   end
   local keep = {}
   exec_stdio(o, target, keep)

@@ -6,7 +6,6 @@ local core = require "ctr.core"
 local errors = require "ctr.errors"
 
 local M = {}
-local raise = errors.raise
 
 --- The largest /etc/passwd or /etc/group read from an image.
 M.ETC_FILE_MAX = 4 * 1024 * 1024
@@ -20,7 +19,7 @@ local function read_layer_file(lowers, rel)
   local s, err, errno = core.read_in_layers(lowers, rel, M.ETC_FILE_MAX)
   if s then return s end
   if errno ~= core.errno.ENOENT and errno ~= core.errno.ENOTDIR then
-    raise(125, "cannot read the image's /%s: %s", rel, err)
+    errors.throw("system", "cannot read the image's /%s: %s", rel, err)
   end
 end
 
@@ -28,7 +27,7 @@ end
 local function check_id(s, what)
   local n = type(s) == "string" and s:match("^%d+$") and #s <= 10 and math.tointeger(tonumber(s))
   if not n or n > 2147483647 then
-    raise(125, "invalid %s %q: must be an integer within 0..2147483647", what, tostring(s))
+    errors.throw("invalid", "invalid %s %q: must be an integer within 0..2147483647", what, tostring(s))
   end
   return n
 end
@@ -58,7 +57,7 @@ function M.resolve_user(user, lowers)
     home = e and e[6] or "/"
   else
     local e = passwd_lookup(passwd, 1, u)
-    if not e then raise(125, "unable to find user %s: no matching entries in passwd file", u) end
+    if not e then errors.throw("invalid", "unable to find user %s: no matching entries in passwd file", u) end
     local where = " of user " .. u .. " in the image's /etc/passwd"
     uid, gid, home = check_id(e[3], "uid" .. where), check_id(e[4], "gid" .. where), e[6]
   end
@@ -66,7 +65,7 @@ function M.resolve_user(user, lowers)
     if g:match("^%d+$") then gid = check_id(g, "gid")
     else
       local e = passwd_lookup(read_layer_file(lowers, "etc/group"), 1, g)
-      if not e then raise(125, "unable to find group %s: no matching entries in group file", g) end
+      if not e then errors.throw("invalid", "unable to find group %s: no matching entries in group file", g) end
       gid = check_id(e[3], "gid of group " .. g .. " in the image's /etc/group")
     end
   end
@@ -82,7 +81,7 @@ function M.resolve_groups(list, lowers)
     else
       group = group or read_layer_file(lowers, "etc/group") or ""
       local e = passwd_lookup(group, 1, g)
-      if not e then raise(125, "unable to find group %s: no matching entries in group file", g) end
+      if not e then errors.throw("invalid", "unable to find group %s: no matching entries in group file", g) end
       gids[#gids + 1] = check_id(e[3], "gid of group " .. g .. " in the image's /etc/group")
     end
   end
@@ -93,11 +92,11 @@ end
 -- Raises when it is relative or climbs out with "..".
 function M.clean_path(p, what)
   if type(p) ~= "string" or p:sub(1, 1) ~= "/" then
-    raise(125, "invalid %s %q: must be an absolute path", what, tostring(p))
+    errors.throw("invalid", "invalid %s %q: must be an absolute path", what, tostring(p))
   end
   local parts = {}
   for part in p:gmatch("[^/]+") do
-    if part == ".." then raise(125, "invalid %s %q: it escapes the root filesystem with ..", what, p) end
+    if part == ".." then errors.throw("invalid", "invalid %s %q: it escapes the root filesystem with ..", what, p) end
     if part ~= "." then parts[#parts + 1] = part end
   end
   return "/" .. table.concat(parts, "/")
@@ -118,7 +117,7 @@ local function check_symlinks(path, lowers, what)
           for t in target:gmatch("[^/]+") do
             if t == ".." then level = level - 1 elseif t ~= "." then level = level + 1 end
             if level < 0 then
-              raise(125, "invalid %s %q: %s is a symlink that escapes the root filesystem", what, path, prefix)
+              errors.throw("invalid", "invalid %s %q: %s is a symlink that escapes the root filesystem", what, path, prefix)
             end
           end
         end
@@ -135,17 +134,17 @@ function M.parse_volume(spec, lowers)
   local parts = {}
   for p in (spec .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
   if #parts < 2 or #parts > 3 or parts[1] == "" or parts[2] == "" then
-    raise(125, "invalid volume specification %q: use HOST:CONTAINER[:ro]", spec)
+    errors.throw("invalid", "invalid volume specification %q: use HOST:CONTAINER[:ro]", spec)
   end
   local mode = parts[3]
   if mode and mode ~= "ro" and mode ~= "rw" then
-    raise(125, "invalid volume specification %q: unknown mode %q (ro or rw)", spec, mode)
+    errors.throw("invalid", "invalid volume specification %q: unknown mode %q (ro or rw)", spec, mode)
   end
   if parts[1]:sub(1, 1) ~= "/" then
-    raise(125, "invalid volume specification %q: the host path must be absolute (named volumes are not supported)", spec)
+    errors.throw("invalid", "invalid volume specification %q: the host path must be absolute (named volumes are not supported)", spec)
   end
   local dest = M.clean_path(parts[2], "volume destination")
-  if dest == "/" then raise(125, "invalid volume specification %q: cannot mount over /", spec) end
+  if dest == "/" then errors.throw("invalid", "invalid volume specification %q: cannot mount over /", spec) end
   check_symlinks(dest, lowers or {}, "volume destination")
   return { source = parts[1], destination = dest, ro = mode == "ro" }
 end
@@ -155,7 +154,7 @@ end
 -- when the file cannot be read.
 function M.parse_env_file(path)
   local f, err = io.open(path, "r")
-  if not f then raise(125, "cannot read env file: %s", err) end
+  if not f then errors.throw("invalid", "cannot read env file: %s", err) end
   local out = {}
   for line in f:lines() do
     line = line:gsub("^%s+", ""):gsub("%s+$", "")
@@ -188,7 +187,7 @@ function M.env_merge(base, extra)
     for _, e in ipairs(extra or {}) do
       local k, v = e:match("^([^=]+)=(.*)$")
       if k then
-        if k:match("%s") then raise(125, "invalid environment variable: %s", e) end
+        if k:match("%s") then errors.throw("invalid", "invalid environment variable: %s", e) end
         set(k, v)
       elseif e ~= "" then
         local hv = os.getenv(e)

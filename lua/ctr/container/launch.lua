@@ -10,15 +10,23 @@ local spec = require "ctr.container.spec"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 --- /dev/null opened read-write (close-on-exec); raises when it cannot be.
 function M.open_devnull()
   local fd, err = core.open("/dev/null", "rdwr,cloexec")
-  if not fd then raise(125, "open /dev/null: %s", err) end
+  if not fd then errors.throw("system", "open /dev/null: %s", err) end
   return fd
 end
 local open_devnull = M.open_devnull
+
+--- Raise the error of a command that could not be started: exit code 127
+-- when it was not found, 126 when it could not be executed (exec_failed,
+-- with its errno), else 125.
+function M.exec_error(msg, errno, exec_failed)
+  local code = 125
+  if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
+  error(errors.new { kind = "system", code = code, msg = msg, errno = errno }, 0)
+end
 
 --- How a new process joins cgroup g: it writes "0" to the v1 "tasks" files
 -- itself (moving a thread that way skips the kernel's global threadgroup
@@ -77,7 +85,7 @@ local function hold_ports(self, fds)
   local n = self.state.network
   for i, pt in ipairs(n and n.ports or {}) do
     local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.host_port, pt.proto or "tcp")
-    if not sock then raise(125, "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
+    if not sock then errors.throw("system", "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
     fds["port_hold" .. i] = sock
   end
 end
@@ -115,7 +123,7 @@ local function spawn(self, o, cfg, g, fds)
   if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
   if stdio.stdin ~= devnull then stdio.stdin:close() end
   devnull:close()
-  if not p then raise(125, "cannot create the container process: %s", perr) end
+  if not p then errors.throw("system", "cannot create the container process: %s", perr) end
   return p
 end
 
@@ -129,11 +137,7 @@ local function launch_steps(self, o, cfg, g, fds, box)
   self:_attach_network(p.pid)
   hooks.run("prestart", self)
   local started, serr, errno, exec_failed = p:start()
-  if not started then
-    local code = 125
-    if exec_failed then code = errno == core.errno.ENOENT and 127 or 126 end
-    raise(code, serr)
-  end
+  if not started then M.exec_error(serr, errno, exec_failed) end
   fds.pty = p:pty()
 end
 

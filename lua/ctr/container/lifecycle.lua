@@ -13,7 +13,6 @@ require "ctr.container.launch" -- Container:_launch
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 -- Under the container's lock: record the exit (see _finish). False when
 -- there is nothing to record.
@@ -61,13 +60,13 @@ local function supervise(c, p, fds, g, o)
   }
   for _, fd in pairs(fds) do fd:close() end
   c:_finish(g, res)
-  if not res then raise(125, "supervising the container: %s", err) end
+  if not res then errors.throw("system", "supervising the container: %s", err) end
   return res
 end
 
 local function check_startable(self)
   local s = self:status()
-  if s == "running" then raise(125, "container %s is already running", self.state.name) end
+  if s == "running" then errors.throw("conflict", "container %s is already running", self.state.name) end
 end
 
 local function launch_locked(self, o)
@@ -118,7 +117,8 @@ local function supervisor_main(self, w)
     supervise(self, p, fds, g, { echo = false })
   end)
   if not ok and not reported then
-    core.write(w, ("err %d %s\n"):format(errors.code(err), errors.message(err)))
+    local e = errors.from(err)
+    core.write(w, ("err %d %s %s\n"):format(errors.code(err), e.kind, errors.message(err)))
   end
 end
 
@@ -151,17 +151,26 @@ function Container:_start_detached()
   if msg:sub(1, 3) == "ok\n" then
     self:refresh()
     local hok, herr = pcall(hooks.run, "poststart", self)
-    if not hok then raise(125, errors.message(herr)) end
+    if not hok then error(errors.is(herr) and herr or errors.new { msg = errors.message(herr) }, 0) end
     return self
   end
-  local code, text = msg:match("^err (%d+) (.-)\n?$")
-  if code then raise(math.tointeger(tonumber(code)), text) end
-  raise(125, "the container's supervisor died before reporting (%s)", msg)
+  local code, kind, text = msg:match("^err (%d+) ([%w_]+) (.-)\n?$")
+  if code then
+    kind = errors.CODES[kind] and kind or "system"
+    error(errors.new { kind = kind, code = math.tointeger(tonumber(code)), msg = text }, 0)
+  end
+  errors.throw("system", "the container's supervisor died before reporting (%s)", msg)
 end
 
 --- create + start: the `docker run` of the API. Options as create, plus
--- detach, interactive. Returns start's result (the exit table, or the
--- container when detached) and the container.
+-- detach, interactive, stdin. Returns one thing: detached, the container
+-- (running); in the foreground, once it exited, the exit table
+-- {exit_code=, signaled=, signal=, container=} (container: the Container,
+-- removed already when o.rm). A failed start removes the container.
+--
+--   local c = container.run { image = "busybox", cmd = { "top" }, detach = true }
+--   local r = container.run { image = "busybox", cmd = { "true" } }
+--   os.exit(r.exit_code)
 function M.run(o)
   local c = create.create(o)
   local ok, res = pcall(c.start, c, { detach = o.detach, interactive = o.interactive, stdin = o.stdin })
@@ -169,7 +178,9 @@ function M.run(o)
     pcall(c.remove, c, { force = true })
     error(res, 0)
   end
-  return res, c
+  if o.detach then return c end
+  res.container = c
+  return res
 end
 
 return M

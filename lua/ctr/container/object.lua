@@ -69,7 +69,7 @@ end
 function Container:config()
   if not self._config then
     local cfg, err = state.read_json(self.dir .. "/config.json")
-    if not cfg then errors.raise(125, "container %s has no readable config: %s", self.id:sub(1, 12), err) end
+    if not cfg then errors.throw("system", "container %s has no readable config: %s", self.id:sub(1, 12), err) end
     self._config = cfg
   end
   return self._config

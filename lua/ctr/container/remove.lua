@@ -10,7 +10,6 @@ local store = require "ctr.container.store"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 -- Detach every mount below dir, deepest first.
 local function umount_below(dir)
@@ -32,7 +31,7 @@ function Container:remove(opts)
   for _ = 1, 10 do
     if self:status() == "running" then
       if not force then
-        raise(125, "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
+        errors.throw("conflict", "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
       end
       if hok then hok, herr = pcall(hooks.run, "prestop", self) end -- as stop does; a failure is raised after the removal
       pcall(self.kill, self, "KILL") -- it may be exiting already
@@ -44,7 +43,7 @@ function Container:remove(opts)
       return true
     end
   end
-  raise(125, "cannot remove container %s: it keeps being started again", self.state.name)
+  errors.throw("conflict", "cannot remove container %s: it keeps being started again", self.state.name)
 end
 
 -- The removal proper (holding the container's lock): false when the
@@ -54,10 +53,7 @@ function Container:_remove_locked()
   if self:status() == "running" then return false end
   local cgroup = require "ctr.cgroup"
   local g = cgroup.open(self.state.cgroup or ("luac-ctr/" .. self.id))
-  if g then
-    local ok, err = pcall(g.remove, g, { force = true })
-    if not ok then raise(125, "removing the cgroup of %s: %s", self.state.name, errors.message(err)) end
-  end
+  if g then g:remove { force = true } end
   self:_detach_network()
   umount_below(self.dir) -- anything still mounted there (only after a crash) goes first
   -- out of containers/ in one step (nobody can take its lock any more),
@@ -71,32 +67,31 @@ function Container:_remove_locked()
     -- back under containers/ (remove_all fails before deleting anything
     -- when a mount is below), so that the next rm can finish the work
     if dir == trash then core.rename(trash, self.dir) end
-    raise(125, "removing %s: %s", dir, err)
+    errors.throw("system", "removing %s: %s", dir, err)
   end
   return true
 end
 
 --- Remove the directory (and any cgroup) of a container whose creation
 -- never finished: a crash between making its directory and writing its
--- state.json. ref: its full id or a unique id prefix. Returns true, or
--- nil, err when no such incomplete container exists.
+-- state.json. ref: its full id or a unique id prefix. Returns true; raises
+-- not_found when no such incomplete container exists (invalid when the
+-- prefix matches several).
 function M.remove_incomplete(ref)
-  if type(ref) ~= "string" or not ref:match("^%x+$") then return nil, ("no such container: %s"):format(tostring(ref)) end
+  if type(ref) ~= "string" or not ref:match("^%x+$") then errors.throw("not_found", "no such container: %s", tostring(ref)) end
   -- create holds the global lock from mkdir to state.json: never a creation in progress
   return state.with_lock(function()
     local found = {}
     for _, id in ipairs(core.readdir(state.dir("containers")) or {}) do
       if id:sub(1, #ref) == ref and not core.exists(store.dir(id, "state.json")) then found[#found + 1] = id end
     end
-    if #found ~= 1 then
-      return nil, #found == 0 and ("no such container: %s"):format(ref)
-        or ("multiple containers match prefix %s: give more characters"):format(ref)
-    end
+    if #found == 0 then errors.throw("not_found", "no such container: %s", ref) end
+    if #found > 1 then errors.throw("invalid", "multiple containers match prefix %s: give more characters", ref) end
     local cgroup = require "ctr.cgroup"
     local g = cgroup.open("luac-ctr/" .. found[1])
     if g then pcall(g.remove, g, { force = true }) end
     local ok, err = core.remove_all(store.dir(found[1]))
-    if not ok then raise(125, "removing %s: %s", store.dir(found[1]), err) end
+    if not ok then errors.throw("system", "removing %s: %s", store.dir(found[1]), err) end
     return true
   end)
 end

@@ -7,7 +7,6 @@ local object = require "ctr.container.object"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 local alive = object.alive
 
 --- A signal number from a name ("TERM", "SIGTERM"), a numeric string or a
@@ -19,7 +18,7 @@ function M.signum(sig)
   if s:match("^%d+$") then return math.tointeger(tonumber(s)) end
   s = s:upper():gsub("^SIG", "")
   local n = core.signum(s)
-  if not n then raise(125, "invalid signal: %s", tostring(sig)) end
+  if not n then errors.throw("invalid", "invalid signal: %s", tostring(sig)) end
   return n
 end
 local signum = M.signum
@@ -29,10 +28,10 @@ local signum = M.signum
 function Container:kill(sig)
   local n = signum(sig or "KILL")
   local fd = self:_pidfd()
-  if not fd then raise(125, "container %s is not running", self.state.name) end
+  if not fd then errors.throw("not_running", "container %s is not running", self.state.name) end
   local ok, err = core.kill(fd, n)
   fd:close()
-  if not ok then raise(125, "cannot signal container %s: %s", self.state.name, err) end
+  if not ok then errors.throw("system", "cannot signal container %s: %s", self.state.name, err) end
   return true
 end
 

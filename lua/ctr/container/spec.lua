@@ -1,15 +1,12 @@
 --- ctr.container.spec: docker's options to the container's configuration:
 -- the OCI config (process, mounts, resources, security), the docker-style
 -- Config that commit carries into an image, and the /etc files.
-local core = require "ctr.core"
 local state = require "ctr.state"
 local json = require "ctr.json"
 local errors = require "ctr.errors"
 local identity = require "ctr.container.identity"
-local store = require "ctr.container.store"
 
 local M = {}
-local raise = errors.raise
 local env_merge = identity.env_merge
 
 local function resources(o)
@@ -18,30 +15,28 @@ local function resources(o)
   if o.memory then r.memory = cgroup.parse_memory(o.memory) end
   if o.memory_swap then
     r.memory_swap = (o.memory_swap == "-1" or o.memory_swap == -1) and -1 or cgroup.parse_memory(o.memory_swap)
-    if not r.memory then raise(125, "you must set --memory to use --memory-swap") end
+    if not r.memory then errors.throw("invalid", "you must set --memory to use --memory-swap") end
     if r.memory_swap ~= -1 and r.memory_swap < r.memory then
-      raise(125, "minimum memoryswap limit should be larger than memory limit, see usage")
+      errors.throw("invalid", "minimum memoryswap limit should be larger than memory limit, see usage")
     end
   end
   if o.cpus then r.cpus = cgroup.parse_cpus(o.cpus) end
   if o.cpuset_cpus then r.cpuset_cpus = o.cpuset_cpus end
   if o.pids_limit then
     local n = math.tointeger(tonumber(o.pids_limit))
-    if not n or (n <= 0 and n ~= -1) then raise(125, "invalid --pids-limit %q: a positive integer or -1", tostring(o.pids_limit)) end
+    if not n or (n <= 0 and n ~= -1) then errors.throw("invalid", "invalid --pids-limit %q: a positive integer or -1", tostring(o.pids_limit)) end
     if n > 0 then r.pids = n end
   end
   return r
 end
 
 local function validate(o)
-  if type(o) ~= "table" then raise(125, "container.create: options table expected") end
-  if not o.image then raise(125, "no image given") end
+  if type(o) ~= "table" then errors.throw("invalid", "container.create: options table expected") end
+  if not o.image then errors.throw("invalid", "no image given") end
   if o.name ~= nil and not state.valid_name(o.name) then
-    raise(125, "invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", tostring(o.name))
+    errors.throw("invalid", "invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", tostring(o.name))
   end
-  local ok, r = pcall(resources, o)
-  if not ok then raise(errors.code(r), errors.message(r)) end
-  return r
+  return resources(o)
 end
 
 -- --security-opt values (docker's): seccomp=unconfined|PROFILE.json,
@@ -57,7 +52,7 @@ local function security_opts(list)
     elseif k == "no-new-privileges" and (v == nil or v == "true" or v == "false") then
       s.no_new_privileges = v ~= "false"
     elseif not ((k == "apparmor" and v == "unconfined") or (k == "label" and v == "disable")) then
-      raise(125, "invalid --security-opt %q: expected seccomp=unconfined|PROFILE.json or no-new-privileges[=true|false]", opt)
+      errors.throw("invalid", "invalid --security-opt %q: expected seccomp=unconfined|PROFILE.json or no-new-privileges[=true|false]", opt)
     end
   end
   return s
@@ -74,7 +69,7 @@ local function command_of(o, icfg)
   local args = {}
   for _, a in ipairs(ep or {}) do args[#args + 1] = a end
   for _, a in ipairs(cmd or {}) do args[#args + 1] = a end
-  if #args == 0 then raise(125, "no command specified") end
+  if #args == 0 then errors.throw("invalid", "no command specified") end
   return args, ep, cmd
 end
 
@@ -106,13 +101,12 @@ end
 -- dir. Returns {hostname=, hosts=, ["resolv.conf"]=} (their paths).
 function M.etc_files(dir, hostname, o)
   local function write_file(path, text)
-    store.write(path, text, o.rm)
-    core.chmod(path, 420)
+    state.write_file(path, text, { mode = 420, durable = not o.rm })
   end
   local hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
   for _, h in ipairs(o.add_host or {}) do
     local name, ip = h:match("^([^:]+):(.+)$")
-    if not name then raise(125, "invalid --add-host %q: use HOST:IP", h) end
+    if not name then errors.throw("invalid", "invalid --add-host %q: use HOST:IP", h) end
     hosts = hosts .. ip .. "\t" .. name .. "\n"
   end
   local resolv
@@ -135,7 +129,7 @@ end
 local function network_mode(o)
   local n = o.network or M.default_network()
   if n ~= "none" and n ~= "host" and not (o.network_available or M.network_available()) then
-    raise(125, "network %q is not available: bridge networking is not installed", n)
+    errors.throw("invalid", "network %q is not available: bridge networking is not installed", n)
   end
   return n
 end
@@ -185,21 +179,18 @@ end
 local function ports_of(o, net)
   local ports = {}
   if o.publish and #o.publish > 0 then
-    if net == "none" or net == "host" then raise(125, "cannot publish ports with --network %s", net) end
+    if net == "none" or net == "host" then errors.throw("invalid", "cannot publish ports with --network %s", net) end
     local network = require "ctr.network"
     for _, p in ipairs(o.publish) do ports[#ports + 1] = network.parse_publish(p) end
   end
   return ports
 end
 
--- Capabilities and devices are checked now (ctr.oci raises plain messages).
+-- Capabilities and devices are checked now.
 local function check_privileges(o)
   local oci = require "ctr.oci"
-  local caps_ok, caps_err = pcall(oci.capabilities, o.cap_add, o.cap_drop, o.privileged)
-  if not caps_ok then raise(125, errors.message(caps_err)) end
-  local dev_ok, devices = pcall(oci.parse_devices, o.devices)
-  if not dev_ok then raise(125, errors.message(devices)) end
-  return devices
+  oci.capabilities(o.cap_add, o.cap_drop, o.privileged)
+  return oci.parse_devices(o.devices)
 end
 
 -- The image's side of the plan: the image, its layers and config, and
@@ -207,7 +198,7 @@ end
 local function image_side(o, plan)
   local image = require "ctr.image"
   local img, ierr = image.resolve(o.image)
-  if not img then raise(125, "Unable to find image '%s' locally: %s", o.image, ierr or "no such image") end
+  if not img then errors.throw("not_found", "Unable to find image '%s' locally: %s", o.image, ierr or "no such image") end
   local lowers = image.lower_dirs(img)
   local icfg = img.config or {}
   plan.img, plan.lowers, plan.icfg = img, lowers, icfg

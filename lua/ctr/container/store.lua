@@ -7,13 +7,11 @@
 -- namespace), and its hostname, hosts and resolv.conf files.
 local core = require "ctr.core"
 local state = require "ctr.state"
-local json = require "ctr.json"
 local errors = require "ctr.errors"
 local object = require "ctr.container.object"
 
 local M = {}
 local Container = object.Container
-local raise = errors.raise
 
 --- The path of container id's directory, or of a file in it:
 -- store.dir(id, "state.json").
@@ -40,11 +38,9 @@ function M.list()
   return out
 end
 
---- Find a container by full id, name or unique id prefix.
--- Returns the container, or nil and a message ("no such container: x",
--- "multiple containers match prefix x").
-function M.get(ref)
-  if type(ref) ~= "string" or ref == "" then return nil, "no container given" end
+-- get, with the kind of error when there is no single match.
+local function find(ref)
+  if type(ref) ~= "string" or ref == "" then return nil, "no container given", "invalid" end
   if #ref == 64 and ref:match("^%x+$") then
     local c = M.load(ref)
     if c then return c end
@@ -55,15 +51,25 @@ function M.get(ref)
     if ref:match("^%x+$") and c.id:sub(1, #ref) == ref then by_prefix[#by_prefix + 1] = c end
   end
   if #by_prefix == 1 then return by_prefix[1] end
-  if #by_prefix > 1 then return nil, ("multiple containers match prefix %s: give more characters"):format(ref) end
-  return nil, ("no such container: %s"):format(ref)
+  if #by_prefix > 1 then
+    return nil, ("multiple containers match prefix %s: give more characters"):format(ref), "invalid"
+  end
+  return nil, ("no such container: %s"):format(ref), "not_found"
+end
+
+--- Find a container by full id, name or unique id prefix.
+-- Returns the container, or nil and a message ("no such container: x",
+-- "multiple containers match prefix x").
+function M.get(ref)
+  local c, err = find(ref)
+  return c, err
 end
 
 --- Like get, but raises when there is no single match: exit code `code`
 -- (default 125; the lifecycle workflows ps/stop/rm/... use 1, as docker).
 function M.must_get(ref, code)
-  local c, err = M.get(ref)
-  if not c then raise(code or 125, err) end
+  local c, err, kind = find(ref)
+  if not c then error(errors.new { kind = kind, code = code, msg = err }, 0) end
   return c
 end
 
@@ -74,59 +80,24 @@ function M.by_name(name)
   end
 end
 
---- Replace a file atomically. Durable (fsync'd) unless ephemeral (a --rm
--- container's files are deleted when it exits, so they only need rename's
--- atomicity, not a trip to the disk). Raises on failure.
-function M.write(path, text, ephemeral)
-  if not ephemeral then
-    local ok, err = core.write_file_atomic(path, text, 384)
-    if not ok then raise(125, "cannot write %s: %s", path, err) end
-    return
-  end
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then raise(125, "cannot write %s: %s", path, err) end
-  local ok, werr = f:write(text)
-  f:close()
-  if ok then ok, werr = os.rename(tmp, path) end
-  if not ok then os.remove(tmp); raise(125, "cannot write %s: %s", path, werr) end
-end
-
---- Like write, with t as pretty JSON.
-function M.write_json(path, t, ephemeral)
-  M.write(path, json.encode(t, { indent = true }) .. "\n", ephemeral)
-end
-
 function Container:_save()
-  M.write_json(cdir(self.id, "state.json"), self.state, self.state.auto_remove)
+  state.write_json(cdir(self.id, "state.json"), self.state, { durable = not self.state.auto_remove })
 end
 
--- container locks held by this process: id -> { fd =, count = }
-local held_locks = {}
-
--- Run fn(...) holding the container's own lock (<dir>/lock, re-entrant in
--- a process), with self:refresh()ed state. Starting, recording an exit and
--- removing take it, so they never interleave. Raises "no such container"
--- (exit 1) when the container was removed meanwhile. Returns fn's results.
+-- Run fn(...) holding the container's own lock (<dir>/lock, a state.lock_path
+-- lock: re-entrant in a process), with self:refresh()ed state. Starting,
+-- recording an exit and removing take it, so they never interleave. Raises
+-- "no such container" (exit 1) when the container was removed meanwhile.
+-- Returns fn's results.
 function Container:_locked(fn, ...)
-  local h = held_locks[self.id]
-  if not h then
-    local fd = core.lock_file(cdir(self.id, "lock"), "ex")
-    if not fd or not core.exists(self.dead and self.dir or cdir(self.id, "state.json")) then
-      if fd then fd:close() end
-      raise(1, "no such container: %s", self.state.name or self.id)
-    end
-    h = { fd = fd, count = 0 }
-    held_locks[self.id] = h
+  local l = state.lock_path(cdir(self.id, "lock"))
+  if not l or (l.first and not core.exists(self.dead and self.dir or cdir(self.id, "state.json"))) then
+    if l then l:unlock() end
+    error(errors.new { kind = "not_found", code = 1, msg = "no such container: " .. (self.state.name or self.id) }, 0)
   end
-  h.count = h.count + 1
   self:refresh()
   local res = table.pack(pcall(fn, ...))
-  h.count = h.count - 1
-  if h.count == 0 then
-    held_locks[self.id] = nil
-    h.fd:close()
-  end
+  l:unlock()
   if not res[1] then error(res[2], 0) end
   return table.unpack(res, 2, res.n)
 end

@@ -44,25 +44,6 @@ function M.valid_name(name)
   return type(name) == "string" and name:match("^[%w][%w_.-]*$") ~= nil and #name <= 64
 end
 
--- Replace a network file atomically (temp file + rename, under the networks
--- lock) but without fsync: everything it describes (bridges, veths, the
--- nftables table, the containers' network namespaces) is kernel state that a
--- crash or reboot takes with it, so it needs rename's atomicity, not the two
--- fsyncs (~5 ms each here) per write that every run --rm would pay three times.
-local function write_json(path, v)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then errors.throw("system", "writing network state: %s", tostring(err)) end
-  local ok, werr = f:write(require("ctr.json").encode(v, { indent = true }), "\n")
-  local cok, cerr = f:close()
-  if ok and cok then ok, werr = os.rename(tmp, path) else werr = werr or cerr end
-  if not ok then
-    os.remove(tmp)
-    errors.throw("system", "writing network state %s: %s", path, tostring(werr))
-  end
-  return true
-end
-
 --- Run fn() holding the "networks" lock (re-entrant in this process); errors
 -- propagate after unlocking. Returns fn's results.
 function M.locked(fn)
@@ -85,8 +66,13 @@ function M.load(name)
   return n
 end
 
---- Write a network's record (under the lock).
-function M.save(n) write_json(M.file(n.name), n) end
+--- Write a network's record (under the lock) atomically but without fsync
+-- (state.write_json, durable=false): everything it describes (bridges,
+-- veths, the nftables table, the containers' network namespaces) is kernel
+-- state that a crash or reboot takes with it, so it needs rename's
+-- atomicity, not the two fsyncs (~5 ms each here) per write that every
+-- run --rm would pay three times.
+function M.save(n) state.write_json(M.file(n.name), n, { durable = false }) end
 
 --- Remove a network's record.
 function M.delete(name)
