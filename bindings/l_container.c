@@ -484,7 +484,7 @@ static void read_namespaces(lua_State *L, int anchor, int linux_t, ctr_spawn_cfg
     } else {
       if (c->njoin_ns >= sizeof c->join_ns / sizeof *c->join_ns)
         luaL_error(L, "too many namespaces to join");
-      c->join_ns[c->njoin_ns++] = path;
+      c->join_ns[c->njoin_ns++] = (ctr_ns_join_t){.path = path, .type = (int)flag};
     }
     lua_settop(L, t);
   }
@@ -658,7 +658,7 @@ static int ns_flags_of(lua_State *L, int t) {
 /***
  * core.exec_in(process, target) -> proc | nil, err, errno [, exec_failed]
  * Run a command inside a running container. process is an OCI process table
- * (args, env, cwd, user, capabilities, noNewPrivileges, terminal); target is
+ * (args, env, cwd, user, capabilities, noNewPrivileges, terminal, rlimits); target is
  * {pid=, pidfd= (optional: the init's pidfd, used instead of opening one),
  * namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
  * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
@@ -676,6 +676,7 @@ static int l_exec_in(lua_State *L) {
   int anchor = lua_gettop(L);
   ctr_exec_cfg_t *c = arena(L, anchor, sizeof *c);
   read_process(L, anchor, 1, &c->proc);
+  read_rlimits(L, anchor, 1, &c->rlimits, &c->nrlimits);
   c->target = (pid_t)lctr_optfield_integer(L, 2, "pid", 0);
   luaL_argcheck(L, c->target > 0, 2, "target.pid must be a positive integer");
   c->ns_flags = ns_flags_of(L, 2);

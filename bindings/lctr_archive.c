@@ -8,19 +8,32 @@
 #include "ctr_archive.h"
 
 /***
- * archive.extract(tarball | fd, dest_dir) -> true | nil, err, errno
+ * archive.extract(tarball | fd, dest_dir [, {oci=false}]) -> true | nil, err, errno
  * Extract a tar archive (plain, gzip, xz, zstd, bzip2: detected from the
  * content) into the existing directory dest_dir, keeping numeric owners,
  * modes, times, xattrs and device nodes. Entries with absolute paths, ".."
  * components or paths through symlinks make the whole call fail; what was
  * extracted before the bad entry stays (extract into a fresh directory).
  * Given an fd (integer or fd object: a pipe, say), reads the archive from it.
+ * oci (a tarball path only): the archive is an image layer from a registry
+ * or an OCI/docker archive: ".wh.NAME" entries become overlayfs whiteouts
+ * (char 0:0) and ".wh..wh..opq" marks its directory opaque (xattr
+ * trusted.overlay.opaque=y, set without following symlinks).
  */
 static int l_extract(lua_State *L) {
   ctr_error_t err;
   const char *dest = luaL_checkstring(L, 2);
-  int r = lua_type(L, 1) == LUA_TSTRING ? ctr_archive_extract(lua_tostring(L, 1), dest, &err)
-                                        : ctr_archive_extract_fd(lctr_checkfd(L, 1), dest, &err);
+  int oci = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    oci = lctr_optfield_boolean(L, 3, "oci", 0);
+  }
+  int r;
+  if (oci)
+    r = ctr_archive_extract_layer(luaL_checkstring(L, 1), dest, CTR_ARCHIVE_OCI, &err);
+  else
+    r = lua_type(L, 1) == LUA_TSTRING ? ctr_archive_extract(lua_tostring(L, 1), dest, &err)
+                                      : ctr_archive_extract_fd(lctr_checkfd(L, 1), dest, &err);
   if (r < 0)
     return lctr_pusherr(L, &err);
   lua_pushboolean(L, 1);
@@ -28,13 +41,16 @@ static int l_extract(lua_State *L) {
 }
 
 /***
- * archive.create(src_dir, tarball | fd [, {gzip=false, whiteouts=false}]) -> true | nil, err, errno
+ * archive.create(src_dir, tarball | fd [, {gzip=false, whiteouts=false, oci=false}]) -> true | nil, err, errno
  * Write the tree src_dir as a pax tar archive (gzip-compressed with gzip):
  * relative paths ("bin/sh"), numeric owners, modes, times, symlinks, hard
  * links, device nodes, fifos and xattrs. Sockets are skipped, and overlayfs
  * whiteouts (char 0:0) unless whiteouts is true (a layer keeps them); other
  * mounts below src_dir are not entered. Given an fd (integer or fd object)
  * instead of a path, writes the archive to it (and leaves it open).
+ * oci: write an image layer for registries and OCI/docker archives:
+ * whiteouts as empty ".wh.NAME" files, opaque dirs with a ".wh..wh..opq"
+ * entry, no trusted.overlay.* xattrs.
  */
 static int l_create(lua_State *L) {
   ctr_error_t err;
@@ -44,6 +60,7 @@ static int l_create(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     flags |= lctr_optfield_boolean(L, 3, "gzip", 0) ? CTR_ARCHIVE_GZIP : 0;
     flags |= lctr_optfield_boolean(L, 3, "whiteouts", 0) ? CTR_ARCHIVE_WHITEOUTS : 0;
+    flags |= lctr_optfield_boolean(L, 3, "oci", 0) ? CTR_ARCHIVE_OCI : 0;
   }
   int r = lua_type(L, 2) == LUA_TSTRING
               ? ctr_archive_create(src, lua_tostring(L, 2), flags, &err)

@@ -5,8 +5,11 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -88,8 +91,71 @@ static int copy_data(struct archive *in, struct archive *out, const char *name, 
   }
 }
 
+/* ---- OCI whiteouts ------------------------------------------------------------- */
+
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+
+/* The base name of path (after the last '/'), and the length of its dir part. */
+static const char *base_of(const char *path, size_t *dirlen) {
+  const char *slash = strrchr(path, '/');
+  *dirlen = slash ? (size_t)(slash - path) : 0;
+  return slash ? slash + 1 : path;
+}
+
+/* Mark the directory dir (relative to the current directory, the layer
+ * root) opaque. It is opened beneath the root without following any
+ * symlink, so a hostile layer cannot have the xattr set outside. */
+static int mark_opaque(const char *dir, ctr_error_t *err) {
+  struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  cleanup_fd int fd = -1;
+  do
+    fd = (int)syscall(SYS_openat2, AT_FDCWD, *dir ? dir : ".", &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN);
+  if (fd < 0)
+    return ctr_fail_errno(err, "opaque directory marker: open %s", *dir ? dir : "/");
+  if (fsetxattr(fd, OPAQUE_XATTR, "y", 1, 0) < 0)
+    return ctr_fail_errno(err, "opaque directory marker: set %s on %s", OPAQUE_XATTR, dir);
+  return 0;
+}
+
+/* Turn a ".wh.NAME" entry into an overlayfs whiteout for NAME (char 0:0).
+ * Returns 1 when e was an opaque marker (applied here: skip it), 0 to
+ * write e, -1 on error. */
+static int oci_whiteout(struct archive_entry *e, ctr_error_t *err) {
+  const char *path = archive_entry_pathname(e);
+  size_t dirlen;
+  const char *base = base_of(path, &dirlen);
+  if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) != 0)
+    return 0;
+  cleanup_free char *dir = strndup(path, dirlen);
+  if (dir == NULL)
+    return ctr_fail_errno(err, "whiteout %s", path);
+  if (strcmp(base, WH_OPAQUE) == 0)
+    return mark_opaque(dir, err) < 0 ? -1 : 1;
+  if (strncmp(base, WH_PREFIX WH_PREFIX, 2 * strlen(WH_PREFIX)) == 0)
+    return 1; /* other ".wh..wh." entries (aufs metadata): not part of the tree */
+  const char *name = base + strlen(WH_PREFIX);
+  if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return ctr_fail(err, EINVAL, "invalid whiteout entry %s", path);
+  cleanup_free char *target = NULL;
+  if (asprintf(&target, "%s%s%s", dir, *dir ? "/" : "", name) < 0)
+    return ctr_fail_errno(err, "whiteout %s", path);
+  archive_entry_set_hardlink(e, NULL);
+  archive_entry_set_symlink(e, NULL);
+  archive_entry_xattr_clear(e);
+  archive_entry_copy_pathname(e, target);
+  archive_entry_set_filetype(e, AE_IFCHR);
+  archive_entry_set_perm(e, 0);
+  archive_entry_set_rdev(e, 0);
+  archive_entry_set_size(e, 0);
+  return 0;
+}
+
 static int copy_entries(struct archive *in, struct archive *out, const char *tarball,
-                        ctr_error_t *err) {
+                        unsigned flags, ctr_error_t *err) {
   for (;;) {
     struct archive_entry *e;
     int r = archive_read_next_header(in, &e);
@@ -97,6 +163,11 @@ static int copy_entries(struct archive *in, struct archive *out, const char *tar
       return 0;
     if (r < ARCHIVE_WARN)
       return fail_ar(err, in, "read", tarball);
+    int wh = (flags & CTR_ARCHIVE_OCI) ? oci_whiteout(e, err) : 0;
+    if (wh < 0)
+      return ctr_error_wrap(err, "extract %s", tarball);
+    if (wh > 0)
+      continue;
     const char *name = archive_entry_pathname(e);
     if (archive_write_header(out, e) < ARCHIVE_WARN)
       return fail_ar(err, out, "refusing entry", name);
@@ -109,12 +180,12 @@ static int copy_entries(struct archive *in, struct archive *out, const char *tar
 
 /* Extract relative to the current directory. All of libarchive's disk work
  * (including the deferred directory fixups at close) happens in here. */
-static int extract_here(struct archive *in, const char *tarball, ctr_error_t *err) {
+static int extract_here(struct archive *in, const char *tarball, unsigned flags, ctr_error_t *err) {
   cleanup_awrite struct archive *out = archive_write_disk_new();
   if (out == NULL)
     return ctr_fail(err, ENOMEM, "extract %s", tarball);
   archive_write_disk_set_options(out, EXTRACT_FLAGS);
-  if (copy_entries(in, out, tarball, err) < 0)
+  if (copy_entries(in, out, tarball, flags, err) < 0)
     return -1;
   if (archive_write_close(out) < ARCHIVE_WARN)
     return fail_ar(err, out, "finish extracting", tarball);
@@ -122,13 +193,14 @@ static int extract_here(struct archive *in, const char *tarball, ctr_error_t *er
 }
 
 /* Extract from in (named name in messages) into dest. */
-static int extract_into(struct archive *in, const char *name, const char *dest, ctr_error_t *err) {
+static int extract_into(struct archive *in, const char *name, const char *dest, unsigned flags,
+                        ctr_error_t *err) {
   cleanup_fd int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cwd < 0)
     return ctr_fail_errno(err, "extract %s: open the current directory", name);
   if (chdir(dest) < 0)
     return ctr_fail_errno(err, "extract %s: chdir %s", name, dest);
-  int r = extract_here(in, name, err);
+  int r = extract_here(in, name, flags, err);
   if (fchdir(cwd) < 0 && r == 0)
     return ctr_fail_errno(err, "extract %s: return to the previous directory", name);
   if (r < 0)
@@ -140,14 +212,22 @@ int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err)
   cleanup_aread struct archive *in = open_reader(tarball, -1, err);
   if (in == NULL)
     return -1;
-  return extract_into(in, tarball, dest, err);
+  return extract_into(in, tarball, dest, 0, err);
+}
+
+int ctr_archive_extract_layer(const char *tarball, const char *dest, unsigned flags,
+                              ctr_error_t *err) {
+  cleanup_aread struct archive *in = open_reader(tarball, -1, err);
+  if (in == NULL)
+    return -1;
+  return extract_into(in, tarball, dest, flags, err);
 }
 
 int ctr_archive_extract_fd(int fd, const char *dest, ctr_error_t *err) {
   cleanup_aread struct archive *in = open_reader(NULL, fd, err);
   if (in == NULL)
     return -1;
-  return extract_into(in, "the archive stream", dest, err);
+  return extract_into(in, "the archive stream", dest, 0, err);
 }
 
 /* ---- create --------------------------------------------------------------------- */
@@ -195,7 +275,88 @@ static int skip_entry(struct archive_entry *e, unsigned flags) {
   mode_t t = archive_entry_filetype(e);
   if (t == AE_IFSOCK)
     return 1;
-  return !(flags & CTR_ARCHIVE_WHITEOUTS) && t == AE_IFCHR && archive_entry_rdev(e) == 0;
+  return !(flags & (CTR_ARCHIVE_WHITEOUTS | CTR_ARCHIVE_OCI)) && t == AE_IFCHR &&
+         archive_entry_rdev(e) == 0;
+}
+
+/* Drop the trusted.overlay.* xattrs of e; 1 if it was an opaque dir. */
+static int strip_overlay_xattrs(struct archive_entry *e) {
+  struct kept {
+    char *name;
+    void *value;
+    size_t size;
+  } keep[64];
+  size_t n = 0;
+  int opaque = 0;
+  const char *name;
+  const void *value;
+  size_t size;
+  archive_entry_xattr_reset(e);
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+    if (strncmp(name, "trusted.overlay.", 16) == 0) {
+      opaque |= strcmp(name, OPAQUE_XATTR) == 0 && size == 1 && *(const char *)value == 'y';
+    } else if (n < sizeof keep / sizeof keep[0]) {
+      keep[n].name = strdup(name);
+      keep[n].value = malloc(size ? size : 1);
+      if (keep[n].value)
+        memcpy(keep[n].value, value, size);
+      keep[n++].size = size;
+    }
+  }
+  archive_entry_xattr_clear(e);
+  for (size_t i = 0; i < n; i++) {
+    if (keep[i].name && keep[i].value)
+      archive_entry_xattr_add_entry(e, keep[i].name, keep[i].value, keep[i].size);
+    free(keep[i].name);
+    free(keep[i].value);
+  }
+  return opaque;
+}
+
+/* An empty regular file entry at dir/base, like e (owner, time). */
+static int write_marker(struct archive *out, struct archive_entry *e, const char *dir,
+                        const char *base, ctr_error_t *err) {
+  cleanup_entry struct archive_entry *m = archive_entry_new();
+  cleanup_free char *path = NULL;
+  if (m == NULL || asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", base) < 0)
+    return ctr_fail(err, ENOMEM, "whiteout entry in %s", dir);
+  archive_entry_copy_pathname(m, path);
+  archive_entry_set_filetype(m, AE_IFREG);
+  archive_entry_set_perm(m, 0644);
+  archive_entry_set_uid(m, archive_entry_uid(e));
+  archive_entry_set_gid(m, archive_entry_gid(e));
+  archive_entry_set_mtime(m, archive_entry_mtime(e), 0);
+  archive_entry_set_size(m, 0);
+  if (archive_write_header(out, m) < ARCHIVE_WARN)
+    return fail_ar(err, out, "write header of", path);
+  return 0;
+}
+
+/* CTR_ARCHIVE_OCI: write e in the OCI layer form. Returns 1 when it was
+ * written here, 0 to write it as it is, -1 on error. */
+static int write_oci(struct archive *out, struct archive_entry *e, ctr_error_t *err) {
+  mode_t t = archive_entry_filetype(e);
+  const char *path = archive_entry_pathname(e);
+  size_t dirlen;
+  const char *base = base_of(path, &dirlen);
+  if (t == AE_IFCHR && archive_entry_rdev(e) == 0) {
+    cleanup_free char *dir = strndup(path, dirlen);
+    cleanup_free char *wh = NULL;
+    if (dir == NULL || asprintf(&wh, WH_PREFIX "%s", base) < 0)
+      return ctr_fail(err, ENOMEM, "whiteout of %s", path);
+    return write_marker(out, e, dir, wh, err) < 0 ? -1 : 1;
+  }
+  int opaque = strip_overlay_xattrs(e);
+  if (t != AE_IFDIR || !opaque)
+    return 0;
+  if (archive_write_header(out, e) < ARCHIVE_WARN)
+    return fail_ar(err, out, "write header of", path);
+  cleanup_free char *dir = strdup(path);
+  if (dir == NULL)
+    return ctr_fail(err, ENOMEM, "opaque marker of %s", path);
+  for (size_t n = strlen(dir); n > 0 && dir[n - 1] == '/'; n--)
+    dir[n - 1] = '\0';
+  return write_marker(out, e, dir, WH_OPAQUE, err) < 0 ? -1 : 1;
 }
 
 static int write_tree(struct archive *disk, struct archive *out, const char *src, unsigned flags,
@@ -218,6 +379,11 @@ static int write_tree(struct archive *disk, struct archive *out, const char *src
     if (rel == NULL || *rel == '\0' || skip_entry(e, flags))
       continue;
     archive_entry_copy_pathname(e, rel);
+    int done = (flags & CTR_ARCHIVE_OCI) ? write_oci(out, e, err) : 0;
+    if (done < 0)
+      return -1;
+    if (done > 0)
+      continue;
     archive_entry_linkify(lr, &e, &sparse);
     if (e != NULL && write_entry(disk, out, e, err) < 0)
       return -1;

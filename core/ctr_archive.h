@@ -18,11 +18,21 @@ int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err)
 /* The same, reading the archive from fd (a pipe: read to its end). */
 int ctr_archive_extract_fd(int fd, const char *dest, ctr_error_t *err);
 
-/* Flags of ctr_archive_create and ctr_archive_create_fd. */
+/* Flags of ctr_archive_create, ctr_archive_create_fd and
+ * ctr_archive_extract_layer. */
 enum {
   CTR_ARCHIVE_GZIP = 1,      /* gzip-compress the archive */
   CTR_ARCHIVE_WHITEOUTS = 2, /* keep overlayfs whiteouts (char 0:0): a layer */
+  /* OCI/docker layer whiteouts: on create, an overlayfs whiteout becomes an
+   * empty file ".wh.NAME" and an opaque directory (xattr
+   * trusted.overlay.opaque=y) gets a ".wh..wh..opq" entry; on extract,
+   * the reverse (whiteouts as char 0:0 devices, opaque dirs by xattr). */
+  CTR_ARCHIVE_OCI = 4,
 };
+
+/* ctr_archive_extract with flags (CTR_ARCHIVE_OCI: a registry layer). */
+int ctr_archive_extract_layer(const char *tarball, const char *dest, unsigned flags,
+                              ctr_error_t *err);
 
 /* Write the tree at src as a tar archive (pax, gzip-compressed with
  * CTR_ARCHIVE_GZIP): paths relative without a leading "/" or "./", owners

@@ -37,6 +37,7 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
   /* the helper's cgroup and pid fds and every other fd of ours are closed
    * before the working directory is entered */
   if (ctr_close_fds_except(sync_fd, &err) < 0 ||
+      ctr_apply_rlimits(cfg->rlimits, cfg->nrlimits, &err) < 0 ||
       ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", false, &err) < 0 ||
       ctr_confine(&cfg->proc, true, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
       ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0 ||

@@ -18,6 +18,8 @@ typedef struct ctr_exec_cfg {
   char **cgroup_procs; /* files to write "0" to (v1 "tasks"), NULL-terminated, or NULL */
   int cgroup_into_fd;  /* v2 cgroup the command is cloned into, or -1 */
   ctr_process_t proc;
+  ctr_rlimit_t *rlimits; /* the process's rlimits (docker exec: the container's) */
+  size_t nrlimits;
   int stdin_fd, stdout_fd, stderr_fd;
 } ctr_exec_cfg_t;
 

@@ -234,13 +234,11 @@ void ctr_exec_search(char **argv, char **env, ctr_error_t *err) {
 
 static int join_namespaces(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   for (size_t i = 0; i < cfg->njoin_ns; i++) {
-    const char *spec = cfg->join_ns[i];
-    const char *path = strchr(spec, ':');
-    path = path ? path + 1 : spec;
+    const char *path = cfg->join_ns[i].path;
     cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       return ctr_fail_errno(err, "open namespace %s", path);
-    if (setns(fd, 0) < 0)
+    if (setns(fd, cfg->join_ns[i].type) < 0)
       return ctr_fail_errno(err, "setns %s", path);
   }
   return 0;
@@ -262,12 +260,12 @@ static int loopback_up(ctr_error_t *err) {
   return 0;
 }
 
-static int apply_rlimits(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
-  for (size_t i = 0; i < cfg->nrlimits; i++)
-    if (setrlimit(cfg->rlimits[i].resource, &cfg->rlimits[i].lim) < 0)
-      return ctr_fail_errno(err, "setrlimit %d to %llu/%llu", cfg->rlimits[i].resource,
-                            (unsigned long long)cfg->rlimits[i].lim.rlim_cur,
-                            (unsigned long long)cfg->rlimits[i].lim.rlim_max);
+int ctr_apply_rlimits(const ctr_rlimit_t *rlimits, size_t n, ctr_error_t *err) {
+  for (size_t i = 0; i < n; i++)
+    if (setrlimit(rlimits[i].resource, &rlimits[i].lim) < 0)
+      return ctr_fail_errno(err, "setrlimit %d to %llu/%llu", rlimits[i].resource,
+                            (unsigned long long)rlimits[i].lim.rlim_cur,
+                            (unsigned long long)rlimits[i].lim.rlim_max);
   return 0;
 }
 
@@ -390,7 +388,8 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
     return -1;
   if (cfg->proc.terminal && ctr_setup_console(sync_fd, err) < 0)
     return -1;
-  if (apply_rlimits(cfg, err) < 0 || write_oom_score(cfg->oom_score_adj, err) < 0)
+  if (ctr_apply_rlimits(cfg->rlimits, cfg->nrlimits, err) < 0 ||
+      write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
   /* no fd of ours (a host directory among them) survives to the chdir */
   if (close_fds_keeping(sync_fd, fifo_fd, err) < 0 ||

@@ -32,8 +32,12 @@ typedef struct ctr_mount {
   unsigned long flags;       /* MS_* */
   unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, ... (| MS_REC) or 0 */
   bool bind;
-  bool file; /* bind of a file: create an empty file as target */
 } ctr_mount_t;
+
+typedef struct ctr_ns_join {
+  const char *path; /* e.g. /proc/123/ns/net */
+  int type;         /* its CLONE_NEW* flag: setns refuses a namespace of another type */
+} ctr_ns_join_t;
 
 typedef struct ctr_device {
   const char *path; /* e.g. /dev/null */
@@ -89,9 +93,9 @@ typedef struct ctr_spawn_cfg {
 
   const char *hostname;
   const char *domainname;
-  char **sysctl;          /* "key=value" (linux.sysctl), written after the namespaces are entered */
-  int clone_flags;        /* CLONE_NEW* for new namespaces */
-  const char *join_ns[8]; /* "net:/proc/123/ns/net" style paths to join (setns) */
+  char **sysctl;   /* "key=value" (linux.sysctl), written after the namespaces are entered */
+  int clone_flags; /* CLONE_NEW* for new namespaces */
+  ctr_ns_join_t join_ns[8]; /* namespaces to join (setns) instead of making them */
   size_t njoin_ns;
 
   ctr_mount_t *mounts;
@@ -161,6 +165,10 @@ int ctr_confine(const ctr_process_t *p, bool early, ctr_error_t *err);
 
 /* Apply p's user, groups, capabilities, no_new_privs (child side, before exec). */
 int ctr_apply_identity(const ctr_process_t *p, ctr_error_t *err);
+
+/* setrlimit each of rlimits[0..n) (the OCI process.rlimits); before the
+ * capabilities are dropped (raising a hard limit needs CAP_SYS_RESOURCE). */
+int ctr_apply_rlimits(const ctr_rlimit_t *rlimits, size_t n, ctr_error_t *err);
 
 /* Open /dev/ptmx of the current mount namespace, send the master to the
  * parent over sync_fd, make the slave the controlling tty and stdio. */

@@ -8,8 +8,10 @@
  * two package.path edits and one stat (the user's init.lua): nothing of ctr is
  * loaded unless the script requires it; libedit is initialised by the REPL only.
  *
- * Exit codes: the script's os.exit(n); 0 when it returns; 1 on a Lua error
- * ("luac-ctr: <message>", a traceback with LUAC_CTR_DEBUG=1); 125 for the
+ * Exit codes: the script's os.exit(n); 0 when it returns; on a Lua error 1, or
+ * 125 when the script is a command run by name (a workflow, see run_script), after
+ * "luac-ctr: <message>" on one line (ctr.errors.oneline; a traceback with
+ * LUAC_CTR_DEBUG=1); 125 for the
  * launcher's own errors (bad option, unknown script). An error value that is a
  * table (ctr.errors: {code = N, msg = "..."}; {exit = N} is accepted too)
  * exits with N after printing msg (if any).
@@ -170,8 +172,32 @@ static int docall(lua_State *L, int narg, int nres) {
   return status;
 }
 
-/* Print the error on top of the stack; returns the exit code for it. */
-static int report(lua_State *L) {
+/* Push msg made one line by ctr.errors.oneline (so an uncaught error looks
+ * as a workflow's own messages: "\nSee 'luac-ctr X --help'." at the end, bytes
+ * that are not UTF-8); msg itself when ctr.errors cannot be loaded or with
+ * LUAC_CTR_DEBUG=1 (a traceback is printed as it is). */
+static const char *push_oneline(lua_State *L, const char *msg) {
+  int top = lua_gettop(L);
+  const char *dbg = getenv("LUAC_CTR_DEBUG");
+  if (!(dbg && strcmp(dbg, "1") == 0) && lua_getglobal(L, "require") == LUA_TFUNCTION) {
+    lua_pushliteral(L, "ctr.errors");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TTABLE &&
+        lua_getfield(L, -1, "oneline") == LUA_TFUNCTION) {
+      lua_pushstring(L, msg);
+      if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+        lua_replace(L, top + 1);
+        lua_settop(L, top + 1);
+        return lua_tostring(L, -1);
+      }
+    }
+  }
+  lua_settop(L, top);
+  return lua_pushstring(L, msg);
+}
+
+/* Print the error on top of the stack; returns the exit code for it
+ * (def for an error that does not carry one). */
+static int report(lua_State *L, int def) {
   if (lua_type(L, -1) == LUA_TTABLE) {
     int isnum = 0;
     lua_getfield(L, -1, "code");
@@ -183,23 +209,25 @@ static int report(lua_State *L) {
       lua_pop(L, 1);
     }
     lua_getfield(L, -1, "msg");
-    if (lua_isstring(L, -1))
-      error_line("", lua_tostring(L, -1), "");
-    else if (!isnum)
+    if (lua_isstring(L, -1)) {
+      error_line("", push_oneline(L, lua_tostring(L, -1)), "");
+      lua_pop(L, 1);
+    } else if (!isnum) {
       fprintf(stderr, LC_PROG ": (error object is a table value)\n");
+    }
     lua_pop(L, 2);
-    return isnum ? (int)(code & 0xff) : 1;
+    return isnum ? (int)(code & 0xff) : def;
   }
   const char *msg = lua_tostring(L, -1);
-  error_line("", msg ? msg : "(error object is not a string)", "");
-  lua_pop(L, 1);
-  return 1;
+  error_line("", msg ? push_oneline(L, msg) : "(error object is not a string)", "");
+  lua_pop(L, msg ? 2 : 1);
+  return def;
 }
 
 static int run_chunk(lua_State *L, int status) {
   if (status == LUA_OK)
     status = docall(L, 0, 0);
-  return status == LUA_OK ? 0 : report(L);
+  return status == LUA_OK ? 0 : report(L, 1);
 }
 
 /* The user's init.lua, if there is one (one stat when there is not). */
@@ -221,7 +249,7 @@ static int run_require(lua_State *L, const char *spec) {
   lua_getglobal(L, "require");
   lua_pushstring(L, mod);
   if (docall(L, 1, 1) != LUA_OK)
-    return report(L);
+    return report(L, 1);
   if (eq)
     lua_pushlstring(L, spec, (size_t)(eq - spec));
   else
@@ -267,22 +295,26 @@ static void create_arg_table(lua_State *L, int argc, char **argv, int script, co
   lua_setglobal(L, "arg");
 }
 
+/* A command run by name (a workflow: "run", not "./x.lua" or "-") exits 125
+ * on an error that carries no code, docker's code for an error before the
+ * command runs; a script given by path exits 1, as lua5.4 does. */
 static int run_script(lua_State *L, int argc, char **argv, int script, const char *path) {
   int n = argc - script - 1;
+  int def = strchr(argv[script], '/') || strcmp(argv[script], "-") == 0 ? 1 : LC_EXIT_USAGE;
   int status = luaL_loadfile(L, strcmp(argv[script], "-") == 0 ? NULL : path);
   if (status != LUA_OK)
-    return report(L);
+    return report(L, 1);
   luaL_checkstack(L, n, "too many arguments to script");
   for (int i = script + 1; i < argc; i++)
     lua_pushstring(L, argv[i]);
   status = docall(L, n, 0);
-  return status == LUA_OK ? 0 : report(L);
+  return status == LUA_OK ? 0 : report(L, def);
 }
 
 static int run_repl(lua_State *L) {
   static const char code[] = "return require('ctr.repl').run()";
   if (luaL_loadbuffer(L, code, sizeof code - 1, "=repl") != LUA_OK || docall(L, 0, 1) != LUA_OK)
-    return report(L);
+    return report(L, 1);
   int rc = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
   return rc;
@@ -363,12 +395,12 @@ static int run_runc(lua_State *L, const lc_layout_t *lay, int argc, char **argv)
   lc_register_preloads(L, lay);
   create_arg_table(L, argc, argv, 0, NULL);
   if (luaL_loadbuffer(L, code, sizeof code - 1, "=" LC_RUNC_NAME) != LUA_OK)
-    return report(L);
+    return report(L, 1);
   luaL_checkstack(L, argc, "too many arguments");
   for (int i = 1; i < argc; i++)
     lua_pushstring(L, argv[i]);
   if (docall(L, argc - 1, 1) != LUA_OK)
-    return report(L);
+    return report(L, 1);
   int rc = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
   return rc;

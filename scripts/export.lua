@@ -13,14 +13,12 @@ local container = require "ctr.container"
 local commit = require "ctr.commit"
 local core = require "ctr.core"
 
-errors.main(function(...)
-  local o, args = cli.parse({ ... }, {
-    { "o", "output", "string", "Write to a file, instead of STDOUT" },
-  }, { usage = "export [OPTIONS] CONTAINER", description = "Export a container's filesystem as a tar archive.", command = "export" })
-  if #args ~= 1 then errors.raise(1, "\"export\" requires exactly 1 argument.\nSee 'luac-ctr export --help'.") end
-  local out = o.output or "-"
-  if out == "-" and core.isatty(1) then
-    errors.raise(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
-  end
-  commit.export(container.must_get(args[1], 1), out)
-end, ...)
+local o, args = cli.parse({ ... }, {
+  { "o", "output", "string", "Write to a file, instead of STDOUT" },
+}, { usage = "export [OPTIONS] CONTAINER", description = "Export a container's filesystem as a tar archive.", command = "export" })
+if #args ~= 1 then errors.raise(1, "\"export\" requires exactly 1 argument.\nSee 'luac-ctr export --help'.") end
+local out = o.output or "-"
+if out == "-" and core.isatty(1) then
+  errors.raise(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+end
+commit.export(container.must_get(args[1], 1), out)

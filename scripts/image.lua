@@ -5,16 +5,24 @@
 -- luac-ctr image rm [-f] IMAGE...          = rmi
 -- luac-ctr image tag SOURCE TARGET         = tag
 -- luac-ctr image import TARBALL [REF]      = import
+-- luac-ctr image pull|push|save|load ...    = pull, push, save, load
+-- luac-ctr image prune [-a]                 remove unused images, layers, blobs
 local errors = require "ctr.errors"
 
-local aliases = { ls = "images", list = "images", rm = "rmi", remove = "rmi", tag = "tag", import = "import" }
+local aliases = { ls = "images", list = "images", rm = "rmi", remove = "rmi", tag = "tag", import = "import",
+  pull = "pull", push = "push", save = "save", load = "load" }
 
 local function usage()
   io.stdout:write("Usage:  luac-ctr image COMMAND\n\nManage images\n\nCommands:\n",
     "  import      Import the contents from a tarball to create a filesystem image\n",
     "  inspect     Display detailed information on one or more images\n",
+    "  load        Load an image from a tar archive or STDIN\n",
     "  ls          List images\n",
+    "  prune       Remove unused images\n",
+    "  pull        Download an image from a registry\n",
+    "  push        Upload an image to a registry\n",
     "  rm          Remove one or more images\n",
+    "  save        Save one or more images to a tar archive\n",
     "  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n")
 end
 
@@ -45,15 +53,20 @@ local function inspect(args)
   if failed then os.exit(1) end
 end
 
-errors.main(function(sub, ...)
-  local args = { ... }
-  if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
-    usage()
-    if sub == nil then os.exit(1) end
-    return
-  end
-  if sub == "inspect" then return inspect(args) end
-  local script = aliases[sub]
-  if not script then errors.raise(1, "unknown image command %q\nSee 'luac-ctr image --help'.", sub) end
-  return run_script(script, args)
-end, ...)
+local sub = ...
+if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
+  usage()
+  if sub == nil then os.exit(1) end
+elseif sub == "inspect" then
+  inspect({ select(2, ...) })
+elseif sub == "prune" then
+  local flag = select(2, ...)
+  local all = flag == "-a" or flag == "--all"
+  local ids, n = require("ctr.image").prune { all = all }
+  for _, id in ipairs(ids) do print("Deleted: sha256:" .. id) end
+  print(("Total reclaimed: %d images, %d layers and blobs"):format(#ids, n))
+elseif aliases[sub] then
+  run_script(aliases[sub], { select(2, ...) })
+else
+  errors.raise(1, "unknown image command %q\nSee 'luac-ctr image --help'.", sub)
+end

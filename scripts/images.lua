@@ -1,25 +1,33 @@
 -- images: List images
--- luac-ctr images [-q] [--no-trunc] [REPOSITORY[:TAG]]
--- Columns: REPOSITORY TAG IMAGE ID CREATED SIZE, newest first, one row per tag.
+-- luac-ctr images [-q] [--no-trunc] [--digests] [REPOSITORY[:TAG]]
+-- Columns: REPOSITORY TAG (DIGEST) IMAGE ID CREATED SIZE, newest first, one row per tag.
 local cli = require "ctr.cli"
 local image = require "ctr.image"
 local util = require "ctr.util"
+local errors = require "ctr.errors"
 
-local ok, opts, args = pcall(cli.parse, util.script_args(...), {
+local opts, args = cli.parse({ ... }, {
   { "q", "quiet", "flag", "Only show image IDs" },
   { "a", "all", "flag", "Show all images (accepted for compatibility)" },
   { nil, "no-trunc", "flag", "Don't truncate output" },
+  { nil, "digests", "flag", "Show digests" },
 }, { usage = "images [OPTIONS] [REPOSITORY[:TAG]]", description = "List images", command = "images" })
-if not ok then
-  util.die(type(opts) == "table" and opts.msg or tostring(opts), type(opts) == "table" and opts.code or 125)
-end
-if #args > 1 then util.die('"images" requires at most 1 argument.\nSee \'luac-ctr images --help\'.', 125) end
+if #args > 1 then errors.raise(125, "\"images\" requires at most 1 argument.\nSee 'luac-ctr images --help'.") end
 
 -- optional filter: "name" (any tag) or "name:tag"
 local want_name, want_tag = args[1], nil
 if want_name then want_name, want_tag = want_name:match("^(.-):([^:/]*)$") or want_name, want_name:match(":([^:/]*)$") end
 
 local rows = { { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" } }
+if opts.digests then table.insert(rows[1], 3, "DIGEST") end
+-- the digest img has in repository name (from repo_digests "name@sha256:...")
+local function digest_of(img, name)
+  for _, rd in ipairs(img.repo_digests or {}) do
+    local n, d = rd:match("^(.*)@(sha256:%x+)$")
+    if n == name then return d end
+  end
+  return "<none>"
+end
 local ids = {}
 for _, img in ipairs(image.list()) do
   local tags = {}
@@ -32,6 +40,7 @@ for _, img in ipairs(image.list()) do
   for _, t in ipairs(tags) do
     if (not want_name or t[1] == want_name) and (not want_tag or t[2] == want_tag) then
       rows[#rows + 1] = { t[1], t[2], id, util.time_ago(img.created), util.human_size(img.size) }
+      if opts.digests then table.insert(rows[#rows], 3, digest_of(img, t[1])) end
       ids[#ids + 1] = id
     end
   end

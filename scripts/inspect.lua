@@ -11,62 +11,32 @@ local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
 local json = require "ctr.json"
+local format = require "ctr.format"
 
--- a dotted path's value; a key that is not there is docker's template error
--- (its raw inspect templates run with missingkey=error): one line, exit 1
-local function field(v, path)
-  for k in path:gmatch("[^.]+") do
-    if type(v) ~= "table" or v[k] == nil then
-      errors.raise(1, "template parsing error: template: :1: executing \"\" at <%s>: map has no entry for key %q", path, k)
-    end
-    v = v[k]
+local o, args = cli.parse({ ... }, {
+  { nil, "type", "string", "Only look for this type: container or image" },
+  { "f", "format", "string", "Print a field: '{{.State.Status}}' (or 'json')" },
+}, { usage = "inspect [OPTIONS] NAME|ID [NAME|ID...]", description = "Return low-level information on containers or images.", command = "inspect" })
+if #args < 1 then errors.raise(1, "\"inspect\" requires at least 1 argument.\nSee 'luac-ctr inspect --help'.") end
+if o.type and o.type ~= "container" and o.type ~= "image" then errors.raise(125, "invalid --type %q: container or image", o.type) end
+local out, failed = json.array({}), false
+for _, ref in ipairs(args) do
+  local found, err
+  if o.type ~= "image" then
+    local c = container.get(ref)
+    if c then found = c:inspect() end
   end
-  return v
+  if not found and o.type ~= "container" then found, err = require("ctr.image").inspect(ref) end
+  if found then out[#out + 1] = found else
+    failed = true
+    errors.report(o.type == "image" and (err or "no such image: " .. ref) or ("no such object: " .. ref))
+  end
 end
-
--- an action left open ("{{.Name") is a parse error before anything is printed
-local function check_template(tmpl)
-  for open in tmpl:gmatch("{{()") do
-    if not tmpl:find("}}", open, true) then
-      local line = select(2, tmpl:sub(1, open):gsub("\n", "")) + 1
-      errors.raise(1, "template parsing error: template: :%d: unclosed action", line)
-    end
-  end
+if o.format and o.format ~= "json" then
+  -- docker's raw inspect templates run with missingkey=error
+  local expand = format.compile(o.format, { missing = "error" })
+  for _, v in ipairs(out) do io.stdout:write(expand(v), "\n") end
+else
+  io.stdout:write(json.encode(out, { indent = true }), "\n")
 end
-
-errors.main(function(...)
-  local o, args = cli.parse({ ... }, {
-    { nil, "type", "string", "Only look for this type: container or image" },
-    { "f", "format", "string", "Print a field: '{{.State.Status}}' (or 'json')" },
-  }, { usage = "inspect [OPTIONS] NAME|ID [NAME|ID...]", description = "Return low-level information on containers or images.", command = "inspect" })
-  if #args < 1 then errors.raise(1, "\"inspect\" requires at least 1 argument.\nSee 'luac-ctr inspect --help'.") end
-  if o.type and o.type ~= "container" and o.type ~= "image" then errors.raise(125, "invalid --type %q: container or image", o.type) end
-  local out, failed = json.array({}), false
-  for _, ref in ipairs(args) do
-    local found, err
-    if o.type ~= "image" then
-      local c = container.get(ref)
-      if c then found = c:inspect() end
-    end
-    if not found and o.type ~= "container" then found, err = require("ctr.image").inspect(ref) end
-    if found then out[#out + 1] = found else
-      failed = true
-      errors.report(o.type == "image" and (err or "no such image: " .. ref) or ("no such object: " .. ref))
-    end
-  end
-  if o.format and o.format ~= "json" then check_template(o.format) end
-  if o.format and o.format ~= "json" then
-    for _, v in ipairs(out) do
-      local s = o.format:gsub("{{%s*json%s+(%S*)%s*}}", function(p) return json.encode(p == "." and v or field(v, p)) end)
-      s = s:gsub("{{%s*(%.[%w_.]*)%s*}}", function(p)
-        local x = p == "." and v or field(v, p)
-        if type(x) == "table" then return json.encode(x) end
-        return x == nil and "<no value>" or tostring(x)
-      end)
-      io.stdout:write(s, "\n")
-    end
-  else
-    io.stdout:write(json.encode(out, { indent = true }), "\n")
-  end
-  if failed then os.exit(1) end
-end, ...)
+if failed then os.exit(1) end

@@ -11,7 +11,7 @@ local json = require "ctr.json"
 local network = require "ctr.network"
 local util = require "ctr.util"
 
-local argv = util.script_args(...)
+local argv = { ... }
 local sub = table.remove(argv, 1)
 
 local USAGE = [[
@@ -29,29 +29,28 @@ Commands:
 ]]
 
 local function parse(defs, info, min, max)
-  local ok, opts, args = pcall(cli.parse, argv, defs, info)
-  if not ok then util.die(errors.message(opts), errors.code(opts)) end
+  local opts, args, o = cli.parse(argv, defs, info)
   if #args < min or (max and #args > max) then
-    util.die(('"network %s" requires %s argument%s.\nSee \'luac-ctr network %s --help\'.'):format(
+    errors.raise(125, "\"network %s\" requires %s argument%s.\nSee 'luac-ctr network %s --help'.",
       info.command, max == min and ("exactly " .. min) or ("at least " .. min), min == 1 and "" or "s",
-      info.command), 125)
+      info.command)
   end
-  return opts, args
+  return opts, args, o
 end
 
 local commands = {}
 
 function commands.create()
-  local opts, args = parse({
-    { nil, "subnet", "string", "Subnet in CIDR format (default: a free private /24)" },
-    { nil, "gateway", "string", "IPv4 gateway for the subnet (default: its first address)" },
+  local opts, args, o = parse({
+    { nil, "subnet", "string", "Subnet in CIDR format (default: a free private /24)", key = "subnet" },
+    { nil, "gateway", "string", "IPv4 gateway for the subnet (default: its first address)", key = "gateway" },
     { "d", "driver", "string", "Driver to manage the network (only \"bridge\")" },
   }, { usage = "network create [OPTIONS] NETWORK", description = "Create a network", command = "create" }, 1, 1)
   if opts.driver and opts.driver ~= "bridge" then
-    util.die("network driver " .. opts.driver .. " is not supported (only bridge)", 125)
+    errors.raise(125, "network driver %s is not supported (only bridge)", opts.driver)
   end
-  local n = network.create { name = args[1], subnet = opts.subnet, gateway = opts.gateway }
-  print(n.id)
+  o.name = args[1]
+  print(network.create(o).id)
 end
 
 function commands.ls()
@@ -89,21 +88,13 @@ end
 function commands.rm()
   local _, args = parse({}, { usage = "network rm NETWORK [NETWORK...]",
     description = "Remove one or more networks", command = "rm" }, 1)
-  local failed = false
-  for _, name in ipairs(args) do
-    local ok, err = pcall(network.remove, name)
-    if ok then print(name)
-    else failed = true; io.stdout:flush(); errors.report(err) end
-  end
-  if failed then os.exit(1) end
+  errors.each(args, function(name) network.remove(name) end)
 end
 
 -- The container ref names (ctr.container: by id, name or id prefix).
 local function find_container(ref)
-  local ok, container = pcall(require, "ctr.container")
-  if not ok then util.die("network connect/disconnect need the container runtime (ctr.container)", 125) end
-  local c, err = container.get(ref)
-  if not c then util.die(err, 125) end
+  local c, err = require("ctr.container").get(ref)
+  if not c then errors.raise(125, err) end
   return c
 end
 
@@ -130,5 +121,5 @@ if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
   os.exit(sub == nil and 1 or 0)
 end
 local cmd = commands[sub]
-if not cmd then util.die(("unknown network command %s (see 'luac-ctr network --help')"):format(errors.quote(sub)), 125) end
-errors.main(cmd)
+if not cmd then errors.raise(125, "unknown network command %s (see 'luac-ctr network --help')", errors.quote(sub)) end
+cmd()

@@ -17,6 +17,7 @@ local container = require "ctr.container"
 local util = require "ctr.util"
 local json = require "ctr.json"
 local core = require "ctr.core"
+local format = require "ctr.format"
 
 -- docker's strconv.Quote for the command (printable ASCII kept)
 local function quote(s)
@@ -77,24 +78,6 @@ local FIELDS = {
   Reason = true,
 }
 
-local function check_template(tmpl)
-  local pos = 1
-  while true do
-    local s = tmpl:find("{{", pos, true)
-    if not s then return end
-    local bol = (tmpl:sub(1, s):match(".*()\n") or 0) + 1 -- start of the action's line
-    local line = select(2, tmpl:sub(1, s):gsub("\n", "")) + 1
-    local e = tmpl:find("}}", s + 2, true)
-    if not e then errors.raise(1, "template parsing error: template: :%d: unclosed action", line) end
-    local lead, f = tmpl:sub(s + 2, e - 1):match("^(%s*)%.([%w_]+)%s*$")
-    if f and not FIELDS[f] then
-      errors.raise(1, "template: :%d:%d: executing \"\" at <.%s>: can't evaluate field %s in type *formatter.ContainerContext",
-        line, s + 2 + #lead - bol, f, f)
-    end
-    pos = e + 2
-  end
-end
-
 local function parse_filters(list)
   local f = {}
   for _, s in ipairs(list or {}) do
@@ -119,65 +102,59 @@ local function matches(f, c, status)
     and any("id", function(v) return c.id:sub(1, #v) == v end)
 end
 
-errors.main(function(...)
-  local o = cli.parse({ ... }, {
-    { "a", "all", "flag", "Show all containers (default shows just running)" },
-    { "q", "quiet", "flag", "Only display container IDs" },
-    { nil, "no-trunc", "flag", "Don't truncate output" },
-    { "f", "filter", "list", "Filter output based on conditions provided (name=, status=, id=)" },
-    { nil, "format", "string", "Format output: json, or a template like '{{.ID}} {{.Names}}'" },
-    { "n", "last", "int", "Show n last created containers (includes all states)" },
-    { "l", "latest", "flag", "Show the latest created container (includes all states)" },
-  }, { usage = "ps [OPTIONS]", description = "List containers.", command = "ps" })
-  local filters = parse_filters(o.filter)
-  local last = o.latest and 1 or o.last
-  if last and last >= 0 then o.all = true else last = nil end
-  local now = util.now()
-  local list = {}
-  for _, c in ipairs(container.list()) do
-    local status = c:status()
-    local shown = o.all or status == "running" or (filters.status ~= nil)
-    if shown and matches(filters, c, status) then list[#list + 1] = c end
+local o = cli.parse({ ... }, {
+  { "a", "all", "flag", "Show all containers (default shows just running)" },
+  { "q", "quiet", "flag", "Only display container IDs" },
+  { nil, "no-trunc", "flag", "Don't truncate output" },
+  { "f", "filter", "list", "Filter output based on conditions provided (name=, status=, id=)" },
+  { nil, "format", "string", "Format output: json, or a template like '{{.ID}} {{.Names}}'" },
+  { "n", "last", "int", "Show n last created containers (includes all states)" },
+  { "l", "latest", "flag", "Show the latest created container (includes all states)" },
+}, { usage = "ps [OPTIONS]", description = "List containers.", command = "ps" })
+local filters = parse_filters(o.filter)
+local last = o.latest and 1 or o.last
+if last and last >= 0 then o.all = true else last = nil end
+local now = util.now()
+local list = {}
+for _, c in ipairs(container.list()) do
+  local status = c:status()
+  local shown = o.all or status == "running" or (filters.status ~= nil)
+  if shown and matches(filters, c, status) then list[#list + 1] = c end
+end
+-- newest first: created is in seconds; ties are ordered by the time the
+-- config was written (one stat, only for containers made in the same second)
+local ns = {}
+local function created_ns(c)
+  if not ns[c] then
+    local st = core.stat(c.dir .. "/config.json")
+    ns[c] = st and st.mtime_ns or 0
   end
-  -- newest first: created is in seconds; ties are ordered by the time the
-  -- config was written (one stat, only for containers made in the same second)
-  local ns = {}
-  local function created_ns(c)
-    if not ns[c] then
-      local st = core.stat(c.dir .. "/config.json")
-      ns[c] = st and st.mtime_ns or 0
-    end
-    return ns[c]
+  return ns[c]
+end
+table.sort(list, function(a, b)
+  local ca, cb = a.state.created or 0, b.state.created or 0
+  if ca ~= cb then return ca > cb end
+  local na, nb = created_ns(a), created_ns(b)
+  if na ~= nb then return na > nb end
+  return a.id < b.id
+end)
+if last then
+  for i = #list, last + 1, -1 do list[i] = nil end
+end
+local out = {}
+if o.quiet then
+  for _, c in ipairs(list) do out[#out + 1] = (o.no_trunc and c.id or util.short_id(c.id)) .. "\n" end
+elseif o.format == "json" or o.format == "{{json .}}" then
+  for _, c in ipairs(list) do out[#out + 1] = json.encode(row_of(c, o, now)) .. "\n" end
+elseif o.format then
+  local expand = format.compile(o.format, { fields = FIELDS, context = "*formatter.ContainerContext", missing = "", table = true })
+  for _, c in ipairs(list) do out[#out + 1] = expand(row_of(c, o, now)) .. "\n" end
+else
+  local rows = { { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" } }
+  for _, c in ipairs(list) do
+    local r = row_of(c, o, now)
+    rows[#rows + 1] = { r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names }
   end
-  table.sort(list, function(a, b)
-    local ca, cb = a.state.created or 0, b.state.created or 0
-    if ca ~= cb then return ca > cb end
-    local na, nb = created_ns(a), created_ns(b)
-    if na ~= nb then return na > nb end
-    return a.id < b.id
-  end)
-  if last then
-    for i = #list, last + 1, -1 do list[i] = nil end
-  end
-  local out = {}
-  if o.quiet then
-    for _, c in ipairs(list) do out[#out + 1] = (o.no_trunc and c.id or util.short_id(c.id)) .. "\n" end
-  elseif o.format == "json" or o.format == "{{json .}}" then
-    for _, c in ipairs(list) do out[#out + 1] = json.encode(row_of(c, o, now)) .. "\n" end
-  elseif o.format then
-    local tmpl = o.format:gsub("^table%s+", ""):gsub("\\t", "\t"):gsub("\\n", "\n")
-    check_template(tmpl)
-    for _, c in ipairs(list) do
-      local r = row_of(c, o, now)
-      out[#out + 1] = tmpl:gsub("{{%s*%.(%w+)%s*}}", function(k) return r[k] or "" end) .. "\n"
-    end
-  else
-    local rows = { { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" } }
-    for _, c in ipairs(list) do
-      local r = row_of(c, o, now)
-      rows[#rows + 1] = { r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names }
-    end
-    out[1] = util.columns(rows)
-  end
-  io.stdout:write(table.concat(out))
-end, ...)
+  out[1] = util.columns(rows)
+end
+io.stdout:write(table.concat(out))

@@ -10,21 +10,19 @@ local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
 
-errors.main(function(...)
-  require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
-  local o, args = cli.parse({ ... }, {
-    { "f", "force", "flag", "Force the removal of a running container (uses SIGKILL)" },
-    { "v", "volumes", "flag", "Remove anonymous volumes (there are none: accepted for compatibility)" },
-  }, { usage = "rm [OPTIONS] CONTAINER [CONTAINER...]", description = "Remove one or more containers.", command = "rm" })
-  if #args < 1 then errors.raise(1, "\"rm\" requires at least 1 argument.\nSee 'luac-ctr rm --help'.") end
-  errors.each(args, function(ref)
-    local c, gerr = container.get(ref)
-    if c then
-      c:remove { force = o.force }
-      return
-    end
-    -- a container whose creation was cut short (crash) has no state: its id removes it
-    local ok, e = pcall(container.remove_incomplete, ref)
-    if not ok then error(errors.is(e, "not_found") and gerr or e, 0) end
-  end)
-end, ...)
+require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
+local o, args = cli.parse({ ... }, {
+  { "f", "force", "flag", "Force the removal of a running container (uses SIGKILL)" },
+  { "v", "volumes", "flag", "Remove anonymous volumes (there are none: accepted for compatibility)" },
+}, { usage = "rm [OPTIONS] CONTAINER [CONTAINER...]", description = "Remove one or more containers.", command = "rm" })
+if #args < 1 then errors.raise(1, "\"rm\" requires at least 1 argument.\nSee 'luac-ctr rm --help'.") end
+errors.each(args, function(ref)
+  local c, gerr = container.get(ref)
+  if c then
+    c:remove { force = o.force }
+    return
+  end
+  -- a container whose creation was cut short (crash) has no state: its id removes it
+  local ok, e = pcall(container.remove_incomplete, ref)
+  if not ok then error(errors.is(e, "not_found") and gerr or e, 0) end
+end)

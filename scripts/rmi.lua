@@ -4,28 +4,18 @@
 -- Images used by a container are refused unless -f (then only untagged).
 -- Layers no other image uses are deleted. Exit 1 if any image failed.
 local cli = require "ctr.cli"
+local errors = require "ctr.errors"
 local image = require "ctr.image"
-local util = require "ctr.util"
 
-local ok, opts, args = pcall(cli.parse, util.script_args(...), {
-  { "f", "force", "flag", "Force removal of the image" },
+local _, args, o = cli.parse({ ... }, {
+  { "f", "force", "flag", "Force removal of the image", key = "force" },
   { nil, "no-prune", "flag", "Accepted for compatibility" },
 }, { usage = "rmi [OPTIONS] IMAGE [IMAGE...]", description = "Remove one or more images", command = "rmi" })
-if not ok then
-  util.die(type(opts) == "table" and opts.msg or tostring(opts), type(opts) == "table" and opts.code or 125)
-end
-if #args < 1 then util.die('"rmi" requires at least 1 argument.\nSee \'luac-ctr rmi --help\'.', 125) end
+if #args < 1 then errors.raise(125, "\"rmi\" requires at least 1 argument.\nSee 'luac-ctr rmi --help'.") end
 
 require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
-local failed = false
-for _, ref in ipairs(args) do
-  local ok2, res = pcall(image.remove, ref, { force = opts.force })
-  if ok2 then
-    for _, line in ipairs(res) do print(line) end
-  else
-    failed = true
-    io.stdout:flush()
-    require("ctr.errors").report(type(res) == "table" and tostring(res.msg) or tostring(res))
-  end
-end
-if failed then os.exit(1) end
+-- each image in turn; the lines of each removal ("Untagged: ...", "Deleted: ...")
+errors.each(args, function(ref)
+  local lines = image.remove(ref, o)
+  return #lines > 0 and table.concat(lines, "\n") or false
+end)

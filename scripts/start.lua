@@ -10,21 +10,19 @@ local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
 
-errors.main(function(...)
-  local o, args = cli.parse({ ... }, {
-    { "a", "attach", "flag", "Attach STDOUT/STDERR and forward signals" },
-    { "i", "interactive", "flag", "Attach container's STDIN" },
-  }, { usage = "start [OPTIONS] CONTAINER [CONTAINER...]", description = "Start one or more stopped containers.", command = "start" })
-  if #args < 1 then errors.raise(1, "\"start\" requires at least 1 argument.\nSee 'luac-ctr start --help'.") end
-  if o.attach or o.interactive then
-    if #args > 1 then errors.raise(1, "you cannot start and attach multiple containers at once") end
-    local c = container.must_get(args[1], 1)
-    local res = c:start { interactive = o.interactive }
-    io.stdout:flush()
-    os.exit(res.exit_code)
-  end
-  errors.each(args, function(ref)
-    local c = container.must_get(ref, 1)
-    if not c:running() then c:start { detach = true } end
-  end)
-end, ...)
+local o, args = cli.parse({ ... }, {
+  { "a", "attach", "flag", "Attach STDOUT/STDERR and forward signals" },
+  { "i", "interactive", "flag", "Attach container's STDIN" },
+}, { usage = "start [OPTIONS] CONTAINER [CONTAINER...]", description = "Start one or more stopped containers.", command = "start" })
+if #args < 1 then errors.raise(1, "\"start\" requires at least 1 argument.\nSee 'luac-ctr start --help'.") end
+if o.attach or o.interactive then
+  if #args > 1 then errors.raise(1, "you cannot start and attach multiple containers at once") end
+  local c = container.must_get(args[1], 1)
+  local res = c:start { interactive = o.interactive }
+  io.stdout:flush()
+  os.exit(res.exit_code)
+end
+errors.each(args, function(ref)
+  local c = container.must_get(ref, 1)
+  if not c:running() then c:start { detach = true } end
+end)

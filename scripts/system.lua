@@ -10,7 +10,6 @@
 local cli = require "ctr.cli"
 local core = require "ctr.core"
 local errors = require "ctr.errors"
-local util = require "ctr.util"
 
 local USAGE = [[
 Usage:  luac-ctr system COMMAND
@@ -47,7 +46,7 @@ local function prune_containers(out)
     if s ~= "running" and not (c.dead and #(c.pids or {}) > 0) then
       local ok, err = pcall(c.remove, c, { force = false })
       if ok then out[#out + 1] = c.id
-      else io.stderr:write("luac-ctr: ", errors.message(err), "\n") end
+      else errors.report(err) end
     end
   end
 end
@@ -61,7 +60,7 @@ local function prune_images(out, all)
       if ok then
         for _, line in ipairs(res) do out[#out + 1] = line end
       else
-        io.stderr:write("luac-ctr: ", errors.message(res), "\n")
+        errors.report(res)
       end
     end
   end
@@ -88,13 +87,11 @@ local function prune(argv)
   if #report.errors > 0 then os.exit(1) end
 end
 
-errors.main(function(...)
-  local argv = util.script_args(...)
-  local sub = table.remove(argv, 1)
-  if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
-    io.stdout:write(USAGE)
-    os.exit(sub == nil and 1 or 0)
-  end
-  if sub ~= "prune" then errors.raise(125, "unknown system command %q\n%s", sub, USAGE) end
-  prune(argv)
-end, ...)
+local argv = { ... }
+local sub = table.remove(argv, 1)
+if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
+  io.stdout:write(USAGE)
+  os.exit(sub == nil and 1 or 0)
+end
+if sub ~= "prune" then errors.raise(125, "unknown system command %q\n%s", sub, USAGE) end
+prune(argv)

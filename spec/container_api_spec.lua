@@ -75,6 +75,29 @@ describe("container API #root", function()
     assert.are.equal("exited", r.container:refresh():status())
   end)
 
+  it("ulimits become the process's rlimits (docker --ulimit); bad ones are invalid", function()
+    local c = container.run { image = "busybox", cmd = { "sleep", "100" }, detach = true, network = "none",
+      ulimits = { "nofile=512:1024", "core=0" } }
+    local limits = c:exec { argv = { "cat", "/proc/1/limits" }, capture = true }.stdout
+    assert.matches("Max open files%s+512%s+1024", limits)
+    assert.matches("Max core file size%s+0%s+0", limits)
+    -- docker exec: the container's limits, not the caller's
+    assert.are.equal("512 1024\n", c:exec { argv = { "sh", "-c", "echo $(ulimit -n) $(ulimit -Hn)" }, capture = true }.stdout)
+    c:remove { force = true }
+    assert.same({ { type = "RLIMIT_NPROC", soft = -1, hard = -1 }, { type = "RLIMIT_STACK", soft = 10, hard = -1 } },
+      require("ctr.container.spec").rlimits { "nproc=-1", "stack=10:-1" })
+    for _, bad in ipairs({ "nofile", "nofiles=1", "nofile=2:1", "nofile=x", "nofile=-2", "nofile=-1:5" }) do
+      assert.are.equal("invalid", kind_of(container.create, { image = "busybox", cmd = { "true" }, ulimits = { bad } }))
+    end
+    assert.are.equal("invalid", kind_of(container.create, { image = "busybox", cmd = { "true" },
+      ulimits = { "core=0", "core=1" } }))
+    local out, err, code = U.ctr(root, { "run", "--rm", "--network", "none", "--ulimit", "nofile=100:200",
+      "busybox", "sh", "-c", "ulimit -n; ulimit -Hn" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("100\n200\n", out)
+    assert.same({}, U.container_ids(root))
+  end)
+
   it("commit and export are Container methods", function()
     local c = container.run { image = "busybox", cmd = { "sh", "-c", "echo hi > /made" }, network = "none" }.container
     local img = c:commit { ref = "made:1", change = { "ENV A=1" } }

@@ -152,6 +152,31 @@ describe("luac-ctr launcher", function()
       assert.matches("^luac%-ctr: .*bad.lua:1: .*near '='", err)
     end)
 
+    it("a command run by name: an error value exits with its code, a plain error 125; one line as errors.oneline", function()
+      write(home .. "/.config/luac-ctr/scripts/boom.lua", [[
+local errors = require "ctr.errors"
+local how = ...
+if how == "value" then errors.raise(3, "no good\nSee 'luac-ctr boom --help'.") end
+if how == "kind" then errors.throw("timeout", "too slow: %s", "\27[31mred") end
+error("plain", 0)
+]])
+      local out, err, code = run(home, { "boom", "value" })
+      local _
+      assert.are.equal(3, code)
+      assert.are.equal("", out)
+      assert.are.equal("luac-ctr: no good (see 'luac-ctr boom --help')\n", err)
+      _, err, code = run(home, { "boom", "kind" })
+      assert.are.equal(124, code)
+      assert.are.equal("luac-ctr: too slow: \\x1b[31mred\n", err)
+      _, err, code = run(home, { "boom" })
+      assert.are.equal(125, code)
+      assert.are.equal("luac-ctr: plain\n", err)
+      -- the same file by path is a plain script: exit 1, as lua5.4
+      _, err, code = run(home, { home .. "/.config/luac-ctr/scripts/boom.lua" })
+      assert.are.equal(1, code)
+      assert.are.equal("luac-ctr: plain\n", err)
+    end)
+
     it("exits with N for an error {exit = N, msg = ...}", function()
       local _, err, code = run(home, { "-e", 'error({exit = 42, msg = "custom"})' })
       assert.are.equal(42, code)

@@ -301,7 +301,7 @@ describe("packaging", function()
       return set
     end
     local rt, all = list(), list("--test")
-    for _, p in ipairs { "cmake", "gcc", "lua5.4", "liblua5.4-dev", "lua-dkjson", "libseccomp-dev", "libnftables-dev",
+    for _, p in ipairs { "cmake", "gcc", "lua5.4", "liblua5.4-dev", "libjansson-dev", "libseccomp-dev", "libnftables-dev",
                          "libarchive-dev", "libcap-dev", "libedit-dev", "busybox-static" } do
       assert.is_true(rt[p], p .. " is needed to build and run")
     end

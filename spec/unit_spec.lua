@@ -1,13 +1,13 @@
 -- unit_spec: the pure functions of the Lua layer, called directly: no root,
 -- no containers, no network; the whole file runs in milliseconds.
--- (The {{.X}} templates of scripts/ps.lua and scripts/inspect.lua are local
--- to those scripts; issue 16 moves them into one shared helper.)
 local U = require "spec_util"
 local cli = require "ctr.cli"
 local util = require "ctr.util"
 local network = require "ctr.network"
 local container = require "ctr.container"
 local oci = require "ctr.oci"
+local format = require "ctr.format"
+local envfile = require "ctr.envfile"
 
 -- The message and exit code of what fn raises (a ctr.errors value or a string).
 local function raised(fn, ...)
@@ -70,6 +70,112 @@ describe("ctr.cli.parse", function()
     assert.matches("^Usage:  luac%-ctr run %[OPTIONS%] IMAGE\n", h)
     assert.matches("%-e, %-%-env list", h)
     assert.matches("    %-%-stop%-timeout int", h)
+  end)
+end)
+
+describe("ctr.cli option kinds and API keys", function()
+  local DEFS = {
+    { "d", "detach", "flag", "", key = "detach" },
+    { "m", "memory", "size", "", key = "memory" },
+    { nil, "memory-swap", "size", "", key = "memory_swap", allow_unlimited = true },
+    { nil, "stop-timeout", "duration", "", key = "stop_timeout" },
+    { nil, "cpus", "number", "", key = "cpus" },
+    { "l", "label", "map", "", key = "labels" },
+    { "e", "env", "list", "", key = "env" },
+    { nil, "net", "string", "" },
+    { nil, "port", "string", "", key = "port", parse = function(s) return tonumber(s) * 2 end },
+  }
+
+  it("fills the API option table under each def's key, values parsed by kind", function()
+    local o, pos, api = cli.parse({ "-d", "-m", "32m", "--memory-swap=-1", "--stop-timeout", "1m30s", "--cpus", "1.5",
+      "-l", "a=1", "--label", "b", "-eX=1", "--net", "n", "--port", "4", "img" }, DEFS)
+    assert.same({ "img" }, pos)
+    assert.same({ detach = true, memory = 32 * 1024 * 1024, memory_swap = -1, stop_timeout = 90, cpus = 1.5,
+      labels = { a = "1", b = "" }, env = { "X=1" }, port = 8 }, api)
+    assert.are.equal("n", o.net) -- a def without key is only in the options table
+    assert.are.equal(32 * 1024 * 1024, o.memory)
+    assert.is_false(select(3, cli.parse({ "--detach=false" }, DEFS)).detach)
+  end)
+
+  it("refuses a bad value with exit code 125 and a message naming it", function()
+    local msg, code = raised(cli.parse, { "-m", "lots" }, DEFS)
+    assert.are.equal(125, code)
+    assert.matches('invalid memory value "lots"', msg)
+    assert.matches('invalid memory value "%-1"', (raised(cli.parse, { "-m", "-1" }, DEFS)))
+    msg, code = raised(cli.parse, { "--stop-timeout", "5x" }, DEFS)
+    assert.are.equal(125, code)
+    assert.matches('invalid argument "5x" for "%-%-stop%-timeout" flag: invalid duration', msg)
+    assert.matches("not a number", (raised(cli.parse, { "--cpus", "many" }, DEFS)))
+  end)
+
+  it("parse_duration: Go's durations and plain seconds", function()
+    assert.are.equal(10, cli.parse_duration("10"))
+    assert.are.equal(0.5, cli.parse_duration("500ms"))
+    assert.are.equal(3723, cli.parse_duration("1h2m3s"))
+    assert.are.equal(1.5, cli.parse_duration("1.5s"))
+    assert.is_nil(cli.parse_duration("1d"))
+    assert.is_nil(cli.parse_duration("s"))
+    assert.is_nil(cli.parse_duration(""))
+    assert.is_nil(cli.parse_duration("-5s"))
+  end)
+end)
+
+describe("templates (ctr.format)", function()
+  local V = { Name = "web", State = { Status = "running", Pid = 42 }, Env = { "A=1" }, Empty = "" }
+
+  it("expands fields, dotted paths, tables and {{json}}", function()
+    assert.are.equal("web running 42", format.compile("{{.Name}} {{ .State.Status }} {{.State.Pid}}")(V))
+    assert.are.equal('["A=1"] "web" {"Pid":42,"Status":"running"}', format.compile("{{.Env}} {{json .Name}} {{json .State}}")(V))
+    assert.are.equal("<no value>|", format.compile("{{.Nope}}|{{.Empty}}")(V))
+    assert.are.equal("-", format.compile("{{.Nope}}", { missing = "-" })(V))
+  end)
+
+  it("a table directive, \\t and \\n escapes with opts.table", function()
+    assert.are.equal("web\trunning\n", format.compile("table {{.Name}}\\t{{.State.Status}}\\n", { table = true })(V))
+  end)
+
+  it("docker's template errors, exit 1, before anything is printed", function()
+    local msg, code = raised(format.compile, "a\n{{.Name")
+    assert.are.equal(1, code)
+    assert.are.equal("template parsing error: template: :2: unclosed action", msg)
+    msg, code = raised(format.compile, "x {{.Foo}}", { fields = { ID = true }, context = "*formatter.ContainerContext" })
+    assert.are.equal(1, code)
+    assert.are.equal('template: :1:4: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.ContainerContext', msg)
+    local f = format.compile("{{.State.Nope}}", { missing = "error" })
+    msg, code = raised(f, V)
+    assert.are.equal(1, code)
+    assert.are.equal('template parsing error: template: :1: executing "" at <.State.Nope>: map has no entry for key "Nope"', msg)
+  end)
+end)
+
+describe("env files (ctr.envfile)", function()
+  local host = { HOME = "/root", EMPTY = "" }
+  local function lookup(k) return host[k] end
+
+  it("docker's rules: KEY=VALUE as written, bare KEY from the host, comments, BOM, CRLF", function()
+    local text = "\239\187\191A=1\n  B= two  \n# comment\n   # indented comment\n\nHOME\nUNSET\nEMPTY\nC=x=y\r\nD=\"q\"\n"
+    assert.same({ "A=1", "B= two  ", "HOME=/root", "EMPTY=", "C=x=y", 'D="q"' }, envfile.parse(text, lookup))
+    assert.same({}, envfile.parse("", lookup))
+  end)
+
+  it("refuses an empty name or a name with whitespace (exit 125), naming file and line", function()
+    local msg, code = raised(envfile.parse, "A=1\n=x\n", lookup, "f.env")
+    assert.are.equal(125, code)
+    assert.are.equal('f.env line 2: no variable name in "=x"', msg)
+    msg = raised(envfile.parse, "MY VAR=1\n", lookup, "f.env")
+    assert.are.equal('f.env line 1: variable "MY VAR" contains whitespace', msg)
+  end)
+
+  it("collect: the files' entries, then the -e ones as given; a missing file is one line", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write("A=1\n")
+    f:close()
+    assert.same({ "A=1", "B", "C=2" }, envfile.collect({ path }, { "B", "C=2" }))
+    os.remove(path)
+    local msg, code = raised(envfile.read, path)
+    assert.are.equal(125, code)
+    assert.matches("^cannot read env file: .*No such file", msg)
   end)
 end)
 

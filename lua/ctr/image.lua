@@ -12,11 +12,16 @@
 --                                 created = RFC 3339, size = bytes,
 --                                 parent = image id, comment }
 --
+-- Layers of imported tarballs and pulled or loaded images are named by the
+-- sha256 of their archive (ctr.registry_store), so the same tarball or
+-- registry layer is unpacked once; images pulled or loaded also keep their
+-- manifest and config as blobs (digest, repo_digests, blobs fields).
 -- Containers mount overlayfs with lowerdir = image.lower_dirs(img) and their
 -- own upper/work dirs. References: "name[:tag]" (tag "latest" by default),
 -- a full id, or a unique id prefix. "busybox[:latest]" is built on first use
 -- from the host's static /bin/busybox (Debian package busybox-static).
 local core = require "ctr.core"
+local errors = require "ctr.errors"
 local json = require "ctr.json"
 local state = require "ctr.state"
 local util = require "ctr.util"
@@ -248,10 +253,23 @@ local function move_tag(img, full, all)
   if not has_tag(img, full) then table.insert(img.repo_tags, full) end
 end
 
--- Create an image record (caller holds the global lock).
-local function register(layers, config, ref, extra)
+-- Create an image record (caller holds the global lock); id: a content
+-- id (pulled, loaded) whose existing record then just gains the tag.
+local function register(layers, config, ref, extra, id)
+  local old = id and find(id)
+  if old and old.id == id then
+    if ref then
+      local name, tag = M.parse_ref(ref)
+      move_tag(old, name .. ":" .. tag)
+    end
+    for k, v in pairs(extra or {}) do
+      if old[k] == nil then old[k] = v end
+    end
+    save(old)
+    return old
+  end
   local img = {
-    id = state.new_id(),
+    id = id or state.new_id(),
     layers = json.array(layers),
     config = clean_config(config),
     created = util.rfc3339(),
@@ -437,22 +455,48 @@ function M.import(tarball, ref, opts)
   local st, err = core.stat(tarball)
   if not st then error("cannot import " .. tarball .. ": " .. err, 0) end
   if st.type ~= "file" then error("cannot import " .. tarball .. ": not a regular file", 0) end
-  local archive = require "ctr.archive"
-  local tmp = state.mktemp("import")
-  local ok, xerr = core.chmod(tmp, MODE_755)
-  if ok then ok, xerr = archive.extract(tarball, tmp) end
-  if not ok then
-    core.remove_all(tmp)
-    state.release_temp(tmp)
-    error("cannot import " .. tarball .. ": " .. xerr, 0)
-  end
-  local rok, img = pcall(state.with_lock, function()
-    local lid = add_layer(tmp)
-    return register({ lid }, config, ref, { comment = opts.message })
+  local store = require "ctr.registry_store"
+  local rok, img = pcall(function()
+    local d = store.digest_file(tarball)
+    local lid = store.check_digest(d)
+    store.unpack_layer(tarball, lid)
+    return state.with_lock(function()
+      store.unpack_layer(tarball, lid) -- again if an rmi removed it meanwhile
+      return register({ lid }, config, ref, { comment = opts.message })
+    end)
   end)
-  state.release_temp(tmp)
-  if not rok then error(img, 0) end
+  if not rok then error("cannot import " .. tarball .. ": " .. errors.message(img), 0) end
   return img
+end
+
+--- Store an image whose layers are in the store already (pull, load):
+-- opts = { id = content id (the config's sha256 hex), layers = {ids, bottom
+-- first}, config = the image config's "config" part, ref = "name:tag" or
+-- nil, extra = fields of the record (digest, repo_digests, blobs, ...) }.
+-- An image with that id just gains the tag. Raises on errors.
+-- @return the image table
+function M.store_image(opts)
+  if opts.ref ~= nil then
+    local ok, err = M.parse_ref(opts.ref)
+    if not ok then errors.throw("invalid", "%s", err) end
+  end
+  state.ensure()
+  return state.with_lock(function()
+    for _, lid in ipairs(opts.layers) do
+      if not core.exists(M.layer_dir(lid)) then errors.throw("system", "layer %s is missing", lid) end
+    end
+    local img = register(opts.layers, opts.config or default_config(), opts.ref, opts.extra, opts.id)
+    for _, k in ipairs({ "repo_digests", "blobs" }) do -- lists that gather over pulls
+      img[k] = json.array(img[k] or {})
+      for _, v in ipairs(opts.extra and opts.extra[k] or {}) do
+        local seen = false
+        for _, x in ipairs(img[k]) do seen = seen or x == v end
+        if not seen then table.insert(img[k], v) end
+      end
+    end
+    save(img)
+    return img
+  end)
 end
 
 --- Import a tarball read from an open Lua file (e.g. io.stdin: `import -`):
@@ -565,7 +609,9 @@ local function delete_image(img)
   local used = {}
   for _, other in ipairs(load_all()) do
     for _, l in ipairs(other.layers) do used[l] = true end
+    for _, b in ipairs(other.blobs or {}) do used[b] = true end
   end
+  require("ctr.registry_store").remove_unused(img.blobs or {}, used)
   for _, lid in ipairs(img.layers) do
     if not used[lid] then
       local dir = M.layer_dir(lid)
@@ -622,5 +668,23 @@ function M.remove(ref, opts)
     return out
   end)
 end
+
+-- ---- the object API (ctr.registry_image) ----------------------------------------------
+
+local function object() return require "ctr.registry_image" end
+--- The Image object for ref (methods tag, remove, inspect, push); raises
+-- "not_found". See ctr.registry_image.
+function M.get(ref) return object().get(ref) end
+--- Pull from a registry: image.pull{ref=, platform=, progress=function(ev)}.
+-- @return the Image
+function M.pull(opts) return object().pull(opts) end
+--- Push to a registry: image.push{ref=, image=, progress=}. @return the digest
+function M.push(opts) return object().push(opts) end
+--- Save images to an archive (docker-archive + OCI layout): image.save(refs, path).
+function M.save(refs, path) return object().save(refs, path) end
+--- Load an archive's images: image.load(path). @return list of Images
+function M.load(path, opts) return object().load(path, opts) end
+--- Remove unused images (untagged; opts.all: all) and unreferenced layers and blobs.
+function M.prune(opts) return object().prune(opts) end
 
 return M

@@ -9,9 +9,11 @@
 --   ctr.state      the state root, locking, atomic JSON files
 --   ctr.cgroup     cgroup v1/v2 limits
 --   ctr.network    bridge networks
---   ctr.json       JSON (dkjson) with integers kept as integers
+--   ctr.json       JSON (libjansson) with integers kept as integers
 --   ctr.hooks      lifecycle hooks (prestart, poststart, prestop, poststop)
 --   ctr.cli        docker-style option parsing for workflows
+--   ctr.format     docker's --format templates ({{.Field}}, {{json .}})
+--   ctr.envfile    --env-file files, read as docker reads them
 --   ctr.logs       container logs (read, follow, timestamps)
 --   ctr.commit     commit and export a container's root
 --   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
@@ -20,10 +22,14 @@
 local M = { _VERSION = "luac-ctr 0.1.0" }
 
 local submodules = {
+  format = true, envfile = true,
   core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true,
+  http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
+  registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
+  registry_image = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

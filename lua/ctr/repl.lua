@@ -158,15 +158,18 @@ function M.doc_dirs()
   return { luadir .. "/../../bindings", luadir }
 end
 
+-- the entries of dir ending in suffix, sorted, as `ls -1p` lists them:
+-- hidden ones left out, a directory's name with "/" after it (so suffix "/"
+-- gives the subdirectories)
 local function list_dir(dir, suffix)
-  local q = "'" .. dir:gsub("'", "'\\''") .. "'"
-  local p = io.popen("ls -1 " .. q .. " 2>/dev/null")
+  local core = require "ctr.core"
   local t = {}
-  if not p then return t end
-  for name in p:lines() do
-    if name:sub(-#suffix) == suffix then t[#t + 1] = dir .. "/" .. name end
+  for _, name in ipairs(core.readdir(dir) or {}) do
+    local st = core.stat(dir .. "/" .. name)
+    if st and st.type == "dir" then name = name .. "/" end
+    if name:sub(1, 1) ~= "." and name:sub(-#suffix) == suffix then t[#t + 1] = dir .. "/" .. name end
   end
-  p:close()
+  table.sort(t)
   return t
 end
 
@@ -241,6 +244,16 @@ function M.docs()
     for _, p in ipairs(list_dir(dir, ".lua")) do
       local base = p:match("([^/]+)%.lua$")
       M.scan_lua(p, base == "init" and "ctr" or "ctr." .. base, docs)
+    end
+    -- a module split into parts (ctr/container/*.lua): each part's functions
+    -- are also known by the facade's name (ctr.container.run)
+    for _, p in ipairs(list_dir(dir .. "/container", ".lua")) do
+      local part = "ctr.container." .. p:match("([^/]+)%.lua$")
+      M.scan_lua(p, part, docs)
+      for k, d in pairs(docs) do
+        local fn = k:sub(1, #part + 1) == part .. "." and k:sub(#part + 2)
+        if fn and not docs["ctr.container." .. fn] then docs["ctr.container." .. fn] = d end
+      end
     end
   end
   docs_cache = docs

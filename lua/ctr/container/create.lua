@@ -6,6 +6,7 @@ local util = require "ctr.util"
 local errors = require "ctr.errors"
 local store = require "ctr.container.store"
 local spec = require "ctr.container.spec"
+local object = require "ctr.container.object"
 
 local M = {}
 
@@ -55,7 +56,7 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
 end
 
 -- Fill the new directory dir of container id: the name file, /etc files,
--- config.json and, last, state.json. Returns the OCI config.
+-- config.json and, last, state.json. Returns the OCI config and the state.
 local function write_files(o, plan, id, name, dir)
   mkdirs(dir)
   local durable = { durable = not o.rm } -- a --rm container's files go when it exits
@@ -66,8 +67,9 @@ local function write_files(o, plan, id, name, dir)
   local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
   make_volume_dirs(plan.volumes)
   state.write_json(dir .. "/config.json", cfg, durable)
-  state.write_json(dir .. "/state.json", state_record(o, plan, id, name, dir, hostname, dcfg), durable)
-  return cfg
+  local st = state_record(o, plan, id, name, dir, hostname, dcfg)
+  state.write_json(dir .. "/state.json", st, durable)
+  return cfg, st
 end
 
 -- Under the global lock: the name is checked and the container made;
@@ -81,14 +83,13 @@ local function create_locked(o, plan)
   end
   local id = state.new_id()
   local dir = store.dir(id)
-  local ok, cfg = pcall(write_files, o, plan, id, o.name or random_name(), dir)
+  local ok, cfg, st = pcall(write_files, o, plan, id, o.name or random_name(), dir)
   if not ok then
     core.remove_all(dir)
     error(cfg, 0)
   end
-  local c, lerr = store.load(id)
-  if not c then core.remove_all(dir); errors.throw("system", "cannot read back the new container's state: %s", lerr) end
-  c._config = cfg -- just written: no need to read it back
+  local c = object.new(id, st) -- just written: no need to read them back
+  c._config = cfg
   return c
 end
 
@@ -100,7 +101,8 @@ end
 -- "HOST[:CONTAINER[:PERMS]]"), network, ip,
 -- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
 -- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
--- without it the default seccomp profile applies, --privileged is unconfined).
+-- without it the default seccomp profile applies, --privileged is unconfined),
+-- ulimits (list of "NAME=SOFT[:HARD]", docker's --ulimit: the process's rlimits).
 -- Returns the container; raises on bad input, leaving nothing behind.
 function M.create(o)
   local plan = spec.plan(o)

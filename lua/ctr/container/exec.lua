@@ -85,6 +85,7 @@ local function exec_process(self, o)
   return {
     args = o.argv, env = env, cwd = o.cwd or base.cwd, user = user,
     capabilities = caps, noNewPrivileges = base.noNewPrivileges, terminal = o.tty or false,
+    rlimits = base.rlimits, -- as docker exec: the container's
   }
 end
 

@@ -149,21 +149,6 @@ function M.parse_volume(spec, lowers)
   return { source = parts[1], destination = dest, ro = mode == "ro" }
 end
 
---- The lines of a docker --env-file: "K=V" or "K" per line, blank lines and
--- lines starting with # skipped, surrounding white space trimmed. Raises
--- when the file cannot be read.
-function M.parse_env_file(path)
-  local f, err = io.open(path, "r")
-  if not f then errors.throw("invalid", "cannot read env file: %s", err) end
-  local out = {}
-  for line in f:lines() do
-    line = line:gsub("^%s+", ""):gsub("%s+$", "")
-    if line ~= "" and line:sub(1, 1) ~= "#" then out[#out + 1] = line end
-  end
-  f:close()
-  return out
-end
-
 --- Merge environment lists the way docker does: base is a list of
 -- "K=V"; extra is a list ("K=V" sets, a bare "K" copies our value of K or
 -- is dropped) or a map {K = "V"}. Later values win, the first position of

@@ -162,12 +162,50 @@ end
 
 local DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+-- docker's --ulimit names (NAME=SOFT[:HARD]) and the RLIMIT_* they set.
+local ULIMITS = {}
+for _, n in ipairs({ "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+  "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack" }) do
+  ULIMITS[n] = "RLIMIT_" .. n:upper()
+end
+
+-- A ulimit value: an integer from -1 (unlimited) up.
+local function ulimit_value(s, spec)
+  local n = s and s:match("^%-?%d+$") and #s <= 19 and math.tointeger(tonumber(s))
+  if not n or n < -1 then errors.throw("invalid", "invalid --ulimit %q: limits are integers, -1 for unlimited", spec) end
+  return n
+end
+
+--- The OCI process.rlimits of docker --ulimit values ("nofile=1024:2048",
+-- "core=0": the soft limit, and the hard one when given, else the same).
+-- Raises invalid for an unknown name, a bad number, soft above hard or a
+-- name given twice.
+function M.rlimits(list)
+  local out, seen = {}, {}
+  for _, spec in ipairs(list or {}) do
+    local name, soft, hard = tostring(spec):match("^([%a]+)=([^:]*):?(.*)$")
+    if not name or not ULIMITS[name] then
+      errors.throw("invalid", "invalid --ulimit %q: use NAME=SOFT[:HARD] with NAME one of as, core, cpu, data, "
+        .. "fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack", tostring(spec))
+    end
+    if seen[name] then errors.throw("invalid", "invalid --ulimit %q: %s is given twice", spec, name) end
+    seen[name] = true
+    soft = ulimit_value(soft, spec)
+    hard = hard == "" and soft or ulimit_value(hard, spec)
+    if hard ~= -1 and (soft == -1 or soft > hard) then
+      errors.throw("invalid", "invalid --ulimit %q: the soft limit is above the hard limit", spec)
+    end
+    out[#out + 1] = { type = ULIMITS[name], soft = soft, hard = hard }
+  end
+  return out
+end
+
 -- The user-given environment: the env files' lines, then o.env (a list,
 -- or a map: sorted by name).
 local function user_env(o)
   local env = {}
   for _, f in ipairs(o.env_file or {}) do
-    for _, e in ipairs(identity.parse_env_file(f)) do env[#env + 1] = e end
+    for _, e in ipairs(require("ctr.envfile").read(f)) do env[#env + 1] = e end
   end
   local extra = o.env or {}
   if #extra == 0 and next(extra) then extra = env_merge({}, extra) end
@@ -224,6 +262,7 @@ function M.plan(o)
   plan.ports = ports_of(o, plan.net)
   plan.devices = check_privileges(o)
   plan.security = security_opts(o.security_opt)
+  plan.rlimits = M.rlimits(o.ulimits)
   -- --privileged: unconfined
   plan.seccomp = not o.privileged and require("ctr.seccomp").profile_for(plan.security.seccomp)
   return plan
@@ -263,7 +302,7 @@ function M.oci_config(o, plan, id, dir, hostname, files)
     cgroup_v2 = require("ctr.cgroup").layout() == "v2", cgroup_v1 = cgroup_v1_dirs("luac-ctr/" .. id),
     rootfs = dir .. "/rootfs", lowerdir = table.concat(plan.lowers, ":"),
     upperdir = dir .. "/upper", workdir = dir .. "/work",
-    seccomp = plan.seccomp, no_new_privileges = plan.security.no_new_privileges,
+    seccomp = plan.seccomp, no_new_privileges = plan.security.no_new_privileges, rlimits = plan.rlimits,
   }
 end
 

@@ -1,0 +1,27 @@
+-- load: Load an image from a tar archive or STDIN
+-- luac-ctr load [-i FILE] [-q]
+-- docker-archive (docker save, podman save) or OCI layout (podman save
+-- --format oci-archive, skopeo, luac-ctr save), plain or compressed. Every
+-- blob is verified before anything is stored; a bad archive leaves nothing.
+local cli = require "ctr.cli"
+local errors = require "ctr.errors"
+local util = require "ctr.util"
+
+local ok, opts, args = pcall(cli.parse, util.script_args(...), {
+  { "i", "input", "string", "Read from tar archive file, instead of STDIN" },
+  { "q", "quiet", "flag", "Suppress the load output" },
+}, {
+  usage = "load [OPTIONS]",
+  description = "Load an image from a tar archive or STDIN",
+  command = "load",
+})
+if not ok then errors.throw("invalid", "%s", errors.message(opts)) end
+if #args > 0 then util.die('"load" accepts no arguments.\nSee \'luac-ctr load --help\'.', 125) end
+require("ctr.gc").auto()
+local loaded = require("ctr.registry_load").load(opts.input or "-")
+if not opts.quiet then
+  for _, l in ipairs(loaded) do
+    if #l.tags == 0 then print("Loaded image ID: sha256:" .. l.id) end
+    for _, t in ipairs(l.tags) do print("Loaded image: " .. t) end
+  end
+end
