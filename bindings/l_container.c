@@ -386,6 +386,8 @@ static void read_mount_options(lua_State *L, int anchor, int m, ctr_mount_t *out
     unsigned long v;
     if (strcmp(o, "bind") == 0)
       out->bind = true;
+    else if (strcmp(o, "idmap") == 0 || strcmp(o, "ridmap") == 0)
+      out->idmap = true; /* with a user namespace (rbind: the whole tree) */
     else if (strcmp(o, "rbind") == 0) {
       out->bind = true;
       out->flags |= MS_REC;
@@ -492,6 +494,39 @@ static void read_namespaces(lua_State *L, int anchor, int linux_t, ctr_spawn_cfg
   lua_settop(L, top);
 }
 
+/* linux.uidMappings / gidMappings ({containerID, hostID, size}, ...) as the
+ * "inside outside count" lines of /proc/<pid>/uid_map; NULL when absent. */
+static const char *read_idmap(lua_State *L, int anchor, int linux_t, const char *key) {
+  int top = lua_gettop(L);
+  if (!getsub(L, linux_t, key))
+    return NULL;
+  int t = lua_gettop(L);
+  lua_Integer n = luaL_len(L, t);
+  if (n < 1 || n > 340)
+    luaL_error(L, "bad linux.%s: 1 to 340 entries", key);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, t, i);
+    int e = lua_gettop(L);
+    luaL_checktype(L, e, LUA_TTABLE);
+    lua_Integer in = lctr_optfield_integer(L, e, "containerID", -1);
+    lua_Integer out = lctr_optfield_integer(L, e, "hostID", -1);
+    lua_Integer size = lctr_optfield_integer(L, e, "size", -1);
+    if (in < 0 || out < 0 || size < 1 || in > 0xffffffffLL || out > 0xffffffffLL ||
+        size > 0xffffffffLL - (in > out ? in : out))
+      luaL_error(L, "bad linux.%s entry %d: containerID, hostID, size", key, (int)i);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%I %I %I\n", in, out, size);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  const char *text = lua_tostring(L, -1);
+  luaL_ref(L, anchor);
+  lua_settop(L, top);
+  return text;
+}
+
 static void read_root(lua_State *L, int cfg, ctr_spawn_cfg_t *c) {
   int top = lua_gettop(L);
   if (!getsub(L, cfg, "root"))
@@ -566,6 +601,8 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
   int linux_t = getsub(L, cfg, "linux");
   if (linux_t) {
     read_namespaces(L, anchor, linux_t, c);
+    c->uid_map = read_idmap(L, anchor, linux_t, "uidMappings");
+    c->gid_map = read_idmap(L, anchor, linux_t, "gidMappings");
     read_devices(L, anchor, linux_t, c);
     c->masked_paths = strlist(L, anchor, linux_t, "maskedPaths");
     c->readonly_paths = strlist(L, anchor, linux_t, "readonlyPaths");
@@ -607,7 +644,8 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * cgroup_into=dir (a v2 cgroup to clone straight into), seccomp_bpf=
  * (linux.seccomp compiled before: core.seccomp_compile), start_fifo=path
  * (luac-runc: after proc:start() returns the child, set up, blocks opening
- * this fifo for writing and execs once someone reads it)}. The child waits
+ * this fifo for writing and execs once someone reads it), preserve_fds=N
+ * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds)}. The child waits
  * until proc:start(); in between, attach proc.pid to networks.
  */
 static int l_spawn(lua_State *L) {
@@ -627,6 +665,9 @@ static int l_spawn(lua_State *L) {
     c->cgroup_join = strlist(L, anchor, 2, "cgroup_join");
     into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
     c->start_fifo = lctr_optfield_string(L, 2, "start_fifo", NULL);
+    c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
+    luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
+                  "preserve_fds must be from 0 to 1024");
   }
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the cgroup to clone into");
@@ -664,7 +705,7 @@ static int ns_flags_of(lua_State *L, int t) {
  * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
  * seccomp= (the container's linux.seccomp; absent: unconfined), seccomp_bpf=
  * (that table compiled before: core.seccomp_compile), stdin=,
- * stdout=, stderr=}. Returns once the command has exec'd; with
+ * stdout=, stderr=, preserve_fds=N (fds 3..3+N-1 passed on)}. Returns once the command has exec'd; with
  * terminal=true proc:pty() is the master of a pty made inside the container.
  * On failure the 4th value tells whether execve itself failed (126/127).
  */
@@ -691,6 +732,9 @@ static int l_exec_in(lua_State *L) {
   lua_getfield(L, 2, "stderr");
   c->stderr_fd = lctr_optfd(L, -1, -1);
   lua_pop(L, 3);
+  c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
+  luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
+                "preserve_fds must be from 0 to 1024");
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the container's cgroup");
   /* a pidfd the caller already checked (start time) pins the container's

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -27,9 +28,11 @@
 #include "execguard.h"
 #include "selfexec.h"
 #include "sig.h"
+#include "userns.h"
 
 /* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
- * parent -> child: 'G' go.
+ * parent -> child: 'M' + SCM_RIGHTS the mounts it built (first, only with
+ *                  a user namespace: userns.h); 'G' go.
  * child -> parent: 'T' + SCM_RIGHTS pty master; 'X' about to execve;
  *                  'E' setup failed / 'F' execve failed (+ errno + message).
  * EOF after 'X' means the execve succeeded (the child's end is CLOEXEC). */
@@ -304,13 +307,16 @@ int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err) {
   return 0;
 }
 
-/* Close every fd above 2 but the sync socket and the start fifo. */
-static int close_fds_keeping(int sync_fd, int fifo_fd, ctr_error_t *err) {
+/* Close every fd from first on but the sync socket and the start fifo. */
+static int close_fds_keeping(int first, int sync_fd, int fifo_fd, ctr_error_t *err) {
   if (fifo_fd < 0)
-    return ctr_close_fds_except(sync_fd, err);
+    return ctr_close_fds_from_except(first, sync_fd, err);
   int lo = sync_fd < fifo_fd ? sync_fd : fifo_fd, hi = sync_fd < fifo_fd ? fifo_fd : sync_fd;
-  if (lo > 3 && syscall(SYS_close_range, 3, (unsigned)lo - 1, 0) < 0)
-    return ctr_fail_errno(err, "close_range 3..%d", lo - 1);
+  if (lo < first)
+    return ctr_fail(err, EBADF, "fd %d of the runtime is among the preserved fds 3..%d", lo,
+                    first - 1);
+  if (lo > first && syscall(SYS_close_range, (unsigned)first, (unsigned)lo - 1, 0) < 0)
+    return ctr_fail_errno(err, "close_range %d..%d", first, lo - 1);
   if (hi > lo + 1 && syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0) < 0)
     return ctr_fail_errno(err, "close_range %d..%d", lo + 1, hi - 1);
   if (syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0) < 0)
@@ -357,10 +363,12 @@ static int await_start(int sync_fd, int fifo_fd, ctr_error_t *err) {
   return -1;
 }
 
-static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr_error_t *err) {
+static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, int fifo_fd,
+                       ctr_error_t *err) {
   if (prctl(PR_SET_PDEATHSIG, 0) < 0)
     return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
-  if (ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
+  /* in a user namespace the parent moved us (userns.h) */
+  if (!fds && ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
     return -1;
   if (join_namespaces(cfg, err) < 0 || ctr_join_session_keyring(err) < 0)
     return -1;
@@ -385,7 +393,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
   /* a session of its own: the caller's terminal is never its controlling tty */
   if (!cfg->proc.terminal && setsid() < 0)
     return ctr_fail_errno(err, "setsid for the container's init");
-  if (cfg->rootfs && ctr_rootfs_setup(cfg, err) < 0)
+  if (cfg->rootfs && ctr_rootfs_setup(cfg, fds, err) < 0)
     return -1;
   if (cfg->proc.terminal && ctr_setup_console(sync_fd, err) < 0)
     return -1;
@@ -393,22 +401,31 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
       write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
   /* no fd of ours (a host directory among them) survives to the chdir */
-  if (close_fds_keeping(sync_fd, fifo_fd, err) < 0 ||
+  if (close_fds_keeping(3 + cfg->preserve_fds, sync_fd, fifo_fd, err) < 0 ||
       ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
     return -1;
   if (ctr_confine(&cfg->proc, true, err) < 0 || ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
-  /* nothing of ours may leak into the container */
-  return ctr_close_leaked_fds(err);
+  /* nothing of ours may leak into the container (but the preserved fds) */
+  return ctr_close_leaked_fds_from(3 + cfg->preserve_fds, err);
 }
 
 __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd,
-                                                 bool sealed) {
+                                                 bool sealed, bool rootless) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   /* nothing the caller blocked, ignored or caught reaches the container */
   if (ctr_signals_reset(&err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
+  /* a user namespace: the mounts the parent built come first (userns.h) */
+  bool userns = (cfg->clone_flags & CLONE_NEWUSER) != 0;
+  cleanup_free int *fds = userns ? calloc(1 + cfg->nmounts, sizeof *fds) : NULL;
+  if (userns && (!fds || ctr_userns_receive(cfg, sync_fd, fds, rootless, &err) < 0))
+    _exit(125);   /* the parent gave up on us, or cannot hear us yet */
+  if (rootless) { /* our paths are ours: mounted as without a user namespace */
+    free(fds);
+    fds = NULL;
+  }
   char go = 0;
   ssize_t n;
   do
@@ -427,7 +444,9 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
     ctr_fail_errno(&err, "open the start fifo %s", cfg->start_fifo);
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (child_setup(cfg, sync_fd, fifo_fd, &err) < 0)
+  if (userns && ctr_userns_become_root(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
+  if (child_setup(cfg, fds, sync_fd, fifo_fd, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   sync_fd = await_start(sync_fd, steal_fd(&fifo_fd), &err);
   if (sync_fd >= 0 && ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
@@ -443,19 +462,37 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 
-int ctr_close_fds_except(int keep, ctr_error_t *err) {
-  if (keep > 3 && syscall(SYS_close_range, 3, (unsigned)keep - 1, 0) < 0)
-    return ctr_fail_errno(err, "close_range 3..%d", keep - 1);
-  unsigned from = keep >= 3 ? (unsigned)keep + 1 : 3;
+int ctr_close_fds_from_except(int first, int keep, ctr_error_t *err) {
+  if (keep >= 0 && keep < first)
+    return ctr_fail(err, EBADF, "fd %d of the runtime is among the preserved fds 3..%d", keep,
+                    first - 1);
+  if (keep > first && syscall(SYS_close_range, (unsigned)first, (unsigned)keep - 1, 0) < 0)
+    return ctr_fail_errno(err, "close_range %d..%d", first, keep - 1);
+  unsigned from = keep >= first ? (unsigned)keep + 1 : (unsigned)first;
   if (syscall(SYS_close_range, from, ~0U, 0) < 0)
     return ctr_fail_errno(err, "close_range %u..", from);
   return 0;
 }
 
-int ctr_close_leaked_fds(ctr_error_t *err) {
-  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    return ctr_fail_errno(err, "close_range (cloexec) 3..");
+int ctr_close_fds_except(int keep, ctr_error_t *err) {
+  return ctr_close_fds_from_except(3, keep, err);
+}
+
+int ctr_close_leaked_fds_from(int first, ctr_error_t *err) {
+  if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return ctr_fail_errno(err, "close_range (cloexec) %d..", first);
+  for (int fd = 3; fd < first; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0)
+      return ctr_fail_errno(err, "preserved fd %d", fd);
+    if ((flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+      return ctr_fail_errno(err, "clear close-on-exec on the preserved fd %d", fd);
+  }
   return 0;
+}
+
+int ctr_close_leaked_fds(ctr_error_t *err) {
+  return ctr_close_leaked_fds_from(3, err);
 }
 
 int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) {
@@ -464,6 +501,7 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
     return ctr_fail_errno(err, "socketpair for the container sync");
   int pidfd = -1;
   bool sealed = ctr_running_sealed(); /* checked here, on the host (execguard.h) */
+  bool rootless = geteuid() != 0;
   uint64_t flags = (uint64_t)(unsigned)cfg->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
   pid_t pid = clone3_pidfd(flags, cfg->cgroup_into_fd, &pidfd, err);
   if (pid < 0) {
@@ -473,9 +511,17 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
   }
   if (pid == 0) {
     close(sv[0]);
-    child_main(cfg, sv[1], sealed);
+    child_main(cfg, sv[1], sealed, rootless);
   }
   close(sv[1]);
+  if ((cfg->clone_flags & CLONE_NEWUSER) &&
+      ctr_userns_prepare(cfg, pid, sv[0], rootless, err) < 0) {
+    close(sv[0]); /* the child reads EOF and exits */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    close(pidfd);
+    return -1;
+  }
   out->pid = pid;
   out->pidfd = pidfd;
   out->sync_fd = sv[0];

@@ -209,7 +209,7 @@ local CREATE = {
   publish = "list", add_host = "list", dns = "list", rm = "boolean", log_max = "integer",
   log_files = "integer", security_opt = "list", labels = "map", ulimits = "list",
   -- options of other parts of the API, checked here once for all
-  userns = "string",
+  userns = "string", uidmap = "list", gidmap = "list",
   _aliases = { workdir = "cwd" },
 }
 
