@@ -46,7 +46,10 @@ end
 function M.decode(str)
   if type(str) ~= "string" then return nil, "json.decode: expected a string, got " .. type(str) end
   if not str:find("%S") then return nil, "invalid JSON: empty input" end
-  return core.json_decode(str, array_mt, object_mt)
+  local v, err = core.json_decode(str, array_mt, object_mt)
+  -- a Ctrl-C that came while decoding is not bad JSON: it goes on up
+  if v == nil and type(err) == "table" and err.kind == "interrupted" then error(err, 0) end
+  return v, err
 end
 
 return M
