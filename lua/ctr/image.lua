@@ -25,7 +25,6 @@ local errors = require "ctr.errors"
 local json = require "ctr.json"
 local state = require "ctr.state"
 local util = require "ctr.util"
-local errors = require "ctr.errors"
 
 local M = {}
 
