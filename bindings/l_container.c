@@ -386,6 +386,8 @@ static void read_mount_options(lua_State *L, int anchor, int m, ctr_mount_t *out
     unsigned long v;
     if (strcmp(o, "bind") == 0)
       out->bind = true;
+    else if (strcmp(o, "idmap") == 0 || strcmp(o, "ridmap") == 0)
+      out->idmap = true; /* with a user namespace (rbind: the whole tree) */
     else if (strcmp(o, "rbind") == 0) {
       out->bind = true;
       out->flags |= MS_REC;
@@ -492,6 +494,39 @@ static void read_namespaces(lua_State *L, int anchor, int linux_t, ctr_spawn_cfg
   lua_settop(L, top);
 }
 
+/* linux.uidMappings / gidMappings ({containerID, hostID, size}, ...) as the
+ * "inside outside count" lines of /proc/<pid>/uid_map; NULL when absent. */
+static const char *read_idmap(lua_State *L, int anchor, int linux_t, const char *key) {
+  int top = lua_gettop(L);
+  if (!getsub(L, linux_t, key))
+    return NULL;
+  int t = lua_gettop(L);
+  lua_Integer n = luaL_len(L, t);
+  if (n < 1 || n > 340)
+    luaL_error(L, "bad linux.%s: 1 to 340 entries", key);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, t, i);
+    int e = lua_gettop(L);
+    luaL_checktype(L, e, LUA_TTABLE);
+    lua_Integer in = lctr_optfield_integer(L, e, "containerID", -1);
+    lua_Integer out = lctr_optfield_integer(L, e, "hostID", -1);
+    lua_Integer size = lctr_optfield_integer(L, e, "size", -1);
+    if (in < 0 || out < 0 || size < 1 || in > 0xffffffffLL || out > 0xffffffffLL ||
+        size > 0xffffffffLL - (in > out ? in : out))
+      luaL_error(L, "bad linux.%s entry %d: containerID, hostID, size", key, (int)i);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%I %I %I\n", in, out, size);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  const char *text = lua_tostring(L, -1);
+  luaL_ref(L, anchor);
+  lua_settop(L, top);
+  return text;
+}
+
 static void read_root(lua_State *L, int cfg, ctr_spawn_cfg_t *c) {
   int top = lua_gettop(L);
   if (!getsub(L, cfg, "root"))
@@ -566,6 +601,8 @@ static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c
   int linux_t = getsub(L, cfg, "linux");
   if (linux_t) {
     read_namespaces(L, anchor, linux_t, c);
+    c->uid_map = read_idmap(L, anchor, linux_t, "uidMappings");
+    c->gid_map = read_idmap(L, anchor, linux_t, "gidMappings");
     read_devices(L, anchor, linux_t, c);
     c->masked_paths = strlist(L, anchor, linux_t, "maskedPaths");
     c->readonly_paths = strlist(L, anchor, linux_t, "readonlyPaths");

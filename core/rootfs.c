@@ -10,6 +10,7 @@
 #include "rootfs.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -91,14 +92,17 @@ static int mkpath_in_root(int rootfd, const char *path, bool is_file, ctr_error_
  * flags and propagation while detached, then attached onto the destination
  * resolved once inside the root: a read-only volume is read-only all the way
  * down, and a path swapped after the lookup cannot redirect any step. */
-static int bind_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
-  cleanup_fd int tree = ctr_detached_clone(AT_FDCWD, m->source, (m->flags & MS_REC) != 0, err);
+static int bind_mount(const ctr_mount_t *m, int made, int rootfd, ctr_error_t *err) {
+  /* made >= 0: made by the parent (userns.h), flags and propagation set */
+  cleanup_fd int mine =
+      made < 0 ? ctr_detached_clone(AT_FDCWD, m->source, (m->flags & MS_REC) != 0, err) : -1;
+  int tree = made >= 0 ? made : mine;
   if (tree < 0)
     return ctr_error_wrap(err, "bind mount source %s", m->source);
   struct stat st;
   if (fstat(tree, &st) < 0)
     return ctr_fail_errno(err, "stat the bind mount source %s", m->source);
-  if (ctr_detached_setattr(tree, m->flags, m->propagation, m->destination, err) < 0)
+  if (made < 0 && ctr_detached_setattr(tree, m->flags, m->propagation, m->destination, err) < 0)
     return -1;
   cleanup_fd int target = mkpath_in_root(rootfd, m->destination, !S_ISDIR(st.st_mode), err);
   if (target < 0)
@@ -122,8 +126,8 @@ static int fs_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
   return ctr_detached_attach(mnt, target, m->destination, err);
 }
 
-static int do_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
-  return m->bind ? bind_mount(m, rootfd, err) : fs_mount(m, rootfd, err);
+static int do_mount(const ctr_mount_t *m, int made, int rootfd, ctr_error_t *err) {
+  return m->bind ? bind_mount(m, made, rootfd, err) : fs_mount(m, rootfd, err);
 }
 
 /* Where a device node goes there is nothing, or a device node (replaced):
@@ -162,6 +166,29 @@ static int make_device(int dirfd, const char *name, const ctr_device_t *d, ctr_e
   return 0;
 }
 
+/* In a user namespace no device node can be made: the host's node d->path
+ * (checked to be that device) is bound onto an empty file instead. */
+static int bind_device(int dirfd, const char *name, const ctr_device_t *d, ctr_error_t *err) {
+  cleanup_fd int node = ctr_detached_clone(AT_FDCWD, d->path, false, err);
+  if (node < 0)
+    return ctr_error_wrap(err, "device %s (bound from the host in a user namespace)", d->path);
+  struct stat st;
+  if (fstat(node, &st) < 0)
+    return ctr_fail_errno(err, "stat the host's device %s", d->path);
+  mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+  if ((st.st_mode & S_IFMT) != type || st.st_rdev != makedev(d->major, d->minor))
+    return ctr_fail(err, ENODEV, "the host's %s is not device %c %u:%u", d->path, d->type, d->major,
+                    d->minor);
+  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return ctr_fail_errno(err, "create the mount point of the device %s", d->path);
+  close(fd);
+  cleanup_fd int target = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (target < 0)
+    return ctr_fail_errno(err, "open the mount point of the device %s", d->path);
+  return ctr_detached_attach(node, target, d->path, err);
+}
+
 static int make_devices(const ctr_spawn_cfg_t *cfg, int rootfd, ctr_error_t *err) {
   for (size_t i = 0; i < cfg->ndevices; i++) {
     const ctr_device_t *d = &cfg->devices[i];
@@ -174,7 +201,9 @@ static int make_devices(const ctr_spawn_cfg_t *cfg, int rootfd, ctr_error_t *err
     cleanup_fd int dirfd = openat2_in_root(rootfd, dir[0] ? dir : "/", O_DIRECTORY | O_RDONLY, err);
     if (dirfd < 0)
       return -1;
-    if (make_device(dirfd, slash ? slash + 1 : d->path, d, err) < 0)
+    const char *name = slash ? slash + 1 : d->path;
+    bool userns = (cfg->clone_flags & CLONE_NEWUSER) != 0;
+    if ((userns ? bind_device(dirfd, name, d, err) : make_device(dirfd, name, d, err)) < 0)
       return -1;
   }
   return 0;
@@ -204,8 +233,10 @@ static int dev_symlinks(int rootfd, ctr_error_t *err) {
 static int mount_root(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   if (cfg->overlay_lower) {
     char data[8192];
-    int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", cfg->overlay_lower,
-                     cfg->overlay_upper, cfg->overlay_work);
+    /* mounted inside a user namespace (rootless): user.overlay.* xattrs */
+    bool user = (cfg->clone_flags & CLONE_NEWUSER) != 0;
+    int n = snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s%s", cfg->overlay_lower,
+                     cfg->overlay_upper, cfg->overlay_work, user ? ",userxattr" : "");
     if (n < 0 || (size_t)n >= sizeof data)
       return ctr_fail(err, E2BIG, "overlay options for %s are too long", cfg->rootfs);
     if (mount("overlay", cfg->rootfs, "overlay", 0, data) < 0)
@@ -216,10 +247,7 @@ static int mount_root(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   return 0;
 }
 
-static int do_pivot(const char *rootfs, ctr_error_t *err) {
-  cleanup_fd int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (newroot < 0)
-    return ctr_fail_errno(err, "open the new root %s", rootfs);
+static int do_pivot(int newroot, const char *rootfs, ctr_error_t *err) {
   if (fchdir(newroot) < 0)
     return ctr_fail_errno(err, "chdir to the new root %s", rootfs);
   /* pivot_root(".", "."): the old root ends up on top of the new one and is
@@ -324,20 +352,38 @@ static int protect_paths(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   return 0;
 }
 
-int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    return ctr_fail_errno(err, "make / rprivate (mount propagation)");
+static int open_root(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   if (mount_root(cfg, err) < 0)
     return -1;
-  cleanup_fd int rootfd = open(cfg->rootfs, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  int rootfd = open(cfg->rootfs, O_DIRECTORY | O_PATH | O_CLOEXEC);
   if (rootfd < 0)
     return ctr_fail_errno(err, "open the root %s", cfg->rootfs);
+  return rootfd;
+}
+
+/* The root the parent built (userns.h), attached on top of our / (the host
+ * path of the root is not ours to look up). Returns its fd. */
+static int attach_root(int made, const char *rootfs, ctr_error_t *err) {
+  if (move_mount(made, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return ctr_fail_errno(err, "attach the root %s (move_mount)", rootfs);
+  int fd = dup(made);
+  if (fd < 0)
+    return ctr_fail_errno(err, "dup the root's fd");
+  return fd;
+}
+
+int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, const int *fds, ctr_error_t *err) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return ctr_fail_errno(err, "make / rprivate (mount propagation)");
+  cleanup_fd int rootfd = fds ? attach_root(fds[0], cfg->rootfs, err) : open_root(cfg, err);
+  if (rootfd < 0)
+    return -1;
   for (size_t i = 0; i < cfg->nmounts; i++)
-    if (do_mount(&cfg->mounts[i], rootfd, err) < 0)
+    if (do_mount(&cfg->mounts[i], fds ? fds[1 + i] : -1, rootfd, err) < 0)
       return -1;
   if (has_dev_tmpfs(cfg) && (make_devices(cfg, rootfd, err) < 0 || dev_symlinks(rootfd, err) < 0))
     return -1;
-  if (do_pivot(cfg->rootfs, err) < 0)
+  if (do_pivot(rootfd, cfg->rootfs, err) < 0)
     return -1;
   if (protect_paths(cfg, err) < 0)
     return -1;

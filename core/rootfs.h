@@ -7,7 +7,9 @@
 /* In the child's new mount namespace: make propagation private, mount the
  * root (overlay or bind), the configured mounts and devices, pivot_root into
  * it, then mask and write-protect paths. */
-int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, ctr_error_t *err);
+/* fds: NULL, or (a container with a user namespace, userns.h) the mounts the
+ * parent built: fds[0] the root, fds[1 + i] bind mount i (-1: none). */
+int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, const int *fds, ctr_error_t *err);
 
 /* Enter the working directory path, resolved inside the current root
  * (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: no symlink or ".." leads

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -27,9 +28,11 @@
 #include "execguard.h"
 #include "selfexec.h"
 #include "sig.h"
+#include "userns.h"
 
 /* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
- * parent -> child: 'G' go.
+ * parent -> child: 'M' + SCM_RIGHTS the mounts it built (first, only with
+ *                  a user namespace: userns.h); 'G' go.
  * child -> parent: 'T' + SCM_RIGHTS pty master; 'X' about to execve;
  *                  'E' setup failed / 'F' execve failed (+ errno + message).
  * EOF after 'X' means the execve succeeded (the child's end is CLOEXEC). */
@@ -357,10 +360,12 @@ static int await_start(int sync_fd, int fifo_fd, ctr_error_t *err) {
   return -1;
 }
 
-static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr_error_t *err) {
+static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, int fifo_fd,
+                       ctr_error_t *err) {
   if (prctl(PR_SET_PDEATHSIG, 0) < 0)
     return ctr_fail_errno(err, "prctl PR_SET_PDEATHSIG");
-  if (ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
+  /* in a user namespace the parent moved us (userns.h) */
+  if (!fds && ctr_join_cgroup_files(cfg->cgroup_join, err) < 0)
     return -1;
   if (join_namespaces(cfg, err) < 0 || ctr_join_session_keyring(err) < 0)
     return -1;
@@ -385,7 +390,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
   /* a session of its own: the caller's terminal is never its controlling tty */
   if (!cfg->proc.terminal && setsid() < 0)
     return ctr_fail_errno(err, "setsid for the container's init");
-  if (cfg->rootfs && ctr_rootfs_setup(cfg, err) < 0)
+  if (cfg->rootfs && ctr_rootfs_setup(cfg, fds, err) < 0)
     return -1;
   if (cfg->proc.terminal && ctr_setup_console(sync_fd, err) < 0)
     return -1;
@@ -403,12 +408,21 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, int sync_fd, int fifo_fd, ctr
 }
 
 __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd,
-                                                 bool sealed) {
+                                                 bool sealed, bool rootless) {
   ctr_error_t err;
   memset(&err, 0, sizeof err);
   /* nothing the caller blocked, ignored or caught reaches the container */
   if (ctr_signals_reset(&err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
+  /* a user namespace: the mounts the parent built come first (userns.h) */
+  bool userns = (cfg->clone_flags & CLONE_NEWUSER) != 0;
+  cleanup_free int *fds = userns ? calloc(1 + cfg->nmounts, sizeof *fds) : NULL;
+  if (userns && (!fds || ctr_userns_receive(cfg, sync_fd, fds, rootless, &err) < 0))
+    _exit(125);   /* the parent gave up on us, or cannot hear us yet */
+  if (rootless) { /* our paths are ours: mounted as without a user namespace */
+    free(fds);
+    fds = NULL;
+  }
   char go = 0;
   ssize_t n;
   do
@@ -427,7 +441,9 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
     ctr_fail_errno(&err, "open the start fifo %s", cfg->start_fifo);
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (child_setup(cfg, sync_fd, fifo_fd, &err) < 0)
+  if (userns && ctr_userns_become_root(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
+  if (child_setup(cfg, fds, sync_fd, fifo_fd, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   sync_fd = await_start(sync_fd, steal_fd(&fifo_fd), &err);
   if (sync_fd >= 0 && ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
@@ -464,6 +480,7 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
     return ctr_fail_errno(err, "socketpair for the container sync");
   int pidfd = -1;
   bool sealed = ctr_running_sealed(); /* checked here, on the host (execguard.h) */
+  bool rootless = geteuid() != 0;
   uint64_t flags = (uint64_t)(unsigned)cfg->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
   pid_t pid = clone3_pidfd(flags, cfg->cgroup_into_fd, &pidfd, err);
   if (pid < 0) {
@@ -473,9 +490,17 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
   }
   if (pid == 0) {
     close(sv[0]);
-    child_main(cfg, sv[1], sealed);
+    child_main(cfg, sv[1], sealed, rootless);
   }
   close(sv[1]);
+  if ((cfg->clone_flags & CLONE_NEWUSER) &&
+      ctr_userns_prepare(cfg, pid, sv[0], rootless, err) < 0) {
+    close(sv[0]); /* the child reads EOF and exits */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    close(pidfd);
+    return -1;
+  }
   out->pid = pid;
   out->pidfd = pidfd;
   out->sync_fd = sv[0];

@@ -32,6 +32,7 @@ typedef struct ctr_mount {
   unsigned long flags;       /* MS_* */
   unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, ... (| MS_REC) or 0 */
   bool bind;
+  bool idmap; /* "idmap"/"ridmap": mapped to the container's user namespace */
 } ctr_mount_t;
 
 typedef struct ctr_ns_join {
@@ -95,6 +96,10 @@ typedef struct ctr_spawn_cfg {
   const char *domainname;
   char **sysctl;   /* "key=value" (linux.sysctl), written after the namespaces are entered */
   int clone_flags; /* CLONE_NEW* for new namespaces */
+  /* with CLONE_NEWUSER: "inside outside count" lines (linux.uidMappings,
+   * gidMappings), written by the parent (userns.h) */
+  const char *uid_map;
+  const char *gid_map;
   ctr_ns_join_t join_ns[8]; /* namespaces to join (setns) instead of making them */
   size_t njoin_ns;
 

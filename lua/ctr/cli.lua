@@ -209,16 +209,23 @@ end
 
 --- Raise (exit 1, one line) when not run as root: every workflow that names
 -- its command (info.command) works on containers, images or networks,
--- which needs root until a rootless mode exists. `--help` is answered
+-- which needs root, except the rootless ones (ctr.rootless.COMMANDS, exit
+-- 125 for the others) on the caller's own state root. `--help` is answered
 -- before; info.root = false opts out (a workflow that needs no privilege).
 function M.need_root(info)
   if not info.command or info.root == false then return end
   local core = require "ctr.core"
   if core.geteuid() == 0 then return end
+  local rootless = require "ctr.rootless"
+  if rootless.own_state() then -- README "Running without root"
+    if rootless.COMMANDS[info.command] then return end
+    errors.raise(125, "\"%s\" needs root (running as uid %d): it does not work without root yet (README: Running without root)",
+      info.command, core.geteuid())
+  end
   -- docker's client exits 1 when it cannot reach its daemon (run: 125)
   errors.raise(info.command == "run" and 125 or 1,
     "\"%s\" needs root (running as uid %d): containers need namespaces, cgroups and mounts, "
-      .. "and the state in %s is root's; there is no rootless mode yet",
+      .. "and the state in %s is root's (your own state root works without root: README, Running without root)",
     info.command, core.geteuid(), require("ctr.state").root())
 end
 

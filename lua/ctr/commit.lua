@@ -291,6 +291,7 @@ function M.commit(c, ref, opts)
     local tmp = state.mktemp("commit")
     local ok, res = pcall(function()
       frozen(c, opts.pause ~= false, function() M.copy_upper(ov.upperdir, tmp) end)
+      if c.state.userns then require("ctr.userns").unshift_tree(tmp, c.state.userns) end -- its ids
       core.chmod(tmp, 493) -- a layer root: 0755 like the upper dir
       return image.add_layer_image {
         parent = parent, layer_dir = tmp, ref = ref, config = config,

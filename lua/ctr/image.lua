@@ -364,7 +364,7 @@ local function populate_busybox(root)
     local path = util.join(root, d[1])
     must(core.mkdir(path, d[2]))
     must(core.chmod(path, d[2]))
-    if d[3] then must(core.chown(path, d[3], d[3])) end
+    if d[3] and core.geteuid() == 0 then must(core.chown(path, d[3], d[3])) end -- rootless: ours
   end
   local bin = must(core.read_file(M.BUSYBOX))
   put_file(util.join(root, "bin/busybox"), bin, MODE_755)

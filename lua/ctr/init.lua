@@ -32,6 +32,7 @@ local submodules = {
   http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
   registry_image = true,
+  userns = true, rootless = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

@@ -236,12 +236,15 @@ local function default_mounts(o)
   end
   for _, f in ipairs({ "hostname", "hosts", "resolv.conf" }) do
     if o.files and o.files[f] then
-      m[#m + 1] = { destination = "/etc/" .. f, type = "bind", source = o.files[f], options = { "bind", "rprivate" } }
+      local opts = { "bind", "rprivate" }
+      if o.userns then opts[#opts + 1] = "idmap" end -- owned by the container's root
+      m[#m + 1] = { destination = "/etc/" .. f, type = "bind", source = o.files[f], options = opts }
     end
   end
   for _, v in ipairs(o.volumes or {}) do
     local opts = { "rbind", "rprivate" }
     if v.ro then opts[#opts + 1] = "ro" end
+    if v.idmap then opts[#opts + 1] = "ridmap" end -- -v ...:idmap (a user namespace's)
     m[#m + 1] = { destination = v.destination, type = "bind", source = v.source, options = opts }
   end
   return m
@@ -257,12 +260,13 @@ end
 local function namespaces(o)
   local ns = { { type = "pid" }, { type = "mount" }, { type = "ipc" }, { type = "uts" }, { type = "cgroup" } }
   if o.network ~= "host" then ns[#ns + 1] = { type = "network" } end
+  if o.userns then ns[#ns + 1] = { type = "user" } end
   return ns
 end
 
 --- Build the config. o: args, env (list "K=V"), cwd, uid, gid, groups,
 -- terminal, hostname, read_only, privileged, cap_add, cap_drop, network
--- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro}},
+-- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro, idmap}},
 -- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup), cgroup_v1
 -- (v1/hybrid: {{mount=, dir=}} the container's cgroup directory of each v1
 -- hierarchy, bound read-only below a tmpfs at /sys/fs/cgroup),
@@ -270,7 +274,9 @@ end
 -- resources (a table kept for inspect), rlimits, devices (what parse_devices
 -- returns: nodes made in /dev and allowed by the device policy), seccomp (a
 -- checked ctr.seccomp profile, resolved here against the capabilities; nil or
--- false: unconfined), no_new_privileges (default: not privileged).
+-- false: unconfined), no_new_privileges (default: not privileged), userns
+-- ({uid = map, gid = map}, map a list of {containerID, hostID, size}: a user
+-- namespace of its own, idmapped volumes; nil: the host's).
 function M.build(o)
   local caps = M.capabilities(o.cap_add, o.cap_drop, o.privileged)
   local resources = {}
@@ -311,6 +317,8 @@ function M.build(o)
       readonlyPaths = o.privileged and {} or readonly_paths(o),
       devices = device_nodes(o.devices),
       seccomp = o.seccomp and require("ctr.seccomp").resolve(o.seccomp, caps) or nil,
+      uidMappings = o.userns and o.userns.uid or nil,
+      gidMappings = o.userns and o.userns.gid or nil,
     },
   }
 end

@@ -27,6 +27,7 @@ local root_override = nil
 --- The state root: set_root's value, else $LUAC_CTR_ROOT, else /var/lib/luac-ctr.
 function M.root()
   local r = root_override or os.getenv("LUAC_CTR_ROOT")
+  if (r == nil or r == "") and core.geteuid() ~= 0 then r = require("ctr.rootless").default_root() end
   if r == nil or r == "" then r = M.DEFAULT_ROOT end
   return r
 end

@@ -33,11 +33,12 @@ local function random_name()
 end
 
 -- The volumes' host directories are created when missing (as docker does).
-local function make_volume_dirs(volumes)
+local function make_volume_dirs(volumes, maps)
   for _, v in ipairs(volumes) do
     if not core.exists(v.source) then
       local ok, err = util.mkdir_p(v.source, 493)
       if not ok then errors.throw("system", "cannot create the volume directory %s: %s", v.source, err) end
+      if maps then require("ctr.userns").give(v.source, maps) end -- a new one is the container's
     end
   end
 end
@@ -51,7 +52,7 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
     interactive = o.interactive or false, auto_remove = o.rm or false,
     network = { mode = plan.net, ip = o.ip, ports = plan.ports, hostname = hostname, add_hosts = o.add_host },
     log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
-    stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg,
+    stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg, userns = plan.maps,
   }
 end
 
@@ -61,11 +62,12 @@ local function write_files(o, plan, id, name, dir)
   mkdirs(dir)
   local durable = { durable = not o.rm } -- a --rm container's files go when it exits
   state.write_file(dir .. "/name", name, durable) -- for ctr.dead, should state.json be lost
+  plan.maps = plan.userns and require("ctr.userns").setup(plan.userns, id, dir) -- ids allocated
   local hostname = o.hostname or id:sub(1, 12)
   local files = spec.etc_files(dir, hostname, o)
   local dcfg = spec.docker_config(o, plan, hostname)
   local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
-  make_volume_dirs(plan.volumes)
+  make_volume_dirs(plan.volumes, plan.maps)
   state.write_json(dir .. "/config.json", cfg, durable)
   local st = state_record(o, plan, id, name, dir, hostname, dcfg)
   state.write_json(dir .. "/state.json", st, durable)
@@ -86,6 +88,7 @@ local function create_locked(o, plan)
   local ok, cfg, st = pcall(write_files, o, plan, id, o.name or random_name(), dir)
   if not ok then
     core.remove_all(dir)
+    if plan.userns then require("ctr.userns").release(id) end
     error(cfg, 0)
   end
   local c = object.new(id, st) -- just written: no need to read them back
@@ -96,9 +99,10 @@ end
 --- Create a container (state "created"); nothing runs yet. Options (docker
 -- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
 -- env_file (list of paths), workdir, user, group_add, hostname, tty, interactive,
--- volumes (list of "HOST:CTR[:ro]"), read_only, memory, memory_swap, cpus,
+-- volumes (list of "HOST:CTR[:ro][,idmap]"), read_only, memory, memory_swap, cpus,
 -- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
--- "HOST[:CONTAINER[:PERMS]]"), network, ip,
+-- "HOST[:CONTAINER[:PERMS]]"), network, ip, userns ("auto" or "host"),
+-- uidmap, gidmap (lists of "CONTAINER:HOST:SIZE"),
 -- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
 -- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
 -- without it the default seccomp profile applies, --privileged is unconfined),

@@ -10,7 +10,7 @@ local launch = require "ctr.container.launch"
 local M = {}
 local Container = object.Container
 
-local ALL_NS = { "mnt", "pid", "net", "ipc", "uts", "cgroup" }
+local ALL_NS = { "user", "mnt", "pid", "net", "ipc", "uts", "cgroup" } -- setns joins user first
 
 -- Join only the namespaces the container does not share with us (a
 -- --network host container shares the host's net namespace).

@@ -128,7 +128,8 @@ local function check_symlinks(path, lowers, what)
   end
 end
 
---- Parse a -v value "HOST:CTR[:ro|rw]" into {source, destination, ro}.
+--- Parse a -v value "HOST:CTR[:OPTS]" (OPTS: ro or rw, and idmap, comma
+-- separated) into {source, destination, ro, idmap}.
 -- The host directory is created when missing (as docker does).
 function M.parse_volume(spec, lowers)
   local parts = {}
@@ -136,9 +137,12 @@ function M.parse_volume(spec, lowers)
   if #parts < 2 or #parts > 3 or parts[1] == "" or parts[2] == "" then
     errors.throw("invalid", "invalid volume specification %q: use HOST:CONTAINER[:ro]", spec)
   end
-  local mode = parts[3]
-  if mode and mode ~= "ro" and mode ~= "rw" then
-    errors.throw("invalid", "invalid volume specification %q: unknown mode %q (ro or rw)", spec, mode)
+  local opts = {}
+  for m in (parts[3] or ""):gmatch("[^,]+") do
+    if m ~= "ro" and m ~= "rw" and m ~= "idmap" then
+      errors.throw("invalid", "invalid volume specification %q: unknown mode %q (ro, rw, idmap)", spec, m)
+    end
+    opts[m] = true
   end
   if parts[1]:sub(1, 1) ~= "/" then
     errors.throw("invalid", "invalid volume specification %q: the host path must be absolute (named volumes are not supported)", spec)
@@ -146,7 +150,7 @@ function M.parse_volume(spec, lowers)
   local dest = M.clean_path(parts[2], "volume destination")
   if dest == "/" then errors.throw("invalid", "invalid volume specification %q: cannot mount over /", spec) end
   check_symlinks(dest, lowers or {}, "volume destination")
-  return { source = parts[1], destination = dest, ro = mode == "ro" }
+  return { source = parts[1], destination = dest, ro = opts.ro or false, idmap = opts.idmap }
 end
 
 --- Merge environment lists the way docker does: base is a list of

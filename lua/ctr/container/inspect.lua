@@ -39,6 +39,8 @@ function Container:inspect()
     HostConfig = {
       Resources = json.object(st.resources or {}), AutoRemove = st.auto_remove or false,
       NetworkMode = st.network and st.network.mode or "none",
+      UsernsMode = require("ctr.userns").inspect(st.userns),
+      IDMappings = select(2, require("ctr.userns").inspect(st.userns)),
       LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
     },
     Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = st.network, Cgroup = st.cgroup,

@@ -36,7 +36,7 @@ end
 -- v2 directory.
 function M.cgroup_entry(g)
   local join, into = {}, nil
-  for _, d in ipairs(g:dirs()) do
+  for _, d in ipairs(g and g:dirs() or {}) do
     if core.exists(d .. "/cgroup.controllers") then into = d
     else join[#join + 1] = d .. "/tasks" end
   end
@@ -132,7 +132,7 @@ end
 -- The steps of a launch; box.p is the process once spawned (for the undo).
 local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
-  g:set_devices(require("ctr.oci").device_rules_of(cfg)) -- before any process is in it
+  if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)
@@ -165,14 +165,15 @@ end
 function Container:_launch(o)
   local cgroup = require "ctr.cgroup"
   local cfg = self:config()
-  local g = cgroup.create(self.state.cgroup, self.state.resources or {})
+  local g = nil -- rootless: no cgroup (README "Running without root")
+  if not require("ctr.rootless").active() then g = cgroup.create(self.state.cgroup, self.state.resources or {}) end
   local fds, box = {}, {}
   local ok, err = xpcall(launch_steps, traceback, self, o, cfg, g, fds, box)
   if not ok then
     if box.p then box.p:abort() end
     for _, fd in pairs(fds) do fd:close() end
     self:_detach_network()
-    pcall(g.remove, g, { force = true })
+    if g then pcall(g.remove, g, { force = true }) end
     error(err, 0)
   end
   record_start(self, box.p.pid)

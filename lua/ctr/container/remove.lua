@@ -63,12 +63,14 @@ function Container:_remove_locked()
   local dir = self.dir
   if core.rename(self.dir, trash) then dir = trash end
   local ok, err = core.remove_all(dir)
+  if not ok and require("ctr.rootless").active() then ok, err = require("ctr.rootless").remove_all(dir) end
   if not ok then
     -- back under containers/ (remove_all fails before deleting anything
     -- when a mount is below), so that the next rm can finish the work
     if dir == trash then core.rename(trash, self.dir) end
     errors.throw("system", "removing %s: %s", dir, err)
   end
+  if self.state.userns then require("ctr.userns").release(self.id) end
   return true
 end
 

@@ -137,6 +137,7 @@ end
 --- The network a container joins when none is given: "bridge" when
 -- bridge networking is available, else "none".
 function M.default_network()
+  if require("ctr.rootless").active() then return "none" end -- README "Running without root"
   return M.network_available() and "bridge" or "none"
 end
 
@@ -258,6 +259,12 @@ function M.plan(o)
   image_side(o, plan)
   plan.args, plan.entrypoint, plan.cmd = command_of(o, plan.icfg)
   plan.net = network_mode(o)
+  plan.userns = require("ctr.userns").for_create(o, plan.net) -- nil: the host's
+  if require("ctr.rootless").active() then -- a user namespace of the caller's ids
+    require("ctr.rootless").check(o, plan.net)
+    plan.userns = require("ctr.rootless").maps()
+  end
+  require("ctr.userns").check_volumes(plan.volumes, plan.userns)
   plan.env = user_env(o)
   plan.ports = ports_of(o, plan.net)
   plan.devices = check_privileges(o)
@@ -294,15 +301,18 @@ end
 -- options o and plan, with its hostname and /etc files.
 function M.oci_config(o, plan, id, dir, hostname, files)
   local env = environments(o, plan, hostname)
+  local rootless = require("ctr.rootless").active() -- no cgroup of its own
   return require("ctr.oci").build {
     args = plan.args, env = env, cwd = plan.cwd, uid = plan.uid, gid = plan.gid, groups = plan.groups,
     terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
     privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
     network = plan.net, volumes = plan.volumes, files = files, resources = plan.resources, devices = plan.devices,
-    cgroup_v2 = require("ctr.cgroup").layout() == "v2", cgroup_v1 = cgroup_v1_dirs("luac-ctr/" .. id),
+    cgroup_v2 = not rootless and require("ctr.cgroup").layout() == "v2",
+    cgroup_v1 = not rootless and cgroup_v1_dirs("luac-ctr/" .. id) or nil,
     rootfs = dir .. "/rootfs", lowerdir = table.concat(plan.lowers, ":"),
     upperdir = dir .. "/upper", workdir = dir .. "/work",
     seccomp = plan.seccomp, no_new_privileges = plan.security.no_new_privileges, rlimits = plan.rlimits,
+    userns = plan.maps,
   }
 end
 

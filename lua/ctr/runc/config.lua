@@ -53,8 +53,8 @@ local PROCESS_TODO = set("consoleSize", "apparmorProfile", "selinuxLabel", "comm
 local USER = set("uid", "gid", "additionalGids", "umask")
 local USER_TODO = set("username")
 local LINUX = set("namespaces", "resources", "cgroupsPath", "maskedPaths", "readonlyPaths", "devices", "seccomp",
-  "sysctl")
-local LINUX_TODO = set("uidMappings", "gidMappings", "rootfsPropagation", "mountLabel", "intelRdt",
+  "sysctl", "uidMappings", "gidMappings")
+local LINUX_TODO = set("rootfsPropagation", "mountLabel", "intelRdt",
   "personality", "timeOffsets")
 local RESOURCES = set("memory", "cpu", "pids", "devices")
 local RESOURCES_TODO = set("blockIO", "hugepageLimits", "network", "rdma", "unified")
@@ -63,7 +63,7 @@ local MEMORY_TODO = set("reservation", "kernel", "kernelTCP", "swappiness", "dis
   "checkBeforeUpdate")
 local CPU = set("quota", "period", "cpus", "mems")
 local CPU_TODO = set("shares", "realtimeRuntime", "realtimePeriod", "idle", "burst")
-local NS_TYPES = set("pid", "network", "mount", "ipc", "uts", "cgroup")
+local NS_TYPES = set("pid", "network", "mount", "ipc", "uts", "cgroup", "user")
 local MOUNT = set("destination", "type", "source", "options")
 local MOUNT_TODO = set("uidMappings", "gidMappings")
 local SECCOMP = set("defaultAction", "defaultErrnoRet", "architectures", "syscalls")
@@ -139,7 +139,8 @@ local function check_namespaces(ns)
   for i, n in ipairs(ns or {}) do
     local where = ("linux.namespaces[%d]"):format(i)
     check_keys(n, where, set("type", "path"))
-    if n.type == "user" or n.type == "time" then unsupported(where .. " (type " .. n.type .. ")") end
+    if n.type == "time" then unsupported(where .. " (type time)") end
+    if n.type == "user" and n.path ~= nil then unsupported(where .. " (joining a user namespace)") end
     if not NS_TYPES[n.type] then bad(where .. ".type", "unknown namespace type %s", errors.quote(tostring(n.type))) end
     if n.path ~= nil and (type(n.path) ~= "string" or n.path:sub(1, 1) ~= "/") then
       bad(where .. ".path", "must be an absolute path")
@@ -164,6 +165,7 @@ local function check_linux(l)
   check_keys(l, "linux", LINUX, LINUX_TODO)
   l = l or {}
   check_namespaces(l.namespaces)
+  require("ctr.userns").check_oci(l, new_ns(l.namespaces, "user"), bad)
   local r = l.resources
   check_keys(r, "linux.resources", RESOURCES, RESOURCES_TODO)
   if r then

@@ -30,7 +30,7 @@ local OPTS = {
             ["--additional-gids"] = "gids", ["-g"] = "gids" },
 }
 
-local ALL_NS = { "mnt", "pid", "net", "ipc", "uts", "cgroup" }
+local ALL_NS = { "user", "mnt", "pid", "net", "ipc", "uts", "cgroup" }
 local CAP_SETS = { "bounding", "effective", "permitted", "inheritable", "ambient" }
 
 local function id_num(s, what)

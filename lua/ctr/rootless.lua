@@ -1,0 +1,108 @@
+--- ctr.rootless: containers run by an unprivileged user.
+--
+-- Every container of a rootless caller has a user namespace of its own: the
+-- caller's uid is root inside, and uids 1..N are the caller's subordinate
+-- ids of /etc/subuid and /etc/subgid, mapped by Debian's setuid helpers
+-- newuidmap/newgidmap (package uidmap). The state lives under
+-- $XDG_DATA_HOME/luac-ctr ($HOME/.local/share/luac-ctr). The overlay is
+-- mounted inside the user namespace (userxattr). There are no cgroups (the
+-- host cannot delegate a v1 hierarchy) and no network but "none".
+local core = require "ctr.core"
+local errors = require "ctr.errors"
+
+local M = {}
+
+--- The workflows a rootless caller may run.
+M.COMMANDS = { run = true, exec = true, ps = true, logs = true, stop = true, rm = true, inspect = true,
+  kill = true, wait = true, start = true, restart = true, images = true }
+
+--- True when the caller is not root.
+function M.active() return core.geteuid() ~= 0 end
+
+--- The default state root of a rootless caller: $XDG_DATA_HOME/luac-ctr,
+-- else $HOME/.local/share/luac-ctr; nil when neither is set.
+function M.default_root()
+  local xdg = os.getenv("XDG_DATA_HOME")
+  if xdg and xdg:sub(1, 1) == "/" then return xdg .. "/luac-ctr" end
+  local home = os.getenv("HOME")
+  if home and home:sub(1, 1) == "/" then return home .. "/.local/share/luac-ctr" end
+  return nil
+end
+
+--- True when the state root (ctr.state.root()) is the caller's, or does
+-- not exist yet (it will be made as the caller's). A rootless caller never
+-- works on root's state.
+function M.own_state()
+  local st = core.stat(require("ctr.state").root())
+  return st == nil or st.uid == core.geteuid()
+end
+
+-- The caller's first subordinate range in path (/etc/subuid): start, count.
+local function subid(path, name, id)
+  local text = core.read_file(path) or ""
+  for line in text:gmatch("[^\n]+") do
+    local u, s, c = line:match("^([^:]+):(%d+):(%d+)%s*$")
+    if u == name or u == tostring(id) then return math.tointeger(tonumber(s)), math.tointeger(tonumber(c)) end
+  end
+  return nil
+end
+
+-- The caller's user name (from /etc/passwd), or nil.
+local function user_name(uid)
+  for line in (core.read_file("/etc/passwd") or ""):gmatch("[^\n]+") do
+    local name, u = line:match("^([^:]*):[^:]*:(%d+):")
+    if tonumber(u) == uid then return name end
+  end
+  return nil
+end
+
+--- The id maps of a rootless container: {mode = "rootless", uid = map,
+-- gid = map}, the caller's ids as 0 and its subordinate ids (at most
+-- 65536) as 1... Raises "invalid" when /etc/subuid or /etc/subgid has none.
+function M.maps()
+  local uid, gid = core.geteuid(), core.getegid()
+  local name = user_name(uid) or tostring(uid)
+  local function map(id, path)
+    local s, c = subid(path, name, uid)
+    if not s or c < 1 then
+      errors.throw("invalid", "rootless: no subordinate ids for %s in %s (usermod --add-subuids/--add-subgids)", name, path)
+    end
+    return { { containerID = 0, hostID = id, size = 1 }, { containerID = 1, hostID = s, size = math.min(c, 65535) } }
+  end
+  return { mode = "rootless", uid = map(uid, "/etc/subuid"), gid = map(gid, "/etc/subgid") }
+end
+
+--- Refuse, in one line (exit 125), what a rootless container cannot have:
+-- o the create options, net its network mode.
+function M.check(o, net)
+  local function no(what, why) errors.throw("invalid", "rootless: %s is not supported (%s)", what, why) end
+  if net ~= "none" then no("--network " .. net, "no pasta/slirp4netns support yet: use --network none") end
+  if o.publish and #o.publish > 0 then no("-p", "no network but none") end
+  if o.privileged then no("--privileged", "root's devices and capabilities") end
+  if o.uidmap or o.gidmap or (o.userns and o.userns ~= "auto") then no("--userns/--uidmap", "the ids are the caller's") end
+  for _, k in ipairs({ "memory", "memory_swap", "cpus", "cpuset_cpus", "pids_limit" }) do
+    if o[k] then no("--" .. k:gsub("_", "-"), "no delegated cgroup on this host") end
+  end
+end
+
+--- Remove dir (a container's directory) from inside a user namespace with
+-- the caller's subordinate ids (util-linux `unshare --map-auto
+-- --map-root-user`, which runs newuidmap/newgidmap): files the container
+-- made as its other users are not the caller's. Returns true or nil, err.
+function M.remove_all(dir)
+  local pid, ferr = core.fork()
+  if not pid then return nil, ferr end
+  if pid == 0 then
+    core.execve("unshare", { "unshare", "--map-auto", "--map-root-user", "--", "rm", "-rf", "--", dir },
+      { "PATH=/usr/sbin:/usr/bin:/sbin:/bin" })
+    core._exit(127)
+  end
+  local _, how, code = core.waitpid(pid)
+  if how ~= "exited" or code ~= 0 or core.exists(dir) then
+    return nil, ("rootless: removing %s in a user namespace (unshare --map-auto) failed (%s %s)"):format(
+      dir, tostring(how), tostring(code))
+  end
+  return true
+end
+
+return M
