@@ -58,13 +58,26 @@ static int l_link_add_bridge(lua_State *L) {
 }
 
 /***
- * net.link_add_veth(a, b) -> true | nil, err, errno
+ * net.link_add_veth(a, b [, opts]) -> true | nil, err, errno
  * Create a veth pair a <-> b in the caller's network namespace (both down).
+ * opts (one request, nothing to move or rename later): netns = the peer's
+ * namespace (see the module comment; b is created there, down, under its
+ * final name), master = a bridge to enslave a to, up = true to set a up.
  */
 static int l_link_add_veth(lua_State *L) {
   ctr_error_t err;
-  return push_result(L, ctr_nl_link_add_veth(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err),
-                     &err);
+  ctr_veth_conf_t c = {
+      .host = luaL_checkstring(L, 1), .peer = luaL_checkstring(L, 2), .peer_ns = CTR_NETNS_SELF};
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_getfield(L, 3, "netns");
+    c.peer_ns = check_ns(L, lua_gettop(L));
+    lua_getfield(L, 3, "master");
+    c.master = luaL_optstring(L, -1, NULL);
+    lua_getfield(L, 3, "up");
+    c.up = lua_toboolean(L, -1);
+  }
+  return push_result(L, ctr_nl_link_add_veth_conf(&c, &err), &err);
 }
 
 /***

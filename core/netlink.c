@@ -216,25 +216,52 @@ int ctr_nl_link_add_bridge(const char *name, ctr_error_t *err) {
   return nl_request(nlh, what, err);
 }
 
-int ctr_nl_link_add_veth(const char *a, const char *b, ctr_error_t *err) {
-  if (check_name(a, err) < 0 || check_name(b, err) < 0)
-    return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, a);
-  struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-  struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+/* The peer's part of a veth request: its name and, when given, its netns. */
+static void put_veth_peer(struct nlmsghdr *nlh, const ctr_veth_conf_t *c) {
   struct nlattr *peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
   struct ifinfomsg *pifi = mnl_nlmsg_put_extra_header(nlh, sizeof *pifi);
   pifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, b);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, c->peer);
+  if (c->peer_ns.fd >= 0)
+    mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)c->peer_ns.fd);
+  else if (c->peer_ns.pid > 0)
+    mnl_attr_put_u32(nlh, IFLA_NET_NS_PID, (uint32_t)c->peer_ns.pid);
   mnl_attr_nest_end(nlh, peer);
+}
+
+int ctr_nl_link_add_veth_conf(const ctr_veth_conf_t *c, ctr_error_t *err) {
+  if (check_name(c->host, err) < 0 || check_name(c->peer, err) < 0)
+    return -1;
+  int midx = 0;
+  if (c->master != NULL && (midx = ctr_nl_link_index(c->master, err)) < 0)
+    return -1;
+  char buf[NL_BUFSZ];
+  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+  ifi->ifi_change = IFF_UP;
+  ifi->ifi_flags = c->up ? IFF_UP : 0;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, c->host);
+  if (midx > 0)
+    mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)midx);
+  struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+  struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  put_veth_peer(nlh, c);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);
-  char what[80];
-  snprintf(what, sizeof what, "creating veth pair %s <-> %s", a, b);
+  char what[128];
+  if (c->peer_ns.fd >= 0 || c->peer_ns.pid > 0)
+    snprintf(what, sizeof what, "creating veth pair %s <-> %s (in the netns of %s %d)", c->host,
+             c->peer, c->peer_ns.fd >= 0 ? "fd" : "pid",
+             c->peer_ns.fd >= 0 ? c->peer_ns.fd : (int)c->peer_ns.pid);
+  else
+    snprintf(what, sizeof what, "creating veth pair %s <-> %s", c->host, c->peer);
   return nl_request(nlh, what, err);
+}
+
+int ctr_nl_link_add_veth(const char *a, const char *b, ctr_error_t *err) {
+  ctr_veth_conf_t c = {.host = a, .peer = b, .peer_ns = CTR_NETNS_SELF};
+  return ctr_nl_link_add_veth_conf(&c, err);
 }
 
 static int do_set_up(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {

@@ -27,6 +27,17 @@ typedef struct ctr_netns {
 int ctr_nl_link_add_bridge(const char *name, ctr_error_t *err);
 /* Create a veth pair a <-> b (both down, both in the caller's netns). */
 int ctr_nl_link_add_veth(const char *a, const char *b, ctr_error_t *err);
+/* A veth pair made in one request: host (in the caller's netns, enslaved to
+ * master when not NULL, up when up != 0) <-> peer, created (down) right in
+ * peer_ns under its final name, so it never has to be moved or renamed. */
+typedef struct ctr_veth_conf {
+  const char *host;
+  const char *peer;
+  ctr_netns_t peer_ns; /* CTR_NETNS_SELF: the caller's */
+  const char *master;  /* NULL: none */
+  int up;
+} ctr_veth_conf_t;
+int ctr_nl_link_add_veth_conf(const ctr_veth_conf_t *c, ctr_error_t *err);
 /* Set a link up (up != 0) or down, in ns (CTR_NETNS_SELF for the caller's). */
 int ctr_nl_link_set_up(const char *name, int up, ctr_netns_t ns, ctr_error_t *err);
 /* Enslave name to the bridge master (master NULL: release it). */

@@ -38,30 +38,6 @@ local function parse(defs, info, min, max)
   return opts, args, o
 end
 
--- One record as `docker network inspect` shows it.
-local function inspect_record(n)
-  local containers = {}
-  for cid, a in pairs(n.attachments or {}) do
-    containers[cid] = json.object {
-      Name = a.name or "", IPv4Address = a.ip .. "/" .. a.prefix, MacAddress = a.mac or "",
-      EndpointID = a.veth_host or "",
-      Ports = json.array((function()
-        local t = {}
-        for _, p in ipairs(a.ports or {}) do
-          t[#t + 1] = ("%s:%d->%d/%s"):format(p.host_ip, p.host_port, p.container_port, p.proto)
-        end
-        return t
-      end)()),
-    }
-  end
-  return json.object {
-    Name = n.name, Id = n.id, Created = n.created, Scope = "local", Driver = n.driver,
-    IPAM = { Driver = "default", Config = json.array { { Subnet = n.subnet, Gateway = n.gateway } } },
-    Containers = json.object(containers),
-    Options = { ["com.docker.network.bridge.name"] = n.bridge },
-  }
-end
-
 local commands = {}
 
 function commands.create()
@@ -102,7 +78,7 @@ function commands.inspect()
   local out, failed = {}, false
   for _, name in ipairs(args) do
     local n, err = network.get(name)
-    if n then out[#out + 1] = inspect_record(n)
+    if n then out[#out + 1] = n:inspect()
     else failed = true; errors.report(err) end
   end
   io.stdout:write(json.encode(json.array(out), { indent = true }), "\n")
@@ -128,24 +104,13 @@ function commands.connect()
     { nil, "alias", "list", "Add network-scoped alias for the container" },
   }, { usage = "network connect [OPTIONS] NETWORK CONTAINER",
        description = "Connect a container to a network", command = "connect" }, 2, 2)
-  local c = find_container(args[2])
-  if not c:running() then errors.raise(125, "container %s is not running", args[2]) end
-  local st = c.state
-  network.attach { network = args[1], container_id = c.id, pid = st.pid, ip = opts.ip, name = st.name,
-                   hostname = st.network and st.network.hostname, aliases = opts.alias,
-                   hosts_file = c.dir .. "/hosts" }
+  network.must_get(args[1]):connect(find_container(args[2]), { ip = opts.ip, aliases = opts.alias })
 end
 
 function commands.disconnect()
   local _, args = parse({}, { usage = "network disconnect NETWORK CONTAINER",
     description = "Disconnect a container from a network", command = "disconnect" }, 2, 2)
-  local c = find_container(args[2])
-  local n = network.get(args[1])
-  if not n then errors.raise(125, "no such network: %s", args[1]) end
-  if not n.attachments[c.id] then
-    errors.raise(125, "container %s is not connected to network %s", args[2], args[1])
-  end
-  network.detach { network = args[1], container_id = c.id }
+  network.must_get(args[1]):disconnect(find_container(args[2]))
 end
 
 commands.list = commands.ls

@@ -183,8 +183,9 @@ local function modname_of(file)
 end
 
 -- The Lua module files gendoc reads, relative to lua/ctr: the modules and
--- those of the packages split into a directory (lua/ctr/container/*.lua).
-G.LUA_SUBDIRS = { "", "container/" }
+-- those of the packages split into a directory (lua/ctr/container/*.lua,
+-- lua/ctr/network/*.lua).
+G.LUA_SUBDIRS = { "", "container/", "network/" }
 
 local function lua_files(srcdir)
   local t = {}

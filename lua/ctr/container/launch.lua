@@ -2,7 +2,6 @@
 -- cgroup, process, network attachment and execve, undone on any failure.
 -- (ctr.container.lifecycle supervises what it launched.)
 local core = require "ctr.core"
-local state = require "ctr.state"
 local util = require "ctr.util"
 local errors = require "ctr.errors"
 local hooks = require "ctr.hooks"
@@ -43,39 +42,38 @@ function M.cgroup_entry(g)
   return join, into
 end
 
+-- Reserve the container's address and record its attachment before its
+-- process is spawned: after the spawn, until the child's execve, every page
+-- the parent writes is a copy-on-write fault (loading ctr.network there
+-- took ~12 ms, ~3.5 ms before).
+function Container:_reserve_network()
+  local n = self.state.network
+  local mode = n and n.mode or "none"
+  if mode == "none" or mode == "host" then return end
+  self._net_reservation = require("ctr.network").reserve {
+    network = mode, container_id = self.id, name = self.state.name, ip = n.ip, hostname = n.hostname,
+    hosts_file = self.dir .. "/hosts", ports = n.ports, add_hosts = n.add_hosts,
+  }
+end
+
 function Container:_attach_network(pid)
   local mode = self.state.network and self.state.network.mode or "none"
   if mode == "none" or mode == "host" then return end
-  local network = require "ctr.network"
-  local att = network.attach {
-    network = mode, container_id = self.id, name = self.state.name, pid = pid,
-    ip = self.state.network.ip, hostname = self.state.network.hostname,
-    hosts_file = self.dir .. "/hosts", ports = self.state.network.ports,
-    add_hosts = self.state.network.add_hosts,
-  }
-  self.state.network.attachment = att
-end
-
--- Whether any network's file names the container (cheap: no JSON, no module).
-local function in_any_network(id)
-  local dir = state.dir("networks")
-  for _, f in ipairs(core.readdir(dir) or {}) do
-    local text = f:match("%.json$") and core.read_file(dir .. "/" .. f)
-    if text and text:find(id, 1, true) then return true end
-  end
-  return false
+  if not self._net_reservation then self:_reserve_network() end
+  local r = self._net_reservation
+  self._net_reservation = nil
+  self.state.network.attachment = require("ctr.network").plumb(r, pid)
 end
 
 -- Leave every network (the --network one and any `network connect`ed),
 -- dropping whatever rule is still tagged for us.
 function Container:_detach_network()
+  self._net_reservation = nil
   local n = self.state.network
-  if not n or not spec.network_available() or not in_any_network(self.id) then return end
-  local network = require "ctr.network"
-  if network.detach_all then
-    pcall(network.detach_all, self.id)
-  elseif n.mode ~= "none" and n.mode ~= "host" then
-    pcall(network.detach, { network = n.mode, container_id = self.id })
+  if not n or not spec.network_available() then return end
+  -- the store alone (cheap: no JSON parsed unless a file names us) says whether to load the rest
+  if #require("ctr.network.store").memberships(self.id) > 0 then
+    pcall(require("ctr.network").detach_all, self.id)
   end
   n.attachment = nil
 end
@@ -132,6 +130,7 @@ end
 -- The steps of a launch; box.p is the process once spawned (for the undo).
 local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
+  self:_reserve_network()
   if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
   local p = spawn(self, o, cfg, g, fds)
   box.p = p

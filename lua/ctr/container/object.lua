@@ -27,6 +27,26 @@ function M.new(id, st)
   return setmetatable({ id = id, dir = state.dir("containers", id), state = st }, Container)
 end
 
+--- What identifies the content of the file at path without reading it: its
+-- inode, size and modification time (state.json is only ever replaced by a
+-- rename, so another process's write changes it); nil when it is missing.
+function M.fingerprint(path)
+  local st = core.stat(path)
+  return st and ("%d:%d:%d"):format(st.ino, st.size, st.mtime_ns) or nil
+end
+
+--- Load container id's state.json: the container, or nil, err when it has
+-- no readable state. (Its fingerprint is taken first: a write landing
+-- between the two is seen by the next refresh.)
+function M.load(id)
+  local o = M.new(id, nil)
+  local fp = M.fingerprint(o.dir .. "/state.json")
+  local st, err = state.read_json(o.dir .. "/state.json")
+  if not st then return nil, err end
+  o.state, o._seen = st, fp
+  return o
+end
+
 --- The current status: "created", "running" or "exited". A container whose
 -- process is gone (or whose pid now belongs to another process: the start
 -- time is checked) is never reported as running.
@@ -42,10 +62,15 @@ end
 --- True when the container's process is running.
 function Container:running() return self:status() == "running" end
 
---- Re-read state.json (another process, e.g. the supervisor, may have changed it).
+--- Re-read state.json (another process, e.g. the supervisor, may have
+-- changed it); not read again when it is still the file this object last
+-- read or wrote.
 function Container:refresh()
-  local st = state.read_json(self.dir .. "/state.json")
-  if st then self.state = st end
+  local path = self.dir .. "/state.json"
+  local fp = M.fingerprint(path)
+  if fp and fp == self._seen then return self end
+  local st = state.read_json(path)
+  if st then self.state, self._seen = st, fp end
   return self
 end
 

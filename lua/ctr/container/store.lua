@@ -19,11 +19,7 @@ function M.dir(id, ...) return state.dir("containers", id, ...) end
 local cdir = M.dir
 
 --- Load a container by its full id; nil, err when it has no readable state.
-function M.load(id)
-  local st, err = state.read_json(cdir(id, "state.json"))
-  if not st then return nil, err end
-  return object.new(id, st)
-end
+function M.load(id) return object.load(id) end
 
 --- Every container (in no particular order); one whose state is missing
 -- or unreadable is listed as dead (ctr.dead), once no creation can be in progress.
@@ -80,8 +76,12 @@ function M.by_name(name)
   end
 end
 
+-- Save the state (holding the container's lock: no other write can land
+-- between ours and the fingerprint taken after it).
 function Container:_save()
-  state.write_json(cdir(self.id, "state.json"), self.state, { durable = not self.state.auto_remove })
+  local path = cdir(self.id, "state.json")
+  state.write_json(path, self.state, { durable = not self.state.auto_remove })
+  self._seen = object.fingerprint(path)
 end
 
 -- Run fn(...) holding the container's own lock (<dir>/lock, a state.lock_path
