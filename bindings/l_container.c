@@ -644,7 +644,8 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * cgroup_into=dir (a v2 cgroup to clone straight into), seccomp_bpf=
  * (linux.seccomp compiled before: core.seccomp_compile), start_fifo=path
  * (luac-runc: after proc:start() returns the child, set up, blocks opening
- * this fifo for writing and execs once someone reads it)}. The child waits
+ * this fifo for writing and execs once someone reads it), preserve_fds=N
+ * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds)}. The child waits
  * until proc:start(); in between, attach proc.pid to networks.
  */
 static int l_spawn(lua_State *L) {
@@ -664,6 +665,9 @@ static int l_spawn(lua_State *L) {
     c->cgroup_join = strlist(L, anchor, 2, "cgroup_join");
     into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
     c->start_fifo = lctr_optfield_string(L, 2, "start_fifo", NULL);
+    c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
+    luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
+                  "preserve_fds must be from 0 to 1024");
   }
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the cgroup to clone into");
@@ -701,7 +705,7 @@ static int ns_flags_of(lua_State *L, int t) {
  * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
  * seccomp= (the container's linux.seccomp; absent: unconfined), seccomp_bpf=
  * (that table compiled before: core.seccomp_compile), stdin=,
- * stdout=, stderr=}. Returns once the command has exec'd; with
+ * stdout=, stderr=, preserve_fds=N (fds 3..3+N-1 passed on)}. Returns once the command has exec'd; with
  * terminal=true proc:pty() is the master of a pty made inside the container.
  * On failure the 4th value tells whether execve itself failed (126/127).
  */
@@ -728,6 +732,9 @@ static int l_exec_in(lua_State *L) {
   lua_getfield(L, 2, "stderr");
   c->stderr_fd = lctr_optfd(L, -1, -1);
   lua_pop(L, 3);
+  c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
+  luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
+                "preserve_fds must be from 0 to 1024");
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the container's cgroup");
   /* a pidfd the caller already checked (start time) pins the container's

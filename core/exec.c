@@ -37,12 +37,12 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
   }
   /* the helper's cgroup and pid fds and every other fd of ours are closed
    * before the working directory is entered */
-  if (ctr_close_fds_except(sync_fd, &err) < 0 ||
+  if (ctr_close_fds_from_except(3 + cfg->preserve_fds, sync_fd, &err) < 0 ||
       ctr_apply_rlimits(cfg->rlimits, cfg->nrlimits, &err) < 0 ||
       ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", false, &err) < 0 ||
       ctr_confine(&cfg->proc, true, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
-      ctr_close_leaked_fds(&err) < 0 || ctr_sync_send(sync_fd, 'X', 0, &err) < 0 ||
-      ctr_confine(&cfg->proc, false, &err) < 0)
+      ctr_close_leaked_fds_from(3 + cfg->preserve_fds, &err) < 0 ||
+      ctr_sync_send(sync_fd, 'X', 0, &err) < 0 || ctr_confine(&cfg->proc, false, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   ctr_exec_guarded(cfg->proc.argv, cfg->proc.env, sealed, sync_fd, &err);
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);

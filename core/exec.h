@@ -21,6 +21,7 @@ typedef struct ctr_exec_cfg {
   ctr_rlimit_t *rlimits; /* the process's rlimits (docker exec: the container's) */
   size_t nrlimits;
   int stdin_fd, stdout_fd, stderr_fd;
+  int preserve_fds; /* fds 3 .. 3+preserve_fds-1 are passed on (runc's --preserve-fds) */
 } ctr_exec_cfg_t;
 
 /* Start the command; on success out->pid/pidfd/pty_fd describe it. */

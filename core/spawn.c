@@ -307,13 +307,16 @@ int ctr_redirect_stdio(int in, int out, int errfd, ctr_error_t *err) {
   return 0;
 }
 
-/* Close every fd above 2 but the sync socket and the start fifo. */
-static int close_fds_keeping(int sync_fd, int fifo_fd, ctr_error_t *err) {
+/* Close every fd from first on but the sync socket and the start fifo. */
+static int close_fds_keeping(int first, int sync_fd, int fifo_fd, ctr_error_t *err) {
   if (fifo_fd < 0)
-    return ctr_close_fds_except(sync_fd, err);
+    return ctr_close_fds_from_except(first, sync_fd, err);
   int lo = sync_fd < fifo_fd ? sync_fd : fifo_fd, hi = sync_fd < fifo_fd ? fifo_fd : sync_fd;
-  if (lo > 3 && syscall(SYS_close_range, 3, (unsigned)lo - 1, 0) < 0)
-    return ctr_fail_errno(err, "close_range 3..%d", lo - 1);
+  if (lo < first)
+    return ctr_fail(err, EBADF, "fd %d of the runtime is among the preserved fds 3..%d", lo,
+                    first - 1);
+  if (lo > first && syscall(SYS_close_range, (unsigned)first, (unsigned)lo - 1, 0) < 0)
+    return ctr_fail_errno(err, "close_range %d..%d", first, lo - 1);
   if (hi > lo + 1 && syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0) < 0)
     return ctr_fail_errno(err, "close_range %d..%d", lo + 1, hi - 1);
   if (syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0) < 0)
@@ -398,13 +401,13 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, 
       write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
   /* no fd of ours (a host directory among them) survives to the chdir */
-  if (close_fds_keeping(sync_fd, fifo_fd, err) < 0 ||
+  if (close_fds_keeping(3 + cfg->preserve_fds, sync_fd, fifo_fd, err) < 0 ||
       ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", true, err) < 0)
     return -1;
   if (ctr_confine(&cfg->proc, true, err) < 0 || ctr_apply_identity(&cfg->proc, err) < 0)
     return -1;
-  /* nothing of ours may leak into the container */
-  return ctr_close_leaked_fds(err);
+  /* nothing of ours may leak into the container (but the preserved fds) */
+  return ctr_close_leaked_fds_from(3 + cfg->preserve_fds, err);
 }
 
 __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int sync_fd,
@@ -459,19 +462,37 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   ctr_child_fail(sync_fd, &err, err.errnum == ENOENT ? 127 : 126);
 }
 
-int ctr_close_fds_except(int keep, ctr_error_t *err) {
-  if (keep > 3 && syscall(SYS_close_range, 3, (unsigned)keep - 1, 0) < 0)
-    return ctr_fail_errno(err, "close_range 3..%d", keep - 1);
-  unsigned from = keep >= 3 ? (unsigned)keep + 1 : 3;
+int ctr_close_fds_from_except(int first, int keep, ctr_error_t *err) {
+  if (keep >= 0 && keep < first)
+    return ctr_fail(err, EBADF, "fd %d of the runtime is among the preserved fds 3..%d", keep,
+                    first - 1);
+  if (keep > first && syscall(SYS_close_range, (unsigned)first, (unsigned)keep - 1, 0) < 0)
+    return ctr_fail_errno(err, "close_range %d..%d", first, keep - 1);
+  unsigned from = keep >= first ? (unsigned)keep + 1 : (unsigned)first;
   if (syscall(SYS_close_range, from, ~0U, 0) < 0)
     return ctr_fail_errno(err, "close_range %u..", from);
   return 0;
 }
 
-int ctr_close_leaked_fds(ctr_error_t *err) {
-  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    return ctr_fail_errno(err, "close_range (cloexec) 3..");
+int ctr_close_fds_except(int keep, ctr_error_t *err) {
+  return ctr_close_fds_from_except(3, keep, err);
+}
+
+int ctr_close_leaked_fds_from(int first, ctr_error_t *err) {
+  if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return ctr_fail_errno(err, "close_range (cloexec) %d..", first);
+  for (int fd = 3; fd < first; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0)
+      return ctr_fail_errno(err, "preserved fd %d", fd);
+    if ((flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+      return ctr_fail_errno(err, "clear close-on-exec on the preserved fd %d", fd);
+  }
   return 0;
+}
+
+int ctr_close_leaked_fds(ctr_error_t *err) {
+  return ctr_close_leaked_fds_from(3, err);
 }
 
 int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) {

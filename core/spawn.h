@@ -126,6 +126,10 @@ typedef struct ctr_spawn_cfg {
    * the fifo for writing until `start` opens it for reading, then execs.
    * Errors after that point go to the container's stderr. NULL: exec at once. */
   const char *start_fifo;
+
+  /* runc's --preserve-fds: fds 3 .. 3+preserve_fds-1 of the caller are passed
+   * to the container's process as they are (all must be open) */
+  int preserve_fds;
 } ctr_spawn_cfg_t;
 
 typedef struct ctr_spawned {
@@ -193,8 +197,16 @@ int ctr_sync_send(int sync_fd, char kind, int value, ctr_error_t *err);
  * /proc/self/fd. */
 int ctr_close_fds_except(int keep, ctr_error_t *err);
 
+/* The same from fd `first` on (fds 3..first-1 are passed on: --preserve-fds);
+ * keep must be >= first. */
+int ctr_close_fds_from_except(int first, int keep, ctr_error_t *err);
+
 /* Mark every fd above 2 close-on-exec, so nothing of ours reaches the container. */
 int ctr_close_leaked_fds(ctr_error_t *err);
+
+/* Mark every fd from `first` on close-on-exec and clear it on 3..first-1 (the
+ * preserved fds; each must be open). */
+int ctr_close_leaked_fds_from(int first, ctr_error_t *err);
 
 /* Write "0" to each file: move the calling thread/process into cgroups. */
 int ctr_join_cgroup_files(char **files, ctr_error_t *err);

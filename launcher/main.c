@@ -397,6 +397,9 @@ static int run_runc(lua_State *L, const lc_layout_t *lay, int argc, char **argv)
   lc_set_paths(L, lay);
   lc_register_preloads(L, lay);
   create_arg_table(L, argc, argv, 0, NULL);
+  /* the user's init.lua: its ctr.hooks (config, prestart, ...) apply here too */
+  if (run_init(L, lay) != 0)
+    return 1;
   if (luaL_loadbuffer(L, code, sizeof code - 1, "=" LC_RUNC_NAME) != LUA_OK)
     return report(L, 1);
   luaL_checkstack(L, argc, "too many arguments");

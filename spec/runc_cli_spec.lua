@@ -161,10 +161,11 @@ describe("luac-runc", function()
     assert.are.equal("denied\n1:3\n", out)
   end)
 
-  it("sends the pty master to --console-socket (SCM_RIGHTS)", function()
+  it("sends the pty master to --console-socket (SCM_RIGHTS), sized as process.consoleSize", function()
     local b = bundle("tty", function(cfg)
       cfg.process.terminal = true
-      cfg.process.args = { "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; sleep 1" }
+      cfg.process.consoleSize = { height = 33, width = 101 }
+      cfg.process.args = { "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; stty size; sleep 1" }
     end)
     local sockpath = tmp .. "/console.sock"
     os.remove(sockpath)
@@ -180,8 +181,9 @@ describe("luac-runc", function()
     assert.truthy(U.wait_for(function()
       local r = core.poll({ { master, "in" } }, 100)
       if r and #r > 0 then got = got .. (core.read(master, 4096) or "") end
-      return got:find("on-a-tty", 1, true)
-    end, 10))
+      return got:find("33 101", 1, true)
+    end, 10), got)
+    assert.matches("on%-a%-tty", got)
     master:close()
     runc({ "delete", "--force", "t1" })
     -- terminal without a console socket is an error before anything is made
@@ -255,9 +257,9 @@ describe("luac-runc", function()
     local cases = {
       { function(cfg) cfg.linux.uidMappings = { { containerID = 0, hostID = 100000, size = 65536 } } end,
         "linux%.uidMappings" },
-      { function(cfg) cfg.hooks = { prestart = { { path = "/bin/true" } } } end, "hooks" },
+      { function(cfg) cfg.linux.resources.hugepageLimits = { { pageSize = "2MB", limit = 1 } } end, "hugepageLimits" },
       { function(cfg) cfg.linux.intelRdt = { closID = "x" } end, "linux%.intelRdt" },
-      { function(cfg) cfg.linux.resources.cpu = { shares = 512 } end, "linux%.resources%.cpu%.shares" },
+      { function(cfg) cfg.linux.resources.cpu = { shares = 1 } end, "linux%.resources%.cpu%.shares: must be" },
       { function(cfg) cfg.linux.frobnicate = true end, "linux%.frobnicate: unknown field" },
       { function(cfg) cfg.linux.cgroupsPath = "system.slice:luac:x" end, "linux%.cgroupsPath" },
     }
@@ -269,6 +271,75 @@ describe("luac-runc", function()
       assert.is_false(core.exists(root .. "/x" .. i))
       assert.are.same({}, cgroup_left("x" .. i))
     end
+  end)
+
+  it("every error path: one line on stderr, the same msg as the last JSON line of --log, exit 1", function()
+    local log = tmp .. "/errors.json"
+    local function fails(args, pattern)
+      local all = { "--log", log, "--log-format", "json" }
+      table.move(args, 1, #args, #all + 1, all)
+      local _, err, code = runc(all)
+      assert.are.equal(1, code, err)
+      local msg = err:match("^luac%-runc: ([^\n]*)\n$")
+      assert.truthy(msg, err)
+      assert.matches(pattern, msg)
+      local last = read(log):match("([^\n]+)\n?$")
+      local entry = assert(json.decode(last), last)
+      assert.are.equal("error", entry.level)
+      assert.are.equal(msg, entry.msg)
+      assert.truthy(entry.time)
+    end
+    local bad = tmp .. "/badbundle"
+    assert(os.execute("mkdir -p " .. q(bad) .. " && echo '{not json' > " .. q(bad) .. "/config.json"))
+    fails({ "create", "--bundle", tmp .. "/nonexistent", "b1" }, "cannot read .*config%.json")
+    fails({ "create", "--bundle", bad, "b2" }, "badbundle/config%.json")
+    assert.is_false(core.exists(root .. "/b1") or core.exists(root .. "/b2"))
+    fails({ "start", "nope" }, "container nope does not exist")
+    fails({ "--bogus", "list" }, "unknown option")
+    -- kill and start of a container whose process has exited
+    local b = bundle("k1", function(cfg) cfg.process.args = { "true" } end)
+    local _, err, code = runc({ "create", "--bundle", b, "k1" })
+    assert.are.equal(0, code, err)
+    _, err, code = runc({ "start", "k1" })
+    assert.are.equal(0, code, err)
+    assert.truthy(U.wait_for(function() return state("k1").status == "stopped" end, 10))
+    fails({ "kill", "k1", "KILL" }, "not running")
+    fails({ "start", "k1" }, "cannot start a container that has stopped")
+    _, err, code = runc({ "delete", "k1" })
+    assert.are.equal(0, code, err)
+  end)
+
+  it("--systemd-cgroup: a slice:prefix:name cgroupsPath is made as systemd names it", function()
+    local b = bundle("sd1", function(cfg)
+      cfg.process.args = { "sleep", "1000" }
+      cfg.linux.cgroupsPath = "luacspec-a.slice:luac:sd1"
+    end)
+    local _, err, code = runc({ "--systemd-cgroup", "create", "--bundle", b, "sd1" }, { redirect = " >/dev/null" })
+    assert.are.equal(0, code, err)
+    local st = assert(json.decode(read(root .. "/sd1/state.json")))
+    assert.are.equal("luacspec.slice/luacspec-a.slice/luac-sd1.scope", st.cgroup)
+    local g = assert(require("ctr.cgroup").open(st.cgroup))
+    assert.are.same({ state("sd1").pid }, g:pids())
+    _, err, code = runc({ "delete", "--force", "sd1" })
+    assert.are.equal(0, code, err)
+    for _, h in ipairs(require("ctr.cgroup").info().hierarchies) do
+      assert.is_false(core.exists(h.mount .. "/" .. st.cgroup))
+      core.rmdir(h.mount .. "/luacspec.slice/luacspec-a.slice") -- the slices are left, as runc's
+      core.rmdir(h.mount .. "/luacspec.slice")
+    end
+  end)
+
+  it("runc's own default config.json runs as runc runs it (ambient caps without inheritable are not raised)", function()
+    local b = tmp .. "/runcspec"
+    assert(os.execute("mkdir -p " .. q(b) .. " && cd " .. q(b) .. " && runc spec && ln -s " .. q(rootfs) .. " rootfs"))
+    local cfg = assert(json.decode(read(b .. "/config.json")))
+    assert.truthy(cfg.process.capabilities.ambient[1]) -- the case: ambient set, no inheritable
+    cfg.process.terminal = false
+    cfg.process.args = { "sh", "-c", "grep -E '^Cap(Eff|Amb)' /proc/self/status" }
+    assert(core.write_file_atomic(b .. "/config.json", json.encode(cfg)))
+    local out, err, code = runc({ "run", "--bundle", b, "rs1" })
+    assert.are.equal(0, code, err)
+    assert.matches("CapEff:%s+0000000020000420\nCapAmb:%s+0000000000000000\n", out)
   end)
 
   it("features prints the runtime-spec features JSON", function()

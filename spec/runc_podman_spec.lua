@@ -46,7 +46,12 @@ setup(function()
     'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
     "[engine]",
     'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"', "" }, "\n")))
+    'events_logger = "file"',
+    -- the README's lines: luac-runc as the default runtime, without --runtime
+    'runtime = "luac-runc"',
+    'runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "luac-runc"]',
+    "[engine.runtimes]",
+    ("luac-runc = [%q]"):format(RUNC), "" }, "\n")))
   podman_cmd = "CONTAINERS_CONF=" .. q(tmp .. "/containers.conf") .. " podman --root " .. q(tmp .. "/storage") ..
     " --runroot " .. q(tmp .. "/runroot") .. " --tmpdir " .. q(tmp .. "/tmpdir") ..
     " --network-config-dir " .. q(tmp .. "/net") ..
@@ -61,6 +66,20 @@ teardown(function()
 end)
 
 describe("podman --runtime luac-runc", function()
+  it("containers.conf [engine.runtimes] makes luac-runc the runtime without --runtime", function()
+    local cmd = podman_cmd:gsub(" %-%-runtime '[^']*'$", "")
+    assert.are_not.equal(podman_cmd, cmd)
+    local _, err, code = U.sh(cmd .. " run -d --name conf1 --cidfile " .. q(tmp .. "/cid0") ..
+      " --network none localhost/bb:1 sleep 1000 >/dev/null")
+    assert.are.equal(0, code, err)
+    local cid = (core.read_file(tmp .. "/cid0") or ""):gsub("%s+", "")
+    assert.is_true(runc_has({ cid }))
+    assert.are.equal("luac-runc\n", (U.sh(cmd .. " inspect --format '{{.OCIRuntime}}' conf1")))
+    _, err, code = U.sh(cmd .. " rm -f -t 0 conf1 >/dev/null")
+    assert.are.equal(0, code, err)
+    assert.is_false(runc_has({ cid }))
+  end)
+
   it("run --rm: the output and the exit code of the container's process", function()
     local out, err, code = podman("run --rm --cidfile " .. q(tmp .. "/cid1") ..
       " --network none localhost/bb:1 sh -c 'echo hello; id -u; exit 3'")

@@ -11,9 +11,11 @@
 -- the asked format (json: {"level":"error","msg":...,"time":...}, what podman
 -- and containerd read back as the reason); exit code 1, as runc's.
 --
--- --systemd-cgroup is accepted (engines pass it) and changes nothing: cgroups
--- are made directly in cgroupfs; a cgroupsPath in systemd's slice:prefix:name
--- form is rejected.
+-- --systemd-cgroup: there is no systemd to ask (no D-Bus unit is made); the
+-- cgroups are made directly in cgroupfs as before, but a cgroupsPath in
+-- systemd's slice:prefix:name form is accepted and made as the directories
+-- systemd would name ("system.slice:libpod:ID" -> system.slice/libpod-ID.scope;
+-- without --systemd-cgroup that form is an error, as runc's).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local util = require "ctr.util"
@@ -34,13 +36,13 @@ usage: luac-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug]
                  [--systemd-cgroup] COMMAND [OPTIONS] [ARGS]
 commands:
   create --bundle B [--pid-file F] [--console-socket S] [--no-pivot]
-         [--no-new-keyring] [--preserve-fds 0] ID
+         [--no-new-keyring] [--preserve-fds N] ID
   start ID              state ID              kill [--all] ID [SIGNAL]
   delete [--force] ID   list [-q] [--format table|json]
   run [--bundle B] [--pid-file F] [--console-socket S] [--detach] ID
   exec [--process F | ARGS...] [--detach] [--pid-file F] [--console-socket S]
        [--tty] [--cwd D] [--env K=V]... [--user UID[:GID] ] [--cap CAP]...
-       [--no-new-privs] ID
+       [--no-new-privs] [--preserve-fds N] ID
   ps [--format table|json] ID     pause ID     resume ID
   update [--resources F|-] [--memory N] [--memory-swap N] [--cpu-quota N]
          [--cpu-period N] [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N] ID
@@ -116,6 +118,50 @@ local function log_line(ctx, level, msg)
   end
 end
 
+--- The fds passed to a container's process from fd 3 on: --preserve-fds
+-- value (a number string or nil) plus, with listen, systemd's LISTEN_FDS
+-- when LISTEN_PID is this process (first, as runc). Each must be open here.
+-- Returns the count and the env entries the process gets (LISTEN_FDS=n,
+-- LISTEN_PID=1) or an empty list.
+function M.extra_fds(value, where, listen)
+  local n = 0
+  if value ~= nil then
+    n = value:match("^%d+$") and math.tointeger(tonumber(value))
+    if not n or n > 1024 then
+      errors.raise(1, "%s: --preserve-fds %s: must be a number from 0 to 1024", where, errors.quote(value))
+    end
+  end
+  local env = {}
+  local lfds = listen and os.getenv("LISTEN_FDS")
+  if lfds and os.getenv("LISTEN_PID") == tostring(core.getpid()) then
+    local l = lfds:match("^%d+$") and math.tointeger(tonumber(lfds))
+    if l and l > 0 and l <= 1024 then n, env = n + l, { "LISTEN_FDS=" .. l, "LISTEN_PID=1" } end
+  end
+  for fd = 3, 2 + n do
+    if not core.readlink("/proc/self/fd/" .. fd) then
+      errors.raise(1, "%s: fd %d is to be passed on (--preserve-fds/LISTEN_FDS) but is not open", where, fd)
+    end
+  end
+  return n, env
+end
+
+--- Run the user's init.lua hooks (ctr.hooks) of event for container c (a
+-- table: id, bundle, pid, config, runtime = "luac-runc"); strict: a failure
+-- raises, else it is a warning.
+function M.user_hooks(ctx, event, c, strict)
+  local ok, err = pcall(require("ctr.hooks").run, event, c)
+  if ok then return end
+  if strict then errors.raise(1, "%s", errors.message(err)) end
+  M.warn(ctx, "%s", errors.message(err))
+end
+
+--- A warning: on stderr and in the log (the command goes on).
+function M.warn(ctx, fmt, ...)
+  local msg = errors.oneline(fmt:format(...))
+  io.stderr:write("luac-runc: warning: ", msg, "\n")
+  log_line(ctx, "warning", msg)
+end
+
 --- Debug lines go to the log with --debug.
 function M.debug(ctx, fmt, ...)
   if ctx.debug then log_line(ctx, "debug", fmt:format(...)) end
@@ -157,10 +203,14 @@ function M.main(...)
   local ok, err = xpcall(function()
     local i = 1
     while args[i] and args[i]:sub(1, 1) == "-" do i = i + 1; if GLOBAL.values[args[i - 1]] then i = i + 1 end end
-    g = M.parse(table.move(args, 1, i - 1, 1, {}), GLOBAL, "luac-runc")
+    -- --log and --log-format first: an error in the other options is logged too
+    for j = 1, math.min(i - 1, #args) do
+      local name, val = args[j]:match("^(%-%-log[%-%a]*)=(.*)$")
+      name, val = name or args[j], val or args[j + 1]
+      if name == "--log" then ctx.log = val elseif name == "--log-format" and val == "json" then ctx.log_format = "json" end
+    end
+    g = M.parse(table.move(args, 1, i - 1, 1, {}), GLOBAL, "global options")
     rest = table.move(args, i, #args, 1, {})
-    if g.log then ctx.log = g.log end
-    if g.log_format == "json" then ctx.log_format = "json" end
     ctx = make_ctx(g)
     if g.help then io.stdout:write(USAGE); return 0 end
     if g.version then

@@ -44,11 +44,10 @@ local function set(...)
   return s
 end
 
-local TOP = set("ociVersion", "process", "root", "hostname", "domainname", "mounts", "annotations", "linux")
-local TOP_TODO = set("hooks")
+local TOP = set("ociVersion", "process", "root", "hostname", "domainname", "mounts", "annotations", "linux", "hooks")
 local PROCESS = set("terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
-  "oomScoreAdj")
-local PROCESS_TODO = set("consoleSize", "apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
+  "oomScoreAdj", "consoleSize")
+local PROCESS_TODO = set("apparmorProfile", "selinuxLabel", "commandLine", "scheduler",
   "ioPriority", "execCPUAffinity")
 local USER = set("uid", "gid", "additionalGids", "umask")
 local USER_TODO = set("username")
@@ -61,8 +60,8 @@ local RESOURCES_TODO = set("blockIO", "hugepageLimits", "network", "rdma", "unif
 local MEMORY = set("limit", "swap")
 local MEMORY_TODO = set("reservation", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy",
   "checkBeforeUpdate")
-local CPU = set("quota", "period", "cpus", "mems")
-local CPU_TODO = set("shares", "realtimeRuntime", "realtimePeriod", "idle", "burst")
+local CPU = set("quota", "period", "cpus", "mems", "shares")
+local CPU_TODO = set("realtimeRuntime", "realtimePeriod", "idle", "burst")
 local NS_TYPES = set("pid", "network", "mount", "ipc", "uts", "cgroup", "user")
 local MOUNT = set("destination", "type", "source", "options")
 local MOUNT_TODO = set("uidMappings", "gidMappings")
@@ -77,6 +76,7 @@ local function check_process(p)
   if p.cwd ~= nil and (type(p.cwd) ~= "string" or p.cwd:sub(1, 1) ~= "/") then
     bad("process.cwd", "must be an absolute path")
   end
+  M.check_console_size(p)
   local umask = p.user and p.user.umask
   if umask ~= nil and umask ~= json.null and (math.type(umask) ~= "integer" or umask < 0 or umask > 511) then
     bad("process.user.umask", "must be an integer from 0 to 0777 (511)")
@@ -171,6 +171,10 @@ local function check_linux(l)
   if r then
     check_keys(r.memory, "linux.resources.memory", MEMORY, MEMORY_TODO)
     check_keys(r.cpu, "linux.resources.cpu", CPU, CPU_TODO)
+    local shares = r.cpu and r.cpu.shares
+    if not empty(shares) and shares ~= 0 and (math.type(shares) ~= "integer" or shares < 2 or shares > 262144) then
+      bad("linux.resources.cpu.shares", "must be an integer from 2 to 262144")
+    end
     check_keys(r.pids, "linux.resources.pids", set("limit"))
   end
   check_keys(l.seccomp, "linux.seccomp", SECCOMP, SECCOMP_TODO)
@@ -180,7 +184,8 @@ end
 --- Raise on the first field this runtime does not honour.
 function M.check(cfg)
   if type(cfg) ~= "table" then bad("(top)", "must be an object") end
-  check_keys(cfg, "", TOP, TOP_TODO)
+  check_keys(cfg, "", TOP)
+  require("ctr.runc.hooks").check(cfg.hooks)
   check_process(cfg.process)
   if type(cfg.root) ~= "table" or type(cfg.root.path) ~= "string" or cfg.root.path == "" then
     bad("root.path", "is required")
@@ -243,85 +248,60 @@ function M.device_nodes(l)
   return nodes
 end
 
---- The cgroup path (relative to every hierarchy) of linux.cgroupsPath.
-function M.cgroup_path(l, id)
-  local p = l.cgroupsPath
-  if empty(p) then return "luac-runc/" .. id end
-  if type(p) ~= "string" then bad("linux.cgroupsPath", "must be a string") end
-  if p:find(":", 1, true) then
-    bad("linux.cgroupsPath", "%s: the systemd slice:prefix:name form is not supported yet", errors.quote(p))
-  end
-  local rel = p:gsub("^/+", ""):gsub("/+$", "")
-  for seg in rel:gmatch("[^/]+") do
-    if seg == "." or seg == ".." then bad("linux.cgroupsPath", "%s: no . or .. allowed", errors.quote(p)) end
-  end
-  if rel == "" then bad("linux.cgroupsPath", "must name a cgroup below the root") end
-  return rel
-end
-
--- Options of a cgroup mount (nosuid, ro, ...) for each mount made of it,
--- plus extra ("memory", "cpu,cpuacct", "name=systemd": a hierarchy's).
-local function cgroup_opts(m, extra)
-  local opts = {}
-  for _, o in ipairs(m.options or {}) do
-    if o ~= "rw" and o ~= "rbind" and o ~= "bind" then opts[#opts + 1] = o end
-  end
-  for o in (extra or ""):gmatch("[^,]+") do opts[#opts + 1] = o end
-  return opts
-end
-
--- One hierarchy (mount point mnt, v1 controllers ctl or nil for cgroup2)
--- at dest: with a cgroup namespace the filesystem itself (it shows the
--- namespace root), else a bind of the container's own directory in it.
-local function hierarchy_mount(m, dest, mnt, ctl, path, cgroupns)
-  local opts = cgroup_opts(m, ctl)
-  if cgroupns then
-    return { destination = dest, type = ctl and "cgroup" or "cgroup2", source = "cgroup", options = opts }
-  end
-  local dir = mnt .. "/" .. path
-  if not core.exists(dir) then return nil end
-  local bopts = { "rbind" }
-  for _, o in ipairs(cgroup_opts(m)) do bopts[#bopts + 1] = o end
-  return { destination = dest, type = "bind", source = dir, options = bopts }
-end
-
---- Mounts of type "cgroup" as runc makes them: the container's own cgroup
--- (path, relative to each hierarchy) and nothing above it. With a cgroup
--- namespace (cgroupns true) the hierarchies are mounted (they show the
--- namespace root), without one the container's directories are bound. On
--- cgroup v2 one mount; on v1 and hybrid a tmpfs at the destination
--- (writable: the container's own, holding only the mount points) with each
--- v1 hierarchy below it (named after the host's mount point) and, hybrid,
--- cgroup2 as "unified". Each keeps the mount's options (ro: read-only).
-function M.cgroup_mounts(mounts, path, cgroupns)
-  local out = {}
-  for _, m in ipairs(mounts or {}) do
-    if m.type ~= "cgroup" then
-      out[#out + 1] = m
-    else
-      local info = require("ctr.cgroup").info()
-      if info.kind == "v2" then
-        out[#out + 1] = hierarchy_mount(m, m.destination, info.hierarchies[1].mount, nil, path, cgroupns)
-      else
-        out[#out + 1] = { destination = m.destination, type = "tmpfs", source = "tmpfs",
-                          options = { "nosuid", "nodev", "noexec", "mode=755", "size=64k" } }
-        for _, h in ipairs(info.hierarchies) do
-          local dest = m.destination .. "/" .. h.mount:match("([^/]+)$")
-          out[#out + 1] = hierarchy_mount(m, dest, h.mount, h.version == 1 and h.controllers or nil, path, cgroupns)
-        end
-      end
+--- Check process p's consoleSize ({height, width}, 0..65535 each).
+function M.check_console_size(p)
+  local cs = p.consoleSize
+  if cs == nil or cs == json.null then return end
+  check_keys(cs, "process.consoleSize", set("height", "width"))
+  for _, k in ipairs({ "height", "width" }) do
+    local v = cs[k]
+    if math.type(v) ~= "integer" or v < 0 or v > 65535 then
+      bad("process.consoleSize." .. k, "must be an integer from 0 to 65535")
     end
   end
-  return out
+end
+
+--- Give the pty (master fd) of process p its consoleSize, if it has one.
+function M.console_size(pty, p)
+  local cs = p.consoleSize
+  if type(cs) ~= "table" then return end
+  local ok, err = core.set_winsize(pty, cs.height or 0, cs.width or 0)
+  if not ok then errors.raise(1, "process.consoleSize: %s", err) end
+end
+
+--- Drop the ambient capabilities of process p that are not both permitted
+-- and inheritable: the kernel refuses to raise those, and runc skips them
+-- (runc's own default config.json lists ambient capabilities with no
+-- inheritable set). Returns the names dropped.
+function M.ambient_fix(p)
+  local caps = type(p) == "table" and p.capabilities
+  if type(caps) ~= "table" or type(caps.ambient) ~= "table" then return {} end
+  local function has(list, name)
+    for _, c in ipairs(type(list) == "table" and list or {}) do if c == name then return true end end
+    return false
+  end
+  local kept, dropped = {}, {}
+  for _, c in ipairs(caps.ambient) do
+    if has(caps.permitted, c) and has(caps.inheritable, c) then kept[#kept + 1] = c else dropped[#dropped + 1] = c end
+  end
+  caps.ambient = kept
+  return dropped
 end
 
 --- Read and check <bundle>/config.json. Returns the config with root.path
 -- made absolute and the default device nodes added: the table for core.spawn.
-function M.load(bundle)
+-- Before the check, the user's init.lua "config" hooks (ctr.hooks) get the
+-- config as a table and may change it: hook(cfg, { id, bundle, runtime });
+-- one raising fails create.
+function M.load(bundle, id)
   local text, err = core.read_file(bundle .. "/config.json")
   if not text then errors.raise(1, "cannot read %s/config.json: %s", bundle, err) end
   local cfg, jerr = json.decode(text)
   if not cfg then errors.raise(1, "%s/config.json: %s", bundle, jerr) end
+  if type(cfg) == "table" then
+    local ok, herr = pcall(require("ctr.hooks").run, "config", cfg, { id = id, bundle = bundle, runtime = "luac-runc" })
+    if not ok then errors.raise(1, "%s", errors.message(herr)) end
+  end
   M.check(cfg)
   if cfg.root.path:sub(1, 1) ~= "/" then cfg.root.path = bundle .. "/" .. cfg.root.path end
   local st = core.stat(cfg.root.path)

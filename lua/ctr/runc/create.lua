@@ -1,5 +1,5 @@
 --- luac-runc create [--bundle B] [--pid-file F] [--console-socket S]
---   [--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID
+--   [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
 --
 -- Clone the container's init from the bundle's config.json through
 -- core.spawn (the same path as luac-ctr run; the rootfs is the bundle's, no
@@ -7,14 +7,23 @@
 -- completely, then blocks on <root>/<ID>/exec.fifo until `start`. This
 -- process then exits: the engine's shim is the init's parent from now on.
 -- With process.terminal the pty master is sent over --console-socket
--- (SCM_RIGHTS). --no-pivot and --no-new-keyring are accepted and change
+-- (SCM_RIGHTS). --preserve-fds N: fds 3..3+N-1 are passed to the process
+-- as they are (with systemd's LISTEN_FDS for this process, those first and
+-- LISTEN_FDS/LISTEN_PID=1 in its env, as runc); every other fd is closed.
+-- --no-pivot and --no-new-keyring are accepted and change
 -- nothing: pivot_root and a fresh session keyring are always used.
+-- The config's prestart, createRuntime and createContainer hooks run once
+-- the init is set up (its namespaces made, its root already changed: a
+-- difference from runc, whose hooks run before pivot_root), before create
+-- returns; one failing fails create and leaves nothing (ctr.runc.hooks).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local util = require "ctr.util"
 local runc = require "ctr.runc"
 local store = require "ctr.runc.store"
 local config = require "ctr.runc.config"
+local cgroups = require "ctr.runc.cgroups"
+local hooks = require "ctr.runc.hooks"
 
 local M = {}
 
@@ -36,9 +45,10 @@ local function bundle_path(b)
 end
 
 local function check_opts(o, cfg)
-  if o.preserve_fds and o.preserve_fds ~= "0" then
-    errors.raise(1, "--preserve-fds %s: passing extra fds is not supported yet", errors.quote(o.preserve_fds))
-  end
+  local env
+  o.nfds, env = runc.extra_fds(o.preserve_fds, "create", true)
+  cfg.process.env = cfg.process.env or {}
+  table.move(env, 1, #env, #cfg.process.env + 1, cfg.process.env)
   if cfg.process.terminal and not o.console_socket then
     errors.raise(1, "process.terminal is true: --console-socket is required")
   end
@@ -66,13 +76,15 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local fifo = store.fifo(ctx, id)
   check(core.mknod(fifo, "p", 384), nil, "mkfifo " .. fifo)
   check(core.chmod(fifo, 402), nil, "chmod " .. fifo) -- 0622: a non-root init opens it for writing
-  local cgpath = config.cgroup_path(cfg.linux, id)
+  local cgpath = cgroups.cgroup_path(cfg.linux, id, ctx.systemd_cgroup)
   made.g = require("ctr.cgroup").create(cgpath, config.limits(cfg.linux.resources))
   made.g:set_devices(config.device_rules(cfg.linux)) -- before any process is in it
+  cgroups.cpu_shares(made.g, cfg.linux.resources)
   local cgroupns = false
   for _, n in ipairs(cfg.linux.namespaces or {}) do cgroupns = cgroupns or (n.type == "cgroup" and n.path == nil) end
-  cfg.mounts = config.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
-  local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo }
+  cfg.mounts = cgroups.cgroup_mounts(cfg.mounts, cgpath, cgroupns)
+  runc.user_hooks(ctx, "prestart", { id = id, bundle = bundle, config = cfg, runtime = "luac-runc" }, true)
+  local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo, preserve_fds = o.nfds }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
   local p, perr = core.spawn(cfg, opts)
   if not p then errors.raise(1, "cannot create the container process: %s", perr) end
@@ -80,11 +92,18 @@ local function launch(ctx, id, bundle, cfg, o, made)
   local started, serr = p:start()
   if not started then errors.raise(1, "container init: %s", serr) end
   local pty = p:pty()
-  if pty then send_console(o.console_socket, pty) end
+  if pty then
+    config.console_size(pty, cfg.process)
+    send_console(o.console_socket, pty)
+  end
   local st = {
     id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
     created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,
   }
+  -- the init is set up and waits for `start`: the create hooks (a failure
+  -- raises: the caller kills it and removes everything)
+  local state = store.oci_state(ctx, st, "creating")
+  for _, kind in ipairs({ "prestart", "createRuntime", "createContainer" }) do hooks.run(cfg, kind, state, p.pid) end
   check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", require("ctr.json").encode(cfg), 384), nil,
     "saving the config")
   store.save(ctx, st)
@@ -96,8 +115,12 @@ end
 -- proc (its parent is this process) and the state. Raises leaving nothing.
 function M.create(ctx, id, o)
   local bundle = bundle_path(o.bundle)
-  local cfg = config.load(bundle)
+  local cfg = config.load(bundle, id)
   check_opts(o, cfg)
+  local dropped = config.ambient_fix(cfg.process)
+  if #dropped > 0 then
+    runc.debug(ctx, "ambient capabilities not both permitted and inheritable, not raised: %s", table.concat(dropped, " "))
+  end
   if o.no_pivot then runc.debug(ctx, "--no-pivot: has no effect, pivot_root is always used") end
   store.ensure_root(ctx)
   local dir = store.dir(ctx, id)

@@ -1,6 +1,8 @@
 --- luac-runc delete [--force] ID: remove a stopped container's cgroup and
 -- state. --force kills (SIGKILL) a created or running one first, and is not
--- an error for a container that does not exist.
+-- an error for a container that does not exist. The config's poststop hooks
+-- run once the container and its cgroup are gone; one failing is a warning
+-- (stderr and the log), not an error, as runc.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local runc = require "ctr.runc"
@@ -28,6 +30,11 @@ function M.delete(ctx, st, force)
     local ok, err = pcall(g.remove, g, { force = true })
     if not ok then errors.raise(1, "delete %s: removing its cgroup: %s", st.id, errors.message(err)) end
   end
+  local cok, cfg = pcall(store.config, ctx, st)
+  local hok, herr = pcall(require("ctr.runc.hooks").run, cok and cfg or {}, "poststop",
+    store.oci_state(ctx, st, "stopped"))
+  if not hok then runc.warn(ctx, "delete %s: %s", st.id, errors.message(herr)) end
+  runc.user_hooks(ctx, "poststop", { id = st.id, bundle = st.bundle, config = cok and cfg or nil, runtime = "luac-runc" })
   local ok, err = core.remove_all(store.dir(ctx, st.id))
   if not ok then errors.raise(1, "delete %s: %s", st.id, err) end
 end

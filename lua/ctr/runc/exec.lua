@@ -1,6 +1,6 @@
 --- luac-runc exec [--process FILE | ARGS...] [--detach] [--pid-file F]
 --   [--console-socket S] [--tty] [--cwd D] [--env K=V]... [--user UID[:GID]]
---   [--additional-gids G]... [--cap CAP]... [--no-new-privs] [--preserve-fds 0] ID
+--   [--additional-gids G]... [--cap CAP]... [--no-new-privs] [--preserve-fds N] ID
 --
 -- Run a process in a running container through core.exec_in, the path of
 -- luac-ctr exec: the container's namespaces, cgroup, seccomp filter (from the
@@ -12,7 +12,8 @@
 -- as runc gives them), or with --tty a pty made inside the container whose
 -- master goes to --console-socket (or is relayed here when not detached).
 -- Not detached: waits and exits with the process's exit code (128+N for a
--- signal). --detach: exits once the process has exec'd. A process that
+-- signal). --preserve-fds N: fds 3..3+N-1 are passed to the process as they
+-- are. --detach: exits once the process has exec'd. A process that
 -- cannot be started is an error with exit code 255, as runc's.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
@@ -86,6 +87,7 @@ local function process_of(o, pos, cfg)
     if type(p) ~= "table" then errors.raise(1, "exec: --process %s: %s", o.process, tostring(jerr or "not an object")) end
     if type(p.args) ~= "table" or #p.args == 0 then errors.raise(1, "exec: --process: args must not be empty") end
     if p.user then user_of({}, p.user); id_num(tostring(p.user.uid or 0), "user.uid") end
+    require("ctr.runc.config").check_console_size(p)
     return p
   end
   if #pos < 2 then errors.raise(1, "exec: a command is required (ARGS or --process)") end
@@ -103,9 +105,7 @@ local function process_of(o, pos, cfg)
 end
 
 local function check_opts(o, proc)
-  if o.preserve_fds and o.preserve_fds ~= "0" then
-    errors.raise(1, "exec: --preserve-fds %s: passing extra fds is not supported yet", errors.quote(o.preserve_fds))
-  end
+  o.nfds = runc.extra_fds(o.preserve_fds, "exec", false)
   if (o.label and o.label ~= "") or (o.apparmor and o.apparmor ~= "") then
     errors.raise(1, "exec: SELinux and AppArmor labels are not supported on this host")
   end
@@ -135,8 +135,9 @@ local function send_console(path, pty)
   if not ok then errors.raise(1, "exec: --console-socket: sending the pty master: %s", serr) end
 end
 
-local function finish(o, p)
+local function finish(o, p, proc)
   local pty = p:pty()
+  if pty then require("ctr.runc.config").console_size(pty, proc) end
   if pty and o.console_socket then send_console(o.console_socket, pty); pty:close(); pty = nil end
   if o.pid_file then
     local ok, err = core.write_file_atomic(o.pid_file, tostring(p.pid), 420)
@@ -163,12 +164,14 @@ return function(ctx, args)
   if status ~= "running" then errors.raise(1, "cannot exec in a %s container", status) end
   local cfg = store.config(ctx, st)
   local proc = process_of(o, pos, cfg)
+  require("ctr.runc.config").ambient_fix(proc)
   check_opts(o, proc)
   local target = target_of(st, cfg, core.getpid())
+  target.preserve_fds = o.nfds
   target.pidfd = store.pidfd(st)
   if not target.pidfd then errors.raise(1, "container %s is not running", id) end
   local p, err = core.exec_in(proc, target)
   target.pidfd:close()
   if not p then errors.raise(255, "exec failed: %s", err) end
-  return finish(o, p)
+  return finish(o, p, proc)
 end

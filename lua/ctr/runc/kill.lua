@@ -18,6 +18,7 @@ return function(ctx, args)
   local id = runc.id_arg(pos, "kill", 2)
   local sig = signal_of(pos[2] or "SIGTERM")
   local st = store.load(ctx, id)
+  runc.user_hooks(ctx, "prestop", { id = id, bundle = st.bundle, pid = st.pid, signal = sig, runtime = "luac-runc" })
   if o.all then
     local g = require("ctr.cgroup").open(st.cgroup)
     for _, pid in ipairs(g and g:pids() or {}) do core.kill(pid, sig) end

@@ -75,9 +75,9 @@ function M.config(ctx, st)
   return cfg
 end
 
---- The runtime-spec state of a container.
-function M.oci_state(ctx, st)
-  local status = M.status(ctx, st)
+--- The runtime-spec state of a container (status: as computed, unless given).
+function M.oci_state(ctx, st, status)
+  status = status or M.status(ctx, st)
   local annotations = st.annotations
   if annotations == nil or next(annotations) == nil then annotations = json.object({}) end
   return {
