@@ -42,7 +42,7 @@ static size_t walk(const ctr_spawn_cfg_t *c) {
   n += touch(c->rootfs) + touch(c->overlay_lower) + touch(c->overlay_upper) + touch(c->overlay_work);
   n += touch(c->hostname);
   for (size_t i = 0; i < c->njoin_ns; i++)
-    n += touch(c->join_ns[i]);
+    n += touch(c->join_ns[i].path);
   for (size_t i = 0; i < c->nmounts; i++)
     n += touch(c->mounts[i].source) + touch(c->mounts[i].destination) + touch(c->mounts[i].type) +
          touch(c->mounts[i].data);
