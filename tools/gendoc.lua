@@ -185,7 +185,7 @@ end
 -- The Lua module files gendoc reads, relative to lua/ctr: the modules and
 -- those of the packages split into a directory (lua/ctr/container/*.lua,
 -- lua/ctr/network/*.lua).
-G.LUA_SUBDIRS = { "", "container/", "network/" }
+G.LUA_SUBDIRS = { "", "container/", "network/", "image/" }
 
 local function lua_files(srcdir)
   local t = {}

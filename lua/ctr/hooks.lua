@@ -16,14 +16,16 @@
 -- process that records the exit: the caller for a foreground run, the
 -- supervisor of a detached container, whose stdout and stderr are the
 -- file hooks.log in the container's state directory (<root>/containers/<id>/).
+local errors = require "ctr.errors"
+
 local M = {}
 
 local registry = {} -- event -> list of functions, in registration order
 
-local function check_event(event, level)
+local function check_event(event)
   if type(event) ~= "string" or event == "" then
-    error(("bad hook event (non-empty string expected, got %s)"):format(
-      type(event) == "string" and "empty string" or type(event)), level + 1)
+    errors.throw("invalid", "bad hook event (non-empty string expected, got %s)",
+      type(event) == "string" and "empty string" or type(event))
   end
 end
 
@@ -38,9 +40,9 @@ end
 -- @param fn function called as fn(...) with the arguments given to hooks.run
 -- @return fn (so it can be removed later with hooks.off)
 function M.on(event, fn)
-  check_event(event, 2)
+  check_event(event)
   if not callable(fn) then
-    error(("bad hook for '%s' (function expected, got %s)"):format(event, type(fn)), 2)
+    errors.throw("invalid", "bad hook for '%s' (function expected, got %s)", event, type(fn))
   end
   local list = registry[event]
   if not list then list = {}; registry[event] = list end
@@ -51,7 +53,7 @@ end
 --- Remove fn from event's hooks (its first registration).
 -- @return true if it was registered, false otherwise
 function M.off(event, fn)
-  check_event(event, 2)
+  check_event(event)
   local list = registry[event]
   if not list then return false end
   for i, f in ipairs(list) do
@@ -70,7 +72,7 @@ end
 -- at the next run.
 -- @return the number of hooks that ran
 function M.run(event, ...)
-  check_event(event, 2)
+  check_event(event)
   local list = registry[event]
   if not list then return 0 end
   local snapshot = table.move(list, 1, #list, 1, {})
@@ -78,7 +80,7 @@ function M.run(event, ...)
     local ok, err = pcall(fn, ...)
     io.stdout:flush() -- what a hook printed is out before a supervisor's _exit
     if not ok then
-      error(("hook '%s' #%d failed: %s"):format(event, i, tostring(err)), 0)
+      errors.throw(errors.is(err) and err.kind or "system", "hook '%s' #%d failed: %s", event, i, errors.message(err))
     end
   end
   return #snapshot
@@ -92,7 +94,7 @@ function M.list(event)
     for ev, list in pairs(registry) do t[ev] = table.move(list, 1, #list, 1, {}) end
     return t
   end
-  check_event(event, 2)
+  check_event(event)
   local list = registry[event] or {}
   return table.move(list, 1, #list, 1, {})
 end
@@ -102,7 +104,7 @@ function M.clear(event)
   if event == nil then
     registry = {}
   else
-    check_event(event, 2)
+    check_event(event)
     registry[event] = nil
   end
 end

@@ -12,7 +12,7 @@ function M.join(...)
   for i = 1, select("#", ...) do
     local p = select(i, ...)
     if type(p) ~= "string" and type(p) ~= "number" then
-      error(("util.join: argument %d is a %s, expected string"):format(i, type(p)), 2)
+      require("ctr.errors").throw("invalid", "util.join: argument %d is a %s, expected string", i, type(p))
     end
     p = tostring(p)
     if p ~= "" then parts[#parts + 1] = p end

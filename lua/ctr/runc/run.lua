@@ -1,6 +1,7 @@
 --- luac-runc run [--bundle B] [--pid-file F] [--console-socket S]
 --   [--detach] ID: create + start; without --detach wait for the init (our
 --   child here), delete the container and exit with its exit code.
+local errors = require "ctr.errors"
 local runc = require "ctr.runc"
 local create = require "ctr.runc.create"
 local start = require "ctr.runc.start"
@@ -18,6 +19,6 @@ return function(ctx, args)
   if o.detach then return 0 end
   local res, werr = p:wait()
   if not o.keep then delete.delete(ctx, st, true) end
-  if not res then error("run: waiting for the container: " .. tostring(werr), 0) end
+  if not res then errors.throw("system", "%s", "run: waiting for the container: " .. tostring(werr)) end
   return res.exit_code
 end
