@@ -55,4 +55,22 @@ describe("lint", function()
     assert.are.equal(1, code)
     assert.matches("arrayIndexOutOfBounds", err)
   end)
+
+  it("no lua/ctr module is over 400 lines and none raises a plain string", function()
+    local out, err, code = lint("shape")
+    assert.are.equal(0, code, out .. err)
+  end)
+
+  it("tools/shape.lua flags a long module and a plain string raise", function()
+    local long = {}
+    for i = 1, 401 do long[i] = "local _ = " .. i end
+    write(dir .. "/long.lua", table.concat(long, "\n") .. "\n")
+    write(dir .. "/raise.lua", 'local function f(x) error(("bad %s"):format(x), 0) end\nreturn f\n')
+    write(dir .. "/fine.lua", 'local errors = require "ctr.errors"\nerrors.throw("invalid", "bad")\n')
+    local _, err, code = U.sh("lua5.4 tools/shape.lua " .. U.q(dir))
+    assert.are.equal(1, code)
+    assert.matches("long%.lua: 401 lines", err)
+    assert.matches("raise%.lua:1: raises a plain string", err)
+    assert.is_nil(err:find("fine.lua", 1, true))
+  end)
 end)

@@ -4,7 +4,9 @@
 #            sh tools/format.sh fixes what it reports)
 #   lua      luacheck on lua/ scripts/ examples/ spec/ tools/ (.luacheckrc)
 #   c        cppcheck on core/ bindings/ launcher/
-# No argument: all three. Exits non-zero on the first finding.
+#   shape    tools/shape.lua: no lua/ctr module over 400 lines, no plain
+#            string raised in lua/ctr (errors.throw instead)
+# No argument: all four. Exits non-zero on the first finding.
 set -eu
 cd "$(dirname "$0")/.."
 build=${LUAC_CTR_BUILD:-build}
@@ -12,6 +14,10 @@ build=${LUAC_CTR_BUILD:-build}
 lint_format() {
   git ls-files 'core/*.[ch]' 'bindings/*.[ch]' 'launcher/*.[ch]' |
     xargs clang-format --dry-run -Werror
+}
+
+lint_shape() {
+  lua5.4 tools/shape.lua lua/ctr
 }
 
 lint_lua() {
@@ -32,12 +38,13 @@ lint_c() {
     core bindings launcher
 }
 
-[ $# -gt 0 ] || set -- format lua c
+[ $# -gt 0 ] || set -- format lua c shape
 for what in "$@"; do
   case $what in
     format) lint_format ;;
     lua) lint_lua ;;
     c) lint_c ;;
-    *) echo "tools/lint.sh: unknown check '$what' (format, lua, c)" >&2; exit 2 ;;
+    shape) lint_shape ;;
+    *) echo "tools/lint.sh: unknown check '$what' (format, lua, c, shape)" >&2; exit 2 ;;
   esac
 done
