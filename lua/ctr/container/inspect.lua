@@ -31,7 +31,8 @@ end
 
 --- A JSON-ready description (docker inspect's main fields): Id, Name,
 -- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
--- OOMKilled, TimedOut (killed at run's timeout), StartedAt, FinishedAt},
+-- OOMKilled, TimedOut (killed at run's timeout), StartedAt, FinishedAt,
+-- Health {Status, FailingStreak, Log} when it has a health check},
 -- Config (the OCI config, plus docker's Labels), HostConfig
 -- {Resources (limits), NetworkMode, AutoRemove, LogConfig}, Mounts (the
 -- volumes), NetworkSettings (the state's network record, plus docker's
@@ -61,6 +62,7 @@ function Container:inspect()
       Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
       ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false, TimedOut = st.timed_out or false,
       StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
+      Health = require("ctr.container.health").docker_health(st),
     },
     Config = cfg,
     HostConfig = {
