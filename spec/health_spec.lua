@@ -88,6 +88,34 @@ describe("health checks #root", function()
     for _, m in ipairs(mons) do assert.is_true(U.wait_for(function() return not alive(m) end, 10)) end
   end)
 
+  it("uses the image's Healthcheck (hostile fields ignored) unless the run overrides or disables it", function()
+    local image = require "ctr.image"
+    local bb = image.ensure_busybox()
+    local cfg = { Env = { image.DEFAULT_PATH }, Cmd = { "sh" },
+      Healthcheck = { Test = { "CMD-SHELL", "echo from-image" }, Interval = 200000000, Retries = 2,
+                      Timeout = "bogus", StartPeriod = -5 } }
+    image.store_image { layers = bb.layers, config = cfg, ref = "hc:img" }
+    local c = container.run { image = "hc:img", network = "none", cmd = { "sleep", "60" }, detach = true }
+    local hc = c.state.healthcheck
+    assert.are.same({ "/bin/sh", "-c", "echo from-image" }, { table.unpack(hc.cmd) })
+    assert.are.equal(0.2, hc.interval)
+    assert.are.equal(30, hc.timeout)
+    assert.are.equal(0, hc.start_period)
+    assert.is_true(U.wait_for(function() return c:health().status == "healthy" end, 10))
+    assert.are.equal("from-image\n", c:health().log[1].output)
+    local c2 = container.run { image = "hc:img", network = "none", cmd = { "sleep", "60" }, detach = true,
+      health = { retries = 7 } }
+    assert.are.equal(7, c2.state.healthcheck.retries)
+    assert.are.equal(0.2, c2.state.healthcheck.interval)
+    local c3 = container.run { image = "hc:img", network = "none", cmd = { "true" }, health = false }
+    assert.is_nil(c3.container.state.healthcheck)
+    cfg.Healthcheck.Test = { "NONE" }
+    image.store_image { layers = bb.layers, config = cfg, ref = "hc:none" }
+    local c4 = container.create { image = "hc:none", network = "none", cmd = { "true" } }
+    assert.is_nil(c4:health())
+    for _, x in ipairs({ c, c2, c3.container, c4 }) do x:remove { force = true } end
+  end)
+
   it("refuses bad health options, leaving nothing; false and --no-healthcheck mean none", function()
     for _, bad in ipairs({ "true", { cmd = 5 }, { cmd = {} }, { cmd = "true", interval = -1 },
                           { cmd = "true", retries = "x" }, { cmd = "true", intervl = 1 }, { interval = 1 } }) do
