@@ -56,6 +56,8 @@ describe("health checks #root", function()
     assert.are.equal(0, doc.State.Health.FailingStreak)
     assert.are.equal(5, #doc.State.Health.Log)
     assert.matches("^%d+%-%d+%-%d+T", doc.State.Health.Log[1].Start)
+    assert.are.same({ "CMD", "sh", "-c", "echo ok" }, doc.Config.Healthcheck.Test)
+    assert.are.equal(200000000, doc.Config.Healthcheck.Interval)
     c:refresh()
     local mon = c.state.health.monitor
     assert.is_true(alive(mon))

@@ -227,6 +227,17 @@ local function rfc3339(t)
   return util.rfc3339(s, math.floor((t - s) * 1e9))
 end
 
+--- docker inspect's Config.Healthcheck of a check hc (nil: none): {Test =
+-- {"CMD", ...}, Interval, Timeout, StartPeriod (nanoseconds), Retries}.
+function M.docker_config(hc)
+  if not hc then return nil end
+  local test = json.array({ "CMD" })
+  for _, a in ipairs(hc.cmd) do test[#test + 1] = a end
+  local function ns(s) return math.floor(s * 1e9 + 0.5) end
+  return { Test = test, Interval = ns(hc.interval), Timeout = ns(hc.timeout),
+           StartPeriod = ns(hc.start_period), Retries = hc.retries }
+end
+
 --- docker inspect's State.Health of the container (nil: no check):
 -- {Status, FailingStreak, Log = {{Start, End, ExitCode, Output}}}.
 function M.docker_health(st)

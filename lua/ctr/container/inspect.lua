@@ -26,6 +26,7 @@ local function with_docker_fields(st, cfg)
   net.Ports = docker_ports(net.ports)
   for k, v in pairs(cfg) do config[k] = v end
   config.Labels = json.object(st.labels or {})
+  config.Healthcheck = require("ctr.container.health").docker_config(st.healthcheck)
   return net, config
 end
 
@@ -33,7 +34,7 @@ end
 -- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
 -- OOMKilled, TimedOut (killed at run's timeout), StartedAt, FinishedAt,
 -- Health {Status, FailingStreak, Log} when it has a health check},
--- Config (the OCI config, plus docker's Labels), HostConfig
+-- Config (the OCI config, plus docker's Labels and Healthcheck), HostConfig
 -- {Resources (limits), NetworkMode, AutoRemove, LogConfig}, Mounts (the
 -- volumes), NetworkSettings (the state's network record, plus docker's
 -- Ports: {["80/tcp"] = {{HostIp=, HostPort=}}}, those published at run time
