@@ -78,6 +78,7 @@ function M.run(event, ...)
     local ok, err = pcall(fn, ...)
     io.stdout:flush() -- what a hook printed is out before a supervisor's _exit
     if not ok then
+      require("ctr.errors").rethrow_interrupt(err) -- Ctrl-C keeps its kind and code
       error(("hook '%s' #%d failed: %s"):format(event, i, tostring(err)), 0)
     end
   end

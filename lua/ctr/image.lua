@@ -467,6 +467,7 @@ function M.import(tarball, ref, opts)
       return register({ lid }, config, ref, { comment = opts.message })
     end)
   end)
+  if not rok then errors.rethrow_interrupt(img) end
   if not rok then error("cannot import " .. tarball .. ": " .. errors.message(img), 0) end
   return img
 end
