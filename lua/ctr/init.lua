@@ -19,7 +19,7 @@
 --   ctr.on_exit(fn) run fn when the script ends: returns, errs, is interrupted
 --                  or calls os.exit (ctr.onexit)
 --   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
---   dead, runc, freezer, onexit: each is the module ctr.<name>; spec/parity_b_spec.lua loads
+--   dead, runc, freezer, onexit, check, labels: each is the module ctr.<name>; spec/parity_b_spec.lua loads
 --   every one)
 local M = { _VERSION = "luac-ctr 0.1.0" }
 
@@ -32,7 +32,7 @@ local submodules = {
   http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
   registry_image = true,
-  userns = true, rootless = true,
+  userns = true, rootless = true, check = true, labels = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
