@@ -43,7 +43,11 @@ local function ports_of(st)
 end
 
 local function status_text(c, status, now)
-  if status == "running" then return "Up " .. util.human_duration(now - (c.state.started_at or now)) end
+  if status == "running" then
+    local h = c.state.healthcheck and c.state.health
+    local tag = h and (h.status == "starting" and " (health: starting)" or (" (" .. tostring(h.status) .. ")")) or ""
+    return "Up " .. util.human_duration(now - (c.state.started_at or now)) .. tag
+  end
   if status == "exited" then
     local code = c:exit_code() -- may refresh c.state: read the times after it
     return ("Exited (%d) %s ago"):format(code, util.human_duration(now - (c.state.finished_at or now)))

@@ -45,6 +45,12 @@ local defs = {
   { nil, "dns", "list", "Set custom DNS servers", key = "dns" },
   { nil, "log-max-size", "size", "Rotate the container's log at this size (default 10m)", key = "log_max" },
   { nil, "log-max-files", "int", "Log files kept, with the current one (default 2)", key = "log_files" },
+  { nil, "health-cmd", "string", "Command to run to check health (run by /bin/sh -c)" },
+  { nil, "health-interval", "duration", "Time between running the check (default 30s)" },
+  { nil, "health-timeout", "duration", "Maximum time to allow one check to run (default 30s)" },
+  { nil, "health-retries", "int", "Consecutive failures needed to report unhealthy (default 3)" },
+  { nil, "health-start-period", "duration", "Start period for the container to initialize before counting retries" },
+  { nil, "no-healthcheck", "flag", "Disable any container-specified HEALTHCHECK" },
   { "l", "label", "list", "Set meta data on a container (KEY=VALUE)" },
   { nil, "label-file", "list", "Read in a line delimited file of labels" },
 }
@@ -69,6 +75,13 @@ for _, f in ipairs(opts.label_file or {}) do
 end
 for _, l in ipairs(opts.label or {}) do label_list[#label_list + 1] = l end
 o.labels = labels.parse(label_list)
+if opts.no_healthcheck then
+  if opts.health_cmd then errors.raise(125, "--no-healthcheck conflicts with --health-* options") end
+  o.health = false
+elseif opts.health_cmd or opts.health_interval or opts.health_timeout or opts.health_retries or opts.health_start_period then
+  o.health = { cmd = opts.health_cmd, interval = opts.health_interval, timeout = opts.health_timeout,
+               retries = opts.health_retries, start_period = opts.health_start_period }
+end
 
 local res = container.run(o) -- detached: the container; else its exit
 if o.detach then

@@ -210,6 +210,7 @@ local CREATE = {
   log_files = "integer", security_opt = "list", labels = "map", ulimits = "list",
   -- options of other parts of the API, checked here once for all
   userns = "string", uidmap = "list", gidmap = "list",
+  health = function(v) return v == false or type(v) == "table", "a table {cmd =, interval =, ...} or false" end,
   _aliases = { workdir = "cwd" },
 }
 

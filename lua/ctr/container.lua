@@ -30,6 +30,7 @@
 --   ctr.container.scope      containers removed with a scope or the script
 --   ctr.container.events     start, exit and oom events
 --   ctr.container.image      commit, export (ctr.commit)
+--   ctr.container.health     health checks (HEALTHCHECK) of detached containers
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 local object = require "ctr.container.object"
@@ -47,6 +48,7 @@ require "ctr.container.launch"
 require "ctr.container.exec"
 require "ctr.container.inspect"
 require "ctr.container.image"
+require "ctr.container.health"
 
 local M = {}
 M.Container = object.Container

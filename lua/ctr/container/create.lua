@@ -54,6 +54,7 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
     network = { mode = plan.net, ip = o.ip, ports = plan.ports, hostname = hostname, add_hosts = o.add_host },
     log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
     stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg, userns = plan.maps, labels = plan.labels,
+    healthcheck = plan.healthcheck,
   }
 end
 
@@ -109,7 +110,9 @@ end
 -- publish (list), add_host, dns, rm (remove when it exits), log_max, log_files,
 -- security_opt (list: seccomp=unconfined|PROFILE.json, no-new-privileges;
 -- without it the default seccomp profile applies, --privileged is unconfined),
--- ulimits (list of "NAME=SOFT[:HARD]", docker's --ulimit: the process's rlimits).
+-- ulimits (list of "NAME=SOFT[:HARD]", docker's --ulimit: the process's rlimits),
+-- health ({cmd =, interval =, timeout =, retries =, start_period =} or false:
+-- see ctr.container.health; default: the image's HEALTHCHECK).
 -- Returns the container; raises on bad input, leaving nothing behind: an
 -- unknown option or one of the wrong type is an `invalid` error (ctr.check).
 function M.create(o)
@@ -117,6 +120,7 @@ function M.create(o)
   local plan = spec.plan(o)
   local lbl = require("ctr.labels").normalize(o.labels)
   plan.labels = next(lbl) and require("ctr.json").object(lbl) or nil
+  plan.healthcheck = require("ctr.container.health").plan(o.health, plan.icfg, "container.create")
   return state.with_lock(create_locked, o, plan)
 end
 

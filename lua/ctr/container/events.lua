@@ -6,8 +6,11 @@
 -- Each event is {type =, container =, time =, result =}: type "start" (time
 -- = started_at), "exit" (time = finished_at, result = the container's
 -- result, see Container:result) or "oom" (right after the "exit" of a run the
--- kernel's OOM killer ended). Exits are heard at once (the pidfds of the
--- running containers are polled); starts are noticed within 0.1 s.
+-- kernel's OOM killer ended) or "health" (status = the new health status,
+-- "healthy" or "unhealthy", when a health check's status changed: see
+-- ctr.container.health). Exits are heard at once (the pidfds of the
+-- running containers are polled); starts and health changes are noticed
+-- within 0.1 s.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local store = require "ctr.container.store"
@@ -38,7 +41,7 @@ end
 function M.events(o)
   o = o or {}
   local self = setmetatable({ queue = {}, seen = {}, list = resolve(o.containers) }, Events)
-  for _, c in ipairs(self.list) do self.seen[c] = { runs = -1, exits = -1 } end
+  for _, c in ipairs(self.list) do self.seen[c] = { runs = -1, exits = -1, health = -1 } end
   -- what is recorded: queued when since says so, else only remembered
   self:_scan(o.since or math.huge)
   table.sort(self.queue, function(a, b)
@@ -63,6 +66,13 @@ local function scan_one(self, c, since)
     push(self, "start", c, st.started_at)
   end
   seen.runs = runs
+  local h = st.health
+  local changes = type(h) == "table" and h.changes or 0
+  if changes ~= seen.health and h and h.changed_at and h.changed_at >= since then
+    push(self, "health", c, h.changed_at)
+    self.queue[#self.queue].status = h.status
+  end
+  seen.health = changes
   if c:status() == "exited" and st.status == "running" then c:_await_record(2) end
   st = c.state
   local exits = st.status == "exited" and (st.exits or runs) or seen.exits

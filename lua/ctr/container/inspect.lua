@@ -26,13 +26,15 @@ local function with_docker_fields(st, cfg)
   net.Ports = docker_ports(net.ports)
   for k, v in pairs(cfg) do config[k] = v end
   config.Labels = json.object(st.labels or {})
+  config.Healthcheck = require("ctr.container.health").docker_config(st.healthcheck)
   return net, config
 end
 
 --- A JSON-ready description (docker inspect's main fields): Id, Name,
 -- Image, Created, Path/Args, State {Status, Running, Pid, ExitCode,
--- OOMKilled, TimedOut (killed at run's timeout), StartedAt, FinishedAt},
--- Config (the OCI config, plus docker's Labels), HostConfig
+-- OOMKilled, TimedOut (killed at run's timeout), StartedAt, FinishedAt,
+-- Health {Status, FailingStreak, Log} when it has a health check},
+-- Config (the OCI config, plus docker's Labels and Healthcheck), HostConfig
 -- {Resources (limits), NetworkMode, AutoRemove, LogConfig}, Mounts (the
 -- volumes), NetworkSettings (the state's network record, plus docker's
 -- Ports: {["80/tcp"] = {{HostIp=, HostPort=}}}, those published at run time
@@ -61,6 +63,7 @@ function Container:inspect()
       Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
       ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false, TimedOut = st.timed_out or false,
       StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
+      Health = require("ctr.container.health").docker_health(st),
     },
     Config = cfg,
     HostConfig = {

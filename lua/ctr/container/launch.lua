@@ -156,6 +156,7 @@ local function record_start(self, pid)
   st.finished_at, st.exit_code, st.oom_killed = nil, nil, nil
   st.signal, st.timed_out, st.runs = nil, nil, (st.runs or 0) + 1 -- runs: for ctr.container.events
   st.supervisor = { pid = core.getpid(), starttime = core.starttime(core.getpid()) }
+  if st.healthcheck then st.health = require("ctr.container.health").initial(st.health) end
   self:_save()
 end
 

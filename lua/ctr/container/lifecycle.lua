@@ -135,7 +135,9 @@ local function supervisor_main(self, w, timeout)
     reported = true
     w:close()
     redirect_stdio_to_null(self.dir .. "/hooks.log")
+    local hup = require("ctr.container.health").spawn_monitor(self, fds) -- the probes: ctr.container.health
     supervise(self, p, fds, g, { echo = false, timeout = timeout })
+    if hup then hup:close() end
   end)
   if not ok and not reported then
     local e = errors.from(err)
