@@ -11,26 +11,31 @@ local errors = require "ctr.errors"
 local container = require "ctr.container"
 local logs = require "ctr.logs"
 
-local o, args = cli.parse({ ... }, {
-  { "f", "follow", "flag", "Follow log output" },
+-- --tail N or "all" (nil: everything)
+local function tail(s)
+  if s == "all" then return nil end
+  return math.tointeger(tonumber(s)) or errors.raise(125, "invalid --tail %q: a number or \"all\"", s)
+end
+
+-- a --since/--until TIME, checked now, passed on as given
+local function time(s)
+  if not logs.parse_time(s) then errors.raise(125, select(2, logs.parse_time(s))) end
+  return s
+end
+
+local o, args, ro = cli.parse({ ... }, {
+  { "f", "follow", "flag", "Follow log output", key = "follow" },
   { "t", "timestamps", "flag", "Show timestamps" },
-  { "n", "tail", "string", "Number of lines to show from the end of the logs (default \"all\")" },
-  { nil, "since", "string", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)" },
-  { nil, "until", "string", "Show logs before a timestamp or relative time" },
+  { "n", "tail", "string", "Number of lines to show from the end of the logs (default \"all\")", key = "tail", parse = tail },
+  { nil, "since", "string", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)",
+    key = "since", parse = time },
+  { nil, "until", "string", "Show logs before a timestamp or relative time", key = "until", parse = time },
   { nil, "details", "flag", "Accepted for compatibility" },
 }, { usage = "logs [OPTIONS] CONTAINER", description = "Fetch the logs of a container.", command = "logs" })
 if #args ~= 1 then errors.raise(1, "\"logs\" requires exactly 1 argument.\nSee 'luac-ctr logs --help'.") end
-local tail
-if o.tail and o.tail ~= "all" then
-  tail = math.tointeger(tonumber(o.tail))
-  if not tail then errors.raise(125, "invalid --tail %q: a number or \"all\"", o.tail) end
-end
-for _, k in ipairs({ "since", "until" }) do
-  if o[k] and not logs.parse_time(o[k]) then errors.raise(125, select(2, logs.parse_time(o[k]))) end
-end
 local c = container.must_get(args[1], 1)
 io.stdout:setvbuf(o.follow and "line" or "full")
-logs.read(c, { follow = o.follow, tail = tail, since = o.since, ["until"] = o["until"] }, function(e)
+logs.read(c, ro, function(e)
   local text = o.timestamps and (e.time .. " " .. e.log) or e.log
   if e.stream == "stderr" then
     io.stdout:flush()

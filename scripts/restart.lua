@@ -8,14 +8,14 @@ local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
 
-local o, args = cli.parse({ ... }, {
-  { "t", "time", "int", "Seconds to wait for stop before killing the container (default 10)" },
-  { nil, "timeout", "int", "Alias of --time" },
-  { "s", "signal", "string", "Signal to send to the container to stop it" },
+local _, args, so = cli.parse({ ... }, {
+  { "t", "time", "int", "Seconds to wait for stop before killing the container (default 10)", key = "timeout" },
+  { nil, "timeout", "int", "Alias of --time", key = "timeout" },
+  { "s", "signal", "string", "Signal to send to the container to stop it", key = "signal" },
 }, { usage = "restart [OPTIONS] CONTAINER [CONTAINER...]", description = "Restart one or more containers.", command = "restart" })
 if #args < 1 then errors.raise(1, "\"restart\" requires at least 1 argument.\nSee 'luac-ctr restart --help'.") end
 errors.each(args, function(ref)
   local c = container.must_get(ref, 1)
-  c:stop { timeout = o.time or o.timeout, signal = o.signal }
+  c:stop(so)
   c:refresh():start { detach = true }
 end)

@@ -10,15 +10,14 @@ local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
 
-local o, args = cli.parse({ ... }, {
-  { "t", "time", "int", "Seconds to wait before killing the container (default 10)" },
-  { nil, "timeout", "int", "Alias of --time" },
-  { "s", "signal", "string", "Signal to send to the container" },
+local _, args, so = cli.parse({ ... }, {
+  { "t", "time", "int", "Seconds to wait before killing the container (default 10)", key = "timeout" },
+  { nil, "timeout", "int", "Alias of --time", key = "timeout" },
+  { "s", "signal", "string", "Signal to send to the container", key = "signal" },
 }, { usage = "stop [OPTIONS] CONTAINER [CONTAINER...]", description = "Stop one or more running containers.", command = "stop" })
 if #args < 1 then errors.raise(1, "\"stop\" requires at least 1 argument.\nSee 'luac-ctr stop --help'.") end
-local timeout = o.time or o.timeout
-if timeout and timeout < 0 then timeout = 3600 * 24 * 365 end -- -1: wait forever
-if o.signal then container.signum(o.signal) end -- check it before stopping anything
+if so.timeout and so.timeout < 0 then so.timeout = 3600 * 24 * 365 end -- -1: wait forever
+if so.signal then container.signum(so.signal) end -- check it before stopping anything
 -- all at once (a child each), as docker does: N stubborn containers take
 -- one timeout, not N; the names are printed in the order given
 local core = require "ctr.core"
@@ -28,7 +27,7 @@ for i, ref in ipairs(args) do
   local pid = assert(core.fork())
   if pid == 0 then
     local ok, err = pcall(function()
-      container.must_get(ref, 1):stop { timeout = timeout, signal = o.signal }
+      container.must_get(ref, 1):stop(so)
     end)
     if not ok then errors.report(err) end
     io.stderr:flush()

@@ -40,10 +40,12 @@ function M.info()
   return core.cgroup_info(layout_ud())
 end
 
-local units = { [""] = 1, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 }
+local units = { [""] = 1, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4, p = 1024 ^ 5 }
 
 --- Parse a docker-style memory size: "512m", "1g", "100k", "4096" (bytes), "1.5g".
--- Suffixes b, k, m, g (t), case-insensitive, optionally followed by "b" ("512mb").
+-- Suffixes b, k, m, g (t, p), case-insensitive, binary (1024) as docker's
+-- --memory, optionally followed by "b" or "ib" ("512mb", "100MiB"). The one
+-- size parser (util.parse_size is this one returning nil, err).
 -- A number is taken as bytes. Raises on anything else, on negative and empty values.
 -- @return bytes (integer)
 function M.parse_memory(s)
@@ -56,8 +58,8 @@ function M.parse_memory(s)
     return s
   end
   if type(s) ~= "string" then bad() end
-  local num, unit = s:lower():match("^%s*(%d+%.?%d*)%s*([bkmgt]?)b?%s*$")
-  if not num or (unit == "b" and s:lower():match("bb%s*$")) then bad() end
+  local num, unit, tail = s:lower():match("^%s*(%d+%.?%d*)%s*([bkmgtp]?)(i?b?)%s*$")
+  if not num or (unit == "b" and tail ~= "") or (unit == "" and tail:find("i")) then bad() end
   local v = math.floor(tonumber(num) * units[unit])
   if v ~= v or v >= 2 ^ 62 then bad() end
   return math.tointeger(v)
@@ -83,14 +85,21 @@ local function memory_opt(v, name)
   if v == nil then return nil end
   if v == -1 or v == "-1" then return -1 end
   local ok, r = pcall(M.parse_memory, v)
-  if not ok then errors.throw("invalid", name .. ": " .. errors.message(r)) end
+  if not ok then
+    errors.rethrow_interrupt(r)
+    errors.throw("invalid", name .. ": " .. errors.message(r))
+  end
   return r
 end
 
--- Docker's memory/memory-swap rules -> { memory, memory_swap } for the C side.
-local function memory_limits(opts, lim)
-  local mem = memory_opt(opts.memory, "memory")
-  local swap = memory_opt(opts.memory_swap, "memory_swap")
+--- Docker's memory and memory-swap rules, the one place they are written
+-- (container options and cgroup.create both use them): memory and
+-- memory_swap as bytes or sizes ("512m"), memory_swap -1 for unlimited swap,
+-- 0 or nil for unset. Raises an "invalid" error naming the option.
+-- @return memory (bytes or nil), memory_swap (bytes, -1 or nil: as given, no default)
+function M.memory_limits(memory, memory_swap)
+  local mem = memory_opt(memory, "memory")
+  local swap = memory_opt(memory_swap, "memory_swap")
   if mem == -1 then errors.throw("invalid", "memory: -1 is not a memory limit (leave it unset for no limit)") end
   if mem == 0 then mem = nil end
   if swap == 0 then swap = nil end
@@ -104,8 +113,7 @@ local function memory_limits(opts, lim)
     errors.throw("invalid", string.format("memory_swap: the memory+swap limit (%d) must be at least the memory limit (%d)",
       swap, mem))
   end
-  lim.memory = mem
-  lim.memory_swap = mem and (swap or 2 * mem) -- docker: unset -> as much swap as memory
+  return mem, swap
 end
 
 local function cpu_limits(opts, lim)
@@ -148,7 +156,9 @@ local function limits(opts)
     end
   end
   local lim = {}
-  memory_limits(opts, lim)
+  local mem, swap = M.memory_limits(opts.memory, opts.memory_swap)
+  lim.memory = mem
+  lim.memory_swap = mem and (swap or 2 * mem) -- docker: unset -> as much swap as memory
   cpu_limits(opts, lim)
   lim.cpuset_cpus = cpuset_opt(opts.cpuset_cpus, "cpuset_cpus")
   lim.cpuset_mems = cpuset_opt(opts.cpuset_mems, "cpuset_mems")

@@ -93,7 +93,10 @@ local PARSE = {
   size = function(def, v)
     if def.allow_unlimited and v == "-1" then return -1 end
     local ok, n = pcall(require("ctr.cgroup").parse_memory, v)
-    if not ok then errors.raise(125, errors.message(n)) end
+    if not ok then
+      errors.rethrow_interrupt(n)
+      errors.raise(125, errors.message(n))
+    end
     return n
   end,
   duration = function(def, v)

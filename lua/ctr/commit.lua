@@ -285,7 +285,10 @@ function M.commit(c, ref, opts)
   end
   local parent = parent_image(c)
   local okc, config = pcall(image.apply_changes, committed_config(c, parent.config), opts.change)
-  if not okc then errors.raise(125, errors.message(config)) end
+  if not okc then
+    errors.rethrow_interrupt(config)
+    errors.raise(125, errors.message(config))
+  end
   local ov = overlay_of(c)
   return signals_held(function()
     local tmp = state.mktemp("commit")

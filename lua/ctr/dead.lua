@@ -53,7 +53,10 @@ local function processes(id)
   local cg = require("ctr.cgroup").open("luac-ctr/" .. id)
   if not cg then return {} end
   local ok, pids = pcall(cg.pids, cg)
-  if not ok then return {} end
+  if not ok then
+    errors.rethrow_interrupt(pids)
+    return {}
+  end
   local init, init_st
   for _, p in ipairs(pids) do
     local s = core.starttime(p)

@@ -69,6 +69,14 @@ function M.is(e, kind)
   return kind == nil or e.kind == kind
 end
 
+--- Re-raise e unchanged when it is an interrupt (kind "interrupted": SIGINT or
+-- SIGTERM reached the script) and return nothing otherwise. Call it first in
+-- any handler of a pcall that turns the caught error into something else (a
+-- new message, a return value), so that Ctrl-C keeps its kind and exit code.
+function M.rethrow_interrupt(e)
+  if M.is(e, "interrupted") then error(e, 0) end
+end
+
 --- Turn a primitive's result into a value or a raise: errors.check(core.open(p))
 -- returns the results when the first is not nil, else raises a "system" error
 -- carrying msg and errno (prefixed with what, when given: errors.check(what, ...)
@@ -182,6 +190,7 @@ function M.each(list, fn)
   local failed = false
   for _, item in ipairs(list) do
     local ok, res = pcall(fn, item)
+    if not ok then M.rethrow_interrupt(res) end
     if ok then
       if res ~= false then io.stdout:write(tostring(res == nil and item or res), "\n") end
       io.stdout:flush()

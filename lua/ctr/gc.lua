@@ -90,6 +90,7 @@ local function collect_incomplete(report, grace)
       local c = dead.load(id)
       if c and c.dead then
         local ok, err = pcall(c.remove, c)
+        if not ok then require("ctr.errors").rethrow_interrupt(err) end
         if ok then report.removed[#report.removed + 1] = dir
         else report.errors[#report.errors + 1] = dir .. ": " .. require("ctr.errors").message(err) end
       end
@@ -161,8 +162,10 @@ function M.auto()
     core.write_file_atomic(stamp, "", 384)
     local okc, report = pcall(M.collect, {})
     l:unlock()
+    if not okc then require("ctr.errors").rethrow_interrupt(report) end
     return okc and report or nil
   end)
+  if not ok then require("ctr.errors").rethrow_interrupt(res) end -- best effort, but Ctrl-C is no failure of it
   return ok and res or nil
 end
 

@@ -80,6 +80,7 @@ function M.run(event, ...)
     local ok, err = pcall(fn, ...)
     io.stdout:flush() -- what a hook printed is out before a supervisor's _exit
     if not ok then
+      errors.rethrow_interrupt(err) -- Ctrl-C keeps its kind and code
       errors.throw(errors.is(err) and err.kind or "system", "hook '%s' #%d failed: %s", event, i, errors.message(err))
     end
   end

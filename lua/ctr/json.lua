@@ -36,7 +36,10 @@ end
 function M.encode(value, opts)
   opts = opts or {}
   local ok, s = pcall(core.json_encode, value, opts.indent and true or false)
-  if not ok then errors.throw("invalid", "%s", errors.message(s)) end
+  if not ok then
+    errors.rethrow_interrupt(s)
+    errors.throw("invalid", "%s", errors.message(s))
+  end
   return s
 end
 

@@ -33,6 +33,7 @@ function M.parse_line(line)
   local text, stream, time = line:match('^{"log":"(.*)","stream":"(%a+)","time":"([^"]+)"}\r?\n?$')
   if text then return { log = unescape(text), stream = stream, time = time } end
   local ok, v = pcall(json.decode, line)
+  if not ok then require("ctr.errors").rethrow_interrupt(v) end
   if ok and type(v) == "table" and type(v.log) == "string" then
     return { log = v.log, stream = v.stream or "stdout", time = v.time or "" }
   end

@@ -265,7 +265,8 @@ local function namespaces(o)
 end
 
 --- Build the config. o: args, env (list "K=V"), cwd, uid, gid, groups,
--- terminal, hostname, read_only, privileged, cap_add, cap_drop, network
+-- terminal, hostname, read_only, privileged, caps (the set M.capabilities
+-- returned; computed from cap_add and cap_drop when not given), network
 -- ("none"|"bridge"|"host"|name), volumes {{source, destination, ro, idmap}},
 -- cgroup_v2 (mount the container's cgroup2 at /sys/fs/cgroup), cgroup_v1
 -- (v1/hybrid: {{mount=, dir=}} the container's cgroup directory of each v1
@@ -278,7 +279,7 @@ end
 -- ({uid = map, gid = map}, map a list of {containerID, hostID, size}: a user
 -- namespace of its own, idmapped volumes; nil: the host's).
 function M.build(o)
-  local caps = M.capabilities(o.cap_add, o.cap_drop, o.privileged)
+  local caps = o.caps or M.capabilities(o.cap_add, o.cap_drop, o.privileged)
   local resources = {}
   for k, v in pairs(o.resources or {}) do resources[k] = v end
   resources.devices = M.device_rules(o.devices, o.privileged)

@@ -95,6 +95,7 @@ function M.format(v, opts)
     if type(x) == "table" and not has_tostring(x) then return fmt_table(x, level, st) end
     if has_tostring(x) then
       local ok, s = pcall(tostring, x)
+      if not ok then require("ctr.errors").rethrow_interrupt(s) end
       return ok and tostring(s) or "<__tostring error: " .. tostring(s) .. ">"
     end
     return scalar(x)

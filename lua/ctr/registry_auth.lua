@@ -35,7 +35,10 @@ end
 --- The stored credentials for domain: {username=, password=} or nil.
 function M.get(domain)
   local ok, t = pcall(read)
-  if not ok then return nil end
+  if not ok then
+    errors.rethrow_interrupt(t)
+    return nil
+  end
   local e = type(t.auths) == "table" and t.auths[key(domain)]
   if type(e) ~= "table" or type(e.auth) ~= "string" then return nil end
   local plain = http().unbase64(e.auth)

@@ -135,8 +135,8 @@ function M.prune(opts)
   local removed = {}
   for _, img in ipairs(image.list()) do
     if (#img.repo_tags == 0 or (opts and opts.all)) and #image.containers_using(img.id) == 0 then
-      local ok = pcall(image.remove, img.id, { force = true })
-      if ok then removed[#removed + 1] = img.id end
+      local ok, err = pcall(image.remove, img.id, { force = true })
+      if ok then removed[#removed + 1] = img.id else errors.rethrow_interrupt(err) end
     end
   end
   return removed, state.with_lock(sweep)

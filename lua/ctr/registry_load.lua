@@ -110,6 +110,7 @@ local function oci_name(entry)
   local n = a["io.containerd.image.name"] or a["org.opencontainers.image.ref.name"]
   if type(n) ~= "string" or not (n:find("/") or n:find(":")) then return nil end
   local ok, r = pcall(require("ctr.registry").parse, n)
+  if not ok then errors.rethrow_interrupt(r) end
   return ok and r.local_ref or nil
 end
 
@@ -153,6 +154,7 @@ local function apply(plan)
   local tags = {}
   for _, t in ipairs(plan.tags) do
     local ok, r = pcall(registry.parse, t)
+    if not ok then errors.rethrow_interrupt(r) end
     if ok and r.local_ref then tags[#tags + 1] = r.local_ref end
   end
   local cfg = plan.config

@@ -151,6 +151,7 @@ end
 function M.user_hooks(ctx, event, c, strict)
   local ok, err = pcall(require("ctr.hooks").run, event, c)
   if ok then return end
+  errors.rethrow_interrupt(err)
   if strict then errors.raise(1, "%s", errors.message(err)) end
   M.warn(ctx, "%s", errors.message(err))
 end

@@ -75,16 +75,14 @@ function M.human_size(n)
   return s .. units[i]
 end
 
---- Parse a human size ("512", "10k", "1.5MB", "2g", "100MiB") into bytes.
--- k/m/g/t are binary (1024) as docker's --memory; "kB"/"MB" with a B are
--- treated the same way. Returns nil, err on bad input.
+--- Parse a human size ("512", "10k", "1.5MB", "2g", "100MiB") into bytes:
+-- ctr.cgroup.parse_memory (binary units as docker's --memory), returning
+-- nil, err on bad input instead of raising.
 function M.parse_size(s)
-  if math.type(s) == "integer" then return s end
-  local num, unit = tostring(s):lower():match("^%s*([%d%.]+)%s*([kmgtp]?)i?b?%s*$")
-  num = tonumber(num)
-  if not num then return nil, ("invalid size: %q"):format(tostring(s)) end
-  local mult = ({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4, p = 1024 ^ 5 })[unit]
-  return math.floor(num * mult)
+  local ok, r = pcall(require("ctr.cgroup").parse_memory, s)
+  if ok then return r end
+  require("ctr.errors").rethrow_interrupt(r)
+  return nil, require("ctr.errors").message(r)
 end
 
 --- A duration in seconds as docker words it ("Less than a second",

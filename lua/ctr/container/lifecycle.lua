@@ -48,6 +48,7 @@ end
 -- started again meanwhile (another pid) is not ours to record.
 function Container:_finish(g, result)
   local ok_rec, recorded = pcall(self._locked, self, record_exit, self, g, result, self.state.pid)
+  if not ok_rec then errors.rethrow_interrupt(recorded) end
   if not ok_rec or not recorded then return end
   local ok, herr = pcall(hooks.run, "poststop", self)
   if self.state.auto_remove then self:remove { force = true } end

@@ -36,7 +36,8 @@ function Container:remove(opts)
         errors.throw("conflict", "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
       end
       if hok then hok, herr = pcall(hooks.run, "prestop", self) end -- as stop does; a failure is raised after the removal
-      pcall(self.kill, self, "KILL") -- it may be exiting already
+      local kok, kerr = pcall(self.kill, self, "KILL") -- it may be exiting already
+      if not kok then errors.rethrow_interrupt(kerr) end
       self:_await_record(5)
     end
     -- under the container's lock: a concurrent start cannot slip in

@@ -57,7 +57,8 @@ function Scope:close()
     local ok, e = pcall(function()
       if require("ctr.core").exists(c.dir) then c:remove { force = true } end
     end)
-    if not ok and not first then first = e end
+    -- the first failure is raised, an interrupt before any other
+    if not ok and (not first or (errors.is(e, "interrupted") and not errors.is(first, "interrupted"))) then first = e end
   end
   if first then error(first, 0) end
 end

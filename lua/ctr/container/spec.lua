@@ -12,14 +12,7 @@ local env_merge = identity.env_merge
 local function resources(o)
   local cgroup = require "ctr.cgroup"
   local r = {}
-  if o.memory then r.memory = cgroup.parse_memory(o.memory) end
-  if o.memory_swap then
-    r.memory_swap = (o.memory_swap == "-1" or o.memory_swap == -1) and -1 or cgroup.parse_memory(o.memory_swap)
-    if not r.memory then errors.throw("invalid", "you must set --memory to use --memory-swap") end
-    if r.memory_swap ~= -1 and r.memory_swap < r.memory then
-      errors.throw("invalid", "minimum memoryswap limit should be larger than memory limit, see usage")
-    end
-  end
+  r.memory, r.memory_swap = cgroup.memory_limits(o.memory, o.memory_swap)
   if o.cpus then r.cpus = cgroup.parse_cpus(o.cpus) end
   if o.cpuset_cpus then r.cpuset_cpus = o.cpuset_cpus end
   if o.pids_limit then
@@ -225,11 +218,11 @@ local function ports_of(o, net)
   return ports
 end
 
--- Capabilities and devices are checked now.
+-- Capabilities and devices, checked now: the capability set (computed
+-- once, passed to ctr.oci.build) and the parsed devices.
 local function check_privileges(o)
   local oci = require "ctr.oci"
-  oci.capabilities(o.cap_add, o.cap_drop, o.privileged)
-  return oci.parse_devices(o.devices)
+  return oci.capabilities(o.cap_add, o.cap_drop, o.privileged), oci.parse_devices(o.devices)
 end
 
 -- The image's side of the plan: the image, its layers and config, and
@@ -267,7 +260,7 @@ function M.plan(o)
   require("ctr.userns").check_volumes(plan.volumes, plan.userns)
   plan.env = user_env(o)
   plan.ports = ports_of(o, plan.net)
-  plan.devices = check_privileges(o)
+  plan.caps, plan.devices = check_privileges(o)
   plan.security = security_opts(o.security_opt)
   plan.rlimits = M.rlimits(o.ulimits)
   -- --privileged: unconfined
@@ -305,7 +298,7 @@ function M.oci_config(o, plan, id, dir, hostname, files)
   return require("ctr.oci").build {
     args = plan.args, env = env, cwd = plan.cwd, uid = plan.uid, gid = plan.gid, groups = plan.groups,
     terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
-    privileged = o.privileged, cap_add = o.cap_add, cap_drop = o.cap_drop,
+    privileged = o.privileged, caps = plan.caps,
     network = plan.net, volumes = plan.volumes, files = files, resources = plan.resources, devices = plan.devices,
     cgroup_v2 = not rootless and require("ctr.cgroup").layout() == "v2",
     cgroup_v1 = not rootless and cgroup_v1_dirs("luac-ctr/" .. id) or nil,

@@ -41,6 +41,7 @@ function M.import(tarball, r, opts)
     end)
   end)
   if not rok then
+    errors.rethrow_interrupt(img) -- Ctrl-C keeps its kind and code
     errors.throw(errors.is(img) and img.kind or "system", "%s", "cannot import " .. tarball .. ": " .. errors.message(img))
   end
   return img

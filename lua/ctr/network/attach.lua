@@ -112,6 +112,7 @@ function M.plumb(r, pid)
   end)
   if not ok then
     pcall(M.detach, { network = n.name, container_id = cid })
+    errors.rethrow_interrupt(res)
     local e = errors.from(res)
     error(errors.new { kind = e.kind, errno = e.errno,
       msg = ("attaching %s to network %s: %s"):format(cid, n.name, e.msg) }, 0)

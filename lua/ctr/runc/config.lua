@@ -300,7 +300,10 @@ function M.load(bundle, id)
   if not cfg then errors.raise(1, "%s/config.json: %s", bundle, jerr) end
   if type(cfg) == "table" then
     local ok, herr = pcall(require("ctr.hooks").run, "config", cfg, { id = id, bundle = bundle, runtime = "luac-runc" })
-    if not ok then errors.raise(1, "%s", errors.message(herr)) end
+    if not ok then
+      errors.rethrow_interrupt(herr)
+      errors.raise(1, "%s", errors.message(herr))
+    end
   end
   M.check(cfg)
   if cfg.root.path:sub(1, 1) ~= "/" then cfg.root.path = bundle .. "/" .. cfg.root.path end

@@ -28,11 +28,13 @@ function M.delete(ctx, st, force)
   local g = st.cgroup and require("ctr.cgroup").open(st.cgroup)
   if g then
     local ok, err = pcall(g.remove, g, { force = true })
+    if not ok then errors.rethrow_interrupt(err) end
     if not ok then errors.raise(1, "delete %s: removing its cgroup: %s", st.id, errors.message(err)) end
   end
   local cok, cfg = pcall(store.config, ctx, st)
   local hok, herr = pcall(require("ctr.runc.hooks").run, cok and cfg or {}, "poststop",
     store.oci_state(ctx, st, "stopped"))
+  if not hok then errors.rethrow_interrupt(herr) end
   if not hok then runc.warn(ctx, "delete %s: %s", st.id, errors.message(herr)) end
   runc.user_hooks(ctx, "poststop", { id = st.id, bundle = st.bundle, config = cok and cfg or nil, runtime = "luac-runc" })
   local ok, err = core.remove_all(store.dir(ctx, st.id))

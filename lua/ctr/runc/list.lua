@@ -12,7 +12,7 @@ return function(ctx, args)
   local states = {}
   for _, id in ipairs(store.ids(ctx)) do
     local ok, st = pcall(store.load, ctx, id)
-    if ok then states[#states + 1] = store.oci_state(ctx, st) end
+    if ok then states[#states + 1] = store.oci_state(ctx, st) else errors.rethrow_interrupt(st) end
   end
   if o.quiet then
     for _, s in ipairs(states) do print(s.id) end

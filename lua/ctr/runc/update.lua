@@ -65,6 +65,7 @@ return function(ctx, args)
   local g, err = require("ctr.cgroup").open(st.cgroup)
   if not g then errors.raise(1, "update %s: %s", st.id, err) end
   local ok, uerr = pcall(g.update, g, lim)
+  if not ok then errors.rethrow_interrupt(uerr) end
   if not ok then errors.raise(1, "update %s: %s", st.id, errors.message(uerr)) end
   return 0
 end
