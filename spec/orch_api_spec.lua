@@ -52,7 +52,9 @@ describe("ctr.check", function()
 
   it("has a schema for every option table of the API", function()
     for _, what in ipairs({ "container.create", "container.run", "container.list", "Container:exec",
-      "Container:stop", "Container:logs", "network.create", "image.remove" }) do
+      "Container:stop", "Container:logs", "network.create", "image.remove", "image.import", "image.pull",
+      "image.push", "image.load", "image.prune", "container.wait_any", "container.events", "Container:commit",
+      "Network:connect" }) do
       assert.is_table(check.SCHEMAS[what], what)
     end
     assert.are.same({ cmd = { "true" } }, check.api("Container:exec", { argv = { "true" } }))
@@ -296,5 +298,22 @@ describe("managing services #root", function()
     assert.matches('network.create: unknown option "subnett" %(did you mean "subnet"%?%)',
       invalid(require("ctr.network").create, { name = "n1", subnett = "10.9.0.0/24" }))
     assert.matches("option subnet must be a string", invalid(require("ctr.network").create, { name = "n1", subnet = 24 }))
+  end)
+
+  it("the image, waiting, events, commit and connect option tables are checked too", function()
+    local image = require "ctr.image"
+    assert.matches('image.import: unknown option "mesage"', invalid(image.import, "/nonexistent.tar", nil, { mesage = "x" }))
+    assert.matches('image.pull: unknown option "platfrom"', invalid(image.pull, { ref = "busybox", platfrom = "linux/amd64" }))
+    assert.matches("image.push: option ref must be a string", invalid(image.push, { ref = 5 }))
+    assert.matches('image.load: unknown option "progres"', invalid(image.load, "/nonexistent.tar", { progres = print }))
+    assert.matches('image.prune: unknown option "al"', invalid(image.prune, { al = true }))
+    local c = container.create { image = "busybox", cmd = { "true" } }
+    assert.matches('container.wait_any: unknown option "timout"', invalid(container.wait_any, { c }, { timout = 1 }))
+    assert.matches("container.events: option since must be a number", invalid(container.events, { since = "now" }))
+    assert.matches('Container:commit: unknown option "mesage"', invalid(c.commit, c, { mesage = "x" }))
+    local net = require("ctr.network").create { name = "chk" .. tostring(os.time() % 100000) }
+    assert.matches('Network:connect: unknown option "aliasses"', invalid(net.connect, net, c, { aliasses = { "a" } }))
+    net:remove()
+    c:remove()
   end)
 end)

@@ -235,8 +235,16 @@ M.SCHEMAS = {
   },
   ["network.create"] = { name = "string", subnet = "string", prefix = "integer", gateway = "string",
     bridge = "string" },
-  ["image.import"] = { change = "list", message = "string" },
+  ["image.import"] = { change = "list", message = "string", extra = "table" },
   ["image.remove"] = { force = "boolean" },
+  ["image.pull"] = { ref = "string", platform = "string", progress = "function" },
+  ["image.push"] = { ref = "string", image = "string", progress = "function" },
+  ["image.load"] = { progress = "function" },
+  ["image.prune"] = { all = "boolean" },
+  ["container.wait_any"] = { timeout = "number" },
+  ["container.events"] = { containers = "table", since = "number" },
+  ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
+  ["Network:connect"] = { ip = "string", aliases = "list", ports = "list", ifname = "string" },
 }
 
 --- Check opts against the schema registered as `what` in SCHEMAS (see

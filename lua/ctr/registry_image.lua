@@ -72,6 +72,7 @@ end
 --- Pull opts.ref (see ctr.registry_pull.pull). @return the Image
 function M.pull(opts)
   if type(opts) == "string" then opts = { ref = opts } end
+  opts = require("ctr.check").api("image.pull", opts)
   return wrap(require("ctr.registry_pull").pull(opts))
 end
 
@@ -79,6 +80,7 @@ end
 -- @return the manifest digest
 function M.push(opts)
   if type(opts) == "string" then opts = { ref = opts } end
+  opts = require("ctr.check").api("image.push", opts)
   return require("ctr.registry_push").push(opts)
 end
 
@@ -90,6 +92,7 @@ end
 
 --- Load the images of an archive. @return list of Images
 function M.load(path, opts)
+  opts = require("ctr.check").api("image.load", opts)
   local out = {}
   for i, l in ipairs(require("ctr.registry_load").load(path, opts)) do out[i] = M.get(l.id) end
   return out
@@ -130,6 +133,7 @@ end
 -- then every layer and blob no image or container names. @return the
 -- list of removed image ids, and the number of layers/blobs removed
 function M.prune(opts)
+  opts = require("ctr.check").api("image.prune", opts)
   local image = require "ctr.image"
   state.ensure()
   local removed = {}

@@ -39,7 +39,7 @@ end
 -- (seconds since the epoch): the starts and exits recorded since then come
 -- first, in time order; without it only what happens from now on is heard.
 function M.events(o)
-  o = o or {}
+  o = require("ctr.check").api("container.events", o)
   local self = setmetatable({ queue = {}, seen = {}, list = resolve(o.containers) }, Events)
   for _, c in ipairs(self.list) do self.seen[c] = { runs = -1, exits = -1, health = -1 } end
   -- what is recorded: queued when since says so, else only remembered

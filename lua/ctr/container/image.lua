@@ -11,7 +11,7 @@ local Container = object.Container
 -- opts.pause (default true: a running container is frozen while its files
 -- are copied). Returns the image table; raises on errors, leaving nothing.
 function Container:commit(opts)
-  opts = opts or {}
+  opts = require("ctr.check").api("Container:commit", opts)
   return require("ctr.commit").commit(self, opts.ref, opts)
 end
 

@@ -142,7 +142,8 @@ end
 -- exited.
 function M.wait_any(list, opts)
   if type(list) ~= "table" or #list == 0 then errors.throw("invalid", "wait_any: a list of containers expected") end
-  local deadline = opts and opts.timeout and core.clock("monotonic") + opts.timeout
+  opts = check.api("container.wait_any", opts)
+  local deadline = opts.timeout and core.clock("monotonic") + opts.timeout
   while true do
     local c, res = first_exited(list)
     if c then return c, res end

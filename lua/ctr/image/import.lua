@@ -25,7 +25,7 @@ end
 -- ".." and symlink traversal; a failure leaves nothing behind.
 -- tarball "-" reads standard input. Raises on errors. @return the image table
 function M.import(tarball, r, opts)
-  opts = opts or {}
+  opts = require("ctr.check").api("image.import", opts)
   ref.check_ref(r)
   local cfg = config.apply_changes(config.default(), opts.change)
   if tarball == "-" then return M.import_stream(io.stdin, r, opts) end

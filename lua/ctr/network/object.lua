@@ -47,7 +47,7 @@ end
 -- "not_running", "conflict" (already connected, address or port in use).
 -- @return the attachment {network=, ip=, prefix=, gateway=, mac=, veth_host=, ifname=, ports=, subnet=}
 function Network:connect(c, opts)
-  opts = opts or {}
+  opts = require("ctr.check").api("Network:connect", opts)
   local id, pid, name, hostname, hosts_file = container_of(c)
   local att = attach.attach { network = self.name, container_id = id, pid = pid, ip = opts.ip, name = name,
     hostname = hostname, aliases = opts.aliases, hosts_file = hosts_file, ports = opts.ports,
