@@ -12,9 +12,17 @@ local state = require "ctr.state"
 
 local M = {}
 
---- An image of the store: the fields of its record (id, name, repo_tags,
--- layers, config, digest, repo_digests, ...; the record's "tag" field is
--- left out: img:tag() is the method) and the methods below.
+--- An image of the store: the fields of its record and the methods below.
+-- The fields (API: read them, do not write them): id (64 hex: the config's
+-- sha256 for pulled and loaded images), ref (what it was found by), name
+-- and repo_tags (its names, "name:tag"; the record's "tag" field is left
+-- out: img:tag() is the method), layers (layer ids, lowest first), config
+-- (the image config: Cmd, Entrypoint, Env, WorkingDir, User, ExposedPorts,
+-- Volumes, Labels, StopSignal, Healthcheck), created (RFC 3339), size
+-- (bytes), comment. Pulled and loaded images also have digest and
+-- manifest_digest ("sha256:..."), config_digest, repo_digests
+-- ("name@sha256:..."), diff_ids, blobs, os, architecture, variant, source
+-- (the registry and repository it came from).
 local Image = {}
 Image.__index = Image
 M.Image = Image
