@@ -336,3 +336,28 @@ describe("capabilities and devices (ctr.oci)", function()
     assert.matches("must be absolute", (raised(oci.parse_device, "dev/null")))
   end)
 end)
+
+describe("ctr.container's lazy parts", function()
+  it("finds every method and function of a part that is not loaded yet (in a fresh Lua)", function()
+    local methods = {}
+    for file in (U.sh("ls lua/ctr/container")):gmatch("%S+%.lua") do
+      local f = assert(io.open("lua/ctr/container/" .. file))
+      for m in f:read("a"):gmatch("\nfunction Container:([%a_][%w_]*)") do methods[#methods + 1] = m end
+      f:close()
+    end
+    assert.truthy(#methods > 20)
+    local code = ([[
+      local c = require "ctr.container"
+      assert(package.loaded["ctr.container.lifecycle"] == nil, "lifecycle loaded eagerly")
+      for _, m in ipairs { %s } do assert(type(c.Container[m]) == "function", "no method " .. m) end
+      for _, f in ipairs { "create", "run", "list", "wait_any", "scope", "events", "signum",
+        "remove_incomplete", "resolve_user", "parse_volume", "env_merge", "default_network" } do
+        assert(type(c[f]) == "function", "no function " .. f)
+      end
+      assert(math.type(c.LOG_MAX) == "integer")
+      print("ok")]]):format('"' .. table.concat(methods, '", "') .. '"')
+    local out, err = U.sh("LUA_PATH='lua/?.lua;lua/?/init.lua' LUA_CPATH=" .. U.q(U.build .. "/?.so")
+      .. " lua5.4 -e " .. U.q(code))
+    assert.are.equal("ok", (out:gsub("%s+$", "")), err)
+  end)
+end)

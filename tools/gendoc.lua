@@ -121,6 +121,9 @@ local function lua_def(line)
   local from, field
   owner, name, from, field = line:match("^([%a_][%w_]*)%.([%a_][%w_]*)%s*=%s*([%a_][%w_]*)%.([%a_][%w_]*)%s*$")
   if owner then return "reexport", owner, ".", name, from .. "." .. field end
+  -- a lazily loaded re-export: lazy(M, "name", "ctr.module") (see ctr.container)
+  owner, name, from = line:match('^lazy%(([%a_][%w_]*),%s*"([%a_][%w_]*)",%s*"([%a_][%w_.]*)"%)%s*$')
+  if owner then return "reexport", owner, ".", name, "=" .. from .. "|" .. name end
   owner, name, params = line:match("^([%a_][%w_]*)%.([%a_][%w_]*)%s*=%s*([%a_][%w_]*)%s*$")
   if owner and params ~= "nil" and params ~= "true" and params ~= "false" then
     return "alias", owner, ".", name, params
@@ -153,8 +156,10 @@ function G.scan_lua(path)
         if kind == "local" then locals[name] = d end
         if kind == "alias" then d.target = locals[params]; d.params = nil end
         if kind == "reexport" then
+          local lazy_mod, lazy_field = params:match("^=(.-)|(.*)$")
           local from, field = params:match("^(.-)%.(.*)$")
           d.from_module, d.from_field, d.params = requires[from], field, nil
+          if lazy_mod then d.from_module, d.from_field = lazy_mod, lazy_field end
         end
         defs[#defs + 1] = d
         by_line[lineno] = d

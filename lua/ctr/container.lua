@@ -33,48 +33,89 @@
 --   ctr.container.health     health checks (HEALTHCHECK) of detached containers
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
+--
+-- Only object and store load with this module: the other parts load on
+-- first use of one of their functions or methods (a `run` does not load
+-- health or events, an `exec` not create or lifecycle), which keeps every
+-- command's start-up short. M.load_all() loads every part (the REPL does,
+-- to list and complete them).
 local object = require "ctr.container.object"
 local store = require "ctr.container.store"
-local identity = require "ctr.container.identity"
-local spec = require "ctr.container.spec"
-local create = require "ctr.container.create"
-local lifecycle = require "ctr.container.lifecycle"
-local signal = require "ctr.container.signal"
-local remove = require "ctr.container.remove"
-local service = require "ctr.container.service"
-local scope = require "ctr.container.scope"
-local events = require "ctr.container.events"
-require "ctr.container.launch"
-require "ctr.container.exec"
-require "ctr.container.inspect"
-require "ctr.container.image"
-require "ctr.container.health"
 
 local M = {}
 M.Container = object.Container
 
-M.LOG_MAX = create.LOG_MAX
-M.LOG_FILES = create.LOG_FILES
-M.ETC_FILE_MAX = identity.ETC_FILE_MAX
+-- the parts that add methods to Container, and those methods
+local METHODS = {
+  ["ctr.container.exec"] = { "exec" },
+  ["ctr.container.health"] = { "health" },
+  ["ctr.container.image"] = { "commit", "export" },
+  ["ctr.container.inspect"] = { "inspect" },
+  ["ctr.container.launch"] = { "_reserve_network", "_attach_network", "_detach_network", "_launch" },
+  ["ctr.container.lifecycle"] = { "_finish", "start", "_start_detached" },
+  ["ctr.container.remove"] = { "remove", "_remove_locked" },
+  ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
+  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait" },
+}
+
+-- the module's values that live in a part: name -> the part (same name
+-- there); tools/gendoc.lua reads the lazy(...) lines as re-exports
+local part_of = {}
+local function lazy(_, name, part) part_of[name] = part end
+lazy(M, "LOG_MAX", "ctr.container.create")
+lazy(M, "LOG_FILES", "ctr.container.create")
+lazy(M, "ETC_FILE_MAX", "ctr.container.identity")
+lazy(M, "list", "ctr.container.service")
+lazy(M, "resolve_user", "ctr.container.identity")
+lazy(M, "resolve_groups", "ctr.container.identity")
+lazy(M, "clean_path", "ctr.container.identity")
+lazy(M, "parse_volume", "ctr.container.identity")
+lazy(M, "env_merge", "ctr.container.identity")
+lazy(M, "default_network", "ctr.container.spec")
+lazy(M, "network_available", "ctr.container.spec")
+lazy(M, "create", "ctr.container.create")
+lazy(M, "run", "ctr.container.lifecycle")
+lazy(M, "remove_on_exit", "ctr.container.lifecycle")
+lazy(M, "signum", "ctr.container.signal")
+lazy(M, "wait_any", "ctr.container.signal")
+lazy(M, "scope", "ctr.container.scope")
+lazy(M, "events", "ctr.container.events")
+lazy(M, "remove_incomplete", "ctr.container.remove")
+
+local method_part = {}
+for part, names in pairs(METHODS) do
+  for _, n in ipairs(names) do method_part[n] = part end
+end
+
+setmetatable(M.Container, {
+  __index = function(class, k)
+    local part = method_part[k]
+    if not part then return nil end
+    require(part)
+    return rawget(class, k)
+  end,
+})
+
+setmetatable(M, {
+  __index = function(t, k)
+    local part = part_of[k]
+    if not part then return nil end
+    local x = require(part)[k]
+    rawset(t, k, x)
+    return x
+  end,
+})
 
 M.load = store.load
-M.list = service.list
 M.get = store.get
 M.must_get = store.must_get
-M.resolve_user = identity.resolve_user
-M.resolve_groups = identity.resolve_groups
-M.clean_path = identity.clean_path
-M.parse_volume = identity.parse_volume
-M.env_merge = identity.env_merge
-M.default_network = spec.default_network
-M.network_available = spec.network_available
-M.create = create.create
-M.run = lifecycle.run
-M.signum = signal.signum
-M.wait_any = signal.wait_any
-M.remove_on_exit = lifecycle.remove_on_exit
-M.scope = scope.scope
-M.events = events.events
-M.remove_incomplete = remove.remove_incomplete
+
+--- Load every part of the module now (their methods and functions), as
+-- the REPL does before it lists or completes them.
+function M.load_all()
+  for part in pairs(METHODS) do require(part) end
+  for k in pairs(part_of) do local _ = M[k] end
+  return M
+end
 
 return M
