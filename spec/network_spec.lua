@@ -62,6 +62,18 @@ describe("ctr.network #root", function()
     assert.has_error(function() N.remove("front") end, "no such network: front")
   end)
 
+  it("removes a network whose firewall table or bridge is gone (after a reboot, nft flush ruleset)", function()
+    local n = N.create { name = "gone", subnet = "10.92.0.0/24" }
+    assert(require("ctr.nft").run("delete table ip luac-ctr"))
+    assert.is_true(N.remove("gone"))
+    assert.is_false(net.link_exists(n.bridge))
+    assert.equals("", N.ruleset()) -- no table made again just to be torn down
+    local m = N.create { name = "gone2", subnet = "10.93.0.0/24" }
+    assert(net.link_del(m.bridge))
+    assert.is_true(N.remove("gone2"))
+    assert.is_nil(N.ruleset():find(m.id:sub(1, 12), 1, true))
+  end)
+
   it("validates subnets and gateways", function()
     assert.has_error(function() N.create { name = "a", subnet = "10.1.0.5/24" } end,
       "bad subnet '10.1.0.5/24': host bits set (did you mean 10.1.0.0/24?)")

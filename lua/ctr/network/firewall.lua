@@ -174,8 +174,18 @@ function M.ports_up(ip, ports, what)
   if #c > 0 then nft_run(table.concat(c, "\n") .. "\n", what) end
 end
 
---- Withdraw the published ports of the container at ip; idempotent.
+-- Is there a luac-ctr table? None after a reboot or `nft flush ruleset`:
+-- then a teardown has nothing to remove (and must not make the table again).
+local function table_exists()
+  nft_mod = nft_mod or require "ctr.nft"
+  local out = nft_mod.run("list tables")
+  return out ~= nil and ("\n" .. out):find("\ntable " .. T .. "\n", 1, true) ~= nil
+end
+
+--- Withdraw the published ports of the container at ip; idempotent (nothing
+-- to do when the table is gone).
 function M.ports_down(ip, ports, what)
+  if not table_exists() then return end
   local c = {}
   for _, e in ipairs(port_elements(ip, ports)) do c[#c + 1] = add_el(e); c[#c + 1] = del_el(e) end
   if #c > 0 then nft_run(table.concat(c, "\n") .. "\n", what) end
@@ -184,8 +194,11 @@ end
 --- Set network n's chains and elements up (idempotent).
 function M.up(n) nft_run(M.network_up(n), "network " .. n.name) end
 
---- Remove network n's chains and elements (idempotent).
-function M.down(n) nft_run(M.network_down(n), "network " .. n.name) end
+--- Remove network n's chains and elements (idempotent; nothing to do when
+-- the table is gone).
+function M.down(n)
+  if table_exists() then nft_run(M.network_down(n), "network " .. n.name) end
+end
 
 --- The luac-ctr table as `nft list` prints it ("" when there is none): for
 -- inspection and the specs.
