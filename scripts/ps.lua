@@ -46,6 +46,7 @@ local function status_text(c, status, now)
   if status == "running" then
     local h = c.state.healthcheck and c.state.health
     local tag = h and (h.status == "starting" and " (health: starting)" or (" (" .. tostring(h.status) .. ")")) or ""
+    if c:paused() then tag = " (Paused)" .. tag end
     return "Up " .. util.human_duration(now - (c.state.started_at or now)) .. tag
   end
   if status == "exited" then

@@ -244,6 +244,8 @@ M.SCHEMAS = {
   ["container.wait_any"] = { timeout = "number" },
   ["container.events"] = { containers = "table", since = "number" },
   ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
+  ["Container:copy_from"] = { archive = "boolean", follow_link = "boolean" },
+  ["Container:copy_to"] = { archive = "boolean", follow_link = "boolean" },
   ["Network:connect"] = { ip = "string", aliases = "list", ports = "list", ifname = "string" },
 }
 

@@ -31,6 +31,8 @@
 --   ctr.container.events     start, exit and oom events
 --   ctr.container.image      commit, export (ctr.commit)
 --   ctr.container.health     health checks (HEALTHCHECK) of detached containers
+--   ctr.container.copy       cp: files between a container and the host
+--   ctr.container.pause      pause, unpause
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -47,6 +49,7 @@ M.Container = object.Container
 
 -- the parts that add methods to Container, and those methods
 local METHODS = {
+  ["ctr.container.copy"] = { "copy_from", "copy_to" },
   ["ctr.container.exec"] = { "exec" },
   ["ctr.container.health"] = { "health" },
   ["ctr.container.image"] = { "commit", "export" },
@@ -56,6 +59,7 @@ local METHODS = {
   ["ctr.container.remove"] = { "remove", "_remove_locked" },
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
   ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait" },
+  ["ctr.container.pause"] = { "paused", "pause", "unpause", "_thaw", "_thaw_paused" },
 }
 
 -- the module's values that live in a part: name -> the part (same name

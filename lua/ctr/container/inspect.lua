@@ -60,7 +60,7 @@ function Container:inspect()
     Id = self.id, Name = st.name, Image = st.image, ImageId = st.image_id,
     Created = t(st.created), Path = st.command and st.command[1], Args = args,
     State = {
-      Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
+      Status = self:paused() and "paused" or status, Running = status == "running", Paused = self:paused(), Pid = status == "running" and st.pid or 0,
       ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false, TimedOut = st.timed_out or false,
       StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
       Health = require("ctr.container.health").docker_health(st),

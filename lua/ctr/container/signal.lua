@@ -30,6 +30,7 @@ local signum = M.signum
 function Container:kill(sig)
   check.self(self, Container, "kill")
   local n = signum(sig or "KILL")
+  self:_thaw_paused()
   local fd = self:_pidfd()
   if not fd then errors.throw("not_running", "container %s is not running", self.state.name) end
   local ok, err, errno = core.kill(fd, n)
@@ -74,6 +75,7 @@ function Container:stop(opts)
   if type(opts) == "number" then opts = { timeout = opts } end
   opts = check.api("Container:stop", opts)
   local timeout = tonumber(opts.timeout) or 10
+  self:_thaw_paused()
   local fd = self:_pidfd()
   if not fd then
     if self.state.status == "running" then self:_await_record(2) end

@@ -1,0 +1,310 @@
+--- ctr.container.copy: docker cp, both directions: Container:copy_from
+-- (the container's files to the host or to a tar stream) and
+-- Container:copy_to (host files or a tar stream into the container).
+--
+-- Everything in the container's root is hostile, so no path of the
+-- container is ever resolved on the host: a helper (a fork of this
+-- process) enters the container's files first (reading: the overlay
+-- mounted read-only and nodev in its private mount namespace, as export
+-- does; writing: the running container's own mount namespace, through its
+-- pidfd, or the stopped container's overlay mounted read-write in a private
+-- one), pivots or is rooted there, and only then resolves the container
+-- path; every symlink it meets resolves inside the container. The helper
+-- is confined by seccomp before it enters: no execve, no mmap or mprotect
+-- with PROT_EXEC, so no library of the container can ever be loaded into
+-- it (CVE-2019-14271). The tar stream between helper and host is made and
+-- read by libarchive (ctr.archive.copy_out/copy_in): on the host no
+-- absolute path, "..", path through a symlink, device node or setuid bit
+-- from the container is accepted. A running container is frozen while its
+-- files are read or written (CVE-2018-15664), thawed after on every path;
+-- a paused one stays paused.
+local core = require "ctr.core"
+local errors = require "ctr.errors"
+local state = require "ctr.state"
+local object = require "ctr.container.object"
+
+local M = {}
+local Container = object.Container
+
+--- docker's view of a cp path: { path = without trailing "/" or "/.",
+-- dir, base, slash = it ended with "/" (or "/."), contents = it ended with
+-- "/." (copy what is in the directory, not the directory) }. rel_root: the
+-- directory a relative path is taken from (a container path: "/").
+function M.split_path(p, rel_root)
+  if rel_root and p:sub(1, 1) ~= "/" then p = rel_root .. p end
+  local contents = p == "." or p:match("/%.$") ~= nil
+  local slash = contents or p:match("/$") ~= nil
+  local clean = p:gsub("/%.$", "/"):gsub("(.)/+$", "%1")
+  local dir, base = clean:match("^(.*)/([^/]+)$")
+  if not dir then dir, base = ".", clean elseif dir == "" then dir = "/" end
+  if clean == "/" then dir, base, contents = "/", ".", true end
+  return { path = clean, dir = dir, base = base, slash = slash, contents = contents }
+end
+
+--- Where a copy lands, by docker's rules: src_dir (the source is a
+-- directory), s (split_path of the source), kind (the destination's type:
+-- "dir", another type, or nil when it does not exist), d (split_path of the
+-- destination). Returns the directory to extract into and the name the
+-- source gets there ("": its contents go straight into it). Raises
+-- docker's errors.
+function M.target(src_dir, s, kind, d, where)
+  if kind == "dir" then return d.path, (src_dir and s.contents) and "" or s.base end
+  if kind then
+    if src_dir then errors.raise(1, "cannot copy directory %s to file %s", s.path, where(d.path)) end
+    if d.slash then errors.raise(1, "%s: not a directory", where(d.path)) end
+    return d.dir, d.base
+  end
+  if d.slash and not src_dir then errors.raise(1, "%s: no such directory", where(d.path)) end
+  return d.dir, d.base
+end
+
+-- ---- the helper -----------------------------------------------------------------
+
+local function must(ok, err, ...)
+  if not ok then error(err, 0) end
+  return ok, err, ...
+end
+
+-- The helper's seccomp program: no execve(at), no mmap/mprotect with
+-- PROT_EXEC (4): it cannot run or load anything from the container.
+local function noexec_bpf()
+  local exec_arg = { { index = 2, value = 4, valueTwo = 4, op = "SCMP_CMP_MASKED_EQ" } }
+  return errors.checkf("compile the copy helper's seccomp filter", core.seccomp_compile {
+    defaultAction = "SCMP_ACT_ALLOW",
+    syscalls = {
+      { names = { "execve", "execveat" }, action = "SCMP_ACT_ERRNO", errnoRet = 1 },
+      { names = { "mmap", "mprotect", "pkey_mprotect" }, action = "SCMP_ACT_ERRNO", errnoRet = 1, args = exec_arg },
+    },
+  })
+end
+
+-- In the helper: become rooted in the container's files. how: "ro" (the
+-- overlay read-only, nodev), "rw" (a stopped container's overlay), "ns"
+-- (the running container's mount namespace, pidfd).
+local function enter(how, ov, mnt, pidfd)
+  if how == "ns" then
+    must(core.setns(pidfd, "mnt"))
+    must(core.chdir("/"))
+    return
+  end
+  must(core.unshare("mnt"))
+  must(core.mount(nil, "/", nil, "rprivate"))
+  if how == "ro" then
+    must(core.mount("overlay", mnt, "overlay", "ro,nodev,nosuid,noexec",
+      "lowerdir=" .. ov.upperdir .. ":" .. ov.lowerdir))
+  else
+    must(core.mount("overlay", mnt, "overlay", "nodev,nosuid,noexec",
+      ("lowerdir=%s,upperdir=%s,workdir=%s"):format(ov.lowerdir, ov.upperdir, ov.workdir)))
+  end
+  must(core.chdir(mnt))
+  must(core.pivot_root(".", "."))
+  must(core.umount2(".", "detach"))
+  must(core.chdir("/"))
+end
+
+local function read_all(fd)
+  local chunks = {}
+  while true do
+    local s = core.read(fd, 65536)
+    if not s or s == "" then break end
+    chunks[#chunks + 1] = s
+  end
+  return table.concat(chunks)
+end
+
+-- Fork the helper: it closes `close`, confines itself, enters the
+-- container (how) and runs fn(). Returns a handle for finish().
+local function start(c, how, fn, close)
+  require "ctr.archive" -- loaded before the helper is confined
+  local ov = c:config().root and c:config().root.overlay
+  if not ov or not ov.upperdir or not ov.lowerdir or not ov.workdir then
+    errors.raise(1, "container %s has no overlay root filesystem", c.state.name)
+  end
+  local bpf = noexec_bpf()
+  local pidfd = how == "ns" and c:_pidfd() or nil
+  if how == "ns" and not pidfd then errors.raise(1, "container %s is not running", c.state.name) end
+  local mnt = how ~= "ns" and state.mktemp("mnt") or nil
+  local er, ew = core.pipe()
+  io.stdout:flush()
+  local pid, ferr = core.fork()
+  if pid == 0 then
+    local ok, err = pcall(function()
+      er:close()
+      for _, fd in ipairs(close) do fd:close() end
+      must(core.seccomp_load(bpf))
+      enter(how, ov, mnt, pidfd)
+      fn()
+    end)
+    if not ok then core.write(ew, errors.message(err)) end
+    core._exit(ok and 0 or 1)
+  end
+  ew:close()
+  if pidfd then pidfd:close() end
+  if not pid then
+    er:close()
+    if mnt then core.rmdir(mnt); state.release_temp(mnt) end
+    errors.raise(1, "cannot start the copy helper: fork: %s", ferr)
+  end
+  return { pid = pid, err = er, mnt = mnt }
+end
+
+-- Wait for the helper; raises its error (code 1), else extra's.
+local function finish(h, extra)
+  local msg = read_all(h.err)
+  h.err:close()
+  local _, how, code = core.waitpid(h.pid)
+  if h.mnt then core.rmdir(h.mnt); state.release_temp(h.mnt) end
+  if how == "exited" and code == 0 and not extra then return end
+  if msg == "" then
+    msg = extra or (how == "exited" and ("the copy helper exited with " .. tostring(code))
+      or ("the copy helper was killed by signal " .. tostring(code)))
+  end
+  errors.raise(1, "%s", msg)
+end
+
+-- ---- freezing, ids ----------------------------------------------------------------
+
+-- fn() with INT, TERM, HUP, QUIT held and the container frozen when it runs
+-- (unless paused already: it stays as it is); thawed on every exit.
+local function frozen(c, fn)
+  local old = assert(core.sigmask("block", { "INT", "TERM", "HUP", "QUIT" }))
+  local ok, res = pcall(function()
+    local thaw = not c:paused() and require("ctr.commit").freeze(c) or nil
+    local fok, fres = pcall(fn)
+    if thaw then
+      local tok, terr = pcall(thaw)
+      if fok and not tok then fok, fres = false, terr end
+    end
+    if not fok then error(fres, 0) end
+    return fres
+  end)
+  core.sigmask("setmask", old)
+  if not ok then error(res, 0) end
+  return res
+end
+
+-- The host id of the container's root (0 without a user namespace).
+local function id_base(c)
+  local u = c.state.userns
+  if not u then return 0 end
+  local function base(map)
+    for _, e in ipairs(map or {}) do if e.containerID == 0 then return e.hostID end end
+    errors.raise(1, "container %s maps no host id to its root", c.state.name)
+  end
+  local b = base(u.uid)
+  if base(u.gid) ~= b then errors.raise(1, "cp: container %s's uid and gid maps differ", c.state.name) end
+  return b
+end
+
+local function running(c) return c:status() == "running" end
+
+local function kind_of(st) return st and st.type or nil end
+
+-- ---- the two directions ----------------------------------------------------------------
+
+--- Copy src (a path in the container; "/." at its end: what is in that
+-- directory) to dst on the host, or as a tar stream to standard output
+-- when dst is "-" (docker cp CONTAINER:SRC DST). opts.archive (-a): keep
+-- the owners (else they are the caller's); opts.follow_link (-L): follow
+-- src when it is a symlink. Device nodes and setuid/setgid bits are not
+-- written on the host. Raises (code 1) with docker's messages.
+function Container:copy_from(src, dst, opts)
+  opts = require("ctr.check").api("Container:copy_from", opts)
+  local archive = require "ctr.archive"
+  local s = M.split_path(src, "/")
+  local name = self.state.name
+  local function where(p) return p end
+  local stream = dst == "-"
+  local d, kind, into
+  if not stream then
+    d = M.split_path(dst)
+    kind = kind_of(core.stat(d.path))
+    into = kind == "dir" and d.path or d.dir
+    if not kind then
+      local pst = core.stat(d.dir)
+      if not pst then errors.raise(1, "stat %s: no such file or directory", d.dir) end
+      if pst.type ~= "dir" then errors.raise(1, "%s: not a directory", d.dir) end
+    end
+  end
+  local r, w = core.pipe()
+  frozen(self, function()
+    local h = start(self, "ro", function()
+      local st = (opts.follow_link or s.slash) and core.stat(s.path) or core.lstat(s.path)
+      if not st then error(("Could not find the file %s in container %s"):format(s.path, name), 0) end
+      if s.slash and st.type ~= "dir" then error(s.path .. ": not a directory", 0) end
+      local n = s.contents and "" or s.base
+      if not stream then _, n = M.target(st.type == "dir", s, kind, d, where) end
+      must(archive.copy_out(s.path, stream and 1 or w, { name = n ~= "" and n or nil, follow = opts.follow_link }))
+    end, { r })
+    w:close()
+    local ok, err = true, nil
+    if not stream then
+      local uid, gid, shift = core.getuid(), core.getgid(), 0
+      if opts.archive then uid, gid, shift = -1, -1, -id_base(self) end
+      ok, err = archive.copy_in(r, into, { uid = uid, gid = gid, shift = shift, nodev = true, nosuid = true })
+    end
+    r:close()
+    finish(h, not ok and err or nil)
+  end)
+  return true
+end
+
+--- Copy src on the host (or a tar stream read from standard input when
+-- src is "-") into the container at dst (docker cp SRC CONTAINER:DST).
+-- The files belong to the container's root unless opts.archive (-a) keeps
+-- their owners (shifted into a user namespace's range);
+-- opts.follow_link (-L): follow src when it is a symlink. Raises (code 1)
+-- with docker's messages.
+function Container:copy_to(src, dst, opts)
+  opts = require("ctr.check").api("Container:copy_to", opts)
+  local archive = require "ctr.archive"
+  local name = self.state.name
+  local d = M.split_path(dst, "/")
+  local stream = src == "-"
+  local s, st
+  if not stream then
+    s = M.split_path(src)
+    st = (opts.follow_link or s.slash) and core.stat(s.path) or core.lstat(s.path)
+    if not st then errors.raise(1, "lstat %s: no such file or directory", s.path) end
+    if s.slash and st.type ~= "dir" then errors.raise(1, "%s: not a directory", s.path) end
+  end
+  local base = id_base(self)
+  local ids = opts.archive and { uid = -1, gid = -1, shift = base } or { uid = 0, gid = 0, shift = base }
+  local function where(p) return name .. ":" .. p end
+  local r, w = core.pipe()
+  local rr, rw = core.pipe()
+  frozen(self, function()
+    local h = start(self, running(self) and "ns" or "rw", function()
+      local kind = kind_of(core.stat(d.path))
+      local into, n
+      if stream then
+        if kind ~= "dir" then error(where(d.path) .. ": no such directory", 0) end
+        into, n = d.path, ""
+      else
+        into, n = M.target(st.type == "dir", s, kind, d, where)
+      end
+      local ist = core.stat(into)
+      if not ist or ist.type ~= "dir" then
+        error(("Could not find the file %s in container %s"):format(into, name), 0)
+      end
+      must(core.write(rw, n .. "\n"))
+      rw:close()
+      must(archive.copy_in(stream and 0 or r, into, ids))
+    end, { w, rr })
+    r:close(); rw:close()
+    local line = read_all(rr)
+    rr:close()
+    local ok, err = true, nil
+    if line:sub(-1) == "\n" and not stream then
+      local n = line:sub(1, -2)
+      core.signal("PIPE", "ignore") -- a helper that failed: EPIPE here, its error below
+      ok, err = archive.copy_out(s.path, w, { name = n ~= "" and n or nil, follow = opts.follow_link })
+      core.signal("PIPE", "default")
+    end
+    w:close()
+    finish(h, not ok and err or nil)
+  end)
+  return true
+end
+
+return M
