@@ -33,6 +33,8 @@
 --   ctr.container.health     health checks (HEALTHCHECK) of detached containers
 --   ctr.container.copy       cp: files between a container and the host
 --   ctr.container.pause      pause, unpause
+--   ctr.container.helper     a helper rooted in a container's files (cp, diff)
+--   ctr.container.changes    diff
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -49,6 +51,7 @@ M.Container = object.Container
 
 -- the parts that add methods to Container, and those methods
 local METHODS = {
+  ["ctr.container.changes"] = { "diff" },
   ["ctr.container.copy"] = { "copy_from", "copy_to" },
   ["ctr.container.exec"] = { "exec" },
   ["ctr.container.health"] = { "health" },
