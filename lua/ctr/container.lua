@@ -35,6 +35,9 @@
 --   ctr.container.pause      pause, unpause
 --   ctr.container.helper     a helper rooted in a container's files (cp, diff)
 --   ctr.container.changes    diff
+--   ctr.container.ports      port
+--   ctr.container.rename     rename
+--   ctr.container.top        top
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -53,6 +56,9 @@ M.Container = object.Container
 local METHODS = {
   ["ctr.container.changes"] = { "diff" },
   ["ctr.container.copy"] = { "copy_from", "copy_to" },
+  ["ctr.container.ports"] = { "port" },
+  ["ctr.container.rename"] = { "rename" },
+  ["ctr.container.top"] = { "top" },
   ["ctr.container.exec"] = { "exec" },
   ["ctr.container.health"] = { "health" },
   ["ctr.container.image"] = { "commit", "export" },
