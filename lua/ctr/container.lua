@@ -38,6 +38,7 @@
 --   ctr.container.ports      port
 --   ctr.container.rename     rename
 --   ctr.container.top        top
+--   ctr.container.update     update (resource limits)
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -59,6 +60,7 @@ local METHODS = {
   ["ctr.container.ports"] = { "port" },
   ["ctr.container.rename"] = { "rename" },
   ["ctr.container.top"] = { "top" },
+  ["ctr.container.update"] = { "update" },
   ["ctr.container.exec"] = { "exec" },
   ["ctr.container.health"] = { "health" },
   ["ctr.container.image"] = { "commit", "export" },
