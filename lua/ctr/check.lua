@@ -245,6 +245,7 @@ M.SCHEMAS = {
   ["container.events"] = { containers = "table", since = "number" },
   ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
   ["Container:copy_from"] = { archive = "boolean", follow_link = "boolean" },
+  ["container.prune"] = { filter = "list" },
   ["Container:update"] = { memory = "string|integer", memory_swap = "string|integer", cpus = "string|number",
     cpu_shares = "integer|string", pids_limit = "integer|string", cpuset_cpus = "string" },
   ["Container:copy_to"] = { archive = "boolean", follow_link = "boolean" },

@@ -39,6 +39,7 @@
 --   ctr.container.rename     rename
 --   ctr.container.top        top
 --   ctr.container.update     update (resource limits)
+--   ctr.container.prune      container prune, system df's numbers
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -96,6 +97,8 @@ lazy(M, "wait_any", "ctr.container.signal")
 lazy(M, "scope", "ctr.container.scope")
 lazy(M, "events", "ctr.container.events")
 lazy(M, "remove_incomplete", "ctr.container.remove")
+lazy(M, "prune", "ctr.container.prune")
+lazy(M, "disk_usage", "ctr.container.prune")
 
 local method_part = {}
 for part, names in pairs(METHODS) do
