@@ -166,9 +166,8 @@ static int l_list(lua_State *L) {
 }
 
 int luaopen_ctr_archive(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"extract", l_extract}, {"create", l_create}, {"list", l_list},
-      {"copy_out", l_copy_out}, {"copy_in", l_copy_in},   {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"extract", l_extract},   {"create", l_create},   {"list", l_list},
+                                 {"copy_out", l_copy_out}, {"copy_in", l_copy_in}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -73,8 +73,9 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
       assert.same({ "data/", "data/a", "data/link", "data/sub/", "data/sub/b" }, list)
       sh("mkdir -p " .. U.q(work .. "/t") .. " && echo streamed > " .. U.q(work .. "/t/s.txt") ..
         " && tar cf " .. U.q(work .. "/t.tar") .. " -C " .. U.q(work .. "/t") .. " s.txt")
-      local _, err, code = U.sh("LUAC_CTR_ROOT=" .. U.q(root) .. " " .. U.q(U.launcher) .. " cp - web:/tmp < " .. U.q(work .. "/t.tar"), { keep_stdin = true })
-      assert.are.equal(0, code, err)
+      local _, err2, code2 = U.sh("LUAC_CTR_ROOT=" .. U.q(root) .. " " .. U.q(U.launcher) .. " cp - web:/tmp < " ..
+        U.q(work .. "/t.tar"), { keep_stdin = true })
+      assert.are.equal(0, code2, err2)
       assert.are.equal("streamed\n", ok("exec", "web", "cat", "/tmp/s.txt"))
       fails(1, "no such directory", "cp", "-", "web:/nonexistent")
     end)

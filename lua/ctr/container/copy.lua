@@ -20,7 +20,6 @@
 -- a paused one stays paused.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
-local state = require "ctr.state"
 local object = require "ctr.container.object"
 
 local M = {}
@@ -129,10 +128,10 @@ function Container:copy_from(src, dst, opts)
   frozen(self, function()
     local h = start(self, "ro", function()
       local st = (opts.follow_link or s.slash) and core.stat(s.path) or core.lstat(s.path)
-      if not st then error(("Could not find the file %s in container %s"):format(s.path, name), 0) end
-      if s.slash and st.type ~= "dir" then error(s.path .. ": not a directory", 0) end
+      if not st then errors.raise(1, "Could not find the file %s in container %s", s.path, name) end
+      if s.slash and st.type ~= "dir" then errors.raise(1, "%s: not a directory", s.path) end
       local n = s.contents and "" or s.base
-      if not stream then _, n = M.target(st.type == "dir", s, kind, d, where) end
+      if not stream then n = select(2, M.target(st.type == "dir", s, kind, d, where)) end
       must(archive.copy_out(s.path, stream and 1 or w, { name = n ~= "" and n or nil, follow = opts.follow_link }))
     end, { r })
     w:close()
@@ -177,14 +176,14 @@ function Container:copy_to(src, dst, opts)
       local kind = kind_of(core.stat(d.path))
       local into, n
       if stream then
-        if kind ~= "dir" then error(where(d.path) .. ": no such directory", 0) end
+        if kind ~= "dir" then errors.raise(1, "%s: no such directory", where(d.path)) end
         into, n = d.path, ""
       else
         into, n = M.target(st.type == "dir", s, kind, d, where)
       end
       local ist = core.stat(into)
       if not ist or ist.type ~= "dir" then
-        error(("Could not find the file %s in container %s"):format(into, name), 0)
+        errors.raise(1, "Could not find the file %s in container %s", into, name)
       end
       must(core.write(rw, n .. "\n"))
       rw:close()
