@@ -5,9 +5,8 @@
 -- blob is verified before anything is stored; a bad archive leaves nothing.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
-local util = require "ctr.util"
 
-local ok, opts, args = pcall(cli.parse, util.script_args(...), {
+local opts, args = cli.parse({ ... }, {
   { "i", "input", "string", "Read from tar archive file, instead of STDIN" },
   { "q", "quiet", "flag", "Suppress the load output" },
 }, {
@@ -15,8 +14,7 @@ local ok, opts, args = pcall(cli.parse, util.script_args(...), {
   description = "Load an image from a tar archive or STDIN",
   command = "load",
 })
-if not ok then errors.throw("invalid", "%s", errors.message(opts)) end
-if #args > 0 then util.die('"load" accepts no arguments.\nSee \'luac-ctr load --help\'.', 125) end
+if #args > 0 then errors.raise(125, "\"load\" accepts no arguments.\nSee 'luac-ctr load --help'.") end
 require("ctr.gc").auto()
 local loaded = require("ctr.registry_load").load(opts.input or "-")
 if not opts.quiet then

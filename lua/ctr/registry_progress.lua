@@ -64,4 +64,16 @@ function M.new(opts)
   end
 end
 
+--- A function printing one status line (and flushing) unless quiet: the
+-- lines of pull and push around the per-layer progress.
+-- @return function(s)
+function M.status_line(quiet, out)
+  out = out or io.stdout
+  return function(s)
+    if quiet then return end
+    out:write(s, "\n")
+    out:flush()
+  end
+end
+
 return M
