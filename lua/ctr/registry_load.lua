@@ -53,6 +53,7 @@ local function check_config(cfg, n)
   if type(cfg.rootfs) ~= "table" or type(cfg.rootfs.diff_ids) ~= "table" or #cfg.rootfs.diff_ids ~= n then
     errors.throw("invalid", "the image config does not list the image's %d layers", n)
   end
+  for i = 1, n do store.check_digest(cfg.rootfs.diff_ids[i], "the config's diff_id of layer " .. i) end
 end
 
 local function compressed(path)
@@ -149,7 +150,9 @@ local function apply(plan)
   local image = require "ctr.image"
   local registry = require "ctr.registry"
   local ids = {}
-  for i, l in ipairs(plan.layers) do ids[i] = store.unpack_layer(l[1], store.hex(l[2]), true) end
+  for i, l in ipairs(plan.layers) do
+    ids[i] = store.unpack_layer(l[1], store.hex(l[2]), true, plan.config.rootfs.diff_ids[i])
+  end
   store.put_data(plan.cdata, plan.cd, "the image config")
   local tags = {}
   for _, t in ipairs(plan.tags) do
