@@ -51,6 +51,20 @@ static int l_extract(lua_State *L) {
 }
 
 /***
+ * archive.digest(tarball) -> "sha256:<hex>" | nil, err, errno
+ * The sha256 of the decompressed content of the archive at tarball (plain,
+ * gzip, zstd...): an image layer's diff_id.
+ */
+static int l_digest(lua_State *L) {
+  ctr_error_t err;
+  char hex[65];
+  if (ctr_archive_digest(luaL_checkstring(L, 1), hex, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushfstring(L, "sha256:%s", hex);
+  return 1;
+}
+
+/***
  * archive.create(src_dir, tarball | fd [, {gzip=false, whiteouts=false, oci=false}]) -> true | nil, err, errno
  * Write the tree src_dir as a pax tar archive (gzip-compressed with gzip):
  * relative paths ("bin/sh"), numeric owners, modes, times, symlinks, hard
@@ -126,8 +140,11 @@ static int l_list(lua_State *L) {
 }
 
 int luaopen_ctr_archive(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"extract", l_extract}, {"create", l_create}, {"list", l_list}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"extract", l_extract},
+                                 {"digest", l_digest},
+                                 {"create", l_create},
+                                 {"list", l_list},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -308,6 +308,19 @@ static int extract_verified(const char *tarball, const char *dest, unsigned flag
   return 0;
 }
 
+int ctr_archive_digest(const char *tarball, char hex[65], ctr_error_t *err) {
+  cleanup_aread struct archive *raw = open_raw(tarball, err);
+  if (raw == NULL)
+    return -1;
+  cleanup_sha256 ctr_sha256_t *md = ctr_sha256_new(err);
+  if (md == NULL)
+    return -1;
+  digest_src_t src = {raw, md};
+  if (digest_rest(raw, &src, tarball, err) < 0)
+    return -1;
+  return ctr_sha256_final(md, hex, err);
+}
+
 int ctr_archive_extract_layer(const char *tarball, const char *dest, unsigned flags,
                               const char *diff_id, ctr_error_t *err) {
   if (diff_id != NULL)
@@ -493,8 +506,11 @@ static struct archive *open_writer(const char *tarball, int fd, unsigned flags, 
     ctr_fail(err, ENOMEM, "create %s", name);
     return NULL;
   }
+  /* gzip without the time in its header: a layer's digest is its content's */
   if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
-      ((flags & CTR_ARCHIVE_GZIP) && archive_write_add_filter_gzip(out) < ARCHIVE_WARN) ||
+      ((flags & CTR_ARCHIVE_GZIP) &&
+       (archive_write_add_filter_gzip(out) < ARCHIVE_WARN ||
+        archive_write_set_filter_option(out, "gzip", "timestamp", NULL) < ARCHIVE_WARN)) ||
       (tarball ? archive_write_open_filename(out, tarball) : archive_write_open_fd(out, fd)) !=
           ARCHIVE_OK) {
     fail_ar(err, out, "create", name);

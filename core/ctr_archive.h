@@ -38,6 +38,10 @@ enum {
 int ctr_archive_extract_layer(const char *tarball, const char *dest, unsigned flags,
                               const char *diff_id, ctr_error_t *err);
 
+/* The sha256 (hex) of the decompressed content of the archive at tarball
+ * (an image layer's diff_id). */
+int ctr_archive_digest(const char *tarball, char hex[65], ctr_error_t *err);
+
 /* Write the tree at src as a tar archive (pax, gzip-compressed with
  * CTR_ARCHIVE_GZIP): paths relative without a leading "/" or "./", owners
  * as numbers, modes, symlinks, hard links, device nodes, fifos and xattrs

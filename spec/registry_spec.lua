@@ -262,11 +262,23 @@ describe("registry #root", function()
     ctr_ok({ "run", "--name", "c1", src, "sh", "-c", "rm /etc/kept; echo changed > /etc/added" })
     ctr_ok({ "commit", "c1", dst })
     local out = ctr_ok({ "push", dst })
-    assert.matches("Pushed", out)
+    -- the commit's layer is sent (gzip); the two pulled ones are mounted from
+    -- test/app, same digests as there
+    local _, pushed = out:gsub("Pushed", "")
+    local _, mounted = out:gsub("Mounted from test/app", "")
+    assert.are.same({ 1, 2 }, { pushed, mounted })
     local digest = out:match("digest: (sha256:%x+)")
-    local info = require("ctr.json").decode(sh_ok("skopeo inspect --tls-verify=false docker://" .. dst))
+    local json = require "ctr.json"
+    local info = json.decode(sh_ok("skopeo inspect --tls-verify=false docker://" .. dst))
+    local orig = json.decode(sh_ok("skopeo inspect --tls-verify=false docker://" .. src))
     assert.are.equal(digest, info.Digest)
     assert.are.equal(3, #info.Layers)
+    assert.are.same({ orig.Layers[1], orig.Layers[2] }, { info.Layers[1], info.Layers[2] })
+    local raw = json.decode(sh_ok("skopeo inspect --raw --tls-verify=false docker://" .. dst))
+    for _, l in ipairs(raw.layers) do assert.are.equal("application/vnd.oci.image.layer.v1.tar+gzip", l.mediaType) end
+    local cfg = json.decode(sh_ok("skopeo inspect --config --raw --tls-verify=false docker://" .. dst))
+    local ocfg = json.decode(sh_ok("skopeo inspect --config --raw --tls-verify=false docker://" .. src))
+    assert.are.same({ ocfg.rootfs.diff_ids[1], ocfg.rootfs.diff_ids[2] }, { cfg.rootfs.diff_ids[1], cfg.rootfs.diff_ids[2] })
     local back = q(tmp .. "/back")
     sh_ok("rm -rf " .. back .. "* && skopeo copy -q --src-tls-verify=false docker://" .. dst .. " oci:" .. back ..
       ":1 && umoci unpack --image " .. back .. ":1 " .. back .. "-b >/dev/null")

@@ -15,9 +15,16 @@ local M = {}
 M.WORDS = { exists = "Already exists", downloaded = "Download complete", unpacked = "Pull complete",
   failed = "Download failed", pushed = "Pushed" }
 --- Push says "Layer already exists" (as docker).
-M.PUSH_WORDS = { exists = "Layer already exists", pushed = "Pushed" }
+M.PUSH_WORDS = { exists = "Layer already exists", pushed = "Pushed", mounted = "Mounted from %s" }
 
 local BAR = 30
+
+--- The words for event ev from the table words ("Mounted from %s" names
+-- ev.from). @return string
+function M.word(words, ev)
+  local w = words[ev.status] or ev.status
+  return (w:gsub("%%s", function() return tostring(ev.from) end))
+end
 
 local function bar(frac)
   local n = math.floor(math.max(0, math.min(1, frac)) * BAR)
@@ -32,7 +39,7 @@ local function row_text(ev, started, words)
     return ("%s: Downloading [%s] %s/%s %s/s"):format(short, bar(ev.current / math.max(ev.size or 1, 1)),
       util.human_size(ev.current), util.human_size(ev.size or 0), util.human_size(math.floor(ev.current / dt)))
   end
-  return ("%s: %s"):format(short, words[ev.status] or ev.status)
+  return ("%s: %s"):format(short, M.word(words, ev))
 end
 
 --- A progress function for the events of pull, push and load. opts.quiet:
@@ -49,7 +56,7 @@ function M.new(opts)
     if opts.quiet or not ev.digest or ev.status == "resolved" or ev.status == "done" then return end
     if not tty then
       if words[ev.status] then
-        out:write(("%s: %s (%s)\n"):format(ev.digest:sub(8, 19), words[ev.status], util.human_size(ev.size or 0)))
+        out:write(("%s: %s (%s)\n"):format(ev.digest:sub(8, 19), M.word(words, ev), util.human_size(ev.size or 0)))
         out:flush()
       end
       return
