@@ -3,6 +3,7 @@
 -- docker-archive (docker save, podman save) or OCI layout (podman save
 -- --format oci-archive, skopeo, luac-ctr save), plain or compressed. Every
 -- blob is verified before anything is stored; a bad archive leaves nothing.
+-- On a terminal a row per layer, then the images loaded; -q quiet.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 
@@ -16,7 +17,10 @@ local opts, args = cli.parse({ ... }, {
 })
 if #args > 0 then errors.raise(125, "\"load\" accepts no arguments.\nSee 'luac-ctr load --help'.") end
 require("ctr.gc").auto()
-local loaded = require("ctr.registry_load").load(opts.input or "-")
+-- docker's client: the per-layer progress only on a terminal
+local quiet_layers = opts.quiet or not require("ctr.core").isatty(1)
+local show = require("ctr.registry_progress").new { quiet = quiet_layers, load = true }
+local loaded = require("ctr.registry_load").load(opts.input or "-", { progress = show })
 if not opts.quiet then
   for _, l in ipairs(loaded) do
     if #l.tags == 0 then print("Loaded image ID: sha256:" .. l.id) end

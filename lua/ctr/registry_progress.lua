@@ -16,6 +16,8 @@ M.WORDS = { exists = "Already exists", downloaded = "Download complete", unpacke
   failed = "Download failed", pushed = "Pushed" }
 --- Push says "Layer already exists" (as docker).
 M.PUSH_WORDS = { exists = "Layer already exists", pushed = "Pushed", mounted = "Mounted from %s" }
+--- Load says "Loading layer" (docker's bar) and "Loaded layer".
+M.LOAD_WORDS = { exists = "Already exists", unpacked = "Loaded layer" }
 
 local BAR = 30
 
@@ -44,11 +46,11 @@ end
 
 --- A progress function for the events of pull, push and load. opts.quiet:
 -- show nothing; opts.tty (default: whether stdout is a terminal); opts.out
--- (default io.stdout); opts.push: push's words. @return function(ev)
+-- (default io.stdout); opts.push, opts.load: push's or load's words. @return function(ev)
 function M.new(opts)
   opts = opts or {}
   local out = opts.out or io.stdout
-  local words = opts.push and M.PUSH_WORDS or M.WORDS
+  local words = opts.push and M.PUSH_WORDS or opts.load and M.LOAD_WORDS or M.WORDS
   local tty = opts.tty
   if tty == nil then tty = core.isatty(1) end
   local rows, order, started, drawn = {}, {}, {}, 0
