@@ -190,16 +190,9 @@ static int l_list(lua_State *L) {
 }
 
 int luaopen_ctr_archive(lua_State *L) {
-<<<<<<< HEAD
-  static const luaL_Reg fns[] = {{"extract", l_extract},   {"create", l_create},   {"list", l_list},
-                                 {"copy_out", l_copy_out}, {"copy_in", l_copy_in}, {NULL, NULL}};
-=======
-  static const luaL_Reg fns[] = {{"extract", l_extract},
-                                 {"digest", l_digest},
-                                 {"create", l_create},
-                                 {"list", l_list},
-                                 {NULL, NULL}};
->>>>>>> main
+  static const luaL_Reg fns[] = {
+      {"extract", l_extract},   {"digest", l_digest},   {"create", l_create}, {"list", l_list},
+      {"copy_out", l_copy_out}, {"copy_in", l_copy_in}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }
