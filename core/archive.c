@@ -320,7 +320,8 @@ static int extract_verified(const char *tarball, const char *dest, unsigned flag
   archive_read_support_format_tar(in);
   if (archive_read_open(in, &src, NULL, digest_read, NULL) != ARCHIVE_OK)
     return fail_ar(err, in, "open", tarball);
-  if (extract_into(in, tarball, dest, flags, err) < 0 || digest_rest(in, &src, tarball, err) < 0)
+  if (extract_into(in, tarball, dest, flags, NULL, err) < 0 ||
+      digest_rest(in, &src, tarball, err) < 0)
     return -1;
   char hex[65];
   if (ctr_sha256_final(md, hex, err) < 0)
