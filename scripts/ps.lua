@@ -5,7 +5,7 @@
 -- IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES. The status is checked
 -- against the kernel (pid and its start time): a container whose process
 -- died is shown exited even if nothing recorded it. Filters: name=SUBSTRING,
--- status=created|running|exited|dead, id=PREFIX, label=KEY or label=KEY=VALUE;
+-- status=created|running|paused|exited|dead, id=PREFIX, label=KEY or label=KEY=VALUE;
 -- the same key repeated matches any of its values (label: all of them),
 -- different keys must all match. --format json prints
 -- one JSON object per line; a template like '{{.ID}} {{.Names}}' prints
@@ -43,7 +43,7 @@ local function ports_of(st)
 end
 
 local function status_text(c, status, now)
-  if status == "running" then
+  if status == "running" or status == "paused" then
     local h = c.state.healthcheck and c.state.health
     local tag = h and (h.status == "starting" and " (health: starting)" or (" (" .. tostring(h.status) .. ")")) or ""
     if c:paused() then tag = " (Paused)" .. tag end
@@ -61,6 +61,7 @@ end
 local function row_of(c, o, now)
   local st = c.state
   local status = c:status()
+  if status == "running" and c:paused() then status = "paused" end
   local cmd = table.concat(st.command or {}, " ")
   return {
     ID = o.no_trunc and c.id or util.short_id(c.id),
@@ -126,7 +127,8 @@ local now = util.now()
 local list = {}
 for _, c in ipairs(container.list()) do
   local status = c:status()
-  local shown = o.all or status == "running" or (filters.status ~= nil)
+  if status == "running" and c:paused() then status = "paused" end
+  local shown = o.all or status == "running" or status == "paused" or (filters.status ~= nil)
   if shown and matches(filters, c, status) then list[#list + 1] = c end
 end
 -- newest first: created is in seconds; ties are ordered by the time the

@@ -184,6 +184,11 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
     assert.is_true(st.Paused)
     fails(1, "is paused, unpause the container before exec", "exec", "peer", "true")
     fails(1, "already paused", "pause", "peer")
+    assert.are.equal("peer paused\n", ok("ps", "--filter", "status=paused", "--format", "{{.Names}} {{.State}}"))
+    assert.is_falsy(ok("ps", "--filter", "status=running", "--format", "{{.Names}}"):find("peer", 1, true))
+    local img = ok("commit", "peer"):gsub("%s+$", "") -- commit freezes and thaws: a paused container stays paused
+    assert.is_true(inspect("peer").State.Paused)
+    ok("rmi", img)
     assert.are.equal("peer\n", ok("unpause", "peer"))
     assert.is_false(inspect("peer").State.Paused)
     assert.are.equal("ok\n", ok("exec", "peer", "echo", "ok"))
