@@ -105,6 +105,16 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
       assert.is_true(inspect("web").State.Running) -- thawed after each
     end)
 
+    it("sees a running container's volumes, as docker cp does", function()
+      assert(core.mkdir(work .. "/vol", 493))
+      ok("run", "-d", "--name", "withvol", "--network", "none", "-v", work .. "/vol:/v", "busybox", "sleep", "300")
+      ok("cp", work .. "/h.txt", "withvol:/v/")
+      assert.are.equal("hello\n", sh("cat " .. U.q(work .. "/vol/h.txt")))
+      ok("cp", "withvol:/v/h.txt", work .. "/from-vol")
+      assert.are.equal("hello\n", sh("cat " .. U.q(work .. "/from-vol")))
+      ok("rm", "-f", "withvol")
+    end)
+
     it("works on a stopped container (its overlay mounted for the copy, nothing left mounted)", function()
       ok("run", "--name", "stopped", "--network", "none", "busybox", "sh", "-c", "echo old > /o")
       ok("cp", "stopped:/o", work .. "/o")

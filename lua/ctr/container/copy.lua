@@ -4,12 +4,11 @@
 --
 -- Everything in the container's root is hostile, so no path of the
 -- container is ever resolved on the host: a helper (a fork of this
--- process) enters the container's files first (reading: the overlay
--- mounted read-only and nodev in its private mount namespace, as export
--- does; writing: the running container's own mount namespace, through its
--- pidfd, or the stopped container's overlay mounted read-write in a private
--- one), pivots or is rooted there, and only then resolves the container
--- path; every symlink it meets resolves inside the container. The helper
+-- process) enters the container's files first (a running container's own
+-- mount namespace, through its pidfd, so that its volumes are seen as
+-- docker cp sees them; a stopped container's overlay mounted in a private
+-- mount namespace, read-only and nodev to read as export does), pivots or
+-- is rooted there, and only then resolves the container path; every symlink it meets resolves inside the container. The helper
 -- is confined by seccomp before it enters: no execve, no mmap or mprotect
 -- with PROT_EXEC, so no library of the container can ever be loaded into
 -- it (CVE-2019-14271). The tar stream between helper and host is made and
@@ -126,7 +125,7 @@ function Container:copy_from(src, dst, opts)
   end
   local r, w = core.pipe()
   frozen(self, function()
-    local h = start(self, "ro", function()
+    local h = start(self, running(self) and "ns" or "ro", function()
       local st = (opts.follow_link or s.slash) and core.stat(s.path) or core.lstat(s.path)
       if not st then errors.raise(1, "Could not find the file %s in container %s", s.path, name) end
       if s.slash and st.type ~= "dir" then errors.raise(1, "%s: not a directory", s.path) end
