@@ -62,10 +62,18 @@ local must, read_all, start, finish = helper.must, helper.read_all, helper.start
 -- ---- freezing, ids ----------------------------------------------------------------
 
 -- fn() with INT, TERM, HUP, QUIT held and the container frozen when it runs
--- (unless paused already: it stays as it is); thawed on every exit.
+-- (unless paused already: it stays as it is), thawed on every exit; a
+-- stopped container's lock held instead, so that it cannot start meanwhile.
 local function frozen(c, fn)
   local old = assert(core.sigmask("block", { "INT", "TERM", "HUP", "QUIT" }))
   local ok, res = pcall(function()
+    if c:status() ~= "running" then
+      local done, r = c:_locked(function()
+        if c:status() == "running" then return false end
+        return true, fn()
+      end)
+      if done then return r end
+    end
     local thaw = not c:paused() and require("ctr.commit").freeze(c) or nil
     local fok, fres = pcall(fn)
     if thaw then
