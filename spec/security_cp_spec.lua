@@ -250,7 +250,16 @@ t.close()
     ok("cp", "libs:/etc/passwd", "-")
     assert.is_false(core.exists(hostmark), "a container library was loaded on the host's side")
     assert.is_false(core.exists(up .. "/PWNED"), "a container library was loaded inside the container's root")
-    -- the helper itself: dlopen and execve of the container's files fail in it
+    -- a Lua module planted in the container wherever this process's require would look
+    local plant = {}
+    for tmpl in package.path:gmatch("[^;]+") do
+      local p = tmpl:gsub("%?", "cmds1_evil")
+      if p:sub(1, 2) == "./" then p = "/" .. p:sub(3) end
+      if p:sub(1, 1) == "/" then plant[#plant + 1] = p end
+    end
+    ok("exec", "libs", "sh", "-c", "for p in " .. table.concat(plant, " ") ..
+      "; do mkdir -p ${p%/*} && echo 'error(\"EVIL MODULE RAN\")' > $p; done")
+    -- the helper itself: require, dlopen and execve of the container's files fail in it
     local state = require "ctr.state"
     state.set_root(root)
     local container = require "ctr.container"
@@ -258,6 +267,10 @@ t.close()
     for _, how in ipairs({ "ro", "ns" }) do
       local c = assert(container.get("libs"))
       local h = helper.start(c, how, function()
+        local rok, rerr = pcall(require, "cmds1_evil")
+        if rok or not tostring(rerr):find("module 'cmds1_evil' not found", 1, true) then
+          error("require: " .. tostring(rerr), 0)
+        end
         local f, lerr = package.loadlib("/evil.so", "evil")
         if f then error("loaded /evil.so", 0) end
         assert(lerr)

@@ -1,9 +1,11 @@
 --- ctr.container.helper: a helper process rooted in a container's files
--- (cp, diff): a fork of this process, confined by seccomp (no execve, no
--- mmap/mprotect with PROT_EXEC: nothing of the container can be run or
--- loaded into it), that enters the container's files and only then
--- resolves any path of the container, so every symlink it meets resolves
--- inside them.
+-- (cp, diff): a fork of this process that enters the container's files and
+-- only then resolves any path of the container, so every symlink it meets
+-- resolves inside them. Before it enters, require is sealed (only modules
+-- loaded already: no Lua or C module can come from the container); once in,
+-- it is confined by seccomp (no execve, no mmap/mprotect with PROT_EXEC:
+-- nothing of the container can be run or loaded into it; no mount, setns,
+-- open_by_handle_at, ptrace, bpf... to lead it back out).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local state = require "ctr.state"
@@ -16,17 +18,33 @@ function M.must(ok, err, ...)
   return ok, err, ...
 end
 
--- The helper's seccomp program: no execve(at), no mmap/mprotect with
--- PROT_EXEC (4): it cannot run or load anything from the container.
+-- The helper's seccomp program, loaded once it is in the container's
+-- files: no execve(at), no mmap/mprotect with PROT_EXEC (4), so nothing of
+-- the container can be run or loaded into it, and none of the calls that
+-- would lead back out of the container's files or into the kernel's
+-- privileged corners (mount, setns, open_by_handle_at, ptrace, bpf, ...).
+local DENIED = {
+  "execve", "execveat", "mount", "umount2", "pivot_root", "chroot", "setns", "unshare",
+  "open_by_handle_at", "name_to_handle_at", "ptrace", "process_vm_readv", "process_vm_writev", "bpf",
+  "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "keyctl", "add_key",
+  "request_key", "fsopen", "fsmount", "fspick", "move_mount", "open_tree", "userfaultfd", "perf_event_open",
+}
 local function noexec_bpf()
   local exec_arg = { { index = 2, value = 4, valueTwo = 4, op = "SCMP_CMP_MASKED_EQ" } }
   return errors.checkf("compile the copy helper's seccomp filter", core.seccomp_compile {
     defaultAction = "SCMP_ACT_ALLOW",
     syscalls = {
-      { names = { "execve", "execveat" }, action = "SCMP_ACT_ERRNO", errnoRet = 1 },
+      { names = DENIED, action = "SCMP_ACT_ERRNO", errnoRet = 1 },
       { names = { "mmap", "mprotect", "pkey_mprotect" }, action = "SCMP_ACT_ERRNO", errnoRet = 1, args = exec_arg },
     },
   })
+end
+
+-- require finds only the modules loaded already: no Lua file or C module
+-- can be loaded from the container's files once the helper is in them.
+local function seal_require()
+  package.path, package.cpath = "", ""
+  for i = #package.searchers, 2, -1 do package.searchers[i] = nil end
 end
 
 -- In the helper: become rooted in the container's files. how: "ro" (the
@@ -73,8 +91,8 @@ function M.read_all(fd)
   return table.concat(chunks)
 end
 
---- Fork the helper: it closes the fds in close, confines itself, enters
--- the container's files (how: "ro" the overlay read-only and nodev, "rw" a
+--- Fork the helper: it closes the fds in close, seals require, enters
+-- the container's files, confines itself with seccomp (how it enters: "ro" the overlay read-only and nodev, "rw" a
 -- stopped container's overlay, "ns" the running container's mount
 -- namespace, "diff" its upper dir at /u and its image layers at /l, both
 -- read-only) and runs fn() there; an error is sent back to finish. Returns
@@ -96,8 +114,9 @@ function M.start(c, how, fn, close)
     local ok, err = pcall(function()
       er:close()
       for _, fd in ipairs(close) do fd:close() end
-      M.must(core.seccomp_load(bpf))
+      seal_require()
       enter(how, ov, mnt, pidfd)
+      M.must(core.seccomp_load(bpf))
       fn()
     end)
     if not ok then core.write(ew, errors.message(err)) end
