@@ -163,6 +163,12 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
     local host, cuid = row:match("^(%d+)%s+(%d+)")
     assert.are.equal("0", cuid)
     assert.is_true(tonumber(host) > 0)
+    -- cp's owners through the user namespace: root's by default, the source's (shifted) with -a
+    ok("cp", work .. "/h.txt", "uns:/plain")
+    ok("cp", "-a", work .. "/h.txt", "uns:/kept")
+    assert.are.equal("0:0 4321:8765\n", ok("exec", "uns", "sh", "-c", "echo $(stat -c %u:%g /plain /kept)"))
+    ok("cp", "-a", "uns:/kept", work .. "/kept-back")
+    assert.are.equal("4321:8765", sh("stat -c %u:%g " .. U.q(work .. "/kept-back")):gsub("%s", ""))
     ok("rm", "-f", "uns")
   end)
 
