@@ -96,11 +96,12 @@ static int l_create(lua_State *L) {
 }
 
 /***
- * archive.copy_out(src, fd [, {name=nil, follow=false}]) -> true | nil, err, errno
+ * archive.copy_out(src, fd [, {name=nil, follow=false}]) -> true, bytes | nil, err, errno
  * Write src (a file, a directory tree, a symlink...) as a pax tar archive to
  * fd (docker cp's stream): src itself is the entry name and what is below
  * it name/...; without name only what is below src (cp SRC/. DST). follow:
  * src is followed when it is a symlink (cp -L); nothing below is followed.
+ * bytes: the size of the stream written.
  */
 static int l_copy_out(lua_State *L) {
   ctr_error_t err;
@@ -115,16 +116,18 @@ static int l_copy_out(lua_State *L) {
   if (ctr_archive_copy_out(src, fd, &c, &err) < 0)
     return lctr_pusherr(L, &err);
   lua_pushboolean(L, 1);
-  return 1;
+  lua_pushinteger(L, (lua_Integer)c.bytes);
+  return 2;
 }
 
 /***
- * archive.copy_in(fd, dest_dir [, {uid=-1, gid=-1, shift=0, nodev=false, nosuid=false}]) -> true | nil, err, errno
+ * archive.copy_in(fd, dest_dir [, {uid=-1, gid=-1, shift=0, nodev=false, nosuid=false}]) -> true, bytes | nil, err, errno
  * Extract the tar archive read from fd into dest_dir as archive.extract
  * does (no absolute paths, no "..", nothing through a symlink), every
  * entry's owner set to uid/gid (-1: the archive's) and then shifted by
  * shift (a user namespace's base, may be negative); nodev: a device node
  * in the archive is an error; nosuid: setuid and setgid bits are dropped.
+ * bytes: the size of the stream read.
  */
 static int l_copy_in(lua_State *L) {
   ctr_error_t err;
@@ -142,7 +145,8 @@ static int l_copy_in(lua_State *L) {
   if (ctr_archive_copy_in(fd, dest, &c, &err) < 0)
     return lctr_pusherr(L, &err);
   lua_pushboolean(L, 1);
-  return 1;
+  lua_pushinteger(L, (lua_Integer)c.bytes);
+  return 2;
 }
 
 static int list_one(const ctr_archive_entry_t *e, void *ctx) {

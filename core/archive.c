@@ -362,11 +362,13 @@ int ctr_archive_extract_fd(int fd, const char *dest, ctr_error_t *err) {
   return extract_into(in, "the archive stream", dest, 0, NULL, err);
 }
 
-int ctr_archive_copy_in(int fd, const char *dest, const ctr_archive_copy_t *c, ctr_error_t *err) {
+int ctr_archive_copy_in(int fd, const char *dest, ctr_archive_copy_t *c, ctr_error_t *err) {
   cleanup_aread struct archive *in = open_reader(NULL, fd, err);
   if (in == NULL)
     return -1;
-  return extract_into(in, "the archive stream", dest, 0, c, err);
+  int r = extract_into(in, "the archive stream", dest, 0, c, err);
+  c->bytes = archive_filter_bytes(in, -1);
+  return r;
 }
 
 /* ---- create --------------------------------------------------------------------- */
@@ -605,11 +607,13 @@ int ctr_archive_create_fd(const char *src, int fd, unsigned flags, ctr_error_t *
   return create_into(out, src, "the archive stream", flags, NULL, err);
 }
 
-int ctr_archive_copy_out(const char *src, int fd, const ctr_archive_copy_t *c, ctr_error_t *err) {
+int ctr_archive_copy_out(const char *src, int fd, ctr_archive_copy_t *c, ctr_error_t *err) {
   cleanup_awrite struct archive *out = open_writer(NULL, fd, 0, err);
   if (out == NULL)
     return -1;
-  return create_into(out, src, "the archive stream", 0, c, err);
+  int r = create_into(out, src, "the archive stream", 0, c, err);
+  c->bytes = archive_filter_bytes(out, -1);
+  return r;
 }
 
 /* ---- list ------------------------------------------------------------------------ */

@@ -62,16 +62,17 @@ typedef struct ctr_archive_copy {
   int64_t shift;    /* copy_in: added to every owner id (a user namespace's base; may be < 0) */
   int nodev;        /* copy_in: a device node in the archive is an error */
   int nosuid;       /* copy_in: setuid and setgid bits are dropped */
+  int64_t bytes;    /* out: the size of the tar stream written or read */
 } ctr_archive_copy_t;
 
 /* Write src (a file or a tree) as a pax tar archive to fd, its entries named
  * c->name and c->name/... (NULL or "": src's contents only). Opens nothing
  * but src and what is below it (src itself is followed with c->follow). */
-int ctr_archive_copy_out(const char *src, int fd, const ctr_archive_copy_t *c, ctr_error_t *err);
+int ctr_archive_copy_out(const char *src, int fd, ctr_archive_copy_t *c, ctr_error_t *err);
 
 /* Extract the archive read from fd into dest as ctr_archive_extract does,
  * owners set and shifted and device nodes refused as c says. */
-int ctr_archive_copy_in(int fd, const char *dest, const ctr_archive_copy_t *c, ctr_error_t *err);
+int ctr_archive_copy_in(int fd, const char *dest, ctr_archive_copy_t *c, ctr_error_t *err);
 
 /* One entry of a listing. */
 typedef struct ctr_archive_entry {

@@ -9,7 +9,8 @@
 -- container only (a helper rooted in its files, confined so that it cannot
 -- load anything from them); a running container is frozen while copying.
 -- Files copied out belong to the caller (-a: the owners in the container),
--- files copied in to the container's root (-a: the source's owners).
+-- files copied in to the container's root (-a: the source's owners). On a
+-- terminal, docker's "Successfully copied SIZE to DEST" (not with -q).
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
@@ -35,9 +36,14 @@ local dref, dpath = split(args[2])
 if sref and dref then errors.raise(1, "copying between containers is not supported") end
 if not sref and not dref then errors.raise(1, "must specify at least one container source") end
 if (sref and spath == "") or (dref and dpath == "") then errors.raise(1, "path cannot be empty") end
-local _ = o.quiet -- docker's progress line is not printed
+local _, bytes
 if sref then
-  container.must_get(sref, 1):copy_from(spath, dpath, co)
+  _, bytes = container.must_get(sref, 1):copy_from(spath, dpath, co)
 else
-  container.must_get(dref, 1):copy_to(spath, dpath, co)
+  _, bytes = container.must_get(dref, 1):copy_to(spath, dpath, co)
+end
+-- docker's line, on a terminal only (as docker: its progress output is
+-- suppressed without one)
+if bytes and not o.quiet and require("ctr.core").isatty(2) then
+  io.stderr:write("Successfully copied ", require("ctr.util").human_size(bytes), " to ", args[2], "\n")
 end

@@ -92,6 +92,16 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
       assert.are.equal("deep\n", ok("exec", "web", "cat", "/newtree/d/f"))
     end)
 
+    it("says docker's Successfully copied line on a terminal, not with -q", function()
+      local p = U.pty(root, { "cp", "web:/data/a", work .. "/tty-a" })
+      assert.is_truthy(p:expect("Successfully copied 2.05kB to " .. work .. "/tty-a", 10))
+      assert.are.equal(0, p:wait(10))
+      p = U.pty(root, { "cp", "-q", "web:/data/a", work .. "/tty-b" })
+      assert.are.equal(0, p:wait(10))
+      assert.is_falsy(p.buf:find("Successfully", 1, true))
+      assert.are.equal("hi\n", sh("cat " .. U.q(work .. "/tty-b")))
+    end)
+
     it("fails as docker does: missing source, directory onto a file, missing parent, two containers", function()
       fails(1, "Could not find the file /nope in container web", "cp", "web:/nope", work .. "/x")
       fails(1, "cannot copy directory", "cp", "web:/data", work .. "/a.txt")

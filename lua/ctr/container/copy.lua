@@ -112,7 +112,8 @@ local function kind_of(st) return st and st.type or nil end
 -- when dst is "-" (docker cp CONTAINER:SRC DST). opts.archive (-a): keep
 -- the owners (else they are the caller's); opts.follow_link (-L): follow
 -- src when it is a symlink. Device nodes and setuid/setgid bits are not
--- written on the host. Raises (code 1) with docker's messages.
+-- written on the host. Returns true and the size of the tar stream copied
+-- (nil for "-"); raises (code 1) with docker's messages.
 function Container:copy_from(src, dst, opts)
   opts = require("ctr.check").api("Container:copy_from", opts)
   local archive = require "ctr.archive"
@@ -132,7 +133,7 @@ function Container:copy_from(src, dst, opts)
     end
   end
   local r, w = core.pipe()
-  frozen(self, function()
+  local bytes = frozen(self, function()
     local h = start(self, running(self) and "ns" or "ro", function()
       local st = (opts.follow_link or s.slash) and core.stat(s.path) or core.lstat(s.path)
       if not st then errors.raise(1, "Could not find the file %s in container %s", s.path, name) end
@@ -150,16 +151,18 @@ function Container:copy_from(src, dst, opts)
     end
     r:close()
     finish(h, not ok and err or nil)
+    return ok and err or nil
   end)
-  return true
+  return true, bytes
 end
 
 --- Copy src on the host (or a tar stream read from standard input when
 -- src is "-") into the container at dst (docker cp SRC CONTAINER:DST).
 -- The files belong to the container's root unless opts.archive (-a) keeps
 -- their owners (shifted into a user namespace's range);
--- opts.follow_link (-L): follow src when it is a symlink. Raises (code 1)
--- with docker's messages.
+-- opts.follow_link (-L): follow src when it is a symlink. Returns true and
+-- the size of the tar stream copied (nil for "-"); raises (code 1) with
+-- docker's messages.
 function Container:copy_to(src, dst, opts)
   opts = require("ctr.check").api("Container:copy_to", opts)
   local archive = require "ctr.archive"
@@ -178,7 +181,7 @@ function Container:copy_to(src, dst, opts)
   local function where(p) return name .. ":" .. p end
   local r, w = core.pipe()
   local rr, rw = core.pipe()
-  frozen(self, function()
+  local bytes = frozen(self, function()
     local h = start(self, running(self) and "ns" or "rw", function()
       local kind = kind_of(core.stat(d.path))
       local into, n
@@ -208,8 +211,9 @@ function Container:copy_to(src, dst, opts)
     end
     w:close()
     finish(h, not ok and err or nil)
+    return ok and err or nil
   end)
-  return true
+  return true, bytes
 end
 
 return M
