@@ -156,6 +156,15 @@ function Container:copy_from(src, dst, opts)
   return true, bytes
 end
 
+-- The host source of copy_to: its split_path and its stat (raises docker's errors).
+local function host_source(src, follow)
+  local s = M.split_path(src)
+  local st = (follow or s.slash) and core.stat(s.path) or core.lstat(s.path)
+  if not st then errors.raise(1, "lstat %s: no such file or directory", s.path) end
+  if s.slash and st.type ~= "dir" then errors.raise(1, "%s: not a directory", s.path) end
+  return s, st
+end
+
 --- Copy src on the host (or a tar stream read from standard input when
 -- src is "-") into the container at dst (docker cp SRC CONTAINER:DST).
 -- The files belong to the container's root unless opts.archive (-a) keeps
@@ -170,12 +179,7 @@ function Container:copy_to(src, dst, opts)
   local d = M.split_path(dst, "/")
   local stream = src == "-"
   local s, st
-  if not stream then
-    s = M.split_path(src)
-    st = (opts.follow_link or s.slash) and core.stat(s.path) or core.lstat(s.path)
-    if not st then errors.raise(1, "lstat %s: no such file or directory", s.path) end
-    if s.slash and st.type ~= "dir" then errors.raise(1, "%s: not a directory", s.path) end
-  end
+  if not stream then s, st = host_source(src, opts.follow_link) end
   local base = id_base(self)
   local ids = opts.archive and { uid = -1, gid = -1, shift = base } or { uid = 0, gid = 0, shift = base }
   local function where(p) return name .. ":" .. p end
