@@ -137,15 +137,10 @@ function commands.rm()
   errors.each(args, function(name)
     local v, err = volume.get(name)
     if not v then
-      if opts.force then return end
+      if opts.force then return false end
       errors.throw("not_found", "%s", err)
     end
-    local ok, e = pcall(v.remove, v, { force = opts.force })
-    if not ok then
-      if errors.is(e, "conflict") then errors.raise(1, "%s", errors.message(e)) end
-      error(e, 0)
-    end
-    print(name)
+    v:remove { force = opts.force } -- the name is printed by errors.each
   end)
 end
 

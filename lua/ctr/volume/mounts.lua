@@ -223,20 +223,21 @@ function M.parse(o, lowers, icfg)
   return out
 end
 
--- True when path (absolute, in the image) is a directory of the image's
--- layers (top first) reached without a symlink: looked at with lstat only.
+-- The stat of path (absolute, in the image) when it is a directory of the
+-- image's layers (top first) reached without a symlink, else nil: looked
+-- at with lstat only (the topmost layer's entry is what overlayfs shows).
 local function image_dir(lowers, path)
-  local rel = ""
+  local rel, st = "", nil
   for part in path:gmatch("[^/]+") do
     rel = rel .. "/" .. part
-    local st
+    st = nil
     for _, d in ipairs(lowers) do
       st = core.lstat(d .. rel)
       if st then break end
     end
-    if not st or st.type ~= "dir" then return false end
+    if not st or st.type ~= "dir" then return nil end
   end
-  return true
+  return st
 end
 
 -- A volume entry's volume: found, or made now (then recorded in made and,
@@ -248,12 +249,12 @@ local function ensure_volume(e, plan, made)
     if e.shared then errors.throw("not_found", "no such volume: %s", e.name) end
     v, new = volume.create { name = e.name, labels = e.labels }
   end
-  if new then
-    made[#made + 1] = v
-    if not e.nocopy and not require("ctr.rootless").active() and #plan.lowers > 0
-      and image_dir(plan.lowers, e.destination) then
-      require("ctr.commit").copy_from_layers(plan.lowers, e.destination, v.mountpoint)
-    end
+  local st = new and not e.nocopy and not require("ctr.rootless").active() and image_dir(plan.lowers, e.destination)
+  if new then made[#made + 1] = v end
+  if st then -- the files, then the directory's owner and mode, as docker copies them
+    require("ctr.commit").copy_from_layers(plan.lowers, e.destination, v.mountpoint)
+    errors.checkf("give the volume " .. v.name .. " the image's owner", core.lchown(v.mountpoint, st.uid, st.gid))
+    errors.checkf("give the volume " .. v.name .. " the image's mode", core.chmod(v.mountpoint, st.mode))
   end
   return v
 end
