@@ -164,7 +164,8 @@ describe("volumes #root", function()
     ok("volume", "create", "base")
     local before = leftovers()
     local cases = {
-      { "-v", "./dir:/x", 'includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path' },
+      { "-v", "./dir:/x", 'create ./dir: "./dir" includes invalid characters for a local volume name, only '
+        .. '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path' },
       { "-v", "../../etc:/x", "invalid characters" },
       { "-v", "a/b:/x", "invalid characters" },
       { "-v", "ok:relative", "must be an absolute path" },

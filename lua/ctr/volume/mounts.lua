@@ -93,7 +93,8 @@ local function mount_fields(spec)
       if not lk then errors.throw("invalid", "invalid argument %q for \"--mount\" flag: invalid volume-label %s", spec, tostring(v)) end
       f.labels[lk] = lv
     elseif key == "readonly" or key == "nocopy" then f[key] = mount_bool(v, spec, k)
-    elseif v == nil or v == "" then errors.throw("invalid", "invalid argument %q for \"--mount\" flag: invalid field '%s' must be a key=value pair", spec, field)
+    elseif v == nil or v == "" then
+      errors.throw("invalid", "invalid argument %q for \"--mount\" flag: invalid field '%s' must be a key=value pair", spec, field)
     else f[key] = v end
   end
   return f
@@ -114,7 +115,8 @@ local function tmpfs_options(list, spec)
       or ((k == "uid" or k == "gid" or k == "nr_inodes") and v:match("^%d+$") and #v <= 10) then
       data[#data + 1] = opt
     else
-      errors.throw("invalid", "invalid tmpfs option %q in %q: use ro, rw, exec, noexec, suid, nosuid, dev, nodev, size=, mode=, uid=, gid=, nr_inodes=", opt, spec)
+      errors.throw("invalid", "invalid tmpfs option %q in %q: use ro, rw, exec, noexec, suid, nosuid, dev, nodev, "
+        .. "size=, mode=, uid=, gid=, nr_inodes=", opt, spec)
     end
   end
   local out = {}
