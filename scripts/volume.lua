@@ -31,6 +31,7 @@ Commands:
 ]]
 
 local function parse(defs, info, min, max)
+  info.root = false -- the caller's own state root: rootless callers have their volumes too
   local opts, args = cli.parse(argv, defs, info)
   if #args < min or (max and #args > max) then
     errors.raise(1, "\"volume %s\" requires %s argument%s.\nSee 'luac-ctr volume %s --help'.",
