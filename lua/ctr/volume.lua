@@ -186,7 +186,7 @@ end
 -- Remove the volume's directory (the caller holds the global lock and
 -- checked it is unused): out of volumes/ in one step, then deleted.
 local function delete(v)
-  local trash = state.dir("tmp", "removed-volume-" .. v.name)
+  local trash = state.dir("tmp", "deleted-volume-" .. v.name) -- ctr.gc: under the global lock only
   local dir = M.dir(v.name)
   if core.rename(dir, trash) then dir = trash end
   local ok, err = core.remove_all(dir)
