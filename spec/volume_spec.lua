@@ -101,7 +101,8 @@ describe("volumes #root", function()
 
   it("anonymous volumes: -v /path and the image's Volumes, removed by --rm and rm -v; named ones stay", function()
     ok("run", "--network", "none", "--name", "seed", "busybox", "sh", "-c",
-      "mkdir -p /srv/data && echo seeded > /srv/data/s && chown 1000:1000 /srv/data/s && chmod 750 /srv/data")
+      "mkdir -p /srv/data && echo seeded > /srv/data/s && chown 1000:1000 /srv/data/s && chmod 750 /srv/data"
+        .. " && ln -s /etc/shadow /srv/data/abs && ln -s ../../../../../../../etc /srv/data/up") -- hostile links
     ok("commit", "--change", "VOLUME /srv/data", "seed", "volimg")
     ok("rm", "seed")
     -- a new volume gets the image's files at its path (owners and modes kept)
@@ -124,6 +125,10 @@ describe("volumes #root", function()
     assert.are.equal(root .. "/volumes/keep/_data", mounts[1].Source)
     assert.are.equal("/srv/data", mounts[2].Destination)
     assert.are.equal(64, #mounts[2].Name)
+    -- the image's links were copied as links, never followed on the host
+    assert.are.equal("/etc/shadow", core.readlink(mounts[2].Source .. "/abs"))
+    assert.are.equal("link", core.lstat(mounts[2].Source .. "/up").type)
+    assert.are.equal("seeded\n", core.read_file(mounts[2].Source .. "/s"))
     ok("rm", "-v", "a")
     assert.are.equal(2, #volumes()) -- keep, and b's
     assert.is_nil(core.stat(root .. "/volumes/" .. mounts[2].Name))

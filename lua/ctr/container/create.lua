@@ -70,7 +70,7 @@ local function write_files(o, plan, id, name, dir)
   local files = spec.etc_files(dir, hostname, o)
   local dcfg = spec.docker_config(o, plan, hostname)
   dcfg.Labels = plan.labels
-  require("ctr.volume.mounts").prepare(plan) -- volumes found or made, sources set
+  if #plan.volumes > 0 then require("ctr.volume.mounts").prepare(plan) end -- volumes found or made, sources set
   local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
   make_volume_dirs(plan.volumes, plan.maps)
   state.write_json(dir .. "/config.json", cfg, durable)
@@ -94,7 +94,7 @@ local function create_locked(o, plan)
   if not ok then
     core.remove_all(dir)
     if plan.userns then require("ctr.userns").release(id) end
-    require("ctr.volume.mounts").discard(plan)
+    if plan.new_volumes then require("ctr.volume.mounts").discard(plan) end
     error(cfg, 0)
   end
   local c = object.new(id, st) -- just written: no need to read them back

@@ -45,7 +45,7 @@ function Container:remove(opts)
     end
     -- under the container's lock: a concurrent start cannot slip in
     if self:_locked(self._remove_locked, self) then
-      if opts.volumes then require("ctr.volume").remove_anonymous(self.state.mounts) end
+      if opts.volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
       if not hok then error(herr, 0) end
       return true
     end
