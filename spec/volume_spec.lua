@@ -129,6 +129,12 @@ describe("volumes #root", function()
     assert.are.equal("/etc/shadow", core.readlink(mounts[2].Source .. "/abs"))
     assert.are.equal("link", core.lstat(mounts[2].Source .. "/up").type)
     assert.are.equal("seeded\n", core.read_file(mounts[2].Source .. "/s"))
+    -- an empty volume made before gets them too; a filled one is left as it is
+    ok("volume", "create", "empty")
+    assert.are.equal("seeded\n", ok("run", "--rm", "--network", "none", "-v", "empty:/srv/data", "volimg", "cat", "/srv/data/s"))
+    ok("run", "--rm", "--network", "none", "-v", "filled:/f", "busybox", "touch", "/f/mine")
+    assert.are.equal("mine\n", ok("run", "--rm", "--network", "none", "-v", "filled:/srv/data", "volimg", "ls", "/srv/data"))
+    ok("volume", "rm", "empty", "filled")
     ok("rm", "-v", "a")
     assert.are.equal(2, #volumes()) -- keep, and b's
     assert.is_nil(core.stat(root .. "/volumes/" .. mounts[2].Name))

@@ -10,7 +10,7 @@
 -- idmap, propagation, name, anonymous, nocopy, labels, options, mode};
 -- prepare (under the global lock, as the container is made) creates the
 -- volumes that do not exist yet, copies the image's files at the
--- destination into a new one (as docker does) and gives every entry its
+-- destination into an empty one (as docker does) and gives every entry its
 -- source; discard removes what prepare made when the creation fails.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
@@ -242,8 +242,10 @@ local function image_dir(lowers, path)
   return st
 end
 
--- A volume entry's volume: found, or made now (then recorded in made and,
--- unless nocopy, filled with the image's files at the destination).
+-- A volume entry's volume: found, or made now (then recorded in made).
+-- An empty one (a new one, or one never filled) gets the image's files at
+-- the destination unless nocopy, as docker copies them: not through
+-- --volumes-from, not for rootless callers.
 local function ensure_volume(e, plan, made)
   local v, new = nil, false
   if e.name then v = volume.get(e.name) end
@@ -251,7 +253,9 @@ local function ensure_volume(e, plan, made)
     if e.shared then errors.throw("not_found", "no such volume: %s", e.name) end
     v, new = volume.create { name = e.name, labels = e.labels }
   end
-  local st = new and not e.nocopy and not require("ctr.rootless").active() and image_dir(plan.lowers, e.destination)
+  local empty = new or #(core.readdir(v.mountpoint) or { "?" }) == 0
+  local st = empty and not e.nocopy and not e.shared and not require("ctr.rootless").active()
+    and image_dir(plan.lowers, e.destination)
   if new then made[#made + 1] = v end
   if st then -- the files, then the directory's owner and mode, as docker copies them
     require("ctr.commit").copy_from_layers(plan.lowers, e.destination, v.mountpoint)
@@ -262,7 +266,7 @@ local function ensure_volume(e, plan, made)
 end
 
 --- Under the global lock, as the container is made: the volumes of the
--- plan's entries (plan.volumes) found or created (a new one gets the
+-- plan's entries (plan.volumes) found or created (an empty one gets the
 -- image's files at its destination, copied by ctr.commit's pivoted
 -- helper: symlinks resolve inside the image, never on the host), every
 -- entry given its source, volumes mounted idmapped in a user namespace
