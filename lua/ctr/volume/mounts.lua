@@ -31,7 +31,7 @@ local function volume_entry(spec, name, dest, mode, lowers)
   for m in (mode or ""):gmatch("[^,]+") do
     if m == "ro" then e.ro = true
     elseif m == "nocopy" then e.nocopy = true
-    elseif m ~= "rw" and m ~= "z" and m ~= "Z" then
+    elseif m ~= "rw" and m ~= "z" and m ~= "Z" and m ~= "idmap" then -- idmap: implied in a user namespace
       errors.throw("invalid", "invalid volume specification %q: unknown mode %q (ro, rw, nocopy)", spec, m)
     end
   end
