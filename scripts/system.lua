@@ -172,7 +172,7 @@ local function df_verbose(du)
     local cmd = table.concat(st.command or {}, " ")
     if (utf8.len(cmd) or #cmd) > 20 then cmd = cmd:sub(1, (utf8.offset(cmd, 20) or 20) - 1) .. "…" end
     local vols = 0
-    for _, m in ipairs(st.mounts or st.volumes or {}) do if type(m) == "table" and m.type == "volume" then vols = vols + 1 end end
+    for _, m in ipairs(st.mounts or st.volumes or {}) do if type(m) == "table" and (m.Type or m.type) == "volume" then vols = vols + 1 end end
     rows[#rows + 1] = { util.short_id(r.container.id), st.image or "", '"' .. cmd .. '"', tostring(vols), hsize(r.size),
       util.time_ago(st.created or 0), status_text(r.container), st.name or "" }
   end

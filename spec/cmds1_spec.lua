@@ -263,7 +263,9 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
     ok("run", "--name", "old1", "--network", "none", "--label", "k=v", "busybox", "sh", "-c",
       "dd if=/dev/zero of=/big bs=1k count=64 2>/dev/null")
     ok("run", "--name", "old2", "--network", "none", "busybox", "true")
+    ok("volume", "create", "dfvol")
     local df = ok("system", "df")
+    assert.matches("\nLocal Volumes%s+1%s+0%s+0B%s+0B\n", df)
     assert.matches("^TYPE%s+TOTAL%s+ACTIVE%s+SIZE%s+RECLAIMABLE\n", df)
     assert.matches("\nImages%s+1%s+1%s+%S+%s+0B %(0%%%)\n", df)
     assert.matches("\nContainers%s+4%s+2%s+%S+%s+%S+ %(%d+%%%)\n", df)
@@ -272,7 +274,10 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
     for l in ok("system", "df", "--format", "json"):gmatch("[^\n]+") do rows[#rows + 1] = json.decode(l) end
     assert.are.equal("Containers", rows[2].Type)
     assert.are.equal("4", rows[2].TotalCount)
-    assert.matches("Containers space usage:", ok("system", "df", "-v"))
+    local v = ok("system", "df", "-v")
+    assert.matches("Containers space usage:", v)
+    assert.matches("\nVOLUME NAME%s+LINKS%s+SIZE\ndfvol%s+0%s+0B\n", v)
+    ok("volume", "rm", "dfvol")
     local out = ok("container", "prune", "-f", "--filter", "label=k=v")
     local old1 = out:match("^Deleted Containers:\n(%x+)\n\nTotal reclaimed space: (%S+)\n$")
     assert.is_truthy(old1, out)

@@ -48,10 +48,17 @@ local function predicate(filters)
   end
 end
 
+-- The size of the files below path (their apparent sizes, as docker
+-- counts them: an empty directory is 0B), 0 when it cannot be read.
+local function size_of(path)
+  local _, apparent = core.du(path)
+  return apparent or 0
+end
+
 -- The size of the container's writable layer (its upper dir), bytes.
 local function rw_size(c)
   local ov = c.dir and core.exists(c.dir .. "/upper") and c.dir .. "/upper"
-  return ov and (core.du(ov)) or 0
+  return ov and size_of(ov) or 0
 end
 
 --- Remove the stopped containers (created or exited; not running, not
@@ -87,7 +94,7 @@ local function images_usage(used_by)
   local imgs = image.list()
   for _, img in ipairs(imgs) do
     for _, l in ipairs(img.layers or {}) do
-      if not lsize[l] then lsize[l] = core.du(image.layer_dir(l)) or 0 end
+      if not lsize[l] then lsize[l] = size_of(image.layer_dir(l)) end
       users[l] = (users[l] or 0) + 1
     end
   end
@@ -120,7 +127,7 @@ local function volumes_usage()
   local users = volume.users()
   local rows, size, active, reclaimable = {}, 0, 0, 0
   for _, v in ipairs(volume.list()) do
-    local n = core.du(volume.dir(v.name, "_data")) or 0
+    local n = size_of(volume.dir(v.name, "_data"))
     local links = #(users[v.name] or {})
     rows[#rows + 1] = { name = v.name, links = links, size = n }
     size = size + n
@@ -134,7 +141,8 @@ end
 -- containers = { total, active, size, reclaimable, rows = { {container,
 -- size} } }, volumes = (the same, rows { {name, links, size} }; nil
 -- without a volume store), build_cache = { total = 0, active = 0, size = 0,
--- reclaimable = 0, rows = {} } }. Sizes in bytes (allocated blocks).
+-- reclaimable = 0, rows = {} } }. Sizes in bytes (the files' sizes, as
+-- docker counts them).
 function M.disk_usage()
   local used_by, crow = {}, {}
   local csize, cactive, creclaim = 0, 0, 0
