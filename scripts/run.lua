@@ -53,6 +53,7 @@ local defs = {
   { nil, "no-healthcheck", "flag", "Disable any container-specified HEALTHCHECK" },
   { "l", "label", "list", "Set meta data on a container (KEY=VALUE)" },
   { nil, "label-file", "list", "Read in a line delimited file of labels" },
+  { nil, "restart", "string", "Restart policy of a detached container: no, on-failure[:N], always, unless-stopped", key = "restart" },
 }
 
 require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes

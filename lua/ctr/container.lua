@@ -55,7 +55,7 @@ local METHODS = {
   ["ctr.container.lifecycle"] = { "_finish", "start", "_start_detached" },
   ["ctr.container.remove"] = { "remove", "_remove_locked" },
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
-  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait" },
+  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait", "_stopped_by_user" },
 }
 
 -- the module's values that live in a part: name -> the part (same name

@@ -43,6 +43,7 @@ function Container:inspect()
   check.self(self, Container, "inspect")
   local st = self.state
   local function t(v) return v and util.rfc3339(v) or "0001-01-01T00:00:00Z" end
+  if self:status() == "exited" then self:exit_code() end -- a fresh exit recorded (restarting, maybe)
   local status = self:status()
   local netset, cfg = with_docker_fields(st, self:config())
   local mounts = json.array({})
@@ -62,7 +63,7 @@ function Container:inspect()
     State = {
       Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
       ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false, TimedOut = st.timed_out or false,
-      StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
+      StartedAt = t(st.started_at), FinishedAt = t(st.finished_at), Restarting = status == "restarting",
       Health = require("ctr.container.health").docker_health(st),
     },
     Config = cfg,
@@ -72,7 +73,9 @@ function Container:inspect()
       UsernsMode = require("ctr.userns").inspect(st.userns),
       IDMappings = select(2, require("ctr.userns").inspect(st.userns)),
       LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
+      RestartPolicy = st.restart or { Name = "no", MaximumRetryCount = 0 },
     },
+    RestartCount = st.restart_count or 0,
     Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = netset, Cgroup = st.cgroup,
   }
 end

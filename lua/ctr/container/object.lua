@@ -100,6 +100,10 @@ function Container:status()
     if alive(st.pid, st.starttime) then return "running" end
     return "exited"
   end
+  if st.status == "restarting" then -- between two runs, while its supervisor lives (ctr.container.restart)
+    local sup = st.supervisor
+    return sup and M.alive(sup.pid, sup.starttime) and "restarting" or "exited"
+  end
   return st.status or "created"
 end
 

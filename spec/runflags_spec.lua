@@ -1,0 +1,92 @@
+-- runflags: docker run's runtime flags against the real kernel (#root):
+-- --restart (a crasher restarted with docker's back-off), --init, -P and
+-- --expose, --sysctl, --stop-signal/--stop-timeout, --shm-size, resource
+-- flags, --cgroupns, and shared namespaces (--ipc, --pid, --uts,
+-- --network container:NAME). Each flag is checked by what the container
+-- sees, not by the config written.
+local U = require "spec_util"
+local json = require "ctr.json"
+
+local root
+
+local function run(args, opts) return U.ctr(root, args, opts) end
+
+local function inspect(name)
+  local out, err, code = run({ "inspect", name })
+  assert(code == 0, err)
+  return json.decode(out)[1]
+end
+
+describe("run flags #root", function()
+  U.per_test_root(function(r) root = r end)
+
+  describe("--restart", function()
+    it("on-failure:3 restarts a crasher exactly 3 times with docker's back-off, then it is exited", function()
+      local vol = root .. "/vol"
+      assert(os.execute("mkdir -p " .. U.q(vol)))
+      local _, err, code = run({ "run", "-d", "--name", "crasher", "--network", "none", "--restart", "on-failure:3",
+        "-v", vol .. ":/data", "busybox", "sh", "-c", "cut -d' ' -f1 /proc/uptime >> /data/t; exit 3" })
+      assert.are.equal(0, code, err)
+      local seen_restarting = false
+      assert.is_truthy(U.wait_for(function()
+        local out = run({ "ps", "-a", "--filter", "name=crasher" })
+        if out:match("Restarting %(3%) .- ago") then seen_restarting = true end
+        return out:match("Exited %(3%)") and inspect("crasher").State.Status == "exited"
+      end, 20))
+      assert.is_true(seen_restarting)
+      local doc = inspect("crasher")
+      assert.are.equal(3, doc.RestartCount)
+      assert.are.same({ Name = "on-failure", MaximumRetryCount = 3 }, doc.HostConfig.RestartPolicy)
+      assert.are.equal("exited", doc.State.Status)
+      assert.are.equal(3, doc.State.ExitCode)
+      local t = {}
+      for l in io.lines(vol .. "/t") do t[#t + 1] = tonumber(l) end
+      assert.are.equal(4, #t) -- the first run and 3 restarts
+      -- 100 ms, 200 ms, 400 ms between them (uptime has 10 ms steps)
+      assert.is_true(t[2] - t[1] >= 0.09, "first delay " .. (t[2] - t[1]))
+      assert.is_true(t[3] - t[2] >= 0.19, "second delay " .. (t[3] - t[2]))
+      assert.is_true(t[4] - t[3] >= 0.39, "third delay " .. (t[4] - t[3]))
+      assert.is_true(t[4] - t[3] > t[2] - t[1])
+    end)
+
+    it("always: restarted until stopped; stop and rm -f end it without a restart", function()
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "al", "--network", "none", "--restart", "always",
+        "busybox", "sh", "-c", "sleep 0.2; exit 1" })))
+      assert.is_truthy(U.wait_for(function() return inspect("al").RestartCount >= 2 end, 10))
+      assert.are.equal(0, select(3, run({ "stop", "al" })))
+      local n = inspect("al").RestartCount
+      assert.are.equal("exited", inspect("al").State.Status)
+      os.execute("sleep 1")
+      assert.are.equal(n, inspect("al").RestartCount)
+      assert.are.equal("exited", inspect("al").State.Status)
+      -- started again by the user: the count starts over; rm -f ends it for good
+      assert.are.equal(0, select(3, run({ "start", "al" })))
+      assert.is_truthy(U.wait_for(function() return inspect("al").RestartCount >= 1 end, 10))
+      assert.are.equal(0, select(3, run({ "rm", "-f", "al" })))
+      assert.are.same({}, U.container_ids(root))
+    end)
+
+    it("a running always container killed by the user stays exited", function()
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "k", "--network", "none", "--restart", "unless-stopped",
+        "busybox", "sleep", "60" })))
+      assert.are.equal(0, select(3, run({ "kill", "k" })))
+      os.execute("sleep 0.5")
+      local doc = inspect("k")
+      assert.are.equal("exited", doc.State.Status)
+      assert.are.equal(0, doc.RestartCount)
+    end)
+
+    it("refuses --restart with --rm and a bad policy, in one line, leaving nothing", function()
+      local _, err, code = run({ "run", "--rm", "--restart", "always", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.are.equal("luac-ctr: Conflicting options: --restart and --rm\n", err)
+      _, err, code = run({ "run", "--restart", "sometimes", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.matches("invalid restart policy", err)
+      _, err, code = run({ "run", "--restart", "always:3", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.matches("only be used with 'on%-failure'", err)
+      assert.are.same({}, U.container_ids(root))
+    end)
+  end)
+end)
