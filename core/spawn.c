@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "init.h"
 #include "keyring.h"
 #include "sysctl.h"
 #include "rootfs.h"
@@ -452,6 +453,11 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   if (sync_fd >= 0 && ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     _exit(125);
   if (ctr_confine(&cfg->proc, false, &err) < 0) { /* last: only execve follows */
+    if (sync_fd < 0)
+      fail_to_stderr(&err, 125);
+    ctr_child_fail(sync_fd, &err, 125);
+  }
+  if (cfg->init && ctr_init_fork(sync_fd, cfg->proc.terminal, &err) < 0) {
     if (sync_fd < 0)
       fail_to_stderr(&err, 125);
     ctr_child_fail(sync_fd, &err, 125);

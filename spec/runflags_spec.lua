@@ -89,4 +89,42 @@ describe("run flags #root", function()
       assert.are.same({}, U.container_ids(root))
     end)
   end)
+
+  describe("--init", function()
+    local function zombies(name)
+      local out = run({ "exec", name, "ps", "-o", "stat,comm" })
+      local n = 0
+      for _ in out:gmatch("\nZ") do n = n + 1 end
+      return n, out
+    end
+
+    it("reaps the orphans a process leaves (none without it), ps shows the init as PID 1", function()
+      local cmd = { "sh", "-c", "(sleep 0.1 &); (sleep 0.1 &); exec sleep 30" }
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "noinit", "--network", "none", "busybox", table.unpack(cmd) })))
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "withinit", "--init", "--network", "none", "busybox", table.unpack(cmd) })))
+      assert.is_truthy(U.wait_for(function() return zombies("noinit") == 2 end, 5)) -- the test can fail
+      os.execute("sleep 0.3")
+      local n, out = zombies("withinit")
+      assert.are.equal(0, n, out)
+      out = run({ "exec", "withinit", "ps", "-o", "pid,comm,args" })
+      assert.matches("\n%s*1 init%s+init\n", out)
+      assert.matches("\n%s*%d+ sleep%s+sleep 30\n", out)
+      assert.not_matches("luac%-ctr", out) -- nothing of the host's command line
+    end)
+
+    it("forwards SIGTERM to the process and exits with its status", function()
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "t", "--init", "--network", "none", "busybox", "sh", "-c",
+        "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.1; done" })))
+      assert.is_truthy(U.wait_for(function() return run({ "logs", "t" }):match("ready") end, 5))
+      local t0 = os.time()
+      assert.are.equal(0, select(3, run({ "stop", "t" })))
+      assert.is_true(os.time() - t0 < 5) -- not the 10 s of a SIGKILL
+      assert.are.equal("ready\ngot TERM\n", (run({ "logs", "t" })))
+      assert.are.equal(42, inspect("t").State.ExitCode)
+      local _, _, code = run({ "run", "--rm", "--init", "--network", "none", "busybox", "sh", "-c", "kill -9 $$" })
+      assert.are.equal(137, code)
+      _, _, code = run({ "run", "--rm", "--init", "--network", "none", "busybox", "nosuch" })
+      assert.are.equal(127, code)
+    end)
+  end)
 end)

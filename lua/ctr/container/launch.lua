@@ -119,6 +119,7 @@ local function spawn(self, o, cfg, g, fds)
   local devnull = open_devnull()
   local stdio = stdio_of(o, cfg.process.terminal, devnull, fds)
   stdio.cgroup_join, stdio.cgroup_into, stdio.seccomp_bpf = stdio_join, stdio_into, bpf
+  stdio.init = self.state.init -- --init (ctr.container.runflags)
   local p, perr = core.spawn(cfg, stdio)
   if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
   if stdio.stdin ~= devnull then stdio.stdin:close() end
