@@ -53,6 +53,8 @@ local defs = {
   { nil, "no-healthcheck", "flag", "Disable any container-specified HEALTHCHECK" },
   { "l", "label", "list", "Set meta data on a container (KEY=VALUE)" },
   { nil, "label-file", "list", "Read in a line delimited file of labels" },
+  { nil, "expose", "list", "Expose a port or a range of ports (PORT[-PORT][/PROTO])", key = "expose" },
+  { "P", "publish-all", "flag", "Publish all exposed ports to random host ports", key = "publish_all" },
   { nil, "init", "flag", "Run an init inside the container that forwards signals and reaps processes", key = "init" },
   { nil, "restart", "string", "Restart policy of a detached container: no, on-failure[:N], always, unless-stopped", key = "restart" },
 }

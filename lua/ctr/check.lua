@@ -211,7 +211,7 @@ local CREATE = {
   -- options of other parts of the API, checked here once for all
   userns = "string", uidmap = "list", gidmap = "list",
   health = function(v) return v == false or type(v) == "table", "a table {cmd =, interval =, ...} or false" end,
-  restart = "string", init = "boolean", -- ctr.container.runflags
+  restart = "string", init = "boolean", expose = "list", publish_all = "boolean", -- ctr.container.runflags
   _aliases = { workdir = "cwd" },
 }
 

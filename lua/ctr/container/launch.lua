@@ -84,8 +84,9 @@ end
 local function hold_ports(self, fds)
   local n = self.state.network
   for i, pt in ipairs(n and n.ports or {}) do
-    local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.host_port, pt.proto or "tcp")
+    local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.random and 0 or pt.host_port, pt.proto or "tcp")
     if not sock then errors.throw("system", "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
+    if pt.random then pt.host_port = err end -- -P: the free port bound (ctr.container.runflags)
     fds["port_hold" .. i] = sock
   end
 end
