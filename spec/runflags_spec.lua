@@ -154,4 +154,72 @@ describe("run flags #root", function()
       assert.are.equal('luac-ctr: invalid --expose "80-70": use PORT[-PORT][/tcp|/udp]\n', err)
     end)
   end)
+
+  describe("--sysctl, --shm-size, resources, --cgroupns", function()
+    it("sets namespaced sysctls (read inside), refuses the others in one line", function()
+      local out, err, code = run({ "run", "--rm", "--sysctl", "kernel.shmmax=123456789", "--sysctl",
+        "net.ipv4.ip_unprivileged_port_start=99", "--sysctl", "fs.mqueue.msg_max=20", "busybox", "sh", "-c",
+        "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/fs/mqueue/msg_max" })
+      assert.are.equal(0, code, err)
+      assert.are.equal("123456789\n99\n20\n", out)
+      local host = U.sh("cat /proc/sys/kernel/shmmax")
+      assert.are_not.equal("123456789\n", host) -- the host's own value is untouched
+      _, err, code = run({ "run", "--rm", "--sysctl", "kernel.pid_max=10", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.matches("^luac%-ctr: sysctl \"kernel.pid_max\" is not allowed %(not a namespaced sysctl", err)
+      _, err, code = run({ "run", "--rm", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.are.equal("luac-ctr: sysctl \"net.ipv4.ip_forward\" is not allowed with --network host\n", err)
+      _, _, code = run({ "run", "--rm", "--ipc", "host", "--sysctl", "kernel.shmmax=1", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.are.same({}, U.container_ids(root))
+    end)
+
+    it("sizes /dev/shm, sets cpu shares, memory reservation, oom-kill-disable; cgroupns host shows the path", function()
+      local out, err, code = run({ "run", "--rm", "--shm-size", "1m", "busybox", "df", "-k", "/dev/shm" })
+      assert.are.equal(0, code, err)
+      assert.matches("\nshm%s+1024%s", out)
+      local v2 = require("ctr.cgroup").layout() == "v2"
+      out, err, code = run({ "run", "--rm", "--cpu-shares", "512", "--memory-reservation", "32m", "-m", "64m",
+        "busybox", "sh", "-c", v2 and "cat /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/memory.low"
+          or "cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/memory/memory.soft_limit_in_bytes" })
+      assert.are.equal(0, code, err)
+      assert.are.equal(v2 and "20\n33554432\n" or "512\n33554432\n", out)
+      if not v2 then
+        out = run({ "run", "--rm", "--oom-kill-disable", "-m", "64m", "busybox", "head", "-1", "/sys/fs/cgroup/memory/memory.oom_control" })
+        assert.are.equal("oom_kill_disable 1\n", out)
+      end
+      out = run({ "run", "--rm", "--cgroupns", "host", "--name", "cgh", "busybox", "cat", "/proc/self/cgroup" })
+      assert.matches(":/luac%-ctr/%x+\n", out)
+      out = run({ "run", "--rm", "busybox", "cat", "/proc/self/cgroup" })
+      assert.not_matches("luac%-ctr", out)
+      _, err, code = run({ "run", "--rm", "--cpu-shares", "1", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.matches("from 2 to 262144", err)
+    end)
+  end)
+
+  describe("--stop-signal and --stop-timeout", function()
+    it("stop sends the stop signal, waits the stop timeout; inspect shows them", function()
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "s", "--stop-signal", "USR1", "busybox", "sh", "-c",
+        "trap 'echo got USR1; exit 5' USR1; echo ready; while :; do sleep 0.1; done" })))
+      assert.is_truthy(U.wait_for(function() return run({ "logs", "s" }):match("ready") end, 5))
+      assert.are.equal(0, select(3, run({ "stop", "s" })))
+      assert.are.equal("ready\ngot USR1\n", (run({ "logs", "s" })))
+      local doc = inspect("s")
+      assert.are.equal(5, doc.State.ExitCode)
+      assert.are.equal("USR1", doc.Config.StopSignal)
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "s2", "--stop-timeout", "1", "busybox", "sh", "-c",
+        "trap '' TERM; echo ready; while :; do sleep 0.1; done" })))
+      assert.is_truthy(U.wait_for(function() return run({ "logs", "s2" }):match("ready") end, 5))
+      local core = require "ctr.core"
+      local t0 = core.clock("monotonic")
+      assert.are.equal(0, select(3, run({ "stop", "s2" })))
+      local took = core.clock("monotonic") - t0
+      assert.is_true(took >= 0.9 and took < 5, "stop took " .. took)
+      doc = inspect("s2")
+      assert.are.equal(1, doc.Config.StopTimeout)
+      assert.are.equal(137, doc.State.ExitCode)
+    end)
+  end)
 end)

@@ -26,6 +26,7 @@ local function with_docker_fields(st, cfg)
   net.Ports = docker_ports(net.ports)
   for k, v in pairs(cfg) do config[k] = v end
   config.Labels = json.object(st.labels or {})
+  config.StopSignal, config.StopTimeout = st.stop_signal, st.stop_timeout -- ctr.container.runflags
   config.Healthcheck = require("ctr.container.health").docker_config(st.healthcheck)
   return net, config
 end
@@ -74,6 +75,8 @@ function Container:inspect()
       IDMappings = select(2, require("ctr.userns").inspect(st.userns)),
       LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
       RestartPolicy = st.restart or { Name = "no", MaximumRetryCount = 0 },
+      CpuShares = (st.cgroup_extra or {}).cpu_shares or 0, MemoryReservation = (st.cgroup_extra or {}).memory_reservation or 0,
+      OomKillDisable = (st.cgroup_extra or {}).oom_kill_disable or false,
     },
     RestartCount = st.restart_count or 0,
     Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = netset, Cgroup = st.cgroup,

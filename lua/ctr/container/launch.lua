@@ -134,6 +134,7 @@ local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
   self:_reserve_network()
   if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
+  if g then require("ctr.container.runflags").apply_cgroup(g, self.state.cgroup_extra) end
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)

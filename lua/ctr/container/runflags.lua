@@ -15,6 +15,117 @@ function M.plan(o, plan)
   plan.restart = require("ctr.container.restart").parse(o.restart)
   if o.rm and plan.restart.Name ~= "no" then errors.throw("invalid", "Conflicting options: --restart and --rm") end
   M.expose(o, plan)
+  plan.sysctl = M.sysctls(o.sysctl, o, plan.net)
+  if o.stop_signal then
+    require("ctr.container.signal").signum(o.stop_signal) -- raises for an unknown one
+    plan.icfg.StopSignal = o.stop_signal -- the state's stop_signal (ctr.container.create)
+  end
+  if o.stop_timeout and o.stop_timeout < -1 then errors.throw("invalid", "invalid --stop-timeout %d: seconds, -1 for no limit", o.stop_timeout) end
+  plan.stop_timeout = o.stop_timeout
+  if o.shm_size then
+    plan.shm_size = require("ctr.cgroup").parse_memory(o.shm_size)
+    if plan.shm_size <= 0 then errors.throw("invalid", "invalid --shm-size: a size above 0") end
+  end
+  if o.cgroupns and o.cgroupns ~= "host" and o.cgroupns ~= "private" then
+    errors.throw("invalid", "invalid --cgroupns %s: host or private", errors.quote(o.cgroupns))
+  end
+  plan.cgroup_extra = M.cgroup_extra(o, plan.resources)
+end
+
+-- runc's list: the IPC sysctls of an IPC namespace, and prefixes
+local IPC_SYSCTLS = { ["kernel.msgmax"] = true, ["kernel.msgmnb"] = true, ["kernel.msgmni"] = true, ["kernel.sem"] = true,
+  ["kernel.shmall"] = true, ["kernel.shmmax"] = true, ["kernel.shmmni"] = true, ["kernel.shm_rmid_forced"] = true }
+
+-- Whether sysctl key is namespaced for this container: the IPC ones and
+-- fs.mqueue.* in its own IPC namespace, net.* in its own network namespace.
+local function sysctl_allowed(key, o, net)
+  if IPC_SYSCTLS[key] or key:match("^fs%.mqueue%.") then
+    return o.ipc ~= "host" and not (o.ipc or ""):match("^container:"), "with --ipc " .. tostring(o.ipc)
+  end
+  if key:match("^net%.") then
+    return net ~= "host" and not net:match("^container:"), "with --network " .. net
+  end
+  return false, "(not a namespaced sysctl: only kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)"
+end
+
+--- The OCI linux.sysctl of docker --sysctl values ("KEY=VALUE"), with net
+-- the network mode: only the sysctls of the container's own namespaces
+-- (docker's and runc's list). Raises invalid for any other key or a bad
+-- entry. Nil when there is none.
+function M.sysctls(list, o, net)
+  if not list or #list == 0 then return nil end
+  local t = {}
+  for _, kv in ipairs(list) do
+    local k, v = tostring(kv):match("^([%w_.%-]+)=(.*)$")
+    if not k or k:find("..", 1, true) or v:find("[%z\n]") then
+      errors.throw("invalid", "invalid --sysctl %s: use KEY=VALUE", errors.quote(tostring(kv)))
+    end
+    local ok, why = sysctl_allowed(k, o, net)
+    if not ok then errors.throw("invalid", "sysctl %s is not allowed %s", errors.quote(k), why) end
+    t[k] = v
+  end
+  return require("ctr.json").object(t)
+end
+
+--- The cgroup settings outside ctr.cgroup's limits: cpu_shares (2 to
+-- 262144), memory_reservation (a size, at most the memory limit),
+-- oom_kill_disable (v1 only: docker ignores it on v2, with a warning).
+-- Returns the table recorded in the state (nil: none).
+function M.cgroup_extra(o, resources)
+  local x = {}
+  if o.cpu_shares then
+    if o.cpu_shares < 2 or o.cpu_shares > 262144 then
+      errors.throw("invalid", "invalid --cpu-shares %d: from 2 to 262144", o.cpu_shares)
+    end
+    x.cpu_shares = o.cpu_shares
+  end
+  if o.memory_reservation then
+    x.memory_reservation = require("ctr.cgroup").parse_memory(o.memory_reservation)
+    if resources.memory and x.memory_reservation > resources.memory then
+      errors.throw("invalid", "Minimum memory limit can not be less than memory reservation limit, see usage")
+    end
+  end
+  if o.oom_kill_disable then
+    if require("ctr.cgroup").layout() == "v2" then
+      io.stderr:write("WARNING: cgroup v2 has no OOM killer switch: --oom-kill-disable discarded\n")
+    else
+      x.oom_kill_disable = true
+    end
+  end
+  return next(x) and x or nil
+end
+
+-- Write value to file of the first of the cgroup's directories that has it.
+local function cg_write(g, files, value)
+  local core = require "ctr.core"
+  for _, d in ipairs(g:dirs()) do
+    for _, f in ipairs(files) do
+      if core.exists(d .. "/" .. f) then
+        local fd, err = core.open(d .. "/" .. f, "wronly,nofollow,cloexec")
+        local ok, werr = fd and core.write(fd, value)
+        if fd then fd:close() end
+        if not ok then errors.throw("system", "cannot write %s to %s/%s: %s", value, d, f, werr or err) end
+        return
+      end
+    end
+  end
+  errors.throw("system", "cannot set %s: no such cgroup file", files[1])
+end
+
+--- Apply the state's cgroup_extra (see M.cgroup_extra) to cgroup g, before
+-- any process is in it: v1 cpu.shares (v2 cpu.weight, runc's conversion),
+-- memory.soft_limit_in_bytes (v2 memory.low), v1 memory.oom_control.
+function M.apply_cgroup(g, x)
+  if not x then return end
+  if x.cpu_shares then
+    local v2 = require("ctr.cgroup").layout() == "v2"
+    local value = v2 and tostring(1 + ((x.cpu_shares - 2) * 9999) // 262142) or tostring(x.cpu_shares)
+    cg_write(g, { v2 and "cpu.weight" or "cpu.shares" }, value)
+  end
+  if x.memory_reservation then
+    cg_write(g, { "memory.soft_limit_in_bytes", "memory.low" }, tostring(x.memory_reservation))
+  end
+  if x.oom_kill_disable then cg_write(g, { "memory.oom_control" }, "1") end
 end
 
 -- "80", "80/udp", "8000-8010/tcp" (docker's --expose): the ports, as keys "80/tcp".
@@ -60,7 +171,19 @@ end
 --- Apply the plan's settings to cfg, the OCI config of ctr.oci.build.
 -- Returns cfg.
 function M.apply(cfg, o, plan)
-  local _ = o and plan
+  cfg.linux.sysctl = plan.sysctl
+  for _, m in ipairs(cfg.mounts) do
+    if m.destination == "/dev/shm" and plan.shm_size then
+      for i, opt in ipairs(m.options) do
+        if opt:match("^size=") then m.options[i] = ("size=%dk"):format((plan.shm_size + 1023) // 1024) end
+      end
+    end
+  end
+  local ns = {}
+  for _, n in ipairs(cfg.linux.namespaces) do
+    if not (n.type == "cgroup" and o.cgroupns == "host") then ns[#ns + 1] = n end
+  end
+  cfg.linux.namespaces = ns
   return cfg
 end
 

@@ -82,7 +82,8 @@ function Container:stop(opts)
   check.self(self, Container, "stop")
   if type(opts) == "number" then opts = { timeout = opts } end
   opts = check.api("Container:stop", opts)
-  local timeout = tonumber(opts.timeout) or self.state.stop_timeout or 10
+  local timeout = tonumber(opts.timeout) or self.state.stop_timeout or 10 -- run --stop-timeout (-1: no limit)
+  if timeout < 0 then timeout = 3600 * 24 * 365 end
   self:_stopped_by_user()
   local fd = self:_pidfd()
   if not fd then
