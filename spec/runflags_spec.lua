@@ -157,6 +157,7 @@ describe("run flags #root", function()
 
   describe("--sysctl, --shm-size, resources, --cgroupns", function()
     it("sets namespaced sysctls (read inside), refuses the others in one line", function()
+      local _
       local out, err, code = run({ "run", "--rm", "--sysctl", "kernel.shmmax=123456789", "--sysctl",
         "net.ipv4.ip_unprivileged_port_start=99", "--sysctl", "fs.mqueue.msg_max=20", "busybox", "sh", "-c",
         "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/fs/mqueue/msg_max" })
@@ -176,6 +177,7 @@ describe("run flags #root", function()
     end)
 
     it("sizes /dev/shm, sets cpu shares, memory reservation, oom-kill-disable; cgroupns host shows the path", function()
+      local _
       local out, err, code = run({ "run", "--rm", "--shm-size", "1m", "busybox", "df", "-k", "/dev/shm" })
       assert.are.equal(0, code, err)
       assert.matches("\nshm%s+1024%s", out)

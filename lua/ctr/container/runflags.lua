@@ -102,9 +102,10 @@ local function cg_write(g, files, value)
     for _, f in ipairs(files) do
       if core.exists(d .. "/" .. f) then
         local fd, err = core.open(d .. "/" .. f, "wronly,nofollow,cloexec")
-        local ok, werr = fd and core.write(fd, value)
-        if fd then fd:close() end
-        if not ok then errors.throw("system", "cannot write %s to %s/%s: %s", value, d, f, werr or err) end
+        if not fd then errors.throw("system", "cannot open %s/%s: %s", d, f, err) end
+        local ok, werr = core.write(fd, value)
+        fd:close()
+        if not ok then errors.throw("system", "cannot write %s to %s/%s: %s", value, d, f, werr) end
         return
       end
     end
