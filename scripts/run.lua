@@ -64,6 +64,9 @@ local defs = {
   { nil, "memory-reservation", "size", "Memory soft limit", key = "memory_reservation" },
   { nil, "cpu-shares", "int", "CPU shares (relative weight)", key = "cpu_shares" },
   { nil, "cgroupns", "string", "Cgroup namespace to use (host|private)", key = "cgroupns" },
+  { nil, "ipc", "string", "IPC mode: private, shareable, host, container:NAME or none", key = "ipc" },
+  { nil, "pid", "string", "PID namespace: host or container:NAME", key = "pid" },
+  { nil, "uts", "string", "UTS namespace: host", key = "uts" },
   { nil, "restart", "string", "Restart policy of a detached container: no, on-failure[:N], always, unless-stopped", key = "restart" },
 }
 

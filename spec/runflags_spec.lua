@@ -224,4 +224,77 @@ describe("run flags #root", function()
       assert.are.equal(137, doc.State.ExitCode)
     end)
   end)
+
+  describe("shared namespaces", function()
+    it("--pid, --ipc and --network container:NAME join a running container's namespaces", function()
+      local _, err, code = run({ "run", "-d", "--name", "pod", "--ipc", "shareable", "--sysctl", "kernel.shmmax=7777",
+        "busybox", "sh", "-c", "echo hi > /tmp/index.html; exec httpd -f -p 8000 -h /tmp" })
+      assert.are.equal(0, code, err)
+      -- pid: the other's processes are seen
+      local out = run({ "run", "--rm", "--pid", "container:pod", "busybox", "ps", "-o", "pid,args" })
+      assert.matches("\n%s*1 httpd %-f %-p 8000", out)
+      -- ipc: its IPC sysctls and a SysV segment made in it are seen, not from a private one
+      local pid = inspect("pod").State.Pid
+      local mk, mkerr = U.sh("nsenter --ipc=/proc/" .. pid .. "/ns/ipc ipcmk -M 4096")
+      local key = mk:match("(%d+)%s*$")
+      assert.truthy(key, mk .. mkerr)
+      out = run({ "run", "--rm", "--ipc", "container:pod", "busybox", "sh", "-c", "cat /proc/sys/kernel/shmmax /proc/sysvipc/shm" })
+      assert.matches("^7777\n", out)
+      assert.matches("\n%s*%-?%d+%s+" .. key .. "%s", out)
+      out = run({ "run", "--rm", "busybox", "cat", "/proc/sysvipc/shm" })
+      assert.not_matches("\n%s*%-?%d+%s+" .. key .. "%s", out)
+      -- network: the other's loopback, /etc/hosts and hostname; no address of its own
+      out, err, code = run({ "run", "--rm", "--network", "container:pod", "busybox", "sh", "-c",
+        "for i in $(seq 50); do wget -qO- http://127.0.0.1:8000/index.html && break; sleep 0.1; done; hostname; cat /etc/hosts" })
+      assert.are.equal(0, code, err)
+      local id = inspect("pod").Id
+      assert.matches("^hi\n" .. id:sub(1, 12) .. "\n", out)
+      assert.matches("\tpod " .. id:sub(1, 12) .. "\n", out) -- the first one's /etc/hosts
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "side", "--network", "container:pod", "busybox", "sleep", "30" })))
+      local doc = inspect("side")
+      assert.are.equal("container:" .. id, doc.HostConfig.NetworkMode)
+      assert.is_nil(doc.NetworkSettings.ip)
+      -- the first removed while the second runs: the second keeps running
+      assert.are.equal(0, select(3, run({ "rm", "-f", "pod" })))
+      assert.are.equal("running", inspect("side").State.Status)
+      assert.are.equal(0, select(3, run({ "stop", "-t", "0", "side" })))
+      _, err, code = run({ "start", "side" })
+      assert.are_not.equal(0, code)
+      assert.matches("not running\n$", err)
+    end)
+
+    it("host namespaces only when asked; bad modes and donors refused in one line", function()
+      local hostname = U.sh("hostname")
+      assert.are.equal(hostname, (run({ "run", "--rm", "--uts", "host", "busybox", "hostname" })))
+      assert.are_not.equal(hostname, (run({ "run", "--rm", "busybox", "hostname" })))
+      local host_ns = U.sh("readlink /proc/self/ns/pid /proc/self/ns/ipc /proc/self/ns/uts")
+      local out = run({ "run", "--rm", "--pid", "host", "--ipc", "host", "busybox", "sh", "-c",
+        "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc" })
+      assert.are.equal(host_ns:match("^[^\n]*\n[^\n]*\n"), out)
+      out = run({ "run", "--rm", "busybox", "sh", "-c", "for n in pid ipc uts; do readlink /proc/self/ns/$n; done" })
+      assert.matches("^pid:.*\nipc:.*\nuts:.*\n$", out)
+      for l in out:gmatch("[^\n]+") do assert.is_nil(host_ns:find(l, 1, true)) end
+      assert.not_matches("shm", (run({ "run", "--rm", "--ipc", "none", "busybox", "ls", "/dev" })))
+      local cases = {
+        { { "--pid", "bogus" }, 'luac-ctr: invalid --pid "bogus"\n' },
+        { { "--ipc", "container:nosuch" }, "luac-ctr: --ipc container:nosuch: no such container: nosuch\n" },
+        { { "--network", "container:nosuch" }, "luac-ctr: --network container:nosuch: no such container: nosuch\n" },
+      }
+      for _, c in ipairs(cases) do
+        local args = { "run", "--rm" }
+        for _, a in ipairs(c[1]) do args[#args + 1] = a end
+        args[#args + 1] = "busybox"; args[#args + 1] = "true"
+        local _, err, code = run(args)
+        assert.are.equal(125, code)
+        assert.are.equal(c[2], err)
+      end
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "priv", "--network", "none", "busybox", "sleep", "30" })))
+      local _, err, code = run({ "run", "--rm", "--ipc", "container:priv", "busybox", "true" })
+      assert.are.equal(125, code)
+      assert.matches("non%-shareable", err)
+      _, err = run({ "run", "--rm", "-p", "80:80", "--network", "container:priv", "busybox", "true" })
+      assert.matches("port publishing", err)
+      assert.are.same({ "priv" }, { (run({ "ps", "-a", "--format", "{{.Names}}" }):match("^(%S+)\n$")) })
+    end)
+  end)
 end)

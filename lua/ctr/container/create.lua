@@ -56,7 +56,7 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
     stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg, userns = plan.maps, labels = plan.labels,
     healthcheck = plan.healthcheck,
     restart = plan.restart, restart_count = 0, stop_timeout = plan.stop_timeout, -- ctr.container.runflags
-    init = o.init or nil, cgroup_extra = plan.cgroup_extra,
+    init = o.init or nil, cgroup_extra = plan.cgroup_extra, join = plan.join, ipc_mode = plan.ipc_mode,
   }
 end
 

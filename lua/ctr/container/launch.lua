@@ -49,7 +49,7 @@ end
 function Container:_reserve_network()
   local n = self.state.network
   local mode = n and n.mode or "none"
-  if mode == "none" or mode == "host" then return end
+  if mode == "none" or mode == "host" or mode:match("^container:") then return end
   self._net_reservation = require("ctr.network").reserve {
     network = mode, container_id = self.id, name = self.state.name, ip = n.ip, hostname = n.hostname,
     hosts_file = self.dir .. "/hosts", ports = n.ports, add_hosts = n.add_hosts,
@@ -58,7 +58,7 @@ end
 
 function Container:_attach_network(pid)
   local mode = self.state.network and self.state.network.mode or "none"
-  if mode == "none" or mode == "host" then return end
+  if mode == "none" or mode == "host" or mode:match("^container:") then return end
   if not self._net_reservation then self:_reserve_network() end
   local r = self._net_reservation
   self._net_reservation = nil
@@ -121,10 +121,15 @@ local function spawn(self, o, cfg, g, fds)
   local stdio = stdio_of(o, cfg.process.terminal, devnull, fds)
   stdio.cgroup_join, stdio.cgroup_into, stdio.seccomp_bpf = stdio_join, stdio_into, bpf
   stdio.init = self.state.init -- --init (ctr.container.runflags)
-  local p, perr = core.spawn(cfg, stdio)
+  local nsfds = {} -- --ipc/--pid/--network container:NAME (ctr.container.nsshare)
+  local jok, jcfg = pcall(require("ctr.container.nsshare").join, self, cfg, nsfds)
+  local p, perr
+  if jok then p, perr = core.spawn(jcfg, stdio) end
+  for _, fd in ipairs(nsfds) do fd:close() end
   if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
   if stdio.stdin ~= devnull then stdio.stdin:close() end
   devnull:close()
+  if not jok then error(jcfg, 0) end
   if not p then errors.throw("system", "cannot create the container process: %s", perr) end
   return p
 end

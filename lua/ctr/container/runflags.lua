@@ -12,6 +12,8 @@ local M = {}
 -- in plan (ctr.container.spec's): restart, stop_timeout, ... Raises
 -- invalid on bad input (nothing is written yet).
 function M.plan(o, plan)
+  require("ctr.container.nsshare").plan(o, plan)
+  if plan.join.network then plan.net = "container:" .. plan.join.network end
   plan.restart = require("ctr.container.restart").parse(o.restart)
   if o.rm and plan.restart.Name ~= "no" then errors.throw("invalid", "Conflicting options: --restart and --rm") end
   M.expose(o, plan)
@@ -185,7 +187,7 @@ function M.apply(cfg, o, plan)
     if not (n.type == "cgroup" and o.cgroupns == "host") then ns[#ns + 1] = n end
   end
   cfg.linux.namespaces = ns
-  return cfg
+  return require("ctr.container.nsshare").apply(cfg, plan)
 end
 
 return M
