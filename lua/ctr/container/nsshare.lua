@@ -58,6 +58,9 @@ function M.plan(o, plan)
     end
   end
   plan.ipc_mode = o.ipc or "private"
+  if plan.userns and (next(plan.host_ns) or next(plan.join)) then -- its namespaces would not be its user namespace's
+    errors.throw("invalid", "host namespaces and container:NAME modes need --userns=host")
+  end
   if plan.host_ns.uts and o.hostname then errors.throw("invalid", "Conflicting options: --hostname and the UTS mode") end
   if net then
     if #(o.publish or {}) > 0 or o.publish_all then

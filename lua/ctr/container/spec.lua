@@ -121,7 +121,7 @@ end
 -- attributes of the container's "/", so it is 0755 like any root.
 local function network_mode(o)
   local n = o.network or M.default_network()
-  if n ~= "none" and n ~= "host" and not (o.network_available or M.network_available()) then
+  if n ~= "none" and n ~= "host" and not n:match("^container:") and not (o.network_available or M.network_available()) then
     errors.throw("invalid", "network %q is not available: bridge networking is not installed", n)
   end
   return n
