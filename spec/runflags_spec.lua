@@ -228,7 +228,7 @@ describe("run flags #root", function()
   describe("shared namespaces", function()
     it("--pid, --ipc and --network container:NAME join a running container's namespaces", function()
       local _, err, code = run({ "run", "-d", "--name", "pod", "--ipc", "shareable", "--sysctl", "kernel.shmmax=7777",
-        "busybox", "sh", "-c", "echo hi > /tmp/index.html; exec httpd -f -p 8000 -h /tmp" })
+        "busybox", "sh", "-c", "echo hi > /tmp/index.html; echo seg > /dev/shm/seg; exec httpd -f -p 8000 -h /tmp" })
       assert.are.equal(0, code, err)
       -- pid: the other's processes are seen
       local out = run({ "run", "--rm", "--pid", "container:pod", "busybox", "ps", "-o", "pid,args" })
@@ -238,8 +238,9 @@ describe("run flags #root", function()
       local mk, mkerr = U.sh("nsenter --ipc=/proc/" .. pid .. "/ns/ipc ipcmk -M 4096")
       local key = mk:match("(%d+)%s*$")
       assert.truthy(key, mk .. mkerr)
-      out = run({ "run", "--rm", "--ipc", "container:pod", "busybox", "sh", "-c", "cat /proc/sys/kernel/shmmax /proc/sysvipc/shm" })
-      assert.matches("^7777\n", out)
+      out = run({ "run", "--rm", "--ipc", "container:pod", "busybox", "sh", "-c",
+        "cat /proc/sys/kernel/shmmax /dev/shm/seg /proc/sysvipc/shm" })
+      assert.matches("^7777\nseg\n", out) -- its sysctls and its /dev/shm
       assert.matches("\n%s*%-?%d+%s+" .. key .. "%s", out)
       out = run({ "run", "--rm", "busybox", "cat", "/proc/sysvipc/shm" })
       assert.not_matches("\n%s*%-?%d+%s+" .. key .. "%s", out)

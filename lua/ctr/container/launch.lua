@@ -140,6 +140,7 @@ local function launch_steps(self, o, cfg, g, fds, box)
   self:_reserve_network()
   if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
   if g then require("ctr.container.runflags").apply_cgroup(g, self.state.cgroup_extra) end
+  require("ctr.container.nsshare").mount_shm(self) -- --ipc shareable
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)

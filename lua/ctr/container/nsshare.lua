@@ -76,8 +76,10 @@ end
 -- and the joined ones are not made (those are joined at start: M.join);
 -- --ipc host binds the host's /dev/shm, --ipc none has no /dev/shm; a
 -- joined network brings the other container's /etc/hosts, resolv.conf and
--- hostname. Returns cfg.
-function M.apply(cfg, plan)
+-- hostname; --ipc shareable has its /dev/shm on the host (<dir>/shm, see
+-- M.mount_shm), which a container joining its IPC namespace binds too, as
+-- docker does. Returns cfg.
+function M.apply(cfg, plan, dir)
   local ns = {}
   for _, n in ipairs(cfg.linux.namespaces) do
     local skip = false
@@ -90,8 +92,10 @@ function M.apply(cfg, plan)
   local mounts = {}
   local store = require "ctr.container.store"
   for _, m in ipairs(cfg.mounts) do
-    if m.destination == "/dev/shm" and plan.ipc_mode == "host" then
-      m = { destination = "/dev/shm", type = "bind", source = "/dev/shm", options = { "rbind", "rprivate", "nosuid", "noexec", "nodev" } }
+    local shm = plan.ipc_mode == "host" and "/dev/shm" or (plan.join.ipc and store.dir(plan.join.ipc, "shm"))
+      or (plan.ipc_mode == "shareable" and dir .. "/shm")
+    if m.destination == "/dev/shm" and shm then
+      m = { destination = "/dev/shm", type = "bind", source = shm, options = { "rbind", "rprivate", "nosuid", "noexec", "nodev" } }
     end
     local f = plan.join.network and m.destination:match("^/etc/(.+)$")
     if f == "hosts" or f == "resolv.conf" or f == "hostname" then m.source = store.dir(plan.join.network, f) end
@@ -123,6 +127,23 @@ local function ns_fd(id, kind, self)
       self.state.name, err or "it exited")
   end
   return fd
+end
+
+--- Before a start of container self with --ipc shareable: a fresh tmpfs
+-- at <dir>/shm on the host (its /dev/shm, size state.shm_size or 64m;
+-- the previous run's is detached first). Left mounted when it exits (a
+-- container that joined it may still use it); rm unmounts it.
+function M.mount_shm(self)
+  if self.state.ipc_mode ~= "shareable" then return end
+  local path = self.dir .. "/shm"
+  core.umount2(path, "detach") -- the last run's, if any (EINVAL: none)
+  if not core.exists(path) then
+    local ok, err = core.mkdir(path, 448)
+    if not ok then errors.throw("system", "cannot create %s: %s", path, err) end
+  end
+  local size = ("size=%dk"):format(((self.state.shm_size or 64 * 1024 * 1024) + 1023) // 1024)
+  local ok, err = core.mount("shm", path, "tmpfs", "nosuid,nodev,noexec", "mode=1777," .. size)
+  if not ok then errors.throw("system", "cannot mount the shareable /dev/shm at %s: %s", path, err) end
 end
 
 --- For a start of container self with config cfg: a copy of cfg whose

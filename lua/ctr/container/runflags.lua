@@ -171,9 +171,9 @@ function M.expose(o, plan)
   end
 end
 
---- Apply the plan's settings to cfg, the OCI config of ctr.oci.build.
--- Returns cfg.
-function M.apply(cfg, o, plan)
+--- Apply the plan's settings to cfg, the OCI config of ctr.oci.build of
+-- the container in directory dir. Returns cfg.
+function M.apply(cfg, o, plan, dir)
   cfg.linux.sysctl = plan.sysctl
   for _, m in ipairs(cfg.mounts) do
     if m.destination == "/dev/shm" and plan.shm_size then
@@ -187,7 +187,7 @@ function M.apply(cfg, o, plan)
     if not (n.type == "cgroup" and o.cgroupns == "host") then ns[#ns + 1] = n end
   end
   cfg.linux.namespaces = ns
-  return require("ctr.container.nsshare").apply(cfg, plan)
+  return require("ctr.container.nsshare").apply(cfg, plan, dir)
 end
 
 return M

@@ -307,7 +307,7 @@ function M.oci_config(o, plan, id, dir, hostname, files)
     upperdir = dir .. "/upper", workdir = dir .. "/work",
     seccomp = plan.seccomp, no_new_privileges = plan.security.no_new_privileges, rlimits = plan.rlimits,
     userns = plan.maps,
-  }, o, plan)
+  }, o, plan, dir)
 end
 
 return M
