@@ -31,6 +31,9 @@
 --   ctr.container.events     start, exit and oom events
 --   ctr.container.image      commit, export (ctr.commit)
 --   ctr.container.health     health checks (HEALTHCHECK) of detached containers
+--   ctr.container.restart    restart policies (--restart) of detached containers
+--   ctr.container.runflags   --init, -P, --sysctl, --stop-*, --shm-size, cgroup flags
+--   ctr.container.nsshare    --ipc, --pid, --uts, --network container:NAME
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --

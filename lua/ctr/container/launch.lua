@@ -122,7 +122,8 @@ local function spawn(self, o, cfg, g, fds)
   stdio.cgroup_join, stdio.cgroup_into, stdio.seccomp_bpf = stdio_join, stdio_into, bpf
   stdio.init = self.state.init -- --init (ctr.container.runflags)
   local nsfds = {} -- --ipc/--pid/--network container:NAME (ctr.container.nsshare)
-  local jok, jcfg = pcall(require("ctr.container.nsshare").join, self, cfg, nsfds)
+  local jok, jcfg = true, cfg
+  if self.state.join and next(self.state.join) then jok, jcfg = pcall(require("ctr.container.nsshare").join, self, cfg, nsfds) end
   local p, perr
   if jok then p, perr = core.spawn(jcfg, stdio) end
   for _, fd in ipairs(nsfds) do fd:close() end
@@ -139,8 +140,9 @@ local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
   self:_reserve_network()
   if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
-  if g then require("ctr.container.runflags").apply_cgroup(g, self.state.cgroup_extra) end
-  require("ctr.container.nsshare").mount_shm(self) -- --ipc shareable
+  local st = self.state -- what ctr.container.runflags and nsshare add (loaded only then)
+  if g and st.cgroup_extra then require("ctr.container.runflags").apply_cgroup(g, st.cgroup_extra) end
+  if st.ipc_mode == "shareable" then require("ctr.container.nsshare").mount_shm(self) end
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)
