@@ -59,7 +59,7 @@ function Container:inspect()
   if st.mounts then mounts = json.array(st.mounts) end -- docker's records (ctr.volume.mounts)
   local args = json.array({})
   for i = 2, #(st.command or {}) do args[#args + 1] = st.command[i] end
-  return {
+  local doc = {
     Id = self.id, Name = st.name, Image = st.image, ImageId = st.image_id,
     Created = t(st.created), Path = st.command and st.command[1], Args = args,
     State = {
@@ -75,13 +75,13 @@ function Container:inspect()
       UsernsMode = require("ctr.userns").inspect(st.userns),
       IDMappings = select(2, require("ctr.userns").inspect(st.userns)),
       LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
-      RestartPolicy = st.restart or { Name = "no", MaximumRetryCount = 0 },
-      CpuShares = (st.cgroup_extra or {}).cpu_shares or 0, MemoryReservation = (st.cgroup_extra or {}).memory_reservation or 0,
-      OomKillDisable = (st.cgroup_extra or {}).oom_kill_disable or false,
+      Sysctls = json.object(cfg.linux and cfg.linux.sysctl or {}),
     },
     RestartCount = st.restart_count or 0,
     Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = netset, Cgroup = st.cgroup,
   }
+  require("ctr.container.runflags").host_config(st, doc.HostConfig) -- RestartPolicy, IpcMode, ...
+  return doc
 end
 
 return M

@@ -57,7 +57,7 @@ function M.plan(o, plan)
       end
     end
   end
-  plan.ipc_mode = o.ipc or "private"
+  plan.ipc_mode = plan.join.ipc and "container:" .. plan.join.ipc or o.ipc or "private"
   if plan.userns and (next(plan.host_ns) or next(plan.join)) then -- its namespaces would not be its user namespace's
     errors.throw("invalid", "host namespaces and container:NAME modes need --userns=host")
   end

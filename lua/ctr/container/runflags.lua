@@ -32,6 +32,8 @@ function M.plan(o, plan)
     errors.throw("invalid", "invalid --cgroupns %s: host or private", errors.quote(o.cgroupns))
   end
   plan.cgroup_extra = M.cgroup_extra(o, plan.resources)
+  plan.modes = { pid = plan.join.pid and "container:" .. plan.join.pid or o.pid, uts = o.uts, cgroupns = o.cgroupns,
+    publish_all = o.publish_all } -- for inspect (M.host_config)
 end
 
 -- runc's list: the IPC sysctls of an IPC namespace, and prefixes
@@ -169,6 +171,21 @@ function M.expose(o, plan)
   for _, p in ipairs(list) do
     plan.ports[#plan.ports + 1] = { host_ip = "0.0.0.0", host_port = 0, container_port = math.tointeger(p[1]), proto = p[2], random = true }
   end
+end
+
+--- Add to hc (inspect's HostConfig) docker's fields of these flags, from
+-- the container's state st: RestartPolicy, Init, PublishAllPorts,
+-- IpcMode, PidMode, UTSMode, CgroupnsMode, ShmSize, CpuShares,
+-- MemoryReservation, OomKillDisable. Returns hc.
+function M.host_config(st, hc)
+  local x, m = st.cgroup_extra or {}, st.modes or {}
+  hc.RestartPolicy = st.restart or { Name = "no", MaximumRetryCount = 0 }
+  hc.Init, hc.PublishAllPorts = st.init or false, m.publish_all or false
+  hc.IpcMode, hc.PidMode, hc.UTSMode = st.ipc_mode or "private", m.pid or "", m.uts or ""
+  hc.CgroupnsMode, hc.ShmSize = m.cgroupns or "private", st.shm_size or 64 * 1024 * 1024
+  hc.CpuShares, hc.MemoryReservation = x.cpu_shares or 0, x.memory_reservation or 0
+  hc.OomKillDisable = x.oom_kill_disable or false
+  return hc
 end
 
 --- Apply the plan's settings to cfg, the OCI config of ctr.oci.build of
