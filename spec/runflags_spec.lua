@@ -17,6 +17,39 @@ local function inspect(name)
   return json.decode(out)[1]
 end
 
+describe("run flags: policies and checks", function()
+  it("parses restart policies as docker and computes docker's back-off", function()
+    local restart = require "ctr.container.restart"
+    assert.are.same({ Name = "no", MaximumRetryCount = 0 }, restart.parse(nil))
+    assert.are.same({ Name = "on-failure", MaximumRetryCount = 3 }, restart.parse("on-failure:3"))
+    assert.are.same({ Name = "unless-stopped", MaximumRetryCount = 0 }, restart.parse("unless-stopped"))
+    for _, bad in ipairs({ "sometimes", "always:3", "on-failure:x", "on-failure:-1", "" .. string.rep("9", 12) }) do
+      assert.has_error(function() restart.parse(bad) end)
+    end
+    local d, seq = nil, {}
+    for _ = 1, 12 do d = restart.next_delay(d, 0.5); seq[#seq + 1] = d end
+    assert.are.same({ 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 60, 60 }, seq)
+    assert.are.equal(0.1, restart.next_delay(60, 10)) -- a run of 10 s starts over
+    local st = { restart = { Name = "on-failure", MaximumRetryCount = 2 }, restart_count = 1 }
+    assert.is_true(restart.wanted(st, { exit_code = 1 }))
+    assert.is_false(restart.wanted(st, { exit_code = 0 }))
+    st.restart_count = 2
+    assert.is_false(restart.wanted(st, { exit_code = 1 }))
+    assert.is_false(restart.wanted({ restart = { Name = "always" }, manual_stop = true }, { exit_code = 1 }))
+  end)
+
+  it("allows only namespaced sysctls, for namespaces of the container's own", function()
+    local rf = require "ctr.container.runflags"
+    assert.are.same({ ["net.ipv4.ip_forward"] = "1", ["kernel.sem"] = "1 2 3 4" },
+      rf.sysctls({ "net.ipv4.ip_forward=1", "kernel.sem=1 2 3 4" }, {}, "bridge"))
+    assert.has_error(function() rf.sysctls({ "kernel.hostname=x" }, {}, "bridge") end)
+    assert.has_error(function() rf.sysctls({ "net.core.somaxconn=1" }, {}, "container:abc") end)
+    assert.has_error(function() rf.sysctls({ "fs.mqueue.msg_max=1" }, { ipc = "host" }, "bridge") end)
+    assert.has_error(function() rf.sysctls({ "net.ipv4/../../x=1" }, {}, "bridge") end)
+    assert.has_error(function() rf.sysctls({ "net.ipv4.a=1\n" }, {}, "bridge") end)
+  end)
+end)
+
 describe("run flags #root", function()
   U.per_test_root(function(r) root = r end)
 
