@@ -85,6 +85,7 @@ describe("run flags #root", function()
     it("always: restarted until stopped; stop and rm -f end it without a restart", function()
       assert.are.equal(0, select(3, run({ "run", "-d", "--name", "al", "--network", "none", "--restart", "always",
         "busybox", "sh", "-c", "sleep 0.2; exit 1" })))
+      assert.are.equal("1\n", (run({ "wait", "al" }))) -- docker: each exit ends a wait
       assert.is_truthy(U.wait_for(function() return inspect("al").RestartCount >= 2 end, 10))
       assert.are.equal(0, select(3, run({ "stop", "al" })))
       local n = inspect("al").RestartCount
