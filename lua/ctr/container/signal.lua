@@ -111,6 +111,8 @@ end
 -- started and has exited); returns its result (see Container:result).
 -- opts.timeout (seconds): return nil, "timeout" when it is still running
 -- then. A SIGINT/SIGTERM of the script interrupts the wait (an error).
+-- With a restart policy each exit ends the wait, as docker's (waiting on
+-- a container between two runs waits for the next exit).
 function Container:wait(opts)
   check.self(self, Container, "wait")
   local timeout = check.api("Container:wait", opts).timeout
