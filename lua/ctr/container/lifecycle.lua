@@ -84,6 +84,7 @@ end
 local function check_startable(self)
   local s = self:status()
   if s == "running" then errors.throw("conflict", "container %s is already running", self.state.name) end
+  if s == "restarting" then errors.throw("conflict", "container %s is restarting (its supervisor starts it again)", self.state.name) end
 end
 
 local function launch_locked(self, o)
