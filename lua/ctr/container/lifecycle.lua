@@ -89,6 +89,9 @@ end
 
 local function launch_locked(self, o)
   check_startable(self)
+  if self.state.status == "running" then -- its process is gone and its supervisor (killed) did not record it
+    self:_finish(require("ctr.cgroup").open(self.state.cgroup), nil)
+  end
   self.state.manual_stop, self.state.restart_count = nil, 0 -- started by the user: docker's count starts over
   return self:_launch(o)
 end
