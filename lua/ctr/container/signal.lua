@@ -138,8 +138,8 @@ function Container:wait(opts)
   if self.state.status == "running" then self:_await_record(5) end
   self:refresh()
   if self:status() == "restarting" then -- docker: a wait ends at each exit, restarted or not
-    local st = self.state
-    return { exit_code = st.exit_code or 0, oom_killed = st.oom_killed or false, timed_out = false }
+    local rec = self.state
+    return { exit_code = rec.exit_code or 0, oom_killed = rec.oom_killed or false, timed_out = false }
   end
   return self:result() or { exit_code = 0, oom_killed = false, timed_out = false }
 end
