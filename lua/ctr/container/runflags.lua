@@ -12,9 +12,13 @@ local M = {}
 -- in plan (ctr.container.spec's): restart, stop_timeout, ... Raises
 -- invalid on bad input (nothing is written yet).
 function M.plan(o, plan)
-  require("ctr.container.nsshare").plan(o, plan)
+  if o.ipc or o.pid or o.uts or tostring(o.network):match("^container:") then -- loaded only then
+    require("ctr.container.nsshare").plan(o, plan)
+  else
+    plan.host_ns, plan.join, plan.ipc_mode = {}, {}, "private"
+  end
   if plan.join.network then plan.net = "container:" .. plan.join.network end
-  plan.restart = require("ctr.container.restart").parse(o.restart)
+  plan.restart = o.restart and require("ctr.container.restart").parse(o.restart) or { Name = "no", MaximumRetryCount = 0 }
   if o.rm and plan.restart.Name ~= "no" then errors.throw("invalid", "Conflicting options: --restart and --rm") end
   M.expose(o, plan)
   plan.sysctl = M.sysctls(o.sysctl, o, plan.net)
@@ -204,6 +208,7 @@ function M.apply(cfg, o, plan, dir)
     if not (n.type == "cgroup" and o.cgroupns == "host") then ns[#ns + 1] = n end
   end
   cfg.linux.namespaces = ns
+  if not (next(plan.join) or next(plan.host_ns) or plan.ipc_mode ~= "private") then return cfg end
   return require("ctr.container.nsshare").apply(cfg, plan, dir)
 end
 
