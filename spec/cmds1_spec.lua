@@ -224,9 +224,11 @@ describe("docker commands: cp diff top port rename pause update prune df #root",
     ok("kill", "p2")
     assert.are.equal("exited", inspect("p2").State.Status)
     ok("rm", "p2")
-    ok("run", "-d", "--name", "p3", "--network", "none", "busybox", "sleep", "300")
+    ok("run", "-d", "--name", "p3", "--restart", "always", "--network", "none", "busybox", "sleep", "300")
     ok("pause", "p3")
-    ok("stop", "-t", "1", "p3")
+    ok("stop", "-t", "1", "p3") -- thawed, then stopped by the user: not restarted
+    assert.are.equal("exited", inspect("p3").State.Status)
+    core.sleep(1.5)
     assert.are.equal("exited", inspect("p3").State.Status)
     fails(1, "is not running", "pause", "p3")
     ok("rm", "p3")
