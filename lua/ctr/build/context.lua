@@ -127,11 +127,20 @@ function M.ignored(patterns, rel)
   return out
 end
 
---- Whether a directory may hold paths that a `!` exception re-includes
--- (then an excluded directory must still be walked).
-function M.has_exceptions(patterns)
+--- Whether the excluded directory rel may hold paths that a `!` exception
+-- re-includes (then it must still be walked): an exception starting with
+-- `**` or with rel's segments.
+function M.may_reinclude(patterns, rel)
+  local xs = M.segments(rel)
   for _, p in ipairs(patterns) do
-    if p.exclude then return true end
+    if p.exclude and #p.segs > #xs then
+      local prefix = true
+      for i = 1, #xs do
+        if p.segs[i] == "**" then break end
+        if not xs[i]:match(p.segs[i]) then prefix = false; break end
+      end
+      if prefix then return true end
+    end
   end
   return false
 end

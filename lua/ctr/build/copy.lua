@@ -167,12 +167,12 @@ local function copy_tree(o, rel, src, dst, sums)
     local crel = rel == "" and n or rel .. "/" .. n
     local st = core.lstat(src .. "/" .. n)
     local skip = o.ignore and context.ignored(o.ignore, crel)
-    if st and not (skip and (st.type ~= "dir" or not context.has_exceptions(o.ignore))) then
-      if not skip then copy_entry(o, src .. "/" .. n, dst .. "/" .. n, st, sums) end
-      if st.type == "dir" then
-        if skip then must(util.mkdir_p(dst .. "/" .. n, 493)) end
-        copy_tree(o, crel, src .. "/" .. n, dst .. "/" .. n, sums)
+    if st and not (skip and (st.type ~= "dir" or not context.may_reinclude(o.ignore, crel))) then
+      if not skip then
+        must(util.mkdir_p(dst, 493)) -- under a walked excluded directory
+        copy_entry(o, src .. "/" .. n, dst .. "/" .. n, st, sums)
       end
+      if st.type == "dir" then copy_tree(o, crel, src .. "/" .. n, dst .. "/" .. n, sums) end
     end
   end
 end

@@ -152,7 +152,8 @@ local function instruction(ll, file)
     table.sort(names)
     fail(file, ll.line, "unsupported instruction %s (supported: %s)", word, table.concat(names, ", "))
   end
-  local flags
+  local flags, orig
+  orig = rest
   flags, rest = take_flags(rest, allowed, file, ll.line, cmd)
   local ins = { cmd = cmd, line = ll.line, file = file, flags = flags, args = rest,
     json = JSON_FORM[cmd] and json_form(rest) or nil }
@@ -160,7 +161,7 @@ local function instruction(ll, file)
     local body = rest:match("^[Cc][Mm][Dd]%s+(.*)$")
     ins.json = body and json_form(body) or nil
   end
-  ins.text = cmd .. (next(flags) and " --" or "") .. (rest ~= "" and " " .. rest or "")
+  ins.text = cmd .. (orig ~= "" and " " .. orig or "")
   check_instruction(ins, file)
   return ins
 end
