@@ -137,7 +137,8 @@ local function lower_writes(list, tmp)
   end
 end
 
-local function with_defaults(o)
+local function with_defaults(o, what)
+  o = require("ctr.check").api(what, o or {})
   local t = {}
   for k, v in pairs(M.defaults) do t[k] = v end
   for k, v in pairs(o or {}) do t[k] = v end
@@ -198,7 +199,7 @@ end
 -- network for RUN and ADD URLs) }. Returns the image table; raises naming
 -- the failed step (nothing of it left behind).
 function M.build(o)
-  o = with_defaults(o)
+  o = with_defaults(o, "build.build")
   local from = o.from or "scratch"
   if type(from) == "table" then from = from.id end
   local list = { ins("FROM", from) }
@@ -213,7 +214,7 @@ end
 -- context = dir, tags = {...}, build_args = map, target = stage, labels,
 -- no_cache, pull, quiet, network }. Returns the image table.
 function M.file(o)
-  o = with_defaults(o)
+  o = with_defaults(o, "build.file")
   o.context = o.context or "."
   local path = o.file
   if not path and not o.text then
