@@ -212,6 +212,56 @@ build { from = "bbbase", steps = steps }
     assert.equal("X=y z", c.Env[2])
   end)
 
+  it("ADD downloads a URL only when the build has network; quiet failures still show the output", function()
+    local srv = tmp .. "/www"
+    write(srv .. "/dl.txt", "downloaded\n")
+    local pid = sh_ok("cd " .. q(srv) .. " && (python3 -m http.server 18089 --bind 127.0.0.1 >/dev/null 2>&1 & echo $!)")
+      :match("%d+")
+    local ok_up = false
+    for _ = 1, 50 do
+      local r = require("ctr.http").perform({ { url = "http://127.0.0.1:18089/dl.txt", timeout = 2 } })
+      if r and r[1].status == 200 then
+        ok_up = true; break
+      end
+      core.sleep(0.1)
+    end
+    write(tmp .. "/url.cf", "FROM bbbase\nADD http://127.0.0.1:18089/dl.txt /dl/\n")
+    local out, err, code = ctr("build", "-f", tmp .. "/url.cf", "-t", "url:1", "--network", "none", ctx)
+    local _, err2, code2 = ctr("build", "-q", "-f", tmp .. "/fail.cf", ctx)
+    local out3, err3, code3
+    if ok_up then out3, err3, code3 = ctr("build", "-f", tmp .. "/url.cf", "-t", "url:1", ctx) end
+    core.kill(math.tointeger(tonumber(pid)), "TERM")
+    assert.equal(125, code, out)
+    assert.matches("the build has no network", err, 1, true)
+    assert.equal(1, code2)
+    assert.matches("failing-output", err2, 1, true)
+    assert.is_true(ok_up, "the loopback http server did not start")
+    assert.equal(0, code3, out3 .. err3)
+    assert.equal("downloaded\n", ok("run", "--rm", "--network", "none", "url:1", "cat", "/dl/dl.txt"))
+  end)
+
+  it("runs builds in parallel from Lua; podman loads a saved build", function()
+    write(tmp .. "/par/build.lua", [[
+local build = require "ctr.build"
+local imgs = build.parallel {
+  { from = "bbbase", tag = "par:1", steps = { build.run "echo one > /one", build.cmd { "cat", "/one" } } },
+  { from = "bbbase", tag = "par:2", steps = { build.run "echo two > /two", build.cmd { "cat", "/two" } } },
+}
+assert(#imgs == 2 and imgs[1].id ~= imgs[2].id)
+]])
+    ok("build", "-q", "-f", tmp .. "/par/build.lua", ctx)
+    assert.equal("one\n", ok("run", "--rm", "--network", "none", "par:1"))
+    assert.equal("two\n", ok("run", "--rm", "--network", "none", "par:2"))
+    if select(3, U.sh("command -v podman")) ~= 0 then print("SKIP: podman is not installed"); return end
+    ok("save", "-o", tmp .. "/par.tar", "par:1")
+    local pod = "podman --root " .. q(tmp .. "/pstorage") .. " --runroot " .. q(tmp .. "/prunroot") ..
+      " --storage-driver vfs --cgroup-manager cgroupfs --events-backend file"
+    assert.matches("Loaded image", sh_ok(pod .. " load -i " .. q(tmp .. "/par.tar") .. " 2>&1"))
+    local pc = json.decode(sh_ok(pod .. " image inspect par:1"))[1].Config
+    assert.same({ "cat", "/one" }, pc.Cmd)
+    sh_ok(pod .. " rmi -af >/dev/null 2>&1")
+  end)
+
   it("builds the same files and config as buildah bud", function()
     local bcmd = "CONTAINERS_CONF=" .. q(tmp .. "/containers.conf") .. " buildah --root " .. q(tmp .. "/bstorage") ..
       " --runroot " .. q(tmp .. "/brunroot") .. " --storage-driver vfs"

@@ -150,7 +150,6 @@ end
 local function finish(o, st)
   local layer = require "ctr.build.layer"
   local cfg = require("ctr.image.config").copy(st.config)
-  cfg.Shell = cfg.Shell -- kept: docker keeps SHELL in the config
   if o.labels and next(o.labels) then
     cfg.Labels = json.object(cfg.Labels or {})
     for k, v in pairs(o.labels) do cfg.Labels[k] = v end
