@@ -34,6 +34,12 @@ for _, t in ipairs(o.tag or {}) do
   local name, err = require("ctr.image").parse_ref(t)
   if not name then errors.raise(125, "build: invalid tag %q: %s", t, err) end
 end
+-- a bare --build-arg NAME takes NAME's value from the environment (unset: not given)
+local argv = { ... }
+for i, a in ipairs(argv) do
+  local name = a == "--build-arg" and argv[i + 1] or a:match("^%-%-build%-arg=(.*)$")
+  if name and not name:find("=", 1, true) then o.build_arg[name] = os.getenv(name) end
+end
 local opts = {
   context = args[1], tags = o.tag, build_args = o.build_arg, target = o.target, no_cache = o.no_cache,
   pull = o.pull, labels = o.label, quiet = o.quiet, network = o.network == "none" and "none" or nil,

@@ -113,18 +113,9 @@ local function fetch_urls(o, srcs, dir)
   return out
 end
 
--- COPY/ADD
-local function copy_step(o, st, ins, vars, done)
-  local words = ins.json or parse.words(ins.args, vars, o.escape, true)
-  local srcs = table.move(words, 1, #words - 1, 1, {})
-  local dest = words[#words]
-  local co = { what = ins.cmd, sources = srcs, dest = abs_path(st, dest), dest_dir = dest:sub(-1) == "/",
-    add = ins.cmd == "ADD", layers = layer.dirs(st.image) }
-  if ins.flags.chown then co.uid, co.gid = layer.chown(st.image, parse.words(ins.flags.chown, vars, o.escape)) end
-  if ins.flags.chmod then
-    co.chmod = ins.flags.chmod:match("^[0-7]+$") and tonumber(ins.flags.chmod, 8)
-    if not co.chmod then errors.throw("invalid", "%s --chmod: %q is not an octal mode", ins.cmd, ins.flags.chmod) end
-  end
+-- Where a COPY/ADD reads from (co.context, co.ignore or co.from_layers);
+-- returns the temporary dir of downloaded URLs (to remove) or nil.
+local function copy_source(o, ins, vars, done, co, srcs)
   local tmpdir
   if ins.flags.from then
     local from = parse.words(ins.flags.from, vars, o.escape)
@@ -136,10 +127,37 @@ local function copy_step(o, st, ins, vars, done)
     co.context = ins.context_dir
   elseif co.add and srcs[1]:match("^https?://") then
     tmpdir = require("ctr.state").mktemp("buildurl")
-    co.sources, co.context = fetch_urls(o, srcs, tmpdir), tmpdir
+    local ok, res = pcall(fetch_urls, o, srcs, tmpdir)
+    if not ok then
+      require("ctr.core").remove_all(tmpdir)
+      require("ctr.state").release_temp(tmpdir)
+      error(res, 0)
+    end
+    co.sources, co.context = res, tmpdir
   else
     co.context, co.ignore = o.context, o.ignore
   end
+  return tmpdir
+end
+
+-- COPY/ADD
+local function copy_step(o, st, ins, vars, done)
+  local words = {}
+  if ins.json then
+    for i, w in ipairs(ins.json) do words[i] = parse.expand(w, vars) end
+  else
+    words = parse.words(ins.args, vars, o.escape, true)
+  end
+  local srcs = table.move(words, 1, #words - 1, 1, {})
+  local dest = words[#words]
+  local co = { what = ins.cmd, sources = srcs, dest = abs_path(st, dest), dest_dir = dest:sub(-1) == "/",
+    add = ins.cmd == "ADD", layers = layer.dirs(st.image) }
+  if ins.flags.chown then co.uid, co.gid = layer.chown(st.image, parse.words(ins.flags.chown, vars, o.escape)) end
+  if ins.flags.chmod then
+    co.chmod = ins.flags.chmod:match("^[0-7]+$") and tonumber(ins.flags.chmod, 8)
+    if not co.chmod then errors.throw("invalid", "%s --chmod: %q is not an octal mode", ins.cmd, ins.flags.chmod) end
+  end
+  local tmpdir = copy_source(o, ins, vars, done, co, srcs)
   if not co.context and not co.from_layers then errors.throw("invalid", "%s: no build context", ins.cmd) end
   local ok, err = pcall(function()
     local text = ins.cmd .. " " .. json.encode(ins.flags) .. " " .. json.encode(words)

@@ -27,7 +27,13 @@ function M.lookup(key)
   local id = core.read_file(state.dir("build-cache", key))
   if not id then return nil end
   id = id:match("^(%x+)")
-  return id and require("ctr.image.store").find(id) or nil
+  local store = id and require "ctr.image.store"
+  local img = id and state.read_json(store.image_path(id))
+  if type(img) ~= "table" or img.id ~= id or type(img.layers) ~= "table" then return nil end
+  for _, l in ipairs(img.layers) do
+    if not core.exists(store.layer_dir(l)) then return nil end
+  end
+  return img
 end
 
 --- Remember that key made the image id.
