@@ -95,6 +95,40 @@ end)
 teardown(function() U.cleanup(tmp) end)
 
 describe("build", function()
+  it("parses as docker: escape directive, continuations, comments, words, ARG scoping", function()
+    local parse = require "ctr.build.parse"
+    local df = parse.parse("# escape=`\nFROM scratch\nRUN echo a `\n# dropped comment\n\n  b\n" ..
+      "COPY [\"a b\", \"/c/\"]\nENV X=1\n", "cf")
+    assert.equal("`", df.escape)
+    assert.equal("echo a   b", df.instructions[2].args)
+    assert.equal(3, df.instructions[2].line)
+    assert.same({ "a b", "/c/" }, df.instructions[3].json)
+    local v = { A = "1", E = "" }
+    assert.same({ "1", "x y", "$A", "d", "1", "", "w" },
+      parse.words([[$A "x y" '$A' ${N:-d} ${A:+1} ${E:+z} ${E:-w}]], v, "\\", true))
+    assert.same({ { "a", "1" }, { "b", "two words" } }, parse.pairs_of([[a=$A b="two words"]], v, "\\", "ENV"))
+    assert.same({ { "k", "v w" } }, parse.pairs_of("k v w", v, "\\", "ENV"))
+    local ctx = require "ctr.build.context"
+    local pats = ctx.ignore_patterns("*.md\n!keep.md\n**/*.tmp\nbuild/\n")
+    assert.is_true(ctx.ignored(pats, "a.md"))
+    assert.is_false(ctx.ignored(pats, "keep.md"))
+    assert.is_false(ctx.ignored(pats, "d/a.md")) -- *.md: the top level only, as docker
+    assert.is_true(ctx.ignored(pats, "x/y/z.tmp"))
+    assert.is_true(ctx.ignored(pats, "build/sub/f")) -- under an excluded directory
+    assert.is_nil((ctx.clean("a/../../b")))
+    assert.equal("b", ctx.clean("a/../b"))
+  end)
+
+  it("ENTRYPOINT resets an inherited CMD; global ARGs reach FROM only", function()
+    write(tmp .. "/ep.cf", "ARG TAG=latest\nFROM bbbase:$TAG AS one\nCMD [\"a\"]\n" ..
+      "FROM one\nCOPY --from=0 /bin/busybox /bb\nENV T=${TAG:-none}\nENTRYPOINT [\"echo\"]\n")
+    ok("build", "-f", tmp .. "/ep.cf", "-t", "ep:1", ctx)
+    local c = config_of("ep:1")
+    assert.is_nil(c.Cmd) -- stage one's CMD ["a"], reset
+    assert.same({ "echo" }, c.Entrypoint)
+    assert.equal("T=none", c.Env[2])
+  end)
+
   it("builds every instruction; the config is what docker documents for the file", function()
     local out = ok("build", "-t", "all:1", "--build-arg", "MSG=bye", ctx)
     assert.matches("STEP 1/26: FROM bbbase AS builder", out, 1, true)
