@@ -108,15 +108,15 @@ describe("build", function()
       parse.words([[$A "x y" '$A' ${N:-d} ${A:+1} ${E:+z} ${E:-w}]], v, "\\", true))
     assert.same({ { "a", "1" }, { "b", "two words" } }, parse.pairs_of([[a=$A b="two words"]], v, "\\", "ENV"))
     assert.same({ { "k", "v w" } }, parse.pairs_of("k v w", v, "\\", "ENV"))
-    local ctx = require "ctr.build.context"
-    local pats = ctx.ignore_patterns("*.md\n!keep.md\n**/*.tmp\nbuild/\n")
-    assert.is_true(ctx.ignored(pats, "a.md"))
-    assert.is_false(ctx.ignored(pats, "keep.md"))
-    assert.is_false(ctx.ignored(pats, "d/a.md")) -- *.md: the top level only, as docker
-    assert.is_true(ctx.ignored(pats, "x/y/z.tmp"))
-    assert.is_true(ctx.ignored(pats, "build/sub/f")) -- under an excluded directory
-    assert.is_nil((ctx.clean("a/../../b")))
-    assert.equal("b", ctx.clean("a/../b"))
+    local bctx = require "ctr.build.context"
+    local pats = bctx.ignore_patterns("*.md\n!keep.md\n**/*.tmp\nbuild/\n")
+    assert.is_true(bctx.ignored(pats, "a.md"))
+    assert.is_false(bctx.ignored(pats, "keep.md"))
+    assert.is_false(bctx.ignored(pats, "d/a.md")) -- *.md: the top level only, as docker
+    assert.is_true(bctx.ignored(pats, "x/y/z.tmp"))
+    assert.is_true(bctx.ignored(pats, "build/sub/f")) -- under an excluded directory
+    assert.is_nil((bctx.clean("a/../../b")))
+    assert.equal("b", bctx.clean("a/../b"))
   end)
 
   it("ENTRYPOINT resets an inherited CMD; global ARGs reach FROM only", function()

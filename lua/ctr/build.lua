@@ -163,7 +163,12 @@ local function finish(o, st)
       comment = "built by luac-ctr build" })
     layer.remember(key, img.id)
   end
-  for _, t in ipairs(tags) do img = require("ctr.image").tag(img.id, t) end
+  for _, t in ipairs(tags) do
+    local name, tag = require("ctr.image").parse_ref(t)
+    local has = false
+    for _, x in ipairs(img.repo_tags or {}) do has = has or x == name .. ":" .. tag end
+    if not has then img = require("ctr.image").tag(img.id, t) end -- (a cached image may have it already)
+  end
   o.say("--> " .. img.id:sub(1, 12))
   for _, t in ipairs(tags) do
     local name, tag = require("ctr.image").parse_ref(t)

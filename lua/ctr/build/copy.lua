@@ -69,7 +69,8 @@ end
 -- target image's dirs (top first), staging = host dir (the new layer) }.
 -- Raises the helper's error.
 function M.in_helper(o, fn)
-  require "ctr.http"; require "ctr.archive" -- loaded before the host's tree goes away
+  require "ctr.http" -- loaded before the host's tree goes away
+  if o.add then require "ctr.archive" end -- (libarchive only when an ADD may unpack)
   local mnt = state.mktemp("buildmnt")
   local r, w = core.pipe()
   io.stdout:flush()
