@@ -183,6 +183,10 @@ local function build_list(o, list)
   local tmp = state.mktemp("buildwrite")
   local ok, res = pcall(function()
     lower_writes(list, tmp)
+    local cst = o.context and core.stat(o.context)
+    if o.context and (not cst or cst.type ~= "dir") then
+      errors.raise(125, "build: the context %s is not a directory", o.context)
+    end
     if o.context and not o.ignore then
       o.ignore = require("ctr.build.context").ignore_patterns(core.read_in_root(o.context, ".dockerignore") or "")
     end
