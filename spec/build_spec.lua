@@ -312,7 +312,8 @@ assert(#imgs == 2 and imgs[1].id ~= imgs[2].id)
     sh_ok("cd " .. q(ctx) .. " && " .. bcmd .. " bud --isolation chroot -f " .. q(tmp .. "/bah.cf") ..
       " --build-arg MSG=bye -t built:1 . >/dev/null 2>&1")
     local bc = json.decode(sh_ok(bcmd .. " inspect --type image built:1")).OCIv1.config
-    local c = config_of("all:1")
+    ok("build", "-q", "-t", "cmp:1", "--build-arg", "MSG=bye", ctx) -- the context as buildah saw it
+    local c = config_of("cmp:1")
     bc.Labels["io.buildah.version"] = nil -- buildah's own
     for _, k in ipairs({ "Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Labels", "Volumes",
       "StopSignal" }) do
@@ -320,12 +321,15 @@ assert(#imgs == 2 and imgs[1].id ~= imgs[2].id)
     end
     -- the files: buildah's mounted image against our export
     local mnt = sh_ok(bcmd .. " from --name cmp built:1 >/dev/null && " .. bcmd .. " mount cmp"):gsub("%s+$", "")
-    ok("run", "--name", "cmp", "--network", "none", "all:1", "true")
+    ok("run", "--name", "cmp", "--network", "none", "cmp:1", "true")
     ok("export", "-o", tmp .. "/ours.tar", "cmp")
     sh_ok("mkdir -p " .. q(tmp .. "/ours") .. " && tar -xpf " .. q(tmp .. "/ours.tar") .. " -C " .. q(tmp .. "/ours"))
-    local list = "find . -path ./proc -prune -o -path ./sys -prune -o -path ./dev -prune -o -path ./etc/hosts -prune " ..
+    local list = "find . -mindepth 1 -path ./proc -prune -o -path ./sys -prune -o -path ./dev -prune -o -path ./etc/hosts -prune " ..
       "-o -path ./etc/resolv.conf -prune -o -path ./etc/hostname -prune -o -path ./run -prune -o -path ./tmp -prune " ..
       "-o -path ./data -prune -o -printf '%p %y %m %U %G %s\\n' | sort"
+    -- and the modification times of what COPY and ADD took from the context (kept, as docker keeps them)
+    local times = "find ./app/data ./app/txt ./app/unpacked ./app/run.sh -printf '%p %y %T@\\n' | sort"
+    list = list .. " && " .. times
     local theirs = sh_ok("cd " .. q(mnt) .. " && " .. list)
     local ours = sh_ok("cd " .. q(tmp .. "/ours") .. " && " .. list)
     sh_ok(bcmd .. " umount cmp >/dev/null && " .. bcmd .. " rm cmp >/dev/null && " .. bcmd .. " rmi -af >/dev/null")

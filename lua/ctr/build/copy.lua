@@ -157,6 +157,7 @@ local function copy_entry(o, src, dst, st, sums)
     return -- devices, fifos and sockets of the context are not copied
   end
   must(core.lchown(dst, uid, gid))
+  if st.type ~= "dir" then must(core.set_mtime(dst, st.mtime_ns)) end -- a directory's: once filled
   sums[#sums + 1] = table.concat({ dst:sub(5), st.type, mode, st.type == "dir" and 0 or st.size, extra }, "\0")
 end
 
@@ -173,7 +174,10 @@ local function copy_tree(o, rel, src, dst, sums)
         must(util.mkdir_p(dst, 493)) -- under a walked excluded directory
         copy_entry(o, src .. "/" .. n, dst .. "/" .. n, st, sums)
       end
-      if st.type == "dir" then copy_tree(o, crel, src .. "/" .. n, dst .. "/" .. n, sums) end
+      if st.type == "dir" then
+        copy_tree(o, crel, src .. "/" .. n, dst .. "/" .. n, sums)
+        if not skip then must(core.set_mtime(dst .. "/" .. n, st.mtime_ns)) end
+      end
     end
   end
 end
