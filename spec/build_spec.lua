@@ -4,7 +4,10 @@
 -- leaves nothing, COPYs that would leave the context refused; the image
 -- config compared with what docker documents for the same file, and the
 -- same Containerfile built by `buildah bud` (offline, from the same local
--- base image) compared by its files and config.
+-- base image) compared by its files (modes, owners, sizes, COPY's mtimes)
+-- and config; ADD of a URL from a loopback server; Lua builds (loops,
+-- inline files, parallel builds); a build pushed to a loopback registry and
+-- pulled back, and loaded by podman after save.
 local U = require "spec_util"
 local core = require "ctr.core"
 local json = require "ctr.json"
@@ -294,6 +297,32 @@ assert(#imgs == 2 and imgs[1].id ~= imgs[2].id)
     local pc = json.decode(sh_ok(pod .. " image inspect par:1"))[1].Config
     assert.same({ "cat", "/one" }, pc.Cmd)
     sh_ok(pod .. " rmi -af >/dev/null 2>&1")
+  end)
+
+  it("pushes a build to a registry (loopback) and pulls it back", function()
+    if select(3, U.sh("command -v docker-registry")) ~= 0 then print("SKIP: docker-registry is not installed"); return end
+    local cfg, port = tmp .. "/reg.yml", math.random(20000, 60000)
+    assert(core.write_file_atomic(cfg, table.concat({ "version: 0.1", "log:", "  level: error", "storage:",
+      "  filesystem:", "    rootdirectory: " .. tmp .. "/reg", "http:", "  addr: 127.0.0.1:" .. port, "" }, "\n")))
+    local pid = math.tointeger(tonumber(sh_ok("docker-registry serve " .. q(cfg) .. " >/dev/null 2>&1 & echo $!")
+      :match("%d+")))
+    local up = U.wait_for(function()
+      local r = require("ctr.http").perform({ { url = "http://127.0.0.1:" .. port .. "/v2/", timeout = 2 } })
+      return r and r[1].status == 200
+    end, 10)
+    local ref = "127.0.0.1:" .. port .. "/built/lua:1"
+    local res = table.pack(pcall(function()
+      assert.is_true(up, "the registry did not start")
+      ok("tag", "lua:1", ref)
+      ok("push", ref)
+      ok("rmi", ref, "lua:1")
+      ok("pull", ref)
+      return ok("run", "--rm", "--network", "none", ref)
+    end))
+    core.kill(pid, "TERM")
+    core.waitpid(pid)
+    assert(res[1], res[2])
+    assert.equal("1\n2\n3\nhi from lua\na\n", res[2])
   end)
 
   it("builds the same files and config as buildah bud", function()
