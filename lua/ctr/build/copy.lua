@@ -57,7 +57,7 @@ local function enter(mnt, o)
     mount_layers(o.from_layers or {}, mnt .. "/ctx")
   end
   mount_layers(o.layers or {}, mnt .. "/img")
-  must(core.mount(o.staging, mnt .. "/out", nil, "bind,nodev,nosuid"))
+  if o.staging then must(core.mount(o.staging, mnt .. "/out", nil, "bind,nodev,nosuid")) end
   must(core.chdir(mnt))
   must(core.pivot_root(".", "."))
   must(core.umount2(".", "detach"))
@@ -70,7 +70,7 @@ end
 -- Raises the helper's error.
 function M.in_helper(o, fn)
   require "ctr.http" -- loaded before the host's tree goes away
-  if o.add then require "ctr.archive" end -- (libarchive only when an ADD may unpack)
+  if o.add and not o.dry then require "ctr.archive" end -- (libarchive only when an ADD may unpack)
   local mnt = state.mktemp("buildmnt")
   local r, w = core.pipe()
   io.stdout:flush()
@@ -112,7 +112,7 @@ local function make_parents(segs, upto, own)
     if r and st.type ~= "dir" then errors.throw("invalid", "/%s is not a directory in the image", cand) end
     cur = r or cand
     local out = "/out/" .. cur
-    if not core.lstat(out) then
+    if not (own and own.dry) and not core.lstat(out) then
       must(core.mkdir(out, 493))
       if st then
         must(core.chmod(out, st.mode)); must(core.lchown(out, st.uid, st.gid))
@@ -141,24 +141,25 @@ end
 local function copy_entry(o, src, dst, st, sums)
   local mode = o.chmod or st.mode
   local uid, gid = o.uid or (o.context and 0 or st.uid), o.gid or (o.context and 0 or st.gid)
-  local extra = ""
+  if st.type ~= "dir" and st.type ~= "file" and st.type ~= "link" then
+    return -- devices, fifos and sockets of the context are not copied
+  end
+  local extra = st.type == "file" and require("ctr.http").sha256_file(src) or
+    (st.type == "link" and (core.readlink(src) or "") or "")
+  sums[#sums + 1] = table.concat({ dst:sub(5), st.type, mode, st.type == "dir" and 0 or st.size, extra }, "\0")
+  if o.dry then return end
   if st.type == "dir" then
     if not core.lstat(dst) then must(core.mkdir(dst, 493)) end
     must(core.chmod(dst, mode))
   elseif st.type == "file" then
-    extra = require("ctr.http").sha256_file(src)
     core.unlink(dst)
     copy_file(src, dst, mode)
-  elseif st.type == "link" then
-    extra = core.readlink(src) or ""
+  else
     core.unlink(dst)
     must(core.symlink(extra, dst))
-  else
-    return -- devices, fifos and sockets of the context are not copied
   end
   must(core.lchown(dst, uid, gid))
   if st.type ~= "dir" then must(core.set_mtime(dst, st.mtime_ns)) end -- a directory's: once filled
-  sums[#sums + 1] = table.concat({ dst:sub(5), st.type, mode, st.type == "dir" and 0 or st.size, extra }, "\0")
 end
 
 -- copy the tree /ctx/src (a directory) into /out/dst (existing)
@@ -171,12 +172,12 @@ local function copy_tree(o, rel, src, dst, sums)
     local skip = o.ignore and context.ignored(o.ignore, crel)
     if st and not (skip and (st.type ~= "dir" or not context.may_reinclude(o.ignore, crel))) then
       if not skip then
-        must(util.mkdir_p(dst, 493)) -- under a walked excluded directory
+        if not o.dry then must(util.mkdir_p(dst, 493)) end -- under a walked excluded directory
         copy_entry(o, src .. "/" .. n, dst .. "/" .. n, st, sums)
       end
       if st.type == "dir" then
         copy_tree(o, crel, src .. "/" .. n, dst .. "/" .. n, sums)
-        if not skip then must(core.set_mtime(dst .. "/" .. n, st.mtime_ns)) end
+        if not skip and not o.dry then must(core.set_mtime(dst .. "/" .. n, st.mtime_ns)) end
       end
     end
   end
@@ -221,12 +222,12 @@ local function stage_one(o, p, dest, into_dir, sums)
   end
   if st.type == "dir" then
     local d = "/out/" .. dest
-    if not core.lstat(d) then make_parents(context.segments(dest), #context.segments(dest), o) end
+    if o.dry or not core.lstat(d) then make_parents(context.segments(dest), #context.segments(dest), o) end
     copy_tree(o, r, r == "" and "/ctx" or "/ctx/" .. r, d, sums)
   elseif o.add and st.type == "file" and is_archive("/ctx/" .. r) then
     make_parents(context.segments(dest), #context.segments(dest), o)
-    sums[#sums + 1] = "archive\0" .. require("ctr.http").sha256_file("/ctx/" .. r)
-    must(require("ctr.archive").extract("/ctx/" .. r, "/out/" .. dest))
+    sums[#sums + 1] = "archive\0" .. dest .. "\0" .. require("ctr.http").sha256_file("/ctx/" .. r)
+    if not o.dry then must(require("ctr.archive").extract("/ctx/" .. r, "/out/" .. dest)) end
   else
     local target = into_dir and (dest == "" and "" or dest .. "/") .. (p:match("[^/]+$") or p) or dest
     local segs = context.segments(target)
@@ -259,8 +260,9 @@ end
 -- "COPY"|"ADD", context = dir | from_layers = {dirs}, layers = the target
 -- image's layer dirs (top first), ignore = compiled .dockerignore patterns
 -- (context only), sources = {paths}, dest = "/abs/path", dest_dir = bool,
--- uid =, gid =, chmod = (numbers or nil), add = bool (unpack archives) }.
--- Returns { hash = hex of what was copied, count = entries }. Raises on a
+-- uid =, gid =, chmod = (numbers or nil), add = bool (unpack archives),
+-- dry = true: only hash what would be copied (no staging dir needed) }.
+-- Returns { hash = hex of what was (or would be) copied, count = entries }. Raises on a
 -- missing source, an escape from the context, or a failure to copy.
 function M.stage(o)
   return M.in_helper(o, stage_body)

@@ -162,15 +162,24 @@ local function copy_step(o, st, ins, vars, done)
   local ok, err = pcall(function()
     local text = ins.cmd .. " " .. json.encode(ins.flags) .. " " .. json.encode(words)
     local key, hit
+    if not o.no_cache then -- hash what would be copied; copy only on a miss
+      co.dry = true
+      key = layer.key(st.key, text, copy.stage(co).hash)
+      co.dry = nil
+      hit = layer.lookup(key)
+    end
+    if hit then
+      o.say("--> Using cache " .. hit.id)
+      st.image, st.key = hit, key
+      return
+    end
     local img = layer.with_layer(st, function(tmp)
       co.staging = tmp
       key = layer.key(st.key, text, copy.stage(co).hash)
-      hit = not o.no_cache and layer.lookup(key)
-      return not hit
+      return true
     end, text)
-    if hit then o.say("--> Using cache " .. hit.id) end
-    if img then layer.remember(key, img.id) end
-    st.image, st.key = hit or img, key
+    layer.remember(key, img.id)
+    st.image, st.key = img, key
   end)
   if tmpdir then
     require("ctr.core").remove_all(tmpdir)
