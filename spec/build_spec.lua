@@ -186,6 +186,13 @@ describe("build", function()
     assert.not_matches("notes.md", ls, 1, true)
     assert.not_matches("y.tmp", ls, 1, true)
     assert.not_matches("secret", ls, 1, true)
+    -- FILE.dockerignore replaces the context's
+    write(tmp .. "/ign2.cf", "FROM bbbase\nCOPY . /c/\n")
+    write(tmp .. "/ign2.cf.dockerignore", "a.txt\n")
+    ok("build", "-f", tmp .. "/ign2.cf", "-t", "ign:2", ctx)
+    ls = ok("run", "--rm", "--network", "none", "ign:2", "sh", "-c", "cd /c && find . | sort")
+    assert.matches("./notes.md\n", ls, 1, true)
+    assert.not_matches("a.txt", ls, 1, true)
   end)
 
   it("a failing RUN shows its output, exits non-zero, leaves no container, mount or layer", function()

@@ -220,7 +220,8 @@ end
 --- Build an image from a Containerfile. o: { file = path (default
 -- context/Containerfile, else context/Dockerfile) | text = its content,
 -- context = dir, tags = {...}, build_args = map, target = stage, labels,
--- no_cache, pull, quiet, network }. Returns the image table.
+-- no_cache, pull, quiet, network }. FILE.dockerignore, when there is one,
+-- is used instead of context/.dockerignore. Returns the image table.
 function M.file(o)
   o = with_defaults(o, "build.file")
   o.context = o.context or "."
@@ -238,6 +239,8 @@ function M.file(o)
   local ok, df = pcall(require("ctr.build.parse").parse, text, path or "Containerfile")
   if not ok then errors.raise(125, "build: %s", errors.message(df)) end
   o.escape = df.escape
+  local own_ignore = path and core.read_file(path .. ".dockerignore") -- buildkit's FILE.dockerignore first
+  if own_ignore then o.ignore = require("ctr.build.context").ignore_patterns(own_ignore) end
   for _, n in ipairs(df.notes) do io.stderr:write(n, "\n") end
   return build_list(o, df.instructions)
 end

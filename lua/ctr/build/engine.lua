@@ -121,6 +121,10 @@ local function copy_source(o, ins, vars, done, co, srcs)
     local from = parse.words(ins.flags.from, vars, o.escape)
     local src = done[from:lower()] or (from:match("^%d+$") and done[math.tointeger(tonumber(from)) + 1])
     local img = src and src.image or (not src and require("ctr.image").resolve(from))
+    if not img and not src and o.network ~= "none" and require("ctr.image").parse_ref(from) then
+      local pok, pulled = pcall(require("ctr.image").pull, { ref = from }) -- as docker: an image not here is pulled
+      img = pok and pulled or nil
+    end
     if not img and not src then errors.throw("not_found", "%s --from=%s: no such stage or image", ins.cmd, from) end
     co.from_layers = layer.dirs(img)
   elseif ins.context_dir then
