@@ -54,6 +54,7 @@ ARG GREETING
 COPY --from=builder /built.txt /app/built.txt
 COPY --from=builder /out/run.sh /app/
 COPY --chown=1000:1000 data/ /app/data/
+COPY --chown=app:app a.txt /app/owned.txt
 ADD files.tar /app/unpacked/
 COPY *.txt /app/txt/
 WORKDIR /app
@@ -134,7 +135,7 @@ describe("build", function()
 
   it("builds every instruction; the config is what docker documents for the file", function()
     local out = ok("build", "-t", "all:1", "--build-arg", "MSG=bye", ctx)
-    assert.matches("STEP 1/26: FROM bbbase AS builder", out, 1, true)
+    assert.matches("STEP 1/27: FROM bbbase AS builder", out, 1, true)
     assert.matches("COMMIT all:1", out, 1, true)
     local c = config_of("all:1")
     assert.same({ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "A=1", "B=two words", "C=1-x" },
@@ -153,10 +154,11 @@ describe("build", function()
     assert.equal("1 two words 1-x\n", ok("run", "--rm", "--network", "none", "all:1"))
     local files = ok("run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "", "all:1", "sh", "-c",
       "cat /app/built.txt /app/sub/exec.txt /app/sub/msg.txt /app/unpacked/packed /app/txt/a.txt; " ..
-      "ls -ln /app/data | grep d1; ls -l /app/run.sh; ls /app/txt")
+      "ls -ln /app/data | grep d1; ls -ln /app/owned.txt; ls -l /app/run.sh; ls /app/txt")
     -- ARG GREETING not redeclared in builder: unset there; redeclared in the last stage: the global default
     assert.matches("^bye/unset\n1\nhello\npacked\na\n", files)
     assert.matches("1000%s+1000.*d1", files)
+    assert.matches("1000%s+1000.*owned.txt", files) -- app:app from the image's /etc/passwd and /etc/group
     assert.matches("%-rwxr%-xr%-x.*run.sh", files)
     assert.matches("a.txt\nb.txt\n$", files)
   end)
@@ -165,12 +167,12 @@ describe("build", function()
     ok("build", "-t", "c:1", "--build-arg", "MSG=bye", ctx)
     local out = ok("build", "-t", "c:1", "--build-arg", "MSG=bye", ctx)
     local hits = select(2, out:gsub("%-%-> Using cache", ""))
-    assert.equal(10, hits) -- 9 layer steps and WORKDIR sub (WORKDIR /app exists: no layer)
+    assert.equal(11, hits) -- 10 layer steps and WORKDIR sub (WORKDIR /app exists: no layer)
     assert.equal(config_of("all:1").Env[1], config_of("c:1").Env[1])
     assert.equal(json.decode(ok("image", "inspect", "all:1"))[1].id, json.decode(ok("image", "inspect", "c:1"))[1].id)
     write(ctx .. "/b.txt", "b changed\n")
     out = ok("build", "-t", "c:2", "--build-arg", "MSG=bye", ctx)
-    assert.equal(6, select(2, out:gsub("%-%-> Using cache", ""))) -- builder's 2, then the steps before COPY *.txt
+    assert.equal(7, select(2, out:gsub("%-%-> Using cache", ""))) -- builder's 2, then the steps before COPY *.txt
     assert.equal("b changed\n", ok("run", "--rm", "--network", "none", "--entrypoint", "", "c:2", "cat",
       "/app/txt/b.txt"))
     out = ok("build", "--no-cache", "-q", "-t", "c:3", "--build-arg", "MSG=bye", ctx)

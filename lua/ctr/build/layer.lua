@@ -102,21 +102,14 @@ local function id_of(img, file, name)
     name, file)
 end
 
---- --chown=user[:group] as numeric uid, gid, looked up in img's files.
+--- --chown=user[:group] as numeric uid, gid, names looked up in img's
+-- /etc/passwd and /etc/group; without a group the gid is the uid (as
+-- docker documents).
 function M.chown(img, spec)
   local u, g = spec:match("^([^:]+):?(.*)$")
   if not u then errors.throw("invalid", "--chown: invalid value %q", spec) end
   local uid = id_of(img, "passwd", u)
-  local gid = g ~= "" and id_of(img, "group", g) or uid
-  if g == "" and not u:match("^%d+$") then
-    local dirs = M.dirs(img)
-    local text = #dirs > 0 and core.read_in_layers(dirs, "etc/passwd") or ""
-    for line in text:gmatch("[^\n]+") do
-      local n, pg = line:match("^([^:]*):[^:]*:%d+:(%d+):")
-      if n == u then gid = math.tointeger(tonumber(pg)) end
-    end
-  end
-  return uid, gid
+  return uid, g ~= "" and id_of(img, "group", g) or uid
 end
 
 --- Run argv in a container of the stage's image (its env, workdir, user;
