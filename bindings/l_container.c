@@ -645,7 +645,9 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * (linux.seccomp compiled before: core.seccomp_compile), start_fifo=path
  * (luac-runc: after proc:start() returns the child, set up, blocks opening
  * this fifo for writing and execs once someone reads it), preserve_fds=N
- * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds)}. The child waits
+ * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds), init=true
+ * (docker's --init: the process stays as PID 1, reaping and forwarding
+ * signals to a child that execs the command: core/init.h)}. The child waits
  * until proc:start(); in between, attach proc.pid to networks.
  */
 static int l_spawn(lua_State *L) {
@@ -668,6 +670,7 @@ static int l_spawn(lua_State *L) {
     c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
     luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
                   "preserve_fds must be from 0 to 1024");
+    c->init = lctr_optfield_boolean(L, 2, "init", false);
   }
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the cgroup to clone into");
