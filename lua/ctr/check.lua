@@ -254,11 +254,15 @@ M.SCHEMAS = {
     cpu_shares = "integer|string", pids_limit = "integer|string", cpuset_cpus = "string" },
   ["Container:copy_to"] = { archive = "boolean", follow_link = "boolean" },
   ["Network:connect"] = { ip = "string", aliases = "list", ports = "list", ifname = "string" },
+  ["build.build"] = { from = "string|table", steps = "table", tag = "string", tags = "list", context = "string",
+    build_args = "map", labels = "map", no_cache = "boolean", pull = "boolean", quiet = "boolean",
+    network = "string", target = "string", file = "string", text = "string" },
   ["volume.create"] = { name = "string", labels = "map", driver = "string" },
   ["volume.list"] = { filter = "table" },
   ["volume.prune"] = { all = "boolean", filter = "table" },
   ["Volume:remove"] = { force = "boolean" },
 }
+M.SCHEMAS["build.file"] = M.SCHEMAS["build.build"]
 
 --- Check opts against the schema registered as `what` in SCHEMAS (see
 -- options). Returns the checked copy.
