@@ -119,7 +119,7 @@ local function spawn(self, o, cfg, g, fds)
   local devnull = open_devnull()
   local stdio = stdio_of(o, cfg.process.terminal, devnull, fds)
   stdio.cgroup_join, stdio.cgroup_into, stdio.seccomp_bpf = stdio_join, stdio_into, bpf
-  local p, perr = core.spawn(cfg, stdio)
+  local p, perr = core.spawn(self.dir .. "/config.json", stdio) -- parsed by the core: the file as written
   if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
   if stdio.stdin ~= devnull then stdio.stdin:close() end
   devnull:close()

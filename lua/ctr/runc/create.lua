@@ -86,7 +86,10 @@ local function launch(ctx, id, bundle, cfg, o, made)
   runc.user_hooks(ctx, "prestart", { id = id, bundle = bundle, config = cfg, runtime = "luac-runc" }, true)
   local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo, preserve_fds = o.nfds }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
-  local p, perr = core.spawn(cfg, opts)
+  -- the config as it will run, encoded once: saved for exec/ps/delete and parsed by the core
+  local text = require("ctr.json").encode(cfg)
+  check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", text, 384), nil, "saving the config")
+  local p, perr = core.spawn(text, opts)
   if not p then errors.raise(1, "cannot create the container process: %s", perr) end
   made.p = p
   local started, serr = p:start()
@@ -104,8 +107,6 @@ local function launch(ctx, id, bundle, cfg, o, made)
   -- raises: the caller kills it and removes everything)
   local state = store.oci_state(ctx, st, "creating")
   for _, kind in ipairs({ "prestart", "createRuntime", "createContainer" }) do hooks.run(cfg, kind, state, p.pid) end
-  check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", require("ctr.json").encode(cfg), 384), nil,
-    "saving the config")
   store.save(ctx, st)
   if o.pid_file then check(core.write_file_atomic(o.pid_file, tostring(p.pid), 420), nil, "--pid-file " .. o.pid_file) end
   return p, st
