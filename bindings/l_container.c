@@ -209,6 +209,7 @@ static void read_spawn_opts(lua_State *L, int opts, ctr_spawn_cfg_t *c, const ch
   c->cgroup_join = opt_strv(L, opts, "cgroup_join");
   *into = lctr_optfield_string(L, opts, "cgroup_into", NULL);
   c->start_fifo = lctr_optfield_string(L, opts, "start_fifo", NULL);
+  c->pause_before_pivot = lctr_optfield_boolean(L, opts, "pause_before_pivot", 0);
 }
 
 /***
@@ -387,10 +388,13 @@ static int l_exec_in(lua_State *L) {
 }
 
 /***
- * proc:start() -> true | nil, err, errno, exec_failed
+ * proc:start() -> true | "paused" | nil, err, errno, exec_failed
  * Let a spawned container init set itself up and exec. On failure the child
  * has exited and is reaped; exec_failed is true when execve itself failed
- * (docker's 126: cannot execute, 127: not found).
+ * (docker's 126: cannot execute, 127: not found). With the spawn option
+ * pause_before_pivot it first returns "paused": the namespaces and mounts
+ * exist, pivot_root has not happened (run the create hooks, then call
+ * proc:start() again).
  */
 static int proc_start(lua_State *L) {
   lproc_t *p = checkproc(L, 1);
@@ -398,8 +402,13 @@ static int proc_start(lua_State *L) {
     return luaL_error(L, "process already started");
   ctr_error_t err;
   bool exec_failed = false;
+  int r = ctr_spawn_start(&p->sp, &exec_failed, &err);
+  if (r == 1) {
+    lua_pushliteral(L, "paused"); /* not started yet: collected, it is killed */
+    return 1;
+  }
   p->started = true;
-  if (ctr_spawn_start(&p->sp, &exec_failed, &err) < 0) {
+  if (r < 0) {
     siginfo_t si;
     waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED);
     p->reaped = true;
