@@ -227,8 +227,11 @@ static void read_spawn_opts(lua_State *L, int opts, ctr_spawn_cfg_t *c, const ch
  * (linux.seccomp compiled before: core.seccomp_compile), start_fifo=path
  * (luac-runc: after proc:start() returns the child, set up, blocks opening
  * this fifo for writing and execs once someone reads it), preserve_fds=N
- * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds)}. The
- * child waits until proc:start(); in between, attach proc.pid to networks.
+ * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds),
+ * pause_before_pivot=true (luac-runc's create hooks: the first proc:start()
+ * returns "paused" once the namespaces and mounts exist, before pivot_root)}.
+ * The child waits until proc:start(); in between, attach proc.pid to
+ * networks.
  */
 static int l_spawn(lua_State *L) {
   lua_settop(L, 2);
@@ -261,11 +264,10 @@ static int l_spawn(lua_State *L) {
 
 /* target.namespaces: the /proc/<pid>/ns names to join (the exec's own option). */
 static int ns_flags_of(lua_State *L, int t) {
-  static const lctr_flag_t names[] = {{"pid", CLONE_NEWPID},   {"net", CLONE_NEWNET},
-                                      {"mnt", CLONE_NEWNS},    {"ipc", CLONE_NEWIPC},
-                                      {"uts", CLONE_NEWUTS},   {"cgroup", CLONE_NEWCGROUP},
-                                      {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME},
-                                      {NULL, 0}};
+  static const lctr_flag_t names[] = {
+      {"pid", CLONE_NEWPID},   {"net", CLONE_NEWNET},   {"mnt", CLONE_NEWNS},
+      {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},   {"cgroup", CLONE_NEWCGROUP},
+      {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME}, {NULL, 0}};
   int flags = 0;
   if (lua_getfield(L, t, "namespaces") == LUA_TNIL) {
     lua_pop(L, 1);
@@ -629,12 +631,9 @@ static int l_timestamp(lua_State *L) {
 }
 
 LCTR_AREA_DECL(container) {
-  static const luaL_Reg fns[] = {{"spawn", l_spawn},
-                                 {"exec_in", l_exec_in},
-                                 {"timestamp", l_timestamp},
-                                 {"seccomp_compile", l_seccomp_compile},
-                                 {"oci_check", l_oci_check},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"spawn", l_spawn},         {"exec_in", l_exec_in},
+                                 {"timestamp", l_timestamp}, {"seccomp_compile", l_seccomp_compile},
+                                 {"oci_check", l_oci_check}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
   const struct scmp_version *v = seccomp_version(); /* core.libseccomp_version: "2.5.4" */
   lua_pushfstring(L, "%d.%d.%d", (int)v->major, (int)v->minor, (int)v->micro);

@@ -172,8 +172,9 @@ int oci_strv(ctr_oci_t *c, json_t *obj, const char *key, const char *where, char
 
 /* ---- the top level ------------------------------------------------------------ */
 
-static const char *const top_keys[] = {"ociVersion", "process",  "root",  "hostname", "domainname",
-                                       "mounts",     "linux",    "hooks", "annotations", NULL};
+static const char *const top_keys[] = {"ociVersion",  "process", "root",  "hostname",
+                                       "domainname",  "mounts",  "linux", "hooks",
+                                       "annotations", NULL};
 static const char *const top_todo[] = {"solaris", "windows", "vm", "zos", NULL};
 
 /* root {path, readonly}; overlay {lowerdir, upperdir, workdir} is luac-ctr's

@@ -38,8 +38,7 @@ bool oci_empty(const json_t *v);
 int oci_array(json_t *v, const char *where, ctr_error_t *err);
 
 /* obj.key as a string (absent or null: *out left alone); no NUL inside. */
-int oci_string(json_t *obj, const char *key, const char *where, const char **out,
-               ctr_error_t *err);
+int oci_string(json_t *obj, const char *key, const char *where, const char **out, ctr_error_t *err);
 
 /* obj.key as an integer in min..max (absent or null: *out left alone,
  * *present false when present is given). */

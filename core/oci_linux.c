@@ -19,14 +19,13 @@ static const char *const linux_todo[] = {"rootfsPropagation", "mountLabel",  "in
 static const struct {
   const char *name, *proc; /* runtime-spec name, /proc/self/ns name */
   int flag;
-} ns_types[] = {{"pid", "pid", CLONE_NEWPID},         {"network", "net", CLONE_NEWNET},
-                {"mount", "mnt", CLONE_NEWNS},        {"ipc", "ipc", CLONE_NEWIPC},
-                {"uts", "uts", CLONE_NEWUTS},         {"cgroup", "cgroup", CLONE_NEWCGROUP},
+} ns_types[] = {{"pid", "pid", CLONE_NEWPID},   {"network", "net", CLONE_NEWNET},
+                {"mount", "mnt", CLONE_NEWNS},  {"ipc", "ipc", CLONE_NEWIPC},
+                {"uts", "uts", CLONE_NEWUTS},   {"cgroup", "cgroup", CLONE_NEWCGROUP},
                 {"user", "user", CLONE_NEWUSER}};
 #define NTYPES (sizeof ns_types / sizeof *ns_types)
 
-static int read_namespace(ctr_oci_t *c, json_t *e, const char *where, int *seen,
-                          ctr_error_t *err) {
+static int read_namespace(ctr_oci_t *c, json_t *e, const char *where, int *seen, ctr_error_t *err) {
   static const char *const keys[] = {"type", "path", NULL};
   const char *type = NULL, *path = NULL;
   char buf[OCI_PATH_MAX];
@@ -37,7 +36,8 @@ static int read_namespace(ctr_oci_t *c, json_t *e, const char *where, int *seen,
   while (type && i < NTYPES && strcmp(ns_types[i].name, type) != 0)
     i++;
   if (type && strcmp(type, "time") == 0)
-    return oci_bad(err, oci_field(buf, where, "type"), "time namespaces are not supported by luac-ctr");
+    return oci_bad(err, oci_field(buf, where, "type"),
+                   "time namespaces are not supported by luac-ctr");
   if (type == NULL || i == NTYPES)
     return oci_bad(err, oci_field(buf, where, "type"), "unknown \"%s\"", type ? type : "");
   int flag = ns_types[i].flag;
@@ -51,7 +51,8 @@ static int read_namespace(ctr_oci_t *c, json_t *e, const char *where, int *seen,
   if (path[0] != '/')
     return oci_bad(err, oci_field(buf, where, "path"), "must be an absolute path");
   if (flag == CLONE_NEWUSER)
-    return oci_bad(err, oci_field(buf, where, "path"), "joining a user namespace is not supported by luac-ctr");
+    return oci_bad(err, oci_field(buf, where, "path"),
+                   "joining a user namespace is not supported by luac-ctr");
   if (c->spawn.njoin_ns >= sizeof c->spawn.join_ns / sizeof *c->spawn.join_ns)
     return oci_bad(err, where, "too many namespaces to join");
   c->spawn.join_ns[c->spawn.njoin_ns++] = (ctr_ns_join_t){.path = path, .type = flag};
@@ -65,7 +66,8 @@ static int read_namespaces(ctr_oci_t *c, json_t *l, ctr_error_t *err) {
   if (oci_array(v, "linux.namespaces", err) < 0)
     return -1;
   for (size_t i = 0; json_is_array(v) && i < json_array_size(v); i++)
-    if (read_namespace(c, json_array_get(v, i), oci_index(where, "linux.namespaces", i), &seen, err) < 0)
+    if (read_namespace(c, json_array_get(v, i), oci_index(where, "linux.namespaces", i), &seen,
+                       err) < 0)
       return -1;
   if (!(c->spawn.clone_flags & CLONE_NEWNS))
     return oci_bad(err, "linux.namespaces", "a new mount namespace is required");
@@ -73,7 +75,8 @@ static int read_namespaces(ctr_oci_t *c, json_t *l, ctr_error_t *err) {
 }
 
 /* uidMappings/gidMappings as the "inside outside count" lines of uid_map. */
-static int read_idmap(ctr_oci_t *c, json_t *l, const char *key, const char **out, ctr_error_t *err) {
+static int read_idmap(ctr_oci_t *c, json_t *l, const char *key, const char **out,
+                      ctr_error_t *err) {
   static const char *const keys[] = {"containerID", "hostID", "size", NULL};
   char where[OCI_PATH_MAX], buf[OCI_PATH_MAX];
   json_t *v = json_object_get(l, key);
@@ -110,7 +113,8 @@ static int read_idmap(ctr_oci_t *c, json_t *l, const char *key, const char **out
 }
 
 static int read_device(json_t *d, const char *where, ctr_device_t *dv, ctr_error_t *err) {
-  static const char *const keys[] = {"path", "type", "major", "minor", "fileMode", "uid", "gid", NULL};
+  static const char *const keys[] = {"path",     "type", "major", "minor",
+                                     "fileMode", "uid",  "gid",   NULL};
   const char *type = "c";
   long long major = 0, minor = 0, mode = 0666, uid = 0, gid = 0;
   char buf[OCI_PATH_MAX];
@@ -125,8 +129,8 @@ static int read_device(json_t *d, const char *where, ctr_device_t *dv, ctr_error
   if (dv->path == NULL || strncmp(dv->path, "/dev/", 5) != 0 || strstr(dv->path, "/../"))
     return oci_bad(err, oci_field(buf, where, "path"), "must be below /dev");
   if (strcmp(type, "c") != 0 && strcmp(type, "u") != 0 && strcmp(type, "b") != 0)
-    return oci_bad(err, oci_field(buf, where, "type"), "\"%s\": only c, u and b devices are supported",
-                   type);
+    return oci_bad(err, oci_field(buf, where, "type"),
+                   "\"%s\": only c, u and b devices are supported", type);
   dv->type = type[0] == 'u' ? 'c' : type[0];
   dv->major = (unsigned)major;
   dv->minor = (unsigned)minor;
@@ -145,8 +149,8 @@ static int read_devices(ctr_oci_t *c, json_t *l, ctr_error_t *err) {
   if ((c->spawn.devices = oci_alloc(c, n, sizeof *c->spawn.devices, err)) == NULL)
     return -1;
   for (size_t i = 0; i < n; i++)
-    if (read_device(json_array_get(v, i), oci_index(where, "linux.devices", i), &c->spawn.devices[i],
-                    err) < 0)
+    if (read_device(json_array_get(v, i), oci_index(where, "linux.devices", i),
+                    &c->spawn.devices[i], err) < 0)
       return -1;
   c->spawn.ndevices = n;
   return 0;
@@ -154,8 +158,8 @@ static int read_devices(ctr_oci_t *c, json_t *l, ctr_error_t *err) {
 
 /* The namespace a sysctl belongs to (runc's list), or NULL: not namespaced. */
 static const char *sysctl_ns(const char *name) {
-  static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                    "kernel.sem", "kernel.shmall", "kernel.shmmax",
+  static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",          "kernel.msgmni",
+                                    "kernel.sem",    "kernel.shmall",          "kernel.shmmax",
                                     "kernel.shmmni", "kernel.shm_rmid_forced", NULL};
   for (const char *const *k = ipc; *k; k++)
     if (strcmp(*k, name) == 0)

@@ -10,23 +10,37 @@ static const struct {
   const char *name;
   unsigned long set, clear;
 } flag_opts[] = {
-    {"ro", MS_RDONLY, 0},          {"rw", 0, MS_RDONLY},           {"nosuid", MS_NOSUID, 0},
-    {"suid", 0, MS_NOSUID},        {"nodev", MS_NODEV, 0},         {"dev", 0, MS_NODEV},
-    {"noexec", MS_NOEXEC, 0},      {"exec", 0, MS_NOEXEC},         {"sync", MS_SYNCHRONOUS, 0},
-    {"async", 0, MS_SYNCHRONOUS},  {"dirsync", MS_DIRSYNC, 0},     {"noatime", MS_NOATIME, 0},
-    {"atime", 0, MS_NOATIME},      {"nodiratime", MS_NODIRATIME, 0}, {"diratime", 0, MS_NODIRATIME},
-    {"relatime", MS_RELATIME, 0},  {"norelatime", 0, MS_RELATIME}, {"strictatime", MS_STRICTATIME, 0},
-    {"mand", MS_MANDLOCK, 0},      {"nomand", 0, MS_MANDLOCK},     {"defaults", 0, 0},
+    {"ro", MS_RDONLY, 0},
+    {"rw", 0, MS_RDONLY},
+    {"nosuid", MS_NOSUID, 0},
+    {"suid", 0, MS_NOSUID},
+    {"nodev", MS_NODEV, 0},
+    {"dev", 0, MS_NODEV},
+    {"noexec", MS_NOEXEC, 0},
+    {"exec", 0, MS_NOEXEC},
+    {"sync", MS_SYNCHRONOUS, 0},
+    {"async", 0, MS_SYNCHRONOUS},
+    {"dirsync", MS_DIRSYNC, 0},
+    {"noatime", MS_NOATIME, 0},
+    {"atime", 0, MS_NOATIME},
+    {"nodiratime", MS_NODIRATIME, 0},
+    {"diratime", 0, MS_NODIRATIME},
+    {"relatime", MS_RELATIME, 0},
+    {"norelatime", 0, MS_RELATIME},
+    {"strictatime", MS_STRICTATIME, 0},
+    {"mand", MS_MANDLOCK, 0},
+    {"nomand", 0, MS_MANDLOCK},
+    {"defaults", 0, 0},
 };
 
 static const struct {
   const char *name;
   unsigned long value;
 } propagation_opts[] = {
-    {"private", MS_PRIVATE},         {"rprivate", MS_PRIVATE | MS_REC},
-    {"slave", MS_SLAVE},             {"rslave", MS_SLAVE | MS_REC},
-    {"shared", MS_SHARED},           {"rshared", MS_SHARED | MS_REC},
-    {"unbindable", MS_UNBINDABLE},   {"runbindable", MS_UNBINDABLE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof *(a))
@@ -95,7 +109,8 @@ static int read_mount(ctr_oci_t *c, json_t *mt, const char *where, ctr_mount_t *
   if (oci_keys(mt, where, keys, todo, err) < 0 ||
       oci_string(mt, "destination", where, &m->destination, err) < 0 ||
       oci_string(mt, "type", where, &m->type, err) < 0 ||
-      oci_string(mt, "source", where, &m->source, err) < 0 || read_options(c, mt, where, m, err) < 0)
+      oci_string(mt, "source", where, &m->source, err) < 0 ||
+      read_options(c, mt, where, m, err) < 0)
     return -1;
   if (m->destination == NULL || m->destination[0] != '/')
     return oci_bad(err, oci_field(buf, where, "destination"), "must be an absolute path");

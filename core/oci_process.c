@@ -7,9 +7,19 @@
 
 #include "oci_internal.h"
 
-static const char *const process_keys[] = {"terminal", "consoleSize", "user", "args", "env", "cwd",
-                                           "capabilities", "rlimits", "noNewPrivileges",
-                                           "oomScoreAdj", "apparmorProfile", "selinuxLabel", NULL};
+static const char *const process_keys[] = {"terminal",
+                                           "consoleSize",
+                                           "user",
+                                           "args",
+                                           "env",
+                                           "cwd",
+                                           "capabilities",
+                                           "rlimits",
+                                           "noNewPrivileges",
+                                           "oomScoreAdj",
+                                           "apparmorProfile",
+                                           "selinuxLabel",
+                                           NULL};
 /* not implemented: refused unless empty. apparmorProfile and selinuxLabel
  * are checked on their own (no LSM is applied by luac-ctr). */
 static const char *const process_todo[] = {"commandLine", "scheduler", "ioPriority",
@@ -32,16 +42,16 @@ static int cap_bits(json_t *caps, const char *set, uint64_t *out, ctr_error_t *e
     lower[j] = '\0';
     cap_value_t cv;
     if (name == NULL || name[j] != '\0' || cap_from_name(lower, &cv) < 0 || cv >= 64 || cv < 0)
-      return oci_bad(err, oci_index(ebuf, where, i), "unknown capability %s%s%s",
-                     name ? "\"" : "", name ? name : "(not a string)", name ? "\"" : "");
+      return oci_bad(err, oci_index(ebuf, where, i), "unknown capability %s%s%s", name ? "\"" : "",
+                     name ? name : "(not a string)", name ? "\"" : "");
     *out |= 1ULL << cv;
   }
   return 0;
 }
 
 static int read_caps(json_t *p, ctr_caps_t *caps, ctr_error_t *err) {
-  static const char *const keys[] = {"bounding", "effective", "permitted", "inheritable",
-                                     "ambient", NULL};
+  static const char *const keys[] = {"bounding",    "effective", "permitted",
+                                     "inheritable", "ambient",   NULL};
   json_t *v = json_object_get(p, "capabilities");
   if (v == NULL || json_is_null(v))
     return 0;
@@ -59,14 +69,14 @@ static int read_caps(json_t *p, ctr_caps_t *caps, ctr_error_t *err) {
 static const struct {
   const char *name;
   int resource;
-} rlimit_names[] = {{"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-                    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
-                    {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-                    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-                    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
-                    {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+} rlimit_names[] = {{"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+                    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+                    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+                    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+                    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+                    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
                     {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-                    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
+                    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
 
 static int read_rlimit(json_t *e, const char *where, ctr_rlimit_t *r, ctr_error_t *err) {
   static const char *const keys[] = {"type", "soft", "hard", NULL};

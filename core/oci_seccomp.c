@@ -27,7 +27,8 @@ static int read_rule(ctr_oci_t *c, json_t *r, const char *where, ctr_seccomp_rul
   static const char *const keys[] = {"names", "action", "errnoRet", "args", NULL};
   long long eret = -1;
   char buf[OCI_PATH_MAX], abuf[OCI_PATH_MAX];
-  if (oci_keys(r, where, keys, NULL, err) < 0 || oci_strv(c, r, "names", where, &out->names, err) < 0 ||
+  if (oci_keys(r, where, keys, NULL, err) < 0 ||
+      oci_strv(c, r, "names", where, &out->names, err) < 0 ||
       oci_string(r, "action", where, &out->action, err) < 0 ||
       oci_int(r, "errnoRet", where, 0, 65535, &eret, NULL, err) < 0)
     return -1;
@@ -52,8 +53,8 @@ static int read_rule(ctr_oci_t *c, json_t *r, const char *where, ctr_seccomp_rul
 }
 
 int oci_seccomp(ctr_oci_t *c, json_t *s, const char *where, ctr_error_t *err) {
-  static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures", "flags",
-                                     "syscalls", NULL};
+  static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures",
+                                     "flags",         "syscalls",        NULL};
   static const char *const todo[] = {"listenerPath", "listenerMetadata", NULL};
   ctr_seccomp_cfg_t *cfg = &c->seccomp;
   long long eret = -1;

@@ -173,8 +173,8 @@ function M.load(bundle, id)
   if not text then errors.raise(1, "cannot read %s/config.json: %s", bundle, err) end
   local cfg, jerr = json.decode(text)
   if not cfg then errors.raise(1, "%s/config.json: %s", bundle, jerr) end
-  local ok, cerr = core.oci_check(bundle .. "/config.json") -- the core's part, as it will parse it
-  if not ok then errors.raise(1, "config.json: %s", cerr:match("^.-/config%.json: (.*)$") or cerr) end
+  local checked, cerr = core.oci_check(bundle .. "/config.json") -- the core's part, as it will parse it
+  if not checked then errors.raise(1, "config.json: %s", cerr:match("^.-/config%.json: (.*)$") or cerr) end
   if type(cfg) == "table" then
     local ok, herr = pcall(require("ctr.hooks").run, "config", cfg, { id = id, bundle = bundle, runtime = "luac-runc" })
     if not ok then
