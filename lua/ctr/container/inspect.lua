@@ -54,6 +54,7 @@ function Container:inspect()
       mounts[#mounts + 1] = { Type = "bind", Source = m.source, Destination = m.destination, RW = not ro, Mode = ro and "ro" or "" }
     end
   end
+  if st.mounts then mounts = json.array(st.mounts) end -- docker's records (ctr.volume.mounts)
   local args = json.array({})
   for i = 2, #(st.command or {}) do args[#args + 1] = st.command[i] end
   return {
