@@ -379,6 +379,7 @@ static int l_exec_in(lua_State *L) {
   c->proc = o->spawn.proc;
   c->rlimits = o->spawn.rlimits;
   c->nrlimits = o->spawn.nrlimits;
+  c->oom_score_adj = o->spawn.oom_score_adj;
   ctr_seccomp_prog_t prog;
   bool owned = false;
   if (seccomp_of(L, 2, sc, &prog, &c->proc.seccomp, &owned, &err) < 0)

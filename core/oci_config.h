@@ -45,7 +45,7 @@ int ctr_oci_parse(const char *text, size_t len, const char *base, ctr_oci_t *out
 int ctr_oci_load(const char *path, ctr_oci_t *out, ctr_error_t *err);
 
 /* A runtime-spec process object alone (runc exec --process, luac-ctr exec):
- * out->spawn.proc, rlimits, oom_score_adj. */
+ * out->spawn.proc, rlimits, oom_score_adj (INT32_MIN when not given). */
 int ctr_oci_parse_process(const char *text, size_t len, ctr_oci_t *out, ctr_error_t *err);
 
 /* A linux.seccomp object alone: out->seccomp (has_seccomp). */

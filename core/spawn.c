@@ -277,7 +277,7 @@ int ctr_apply_rlimits(const ctr_rlimit_t *rlimits, size_t n, ctr_error_t *err) {
   return 0;
 }
 
-static int write_oom_score(int adj, ctr_error_t *err) {
+int ctr_write_oom_score(int adj, ctr_error_t *err) {
   if (adj == INT32_MIN)
     return 0;
   cleanup_fd int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -402,7 +402,7 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, 
   if (cfg->proc.terminal && ctr_setup_console(sync_fd, err) < 0)
     return -1;
   if (ctr_apply_rlimits(cfg->rlimits, cfg->nrlimits, err) < 0 ||
-      write_oom_score(cfg->oom_score_adj, err) < 0)
+      ctr_write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
   /* no fd of ours (a host directory among them) survives to the chdir */
   if (close_fds_keeping(3 + cfg->preserve_fds, sync_fd, fifo_fd, err) < 0 ||

@@ -188,6 +188,10 @@ int ctr_apply_identity(const ctr_process_t *p, ctr_error_t *err);
  * capabilities are dropped (raising a hard limit needs CAP_SYS_RESOURCE). */
 int ctr_apply_rlimits(const ctr_rlimit_t *rlimits, size_t n, ctr_error_t *err);
 
+/* Write adj to /proc/self/oom_score_adj (process.oomScoreAdj); INT32_MIN:
+ * leave it as it is. */
+int ctr_write_oom_score(int adj, ctr_error_t *err);
+
 /* Open /dev/ptmx of the current mount namespace, send the master to the
  * parent over sync_fd, make the slave the controlling tty and stdio. */
 int ctr_setup_console(int sync_fd, ctr_error_t *err);
