@@ -210,6 +210,7 @@ static void read_spawn_opts(lua_State *L, int opts, ctr_spawn_cfg_t *c, const ch
   *into = lctr_optfield_string(L, opts, "cgroup_into", NULL);
   c->start_fifo = lctr_optfield_string(L, opts, "start_fifo", NULL);
   c->pause_before_pivot = lctr_optfield_boolean(L, opts, "pause_before_pivot", 0);
+  c->init = lctr_optfield_boolean(L, opts, "init", 0);
 }
 
 /***
@@ -227,7 +228,9 @@ static void read_spawn_opts(lua_State *L, int opts, ctr_spawn_cfg_t *c, const ch
  * (linux.seccomp compiled before: core.seccomp_compile), start_fifo=path
  * (luac-runc: after proc:start() returns the child, set up, blocks opening
  * this fifo for writing and execs once someone reads it), preserve_fds=N
- * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds),
+ * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds), init=true
+ * (docker's --init: the process stays as PID 1, reaping and forwarding
+ * signals to a child that execs the command: core/init.h),
  * pause_before_pivot=true (luac-runc's create hooks: the first proc:start()
  * returns "paused" once the namespaces and mounts exist, before pivot_root)}.
  * The child waits until proc:start(); in between, attach proc.pid to

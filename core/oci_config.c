@@ -227,10 +227,14 @@ static int read_top(ctr_oci_t *c, json_t *root, const char *base, ctr_error_t *e
     return -1;
   if (s->overlay_lower && !(s->clone_flags & CLONE_NEWNS))
     return oci_bad(err, "root.overlay", "needs a new mount namespace");
-  if (s->domainname && s->domainname[0] && !(s->clone_flags & CLONE_NEWUTS))
-    return oci_bad(err, "domainname", "needs a new uts namespace");
-  if (s->hostname && s->hostname[0] && !(s->clone_flags & CLONE_NEWUTS))
-    return oci_bad(err, "hostname", "needs a new uts namespace");
+  /* as runc: a uts namespace of the container's (new, or joined by path) */
+  bool uts = (s->clone_flags & CLONE_NEWUTS) != 0;
+  for (size_t i = 0; i < s->njoin_ns; i++)
+    uts = uts || s->join_ns[i].type == CLONE_NEWUTS;
+  if (s->domainname && s->domainname[0] && !uts)
+    return oci_bad(err, "domainname", "needs a uts namespace of the container's own");
+  if (s->hostname && s->hostname[0] && !uts)
+    return oci_bad(err, "hostname", "needs a uts namespace of the container's own");
   return 0;
 }
 

@@ -136,6 +136,10 @@ typedef struct ctr_spawn_cfg {
    * (ctr_spawn_start returns 1); the parent runs prestart, createRuntime and
    * createContainer, then calls ctr_spawn_start again to let it go on. */
   bool pause_before_pivot;
+
+  /* docker run --init: PID 1 stays as a reaper and signal forwarder, its
+   * child execs the process (init.h) */
+  bool init;
 } ctr_spawn_cfg_t;
 
 typedef struct ctr_spawned {

@@ -42,7 +42,8 @@ local function ports_of(st)
   return table.concat(out, ", ")
 end
 
-local function status_text(c, status, now)
+local status_text
+function status_text(c, status, now)
   if status == "running" then
     local h = c.state.healthcheck and c.state.health
     local tag = h and (h.status == "starting" and " (health: starting)" or (" (" .. tostring(h.status) .. ")")) or ""
@@ -50,9 +51,13 @@ local function status_text(c, status, now)
   end
   if status == "exited" then
     local code = c:exit_code() -- may refresh c.state: read the times after it
+    if c:status() == "restarting" then return status_text(c, "restarting", now) end -- just recorded
     return ("Exited (%d) %s ago"):format(code, util.human_duration(now - (c.state.finished_at or now)))
   end
   if status == "dead" then return "Dead" end
+  if status == "restarting" then
+    return ("Restarting (%d) %s ago"):format(c.state.exit_code or 0, util.human_duration(now - (c.state.finished_at or now)))
+  end
   return "Created"
 end
 
@@ -125,7 +130,7 @@ local now = util.now()
 local list = {}
 for _, c in ipairs(container.list()) do
   local status = c:status()
-  local shown = o.all or status == "running" or (filters.status ~= nil)
+  local shown = o.all or status == "running" or status == "restarting" or (filters.status ~= nil)
   if shown and matches(filters, c, status) then list[#list + 1] = c end
 end
 -- newest first: created is in seconds; ties are ordered by the time the

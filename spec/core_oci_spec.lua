@@ -88,7 +88,7 @@ describe("core: the runtime-spec config parser #root", function()
       { function(c) c.root.path = "" end, "root.path: is required" },
       { function(c) c.root.readonly = "yes" end, "root.readonly: must be true or false" },
       { function(c) c.hostname = 7 end, "hostname: must be a string" },
-      { function(c) table.remove(c.linux.namespaces, 3) end, "hostname: needs a new uts namespace" },
+      { function(c) table.remove(c.linux.namespaces, 3) end, "hostname: needs a uts namespace of the container's own" },
       { function(c) c.mounts[1].destination = "proc" end, "mounts[0].destination: must be an absolute path" },
       { function(c) c.mounts[1] = { destination = "/x", type = "bind" } end, "mounts[0].source: a bind mount needs a source" },
       { function(c) c.mounts[1].options = { "ro", "a,b" } end, 'mounts[0].options[1]: "a,b" is not a mount option' },

@@ -212,6 +212,9 @@ local CREATE = {
   userns = "string", uidmap = "list", gidmap = "list",
   mounts = "list", tmpfs = "list", volumes_from = "list", -- ctr.volume.mounts
   health = function(v) return v == false or type(v) == "table", "a table {cmd =, interval =, ...} or false" end,
+  restart = "string", init = "boolean", expose = "list", publish_all = "boolean", -- ctr.container.runflags
+  sysctl = "list", stop_signal = "string", stop_timeout = "integer", shm_size = "size", oom_kill_disable = "boolean",
+  memory_reservation = "size", cpu_shares = "integer", cgroupns = "string", ipc = "string", pid = "string", uts = "string",
   _aliases = { workdir = "cwd" },
 }
 

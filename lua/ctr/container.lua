@@ -31,6 +31,9 @@
 --   ctr.container.events     start, exit and oom events
 --   ctr.container.image      commit, export (ctr.commit)
 --   ctr.container.health     health checks (HEALTHCHECK) of detached containers
+--   ctr.container.restart    restart policies (--restart) of detached containers
+--   ctr.container.runflags   --init, -P, --sysctl, --stop-*, --shm-size, cgroup flags
+--   ctr.container.nsshare    --ipc, --pid, --uts, --network container:NAME
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -55,7 +58,7 @@ local METHODS = {
   ["ctr.container.lifecycle"] = { "_finish", "start", "_start_detached" },
   ["ctr.container.remove"] = { "remove", "_remove_locked" },
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
-  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait" },
+  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait", "_stopped_by_user" },
 }
 
 -- the module's values that live in a part: name -> the part (same name
