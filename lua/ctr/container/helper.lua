@@ -34,13 +34,13 @@ local DENIED = {
 -- executable, no call leads back out. Compile it before the fork.
 function M.noexec_filter()
   local exec_arg = { { index = 2, value = 4, valueTwo = 4, op = "SCMP_CMP_MASKED_EQ" } }
-  return errors.checkf("compile the copy helper's seccomp filter", core.seccomp_compile {
+  return errors.checkf("compile the copy helper's seccomp filter", core.seccomp_compile(require("ctr.json").encode {
     defaultAction = "SCMP_ACT_ALLOW",
     syscalls = {
       { names = DENIED, action = "SCMP_ACT_ERRNO", errnoRet = 1 },
       { names = { "mmap", "mprotect", "pkey_mprotect" }, action = "SCMP_ACT_ERRNO", errnoRet = 1, args = exec_arg },
     },
-  })
+  }))
 end
 
 --- In a helper about to enter a container's files: require finds only the
