@@ -13,6 +13,7 @@
 -- everything else is HTTPS with the system's CAs plus that CA. Authentication: the WWW-Authenticate challenge,
 -- Bearer tokens (anonymous or with the credentials of ctr.registry_auth)
 -- and Basic.
+local core = require "ctr.core"
 local errors = require "ctr.errors"
 local json = require "ctr.json"
 local store = require "ctr.registry_store"
@@ -146,8 +147,39 @@ local function basic(creds)
   return "Authorization: Basic " .. http().base64(creds.username .. ":" .. creds.password)
 end
 
+-- The scopes a token is asked for: this client's repository with its
+-- actions (none for login's "/v2/") and those the challenge names (a
+-- blob mount names its source repository too), merged per resource.
+local function scopes(self, p)
+  local order, acts = {}, {}
+  local function add(s)
+    local res, list = s:match("^(.+):([%w,*]+)$")
+    if not res then return end
+    if not acts[res] then
+      order[#order + 1], acts[res] = res, {}
+    end
+    for a in list:gmatch("[^,]+") do
+      if not acts[res][a] then
+        acts[res][a] = true
+        acts[res][#acts[res] + 1] = a
+      end
+    end
+  end
+  if self.ref.repo ~= "" then add("repository:" .. self.ref.repo .. ":" .. self.actions) end
+  for s in (p.scope or ""):gmatch("%S+") do add(s) end
+  local q = {}
+  for _, res in ipairs(order) do q[#q + 1] = "scope=" .. urlencode(res .. ":" .. table.concat(acts[res], ",")) end
+  return q
+end
+
+--- The lifetime of a token whose response has no usable expires_in
+-- (seconds; the token spec's default).
+M.TOKEN_LIFETIME = 60
+
 --- A Bearer token (the Authorization header line) for the challenge
--- params p (realm, service), with the stored credentials if any.
+-- params p (realm, service, scope), with the stored credentials if any;
+-- also sets self.auth_expires (when to ask for a new one: expires_in).
+-- Raises "invalid" when the token server refuses the credentials.
 function Client:token(p)
   local realm = p.realm or ""
   local rscheme = realm:match("^(https?)://")
@@ -156,13 +188,18 @@ function Client:token(p)
   end
   local q = {}
   if p.service then q[#q + 1] = "service=" .. urlencode(p.service) end
-  q[#q + 1] = "scope=" .. urlencode("repository:" .. self.ref.repo .. ":" .. self.actions)
+  for _, s in ipairs(scopes(self, p)) do q[#q + 1] = s end
+  if self.creds then q[#q + 1] = "account=" .. urlencode(self.creds.username) end
   local url = realm .. (realm:find("?", 1, true) and "&" or "?") .. table.concat(q, "&")
   local hdrs = {}
   if self.creds then hdrs[1] = basic(self.creds) end
+  local started = core.clock("monotonic")
   local resp = http().perform({ { url = url, headers = hdrs, cainfo = self.cainfo, max_body = 1024 * 1024,
     timeout = 60 } })[1]
-  if resp.status ~= 200 then
+  if (resp.status == 401 or resp.status == 403) and self.creds then
+    errors.throw("invalid", "registry %s: unauthorized: the token server refused the credentials of %s",
+      self.ref.domain, self.creds.username)
+  elseif resp.status ~= 200 then
     errors.throw("system", "registry %s: cannot get a token (%s)", self.ref.domain,
       resp.error or ("HTTP " .. resp.status))
   end
@@ -171,6 +208,9 @@ function Client:token(p)
   if type(tok) ~= "string" or tok == "" or tok:find("[\r\n]") then
     errors.throw("system", "registry %s: bad token response", self.ref.domain)
   end
+  local life = math.type(t.expires_in) == "integer" and t.expires_in > 0 and t.expires_in or M.TOKEN_LIFETIME
+  self.auth_expires = started + life - math.min(10, life / 10)
+  self.auth_params = p
   return "Authorization: Bearer " .. tok
 end
 
@@ -185,6 +225,7 @@ function Client:challenge(resp)
     for k, v in rest:gmatch('(%w+)="([^"]*)"') do p[k:lower()] = v end
     self.auth = self:token(p)
   elseif scheme == "basic" and self.creds then
+    self.auth_expires = nil
     if self.scheme ~= "https" and not self.ref.domain:match("^127%.") then
       errors.throw("system", "registry %s: refusing to send a password over plain HTTP", self.ref.domain)
     end
@@ -212,6 +253,9 @@ end
 -- "system" error when the batch cannot run. @return the responses
 function Client:perform(reqs, opts)
   local function run()
+    if self.auth_expires and core.clock("monotonic") >= self.auth_expires then
+      self.auth = self:token(self.auth_params) -- expired: a new one for the same scopes
+    end
     local qs = {}
     for i, r in ipairs(reqs) do qs[i] = self:prepare(r) end
     local res, err = http().perform(qs, opts)
@@ -240,8 +284,13 @@ local function http_error(c, resp, what)
   local kind = resp.status == 404 and "not_found" or "system"
   local body = json.decode(resp.body or "")
   local msg = type(body) == "table" and type(body.errors) == "table" and type(body.errors[1]) == "table"
-      and body.errors[1].message or ("HTTP " .. resp.status)
-  errors.throw(kind, "registry %s: %s: %s", c.ref.domain, what, tostring(msg):sub(1, 200))
+      and body.errors[1].message or ({ [401] = "authentication required", [403] = "denied" })[resp.status]
+      or ("HTTP " .. resp.status)
+  local hint = "" -- denied even with the token the registry sent us for
+  if resp.status == 401 or resp.status == 403 then
+    hint = c.creds and (" (as " .. c.creds.username .. ")") or (" (not logged in: luac-ctr login " .. c.ref.domain .. ")")
+  end
+  errors.throw(kind, "registry %s: %s: %s%s", c.ref.domain, what, tostring(msg):sub(1, 200), hint)
 end
 M.http_error = http_error
 

@@ -74,7 +74,11 @@ function M.login(domain, username, password, opts)
     local registry = require "ctr.registry"
     local c = registry.client({ domain = domain, repo = "", name = domain },
       { creds = { username = username, password = password } })
-    local resp = c:request { url = c.base }
+    local ok, resp = pcall(c.request, c, { url = c.base })
+    if not ok then -- a token server that refuses the credentials raises "invalid"
+      if not errors.is(resp, "invalid") then error(resp, 0) end
+      resp = { status = 401 }
+    end
     if resp.status == 401 then
       errors.throw("invalid", "login to %s failed: unauthorized (wrong username or password)", domain)
     elseif resp.status ~= 200 then
