@@ -12,7 +12,8 @@ local core = require "ctr.core"
 local json = require "ctr.json"
 
 local q = U.q
-local tmp, cfg, reg_pid, iss_pid, host, root, dcfg
+local tmp, cfg, reg_pid, iss_pid, host, root, dcfg, issuer_cmd, issuer_env
+local env = "" -- more environment for the launcher
 
 local function sh_ok(cmd)
   local out, err, code = U.sh(cmd)
@@ -48,7 +49,7 @@ local function kill(pid)
 end
 
 -- Start the command mkcmd(port) on a random port in the background until
--- probe (a path) answers; returns pid, port.
+-- probe (a path, or a URL with %d for the port) answers; returns pid, port.
 local function start(name, mkcmd, probe)
   for _ = 1, 5 do
     local p = math.random(20000, 60000)
@@ -56,7 +57,8 @@ local function start(name, mkcmd, probe)
     local pid = tonumber(f:read("l"))
     f:close()
     if U.wait_for(function()
-      local _, _, code = U.sh("curl -sS -o /dev/null http://127.0.0.1:" .. p .. probe)
+      local url = probe:find("%d", 1, true) and probe:format(p) or ("http://127.0.0.1:" .. p .. probe)
+      local _, _, code = U.sh("curl -sSk -o /dev/null " .. url)
       return code == 0
     end, 10) then
       return pid, p
@@ -86,11 +88,11 @@ setup(function()
       ["test/copy2"] = { alice = full },
     } }
   write_cfg()
-  local issuer = "lua5.4 " .. U.srcdir .. "/spec/token_issuer.lua " .. tmp .. "/issuer.json" -- (no spaces)
-  local env = "LUA_PATH=" .. q(U.srcdir .. "/lua/?.lua;;") .. " LUA_CPATH=" .. q(U.srcdir .. "/" .. U.build .. "/?.so;;")
+  issuer_cmd = "SYSTEM:lua5.4 " .. U.srcdir .. "/spec/token_issuer.lua " .. tmp .. "/issuer.json" -- (no spaces)
+  issuer_env = "LUA_PATH=" .. q(U.srcdir .. "/lua/?.lua;;") .. " LUA_CPATH=" .. q(U.srcdir .. "/" .. U.build .. "/?.so;;")
   local iport
   iss_pid, iport = start("issuer", function(p)
-    return "env " .. env .. " socat TCP-LISTEN:" .. p .. ",bind=127.0.0.1,reuseaddr,fork " .. q("SYSTEM:" .. issuer)
+    return "env " .. issuer_env .. " socat TCP-LISTEN:" .. p .. ",bind=127.0.0.1,reuseaddr,fork " .. q(issuer_cmd)
   end, "/health")
   -- (the registry answers /v2/ with 401: plain curl succeeds)
   local port
@@ -123,7 +125,7 @@ end)
 local function ctr(args, stdin)
   local parts = {}
   for i, a in ipairs(args) do parts[i] = q(a) end
-  return U.sh("DOCKER_CONFIG=" .. q(dcfg) .. " LUAC_CTR_ROOT=" .. q(root) .. " " .. q(U.launcher) .. " " ..
+  return U.sh(env .. "DOCKER_CONFIG=" .. q(dcfg) .. " LUAC_CTR_ROOT=" .. q(root) .. " " .. q(U.launcher) .. " " ..
     table.concat(parts, " "), { stdin = stdin })
 end
 local function ctr_ok(args, stdin)
@@ -253,5 +255,71 @@ describe("registry with token auth #root", function()
     write_cfg()
     c:manifest("1") -- 401 (invalid_token): one new token, then it works
     assert.are.equal(n + 2, #tokens())
+  end)
+end)
+
+describe("registry with token auth over TLS, the realm on another certificate #root", function()
+  local reg2, iss2, host2
+
+  setup(function()
+    local d = tmp .. "/tls"
+    local function cert(name)
+      sh_ok("mkdir -p " .. q(d) .. " && cd " .. q(d) .. " && openssl req -x509 -newkey rsa:2048 -nodes -keyout " ..
+        name .. ".key -out " .. name .. ".crt -days 1 -subj /CN=" .. name ..
+        " -addext subjectAltName=IP:127.0.0.1 2>/dev/null")
+    end
+    cert("registry")
+    cert("auth")
+    local iport
+    iss2, iport = start("issuer2", function(p)
+      return "env " .. issuer_env .. " socat OPENSSL-LISTEN:" .. p .. ",bind=127.0.0.1,reuseaddr,fork,cert=" ..
+        d .. "/auth.crt,key=" .. d .. "/auth.key,verify=0 " .. q(issuer_cmd)
+    end, "https://127.0.0.1:%d/health")
+    local port
+    reg2, port = start("registry2", function(p)
+      assert(core.write_file_atomic(tmp .. "/reg2.yml", table.concat({ "version: 0.1", "log:", "  level: error",
+        "storage:", "  filesystem:", "    rootdirectory: " .. tmp .. "/storage2", "http:", "  addr: 127.0.0.1:" .. p,
+        "  tls:", "    certificate: " .. d .. "/registry.crt", "    key: " .. d .. "/registry.key",
+        "auth:", "  token:", "    realm: https://127.0.0.1:" .. iport .. "/token", "    service: luac-ctr-test",
+        "    issuer: luac-ctr-test-issuer", "    rootcertbundle: " .. tmp .. "/tok.crt", "" }, "\n")))
+      return "docker-registry serve " .. q(tmp .. "/reg2.yml")
+    end, "https://127.0.0.1:%d/v2/")
+    host2 = "127.0.0.1:" .. port
+    sh_ok("skopeo copy -q --dest-tls-verify=false --dest-creds admin:root-pw oci:" .. q(tmp .. "/lay") ..
+      ":v1 docker://" .. host2 .. "/test/private:1")
+    -- certs.d with the registry's CA only, and with both
+    sh_ok("mkdir -p " .. q(tmp .. "/one/" .. host2) .. " " .. q(tmp .. "/both/" .. host2) .. " && cp " ..
+      q(d .. "/registry.crt") .. " " .. q(tmp .. "/one/" .. host2 .. "/ca.crt") .. " && cat " ..
+      q(d .. "/registry.crt") .. " " .. q(d .. "/auth.crt") .. " > " .. q(tmp .. "/both/" .. host2 .. "/ca.crt"))
+  end)
+  teardown(function()
+    kill(reg2)
+    kill(iss2)
+    env = ""
+  end)
+  before_each(function()
+    local dir = U.tmproot()
+    root, dcfg = dir .. "/state", dir .. "/docker"
+    write_cfg()
+  end)
+  after_each(function()
+    U.rm_all(root)
+    U.cleanup(root:gsub("/state$", ""))
+  end)
+
+  it("verifies the token server's certificate with certs.d's CA and sends the credentials only then", function()
+    env = "LUAC_CTR_CERTS_D=" .. q(tmp .. "/one") .. " "
+    local n = #tokens()
+    local out, err, code = ctr({ "login", "-u", "alice", "--password-stdin", host2 }, "s3cret\n")
+    assert.are.equal(125, code, out .. err)
+    assert.matches("cannot get a token %(.*[Cc]ertificate", err)
+    assert.are.equal(n, #tokens()) -- the TLS handshake failed: the issuer never saw the password
+    env = "LUAC_CTR_CERTS_D=" .. q(tmp .. "/both") .. " "
+    ctr_ok({ "login", "-u", "alice", "--password-stdin", host2 }, "s3cret\n")
+    ctr_ok({ "pull", host2 .. "/test/private:1" })
+    local t = tokens()
+    assert.are.same({ user = "alice", asked = { "repository:test/private:pull" }, granted = { "test/private:pull" } },
+      t[#t])
+    assert.are.equal("keep\n", ctr_ok({ "run", "--rm", host2 .. "/test/private:1", "cat", "/etc/kept" }))
   end)
 end)
