@@ -9,13 +9,29 @@ local NAME = "lctrrl" .. tostring(os.time() % 100000)
 local SUB = 520000 -- the user's subordinate ids
 local uid, home, runtime
 
--- Run the launcher as the user, with its environment.
-local function as_user(args)
+local tun_mode -- /dev/net/tun's mode before the spec (restored)
+local VETH = "lctrrlv0" -- in the spec's own network namespace: pasta copies a routable interface
+
+-- Run a command (argv) as the user, with its environment.
+local function user_cmd(argv)
   local parts = { "setpriv", "--reuid", tostring(uid), "--regid", tostring(uid), "--clear-groups", "env", "-i",
     "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" .. U.q(home), "XDG_DATA_HOME=" .. U.q(home .. "/.local/share"),
-    "XDG_RUNTIME_DIR=" .. U.q(runtime), U.q(U.launcher) }
-  for _, a in ipairs(args) do parts[#parts + 1] = U.q(a) end
+    "XDG_RUNTIME_DIR=" .. U.q(runtime) }
+  for _, a in ipairs(argv) do parts[#parts + 1] = U.q(a) end
   return U.sh("cd / && " .. table.concat(parts, " "))
+end
+
+-- Run the launcher as the user.
+local function as_user(args)
+  return user_cmd({ U.launcher, table.unpack(args) })
+end
+
+-- The pids of the user's processes named name.
+local function user_pids(name)
+  local out = U.sh("pgrep -u " .. uid .. " -x " .. U.q(name) .. " || true")
+  local t = {}
+  for p in out:gmatch("%d+") do t[#t + 1] = p end
+  return t
 end
 
 -- /etc/subuid or /etc/subgid without the spec user's lines (kept atomically).
@@ -45,6 +61,14 @@ describe("rootless #root", function()
     end
     runtime = "/tmp/" .. NAME .. "-run"
     assert(os.execute("mkdir -p " .. runtime .. " && chown " .. uid .. " " .. runtime .. " && chmod 700 " .. runtime))
+    -- pasta needs /dev/net/tun usable by the user (Debian's default 0666; 0600 on this machine) and a
+    -- routable interface to copy (the spec's network namespace has only lo: a veth pair of its own)
+    tun_mode = (U.sh("stat -c %a /dev/net/tun")):match("%d+")
+    assert(os.execute("chmod 0666 /dev/net/tun"))
+    if (U.sh("ip route show default")) == "" then
+      assert(os.execute("ip link add " .. VETH .. " type veth peer name " .. VETH .. "p && ip addr add 10.231.0.1/24 dev "
+        .. VETH .. " && ip link set " .. VETH .. "p up && ip link set " .. VETH .. " up && ip route add default via 10.231.0.254"))
+    end
   end)
 
   teardown(function()
@@ -52,6 +76,8 @@ describe("rootless #root", function()
       for _, id in ipairs(U.container_ids(home .. "/.local/share/luac-ctr")) do as_user({ "rm", "-f", id }) end
     end
     os.execute("userdel -r " .. NAME .. " 2>/dev/null; rm -rf " .. runtime)
+    if tun_mode then os.execute("chmod " .. tun_mode .. " /dev/net/tun") end
+    os.execute("ip link del " .. VETH .. " 2>/dev/null")
     drop_lines("/etc/subuid"); drop_lines("/etc/subgid")
   end)
 
@@ -94,10 +120,42 @@ describe("rootless #root", function()
     assert.are.equal("", (U.sh("ls " .. U.q(home .. "/.local/share/luac-ctr/tmp"))))
   end)
 
+  it("has pasta's network by default; -p publishes on the host's loopback; pasta ends with the container", function()
+    local out, err, code = as_user({ "run", "--rm", "busybox", "sh", "-c",
+      "ip -o -4 addr show | grep -v ' lo ' | wc -l; ip route | grep -c ^default" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("1\n1\n", out)
+    local _
+    _, err, code = as_user({ "run", "-d", "--name", "web", "-p", "18080:80", "busybox", "sh", "-c",
+      "mkdir -p /www && echo hello-rootless > /www/index.html && exec httpd -f -p 80 -h /www" })
+    assert.are.equal(0, code, err)
+    local pasta = user_pids("passt.avx2")
+    if #pasta == 0 then pasta = user_pids("pasta") end
+    assert.are.equal(1, #pasta)
+    out = U.wait_for(function()
+      local o = user_cmd({ "curl", "-s", "--max-time", "2", "http://127.0.0.1:18080/" }); return o ~= "" and o end, 10)
+    assert.are.equal("hello-rootless\n", out)
+    _, err, code = as_user({ "stop", "-t", "1", "web" })
+    assert.are.equal(0, code, err)
+    assert.is_false(U.sh("test -d /proc/" .. pasta[1] .. " && echo yes || echo no") == "yes\n")
+    _, _, code = user_cmd({ "curl", "-s", "--max-time", "2", "http://127.0.0.1:18080/" })
+    assert.are_not.equal(0, code)
+    -- a start publishes again, with a pasta of its own; rm -f of the running container ends it too
+    _, err, code = as_user({ "start", "web" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("hello-rootless\n", U.wait_for(function()
+      local o = user_cmd({ "curl", "-s", "--max-time", "2", "http://127.0.0.1:18080/" }); return o ~= "" and o end, 10))
+    _, err, code = as_user({ "rm", "-f", "web" })
+    assert.are.equal(0, code, err)
+    assert.same({}, user_pids("passt.avx2")); assert.same({}, user_pids("pasta"))
+    assert.same({}, U.container_ids(home .. "/.local/share/luac-ctr"))
+  end)
+
   it("says in one line, exit 125, what does not work without root", function()
     for _, args in ipairs({
       { "run", "--rm", "-m", "10m", "busybox", "true" }, { "run", "--rm", "--network", "bridge", "busybox", "true" },
-      { "run", "--rm", "--privileged", "busybox", "true" }, { "run", "--rm", "--uidmap", "0:1:1", "busybox", "true" },
+      { "run", "--rm", "--privileged", "busybox", "true" }, { "run", "--rm", "-p", "80:80", "busybox", "true" },
+      { "run", "--rm", "-p", "1023:80", "busybox", "true" }, { "run", "--rm", "--uidmap", "0:1:1", "busybox", "true" },
       { "commit", "x", "y" }, { "network", "ls" },
     }) do
       local out, err, code = as_user(args)

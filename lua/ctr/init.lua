@@ -33,6 +33,7 @@ local submodules = {
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
   registry_image = true,
   userns = true, rootless = true, check = true, labels = true,
+  pasta = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

@@ -6,7 +6,8 @@
 -- newuidmap/newgidmap (package uidmap). The state lives under
 -- $XDG_DATA_HOME/luac-ctr ($HOME/.local/share/luac-ctr). The overlay is
 -- mounted inside the user namespace (userxattr). There are no cgroups (the
--- host cannot delegate a v1 hierarchy) and no network but "none".
+-- host cannot delegate a v1 hierarchy); the network is pasta's (ctr.pasta)
+-- or none.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 
@@ -76,8 +77,11 @@ end
 -- o the create options, net its network mode.
 function M.check(o, net)
   local function no(what, why) errors.throw("invalid", "rootless: %s is not supported (%s)", what, why) end
-  if net ~= "none" then no("--network " .. net, "no pasta/slirp4netns support yet: use --network none") end
-  if o.publish and #o.publish > 0 then no("-p", "no network but none") end
+  if net ~= "none" and net ~= "pasta" then no("--network " .. net, "only pasta or none: no bridge without root") end
+  if net == "pasta" then
+    local why = require("ctr.pasta").unusable()
+    if why then errors.throw("invalid", "rootless: --network pasta: %s; use --network none", why) end
+  end
   if o.privileged then no("--privileged", "root's devices and capabilities") end
   if o.uidmap or o.gidmap or (o.userns and o.userns ~= "auto") then no("--userns/--uidmap", "the ids are the caller's") end
   for _, k in ipairs({ "memory", "memory_swap", "cpus", "cpuset_cpus", "pids_limit" }) do
