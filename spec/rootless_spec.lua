@@ -151,12 +151,69 @@ describe("rootless #root", function()
     assert.same({}, U.container_ids(home .. "/.local/share/luac-ctr"))
   end)
 
+  it("pulls from a registry on loopback and commits, as the user; the results run", function()
+    local tmp = home .. "/reg" -- root's: the layout, the registry's storage
+    local function ok(cmd) local o, e, c = U.sh(cmd); assert(c == 0, cmd .. ": " .. e); return o end
+    local L, b1, b2 = U.q(tmp .. "/lay"), U.q(tmp .. "/b1"), U.q(tmp .. "/b2")
+    ok("mkdir -p " .. U.q(tmp) .. " && umoci init --layout " .. L .. " && umoci new --image " .. L .. ":base")
+    ok("umoci unpack --image " .. L .. ":base " .. b1 .. " >/dev/null && cd " .. b1 .. "/rootfs && mkdir -p bin etc d www"
+      .. " && cp /bin/busybox bin/ && ln -s busybox bin/sh && echo gone > etc/deleted && echo old > d/old"
+      .. " && echo w > www/f && chown -R 33:33 www && cd / && umoci repack --image " .. L .. ":v1 " .. b1)
+    ok("umoci unpack --image " .. L .. ":v1 " .. b2 .. " >/dev/null && rm " .. b2 .. "/rootfs/etc/deleted && rm -rf "
+      .. b2 .. "/rootfs/d && mkdir " .. b2 .. "/rootfs/d && echo new > " .. b2 .. "/rootfs/d/new && umoci repack --image "
+      .. L .. ":v2 " .. b2)
+    local pid, port
+    for _ = 1, 5 do
+      port = math.random(20000, 60000)
+      local cfg = tmp .. "/r.yml"
+      assert(require("ctr.core").write_file_atomic(cfg, table.concat({ "version: 0.1", "log:", "  level: error",
+        "storage:", "  filesystem:", "    rootdirectory: " .. tmp .. "/store", "http:", "  addr: 127.0.0.1:" .. port, "" },
+        "\n")))
+      pid = tonumber((U.sh("docker-registry serve " .. U.q(cfg) .. " >/dev/null 2>&1 & echo $!")))
+      if U.wait_for(function() return select(3, U.sh("curl -sf -o /dev/null http://127.0.0.1:" .. port .. "/v2/")) == 0 end, 10)
+      then break end
+      os.execute("kill " .. pid); pid = nil
+    end
+    assert(pid, "docker-registry did not start")
+    local ref = "127.0.0.1:" .. port .. "/test/rl:v2"
+    local good, e = pcall(function()
+      ok("skopeo copy -q --dest-tls-verify=false oci:" .. L .. ":v2 docker://" .. ref)
+      local _, out, err, code
+      _, err, code = as_user({ "pull", "-q", ref })
+      assert.are.equal(0, code, err)
+      -- the layers are the user's and its subordinate ids', as its containers see them
+      out, err, code = as_user({ "run", "--rm", "--network", "none", ref, "sh", "-c",
+        "ls /d; test -e /etc/deleted || echo no-deleted; stat -c %u /www/f" })
+      assert.are.equal(0, code, err)
+      assert.are.equal("new\nno-deleted\n33\n", out)
+      _, err, code = as_user({ "run", "-d", "--network", "none", "--name", "cm", ref, "sh", "-c",
+        "echo made > /m && chown 44 /m && rm -rf /d && mkdir /d && touch /d/x && touch /ready && sleep 60" })
+      assert.are.equal(0, code, err)
+      assert(U.wait_for(function() return select(3, as_user({ "exec", "cm", "sh", "-c", "test -e /ready" })) == 0 end, 10))
+      _, err, code = as_user({ "commit", "cm", "rl:committed" })
+      assert.are.equal(0, code, err)
+      out, err, code = as_user({ "run", "--rm", "--network", "none", "rl:committed", "sh", "-c",
+        "cat /m; stat -c %u /m; ls /d" })
+      assert.are.equal(0, code, err)
+      assert.are.equal("made\n44\nx\n", out)
+      _, err, code = as_user({ "rm", "-f", "cm" })
+      assert.are.equal(0, code, err)
+    end)
+    os.execute("kill " .. pid)
+    if not good then as_user({ "rm", "-f", "cm" }) end
+    assert(good, e)
+    assert.same({}, U.container_ids(home .. "/.local/share/luac-ctr"))
+    assert.are.equal("", (U.sh("ls " .. U.q(home .. "/.local/share/luac-ctr/tmp"))))
+    -- the store is the user's (the pulled layers and the commit's, with its subordinate ids inside)
+    assert.are.equal(tostring(uid) .. "\n", (U.sh("stat -c %u " .. U.q(home .. "/.local/share/luac-ctr/images"))))
+  end)
+
   it("says in one line, exit 125, what does not work without root", function()
     for _, args in ipairs({
       { "run", "--rm", "-m", "10m", "busybox", "true" }, { "run", "--rm", "--network", "bridge", "busybox", "true" },
       { "run", "--rm", "--privileged", "busybox", "true" }, { "run", "--rm", "-p", "80:80", "busybox", "true" },
       { "run", "--rm", "-p", "1023:80", "busybox", "true" }, { "run", "--rm", "--uidmap", "0:1:1", "busybox", "true" },
-      { "commit", "x", "y" }, { "network", "ls" },
+      { "push", "x" }, { "network", "ls" },
     }) do
       local out, err, code = as_user(args)
       assert.are.equal(125, code, table.concat(args, " ") .. ": " .. err)

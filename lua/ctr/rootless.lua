@@ -15,7 +15,40 @@ local M = {}
 
 --- The workflows a rootless caller may run.
 M.COMMANDS = { run = true, exec = true, ps = true, logs = true, stop = true, rm = true, inspect = true,
-  kill = true, wait = true, start = true, restart = true, images = true }
+  kill = true, wait = true, start = true, restart = true, images = true, pull = true, commit = true }
+
+--- The workflows a rootless caller runs inside a user namespace of its
+-- subordinate ids, as root there (util-linux `unshare --map-auto
+-- --map-root-user`, the maps of its containers): they write files with
+-- the owners of an image's layers.
+M.USERNS_COMMANDS = { pull = true, commit = true }
+
+-- Set (to "1") in the environment of a workflow re-run by M.reexec.
+local USERNS_ENV = "LUAC_CTR_ROOTLESS_USERNS"
+
+--- True in a workflow that M.reexec re-ran in the user's user namespace.
+function M.in_userns() return os.getenv(USERNS_ENV) == "1" and core.geteuid() == 0 end
+
+--- Re-run workflow command with its arguments argv inside a user namespace
+-- of the caller's subordinate ids (see M.USERNS_COMMANDS), on the caller's
+-- state root. Does not return; raises when it cannot exec.
+function M.reexec(command, argv)
+  local exe = core.readlink("/proc/self/exe")
+  if not exe or exe:sub(1, 7) == "/memfd:" then exe = os.getenv("LUAC_CTR_EXE") end
+  if not exe then errors.throw("system", "rootless %s: cannot find the luac-ctr binary to re-run", command) end
+  local env = { USERNS_ENV .. "=1", "LUAC_CTR_ROOT=" .. require("ctr.state").root() }
+  for _, k in ipairs({ "PATH", "HOME", "TERM", "LANG", "LC_ALL", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME",
+    "LUAC_CTR_CONFIG", "LUAC_CTR_PATH", "LUAC_CTR_EXE", "LUAC_CTR_DEBUG", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE",
+    "SSL_CERT_FILE", "SSL_CERT_DIR" }) do
+    local v = os.getenv(k)
+    if v then env[#env + 1] = k .. "=" .. v end
+  end
+  local a = { "unshare", "--map-auto", "--map-root-user", "--", exe, command }
+  for _, v in ipairs(argv) do a[#a + 1] = v end
+  io.stdout:flush(); io.stderr:flush()
+  local _, err = core.execve("unshare", a, env)
+  errors.throw("system", "rootless %s: unshare (util-linux) in a user namespace: %s", command, tostring(err))
+end
 
 --- True when the caller is not root.
 function M.active() return core.geteuid() ~= 0 end
