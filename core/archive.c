@@ -124,8 +124,8 @@ static int mark_opaque(const char *dir, ctr_error_t *err) {
   if (errno != EPERM)
     return ctr_fail_errno(err, "opaque directory marker: set %s on %s", OPAQUE_XATTR, dir);
   if (fsetxattr(fd, OPAQUE_USER_XATTR, "y", 1, 0) < 0)
-    return ctr_fail_errno(err, "opaque directory marker: set %s (no privilege for %s) on %s", OPAQUE_USER_XATTR,
-                          OPAQUE_XATTR, dir);
+    return ctr_fail_errno(err, "opaque directory marker: set %s (no privilege for %s) on %s",
+                          OPAQUE_USER_XATTR, OPAQUE_XATTR, dir);
   return 0;
 }
 
