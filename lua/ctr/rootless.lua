@@ -117,9 +117,37 @@ function M.check(o, net)
   end
   if o.privileged then no("--privileged", "root's devices and capabilities") end
   if o.uidmap or o.gidmap or (o.userns and o.userns ~= "auto") then no("--userns/--uidmap", "the ids are the caller's") end
-  for _, k in ipairs({ "memory", "memory_swap", "cpus", "cpuset_cpus", "pids_limit" }) do
-    if o[k] then no("--" .. k:gsub("_", "-"), "no delegated cgroup on this host") end
+end
+
+--- The cgroup v2 directory (relative to /sys/fs/cgroup) below which a
+-- rootless caller's containers get their cgroups (<it>/luac-ctr/<id>): the
+-- parent of the caller's own cgroup when the caller owns it and may move
+-- processes in it (a delegated subtree, as systemd's user@.service gives:
+-- user@1000.service/app.slice/<ours>), else nil (cgroup v1 or hybrid, or
+-- nothing delegated).
+function M.cgroup_parent()
+  if require("ctr.cgroup").layout() ~= "v2" then return nil end
+  local own = (core.read_file("/proc/self/cgroup") or ""):match("0::/([^\n]*)")
+  local parent = own and own:match("^(.+)/[^/]+$")
+  if not parent then return nil end
+  local dir = "/sys/fs/cgroup/" .. parent
+  local st = core.stat(dir)
+  if not st or st.uid ~= core.geteuid() then return nil end
+  for _, f in ipairs({ "cgroup.procs", "cgroup.subtree_control" }) do
+    if not core.access(dir .. "/" .. f, "w") then return nil end
   end
+  return parent
+end
+
+--- The resource limits r (ctr.container.spec's) a rootless container can
+-- have: r itself when the caller has a delegated cgroup v2 subtree (parent,
+-- from M.cgroup_parent), else none, with a one-line warning on stderr when
+-- r had any (docker's WARNING: the container runs without them).
+function M.limits(r, parent)
+  if parent or not r or next(r) == nil then return r end
+  io.stderr:write("luac-ctr: warning: rootless: resource limits (-m, --cpus, --pids-limit, ...) are not applied: ",
+    "no delegated cgroup v2 subtree (this host: cgroup ", require("ctr.cgroup").layout(), ")\n")
+  return nil
 end
 
 --- Remove dir (a container's directory) from inside a user namespace with

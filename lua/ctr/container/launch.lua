@@ -137,7 +137,8 @@ end
 local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
   self:_reserve_network()
-  if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
+  -- before any process is in it; rootless: a device program needs root (the user's own access applies)
+  if g and not self.state.cgroup_delegated then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)
@@ -171,8 +172,10 @@ end
 function Container:_launch(o)
   local cgroup = require "ctr.cgroup"
   local cfg = self:config()
-  local g = nil -- rootless: no cgroup (README "Running without root")
-  if not require("ctr.rootless").active() then g = cgroup.create(self.state.cgroup, self.state.resources or {}) end
+  local g = nil -- rootless: no cgroup unless delegated (README "Running without root")
+  if not require("ctr.rootless").active() or self.state.cgroup_delegated then
+    g = cgroup.create(self.state.cgroup, self.state.resources or {})
+  end
   local fds, box = {}, {}
   local ok, err = xpcall(launch_steps, traceback, self, o, cfg, g, fds, box)
   if not ok then

@@ -261,6 +261,8 @@ function M.plan(o)
   if require("ctr.rootless").active() then -- a user namespace of the caller's ids
     require("ctr.rootless").check(o, plan.net)
     plan.userns = require("ctr.rootless").maps()
+    plan.cgroup_parent = require("ctr.rootless").cgroup_parent() -- nil: no cgroup
+    plan.resources = require("ctr.rootless").limits(plan.resources, plan.cgroup_parent)
   end
   require("ctr.userns").check_volumes(plan.volumes, plan.userns)
   plan.env = user_env(o)
