@@ -8,7 +8,7 @@ local errors = require "ctr.errors"
 
 local opts, args = cli.parse({ ... }, {
   { "q", "quiet", "flag", "Only show image IDs" },
-  { "a", "all", "flag", "Show all images (accepted for compatibility)" },
+  { "a", "all", "flag", "Show all images (default hides the intermediate images of builds)" },
   { nil, "no-trunc", "flag", "Don't truncate output" },
   { nil, "digests", "flag", "Show digests" },
 }, { usage = "images [OPTIONS] [REPOSITORY[:TAG]]", description = "List images", command = "images" })
@@ -30,6 +30,7 @@ local function digest_of(img, name)
 end
 local ids = {}
 for _, img in ipairs(image.list()) do
+  if img.build_step and #img.repo_tags == 0 and not opts.all then goto continue end -- a build's intermediate image (-a shows it)
   local tags = {}
   for _, t in ipairs(img.repo_tags) do
     local n, tg = t:match("^(.*):([^:/]*)$")
@@ -44,6 +45,7 @@ for _, img in ipairs(image.list()) do
       ids[#ids + 1] = id
     end
   end
+  ::continue::
 end
 
 if opts.quiet then

@@ -16,6 +16,7 @@
 --   ctr.envfile    --env-file files, read as docker reads them
 --   ctr.logs       container logs (read, follow, timestamps)
 --   ctr.commit     commit and export a container's root
+--   ctr.volume     named and anonymous volumes (create, list, inspect, remove, prune)
 --   ctr.on_exit(fn) run fn when the script ends: returns, errs, is interrupted
 --                  or calls os.exit (ctr.onexit)
 --   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
@@ -28,11 +29,13 @@ local submodules = {
   core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
+  build = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true, onexit = true,
   http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
   registry_image = true,
   userns = true, rootless = true, check = true, labels = true,
+  volume = true,
   pasta = true,
 }
 

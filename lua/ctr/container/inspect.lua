@@ -26,6 +26,7 @@ local function with_docker_fields(st, cfg)
   net.Ports = docker_ports(net.ports)
   for k, v in pairs(cfg) do config[k] = v end
   config.Labels = json.object(st.labels or {})
+  config.StopSignal, config.StopTimeout = st.stop_signal, st.stop_timeout -- ctr.container.runflags
   config.Healthcheck = require("ctr.container.health").docker_config(st.healthcheck)
   return net, config
 end
@@ -43,6 +44,7 @@ function Container:inspect()
   check.self(self, Container, "inspect")
   local st = self.state
   local function t(v) return v and util.rfc3339(v) or "0001-01-01T00:00:00Z" end
+  if self:status() == "exited" then self:exit_code() end -- a fresh exit recorded (restarting, maybe)
   local status = self:status()
   local netset, cfg = with_docker_fields(st, self:config())
   local mounts = json.array({})
@@ -54,15 +56,16 @@ function Container:inspect()
       mounts[#mounts + 1] = { Type = "bind", Source = m.source, Destination = m.destination, RW = not ro, Mode = ro and "ro" or "" }
     end
   end
+  if st.mounts then mounts = json.array(st.mounts) end -- docker's records (ctr.volume.mounts)
   local args = json.array({})
   for i = 2, #(st.command or {}) do args[#args + 1] = st.command[i] end
-  return {
+  local doc = {
     Id = self.id, Name = st.name, Image = st.image, ImageId = st.image_id,
     Created = t(st.created), Path = st.command and st.command[1], Args = args,
     State = {
-      Status = status, Running = status == "running", Pid = status == "running" and st.pid or 0,
+      Status = self:paused() and "paused" or status, Running = status == "running", Paused = self:paused(), Pid = status == "running" and st.pid or 0,
       ExitCode = self:exit_code() or 0, OOMKilled = st.oom_killed or false, TimedOut = st.timed_out or false,
-      StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
+      StartedAt = t(st.started_at), FinishedAt = t(st.finished_at), Restarting = status == "restarting",
       Health = require("ctr.container.health").docker_health(st),
     },
     Config = cfg,
@@ -72,9 +75,13 @@ function Container:inspect()
       UsernsMode = require("ctr.userns").inspect(st.userns),
       IDMappings = select(2, require("ctr.userns").inspect(st.userns)),
       LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
+      Sysctls = json.object(cfg.linux and cfg.linux.sysctl or {}),
     },
+    RestartCount = st.restart_count or 0,
     Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = netset, Cgroup = st.cgroup,
   }
+  require("ctr.container.runflags").host_config(st, doc.HostConfig) -- RestartPolicy, IpcMode, ...
+  return doc
 end
 
 return M

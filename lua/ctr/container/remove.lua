@@ -25,12 +25,21 @@ end
 
 --- Remove the container: its cgroup, network attachment and directory.
 -- A running container is refused unless opts.force (then it is killed
--- first). Safe to call again after a failure part way.
+-- first). opts.volumes: its anonymous volumes go too (docker rm -v),
+-- unless another container uses them. Safe to call again after a failure
+-- part way.
 function Container:remove(opts)
   check.self(self, Container, "remove")
-  local force = check.api("Container:remove", opts).force
+  opts = check.api("Container:remove", opts)
+  local force = opts.force
   local hok, herr = true, nil
   for _ = 1, 10 do
+    if self:status() == "restarting" then
+      if not force then
+        errors.throw("conflict", "cannot remove restarting container %s: stop the container before removing it or use -f", self.state.name)
+      end
+      self:_stopped_by_user()
+    end
     if self:status() == "running" then
       if not force then
         errors.throw("conflict", "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
@@ -42,6 +51,7 @@ function Container:remove(opts)
     end
     -- under the container's lock: a concurrent start cannot slip in
     if self:_locked(self._remove_locked, self) then
+      if opts.volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
       if not hok then error(herr, 0) end
       return true
     end

@@ -122,7 +122,7 @@ end
 local function network_mode(o)
   local n = o.network or M.default_network()
   if n == "pasta" then return n end -- rootless (ctr.rootless.check): pasta, no bridge
-  if n ~= "none" and n ~= "host" and not (o.network_available or M.network_available()) then
+  if n ~= "none" and n ~= "host" and not n:match("^container:") and not (o.network_available or M.network_available()) then
     errors.throw("invalid", "network %q is not available: bridge networking is not installed", n)
   end
   return n
@@ -240,7 +240,9 @@ local function image_side(o, plan)
   local icfg = img.config or {}
   plan.img, plan.lowers, plan.icfg = img, lowers, icfg
   plan.volumes = {}
-  for _, v in ipairs(o.volumes or {}) do plan.volumes[#plan.volumes + 1] = identity.parse_volume(v, lowers) end
+  if o.volumes or o.mounts or o.tmpfs or o.volumes_from or icfg.Volumes then -- loaded only when needed
+    plan.volumes = require("ctr.volume.mounts").parse(o, lowers, icfg) -- -v, --mount, --tmpfs, --volumes-from, image Volumes
+  end
   plan.uid, plan.gid, plan.home = identity.resolve_user(o.user or icfg.User, lowers)
   plan.groups = identity.resolve_groups(o.group_add, lowers)
   plan.cwd = o.cwd and identity.clean_path(o.cwd, "working directory")
@@ -272,6 +274,7 @@ function M.plan(o)
   plan.rlimits = M.rlimits(o.ulimits)
   -- --privileged: unconfined
   plan.seccomp = not o.privileged and require("ctr.seccomp").profile_for(plan.security.seccomp)
+  require("ctr.container.runflags").plan(o, plan)
   return plan
 end
 
@@ -302,7 +305,7 @@ end
 function M.oci_config(o, plan, id, dir, hostname, files)
   local env = environments(o, plan, hostname)
   local rootless = require("ctr.rootless").active() -- no cgroup of its own
-  return require("ctr.oci").build {
+  return require("ctr.container.runflags").apply(require("ctr.oci").build {
     args = plan.args, env = env, cwd = plan.cwd, uid = plan.uid, gid = plan.gid, groups = plan.groups,
     terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
     privileged = o.privileged, caps = plan.caps,
@@ -313,7 +316,7 @@ function M.oci_config(o, plan, id, dir, hostname, files)
     upperdir = dir .. "/upper", workdir = dir .. "/work",
     seccomp = plan.seccomp, no_new_privileges = plan.security.no_new_privileges, rlimits = plan.rlimits,
     userns = plan.maps,
-  }
+  }, o, plan, dir)
 end
 
 return M
