@@ -5,9 +5,10 @@
 -- ids of /etc/subuid and /etc/subgid, mapped by Debian's setuid helpers
 -- newuidmap/newgidmap (package uidmap). The state lives under
 -- $XDG_DATA_HOME/luac-ctr ($HOME/.local/share/luac-ctr). The overlay is
--- mounted inside the user namespace (userxattr). There are no cgroups (the
--- host cannot delegate a v1 hierarchy); the network is pasta's (ctr.pasta)
--- or none.
+-- mounted inside the user namespace (userxattr). Cgroups only below a
+-- delegated cgroup v2 subtree (M.cgroup_parent; none on a v1 host); the
+-- network is pasta's (ctr.pasta) or none; pull and commit run in a user
+-- namespace of the caller's ids (M.reexec).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 
