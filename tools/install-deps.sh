@@ -8,11 +8,11 @@
 set -eu
 # build: compiler, Lua 5.4 (luac5.4 precompiles the modules), the -dev
 # packages of the libraries linked in; run: the busybox image, nftables,
-# newuidmap/newgidmap for rootless containers (uidmap)
+# newuidmap/newgidmap for rootless containers (uidmap), pasta: their network (passt)
 RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev
       libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev libnftables-dev
       libcurl4-openssl-dev libssl-dev
-      busybox-static iproute2 nftables util-linux procps xz-utils uidmap"
+      busybox-static iproute2 nftables util-linux procps xz-utils uidmap passt"
 # tests: busted, lint (clang-format, luacheck, cppcheck), the cgroup v2 VM
 # (qemu-system-x86, cpio: tools/v2vm.sh), strace, keyctl, iptables (specs
 # check that nothing is left in its tables), GNU time (soak figures),

@@ -36,6 +36,7 @@ local submodules = {
   registry_image = true,
   userns = true, rootless = true, check = true, labels = true,
   volume = true,
+  pasta = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).
