@@ -1,0 +1,160 @@
+-- cmds2_spec: docker parity (issue 13): inspect in docker's shape and its
+-- -f templates, create / start -a, stats, events, attach, and the shell
+-- completion and man pages generated from the workflows' option tables.
+local U = require "spec_util"
+local json = require "ctr.json"
+
+local root
+local function ctr(...) return U.ctr(root, { ... }) end
+local function ok(...)
+  local out, err, code = U.ctr(root, { ... })
+  assert.are.equal(0, code, table.concat({ ... }, " ") .. ": " .. err)
+  return out
+end
+local function line(s) return (s:gsub("\n$", "")) end
+
+describe("inspect in docker's shape", function()
+  U.per_test_root(function(r) root = r end)
+
+  it("a container: docker's fields, templates people use, our fields alongside", function()
+    local vol = root .. "/vol"
+    local id = line(ok("run", "-d", "--network", "none", "--name", "web", "-m", "64m", "--cpus", "0.5",
+      "--pids-limit", "50", "--cap-add", "NET_ADMIN", "--read-only", "-e", "A=1", "-l", "tier=front",
+      "-v", vol .. ":/data:ro", "--workdir", "/tmp", "busybox", "sleep", "30"))
+    local c = json.decode(ok("inspect", "web"))[1]
+    assert.are.equal(id, c.Id)
+    assert.are.equal("/web", c.Name)
+    assert.are.equal("sleep", c.Path)
+    assert.are.same({ "30" }, c.Args)
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT", c.Created)
+    local s = c.State
+    assert.are.equal("running", s.Status)
+    assert.is_true(s.Running)
+    assert.is_false(s.Paused or s.Restarting or s.OOMKilled or s.Dead)
+    assert.is_true(s.Pid > 0)
+    assert.are.equal(0, s.ExitCode)
+    assert.are.equal("", s.Error)
+    assert.are.equal("0001-01-01T00:00:00Z", s.FinishedAt)
+    assert.are.equal("busybox", c.Image)
+    local cfg = c.Config
+    assert.are.equal(id:sub(1, 12), cfg.Hostname)
+    assert.are.same({ "sleep", "30" }, cfg.Cmd)
+    assert.are.equal("/tmp", cfg.WorkingDir)
+    assert.is_truthy(table.concat(cfg.Env, " "):find("A=1", 1, true))
+    assert.are.same({ tier = "front" }, cfg.Labels)
+    assert.are.equal("SIGTERM", cfg.StopSignal)
+    assert.is_false(cfg.Tty)
+    assert.is_false(cfg.OpenStdin)
+    assert.are.same({ "sleep", "30" }, cfg.process.args) -- the OCI config alongside
+    local h = c.HostConfig
+    assert.are.equal(64 * 1024 * 1024, h.Memory)
+    assert.are.equal(500000000, h.NanoCpus)
+    assert.are.equal(50, h.PidsLimit)
+    assert.is_true(h.ReadonlyRootfs)
+    assert.is_false(h.Privileged)
+    assert.are.same({ "NET_ADMIN" }, h.CapAdd)
+    assert.are.equal("none", h.NetworkMode)
+    assert.are.same({ vol .. ":/data:ro" }, h.Binds)
+    assert.are.same({ Name = "no", MaximumRetryCount = 0 }, h.RestartPolicy)
+    assert.is_false(h.AutoRemove)
+    assert.are.same({ { Type = "bind", Source = vol, Destination = "/data", RW = false, Mode = "ro" } }, c.Mounts)
+    assert.are.equal("", c.NetworkSettings.IPAddress)
+    assert.are.equal("overlay2", c.GraphDriver.Name)
+    assert.matches("/upper$", c.GraphDriver.Data.UpperDir)
+    assert.is_truthy(c.GraphDriver.Data.LowerDir:find("/layers/", 1, true))
+
+    -- the templates of issue 13
+    assert.are.equal(("%d 67108864 running\n"):format(s.Pid),
+      ok("inspect", "-f", "{{.State.Pid}} {{.HostConfig.Memory}} {{.State.Status}}", "web"))
+    assert.are.equal('["sleep","30"]\n', ok("inspect", "-f", "{{json .Config.Cmd}}", "web"))
+    assert.are.equal("front\n", ok("inspect", "-f", '{{index .Config.Labels "tier"}}', "web"))
+    assert.are.equal("/data:false \n", ok("inspect", "-f", "{{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}", "web"))
+    assert.are.equal("tier=front\n", ok("inspect", "-f", "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}", "web"))
+    assert.are.equal("RUNNING 1 /web\n", ok("inspect", "-f", '{{upper .State.Status}} {{len .Args}} {{printf "%s" .Name}}', "web"))
+    assert.are.equal("sleep,30\n", ok("inspect", "-f", '{{join .Config.Cmd ","}}', "web"))
+    assert.are.equal("up\n", ok("inspect", "-f", "{{if .State.Running}}up{{else}}down{{end}}", "web"))
+
+    ok("stop", "-t", "1", "web")
+    s = json.decode(ok("inspect", "web"))[1].State
+    assert.are.equal("exited", s.Status)
+    assert.are.equal(0, s.Pid)
+    assert.are.equal(137, s.ExitCode)
+  end)
+
+  it("a container on a network: NetworkSettings and Networks", function()
+    ok("network", "create", "--subnet", "10.231.7.0/24", "cmds2net")
+    ok("run", "-d", "--network", "cmds2net", "--name", "n1", "busybox", "sleep", "30")
+    local n = json.decode(ok("inspect", "n1"))[1].NetworkSettings
+    assert.matches("^10%.231%.7%.%d+$", n.IPAddress)
+    assert.are.equal("10.231.7.1", n.Gateway)
+    assert.are.equal(24, n.IPPrefixLen)
+    assert.matches("^%x%x:%x%x:", n.MacAddress)
+    local net = n.Networks.cmds2net
+    assert.are.equal(n.IPAddress, net.IPAddress)
+    assert.are.equal(n.MacAddress, net.MacAddress)
+    assert.are.equal(64, #net.NetworkID)
+    assert.are.equal(n.IPAddress .. "\n", ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "n1"))
+    assert.are.equal(n.IPAddress .. "\n", ok("inspect", "-f", '{{(index .NetworkSettings.Networks "cmds2net").IPAddress}}', "n1"))
+    ok("rm", "-f", "n1")
+    ok("network", "rm", "cmds2net")
+  end)
+
+  it("an image: Id, RepoTags, Config, RootFS, Architecture, Os; commit and import print sha256:<id>", function()
+    local img = json.decode(ok("image", "inspect", "busybox"))[1]
+    assert.matches("^sha256:%x+$", img.Id)
+    assert.are.equal(71, #img.Id)
+    assert.are.same({ "busybox:latest" }, img.RepoTags)
+    assert.are.same({}, img.RepoDigests)
+    assert.are.same({ "sh" }, img.Config.Cmd)
+    assert.are.equal("layers", img.RootFS.Type)
+    assert.matches("^sha256:%x+$", img.RootFS.Layers[1])
+    assert.are.equal("linux", img.Os)
+    assert.is_string(img.Architecture)
+    assert.is_true(img.Size > 0)
+    assert.are.equal('["sh"]\n', ok("inspect", "-f", "{{json .Config.Cmd}}", "busybox"))
+    ok("run", "--network", "none", "--name", "c", "busybox", "sh", "-c", "echo x > /f")
+    local cid = ok("commit", "c", "mine:1")
+    assert.matches("^sha256:%x+\n$", cid)
+    assert.are.equal(line(cid), line(ok("image", "inspect", "-f", "{{.Id}}", "mine:1")))
+    ok("export", "-o", root .. "/c.tar", "c")
+    assert.matches("^sha256:%x+\n$", ok("import", root .. "/c.tar", "imp:1"))
+  end)
+end)
+
+describe("create and start -a", function()
+  U.per_test_root(function(r) root = r end)
+
+  it("create makes a container without starting it; ps -a shows Created; start -a runs it with its exit code", function()
+    local id = line(ok("create", "--network", "none", "--name", "made", "-i", "-e", "X=1", "busybox",
+      "sh", "-c", "read l; echo \"got $l $X\"; exit 3"))
+    assert.are.equal(64, #id)
+    assert.are.equal("made Created created\n", ok("ps", "-a", "--format", "{{.Names}} {{.Status}} {{.State}}"))
+    assert.are.equal("", ok("ps", "-q"))
+    local c = json.decode(ok("inspect", "made"))[1]
+    assert.are.equal("created", c.State.Status)
+    assert.is_true(c.Config.OpenStdin)
+    local out, err, code = U.ctr(root, { "start", "-a", "-i", "made" }, { stdin = "hello\n" })
+    assert.are.equal(3, code, err)
+    assert.are.equal("got hello 1\n", out)
+    assert.are.equal("exited 3\n", ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "made"))
+    -- created without -i: start -a -i does not forward stdin (it gets /dev/null)
+    ok("create", "--network", "none", "--name", "noin", "busybox", "sh", "-c", "cat; echo end")
+    out = U.ctr(root, { "start", "-a", "-i", "noin" }, { stdin = "ignored\n" })
+    assert.are.equal("end\n", out)
+    -- start (detached) then wait
+    ok("create", "--network", "none", "--name", "later", "busybox", "sh", "-c", "exit 4")
+    assert.are.equal("later\n", ok("start", "later"))
+    assert.are.equal("4\n", ok("wait", "later"))
+  end)
+
+  it("create refuses run's --detach and bad options as run does (125), leaving nothing", function()
+    local _, err, code = ctr("create", "-d", "busybox")
+    assert.are.equal(125, code)
+    assert.matches("unknown shorthand flag", err)
+    _, err, code = ctr("create", "--memory", "lots", "busybox")
+    assert.are.equal(125, code, err)
+    _, _, code = ctr("create")
+    assert.are.equal(125, code)
+    assert.are.equal("", ok("ps", "-aq"))
+  end)
+end)
