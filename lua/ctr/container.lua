@@ -31,6 +31,7 @@
 --   ctr.container.events     start, exit and oom events
 --   ctr.container.image      commit, export (ctr.commit)
 --   ctr.container.health     health checks (HEALTHCHECK) of detached containers
+--   ctr.container.stats      stats: CPU, memory, network and block I/O, pids
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -56,6 +57,7 @@ local METHODS = {
   ["ctr.container.remove"] = { "remove", "_remove_locked" },
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
   ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait" },
+  ["ctr.container.stats"] = { "stats" },
 }
 
 -- the module's values that live in a part: name -> the part (same name
