@@ -218,3 +218,57 @@ describe("stats", function()
     assert.is_not_nil(p:wait(5))
   end)
 end)
+
+describe("events", function()
+  U.per_test_root(function(r) root = r end)
+
+  it("--since/--until replay what is recorded, in docker's line, JSON and template forms, filtered", function()
+    assert.are.equal(2, select(3, ctr("run", "--network", "none", "--name", "a", "-l", "tier=db", "busybox", "sh", "-c", "exit 2")))
+    ok("create", "--network", "none", "--name", "other", "busybox", "true")
+    local id = line(ok("inspect", "-f", "{{.Id}}", "a"))
+    local out = ok("events", "--since", "1m", "--until", "0s", "--filter", "container=a")
+    local function pat(a) return "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d+Z container " .. a .. " " .. id .. " %((.*)%)$" end
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.are.equal(3, #lines, out)
+    assert.are.equal("image=busybox, name=a, tier=db", lines[1]:match(pat("create")))
+    assert.are.equal("image=busybox, name=a, tier=db", lines[2]:match(pat("start")))
+    assert.are.equal("exitCode=2, image=busybox, name=a, tier=db", lines[3]:match(pat("die")))
+    local m = json.decode(ok("events", "--since", "1m", "--until", "0s", "--filter", "event=die", "--format", "{{json .}}"))
+    assert.are.equal("die", m.status)
+    assert.are.equal("die", m.Action)
+    assert.are.equal(id, m.id)
+    assert.are.equal("busybox", m.from)
+    assert.are.equal("container", m.Type)
+    assert.are.same({ ID = id, Attributes = { exitCode = "2", image = "busybox", name = "a", tier = "db" } }, m.Actor)
+    assert.are.equal(m.time * 1000000000, m.timeNano)
+    assert.is_true(math.abs(m.time - os.time()) < 60)
+    assert.are.equal("create a\n", ok("events", "--since", "1m", "--until", "0s", "--filter", "label=tier=x",
+      "--filter", "label=tier=db", "--filter", "event=create", "--format", "{{.Action}} {{.Actor.Attributes.name}}"))
+    assert.are.equal("", ok("events", "--since", "1m", "--until", "0s", "--filter", "type=image"))
+    assert.are.equal("", ok("events", "--since", os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 3600), "--until",
+      tostring(os.time() - 3599)))
+    local _, err, code = ctr("events", "--filter", "bogus=1")
+    assert.are.equal(125, code)
+    assert.matches("invalid filter", err)
+    _, _, code = ctr("events", "--since", "yesterday")
+    assert.are.equal(125, code)
+  end)
+
+  it("streams what happens, as it happens, until --until", function()
+    local file = root .. "/ev.txt"
+    local p = io.popen(("LUAC_CTR_ROOT=%s %s events --until %d --filter container=b > %s 2>&1; echo done")
+      :format(U.q(root), U.q(U.launcher), os.time() + 3, U.q(file)))
+    require("ctr.core").sleep(0.7)
+    ok("run", "-d", "--network", "none", "--name", "b", "busybox", "sleep", "30")
+    ok("rm", "-f", "b")
+    assert.are.equal("done\n", p:read("a")) -- ended by itself at --until
+    p:close()
+    local f = assert(io.open(file))
+    local out = f:read("a")
+    f:close()
+    local actions = {}
+    for a in out:gmatch("container (%a+) ") do actions[#actions + 1] = a end
+    assert.are.same({ "create", "start", "die", "destroy" }, actions, out)
+  end)
+end)

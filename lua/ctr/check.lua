@@ -242,7 +242,7 @@ M.SCHEMAS = {
   ["image.load"] = { progress = "function" },
   ["image.prune"] = { all = "boolean" },
   ["container.wait_any"] = { timeout = "number" },
-  ["container.events"] = { containers = "table", since = "number" },
+  ["container.events"] = { containers = "table", since = "number", all = "boolean" },
   ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
   ["Network:connect"] = { ip = "string", aliases = "list", ports = "list", ifname = "string" },
 }
