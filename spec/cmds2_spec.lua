@@ -305,3 +305,86 @@ describe("attach", function()
     assert.are.equal(1, code)
   end)
 end)
+
+describe("shell completion and man pages, generated from the option tables", function()
+  local tmp, prefix
+  setup(function()
+    tmp = U.tmproot()
+    prefix = tmp .. "/inst"
+    local _, err, code = U.sh(("cmake --install %s --prefix %s"):format(U.q(U.build), U.q(prefix)))
+    assert.are.equal(0, code, err)
+  end)
+  teardown(function() U.cleanup(tmp) end)
+
+  -- the words bash completes for a command line (the last word is completed)
+  local function complete(cmdline)
+    local script = ([[
+      source %s
+      complete -p luac-ctr
+      COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE=%s
+      _luac_ctr
+      printf '%%s\n' "${COMPREPLY[@]}"
+    ]]):format(U.q(prefix .. "/share/bash-completion/completions/luac-ctr"),
+      cmdline:match(" $") and cmdline .. "''" or cmdline, U.q(cmdline))
+    local out, err, code = U.sh("bash -c " .. U.q(script))
+    assert.are.equal(0, code, err)
+    return out
+  end
+
+  it("bash: the script parses, registers, and completes commands and options", function()
+    local path = prefix .. "/share/bash-completion/completions/luac-ctr"
+    local _, err, code = U.sh("bash -n " .. U.q(path))
+    assert.are.equal(0, code, err)
+    local out = complete("luac-ctr ru")
+    assert.matches("^complete %-F _luac_ctr luac%-ctr\n", out)
+    assert.are.equal("run\n", out:gsub("^[^\n]*\n", ""))
+    out = complete("luac-ctr run --mem"):gsub("^[^\n]*\n", "")
+    local words = {}
+    for w in out:gmatch("%S+") do words[#words + 1] = w end
+    table.sort(words)
+    assert.are.same({ "--memory", "--memory-swap" }, words)
+    -- every workflow is a command, those of other helpers too; subcommands
+    out = complete("luac-ctr "):gsub("^[^\n]*\n", "")
+    for f in U.sh("ls scripts"):gmatch("([%w_-]+)%.lua") do
+      if f ~= "hello" then assert.is_truthy(out:find("\n" .. f .. "\n", 1, true) or out:find("^" .. f .. "\n"), f) end
+    end
+    assert.are.equal("create\n", (complete("luac-ctr network cr"):gsub("^[^\n]*\n", "")))
+    assert.are.equal("--no-stream\n", (complete("luac-ctr stats --no-s"):gsub("^[^\n]*\n", "")))
+    assert.is_truthy(complete("luac-ctr create --pids"):find("--pids-limit", 1, true)) -- run's options, shared
+  end)
+
+  it("zsh: a #compdef file with every command; a man page per command that man renders", function()
+    local zsh = assert(io.open(prefix .. "/share/zsh/site-functions/_luac-ctr")):read("a")
+    assert.matches("^#compdef luac%-ctr\n", zsh)
+    assert.is_truthy(zsh:find("'stats:Display a live stream", 1, true))
+    assert.is_truthy(zsh:find("'*'{-e,--env}'[Set environment variables", 1, true))
+    if U.sh("command -v zsh") ~= "" then
+      local _, err, code = U.sh("zsh -n " .. U.q(prefix .. "/share/zsh/site-functions/_luac-ctr"))
+      assert.are.equal(0, code, err)
+    end
+    -- every page rendered (groff as man runs it, every warning on: man -l
+    -- takes ~1 s a page here, so it renders a few of them below)
+    local names = {}
+    for f in U.sh("ls scripts"):gmatch("([%w_-]+)%.lua") do if f ~= "hello" then names[#names + 1] = f end end
+    local out, err, code = U.sh(("cd %s && for f in %s; do echo \"@@ $f\"; groff -man -Tutf8 -ww -rLL=80n luac-ctr-$f.1 || echo FAILED; done")
+      :format(U.q(prefix .. "/share/man/man1"), table.concat(names, " ")))
+    assert.are.equal(0, code, err)
+    assert.are.equal("", err)
+    assert.is_nil(out:find("FAILED", 1, true))
+    out = out:gsub("\27%[[%d;]*m", ""):gsub(".\8", "") -- no bold/underline
+    local n = 0
+    for _, f in ipairs(names) do
+      local page = out:match("@@ " .. f:gsub("%-", "%%-") .. "\n(.-)\n@@ ") or out:match("@@ " .. f:gsub("%-", "%%-") .. "\n(.*)$")
+      assert.matches("luac%-ctr%-" .. f:gsub("%-", "%%-") .. "%s+%-%s", page)
+      n = n + 1
+    end
+    assert.is_true(n > 25)
+    out, err, code = U.sh("cd " .. U.q(prefix .. "/share/man/man1") ..
+      " && MAN_DISABLE_SECCOMP=1 MANWIDTH=80 man --warnings -l luac-ctr-run.1 luac-ctr-network.1")
+    assert.are.equal(0, code, err)
+    assert.are.equal("", err)
+    assert.matches("%-m, %-%-memory SIZE", out)
+    assert.matches("%-%-health%-cmd VALUE", out)
+    assert.is_truthy(U.sh("MANWIDTH=80 man -l " .. U.q(prefix .. "/share/man/man1/luac-ctr.1")):find("luac-ctr-stats(1)", 1, true))
+  end)
+end)
