@@ -70,7 +70,7 @@ local function show(rows)
     for i, r in ipairs(rows) do out[i] = json.encode(r) .. "\n" end
     return table.concat(out)
   end
-  return format.render(tmpl, rows, HEADERS, { fields = HEADERS, context = "*formatter.statsContext", missing = "" })
+  return format.render(tmpl, rows, HEADERS, { fields = HEADERS, context = "*formatter.statsContext", missing = "", default = DEFAULT })
 end
 
 local live = not o.no_stream and core.isatty(1)
