@@ -8,7 +8,7 @@
 #include "ctr_archive.h"
 
 /***
- * archive.extract(tarball | fd, dest_dir [, {oci=false}]) -> true | nil, err, errno
+ * archive.extract(tarball | fd, dest_dir [, {oci=false, diff_id=nil}]) -> true | nil, err, errno
  * Extract a tar archive (plain, gzip, xz, zstd, bzip2: detected from the
  * content) into the existing directory dest_dir, keeping numeric owners,
  * modes, times, xattrs and device nodes. Entries with absolute paths, ".."
@@ -19,24 +19,48 @@
  * or an OCI/docker archive: ".wh.NAME" entries become overlayfs whiteouts
  * (char 0:0) and ".wh..wh..opq" marks its directory opaque (xattr
  * trusted.overlay.opaque=y, set without following symlinks).
+ * diff_id ("sha256:<hex>", a tarball path only): the sha256 of the
+ * decompressed archive must be diff_id (an image config's rootfs.diff_ids
+ * entry), computed while extracting; a mismatch fails after the extraction.
  */
 static int l_extract(lua_State *L) {
   ctr_error_t err;
   const char *dest = luaL_checkstring(L, 2);
   int oci = 0;
+  const char *diff_id = NULL;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     oci = lctr_optfield_boolean(L, 3, "oci", 0);
+    int ty = lua_getfield(L, 3, "diff_id");
+    if (ty != LUA_TNIL && ty != LUA_TSTRING)
+      return luaL_error(L, "archive.extract: diff_id must be a string");
+    diff_id = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the string stays referenced by the options table */
   }
   int r;
-  if (oci)
-    r = ctr_archive_extract_layer(luaL_checkstring(L, 1), dest, CTR_ARCHIVE_OCI, &err);
+  if (oci || diff_id)
+    r = ctr_archive_extract_layer(luaL_checkstring(L, 1), dest, oci ? CTR_ARCHIVE_OCI : 0, diff_id,
+                                  &err);
   else
     r = lua_type(L, 1) == LUA_TSTRING ? ctr_archive_extract(lua_tostring(L, 1), dest, &err)
                                       : ctr_archive_extract_fd(lctr_checkfd(L, 1), dest, &err);
   if (r < 0)
     return lctr_pusherr(L, &err);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/***
+ * archive.digest(tarball) -> "sha256:<hex>" | nil, err, errno
+ * The sha256 of the decompressed content of the archive at tarball (plain,
+ * gzip, zstd...): an image layer's diff_id.
+ */
+static int l_digest(lua_State *L) {
+  ctr_error_t err;
+  char hex[65];
+  if (ctr_archive_digest(luaL_checkstring(L, 1), hex, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushfstring(L, "sha256:%s", hex);
   return 1;
 }
 
@@ -116,8 +140,11 @@ static int l_list(lua_State *L) {
 }
 
 int luaopen_ctr_archive(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"extract", l_extract}, {"create", l_create}, {"list", l_list}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"extract", l_extract},
+                                 {"digest", l_digest},
+                                 {"create", l_create},
+                                 {"list", l_list},
+                                 {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "ctr_sha256.h"
 
 #define EXTRACT_FLAGS                                                                              \
   (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |   \
@@ -215,8 +216,115 @@ int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err)
   return extract_into(in, tarball, dest, 0, err);
 }
 
+/* ---- a layer checked against its diff_id --------------------------------------- */
+
+/* The tar reader of a verified layer reads the file's decompressed bytes
+ * through this source, which hashes every byte it hands out. */
+typedef struct digest_src {
+  struct archive *raw; /* the file, decompressed (libarchive's "raw" format) */
+  ctr_sha256_t *md;
+} digest_src_t;
+
+static la_ssize_t digest_read(struct archive *a, void *ctx, const void **buf) {
+  digest_src_t *s = ctx;
+  for (;;) {
+    size_t size = 0;
+    la_int64_t off = 0;
+    int r = archive_read_data_block(s->raw, buf, &size, &off);
+    if (r == ARCHIVE_EOF)
+      return 0;
+    if (r < ARCHIVE_WARN) {
+      const char *why = archive_error_string(s->raw);
+      archive_set_error(a, archive_errno(s->raw) ? archive_errno(s->raw) : EIO, "%s",
+                        why ? why : "read error");
+      return -1;
+    }
+    ctr_error_t err;
+    if (size > 0 && ctr_sha256_update(s->md, *buf, size, &err) < 0) {
+      archive_set_error(a, EIO, "%s", err.msg);
+      return -1;
+    }
+    if (size > 0)
+      return (la_ssize_t)size;
+  }
+}
+
+/* The decompressed stream of tarball as one raw entry. */
+static struct archive *open_raw(const char *tarball, ctr_error_t *err) {
+  cleanup_aread struct archive *raw = archive_read_new();
+  if (raw == NULL) {
+    ctr_fail(err, ENOMEM, "read %s", tarball);
+    return NULL;
+  }
+  archive_read_support_filter_all(raw);
+  archive_read_support_format_raw(raw);
+  struct archive_entry *e;
+  if (archive_read_open_filename(raw, tarball, 64 * 1024) != ARCHIVE_OK ||
+      archive_read_next_header(raw, &e) != ARCHIVE_OK) {
+    fail_ar(err, raw, "open", tarball);
+    return NULL;
+  }
+  return steal_ptr(&raw);
+}
+
+/* Hash what the tar reader left of the stream (the padding after its end). */
+static int digest_rest(struct archive *in, digest_src_t *src, const char *tarball,
+                       ctr_error_t *err) {
+  for (;;) {
+    const void *buf;
+    la_ssize_t n = digest_read(in, src, &buf);
+    if (n == 0)
+      return 0;
+    if (n < 0)
+      return fail_ar(err, in, "read", tarball);
+  }
+}
+
+static int extract_verified(const char *tarball, const char *dest, unsigned flags,
+                            const char *diff_id, ctr_error_t *err) {
+  if (strncmp(diff_id, "sha256:", 7) != 0 || strlen(diff_id) != 71)
+    return ctr_fail(err, EINVAL, "layer %s: unsupported diff_id %.80s", tarball, diff_id);
+  cleanup_aread struct archive *raw = open_raw(tarball, err);
+  if (raw == NULL)
+    return -1;
+  cleanup_sha256 ctr_sha256_t *md = ctr_sha256_new(err);
+  if (md == NULL)
+    return -1;
+  digest_src_t src = {raw, md};
+  cleanup_aread struct archive *in = archive_read_new();
+  if (in == NULL)
+    return ctr_fail(err, ENOMEM, "read %s", tarball);
+  archive_read_support_format_tar(in);
+  if (archive_read_open(in, &src, NULL, digest_read, NULL) != ARCHIVE_OK)
+    return fail_ar(err, in, "open", tarball);
+  if (extract_into(in, tarball, dest, flags, err) < 0 || digest_rest(in, &src, tarball, err) < 0)
+    return -1;
+  char hex[65];
+  if (ctr_sha256_final(md, hex, err) < 0)
+    return -1;
+  if (strcmp(hex, diff_id + 7) != 0)
+    return ctr_fail(err, EBADMSG, "layer content is sha256:%s, not the image config's diff_id %s",
+                    hex, diff_id);
+  return 0;
+}
+
+int ctr_archive_digest(const char *tarball, char hex[65], ctr_error_t *err) {
+  cleanup_aread struct archive *raw = open_raw(tarball, err);
+  if (raw == NULL)
+    return -1;
+  cleanup_sha256 ctr_sha256_t *md = ctr_sha256_new(err);
+  if (md == NULL)
+    return -1;
+  digest_src_t src = {raw, md};
+  if (digest_rest(raw, &src, tarball, err) < 0)
+    return -1;
+  return ctr_sha256_final(md, hex, err);
+}
+
 int ctr_archive_extract_layer(const char *tarball, const char *dest, unsigned flags,
-                              ctr_error_t *err) {
+                              const char *diff_id, ctr_error_t *err) {
+  if (diff_id != NULL)
+    return extract_verified(tarball, dest, flags, diff_id, err);
   cleanup_aread struct archive *in = open_reader(tarball, -1, err);
   if (in == NULL)
     return -1;
@@ -398,8 +506,11 @@ static struct archive *open_writer(const char *tarball, int fd, unsigned flags, 
     ctr_fail(err, ENOMEM, "create %s", name);
     return NULL;
   }
+  /* gzip without the time in its header: a layer's digest is its content's */
   if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
-      ((flags & CTR_ARCHIVE_GZIP) && archive_write_add_filter_gzip(out) < ARCHIVE_WARN) ||
+      ((flags & CTR_ARCHIVE_GZIP) &&
+       (archive_write_add_filter_gzip(out) < ARCHIVE_WARN ||
+        archive_write_set_filter_option(out, "gzip", "timestamp", NULL) < ARCHIVE_WARN)) ||
       (tarball ? archive_write_open_filename(out, tarball) : archive_write_open_fd(out, fd)) !=
           ARCHIVE_OK) {
     fail_ar(err, out, "create", name);

@@ -30,9 +30,17 @@ enum {
   CTR_ARCHIVE_OCI = 4,
 };
 
-/* ctr_archive_extract with flags (CTR_ARCHIVE_OCI: a registry layer). */
+/* ctr_archive_extract with flags (CTR_ARCHIVE_OCI: a registry layer). With
+ * diff_id ("sha256:<hex>", else NULL) the sha256 of the decompressed stream
+ * must be diff_id: it is computed while extracting (one decompression) and
+ * a mismatch fails the call after the extraction (extract into a fresh
+ * directory and remove it on failure). */
 int ctr_archive_extract_layer(const char *tarball, const char *dest, unsigned flags,
-                              ctr_error_t *err);
+                              const char *diff_id, ctr_error_t *err);
+
+/* The sha256 (hex) of the decompressed content of the archive at tarball
+ * (an image layer's diff_id). */
+int ctr_archive_digest(const char *tarball, char hex[65], ctr_error_t *err);
 
 /* Write the tree at src as a tar archive (pax, gzip-compressed with
  * CTR_ARCHIVE_GZIP): paths relative without a leading "/" or "./", owners

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctr_sha256.h"
 #include "error.h"
 
 /* One request. Everything is borrowed for the duration of the call. */
@@ -53,11 +54,5 @@ int ctr_http_perform(const ctr_http_req_t *reqs, ctr_http_resp_t *resps, size_t 
                      const ctr_http_cbs_t *cbs, ctr_error_t *err);
 
 void ctr_http_resp_free(ctr_http_resp_t *r);
-
-/* sha256 of len bytes at data, as 64 hex digits plus NUL in hex. */
-int ctr_sha256_hex(const void *data, size_t len, char hex[65], ctr_error_t *err);
-
-/* sha256 of the file at path (hex) and its size. */
-int ctr_sha256_file(const char *path, char hex[65], uint64_t *size, ctr_error_t *err);
 
 #endif

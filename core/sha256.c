@@ -3,10 +3,11 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "ctr_http.h"
+#include "ctr_sha256.h"
 
 static void md_freep(EVP_MD_CTX **c) {
   if (*c)
@@ -68,4 +69,41 @@ int ctr_sha256_file(const char *path, char hex[65], uint64_t *size, ctr_error_t 
   if (size)
     *size = total;
   return finish(c, hex, err);
+}
+
+struct ctr_sha256 {
+  EVP_MD_CTX *md;
+};
+
+ctr_sha256_t *ctr_sha256_new(ctr_error_t *err) {
+  ctr_sha256_t *h = calloc(1, sizeof *h);
+  if (h == NULL) {
+    ctr_fail_errno(err, "sha256: allocate a digest");
+    return NULL;
+  }
+  h->md = EVP_MD_CTX_new();
+  if (h->md == NULL || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+    ctr_sha256_free(h);
+    ctr_fail(err, ENOMEM, "sha256: cannot start a digest");
+    return NULL;
+  }
+  return h;
+}
+
+int ctr_sha256_update(ctr_sha256_t *h, const void *data, size_t len, ctr_error_t *err) {
+  if (EVP_DigestUpdate(h->md, data, len) != 1)
+    return ctr_fail(err, EIO, "sha256: digest update failed");
+  return 0;
+}
+
+int ctr_sha256_final(ctr_sha256_t *h, char hex[65], ctr_error_t *err) {
+  return finish(h->md, hex, err);
+}
+
+void ctr_sha256_free(ctr_sha256_t *h) {
+  if (h == NULL)
+    return;
+  if (h->md)
+    EVP_MD_CTX_free(h->md);
+  free(h);
 }

@@ -3,7 +3,7 @@
 -- luac-ctr commit [-c INSTRUCTION]... [-m MESSAGE] CONTAINER [REPOSITORY[:TAG]]
 -- The new image is the container's image plus one layer: the container's
 -- changes (deleted files stay deleted). -c applies Dockerfile instructions
--- (CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, WORKDIR). A tag in use
+-- (CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR). A tag in use
 -- moves to the new image. Works on running and stopped containers. Prints
 -- the new image id.
 local cli = require "ctr.cli"

@@ -8,7 +8,7 @@ local errors = require "ctr.errors"
 local image = require "ctr.image"
 
 local _, args, o = cli.parse({ ... }, {
-  { "c", "change", "list", "Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, WORKDIR)",
+  { "c", "change", "list", "Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)",
     key = "change" },
   { "m", "message", "string", "Set a comment for the imported image", key = "message" },
 }, {

@@ -3,17 +3,16 @@
 -- Removes the credentials login stored for SERVER (default docker.io).
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
-local util = require "ctr.util"
+local auth = require "ctr.registry_auth"
 
-local ok, perr, args = pcall(cli.parse, util.script_args(...), {}, {
+local _, args = cli.parse({ ... }, {}, {
   usage = "logout [SERVER]",
   description = "Log out from a registry",
   command = "logout",
 })
-if not ok then errors.throw("invalid", "%s", errors.message(perr)) end
-if #args > 1 then util.die('"logout" requires at most 1 argument.\nSee \'luac-ctr logout --help\'.', 125) end
-local server = (args[1] or "docker.io"):gsub("^https?://", ""):gsub("/.*$", "")
-if require("ctr.registry_auth").logout(server) then
+if #args > 1 then errors.raise(125, "\"logout\" requires at most 1 argument.\nSee 'luac-ctr logout --help'.") end
+local server = auth.server_name(args[1])
+if auth.logout(server) then
   print("Removing login credentials for " .. server)
 else
   print("Not logged in to " .. server)

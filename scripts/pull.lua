@@ -2,13 +2,14 @@
 -- luac-ctr pull [--platform os/arch[/variant]] [-q] NAME[:TAG|@DIGEST]
 -- docker's reference rules (busybox = docker.io/library/busybox:latest).
 -- On a terminal, a progress bar per layer (bytes, rate); without one, one
--- line per layer and step; -q prints only the reference. Every layer is verified against its digest and size before it
--- is used; a failed pull leaves nothing in the store.
+-- line per layer and step; -q prints only the reference. Every layer is
+-- verified against its digest and size before it is used; a failed pull
+-- leaves nothing in the store.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
-local util = require "ctr.util"
+local progress = require "ctr.registry_progress"
 
-local ok, opts, args = pcall(cli.parse, util.script_args(...), {
+local opts, args = cli.parse({ ... }, {
   { nil, "platform", "string", "Set platform if server is multi-platform capable (os/arch[/variant])" },
   { "q", "quiet", "flag", "Suppress verbose output" },
 }, {
@@ -16,24 +17,14 @@ local ok, opts, args = pcall(cli.parse, util.script_args(...), {
   description = "Download an image from a registry",
   command = "pull",
 })
-if not ok then errors.throw("invalid", "%s", errors.message(opts)) end
-if #args ~= 1 then
-  util.die('"pull" requires exactly 1 argument.\nSee \'luac-ctr pull --help\'.', 125)
-end
+if #args ~= 1 then errors.raise(125, "\"pull\" requires exactly 1 argument.\nSee 'luac-ctr pull --help'.") end
 
-local function line(s)
-  if not opts.quiet then
-    io.stdout:write(s, "\n")
-    io.stdout:flush()
-  end
-end
-
-local show = require("ctr.registry_progress").new { quiet = opts.quiet }
-local pull = require "ctr.registry_pull"
+local line = progress.status_line(opts.quiet)
+local show = progress.new { quiet = opts.quiet }
 local ref = require("ctr.registry").parse(args[1])
 line((ref.tag or ref.digest) .. ": Pulling from " .. ref.domain .. "/" .. ref.repo)
 local digest
-pull.pull { ref = args[1], platform = opts.platform, progress = function(ev)
+require("ctr.registry_pull").pull { ref = args[1], platform = opts.platform, progress = function(ev)
   if ev.status == "resolved" then digest = ev.digest end
   show(ev)
 end }

@@ -3,8 +3,8 @@
 -- luac-ctr rm [-f] [-v] CONTAINER...
 -- Removes stopped containers: cgroup, network attachment and state
 -- directory. A running container is refused (exit 1) unless -f, which kills
--- it first. -v is accepted (there are no anonymous volumes: bind mounts
--- are never deleted). A removal that fails part way can be repeated; the
+-- it first. -v removes the container's anonymous volumes too (named
+-- volumes and bind mounts are never deleted). A removal that fails part way can be repeated; the
 -- directory of a container whose creation a crash cut short goes by its id.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
@@ -13,13 +13,13 @@ local container = require "ctr.container"
 require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
 local o, args = cli.parse({ ... }, {
   { "f", "force", "flag", "Force the removal of a running container (uses SIGKILL)" },
-  { "v", "volumes", "flag", "Remove anonymous volumes (there are none: accepted for compatibility)" },
+  { "v", "volumes", "flag", "Remove anonymous volumes associated with the container" },
 }, { usage = "rm [OPTIONS] CONTAINER [CONTAINER...]", description = "Remove one or more containers.", command = "rm" })
 if #args < 1 then errors.raise(1, "\"rm\" requires at least 1 argument.\nSee 'luac-ctr rm --help'.") end
 errors.each(args, function(ref)
   local c, gerr = container.get(ref)
   if c then
-    c:remove { force = o.force }
+    c:remove { force = o.force, volumes = o.volumes }
     return
   end
   -- a container whose creation was cut short (crash) has no state: its id removes it

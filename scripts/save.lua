@@ -7,19 +7,17 @@
 local cli = require "ctr.cli"
 local core = require "ctr.core"
 local errors = require "ctr.errors"
-local util = require "ctr.util"
 
-local ok, opts, args = pcall(cli.parse, util.script_args(...), {
+local opts, args = cli.parse({ ... }, {
   { "o", "output", "string", "Write to a file, instead of STDOUT" },
 }, {
   usage = "save [OPTIONS] IMAGE [IMAGE...]",
   description = "Save one or more images to a tar archive (streamed to STDOUT by default)",
   command = "save",
 })
-if not ok then errors.throw("invalid", "%s", errors.message(opts)) end
-if #args < 1 then util.die('"save" requires at least 1 argument.\nSee \'luac-ctr save --help\'.', 125) end
+if #args < 1 then errors.raise(125, "\"save\" requires at least 1 argument.\nSee 'luac-ctr save --help'.") end
 local out = opts.output or "-"
 if out == "-" and core.isatty(1) then
-  util.die("cowardly refusing to save to a terminal. Use the -o flag or redirect", 125)
+  errors.raise(125, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
 end
 require("ctr.registry_archive").save(args, out)

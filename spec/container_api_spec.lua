@@ -19,15 +19,9 @@ end
 local function kind_of(fn, ...) return raised(fn, ...).kind end
 
 describe("container API #root", function()
-  before_each(function()
-    root = U.tmproot()
-    state.set_root(root)
-  end)
-  after_each(function()
-    U.rm_all(root)
-    state.set_root(nil)
-    assert.same({}, U.cleanup(root))
-  end)
+  local fresh, done = U.api_state_root(function(r) root = r end)
+  before_each(fresh)
+  after_each(done)
 
   it("raises invalid for bad input, not_found for unknown names, in every part", function()
     assert.are.equal("invalid", kind_of(container.parse_volume, "relative:/x"))

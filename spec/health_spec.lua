@@ -7,7 +7,7 @@ local core = require "ctr.core"
 local errors = require "ctr.errors"
 local json = require "ctr.json"
 
-local root, container, state
+local root, container
 
 local function alive(p)
   return p and core.starttime(p.pid) ~= nil and core.starttime(p.pid) == p.starttime
@@ -21,17 +21,10 @@ end
 describe("health checks #root", function()
   setup(function()
     container = require "ctr.container"
-    state = require "ctr.state"
   end)
-  before_each(function()
-    root = U.tmproot()
-    state.set_root(root)
-  end)
-  after_each(function()
-    state.set_root(nil)
-    U.rm_all(root)
-    U.cleanup(root)
-  end)
+  local fresh, done = U.api_state_root(function(r) root = r end)
+  before_each(fresh)
+  after_each(done)
 
   it("becomes healthy; ps, inspect and an events iterator show it; removal ends the monitor", function()
     local c = run({ cmd = { "CMD", "sh", "-c", "echo ok" }, interval = 0.2, timeout = 2, retries = 2 }, "hc-ok")

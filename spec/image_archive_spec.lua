@@ -86,6 +86,15 @@ describe("save and load #root", function()
     assert.are.equal(0, count(root .. "/layers"))
     assert.are.equal("", ctr_ok({ "load", "-q", "-i", tmp .. "/po.tar" }))
     assert.are.equal("keep\n", ctr_ok({ "run", "--rm", "localhost/pod:1", "/bin/cat", "/etc/kept" }))
+    -- on a terminal, a row per layer before the image (docker's client shows
+    -- its progress only there)
+    ctr_ok({ "rmi", "localhost/pod:1" })
+    local p = U.pty(root, { "load", "-i", tmp .. "/pd.tar" })
+    local code = p:wait(60)
+    while p:pump(0.05) do end
+    p:close()
+    assert.are.equal(0, code, p.buf)
+    assert.matches("%x+: Loaded layer.*Loaded image: localhost/pod:1", p.buf)
   end)
 
   it("refuses hostile archives and stores nothing", function()

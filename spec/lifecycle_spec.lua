@@ -377,7 +377,7 @@ describe("lifecycle #root", function()
       assert.matches("^%d%d%d%d%-%d%d%-%d%dT", c.State.StartedAt)
       assert.are.equal(64 * 1024 * 1024, c.HostConfig.Resources.memory)
       assert.are.equal("none", c.HostConfig.NetworkMode)
-      assert.same({ { Type = "bind", Source = vol, Destination = "/data", RW = false, Mode = "ro" } }, c.Mounts)
+      assert.same({ { Type = "bind", Source = vol, Destination = "/data", RW = false, Mode = "ro", Propagation = "rprivate" } }, c.Mounts)
       assert.are.equal("none", c.NetworkSettings.mode)
       assert.same({ "sleep", "30" }, c.Config.process.args)
 

@@ -130,19 +130,12 @@ end)
 
 describe("managing services #root", function()
   local U = require "spec_util"
-  local state = require "ctr.state"
   local container = require "ctr.container"
   local json = require "ctr.json"
   local root
-  before_each(function()
-    root = U.tmproot()
-    state.set_root(root)
-  end)
-  after_each(function()
-    state.set_root(nil)
-    U.rm_all(root)
-    assert.are.same({}, U.cleanup(root))
-  end)
+  local fresh, done = U.api_state_root(function(r) root = r end)
+  before_each(fresh)
+  after_each(done)
 
   local function sleeper(o)
     o.image, o.detach = "busybox", true

@@ -7,7 +7,7 @@ local O = require "orch_util"
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 
-local root, container, state
+local root, container
 
 local function run(cmd, o)
   o = o or {}
@@ -29,17 +29,10 @@ end
 describe("orchestration: waiting #root", function()
   setup(function()
     container = require "ctr.container"
-    state = require "ctr.state"
   end)
-  before_each(function()
-    root = U.tmproot()
-    state.set_root(root)
-  end)
-  after_each(function()
-    state.set_root(nil)
-    U.rm_all(root)
-    U.cleanup(root)
-  end)
+  local fresh, done = U.api_state_root(function(r) root = r end)
+  before_each(fresh)
+  after_each(done)
 
   it("c:wait{timeout} gives nil, 'timeout', then the result; c:wait() the same shape", function()
     local c = run { "sleep", "30" }

@@ -210,6 +210,40 @@ describe("registry #root", function()
     assert.is_nil(core.stat(root .. "/blobs/sha256") and count(root .. "/blobs/sha256") > 0 or nil)
   end)
 
+  it("refuses a compressed layer whose content is not the config's diff_id: nothing stored", function()
+    -- an image of its own whose config claims another diff_id for its gzip layer
+    local L, b5 = tmp .. "/lay", q(tmp .. "/b5")
+    sh_ok("umoci unpack --image " .. q(L) .. ":base " .. b5 .. " >/dev/null && echo liar > " .. b5 ..
+      "/rootfs/liar && umoci repack --image " .. q(L) .. ":liar " .. b5 .. " && rm -rf " .. b5)
+    local json, http = require "ctr.json", require "ctr.http"
+    local function blob(d) return assert(core.read_file(L .. "/blobs/sha256/" .. d:sub(8))) end
+    local function put(text)
+      local d = "sha256:" .. http.sha256(text)
+      assert(core.write_file_atomic(L .. "/blobs/sha256/" .. d:sub(8), text))
+      return d, #text
+    end
+    local index = json.decode(assert(core.read_file(L .. "/index.json")))
+    local entry
+    for _, m in ipairs(index.manifests) do
+      if m.annotations["org.opencontainers.image.ref.name"] == "liar" then entry = m end
+    end
+    local man = json.decode(blob(entry.digest))
+    assert.matches("gzip", man.layers[#man.layers].mediaType)
+    local cfg = json.decode(blob(man.config.digest))
+    cfg.rootfs.diff_ids[#cfg.rootfs.diff_ids] = "sha256:" .. http.sha256("not this layer")
+    man.config.digest, man.config.size = put(json.encode(cfg))
+    entry.digest, entry.size = put(json.encode(man))
+    assert(core.write_file_atomic(L .. "/index.json", json.encode(index)))
+    skopeo("liar", "test/liar:latest")
+    local _, err, code = ctr({ "pull", reg() .. "/test/liar" })
+    assert.are_not.equal(0, code)
+    assert.matches("not the image config's diff_id", err)
+    assert.are.equal(0, count(root .. "/images"))
+    assert.are.equal(0, count(root .. "/tmp"))
+    -- the layers before the lying one may stay (verified, shared); the liar's is not there
+    assert.is_nil(core.stat(root .. "/layers/" .. man.layers[#man.layers].digest:sub(8)))
+  end)
+
   it("fails clearly for unknown images, bad references and unreachable registries", function()
     local _, err, code = ctr({ "pull", reg() .. "/test/nope" })
     assert.are_not.equal(0, code)
@@ -228,11 +262,23 @@ describe("registry #root", function()
     ctr_ok({ "run", "--name", "c1", src, "sh", "-c", "rm /etc/kept; echo changed > /etc/added" })
     ctr_ok({ "commit", "c1", dst })
     local out = ctr_ok({ "push", dst })
-    assert.matches("Pushed", out)
+    -- the commit's layer is sent (gzip); the two pulled ones are mounted from
+    -- test/app, same digests as there
+    local _, pushed = out:gsub("Pushed", "")
+    local _, mounted = out:gsub("Mounted from test/app", "")
+    assert.are.same({ 1, 2 }, { pushed, mounted })
     local digest = out:match("digest: (sha256:%x+)")
-    local info = require("ctr.json").decode(sh_ok("skopeo inspect --tls-verify=false docker://" .. dst))
+    local json = require "ctr.json"
+    local info = json.decode(sh_ok("skopeo inspect --tls-verify=false docker://" .. dst))
+    local orig = json.decode(sh_ok("skopeo inspect --tls-verify=false docker://" .. src))
     assert.are.equal(digest, info.Digest)
     assert.are.equal(3, #info.Layers)
+    assert.are.same({ orig.Layers[1], orig.Layers[2] }, { info.Layers[1], info.Layers[2] })
+    local raw = json.decode(sh_ok("skopeo inspect --raw --tls-verify=false docker://" .. dst))
+    for _, l in ipairs(raw.layers) do assert.are.equal("application/vnd.oci.image.layer.v1.tar+gzip", l.mediaType) end
+    local cfg = json.decode(sh_ok("skopeo inspect --config --raw --tls-verify=false docker://" .. dst))
+    local ocfg = json.decode(sh_ok("skopeo inspect --config --raw --tls-verify=false docker://" .. src))
+    assert.are.same({ ocfg.rootfs.diff_ids[1], ocfg.rootfs.diff_ids[2] }, { cfg.rootfs.diff_ids[1], cfg.rootfs.diff_ids[2] })
     local back = q(tmp .. "/back")
     sh_ok("rm -rf " .. back .. "* && skopeo copy -q --src-tls-verify=false docker://" .. dst .. " oci:" .. back ..
       ":1 && umoci unpack --image " .. back .. ":1 " .. back .. "-b >/dev/null")

@@ -130,7 +130,24 @@ function U.firewall()
   return table.concat(t, "\n")
 end
 
---- Remove every container of a state root (rm -f), returning what was left.
+--- For a describe of API specs: the before/after functions giving every
+-- test a fresh state root, set in ctr.state and given to set(root), and
+-- afterwards removing its containers and networks and checking nothing of
+-- it is left (U.cleanup). Use: before_each(fresh); after_each(done).
+function U.api_state_root(set)
+  local assert = require "luassert"
+  local root
+  return function()
+    root = U.tmproot()
+    require("ctr.state").set_root(root)
+    set(root)
+  end, function()
+    require("ctr.state").set_root(nil)
+    U.rm_all(root)
+    assert.are.same({}, U.cleanup(root))
+  end
+end
+
 function U.rm_all(root)
   local state = require "ctr.state"
   local container = require "ctr.container"

@@ -189,8 +189,8 @@ end
 
 -- The Lua module files gendoc reads, relative to lua/ctr: the modules and
 -- those of the packages split into a directory (lua/ctr/container/*.lua,
--- lua/ctr/network/*.lua, lua/ctr/image/*.lua, lua/ctr/repl/*.lua).
-G.LUA_SUBDIRS = { "", "container/", "network/", "image/", "repl/" }
+-- lua/ctr/network/*.lua, lua/ctr/image/*.lua, lua/ctr/repl/*.lua, lua/ctr/volume/*.lua).
+G.LUA_SUBDIRS = { "", "container/", "network/", "image/", "repl/", "volume/" }
 
 local function lua_files(srcdir)
   local t = {}

@@ -210,6 +210,7 @@ local CREATE = {
   log_files = "integer", security_opt = "list", labels = "map", ulimits = "list",
   -- options of other parts of the API, checked here once for all
   userns = "string", uidmap = "list", gidmap = "list",
+  mounts = "list", tmpfs = "list", volumes_from = "list", -- ctr.volume.mounts
   health = function(v) return v == false or type(v) == "table", "a table {cmd =, interval =, ...} or false" end,
   _aliases = { workdir = "cwd" },
 }
@@ -224,7 +225,7 @@ M.SCHEMAS = {
   ["container.list"] = { label = "string|list", all = "boolean" },
   ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd", timeout = "number" },
   ["Container:stop"] = { timeout = "number", signal = "string|integer" },
-  ["Container:remove"] = { force = "boolean" },
+  ["Container:remove"] = { force = "boolean", volumes = "boolean" },
   ["Container:wait"] = { timeout = "number" },
   ["Container:logs"] = { tail = "integer", since = "string|number", ["until"] = "string|number",
     follow = "boolean", timeout = "number" },
@@ -245,6 +246,10 @@ M.SCHEMAS = {
   ["container.events"] = { containers = "table", since = "number", all = "boolean" },
   ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
   ["Network:connect"] = { ip = "string", aliases = "list", ports = "list", ifname = "string" },
+  ["volume.create"] = { name = "string", labels = "map", driver = "string" },
+  ["volume.list"] = { filter = "table" },
+  ["volume.prune"] = { all = "boolean", filter = "table" },
+  ["Volume:remove"] = { force = "boolean" },
 }
 
 --- Check opts against the schema registered as `what` in SCHEMAS (see

@@ -61,8 +61,9 @@ end
 -- out (an fd opened before). Every path it opens, symlinks included, can
 -- only resolve to the container's own files; nodev keeps it from reading a
 -- device node the container made. close: fds the helper must not keep.
+-- cwd: the directory archived (a path inside those files; default "/").
 -- Raises on failure.
-local function helper(mnt, mount_fn, out, opts, close)
+local function helper(mnt, mount_fn, out, opts, close, cwd)
   local archive = require "ctr.archive" -- loaded before the host's tree goes away
   for _, fd in ipairs(close) do fd:close() end
   must(core.unshare("mnt"))
@@ -71,13 +72,13 @@ local function helper(mnt, mount_fn, out, opts, close)
   must(core.chdir(mnt))
   must(core.pivot_root(".", "."))
   must(core.umount2(".", "detach"))
-  must(core.chdir("/"))
+  must(core.chdir(cwd or "/"))
   must(archive.create(".", out, opts))
 end
 
 -- Start the helper: returns { pid =, err = the read end of its error pipe,
 -- mnt = its (host) mount point directory } for finish_helper.
-local function start_helper(mount_fn, out, opts, close)
+local function start_helper(mount_fn, out, opts, close, cwd)
   local mnt = state.mktemp("mnt")
   local er, ew = core.pipe()
   io.stdout:flush()
@@ -88,7 +89,7 @@ local function start_helper(mount_fn, out, opts, close)
   end
   if pid == 0 then
     close[#close + 1] = er
-    local ok, err = pcall(helper, mnt, mount_fn, out, opts, close)
+    local ok, err = pcall(helper, mnt, mount_fn, out, opts, close, cwd)
     if not ok then core.write(ew, errors.message(err)) end
     core._exit(ok and 0 or 1)
   end
@@ -129,6 +130,31 @@ function M.copy_upper(upper, dst)
   local xok, xerr = archive.extract(r, dst)
   r:close() -- a helper still writing gets EPIPE
   finish_helper(h, "copy the container's files", not xok and xerr or nil)
+  return true
+end
+
+--- Copy the directory path (absolute, in the image) of the image layers
+-- lowers (host directories, top first) into dst (a new, empty volume
+-- directory), keeping owners, modes, times, links and xattrs: what docker
+-- copies into a new volume. A helper mounts the layers read-only and nodev
+-- in its private mount namespace, pivots into them and archives path from
+-- there (its symlinks resolve inside the image, never on the host),
+-- streamed as a tar through a pipe into dst. Raises on failure.
+function M.copy_from_layers(lowers, path, dst)
+  local archive = require "ctr.archive"
+  local r, w = core.pipe()
+  local ok, h = pcall(start_helper, function(mnt)
+    if #lowers == 1 then
+      must(core.mount(lowers[1], mnt, nil, "bind,ro,nodev,nosuid,noexec"))
+    else
+      must(core.mount("overlay", mnt, "overlay", "ro,nodev,nosuid,noexec", "lowerdir=" .. table.concat(lowers, ":")))
+    end
+  end, w, nil, { r }, path)
+  w:close()
+  if not ok then r:close(); error(h, 0) end
+  local xok, xerr = archive.extract(r, dst)
+  r:close()
+  finish_helper(h, "copy the image's " .. path .. " into the volume", not xok and xerr or nil)
   return true
 end
 

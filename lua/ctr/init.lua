@@ -16,6 +16,7 @@
 --   ctr.envfile    --env-file files, read as docker reads them
 --   ctr.logs       container logs (read, follow, timestamps)
 --   ctr.commit     commit and export a container's root
+--   ctr.volume     named and anonymous volumes (create, list, inspect, remove, prune)
 --   ctr.on_exit(fn) run fn when the script ends: returns, errs, is interrupted
 --                  or calls os.exit (ctr.onexit)
 --   (and archive, net, nft, util, oci, errors, repl, pretty, seccomp, gc,
@@ -34,6 +35,7 @@ local submodules = {
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
   registry_image = true,
   userns = true, rootless = true, check = true, labels = true,
+  volume = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

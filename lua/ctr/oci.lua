@@ -242,10 +242,14 @@ local function default_mounts(o)
     end
   end
   for _, v in ipairs(o.volumes or {}) do
-    local opts = { "rbind", "rprivate" }
-    if v.ro then opts[#opts + 1] = "ro" end
-    if v.idmap then opts[#opts + 1] = "ridmap" end -- -v ...:idmap (a user namespace's)
-    m[#m + 1] = { destination = v.destination, type = "bind", source = v.source, options = opts }
+    if v.type == "tmpfs" then -- --tmpfs, --mount type=tmpfs (options checked by ctr.volume.mounts)
+      m[#m + 1] = { destination = v.destination, type = "tmpfs", source = "tmpfs", options = v.options }
+    else
+      local opts = { "rbind", v.propagation or "rprivate" }
+      if v.ro then opts[#opts + 1] = "ro" end
+      if v.idmap then opts[#opts + 1] = "ridmap" end -- -v ...:idmap (a user namespace's)
+      m[#m + 1] = { destination = v.destination, type = "bind", source = v.source, options = opts }
+    end
   end
   return m
 end

@@ -54,6 +54,15 @@ local function write(t)
   if not ok then errors.throw("system", "cannot write %s: %s", path, err) end
 end
 
+--- The registry a login/logout names: SERVER given as docker accepts it
+-- (a URL's scheme and path dropped; Docker Hub's aliases are docker.io);
+-- nil means docker.io. @return the domain
+function M.server_name(server)
+  server = (server or "docker.io"):gsub("^https?://", ""):gsub("/.*$", "")
+  if server == "index.docker.io" or server == "registry-1.docker.io" then return "docker.io" end
+  return server
+end
+
 --- Store credentials for domain (after checking them against the
 -- registry: a request that needs them must succeed). Raises on errors.
 function M.login(domain, username, password, opts)

@@ -53,6 +53,7 @@ local function check_config(cfg, n)
   if type(cfg.rootfs) ~= "table" or type(cfg.rootfs.diff_ids) ~= "table" or #cfg.rootfs.diff_ids ~= n then
     errors.throw("invalid", "the image config does not list the image's %d layers", n)
   end
+  for i = 1, n do store.check_digest(cfg.rootfs.diff_ids[i], "the config's diff_id of layer " .. i) end
 end
 
 local function compressed(path)
@@ -144,12 +145,18 @@ local function plan_oci(dir)
   return plans
 end
 
--- Unpack a plan's layers and record its image; returns {id=, tags=}.
-local function apply(plan)
+-- Unpack a plan's layers (an "unpacked" or "exists" event each) and record
+-- its image; returns {id=, tags=}.
+local function apply(plan, progress)
   local image = require "ctr.image"
   local registry = require "ctr.registry"
   local ids = {}
-  for i, l in ipairs(plan.layers) do ids[i] = store.unpack_layer(l[1], store.hex(l[2]), true) end
+  for i, l in ipairs(plan.layers) do
+    local now
+    ids[i], now = store.unpack_layer(l[1], store.hex(l[2]), true, plan.config.rootfs.diff_ids[i])
+    local st = core.stat(l[1])
+    progress { status = now and "unpacked" or "exists", digest = l[2], size = st and st.size, index = i }
+  end
   store.put_data(plan.cdata, plan.cd, "the image config")
   local tags = {}
   for _, t in ipairs(plan.tags) do
@@ -166,8 +173,9 @@ local function apply(plan)
 end
 
 --- Load the images of the archive at path (docker-archive or OCI layout
--- tar, plain or compressed; "-": standard input). opts.progress(ev): ev.status
--- "loaded", ev.id, ev.tags. Raises ("invalid" for a bad archive).
+-- tar, plain or compressed; "-": standard input). opts.progress(ev): per
+-- layer ev.status "unpacked" or "exists" (ev.digest, ev.size), per image
+-- "loaded" (ev.id, ev.tags). Raises ("invalid" for a bad archive).
 -- @return list of {id=, tags={...}}
 function M.load(path, opts)
   local progress = (opts or {}).progress or function() end
@@ -191,7 +199,7 @@ function M.load(path, opts)
     end
     local out = {}
     for i, plan in ipairs(plans) do
-      out[i] = apply(plan)
+      out[i] = apply(plan, progress)
       progress { status = "loaded", id = out[i].id, tags = out[i].tags }
     end
     return out

@@ -126,6 +126,7 @@ local function fetch_config(c, m)
     errors.throw("invalid", "the image config lists %d layers, the manifest %d", #cfg.rootfs.diff_ids, #m.layers)
   end
   for i, l in ipairs(m.layers) do -- an uncompressed layer's digest is its diff_id
+    store.check_digest(cfg.rootfs.diff_ids[i], "the config's diff_id of layer " .. i)
     if l.mediaType:match("%.tar$") and cfg.rootfs.diff_ids[i] ~= l.digest then
       errors.throw("invalid", "layer %d: its digest %s is not the config's diff_id %s", i, l.digest,
         tostring(cfg.rootfs.diff_ids[i]))
@@ -209,7 +210,7 @@ function M.pull(opts)
     local files = download(c, m, dir, progress)
     for i, l in ipairs(m.layers) do
       if files[i] then
-        store.unpack_layer(files[i], store.hex(l.digest), true)
+        store.unpack_layer(files[i], store.hex(l.digest), true, cfg.rootfs.diff_ids[i])
         core.unlink(files[i])
         progress { status = "unpacked", digest = l.digest, size = l.size, index = i }
       end

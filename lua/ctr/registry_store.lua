@@ -149,14 +149,16 @@ end
 
 --- Unpack the layer archive at path (tar: plain, gzip, zstd, ...) as layer
 -- id unless it is there already. oci: apply ".wh." whiteouts (registry
--- layers). Extraction refuses absolute paths, ".." and symlink traversal;
--- a failure leaves nothing. @return id, and whether it was unpacked now
-function M.unpack_layer(path, id, oci)
+-- layers). diff_id ("sha256:<hex>", optional): the sha256 of the layer's
+-- uncompressed tar must be this (the image config's rootfs.diff_ids entry).
+-- Extraction refuses absolute paths, ".." and symlink traversal; a failure
+-- leaves nothing. @return id, and whether it was unpacked now
+function M.unpack_layer(path, id, oci, diff_id)
   if M.has_layer(id) then return id, false end
   local archive = require "ctr.archive"
   local tmp = state.mktemp("layer")
   local ok, err = core.chmod(tmp, MODE_755)
-  if ok then ok, err = archive.extract(path, tmp, oci and { oci = true } or nil) end
+  if ok then ok, err = archive.extract(path, tmp, { oci = oci or false, diff_id = diff_id }) end
   if not ok then
     core.remove_all(tmp)
     state.release_temp(tmp)

@@ -17,7 +17,7 @@ local DEFS = {
   { nil, "rm", "flag", "Remove the container when it exits", key = "rm" },
   { "e", "env", "list", "Set environment variables (KEY=VALUE, or KEY to copy ours)", key = "env" },
   { nil, "env-file", "list", "Read environment variables from a file", key = "env_file" },
-  { "v", "volume", "list", "Bind mount a volume (HOST:CONTAINER[:ro])", key = "volumes" },
+  { "v", "volume", "list", "Bind mount a volume (HOST:CONTAINER[:ro], NAME:CONTAINER[:ro] or /CONTAINER)", key = "volumes" },
   { "w", "workdir", "string", "Working directory inside the container", key = "workdir" },
   { "u", "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])", key = "user" },
   { nil, "group-add", "list", "Add additional groups to join (gid or name in the image)", key = "group_add" },
@@ -54,6 +54,9 @@ local DEFS = {
   { nil, "no-healthcheck", "flag", "Disable any container-specified HEALTHCHECK" },
   { "l", "label", "list", "Set meta data on a container (KEY=VALUE)" },
   { nil, "label-file", "list", "Read in a line delimited file of labels" },
+  { nil, "mount", "list", "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=[,readonly])", key = "mounts" },
+  { nil, "tmpfs", "list", "Mount a tmpfs directory (/PATH[:OPTS])", key = "tmpfs" },
+  { nil, "volumes-from", "list", "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", key = "volumes_from" },
 }
 
 -- the options of run alone (create has no --detach)

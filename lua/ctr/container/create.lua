@@ -36,7 +36,7 @@ end
 -- The volumes' host directories are created when missing (as docker does).
 local function make_volume_dirs(volumes, maps)
   for _, v in ipairs(volumes) do
-    if not core.exists(v.source) then
+    if v.type == "bind" and not core.exists(v.source) then
       local ok, err = util.mkdir_p(v.source, 493)
       if not ok then errors.throw("system", "cannot create the volume directory %s: %s", v.source, err) end
       if maps then require("ctr.userns").give(v.source, maps) end -- a new one is the container's
@@ -56,6 +56,7 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
     stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg, userns = plan.maps, labels = plan.labels,
     healthcheck = plan.healthcheck,
     host = { privileged = o.privileged, read_only = o.read_only, cap_add = o.cap_add, cap_drop = o.cap_drop },
+    mounts = plan.mounts, -- docker's Mounts records (ctr.volume.mounts)
   }
 end
 
@@ -70,6 +71,7 @@ local function write_files(o, plan, id, name, dir)
   local files = spec.etc_files(dir, hostname, o)
   local dcfg = spec.docker_config(o, plan, hostname)
   dcfg.Labels = plan.labels
+  if #plan.volumes > 0 then require("ctr.volume.mounts").prepare(plan) end -- volumes found or made, sources set
   local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
   make_volume_dirs(plan.volumes, plan.maps)
   state.write_json(dir .. "/config.json", cfg, durable)
@@ -93,6 +95,7 @@ local function create_locked(o, plan)
   if not ok then
     core.remove_all(dir)
     if plan.userns then require("ctr.userns").release(id) end
+    if plan.new_volumes then require("ctr.volume.mounts").discard(plan) end
     error(cfg, 0)
   end
   local c = object.new(id, st) -- just written: no need to read them back
@@ -104,7 +107,9 @@ end
 -- run's): image, cmd (list), entrypoint, name, env (list "K=V" or map),
 -- env_file (list of paths), cwd (workdir is its older name), user,
 -- group_add, hostname, tty, interactive, labels (a table of strings),
--- volumes (list of "HOST:CTR[:ro][,idmap]"), read_only, memory, memory_swap, cpus,
+-- volumes (list of "HOST:CTR[:ro][,idmap]", "NAME:CTR[:ro]" or "/CTR"), mounts
+-- (list of docker --mount values), tmpfs (list of "/CTR[:OPTS]"), volumes_from
+-- (list of "CONTAINER[:ro|rw]"): see ctr.volume.mounts, read_only, memory, memory_swap, cpus,
 -- cpuset_cpus, pids_limit, cap_add, cap_drop, privileged, devices (list of
 -- "HOST[:CONTAINER[:PERMS]]"), network, ip, userns ("auto" or "host"),
 -- uidmap, gidmap (lists of "CONTAINER:HOST:SIZE"),

@@ -128,6 +128,16 @@ local function check_symlinks(path, lowers, what)
   end
 end
 
+--- A mount's destination in the container (a -v, --mount or --tmpfs
+-- value's, named spec in messages), checked and normalised: absolute, not
+-- "/", no "..", no symlink of the image that climbs out of its root.
+function M.mount_destination(dest, lowers, spec)
+  dest = M.clean_path(dest, "volume destination")
+  if dest == "/" then errors.throw("invalid", "invalid volume specification %q: cannot mount over /", spec) end
+  check_symlinks(dest, lowers or {}, "volume destination")
+  return dest
+end
+
 --- Parse a -v value "HOST:CTR[:OPTS]" (OPTS: ro or rw, and idmap, comma
 -- separated) into {source, destination, ro, idmap}.
 -- The host directory is created when missing (as docker does).
@@ -147,9 +157,7 @@ function M.parse_volume(spec, lowers)
   if parts[1]:sub(1, 1) ~= "/" then
     errors.throw("invalid", "invalid volume specification %q: the host path must be absolute (named volumes are not supported)", spec)
   end
-  local dest = M.clean_path(parts[2], "volume destination")
-  if dest == "/" then errors.throw("invalid", "invalid volume specification %q: cannot mount over /", spec) end
-  check_symlinks(dest, lowers or {}, "volume destination")
+  local dest = M.mount_destination(parts[2], lowers, spec)
   return { source = parts[1], destination = dest, ro = opts.ro or false, idmap = opts.idmap }
 end
 

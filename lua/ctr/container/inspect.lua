@@ -88,7 +88,10 @@ local function host_config(st, cfg, mounts)
   local bindings = {}
   for k, v in pairs(docker_ports((st.network or {}).ports)) do bindings[k] = v end
   local binds = json.array({})
-  for _, m in ipairs(mounts) do binds[#binds + 1] = m.Source .. ":" .. m.Destination .. (m.RW and "" or ":ro") end
+  for _, m in ipairs(mounts) do -- docker's: the -v binds and named volumes
+    local src = m.Type == "bind" and m.Source or (m.Type == "volume" and m.Name) or nil
+    if src then binds[#binds + 1] = src .. ":" .. m.Destination .. (m.RW == false and ":ro" or "") end
+  end
   local rp = st.restart_policy or {}
   return {
     Memory = r.memory or 0, MemorySwap = r.memory_swap or 0,
@@ -160,6 +163,7 @@ function Container:inspect()
   local function t(v) return v and util.rfc3339(v) or "0001-01-01T00:00:00Z" end
   local cfg = self:config()
   local mounts = mounts_of(cfg)
+  if st.mounts then mounts = json.array(st.mounts) end -- docker's records (ctr.volume.mounts)
   local args = json.array({})
   for i = 2, #(st.command or {}) do args[#args + 1] = st.command[i] end
   return {

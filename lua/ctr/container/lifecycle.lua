@@ -51,7 +51,7 @@ function Container:_finish(g, result)
   if not ok_rec then errors.rethrow_interrupt(recorded) end
   if not ok_rec or not recorded then return end
   local ok, herr = pcall(hooks.run, "poststop", self)
-  if self.state.auto_remove then self:remove { force = true } end
+  if self.state.auto_remove then self:remove { force = true, volumes = true } end
   if not ok then error(herr, 0) end
 end
 
@@ -225,7 +225,7 @@ end
 -- ctr.on_exit); returns c.
 function M.remove_on_exit(c)
   require("ctr.onexit").add(function()
-    if core.exists(c.dir) then c:remove { force = true } end
+    if core.exists(c.dir) then c:remove { force = true, volumes = true } end
   end)
   return c
 end

@@ -25,10 +25,13 @@ end
 
 --- Remove the container: its cgroup, network attachment and directory.
 -- A running container is refused unless opts.force (then it is killed
--- first). Safe to call again after a failure part way.
+-- first). opts.volumes: its anonymous volumes go too (docker rm -v),
+-- unless another container uses them. Safe to call again after a failure
+-- part way.
 function Container:remove(opts)
   check.self(self, Container, "remove")
-  local force = check.api("Container:remove", opts).force
+  opts = check.api("Container:remove", opts)
+  local force = opts.force
   local hok, herr = true, nil
   for _ = 1, 10 do
     if self:status() == "running" then
@@ -42,6 +45,7 @@ function Container:remove(opts)
     end
     -- under the container's lock: a concurrent start cannot slip in
     if self:_locked(self._remove_locked, self) then
+      if opts.volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
       if not hok then error(herr, 0) end
       return true
     end

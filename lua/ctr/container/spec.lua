@@ -235,7 +235,9 @@ local function image_side(o, plan)
   local icfg = img.config or {}
   plan.img, plan.lowers, plan.icfg = img, lowers, icfg
   plan.volumes = {}
-  for _, v in ipairs(o.volumes or {}) do plan.volumes[#plan.volumes + 1] = identity.parse_volume(v, lowers) end
+  if o.volumes or o.mounts or o.tmpfs or o.volumes_from or icfg.Volumes then -- loaded only when needed
+    plan.volumes = require("ctr.volume.mounts").parse(o, lowers, icfg) -- -v, --mount, --tmpfs, --volumes-from, image Volumes
+  end
   plan.uid, plan.gid, plan.home = identity.resolve_user(o.user or icfg.User, lowers)
   plan.groups = identity.resolve_groups(o.group_add, lowers)
   plan.cwd = o.cwd and identity.clean_path(o.cwd, "working directory")

@@ -67,6 +67,15 @@ local changes = {
     if not k then errors.throw("invalid", "%s", "invalid ENV change (expected ENV NAME=value): " .. a) end
     set_env(c.Env, k .. "=" .. v)
   end,
+  VOLUME = function(c, a) -- VOLUME /a /b or VOLUME ["/a", "/b"]: anonymous volumes of run
+    local list = a:match("^%s*%[") and exec_or_shell(a, "VOLUME") or {}
+    if #list == 0 then for p in a:gmatch("%S+") do list[#list + 1] = p end end
+    c.Volumes = json.object(c.Volumes or {})
+    for _, p in ipairs(list) do
+      if p:sub(1, 1) ~= "/" then errors.throw("invalid", "invalid VOLUME change %q: paths must be absolute", a) end
+      c.Volumes[p] = json.object({})
+    end
+  end,
   LABEL = function(c, a)
     local k, v = a:match("^([^=%s]+)=(.*)$")
     if not k then errors.throw("invalid", "%s", "invalid LABEL change (expected LABEL key=value): " .. a) end
@@ -77,7 +86,7 @@ local changes = {
 
 --- Apply docker --change instructions ("CMD [\"sh\"]", "CMD echo hi",
 -- "ENTRYPOINT ...", "ENV A=b", "WORKDIR /x", "USER 1000", "STOPSIGNAL
--- SIGINT", "LABEL k=v") to a copy of config. Raises on bad instructions.
+-- SIGINT", "LABEL k=v", "VOLUME /data") to a copy of config. Raises on bad instructions.
 function M.apply_changes(config, list)
   local c = M.clean(config or M.default())
   for _, ch in ipairs(list or {}) do
@@ -85,7 +94,7 @@ function M.apply_changes(config, list)
     local f = instr and changes[instr:upper()]
     if not f then
       errors.throw("invalid", "unsupported --change instruction %q (supported: CMD, ENTRYPOINT, ENV, LABEL, "
-        .. "STOPSIGNAL, USER, WORKDIR)", tostring(ch))
+        .. "STOPSIGNAL, USER, VOLUME, WORKDIR)", tostring(ch))
     end
     f(c, a)
   end
