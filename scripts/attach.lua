@@ -6,11 +6,11 @@
 -- the container's (docker's). With --sig-proxy (the default) a SIGINT or
 -- SIGTERM we get is sent to the container (which decides whether to end);
 -- --sig-proxy=false: it ends the attach only. The output is followed in the
--- container's log, which its supervisor writes. Not done: stdin. A detached
--- container's stdin is /dev/null (run -d -i does not keep it open: the
--- supervisor has no channel to take input from a client), so nothing is
--- forwarded; a container made with -i gets a one-line notice on stderr
--- (--no-stdin silences it). A container not running: one line, exit 1.
+-- container's log, which its supervisor writes. Our stdin goes to a
+-- container made with -i (its supervisor keeps its stdin open: the FIFO
+-- <dir>/stdin), unless --no-stdin; our end of input ends only the
+-- forwarding (docker's, without --sig-proxy's terminal raw mode: a
+-- terminal stays in line mode). A container not running: one line, exit 1.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
@@ -19,15 +19,30 @@ local logs = require "ctr.logs"
 local o, args = cli.parse({ ... }, {
   { nil, "no-stdin", "flag", "Do not attach STDIN" },
   { nil, "sig-proxy", "flag", "Proxy all received signals to the process (default true; --sig-proxy=false)" },
-  { nil, "detach-keys", "string", "Accepted for compatibility (there is no stdin to read them from)" },
+  { nil, "detach-keys", "string", "Accepted for compatibility (not read: end the attach with a signal)" },
 }, { usage = "attach [OPTIONS] CONTAINER", description = "Attach local standard input, output, and error streams to a running container.",
      command = "attach" })
 if #args ~= 1 then errors.raise(1, "\"attach\" requires exactly 1 argument.\nSee 'luac-ctr attach --help'.") end
 local c = container.must_get(args[1], 1)
 if not c:running() then errors.raise(1, "You cannot attach to a stopped container, start it first") end
-if c.state.interactive and not o.no_stdin then
-  io.stderr:write("luac-ctr: attach: stdin is not forwarded: a detached container's stdin is closed\n")
+-- our stdin to the container's (a child process copies it, so that the
+-- output is followed meanwhile); returns the child's pid
+local function forward_stdin()
+  local core = require "ctr.core"
+  local fifo, err = core.open(c.dir .. "/stdin", "wronly,cloexec,nofollow")
+  if not fifo then errors.raise(1, "cannot attach to the stdin of %s: %s", args[1], err) end
+  local pid = core.fork()
+  if pid == 0 then
+    core.signals_reset() -- a signal ends the forwarding quietly
+    while true do
+      local s = core.read(0, 65536)
+      if not s or s == "" or not core.write(fifo, s) then core._exit(0) end
+    end
+  end
+  fifo:close()
+  return pid
 end
+local forwarder = c.state.interactive and not o.no_stdin and forward_stdin() or nil
 local proxy = o.sig_proxy ~= false
 
 io.stdout:setvbuf("line")
@@ -49,4 +64,9 @@ while true do
   if c:running() then c:kill(sig) else break end
 end
 io.stdout:flush()
+if forwarder then
+  local core = require "ctr.core"
+  core.kill(forwarder, "KILL")
+  core.waitpid(forwarder)
+end
 os.exit(c:exit_code() or 0)

@@ -291,6 +291,24 @@ describe("attach", function()
     assert.are.equal("exited 7\n", ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "t"))
   end)
 
+  it("forwards stdin to a container run with -d -i, whose stdin stays open", function()
+    ok("run", "-d", "-i", "--network", "none", "--name", "i", "busybox", "sh", "-c",
+      "read a; echo \"first $a\"; read b; echo \"second $b\"; exit 5")
+    require("ctr.core").sleep(0.3)
+    assert.are.equal("running\n", ok("inspect", "-f", "{{.State.Status}}", "i")) -- its stdin did not end
+    local out, err, code = U.ctr(root, { "attach", "i" }, { stdin = "x\ny\n" })
+    assert.are.equal(5, code, err)
+    assert.are.equal("first x\nsecond y\n", out)
+    -- --no-stdin: nothing is forwarded
+    ok("run", "-d", "-i", "--network", "none", "--name", "j", "busybox", "sh", "-c", "read a; echo \"got $a\"")
+    local p = io.popen(("echo data | LUAC_CTR_ROOT=%s %s attach --no-stdin j; echo rc=$?"):format(U.q(root), U.q(U.launcher)))
+    require("ctr.core").sleep(1)
+    assert.are.equal("running\n", ok("inspect", "-f", "{{.State.Status}}", "j"))
+    ok("stop", "-t", "1", "j")
+    assert.are.equal("rc=137\n", p:read("a"))
+    p:close()
+  end)
+
   it("--sig-proxy=false: a signal ends the attach, not the container; a stopped one cannot be attached", function()
     ok("run", "-d", "--network", "none", "--name", "u", "busybox", "sh", "-c", "while :; do echo tick; sleep 0.2; done")
     local p = U.pty(root, { "attach", "--sig-proxy=false", "u" })
