@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -344,6 +345,32 @@ static int l_seccomp_compile(lua_State *L) {
   return 1;
 }
 
+/***
+ * core.seccomp_load(bpf) -> true | nil, err, errno
+ * Confine the calling process (and its future children) with a BPF program
+ * from core.seccomp_compile, setting no_new_privs first. For a helper
+ * that is about to enter a hostile tree (docker cp's): irrevocable.
+ */
+static int l_seccomp_load(lua_State *L) {
+  size_t len;
+  const char *bpf = luaL_checklstring(L, 1, &len);
+  size_t count = len / sizeof(struct sock_filter);
+  if (len % sizeof(struct sock_filter) != 0 || count == 0 || count > BPF_MAXINSNS)
+    return luaL_error(L, "bad seccomp program: %d bytes is not a BPF program", (int)len);
+  struct sock_filter *insns = lua_newuserdatauv(L, len, 0);
+  memcpy(insns, bpf, len);
+  ctr_seccomp_prog_t p = {.insns = insns, .len = (unsigned short)count, .flags = 0};
+  ctr_error_t err;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    ctr_fail_errno(&err, "set no_new_privs");
+    return lctr_pusherr(L, &err);
+  }
+  if (ctr_seccomp_load(&p, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* ---- mounts -------------------------------------------------------------------- */
 
 static const lctr_flag_t mount_opts[] = {{"ro", MS_RDONLY},         {"nosuid", MS_NOSUID},
@@ -645,7 +672,9 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * (linux.seccomp compiled before: core.seccomp_compile), start_fifo=path
  * (luac-runc: after proc:start() returns the child, set up, blocks opening
  * this fifo for writing and execs once someone reads it), preserve_fds=N
- * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds)}. The child waits
+ * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds), init=true
+ * (docker's --init: the process stays as PID 1, reaping and forwarding
+ * signals to a child that execs the command: core/init.h)}. The child waits
  * until proc:start(); in between, attach proc.pid to networks.
  */
 static int l_spawn(lua_State *L) {
@@ -668,6 +697,7 @@ static int l_spawn(lua_State *L) {
     c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
     luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
                   "preserve_fds must be from 0 to 1024");
+    c->init = lctr_optfield_boolean(L, 2, "init", false);
   }
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the cgroup to clone into");
@@ -1007,6 +1037,7 @@ LCTR_AREA_DECL(container) {
                                  {"exec_in", l_exec_in},
                                  {"timestamp", l_timestamp},
                                  {"seccomp_compile", l_seccomp_compile},
+                                 {"seccomp_load", l_seccomp_load},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
   const struct scmp_version *v = seccomp_version(); /* core.libseccomp_version: "2.5.4" */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fd.h"
 #include "porthold.h"
@@ -365,10 +366,11 @@ static int l_unix_accept(lua_State *L) {
 }
 
 /***
- * core.port_hold(ip, port, proto) -> sock | nil, err, errno
+ * core.port_hold(ip, port, proto) -> sock, port | nil, err, errno
  * Reserve host port ip:port/proto ("tcp" or "udp") for a published port: a
  * close-on-exec socket bound there (TCP: not listening) to keep open for the
- * container's life. Fails with EADDRINUSE when the port is taken.
+ * container's life. Fails with EADDRINUSE when the port is taken. Port 0:
+ * a free port the kernel chooses (-P); the port bound is the second result.
  */
 static int l_port_hold(lua_State *L) {
   ctr_error_t err;
@@ -377,7 +379,16 @@ static int l_port_hold(lua_State *L) {
     return luaL_argerror(L, 3, "\"tcp\" or \"udp\" expected");
   int fd = ctr_port_hold(luaL_checkstring(L, 1), (int)luaL_checkinteger(L, 2),
                          strcmp(proto, "udp") == 0, &err);
-  return push_sock(L, fd, &err);
+  if (fd < 0)
+    return lctr_pusherr(L, &err);
+  int port = ctr_sock_port(fd, &err);
+  if (port < 0) {
+    close(fd);
+    return lctr_pusherr(L, &err);
+  }
+  push_sock(L, fd, &err);
+  lua_pushinteger(L, port);
+  return 2;
 }
 
 static const luaL_Reg funcs[] = {{"unix_connect", l_unix_connect},

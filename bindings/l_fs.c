@@ -122,6 +122,18 @@ static int l_lchown(lua_State *L) {
   return ok_or_err(L, ctr_fs_chown(p, u, g, 1, &err), &err);
 }
 
+/***
+ * core.set_mtime(path, mtime_ns) -> true | nil, err, errno
+ * Set the modification time of path (a symlink itself, not its target) to
+ * mtime_ns nanoseconds since the epoch (stat's mtime_ns); atime unchanged.
+ */
+static int l_set_mtime(lua_State *L) {
+  ctr_error_t err;
+  const char *p = luaL_checkstring(L, 1);
+  int64_t ns = (int64_t)luaL_checkinteger(L, 2);
+  return ok_or_err(L, ctr_fs_set_mtime(p, ns, &err), &err);
+}
+
 #define SETI(name, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, name))
 
 static void push_stat(lua_State *L, const struct stat *st) {
@@ -531,6 +543,7 @@ LCTR_AREA_DECL(fs) {
                                  {"removexattr", l_removexattr},
                                  {"read_in_root", l_read_in_root},
                                  {"read_in_layers", l_read_in_layers},
+                                 {"set_mtime", l_set_mtime},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

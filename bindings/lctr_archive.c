@@ -95,6 +95,60 @@ static int l_create(lua_State *L) {
   return 1;
 }
 
+/***
+ * archive.copy_out(src, fd [, {name=nil, follow=false}]) -> true, bytes | nil, err, errno
+ * Write src (a file, a directory tree, a symlink...) as a pax tar archive to
+ * fd (docker cp's stream): src itself is the entry name and what is below
+ * it name/...; without name only what is below src (cp SRC/. DST). follow:
+ * src is followed when it is a symlink (cp -L); nothing below is followed.
+ * bytes: the size of the stream written.
+ */
+static int l_copy_out(lua_State *L) {
+  ctr_error_t err;
+  const char *src = luaL_checkstring(L, 1);
+  int fd = lctr_checkfd(L, 2);
+  ctr_archive_copy_t c = {.uid = -1, .gid = -1};
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    c.name = lctr_optfield_string(L, 3, "name", NULL);
+    c.follow = lctr_optfield_boolean(L, 3, "follow", 0);
+  }
+  if (ctr_archive_copy_out(src, fd, &c, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  lua_pushinteger(L, (lua_Integer)c.bytes);
+  return 2;
+}
+
+/***
+ * archive.copy_in(fd, dest_dir [, {uid=-1, gid=-1, shift=0, nodev=false, nosuid=false}]) -> true, bytes | nil, err, errno
+ * Extract the tar archive read from fd into dest_dir as archive.extract
+ * does (no absolute paths, no "..", nothing through a symlink), every
+ * entry's owner set to uid/gid (-1: the archive's) and then shifted by
+ * shift (a user namespace's base, may be negative); nodev: a device node
+ * in the archive is an error; nosuid: setuid and setgid bits are dropped.
+ * bytes: the size of the stream read.
+ */
+static int l_copy_in(lua_State *L) {
+  ctr_error_t err;
+  int fd = lctr_checkfd(L, 1);
+  const char *dest = luaL_checkstring(L, 2);
+  ctr_archive_copy_t c = {.uid = -1, .gid = -1};
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    c.uid = lctr_optfield_integer(L, 3, "uid", -1);
+    c.gid = lctr_optfield_integer(L, 3, "gid", -1);
+    c.shift = lctr_optfield_integer(L, 3, "shift", 0);
+    c.nodev = lctr_optfield_boolean(L, 3, "nodev", 0);
+    c.nosuid = lctr_optfield_boolean(L, 3, "nosuid", 0);
+  }
+  if (ctr_archive_copy_in(fd, dest, &c, &err) < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, 1);
+  lua_pushinteger(L, (lua_Integer)c.bytes);
+  return 2;
+}
+
 static int list_one(const ctr_archive_entry_t *e, void *ctx) {
   lua_State *L = ctx;
   lua_createtable(L, 0, 10);
@@ -140,11 +194,9 @@ static int l_list(lua_State *L) {
 }
 
 int luaopen_ctr_archive(lua_State *L) {
-  static const luaL_Reg fns[] = {{"extract", l_extract},
-                                 {"digest", l_digest},
-                                 {"create", l_create},
-                                 {"list", l_list},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"extract", l_extract},   {"digest", l_digest},   {"create", l_create}, {"list", l_list},
+      {"copy_out", l_copy_out}, {"copy_in", l_copy_in}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -155,8 +155,28 @@ static int oci_whiteout(struct archive_entry *e, ctr_error_t *err) {
   return 0;
 }
 
+/* Owners and device nodes of an entry extracted by ctr_archive_copy_in. */
+static int adjust_entry(struct archive_entry *e, const ctr_archive_copy_t *c, ctr_error_t *err) {
+  const char *name = archive_entry_pathname(e);
+  mode_t t = archive_entry_filetype(e);
+  if (c->nodev && (t == AE_IFCHR || t == AE_IFBLK))
+    return ctr_fail(err, EPERM, "refusing device node %s", name);
+  int64_t uid = c->uid >= 0 ? c->uid : archive_entry_uid(e);
+  int64_t gid = c->gid >= 0 ? c->gid : archive_entry_gid(e);
+  uid += c->shift;
+  gid += c->shift;
+  if (uid < 0 || gid < 0 || uid > 0xfffffffe || gid > 0xfffffffe)
+    return ctr_fail(err, ERANGE, "owner %lld:%lld of %s is out of range", (long long)uid,
+                    (long long)gid, name);
+  archive_entry_set_uid(e, uid);
+  archive_entry_set_gid(e, gid);
+  if (c->nosuid)
+    archive_entry_set_perm(e, archive_entry_perm(e) & ~(mode_t)(S_ISUID | S_ISGID));
+  return 0;
+}
+
 static int copy_entries(struct archive *in, struct archive *out, const char *tarball,
-                        unsigned flags, ctr_error_t *err) {
+                        unsigned flags, const ctr_archive_copy_t *c, ctr_error_t *err) {
   for (;;) {
     struct archive_entry *e;
     int r = archive_read_next_header(in, &e);
@@ -169,6 +189,8 @@ static int copy_entries(struct archive *in, struct archive *out, const char *tar
       return ctr_error_wrap(err, "extract %s", tarball);
     if (wh > 0)
       continue;
+    if (c != NULL && adjust_entry(e, c, err) < 0)
+      return ctr_error_wrap(err, "extract %s", tarball);
     const char *name = archive_entry_pathname(e);
     if (archive_write_header(out, e) < ARCHIVE_WARN)
       return fail_ar(err, out, "refusing entry", name);
@@ -181,12 +203,13 @@ static int copy_entries(struct archive *in, struct archive *out, const char *tar
 
 /* Extract relative to the current directory. All of libarchive's disk work
  * (including the deferred directory fixups at close) happens in here. */
-static int extract_here(struct archive *in, const char *tarball, unsigned flags, ctr_error_t *err) {
+static int extract_here(struct archive *in, const char *tarball, unsigned flags,
+                        const ctr_archive_copy_t *c, ctr_error_t *err) {
   cleanup_awrite struct archive *out = archive_write_disk_new();
   if (out == NULL)
     return ctr_fail(err, ENOMEM, "extract %s", tarball);
   archive_write_disk_set_options(out, EXTRACT_FLAGS);
-  if (copy_entries(in, out, tarball, flags, err) < 0)
+  if (copy_entries(in, out, tarball, flags, c, err) < 0)
     return -1;
   if (archive_write_close(out) < ARCHIVE_WARN)
     return fail_ar(err, out, "finish extracting", tarball);
@@ -195,13 +218,13 @@ static int extract_here(struct archive *in, const char *tarball, unsigned flags,
 
 /* Extract from in (named name in messages) into dest. */
 static int extract_into(struct archive *in, const char *name, const char *dest, unsigned flags,
-                        ctr_error_t *err) {
+                        const ctr_archive_copy_t *c, ctr_error_t *err) {
   cleanup_fd int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cwd < 0)
     return ctr_fail_errno(err, "extract %s: open the current directory", name);
   if (chdir(dest) < 0)
     return ctr_fail_errno(err, "extract %s: chdir %s", name, dest);
-  int r = extract_here(in, name, flags, err);
+  int r = extract_here(in, name, flags, c, err);
   if (fchdir(cwd) < 0 && r == 0)
     return ctr_fail_errno(err, "extract %s: return to the previous directory", name);
   if (r < 0)
@@ -213,7 +236,7 @@ int ctr_archive_extract(const char *tarball, const char *dest, ctr_error_t *err)
   cleanup_aread struct archive *in = open_reader(tarball, -1, err);
   if (in == NULL)
     return -1;
-  return extract_into(in, tarball, dest, 0, err);
+  return extract_into(in, tarball, dest, 0, NULL, err);
 }
 
 /* ---- a layer checked against its diff_id --------------------------------------- */
@@ -297,7 +320,8 @@ static int extract_verified(const char *tarball, const char *dest, unsigned flag
   archive_read_support_format_tar(in);
   if (archive_read_open(in, &src, NULL, digest_read, NULL) != ARCHIVE_OK)
     return fail_ar(err, in, "open", tarball);
-  if (extract_into(in, tarball, dest, flags, err) < 0 || digest_rest(in, &src, tarball, err) < 0)
+  if (extract_into(in, tarball, dest, flags, NULL, err) < 0 ||
+      digest_rest(in, &src, tarball, err) < 0)
     return -1;
   char hex[65];
   if (ctr_sha256_final(md, hex, err) < 0)
@@ -328,14 +352,23 @@ int ctr_archive_extract_layer(const char *tarball, const char *dest, unsigned fl
   cleanup_aread struct archive *in = open_reader(tarball, -1, err);
   if (in == NULL)
     return -1;
-  return extract_into(in, tarball, dest, flags, err);
+  return extract_into(in, tarball, dest, flags, NULL, err);
 }
 
 int ctr_archive_extract_fd(int fd, const char *dest, ctr_error_t *err) {
   cleanup_aread struct archive *in = open_reader(NULL, fd, err);
   if (in == NULL)
     return -1;
-  return extract_into(in, "the archive stream", dest, 0, err);
+  return extract_into(in, "the archive stream", dest, 0, NULL, err);
+}
+
+int ctr_archive_copy_in(int fd, const char *dest, ctr_archive_copy_t *c, ctr_error_t *err) {
+  cleanup_aread struct archive *in = open_reader(NULL, fd, err);
+  if (in == NULL)
+    return -1;
+  int r = extract_into(in, "the archive stream", dest, 0, c, err);
+  c->bytes = archive_filter_bytes(in, -1);
+  return r;
 }
 
 /* ---- create --------------------------------------------------------------------- */
@@ -467,8 +500,19 @@ static int write_oci(struct archive *out, struct archive_entry *e, ctr_error_t *
   return write_marker(out, e, dir, WH_OPAQUE, err) < 0 ? -1 : 1;
 }
 
-static int write_tree(struct archive *disk, struct archive *out, const char *src, unsigned flags,
-                      ctr_error_t *err) {
+/* The archive path of rel (relative to the source): prefix/rel, prefix for
+ * the source itself; NULL when the source itself is not archived. */
+static char *entry_path(const char *prefix, const char *rel) {
+  char *p = NULL;
+  if (prefix == NULL || *prefix == '\0')
+    return *rel ? strdup(rel) : NULL;
+  if (asprintf(&p, "%s%s%s", prefix, *rel ? "/" : "", rel) < 0)
+    return NULL;
+  return p;
+}
+
+static int write_tree(struct archive *disk, struct archive *out, const char *src,
+                      const char *prefix, unsigned flags, ctr_error_t *err) {
   cleanup_resolver struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
   if (lr == NULL)
     return ctr_fail(err, ENOMEM, "archive %s", src);
@@ -484,9 +528,12 @@ static int write_tree(struct archive *disk, struct archive *out, const char *src
       return fail_ar(err, disk, "read", src);
     archive_read_disk_descend(disk);
     const char *rel = relative(archive_entry_pathname(e), src, srclen);
-    if (rel == NULL || *rel == '\0' || skip_entry(e, flags))
+    if (rel == NULL || skip_entry(e, flags))
       continue;
-    archive_entry_copy_pathname(e, rel);
+    cleanup_free char *path = entry_path(prefix, rel);
+    if (path == NULL)
+      continue;
+    archive_entry_copy_pathname(e, path);
     int done = (flags & CTR_ARCHIVE_OCI) ? write_oci(out, e, err) : 0;
     if (done < 0)
       return -1;
@@ -522,7 +569,7 @@ static struct archive *open_writer(const char *tarball, int fd, unsigned flags, 
 /* Write the tree src into out (numeric owners only: no name lookups, which
  * would read the passwd and group files of whatever root we are in). */
 static int create_into(struct archive *out, const char *src_in, const char *name, unsigned flags,
-                       ctr_error_t *err) {
+                       const ctr_archive_copy_t *c, ctr_error_t *err) {
   cleanup_free char *src = strdup(src_in);
   if (src == NULL)
     return ctr_fail_errno(err, "archive %s", src_in);
@@ -531,12 +578,15 @@ static int create_into(struct archive *out, const char *src_in, const char *name
   cleanup_aread struct archive *disk = archive_read_disk_new();
   if (disk == NULL)
     return ctr_fail(err, ENOMEM, "archive %s", src);
-  archive_read_disk_set_symlink_physical(disk);
+  if (c != NULL && c->follow)
+    archive_read_disk_set_symlink_hybrid(disk);
+  else
+    archive_read_disk_set_symlink_physical(disk);
   archive_read_disk_set_behavior(disk,
                                  ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_FFLAGS);
   if (archive_read_disk_open(disk, src) != ARCHIVE_OK)
     return fail_ar(err, disk, "open", src);
-  if (write_tree(disk, out, src, flags, err) < 0)
+  if (write_tree(disk, out, src, c ? c->name : NULL, flags, err) < 0)
     return ctr_error_wrap(err, "archive %s into %s", src, name);
   if (archive_write_close(out) != ARCHIVE_OK)
     return fail_ar(err, out, "finish", name);
@@ -547,14 +597,23 @@ int ctr_archive_create(const char *src, const char *tarball, unsigned flags, ctr
   cleanup_awrite struct archive *out = open_writer(tarball, -1, flags, err);
   if (out == NULL)
     return -1;
-  return create_into(out, src, tarball, flags, err);
+  return create_into(out, src, tarball, flags, NULL, err);
 }
 
 int ctr_archive_create_fd(const char *src, int fd, unsigned flags, ctr_error_t *err) {
   cleanup_awrite struct archive *out = open_writer(NULL, fd, flags, err);
   if (out == NULL)
     return -1;
-  return create_into(out, src, "the archive stream", flags, err);
+  return create_into(out, src, "the archive stream", flags, NULL, err);
+}
+
+int ctr_archive_copy_out(const char *src, int fd, ctr_archive_copy_t *c, ctr_error_t *err) {
+  cleanup_awrite struct archive *out = open_writer(NULL, fd, 0, err);
+  if (out == NULL)
+    return -1;
+  int r = create_into(out, src, "the archive stream", 0, c, err);
+  c->bytes = archive_filter_bytes(out, -1);
+  return r;
 }
 
 /* ---- list ------------------------------------------------------------------------ */

@@ -54,6 +54,26 @@ int ctr_archive_create(const char *src, const char *tarball, unsigned flags, ctr
  * gets only that tree, whatever its symlinks point to. */
 int ctr_archive_create_fd(const char *src, int fd, unsigned flags, ctr_error_t *err);
 
+/* Options of ctr_archive_copy_out and ctr_archive_copy_in (docker cp). */
+typedef struct ctr_archive_copy {
+  const char *name; /* copy_out: the archive's name of src itself; NULL or "": only its contents */
+  int follow;       /* copy_out: src is followed when it is a symlink (cp -L) */
+  int64_t uid, gid; /* copy_in: the owner of every entry; -1: the archive's */
+  int64_t shift;    /* copy_in: added to every owner id (a user namespace's base; may be < 0) */
+  int nodev;        /* copy_in: a device node in the archive is an error */
+  int nosuid;       /* copy_in: setuid and setgid bits are dropped */
+  int64_t bytes;    /* out: the size of the tar stream written or read */
+} ctr_archive_copy_t;
+
+/* Write src (a file or a tree) as a pax tar archive to fd, its entries named
+ * c->name and c->name/... (NULL or "": src's contents only). Opens nothing
+ * but src and what is below it (src itself is followed with c->follow). */
+int ctr_archive_copy_out(const char *src, int fd, ctr_archive_copy_t *c, ctr_error_t *err);
+
+/* Extract the archive read from fd into dest as ctr_archive_extract does,
+ * owners set and shifted and device nodes refused as c says. */
+int ctr_archive_copy_in(int fd, const char *dest, ctr_archive_copy_t *c, ctr_error_t *err);
+
 /* One entry of a listing. */
 typedef struct ctr_archive_entry {
   const char *path;     /* valid during the callback only */

@@ -70,6 +70,19 @@ int ctr_fs_chown(const char *path, uid_t uid, gid_t gid, int nofollow, ctr_error
   return 0;
 }
 
+int ctr_fs_set_mtime(const char *path, int64_t mtime_ns, ctr_error_t *err) {
+  struct timespec ts[2] = {
+      {.tv_sec = 0, .tv_nsec = UTIME_OMIT},
+      {.tv_sec = (time_t)(mtime_ns / 1000000000), .tv_nsec = (long)(mtime_ns % 1000000000)}};
+  if (ts[1].tv_nsec < 0) {
+    ts[1].tv_sec -= 1;
+    ts[1].tv_nsec += 1000000000;
+  }
+  if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+    return ctr_fail_errno(err, "utimensat %s (set its mtime)", path);
+  return 0;
+}
+
 int ctr_fs_stat(const char *path, struct stat *st, int nofollow, ctr_error_t *err) {
   int r = nofollow ? lstat(path, st) : stat(path, st);
   if (r < 0)

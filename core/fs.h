@@ -20,6 +20,9 @@ int ctr_fs_link(const char *target, const char *path, ctr_error_t *err);
 int ctr_fs_chmod(const char *path, mode_t mode, ctr_error_t *err);
 /* chown(2), or lchown(2) when nofollow. */
 int ctr_fs_chown(const char *path, uid_t uid, gid_t gid, int nofollow, ctr_error_t *err);
+/* Set the modification time of path (not following a final symlink) to
+ * mtime_ns nanoseconds since the epoch; its access time is left alone. */
+int ctr_fs_set_mtime(const char *path, int64_t mtime_ns, ctr_error_t *err);
 /* stat(2), or lstat(2) when nofollow. */
 int ctr_fs_stat(const char *path, struct stat *st, int nofollow, ctr_error_t *err);
 

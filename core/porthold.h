@@ -13,7 +13,12 @@
 #include "error.h"
 
 /* A close-on-exec IPv4 socket (udp != 0: datagram, else stream) bound to
- * ip:port without SO_REUSEADDR. Returns the fd. */
+ * ip:port without SO_REUSEADDR (port 0: a free port, as docker's -P).
+ * Returns the fd. */
 int ctr_port_hold(const char *ip, int port, int udp, ctr_error_t *err);
+
+/* The local port an IPv4 socket is bound to (-P: the one the kernel chose
+ * for a bind to port 0). */
+int ctr_sock_port(int fd, ctr_error_t *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "init.h"
 #include "keyring.h"
 #include "sysctl.h"
 #include "rootfs.h"
@@ -239,6 +240,8 @@ void ctr_exec_search(char **argv, char **env, ctr_error_t *err) {
 static int join_namespaces(const ctr_spawn_cfg_t *cfg, ctr_error_t *err) {
   for (size_t i = 0; i < cfg->njoin_ns; i++) {
     const char *path = cfg->join_ns[i].path;
+    if (cfg->join_ns[i].type == CLONE_NEWPID)
+      continue; /* we were cloned into it (clone_in_pidns) */
     cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       return ctr_fail_errno(err, "open namespace %s", path);
@@ -456,6 +459,11 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
       fail_to_stderr(&err, 125);
     ctr_child_fail(sync_fd, &err, 125);
   }
+  if (cfg->init && ctr_init_fork(sync_fd, cfg->proc.terminal, &err) < 0) {
+    if (sync_fd < 0)
+      fail_to_stderr(&err, 125);
+    ctr_child_fail(sync_fd, &err, 125);
+  }
   ctr_exec_guarded(cfg->proc.argv, cfg->proc.env, sealed, sync_fd, &err);
   if (sync_fd < 0)
     fail_to_stderr(&err, err.errnum == ENOENT ? 127 : 126);
@@ -495,6 +503,42 @@ int ctr_close_leaked_fds(ctr_error_t *err) {
   return ctr_close_leaked_fds_from(3, err);
 }
 
+/* A pid namespace to join is the child's from birth (setns of a pid
+ * namespace applies to the caller's later children only): the caller joins
+ * it for its children for the clone, then returns to its own. */
+static pid_t clone_in_pidns(const ctr_spawn_cfg_t *cfg, uint64_t flags, int *pidfd,
+                            ctr_error_t *err) {
+  const char *path = NULL;
+  for (size_t i = 0; i < cfg->njoin_ns; i++)
+    if (cfg->join_ns[i].type == CLONE_NEWPID)
+      path = cfg->join_ns[i].path;
+  if (!path)
+    return clone3_pidfd(flags, cfg->cgroup_into_fd, pidfd, err);
+  cleanup_fd int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  if (own < 0)
+    return ctr_fail_errno(err, "open /proc/self/ns/pid");
+  cleanup_fd int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0)
+    return ctr_fail_errno(err, "open the pid namespace %s", path);
+  if (setns(target, CLONE_NEWPID) < 0)
+    return ctr_fail_errno(err, "setns the pid namespace %s", path);
+  pid_t pid = clone3_pidfd(flags & ~(uint64_t)CLONE_NEWPID, cfg->cgroup_into_fd, pidfd, err);
+  if (pid == 0)
+    return 0;
+  if (setns(own, CLONE_NEWPID) < 0) { /* never expected: our own namespace */
+    int e = errno;
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      close(*pidfd);
+    }
+    errno = e;
+    return ctr_fail_errno(err, "setns back to our own pid namespace");
+  }
+  return pid;
+}
+
 int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -503,7 +547,7 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
   bool sealed = ctr_running_sealed(); /* checked here, on the host (execguard.h) */
   bool rootless = geteuid() != 0;
   uint64_t flags = (uint64_t)(unsigned)cfg->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
-  pid_t pid = clone3_pidfd(flags, cfg->cgroup_into_fd, &pidfd, err);
+  pid_t pid = clone_in_pidns(cfg, flags, &pidfd, err);
   if (pid < 0) {
     close(sv[0]);
     close(sv[1]);

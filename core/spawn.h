@@ -130,6 +130,10 @@ typedef struct ctr_spawn_cfg {
   /* runc's --preserve-fds: fds 3 .. 3+preserve_fds-1 of the caller are passed
    * to the container's process as they are (all must be open) */
   int preserve_fds;
+
+  /* docker run --init: PID 1 stays as a reaper and signal forwarder, its
+   * child execs the process (init.h) */
+  bool init;
 } ctr_spawn_cfg_t;
 
 typedef struct ctr_spawned {

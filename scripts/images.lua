@@ -11,7 +11,7 @@ local errors = require "ctr.errors"
 
 local opts, args = cli.parse({ ... }, {
   { "q", "quiet", "flag", "Only show image IDs" },
-  { "a", "all", "flag", "Show all images (accepted for compatibility)" },
+  { "a", "all", "flag", "Show all images (default hides the intermediate images of builds)" },
   { nil, "no-trunc", "flag", "Don't truncate output" },
   { nil, "digests", "flag", "Show digests" },
   { nil, "format", "string", "Format output: json, or a template like '{{.Repository}}:{{.Tag}}' ('table ...': with a header)" },
@@ -34,6 +34,7 @@ local function digest_of(img, name)
 end
 local ids, records = {}, {}
 for _, img in ipairs(image.list()) do
+  if img.build_step and #img.repo_tags == 0 and not opts.all then goto continue end -- a build's intermediate image (-a shows it)
   local tags = {}
   for _, t in ipairs(img.repo_tags) do
     local n, tg = t:match("^(.*):([^:/]*)$")
@@ -53,6 +54,7 @@ for _, img in ipairs(image.list()) do
       }
     end
   end
+  ::continue::
 end
 
 -- docker's fields of an images template and their column titles

@@ -5,7 +5,7 @@
 -- IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES. The status is checked
 -- against the kernel (pid and its start time): a container whose process
 -- died is shown exited even if nothing recorded it. Filters: name=SUBSTRING,
--- status=created|running|exited|dead, id=PREFIX, label=KEY or label=KEY=VALUE;
+-- status=created|running|paused|exited|dead, id=PREFIX, label=KEY or label=KEY=VALUE;
 -- the same key repeated matches any of its values (label: all of them),
 -- different keys must all match. --format json prints
 -- one JSON object per line; a template like '{{.ID}} {{.Names}}' prints
@@ -42,17 +42,23 @@ local function ports_of(st)
   return table.concat(out, ", ")
 end
 
-local function status_text(c, status, now)
-  if status == "running" then
+local status_text
+function status_text(c, status, now)
+  if status == "running" or status == "paused" then
     local h = c.state.healthcheck and c.state.health
     local tag = h and (h.status == "starting" and " (health: starting)" or (" (" .. tostring(h.status) .. ")")) or ""
+    if c:paused() then tag = " (Paused)" .. tag end
     return "Up " .. util.human_duration(now - (c.state.started_at or now)) .. tag
   end
   if status == "exited" then
     local code = c:exit_code() -- may refresh c.state: read the times after it
+    if c:status() == "restarting" then return status_text(c, "restarting", now) end -- just recorded
     return ("Exited (%d) %s ago"):format(code, util.human_duration(now - (c.state.finished_at or now)))
   end
   if status == "dead" then return "Dead" end
+  if status == "restarting" then
+    return ("Restarting (%d) %s ago"):format(c.state.exit_code or 0, util.human_duration(now - (c.state.finished_at or now)))
+  end
   return "Created"
 end
 
@@ -60,6 +66,7 @@ end
 local function row_of(c, o, now)
   local st = c.state
   local status = c:status()
+  if status == "running" and c:paused() then status = "paused" end
   local cmd = table.concat(st.command or {}, " ")
   return {
     ID = o.no_trunc and c.id or util.short_id(c.id),
@@ -132,7 +139,8 @@ local now = util.now()
 local list = {}
 for _, c in ipairs(container.list()) do
   local status = c:status()
-  local shown = o.all or status == "running" or (filters.status ~= nil)
+  if status == "running" and c:paused() then status = "paused" end
+  local shown = o.all or status == "running" or status == "paused" or status == "restarting" or (filters.status ~= nil)
   if shown and matches(filters, c, status) then list[#list + 1] = c end
 end
 -- newest first: created is in seconds; ties are ordered by the time the

@@ -25,5 +25,5 @@ if o.attach or o.interactive then
 end
 errors.each(args, function(ref)
   local c = container.must_get(ref, 1)
-  if not c:running() then c:start { detach = true } end
+  if not c:running() and c:status() ~= "restarting" then c:start { detach = true } end -- docker: already running
 end)

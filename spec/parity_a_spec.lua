@@ -141,6 +141,31 @@ describe("docker parity A #root", function()
       assert.equal(1, code, out .. err)
       assert.matches("the input device is not a TTY", err, 1, true)
     end)
+
+    -- A SIGKILLed exec -t client: its terminal closes, the exec'd shell gets
+    -- SIGHUP and dies; the shell itself is the host's to reap (its parent was
+    -- the client), its orphaned child is the container's PID 1's, as in docker
+    -- without --init; with --init, PID 1 reaps it: no zombie is left.
+    for _, init in ipairs { false, true } do
+      it("a SIGKILLed exec -t client leaves " .. (init and "no zombie with --init" or
+        "the shell's orphan to PID 1"), function()
+        local args = { "run", "-d", "--name", "k", "--network", "none", "busybox", "sleep", "60" }
+        if init then table.insert(args, 3, "--init") end
+        local out, err, code = ctr(args)
+        assert.equal(0, code, out .. err)
+        local p = U.pty(root, { "exec", "-it", "k", "sh", "-c", "echo ready; sleep 2; echo done" })
+        p:expect("ready")
+        core.kill(p.pid, "KILL")
+        core.waitpid(p.pid)
+        p.done = true
+        p:close()
+        core.sleep(3)
+        out = ctr({ "exec", "k", "ps", "-o", "pid,ppid,stat,args" })
+        local zombies = select(2, out:gsub("\n%s*%d+%s+1%s+Z", ""))
+        assert.are.equal(init and 0 or 1, zombies, out)
+        assert.not_matches("sh %-c echo ready", out) -- the shell is gone either way
+      end)
+    end
   end)
 
   describe("/sys/fs/cgroup on v1/hybrid hosts", function()

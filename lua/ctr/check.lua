@@ -212,6 +212,9 @@ local CREATE = {
   userns = "string", uidmap = "list", gidmap = "list",
   mounts = "list", tmpfs = "list", volumes_from = "list", -- ctr.volume.mounts
   health = function(v) return v == false or type(v) == "table", "a table {cmd =, interval =, ...} or false" end,
+  restart = "string", init = "boolean", expose = "list", publish_all = "boolean", -- ctr.container.runflags
+  sysctl = "list", stop_signal = "string", stop_timeout = "integer", shm_size = "size", oom_kill_disable = "boolean",
+  memory_reservation = "size", cpu_shares = "integer", cgroupns = "string", ipc = "string", pid = "string", uts = "string",
   _aliases = { workdir = "cwd" },
 }
 
@@ -245,12 +248,21 @@ M.SCHEMAS = {
   ["container.wait_any"] = { timeout = "number" },
   ["container.events"] = { containers = "table", since = "number", all = "boolean" },
   ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
+  ["Container:copy_from"] = { archive = "boolean", follow_link = "boolean" },
+  ["container.prune"] = { filter = "list" },
+  ["Container:update"] = { memory = "string|integer", memory_swap = "string|integer", cpus = "string|number",
+    cpu_shares = "integer|string", pids_limit = "integer|string", cpuset_cpus = "string" },
+  ["Container:copy_to"] = { archive = "boolean", follow_link = "boolean" },
   ["Network:connect"] = { ip = "string", aliases = "list", ports = "list", ifname = "string" },
+  ["build.build"] = { from = "string|table", steps = "table", tag = "string", tags = "list", context = "string",
+    build_args = "map", labels = "map", no_cache = "boolean", pull = "boolean", quiet = "boolean",
+    network = "string", target = "string", file = "string", text = "string" },
   ["volume.create"] = { name = "string", labels = "map", driver = "string" },
   ["volume.list"] = { filter = "table" },
   ["volume.prune"] = { all = "boolean", filter = "table" },
   ["Volume:remove"] = { force = "boolean" },
 }
+M.SCHEMAS["build.file"] = M.SCHEMAS["build.build"]
 
 --- Check opts against the schema registered as `what` in SCHEMAS (see
 -- options). Returns the checked copy.

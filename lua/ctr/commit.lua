@@ -264,7 +264,7 @@ end
 
 -- fn() with c frozen when pause (and running); thawed on every exit.
 local function frozen(c, pause, fn)
-  local thaw = pause and M.freeze(c) or nil
+  local thaw = pause and not c:paused() and M.freeze(c) or nil -- a paused container stays paused
   local ok, res = pcall(fn)
   if thaw then
     local tok, terr = pcall(thaw)

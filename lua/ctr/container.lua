@@ -31,6 +31,18 @@
 --   ctr.container.events     start, exit and oom events
 --   ctr.container.image      commit, export (ctr.commit)
 --   ctr.container.health     health checks (HEALTHCHECK) of detached containers
+--   ctr.container.restart    restart policies (--restart) of detached containers
+--   ctr.container.runflags   --init, -P, --sysctl, --stop-*, --shm-size, cgroup flags
+--   ctr.container.nsshare    --ipc, --pid, --uts, --network container:NAME
+--   ctr.container.copy       cp: files between a container and the host
+--   ctr.container.pause      pause, unpause
+--   ctr.container.helper     a helper rooted in a container's files (cp, diff)
+--   ctr.container.changes    diff
+--   ctr.container.ports      port
+--   ctr.container.rename     rename
+--   ctr.container.top        top
+--   ctr.container.update     update (resource limits)
+--   ctr.container.prune      container prune, system df's numbers
 --   ctr.container.stats      stats: CPU, memory, network and block I/O, pids
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
@@ -48,6 +60,12 @@ M.Container = object.Container
 
 -- the parts that add methods to Container, and those methods
 local METHODS = {
+  ["ctr.container.changes"] = { "diff" },
+  ["ctr.container.copy"] = { "copy_from", "copy_to" },
+  ["ctr.container.ports"] = { "port" },
+  ["ctr.container.rename"] = { "rename" },
+  ["ctr.container.top"] = { "top" },
+  ["ctr.container.update"] = { "update" },
   ["ctr.container.exec"] = { "exec" },
   ["ctr.container.health"] = { "health" },
   ["ctr.container.image"] = { "commit", "export" },
@@ -56,7 +74,8 @@ local METHODS = {
   ["ctr.container.lifecycle"] = { "_finish", "start", "_start_detached" },
   ["ctr.container.remove"] = { "remove", "_remove_locked" },
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
-  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait" },
+  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait", "_stopped_by_user" },
+  ["ctr.container.pause"] = { "paused", "pause", "unpause", "_thaw", "_thaw_paused" },
   ["ctr.container.stats"] = { "stats" },
 }
 
@@ -83,6 +102,8 @@ lazy(M, "wait_any", "ctr.container.signal")
 lazy(M, "scope", "ctr.container.scope")
 lazy(M, "events", "ctr.container.events")
 lazy(M, "remove_incomplete", "ctr.container.remove")
+lazy(M, "prune", "ctr.container.prune")
+lazy(M, "disk_usage", "ctr.container.prune")
 
 local method_part = {}
 for part, names in pairs(METHODS) do

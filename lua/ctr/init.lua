@@ -30,6 +30,7 @@ local submodules = {
   core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
+  build = true,
   pretty = true, seccomp = true, gc = true, dead = true, runc = true, freezer = true, onexit = true,
   http = true, registry = true, registry_store = true, registry_auth = true, registry_pull = true,
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,

@@ -57,6 +57,21 @@ local DEFS = {
   { nil, "mount", "list", "Attach a filesystem mount (type=bind|volume|tmpfs,source=,target=[,readonly])", key = "mounts" },
   { nil, "tmpfs", "list", "Mount a tmpfs directory (/PATH[:OPTS])", key = "tmpfs" },
   { nil, "volumes-from", "list", "Mount volumes from the specified container(s) (CONTAINER[:ro|rw])", key = "volumes_from" },
+  { nil, "expose", "list", "Expose a port or a range of ports (PORT[-PORT][/PROTO])", key = "expose" },
+  { "P", "publish-all", "flag", "Publish all exposed ports to random host ports", key = "publish_all" },
+  { nil, "init", "flag", "Run an init inside the container that forwards signals and reaps processes", key = "init" },
+  { nil, "sysctl", "list", "Sysctl options (KEY=VALUE: namespaced ones only)", key = "sysctl" },
+  { nil, "stop-signal", "string", "Signal to stop the container (default SIGTERM)", key = "stop_signal" },
+  { nil, "stop-timeout", "int", "Timeout (in seconds) to stop a container", key = "stop_timeout" },
+  { nil, "shm-size", "size", "Size of /dev/shm (default 64m)", key = "shm_size" },
+  { nil, "oom-kill-disable", "flag", "Disable OOM Killer", key = "oom_kill_disable" },
+  { nil, "memory-reservation", "size", "Memory soft limit", key = "memory_reservation" },
+  { nil, "cpu-shares", "int", "CPU shares (relative weight)", key = "cpu_shares" },
+  { nil, "cgroupns", "string", "Cgroup namespace to use (host|private)", key = "cgroupns" },
+  { nil, "ipc", "string", "IPC mode: private, shareable, host, container:NAME or none", key = "ipc" },
+  { nil, "pid", "string", "PID namespace: host or container:NAME", key = "pid" },
+  { nil, "uts", "string", "UTS namespace: host", key = "uts" },
+  { nil, "restart", "string", "Restart policy of a detached container: no, on-failure[:N], always, unless-stopped", key = "restart" },
 }
 
 -- the options of run alone (create has no --detach)

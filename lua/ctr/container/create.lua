@@ -57,6 +57,9 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
     healthcheck = plan.healthcheck,
     host = { privileged = o.privileged, read_only = o.read_only, cap_add = o.cap_add, cap_drop = o.cap_drop },
     mounts = plan.mounts, -- docker's Mounts records (ctr.volume.mounts)
+    restart = plan.restart, restart_count = 0, stop_timeout = plan.stop_timeout, -- ctr.container.runflags
+    init = o.init or nil, cgroup_extra = plan.cgroup_extra, join = plan.join, ipc_mode = plan.ipc_mode,
+    shm_size = plan.shm_size, modes = plan.modes,
   }
 end
 

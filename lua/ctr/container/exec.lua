@@ -218,6 +218,9 @@ function Container:exec(o)
   if self:status() ~= "running" then
     errors.throw("not_running", "container %s is not running", self.state.name)
   end
+  if self.state.paused and self.state.paused == self.state.pid then -- Container:paused, without loading its part
+    errors.raise(1, "Container %s is paused, unpause the container before exec", self.id)
+  end
   if o.timeout ~= nil and not (type(o.timeout) == "number" and o.timeout > 0) then
     errors.throw("invalid", "exec: timeout must be a number of seconds > 0, got %s", tostring(o.timeout))
   end

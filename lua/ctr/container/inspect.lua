@@ -74,7 +74,7 @@ local function config(st, cfg)
   c.Labels = json.object(st.labels or {})
   c.ExposedPorts = json.object(d.ExposedPorts or {})
   c.Volumes = d.Volumes and next(d.Volumes) and json.object(d.Volumes) or json.null
-  c.StopSignal = st.stop_signal or "SIGTERM"
+  c.StopSignal, c.StopTimeout = st.stop_signal or "SIGTERM", st.stop_timeout -- ctr.container.runflags
   c.Tty, c.OpenStdin = st.tty or false, st.interactive or false
   c.AttachStdin, c.StdinOnce = false, false
   c.Image = st.image
@@ -92,7 +92,6 @@ local function host_config(st, cfg, mounts)
     local src = m.Type == "bind" and m.Source or (m.Type == "volume" and m.Name) or nil
     if src then binds[#binds + 1] = src .. ":" .. m.Destination .. (m.RW == false and ":ro" or "") end
   end
-  local rp = st.restart_policy or {}
   return {
     Memory = r.memory or 0, MemorySwap = r.memory_swap or 0,
     NanoCpus = r.cpus and math.floor(r.cpus * 1e9 + 0.5) or 0, CpuShares = r.cpu_shares or 0,
@@ -101,9 +100,8 @@ local function host_config(st, cfg, mounts)
     ReadonlyRootfs = h.read_only or (cfg.root and cfg.root.readonly) or false,
     CapAdd = arr(h.cap_add, true), CapDrop = arr(h.cap_drop, true),
     NetworkMode = st.network and st.network.mode or "none", PortBindings = json.object(bindings),
-    RestartPolicy = { Name = rp.name or "no", MaximumRetryCount = rp.max or 0 },
     AutoRemove = st.auto_remove or false, Binds = #binds > 0 and binds or json.null,
-    Resources = json.object(r),
+    Resources = json.object(r), Sysctls = json.object(cfg.linux and cfg.linux.sysctl or {}),
     UsernsMode = require("ctr.userns").inspect(st.userns),
     IDMappings = select(2, require("ctr.userns").inspect(st.userns)),
     LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
@@ -126,8 +124,9 @@ end
 
 local function state_of(self, st, t)
   local status = self:status()
+  local paused = self:paused()
   return {
-    Status = status, Running = status == "running", Paused = status == "paused",
+    Status = paused and "paused" or status, Running = status == "running", Paused = paused,
     Restarting = status == "restarting", OOMKilled = st.oom_killed or false, Dead = false,
     Pid = status == "running" and st.pid or 0, ExitCode = self:exit_code() or 0, Error = st.error or "",
     TimedOut = st.timed_out or false, StartedAt = t(st.started_at), FinishedAt = t(st.finished_at),
@@ -161,18 +160,21 @@ function Container:inspect()
   check.self(self, Container, "inspect")
   local st = self.state
   local function t(v) return v and util.rfc3339(v) or "0001-01-01T00:00:00Z" end
+  if self:status() == "exited" then self:exit_code() end -- a fresh exit recorded (restarting, maybe)
   local cfg = self:config()
   local mounts = mounts_of(cfg)
   if st.mounts then mounts = json.array(st.mounts) end -- docker's records (ctr.volume.mounts)
   local args = json.array({})
   for i = 2, #(st.command or {}) do args[#args + 1] = st.command[i] end
-  return {
+  local doc = {
     Id = self.id, Name = "/" .. st.name, Image = st.image, ImageId = st.image_id,
     Created = t(st.created), Path = st.command and st.command[1] or "", Args = args,
     State = state_of(self, st, t), Config = config(st, cfg), HostConfig = host_config(st, cfg, mounts),
     Mounts = mounts, LogPath = st.log and st.log.path, NetworkSettings = network_settings(self, st),
-    GraphDriver = graph_driver(self, cfg), Cgroup = st.cgroup, Driver = "overlay2",
+    GraphDriver = graph_driver(self, cfg), Cgroup = st.cgroup, Driver = "overlay2", RestartCount = st.restart_count or 0,
   }
+  require("ctr.container.runflags").host_config(st, doc.HostConfig) -- RestartPolicy, IpcMode, CpuShares, ...
+  return doc
 end
 
 return M

@@ -49,7 +49,7 @@ end
 function Container:_reserve_network()
   local n = self.state.network
   local mode = n and n.mode or "none"
-  if mode == "none" or mode == "host" then return end
+  if mode == "none" or mode == "host" or mode:match("^container:") then return end
   self._net_reservation = require("ctr.network").reserve {
     network = mode, container_id = self.id, name = self.state.name, ip = n.ip, hostname = n.hostname,
     hosts_file = self.dir .. "/hosts", ports = n.ports, add_hosts = n.add_hosts,
@@ -58,7 +58,7 @@ end
 
 function Container:_attach_network(pid)
   local mode = self.state.network and self.state.network.mode or "none"
-  if mode == "none" or mode == "host" then return end
+  if mode == "none" or mode == "host" or mode:match("^container:") then return end
   if not self._net_reservation then self:_reserve_network() end
   local r = self._net_reservation
   self._net_reservation = nil
@@ -84,8 +84,9 @@ end
 local function hold_ports(self, fds)
   local n = self.state.network
   for i, pt in ipairs(n and n.ports or {}) do
-    local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.host_port, pt.proto or "tcp")
+    local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.random and 0 or pt.host_port, pt.proto or "tcp")
     if not sock then errors.throw("system", "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
+    if pt.random then pt.host_port = err end -- -P: the free port bound (ctr.container.runflags)
     fds["port_hold" .. i] = sock
   end
 end
@@ -119,10 +120,17 @@ local function spawn(self, o, cfg, g, fds)
   local devnull = open_devnull()
   local stdio = stdio_of(o, cfg.process.terminal, devnull, fds)
   stdio.cgroup_join, stdio.cgroup_into, stdio.seccomp_bpf = stdio_join, stdio_into, bpf
-  local p, perr = core.spawn(cfg, stdio)
+  stdio.init = self.state.init -- --init (ctr.container.runflags)
+  local nsfds = {} -- --ipc/--pid/--network container:NAME (ctr.container.nsshare)
+  local jok, jcfg = true, cfg
+  if self.state.join and next(self.state.join) then jok, jcfg = pcall(require("ctr.container.nsshare").join, self, cfg, nsfds) end
+  local p, perr
+  if jok then p, perr = core.spawn(jcfg, stdio) end
+  for _, fd in ipairs(nsfds) do fd:close() end
   if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
   if stdio.stdin ~= devnull then stdio.stdin:close() end
   devnull:close()
+  if not jok then error(jcfg, 0) end
   if not p then errors.throw("system", "cannot create the container process: %s", perr) end
   return p
 end
@@ -132,6 +140,9 @@ local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
   self:_reserve_network()
   if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
+  local st = self.state -- what ctr.container.runflags and nsshare add (loaded only then)
+  if g and st.cgroup_extra then require("ctr.container.runflags").apply_cgroup(g, st.cgroup_extra) end
+  if st.ipc_mode == "shareable" then require("ctr.container.nsshare").mount_shm(self) end
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)

@@ -22,13 +22,16 @@ local function record_exit(self, g, result, pid)
   if not result and self.state.status ~= "running" then return false end
   self.state.oom_killed = g and g:oom_killed() or false
   if g then pcall(g.remove, g, { force = true }) end
-  self.state.status = "exited"
+  -- a detached supervisor restarts it when its policy says so (ctr.container.restart)
+  local restarting = self._restarts and require("ctr.container.restart").wanted(self.state, result)
+  self.state.status = restarting and "restarting" or "exited"
   self.state.exit_code = result and result.exit_code or 255
   self.state.signal = result and result.signaled and result.signal or nil
   self.state.timed_out = result and result.timed_out or false
   self.state.exits = self.state.runs -- which run this exit ends (ctr.container.events)
   self.state.finished_at = util.now()
-  self.state.pid, self.state.starttime, self.state.supervisor = nil, nil, nil
+  self.state.pid, self.state.starttime = nil, nil
+  if not restarting then self.state.supervisor = nil end
   self.state.cgroup_entry = nil
   self:_detach_network()
   if self.state.network then -- ports published while it ran end with the run
@@ -81,10 +84,15 @@ end
 local function check_startable(self)
   local s = self:status()
   if s == "running" then errors.throw("conflict", "container %s is already running", self.state.name) end
+  if s == "restarting" then errors.throw("conflict", "container %s is restarting (its supervisor starts it again)", self.state.name) end
 end
 
 local function launch_locked(self, o)
   check_startable(self)
+  if self.state.status == "running" then -- its process is gone and its supervisor (killed) did not record it
+    self:_finish(require("ctr.cgroup").open(self.state.cgroup), nil)
+  end
+  self.state.manual_stop, self.state.restart_count = nil, 0 -- started by the user: docker's count starts over
   return self:_launch(o)
 end
 
@@ -139,6 +147,41 @@ local function open_stdin_fifo(self)
   return fd
 end
 
+-- Under the lock: launch the container again unless the user stopped or
+-- removed it meanwhile (then nil).
+local function relaunch_locked(self, stdin)
+  if self.state.status ~= "restarting" then return nil end
+  self.state.restart_count = (self.state.restart_count or 0) + 1
+  return self:_launch({ interactive = stdin ~= nil })
+end
+
+-- A launch that failed on a restart ends the restarts: the container is exited.
+local function give_up_locked(self, err)
+  if self.state.status ~= "restarting" then return end
+  self.state.status, self.state.supervisor, self.state.exit_code = "exited", nil, 125
+  self.state.error = errors.message(err)
+  self:_save()
+end
+
+-- A detached supervisor's loop: supervise one run (with its health
+-- probes), then restart it as its policy says (ctr.container.restart).
+local function supervise_restarting(self, p, fds, g, timeout, stdin)
+  local restart = require "ctr.container.restart"
+  local delay
+  self._restarts = true
+  while p do
+    local t0 = core.clock("monotonic")
+    local hup = require("ctr.container.health").spawn_monitor(self, fds) -- the probes: ctr.container.health
+    supervise(self, p, fds, g, { echo = false, timeout = timeout, interactive = stdin ~= nil, stdin = stdin })
+    if hup then hup:close() end
+    delay = restart.next_delay(delay, core.clock("monotonic") - t0)
+    if self.state.status ~= "restarting" or not restart.wait(self, delay) then return end
+    local ok, np, nfds, ng = pcall(self._locked, self, relaunch_locked, self, stdin)
+    if not ok then pcall(self._locked, self, give_up_locked, self, np) end
+    p, fds, g = ok and np or nil, nfds, ng
+  end
+end
+
 -- The supervisor's life (in the grandchild): launch, report "ok" (or the
 -- error, when the launch failed) on w, supervise.
 local function supervisor_main(self, w, timeout)
@@ -153,10 +196,8 @@ local function supervisor_main(self, w, timeout)
     reported = true
     w:close()
     redirect_stdio_to_null(self.dir .. "/hooks.log")
-    local hup = require("ctr.container.health").spawn_monitor(self, fds) -- the probes: ctr.container.health
-    supervise(self, p, fds, g, { echo = false, timeout = timeout, interactive = stdin ~= nil, stdin = stdin })
+    supervise_restarting(self, p, fds, g, timeout, stdin)
     if stdin then stdin:close() end
-    if hup then hup:close() end
   end)
   if not ok and not reported then
     local e = errors.from(err)

@@ -18,8 +18,9 @@
 --   image, image_id the image as given and its id
 --   command         the command line (entrypoint and cmd), a list
 --   created         when it was created (Unix seconds)
---   status          "created", "running" or "exited" as recorded (c:status()
---                   checks the kernel: a vanished process is "exited")
+--   status          "created", "running", "restarting" or "exited" as recorded
+--                   (c:status() checks the kernel: a vanished process, or a
+--                   restarting one whose supervisor is gone, is "exited")
 --   labels          the labels, a table of strings (ctr.labels)
 --   config          docker's Config: Cmd, Entrypoint, Env, WorkingDir, User,
 --                   ExposedPorts, Labels (what commit carries into an image)
@@ -27,7 +28,8 @@
 --   tty, interactive, auto_remove   as given to create (auto_remove: rm)
 --   network         mode ("bridge", "none", "host" or a network's name),
 --                   ip, ports (published: {host_ip=, host_port=,
---                   container_port=, proto=, runtime=}), hostname, add_hosts,
+--                   container_port=, proto=, runtime=, random= (-P: a free
+--                   host port at each start)}), hostname, add_hosts,
 --                   attachment (while running on a bridge: network, ip,
 --                   prefix, gateway, mac, veth_host, ifname, ports, subnet)
 --   log             path, max_size, max_files of its json-file log
@@ -44,6 +46,18 @@
 --   oom_killed      after an exit: true when the kernel's OOM killer struck
 --   timed_out       after an exit: true when killed at run's/start's timeout
 --   dead_reason     ctr.dead only: why its state is lost
+--   restart         docker's RestartPolicy {Name, MaximumRetryCount} (--restart)
+--   restart_count   restarts since the user last started it (RestartCount)
+--   manual_stop     true once the user stopped or killed it: not restarted
+--   error           why a restart could not launch it (then exited, 125)
+--   stop_timeout    --stop-timeout: stop's default timeout (seconds, -1: none)
+--   init            --init: its PID 1 is luac-ctr's reaper (core/init.h)
+--   cgroup_extra    cpu_shares, memory_reservation, oom_kill_disable
+--   join            the containers whose namespaces it joins: {ipc=, pid=,
+--                   network=} ids (--ipc/--pid/--network container:NAME)
+--   ipc_mode        --ipc: "private", "shareable", "host", "none", "container:<id>"
+--   shm_size        --shm-size in bytes (its /dev/shm)
+--   modes           for inspect: pid, uts, cgroupns modes, publish_all (-P)
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
@@ -99,6 +113,10 @@ function Container:status()
   if st.status == "running" then
     if alive(st.pid, st.starttime) then return "running" end
     return "exited"
+  end
+  if st.status == "restarting" then -- between two runs, while its supervisor lives (ctr.container.restart)
+    local sup = st.supervisor
+    return sup and M.alive(sup.pid, sup.starttime) and "restarting" or "exited"
   end
   return st.status or "created"
 end

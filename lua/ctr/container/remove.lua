@@ -34,6 +34,12 @@ function Container:remove(opts)
   local force = opts.force
   local hok, herr = true, nil
   for _ = 1, 10 do
+    if self:status() == "restarting" then
+      if not force then
+        errors.throw("conflict", "cannot remove restarting container %s: stop the container before removing it or use -f", self.state.name)
+      end
+      self:_stopped_by_user()
+    end
     if self:status() == "running" then
       if not force then
         errors.throw("conflict", "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)

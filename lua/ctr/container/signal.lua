@@ -30,6 +30,8 @@ local signum = M.signum
 function Container:kill(sig)
   check.self(self, Container, "kill")
   local n = signum(sig or "KILL")
+  self:_thaw_paused()
+  if n == 9 or n == 15 or n == signum(self.state.stop_signal) then self:_stopped_by_user() end
   local fd = self:_pidfd()
   if not fd then errors.throw("not_running", "container %s is not running", self.state.name) end
   local ok, err, errno = core.kill(fd, n)
@@ -39,6 +41,14 @@ function Container:kill(sig)
   end
   if not ok then errors.throw("system", "cannot signal container %s: %s", self.state.name, err) end
   return true
+end
+
+-- docker: a container the user stopped or killed is not restarted
+-- (ctr.container.restart); one waiting to be restarted is exited now.
+function Container:_stopped_by_user()
+  if not (self.state.restart and self.state.restart.Name ~= "no") then return end
+  local ok, err = pcall(self._locked, self, require("ctr.container.restart").mark_stopped, self)
+  if not ok then errors.rethrow_interrupt(err) end
 end
 
 local function wait_gone(fd, timeout_s)
@@ -73,7 +83,10 @@ function Container:stop(opts)
   check.self(self, Container, "stop")
   if type(opts) == "number" then opts = { timeout = opts } end
   opts = check.api("Container:stop", opts)
-  local timeout = tonumber(opts.timeout) or 10
+  local timeout = tonumber(opts.timeout) or self.state.stop_timeout or 10 -- run --stop-timeout (-1: no limit)
+  if timeout < 0 then timeout = 3600 * 24 * 365 end
+  self:_thaw_paused()
+  self:_stopped_by_user()
   local fd = self:_pidfd()
   if not fd then
     if self.state.status == "running" then self:_await_record(2) end
@@ -100,6 +113,8 @@ end
 -- started and has exited); returns its result (see Container:result).
 -- opts.timeout (seconds): return nil, "timeout" when it is still running
 -- then. A SIGINT/SIGTERM of the script interrupts the wait (an error).
+-- With a restart policy each exit ends the wait, as docker's (waiting on
+-- a container between two runs waits for the next exit).
 function Container:wait(opts)
   check.self(self, Container, "wait")
   local timeout = check.api("Container:wait", opts).timeout
@@ -107,10 +122,12 @@ function Container:wait(opts)
     errors.throw("invalid", "wait: timeout must be a number of seconds, got %s", tostring(timeout))
   end
   local deadline = timeout and core.clock("monotonic") + timeout
-  while self:status() == "created" and core.exists(self.dir .. "/state.json") do
+  local st = self:status()
+  while (st == "created" or st == "restarting") and core.exists(self.dir .. "/state.json") do
     if deadline and left(deadline) <= 0 then return nil, "timeout" end
     core.sleep(math.min(0.05, left(deadline)))
     self:refresh()
+    st = self:status()
   end
   local fd = self:_pidfd()
   if fd then
@@ -122,6 +139,10 @@ function Container:wait(opts)
   -- gone: let the supervisor record the exit code (or record it ourselves)
   if self.state.status == "running" then self:_await_record(5) end
   self:refresh()
+  if self:status() == "restarting" then -- docker: a wait ends at each exit, restarted or not
+    local rec = self.state
+    return { exit_code = rec.exit_code or 0, oom_killed = rec.oom_killed or false, timed_out = false }
+  end
   return self:result() or { exit_code = 0, oom_killed = false, timed_out = false }
 end
 

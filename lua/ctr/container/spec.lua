@@ -121,7 +121,7 @@ end
 -- attributes of the container's "/", so it is 0755 like any root.
 local function network_mode(o)
   local n = o.network or M.default_network()
-  if n ~= "none" and n ~= "host" and not (o.network_available or M.network_available()) then
+  if n ~= "none" and n ~= "host" and not n:match("^container:") and not (o.network_available or M.network_available()) then
     errors.throw("invalid", "network %q is not available: bridge networking is not installed", n)
   end
   return n
@@ -267,6 +267,7 @@ function M.plan(o)
   plan.rlimits = M.rlimits(o.ulimits)
   -- --privileged: unconfined
   plan.seccomp = not o.privileged and require("ctr.seccomp").profile_for(plan.security.seccomp)
+  require("ctr.container.runflags").plan(o, plan)
   return plan
 end
 
@@ -297,7 +298,7 @@ end
 function M.oci_config(o, plan, id, dir, hostname, files)
   local env = environments(o, plan, hostname)
   local rootless = require("ctr.rootless").active() -- no cgroup of its own
-  return require("ctr.oci").build {
+  return require("ctr.container.runflags").apply(require("ctr.oci").build {
     args = plan.args, env = env, cwd = plan.cwd, uid = plan.uid, gid = plan.gid, groups = plan.groups,
     terminal = o.tty or false, hostname = hostname, read_only = o.read_only,
     privileged = o.privileged, caps = plan.caps,
@@ -308,7 +309,7 @@ function M.oci_config(o, plan, id, dir, hostname, files)
     upperdir = dir .. "/upper", workdir = dir .. "/work",
     seccomp = plan.seccomp, no_new_privileges = plan.security.no_new_privileges, rlimits = plan.rlimits,
     userns = plan.maps,
-  }
+  }, o, plan, dir)
 end
 
 return M
