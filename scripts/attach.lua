@@ -42,7 +42,10 @@ local function forward_stdin()
   fifo:close()
   return pid
 end
-local forwarder = c.state.interactive and not o.no_stdin and forward_stdin() or nil
+local forwarder -- started once the log is followed: what the container answers is seen
+local function on_follow()
+  if not forwarder and c.state.interactive and not o.no_stdin then forwarder = forward_stdin() end
+end
 local proxy = o.sig_proxy ~= false
 
 io.stdout:setvbuf("line")
@@ -57,7 +60,7 @@ end
 
 -- follow the log from now on; an interrupt is the container's (sig-proxy)
 while true do
-  local ok, err = pcall(logs.read, c, { tail = 0, follow = true }, relay)
+  local ok, err = pcall(logs.read, c, { tail = 0, follow = true, on_follow = on_follow }, relay)
   if ok then break end
   if not (proxy and errors.is(err, "interrupted")) then error(err, 0) end
   local sig = errors.code(err) == 130 and "INT" or "TERM"
