@@ -4,6 +4,7 @@
 #   ctr run --rm --runc-binary R IMAGE ID /bin/true              (containerd 1.6's runc shim)
 #   R run --bundle B ID: create + start + wait + delete of a minimal bundle
 #                        (/bin/true on the busybox rootfs; R = luac-runc, crun, runc)
+#   R create, R start, R delete --force: the same as three commands (luac-runc, crun)
 #
 #   bash bench/runc-engines.sh
 #   RUNS=20 bash bench/runc-engines.sh
@@ -113,10 +114,15 @@ mkdir -p "$B/bundle"
 (cd "$B/bundle" && runc spec)
 jq --arg r "$B/rootfs" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$r' \
   "$B/bundle/config.json" >"$B/c.json" && mv "$B/c.json" "$B/bundle/config.json"
+# create + start + delete as three commands (what an engine's shim runs; delete --force:
+# /bin/true may not have exited yet), through one sh for both runtimes
+csd() { echo "sh -c '$1 --root $2 create --bundle $B/bundle $3 && $1 --root $2 start $3 && $1 --root $2 delete --force $3'"; }
 $HF --export-json "$B/res/runtimes.json" \
   -n luac-runc-run "$LRUNC --root $B/lr run --bundle $B/bundle lb1" \
   -n crun-run "crun --root $B/cr run --bundle $B/bundle lb2" \
-  -n runc-run "$RUNC --root $B/rr run --bundle $B/bundle lb3" >/dev/null
+  -n runc-run "$RUNC --root $B/rr run --bundle $B/bundle lb3" \
+  -n luac-runc-create-start-delete "$(csd "$LRUNC" "$B/lr" lb4)" \
+  -n crun-create-start-delete "$(csd crun "$B/cr" lb5)" >/dev/null
 echo "| command | mean ms | median ms | stddev ms |"
 echo "| --- | ---: | ---: | ---: |"
 jq -r '.results[] | "| \(.command) | \(.mean*1000|.*100|round/100) | \(.median*1000|.*100|round/100) | \(.stddev*1000|.*100|round/100) |"' \

@@ -5,10 +5,11 @@
  *   core.exec_in(process, target)  -> proc   run a command inside a container
  *   proc:supervise(opts)           -> exit   relay output/log, forward, reap
  *
- * `config` is an OCI runtime-spec config table (process, root, hostname,
- * mounts, linux.namespaces/maskedPaths/readonlyPaths/devices); it is turned
- * into C structures here and executed by core/spawn.c with no Lua in the
- * child. */
+ * `config` is a runtime-spec config.json (its text or its path): the core
+ * parses and checks it (core/oci_config.h) and core/spawn.c executes it with
+ * no Lua in the child. What is read here is only the supervisor's own
+ * options (stdio, cgroup entry, start fifo, preserved fds, a cached seccomp
+ * program), none of them part of the runtime-spec. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -27,6 +28,7 @@
 #include "exec.h"
 #include "lctr.h"
 #include "ctr_seccomp.h"
+#include "oci_config.h"
 #include "spawn.h"
 #include "supervise.h"
 
@@ -37,308 +39,107 @@ typedef struct lproc {
   bool started, reaped;
 } lproc_t;
 
-/* ---- small readers over Lua tables ------------------------------------------ */
+/* ---- the runtime-spec config, parsed by the core (core/oci_config.h) ---------- */
 
-static void *arena(lua_State *L, int anchor, size_t size) {
-  void *p = lua_newuserdatauv(L, size ? size : 1, 0);
-  memset(p, 0, size ? size : 1);
-  luaL_ref(L, anchor); /* kept alive by the anchor table for the call */
-  return p;
+#define OCI_MT "ctr.oci"
+
+static int oci_gc(lua_State *L) {
+  ctr_oci_free(luaL_checkudata(L, 1, OCI_MT));
+  return 0;
 }
 
-static int getsub(lua_State *L, int t, const char *k) {
-  int ty = lua_getfield(L, t, k);
-  if (ty == LUA_TNIL) {
-    lua_pop(L, 1);
-    return 0;
+/* A ctr_oci_t on the stack, freed by its __gc (a raised error leaks nothing). */
+static ctr_oci_t *push_oci(lua_State *L) {
+  ctr_oci_t *o = lua_newuserdatauv(L, sizeof *o, 0);
+  memset(o, 0, sizeof *o);
+  if (luaL_newmetatable(L, OCI_MT)) {
+    lua_pushcfunction(L, oci_gc);
+    lua_setfield(L, -2, "__gc");
   }
-  if (ty != LUA_TTABLE)
-    luaL_error(L, "bad config field '%s' (table expected, got %s)", k, luaL_typename(L, -1));
-  return lua_gettop(L);
+  lua_setmetatable(L, -2);
+  return o;
 }
 
-static char **strlist(lua_State *L, int anchor, int t, const char *k) {
-  int top = lua_gettop(L);
-  if (!getsub(L, t, k))
+/* config: JSON text (it starts with '{') or the path of a config.json. */
+static int parse_config(lua_State *L, int idx, ctr_oci_t *o, ctr_error_t *err) {
+  size_t len;
+  const char *s = luaL_checklstring(L, idx, &len);
+  size_t i = 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+    i++;
+  if (i < len && s[i] == '{')
+    return ctr_oci_parse(s, len, NULL, o, err);
+  return ctr_oci_load(s, o, err);
+}
+
+/* The supervisor's own options (not the runtime-spec's): a list of strings. */
+static char **opt_strv(lua_State *L, int t, const char *k) {
+  if (!lua_istable(L, t) || lua_getfield(L, t, k) == LUA_TNIL) {
+    if (lua_istable(L, t))
+      lua_pop(L, 1);
     return NULL;
-  char **v = lctr_checkstrv(L, -1, k);
-  luaL_ref(L, anchor); /* the array */
-  luaL_ref(L, anchor); /* the table that pins the strings */
-  lua_settop(L, top);
+  }
+  char **v = lctr_checkstrv(L, -1, k); /* pinned by two values left on the stack */
   return v;
 }
 
-static const lctr_flag_t ns_types[] = {{"pid", CLONE_NEWPID},
-                                       {"network", CLONE_NEWNET},
-                                       {"net", CLONE_NEWNET},
-                                       {"mount", CLONE_NEWNS},
-                                       {"mnt", CLONE_NEWNS},
-                                       {"ipc", CLONE_NEWIPC},
-                                       {"uts", CLONE_NEWUTS},
-                                       {"cgroup", CLONE_NEWCGROUP},
-                                       {"user", CLONE_NEWUSER},
-                                       {"time", CLONE_NEWTIME},
-                                       {NULL, 0}};
-
-static unsigned long ns_flag(lua_State *L, const char *name) {
-  for (const lctr_flag_t *f = ns_types; f->name; f++)
-    if (strcmp(f->name, name) == 0)
-      return f->value;
-  return (unsigned long)luaL_error(L, "unknown namespace type '%s'", name);
-}
-
-/* ---- capabilities ------------------------------------------------------------- */
-
-static uint64_t cap_bits(lua_State *L, int t, const char *k) {
-  uint64_t bits = 0;
-  int top = lua_gettop(L);
-  if (!getsub(L, t, k))
+/* The filter to load: opts.seccomp_bpf (that config's linux.seccomp compiled
+ * before, core.seccomp_compile: a cache) copied onto the stack, or NULL
+ * (compile c->seccomp). */
+static int opt_bpf(lua_State *L, int opts, const ctr_oci_t *c, ctr_seccomp_prog_t *prog,
+                   ctr_error_t *err) {
+  size_t len = 0;
+  const char *bpf = NULL;
+  if (lua_istable(L, opts) && lua_getfield(L, opts, "seccomp_bpf") == LUA_TSTRING)
+    bpf = lua_tolstring(L, -1, &len); /* stays on the stack */
+  if (bpf == NULL)
     return 0;
-  lua_Integer n = luaL_len(L, -1);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, -1, i);
-    const char *name = luaL_checkstring(L, -1);
-    char lower[64];
-    size_t j = 0;
-    for (; j < sizeof lower - 1 && name[j]; j++)
-      lower[j] = (char)(name[j] >= 'A' && name[j] <= 'Z' ? name[j] + 32 : name[j]);
-    lower[j] = '\0';
-    cap_value_t v;
-    if (cap_from_name(lower, &v) < 0 || v >= 64)
-      luaL_error(L, "unknown capability '%s' in %s", name, k);
-    bits |= 1ULL << v;
-    lua_pop(L, 1);
-  }
-  lua_settop(L, top);
-  return bits;
-}
-
-static void read_caps(lua_State *L, int process, ctr_caps_t *caps) {
-  int top = lua_gettop(L);
-  if (!getsub(L, process, "capabilities"))
-    return;
-  int t = lua_gettop(L);
-  caps->set = true;
-  caps->bounding = cap_bits(L, t, "bounding");
-  caps->effective = cap_bits(L, t, "effective");
-  caps->permitted = cap_bits(L, t, "permitted");
-  caps->inheritable = cap_bits(L, t, "inheritable");
-  caps->ambient = cap_bits(L, t, "ambient");
-  lua_settop(L, top);
-}
-
-/* ---- process ------------------------------------------------------------------ */
-
-static const lctr_flag_t rlimit_names[] = {{"RLIMIT_CPU", RLIMIT_CPU},
-                                           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-                                           {"RLIMIT_DATA", RLIMIT_DATA},
-                                           {"RLIMIT_STACK", RLIMIT_STACK},
-                                           {"RLIMIT_CORE", RLIMIT_CORE},
-                                           {"RLIMIT_RSS", RLIMIT_RSS},
-                                           {"RLIMIT_NPROC", RLIMIT_NPROC},
-                                           {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-                                           {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-                                           {"RLIMIT_AS", RLIMIT_AS},
-                                           {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-                                           {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-                                           {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-                                           {"RLIMIT_NICE", RLIMIT_NICE},
-                                           {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-                                           {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-                                           {NULL, 0}};
-
-static void read_rlimits(lua_State *L, int anchor, int process, ctr_rlimit_t **out, size_t *n) {
-  int top = lua_gettop(L);
-  *out = NULL;
-  *n = 0;
-  if (!getsub(L, process, "rlimits"))
-    return;
-  int t = lua_gettop(L);
-  size_t len = (size_t)luaL_len(L, t);
-  ctr_rlimit_t *r = arena(L, anchor, len * sizeof *r);
-  for (size_t i = 0; i < len; i++) {
-    lua_rawgeti(L, t, (lua_Integer)i + 1);
-    int e = lua_gettop(L);
-    const char *type = lctr_optfield_string(L, e, "type", "");
-    const lctr_flag_t *f = rlimit_names;
-    while (f->name && strcmp(f->name, type) != 0)
-      f++;
-    if (!f->name)
-      luaL_error(L, "unknown rlimit type '%s'", type);
-    r[i].resource = (int)f->value;
-    r[i].lim.rlim_cur = (rlim_t)lctr_optfield_integer(L, e, "soft", 0);
-    r[i].lim.rlim_max = (rlim_t)lctr_optfield_integer(L, e, "hard", 0);
-    lua_settop(L, t);
-  }
-  *out = r;
-  *n = len;
-  lua_settop(L, top);
-}
-
-/* A uid or gid: 0..2147483647 (what the kernel and every tool agree on);
- * anything else is refused, never truncated to uid_t (4294967296 would be 0). */
-static lua_Integer check_id(lua_State *L, lua_Integer v, const char *what) {
-  if (v < 0 || v > INT32_MAX)
-    luaL_error(L, "bad config: %s %I is out of range (0..2147483647)", what, v);
-  return v;
-}
-
-static gid_t *read_groups(lua_State *L, int anchor, int user, size_t *n) {
-  int top = lua_gettop(L);
-  *n = 0;
-  if (!getsub(L, user, "additionalGids"))
-    return NULL;
-  size_t len = (size_t)luaL_len(L, -1);
-  gid_t *g = arena(L, anchor, len * sizeof *g);
-  for (size_t i = 0; i < len; i++) {
-    lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    g[i] = (gid_t)check_id(L, luaL_checkinteger(L, -1), "process.user.additionalGids entry");
-    lua_pop(L, 1);
-  }
-  *n = len;
-  lua_settop(L, top);
-  return g;
-}
-
-static void read_process(lua_State *L, int anchor, int process, ctr_process_t *p) {
-  p->argv = strlist(L, anchor, process, "args");
-  if (p->argv == NULL || p->argv[0] == NULL)
-    luaL_error(L, "bad config: process.args must be a non-empty list");
-  if (getsub(L, process, "env")) {
-    p->env = lctr_checkenv(L, -1);
-    luaL_ref(L, anchor);
-    luaL_ref(L, anchor);
-    lua_pop(L, 1);
-  } else {
-    p->env = arena(L, anchor, sizeof(char *));
-  }
-  p->cwd = lctr_optfield_string(L, process, "cwd", "/");
-  p->terminal = lctr_optfield_boolean(L, process, "terminal", 0);
-  p->no_new_privs = lctr_optfield_boolean(L, process, "noNewPrivileges", 0);
-  if (getsub(L, process, "user")) {
-    int u = lua_gettop(L);
-    p->uid = (uid_t)check_id(L, lctr_optfield_integer(L, u, "uid", 0), "process.user.uid");
-    p->gid = (gid_t)check_id(L, lctr_optfield_integer(L, u, "gid", 0), "process.user.gid");
-    p->groups = read_groups(L, anchor, u, &p->ngroups);
-    lua_Integer mask = lctr_optfield_integer(L, u, "umask", -1);
-    if (mask != -1 && (mask < 0 || mask > 0777))
-      luaL_error(L, "bad config: process.user.umask must be from 0 to 0777");
-    p->umask_set = mask != -1;
-    p->umask = (mode_t)(mask & 0777);
-    lua_pop(L, 1);
-  }
-  read_caps(L, process, &p->caps);
-}
-
-/* ---- seccomp: linux.seccomp, compiled here (parent side) ------------------- */
-
-static void read_seccomp_rule(lua_State *L, int anchor, int r, ctr_seccomp_rule_t *out) {
-  luaL_checktype(L, r, LUA_TTABLE);
-  out->names = strlist(L, anchor, r, "names");
-  out->action = lctr_optfield_string(L, r, "action", NULL);
-  out->errno_ret = (int)lctr_optfield_integer(L, r, "errnoRet", -1);
-  if (!getsub(L, r, "args"))
-    return;
-  int t = lua_gettop(L);
-  out->nargs = (size_t)luaL_len(L, t);
-  out->args = arena(L, anchor, out->nargs * sizeof *out->args);
-  for (size_t i = 0; i < out->nargs; i++) {
-    lua_rawgeti(L, t, (lua_Integer)i + 1);
-    int a = lua_gettop(L);
-    luaL_checktype(L, a, LUA_TTABLE);
-    out->args[i].index = (unsigned)lctr_optfield_integer(L, a, "index", 0);
-    out->args[i].value = (uint64_t)lctr_optfield_integer(L, a, "value", 0);
-    out->args[i].value_two = (uint64_t)lctr_optfield_integer(L, a, "valueTwo", 0);
-    out->args[i].op = lctr_optfield_string(L, a, "op", NULL);
-    lua_settop(L, t);
-  }
-  lua_pop(L, 1);
-}
-
-static void read_seccomp_cfg(lua_State *L, int anchor, int s, ctr_seccomp_cfg_t *c) {
-  luaL_checktype(L, s, LUA_TTABLE);
-  c->default_action = lctr_optfield_string(L, s, "defaultAction", NULL);
-  c->default_errno = (int)lctr_optfield_integer(L, s, "defaultErrnoRet", -1);
-  c->architectures = strlist(L, anchor, s, "architectures");
-  c->flags = strlist(L, anchor, s, "flags");
-  if (!getsub(L, s, "syscalls"))
-    return;
-  int t = lua_gettop(L);
-  c->nrules = (size_t)luaL_len(L, t);
-  c->rules = arena(L, anchor, c->nrules * sizeof *c->rules);
-  for (size_t i = 0; i < c->nrules; i++) {
-    lua_rawgeti(L, t, (lua_Integer)i + 1);
-    read_seccomp_rule(L, anchor, lua_gettop(L), &c->rules[i]);
-    lua_settop(L, t);
-  }
-  lua_pop(L, 1);
-}
-
-/* A BPF program (core.seccomp_compile's string) copied into the anchor. */
-static struct sock_filter *copy_bpf(lua_State *L, int anchor, const char *bpf, size_t len,
-                                    unsigned short *n) {
   size_t count = len / sizeof(struct sock_filter);
   if (len % sizeof(struct sock_filter) != 0 || count == 0 || count > BPF_MAXINSNS)
-    luaL_error(L, "bad seccomp_bpf: %d bytes is not a BPF program", (int)len);
-  struct sock_filter *insns = arena(L, anchor, len);
-  memcpy(insns, bpf, len);
-  *n = (unsigned short)count;
-  return insns;
+    return luaL_error(L, "bad seccomp_bpf: %d bytes is not a BPF program", (int)len);
+  prog->insns = lua_newuserdatauv(L, len, 0);
+  memcpy(prog->insns, bpf, len);
+  prog->len = (unsigned short)count;
+  if (ctr_seccomp_flags(c->seccomp.flags, &prog->flags, err) < 0)
+    return -1;
+  return 1;
 }
 
-/* The filter for the seccomp table t[k], kept by the anchor, or NULL (no
- * table: unconfined). opts.seccomp_bpf, when given, is that table's program
- * compiled before (core.seccomp_compile: a cache); otherwise it is compiled
- * here. A filter that cannot be built raises. */
-static const ctr_seccomp_prog_t *read_seccomp(lua_State *L, int anchor, int t, const char *k,
-                                              int opts) {
-  int top = lua_gettop(L);
-  if (!getsub(L, t, k))
-    return NULL;
-  int s = lua_gettop(L);
-  ctr_seccomp_prog_t *prog = arena(L, anchor, sizeof *prog);
-  ctr_error_t err;
-  size_t len = 0;
-  const char *bpf = lua_istable(L, opts) && lua_getfield(L, opts, "seccomp_bpf") == LUA_TSTRING
-                        ? lua_tolstring(L, -1, &len)
-                        : NULL;
-  if (bpf) {
-    prog->insns = copy_bpf(L, anchor, bpf, len, &prog->len);
-    if (ctr_seccomp_flags(strlist(L, anchor, s, "flags"), &prog->flags, &err) < 0)
-      luaL_error(L, "%s", err.msg);
-  } else {
-    ctr_seccomp_cfg_t c;
-    memset(&c, 0, sizeof c);
-    read_seccomp_cfg(L, anchor, s, &c);
-    ctr_seccomp_prog_t compiled;
-    if (ctr_seccomp_compile(&c, &compiled, &err) < 0)
-      luaL_error(L, "%s", err.msg);
-    size_t bytes = compiled.len * sizeof *compiled.insns;
-    *prog = compiled;
-    prog->insns = arena(L, anchor, bytes);
-    memcpy(prog->insns, compiled.insns, bytes);
-    ctr_seccomp_prog_free(&compiled);
+/* c's seccomp program into *out (NULL: none); *owned: compiled here, the
+ * caller frees it with ctr_seccomp_prog_free. */
+static int seccomp_of(lua_State *L, int opts, const ctr_oci_t *c, ctr_seccomp_prog_t *prog,
+                      const ctr_seccomp_prog_t **out, bool *owned, ctr_error_t *err) {
+  *out = NULL;
+  *owned = false;
+  if (!c->has_seccomp)
+    return 0;
+  int r = opt_bpf(L, opts, c, prog, err);
+  if (r < 0)
+    return -1;
+  if (r == 0) {
+    if (ctr_seccomp_compile(&c->seccomp, prog, err) < 0)
+      return -1;
+    *owned = true;
   }
-  lua_settop(L, top);
-  return prog;
+  *out = prog;
+  return 0;
 }
 
 /***
  * core.seccomp_compile(seccomp) -> string | nil, err, errno
- * Compile an OCI linux.seccomp table (defaultAction, defaultErrnoRet,
- * architectures, flags, syscalls) with libseccomp into its BPF program
+ * Compile a runtime-spec linux.seccomp object, given as JSON text (the core
+ * parses it: core/oci_seccomp.c), with libseccomp into its BPF program
  * (struct sock_filter[]), e.g. to cache it and pass it to core.spawn /
- * core.exec_in as seccomp_bpf. Malformed tables raise.
+ * core.exec_in as seccomp_bpf.
  */
 static int l_seccomp_compile(lua_State *L) {
-  lua_settop(L, 1);
-  lua_newtable(L);
-  ctr_seccomp_cfg_t c;
-  memset(&c, 0, sizeof c);
-  read_seccomp_cfg(L, 2, 1, &c);
-  ctr_seccomp_prog_t compiled;
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  ctr_oci_t *o = push_oci(L);
   ctr_error_t err;
-  if (ctr_seccomp_compile(&c, &compiled, &err) < 0)
+  ctr_seccomp_prog_t compiled;
+  if (ctr_oci_parse_seccomp(text, len, o, &err) < 0 ||
+      ctr_seccomp_compile(&o->seccomp, &compiled, &err) < 0)
     return lctr_pusherr(L, &err);
   lua_pushlstring(L, (const char *)compiled.insns, compiled.len * sizeof *compiled.insns);
   ctr_seccomp_prog_free(&compiled);
@@ -371,205 +172,20 @@ static int l_seccomp_load(lua_State *L) {
   return 1;
 }
 
-/* ---- mounts -------------------------------------------------------------------- */
-
-static const lctr_flag_t mount_opts[] = {{"ro", MS_RDONLY},         {"nosuid", MS_NOSUID},
-                                         {"nodev", MS_NODEV},       {"noexec", MS_NOEXEC},
-                                         {"sync", MS_SYNCHRONOUS},  {"dirsync", MS_DIRSYNC},
-                                         {"noatime", MS_NOATIME},   {"nodiratime", MS_NODIRATIME},
-                                         {"relatime", MS_RELATIME}, {"strictatime", MS_STRICTATIME},
-                                         {"mand", MS_MANDLOCK},     {NULL, 0}};
-static const lctr_flag_t propagation_opts[] = {{"private", MS_PRIVATE},
-                                               {"rprivate", MS_PRIVATE | MS_REC},
-                                               {"slave", MS_SLAVE},
-                                               {"rslave", MS_SLAVE | MS_REC},
-                                               {"shared", MS_SHARED},
-                                               {"rshared", MS_SHARED | MS_REC},
-                                               {"unbindable", MS_UNBINDABLE},
-                                               {"runbindable", MS_UNBINDABLE | MS_REC},
-                                               {NULL, 0}};
-
-static bool lookup(const lctr_flag_t *t, const char *name, unsigned long *v) {
-  for (; t->name; t++)
-    if (strcmp(t->name, name) == 0) {
-      *v = t->value;
-      return true;
-    }
-  return false;
-}
-
-static void read_mount_options(lua_State *L, int anchor, int m, ctr_mount_t *out) {
-  int top = lua_gettop(L);
-  luaL_Buffer b;
-  if (!getsub(L, m, "options"))
-    return;
-  int t = lua_gettop(L);
-  luaL_buffinit(L, &b);
-  bool any = false;
-  lua_Integer n = luaL_len(L, t);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, t, i);
-    const char *o = luaL_checkstring(L, -1);
-    unsigned long v;
-    if (strcmp(o, "bind") == 0)
-      out->bind = true;
-    else if (strcmp(o, "idmap") == 0 || strcmp(o, "ridmap") == 0)
-      out->idmap = true; /* with a user namespace (rbind: the whole tree) */
-    else if (strcmp(o, "rbind") == 0) {
-      out->bind = true;
-      out->flags |= MS_REC;
-    } else if (strcmp(o, "rw") == 0)
-      out->flags &= ~(unsigned long)MS_RDONLY;
-    else if (lookup(mount_opts, o, &v))
-      out->flags |= v;
-    else if (lookup(propagation_opts, o, &v))
-      out->propagation = v;
-    else {
-      lua_pop(L, 1); /* the buffer may be on the stack top: keep the balance */
-      if (any)
-        luaL_addchar(&b, ',');
-      lua_rawgeti(L, t, i);
-      luaL_addvalue(&b);
-      any = true;
-      continue;
-    }
-    lua_pop(L, 1);
-  }
-  luaL_pushresult(&b);
-  if (any) {
-    out->data = lua_tostring(L, -1);
-    lua_pushvalue(L, -1);
-    luaL_ref(L, anchor);
-  }
-  lua_settop(L, top);
-}
-
-static void read_mounts(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c) {
-  int top = lua_gettop(L);
-  if (!getsub(L, cfg, "mounts"))
-    return;
-  int t = lua_gettop(L);
-  c->nmounts = (size_t)luaL_len(L, t);
-  c->mounts = arena(L, anchor, c->nmounts * sizeof *c->mounts);
-  for (size_t i = 0; i < c->nmounts; i++) {
-    lua_rawgeti(L, t, (lua_Integer)i + 1);
-    int m = lua_gettop(L);
-    luaL_checktype(L, m, LUA_TTABLE);
-    ctr_mount_t *mt = &c->mounts[i];
-    mt->destination = lctr_optfield_string(L, m, "destination", NULL);
-    if (!mt->destination || mt->destination[0] != '/')
-      luaL_error(L, "bad mount %d: destination must be an absolute path", (int)i + 1);
-    mt->type = lctr_optfield_string(L, m, "type", "bind");
-    mt->source = lctr_optfield_string(L, m, "source", NULL);
-    read_mount_options(L, anchor, m, mt);
-    if (strcmp(mt->type, "bind") == 0)
-      mt->bind = true;
-    if (mt->bind && !mt->source)
-      luaL_error(L, "bad mount %s: a bind mount needs a source", mt->destination);
-    lua_settop(L, t);
-  }
-  lua_settop(L, top);
-}
-
-static void read_devices(lua_State *L, int anchor, int linux_t, ctr_spawn_cfg_t *c) {
-  int top = lua_gettop(L);
-  if (!getsub(L, linux_t, "devices"))
-    return;
-  int t = lua_gettop(L);
-  c->ndevices = (size_t)luaL_len(L, t);
-  c->devices = arena(L, anchor, c->ndevices * sizeof *c->devices);
-  for (size_t i = 0; i < c->ndevices; i++) {
-    lua_rawgeti(L, t, (lua_Integer)i + 1);
-    int d = lua_gettop(L);
-    ctr_device_t *dv = &c->devices[i];
-    dv->path = lctr_optfield_string(L, d, "path", NULL);
-    if (!dv->path || strncmp(dv->path, "/dev/", 5) != 0)
-      luaL_error(L, "bad device %d: path must be below /dev", (int)i + 1);
-    dv->type = lctr_optfield_string(L, d, "type", "c")[0];
-    dv->major = (unsigned)lctr_optfield_integer(L, d, "major", 0);
-    dv->minor = (unsigned)lctr_optfield_integer(L, d, "minor", 0);
-    dv->mode = (unsigned)lctr_optfield_integer(L, d, "fileMode", 0666);
-    dv->uid = (uid_t)check_id(L, lctr_optfield_integer(L, d, "uid", 0), "linux.devices uid");
-    dv->gid = (gid_t)check_id(L, lctr_optfield_integer(L, d, "gid", 0), "linux.devices gid");
-    lua_settop(L, t);
-  }
-  lua_settop(L, top);
-}
-
-static void read_namespaces(lua_State *L, int anchor, int linux_t, ctr_spawn_cfg_t *c) {
-  int top = lua_gettop(L);
-  if (!getsub(L, linux_t, "namespaces"))
-    return;
-  int t = lua_gettop(L);
-  lua_Integer n = luaL_len(L, t);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, t, i);
-    int e = lua_gettop(L);
-    const char *type = lctr_optfield_string(L, e, "type", "");
-    unsigned long flag = ns_flag(L, type);
-    const char *path = lctr_optfield_string(L, e, "path", NULL);
-    if (path == NULL) {
-      c->clone_flags |= (int)flag;
-    } else {
-      if (c->njoin_ns >= sizeof c->join_ns / sizeof *c->join_ns)
-        luaL_error(L, "too many namespaces to join");
-      c->join_ns[c->njoin_ns++] = (ctr_ns_join_t){.path = path, .type = (int)flag};
-    }
-    lua_settop(L, t);
-  }
-  (void)anchor;
-  lua_settop(L, top);
-}
-
-/* linux.uidMappings / gidMappings ({containerID, hostID, size}, ...) as the
- * "inside outside count" lines of /proc/<pid>/uid_map; NULL when absent. */
-static const char *read_idmap(lua_State *L, int anchor, int linux_t, const char *key) {
-  int top = lua_gettop(L);
-  if (!getsub(L, linux_t, key))
-    return NULL;
-  int t = lua_gettop(L);
-  lua_Integer n = luaL_len(L, t);
-  if (n < 1 || n > 340)
-    luaL_error(L, "bad linux.%s: 1 to 340 entries", key);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, t, i);
-    int e = lua_gettop(L);
-    luaL_checktype(L, e, LUA_TTABLE);
-    lua_Integer in = lctr_optfield_integer(L, e, "containerID", -1);
-    lua_Integer out = lctr_optfield_integer(L, e, "hostID", -1);
-    lua_Integer size = lctr_optfield_integer(L, e, "size", -1);
-    if (in < 0 || out < 0 || size < 1 || in > 0xffffffffLL || out > 0xffffffffLL ||
-        size > 0xffffffffLL - (in > out ? in : out))
-      luaL_error(L, "bad linux.%s entry %d: containerID, hostID, size", key, (int)i);
-    lua_pop(L, 1);
-    lua_pushfstring(L, "%I %I %I\n", in, out, size);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
-  const char *text = lua_tostring(L, -1);
-  luaL_ref(L, anchor);
-  lua_settop(L, top);
-  return text;
-}
-
-static void read_root(lua_State *L, int cfg, ctr_spawn_cfg_t *c) {
-  int top = lua_gettop(L);
-  if (!getsub(L, cfg, "root"))
-    return;
-  int r = lua_gettop(L);
-  c->rootfs = lctr_optfield_string(L, r, "path", NULL);
-  c->readonly_root = lctr_optfield_boolean(L, r, "readonly", 0);
-  if (getsub(L, r, "overlay")) { /* luac-ctr extension: mounted inside the container */
-    int o = lua_gettop(L);
-    c->overlay_lower = lctr_optfield_string(L, o, "lowerdir", NULL);
-    c->overlay_upper = lctr_optfield_string(L, o, "upperdir", NULL);
-    c->overlay_work = lctr_optfield_string(L, o, "workdir", NULL);
-    if (!c->overlay_lower || !c->overlay_upper || !c->overlay_work)
-      luaL_error(L, "bad config: root.overlay needs lowerdir, upperdir and workdir");
-  }
-  lua_settop(L, top);
+/***
+ * core.oci_check(config) -> true | nil, err
+ * Parse and check a runtime-spec config (JSON text or a config.json path, as
+ * core.spawn takes it) without running anything: the error names the first
+ * bad field ("process.user.uid: not an integer in 0..2147483647").
+ */
+static int l_oci_check(lua_State *L) {
+  ctr_oci_t *o = push_oci(L);
+  ctr_error_t err;
+  if (parse_config(L, 1, o, &err) < 0)
+    return lctr_pusherr(L, &err);
+  ctr_oci_free(o);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static void read_stdio(lua_State *L, int t, int *in, int *out, int *err) {
@@ -586,58 +202,10 @@ static void read_stdio(lua_State *L, int t, int *in, int *out, int *err) {
   }
 }
 
-/* linux.sysctl {key = value} -> "key=value" strings (which keys may be set
- * is the caller's check; core/sysctl.c checks each names a /proc/sys path). */
-static char **read_sysctl(lua_State *L, int anchor, int linux_t) {
-  int top = lua_gettop(L);
-  if (!getsub(L, linux_t, "sysctl"))
-    return NULL;
-  int t = lua_gettop(L);
-  lua_newtable(L);
-  int list = lua_gettop(L);
-  lua_Integer n = 0;
-  for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "bad config: linux.sysctl must map names to strings");
-    lua_pushvalue(L, -2);
-    lua_pushliteral(L, "=");
-    lua_pushvalue(L, -3);
-    lua_concat(L, 3);
-    lua_rawseti(L, list, ++n);
-  }
-  char **v = lctr_checkstrv(L, list, "linux.sysctl");
-  luaL_ref(L, anchor);
-  luaL_ref(L, anchor);
-  lua_settop(L, top);
-  return v;
-}
-
-static void read_spawn_cfg(lua_State *L, int anchor, int cfg, ctr_spawn_cfg_t *c) {
-  luaL_checktype(L, cfg, LUA_TTABLE);
-  int process = getsub(L, cfg, "process");
-  if (!process)
-    luaL_error(L, "bad config: no 'process' table");
-  read_process(L, anchor, process, &c->proc);
-  read_rlimits(L, anchor, process, &c->rlimits, &c->nrlimits);
-  c->oom_score_adj = (int)lctr_optfield_integer(L, process, "oomScoreAdj", INT32_MIN);
-  lua_pop(L, 1);
-  c->hostname = lctr_optfield_string(L, cfg, "hostname", NULL);
-  c->domainname = lctr_optfield_string(L, cfg, "domainname", NULL);
-  read_root(L, cfg, c);
-  read_mounts(L, anchor, cfg, c);
-  int linux_t = getsub(L, cfg, "linux");
-  if (linux_t) {
-    read_namespaces(L, anchor, linux_t, c);
-    c->uid_map = read_idmap(L, anchor, linux_t, "uidMappings");
-    c->gid_map = read_idmap(L, anchor, linux_t, "gidMappings");
-    read_devices(L, anchor, linux_t, c);
-    c->masked_paths = strlist(L, anchor, linux_t, "maskedPaths");
-    c->readonly_paths = strlist(L, anchor, linux_t, "readonlyPaths");
-    c->sysctl = read_sysctl(L, anchor, linux_t);
-    lua_pop(L, 1);
-  }
-  if (c->overlay_lower && !(c->clone_flags & CLONE_NEWNS))
-    luaL_error(L, "bad config: an overlay root needs a mount namespace");
+static int read_preserve_fds(lua_State *L, int t) {
+  int n = lua_istable(L, t) ? (int)lctr_optfield_integer(L, t, "preserve_fds", 0) : 0;
+  luaL_argcheck(L, n >= 0 && n <= 1024, 2, "preserve_fds must be from 0 to 1024");
+  return n;
 }
 
 /* ---- the proc object ---------------------------------------------------------- */
@@ -659,13 +227,28 @@ static lproc_t *checkproc(lua_State *L, int i) {
   return luaL_checkudata(L, i, PROC_MT);
 }
 
+/* The supervisor's options of core.spawn (none is the runtime-spec's). */
+static void read_spawn_opts(lua_State *L, int opts, ctr_spawn_cfg_t *c, const char **into) {
+  read_stdio(L, opts, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd);
+  c->preserve_fds = read_preserve_fds(L, opts);
+  if (!lua_istable(L, opts))
+    return;
+  c->cgroup_join = opt_strv(L, opts, "cgroup_join");
+  *into = lctr_optfield_string(L, opts, "cgroup_into", NULL);
+  c->start_fifo = lctr_optfield_string(L, opts, "start_fifo", NULL);
+  c->pause_before_pivot = lctr_optfield_boolean(L, opts, "pause_before_pivot", 0);
+  c->init = lctr_optfield_boolean(L, opts, "init", 0);
+}
+
 /***
  * core.spawn(config [, stdio]) -> proc | nil, err, errno
- * Clone a container's init from an OCI-shaped config table (process, root
- * {path, readonly, overlay={lowerdir,upperdir,workdir}}, hostname, mounts,
- * linux {namespaces, maskedPaths, readonlyPaths, devices, seccomp (the
- * runtime-spec's: compiled here, loaded last in the child; a filter that
- * cannot be built raises)}). stdio is
+ * Clone a container's init from a runtime-spec config: its JSON text (a
+ * string starting with '{') or the path of a config.json (a relative
+ * root.path is then taken from the file's directory). The core parses and
+ * checks it (core/oci_config.h: every field honoured or refused by name;
+ * root.overlay {lowerdir, upperdir, workdir} is luac-ctr's own: an overlay
+ * mounted inside the container; linux.seccomp is compiled here and loaded
+ * last in the child). stdio holds the supervisor's own options:
  * {stdin=fd, stdout=fd, stderr=fd (missing: /dev/null), cgroup_join={files}
  * (the child writes "0" to each: v1 "tasks" files, v2 "cgroup.procs"),
  * cgroup_into=dir (a v2 cgroup to clone straight into), seccomp_bpf=
@@ -674,104 +257,97 @@ static lproc_t *checkproc(lua_State *L, int i) {
  * this fifo for writing and execs once someone reads it), preserve_fds=N
  * (fds 3..3+N-1 are passed to the process, runc's --preserve-fds), init=true
  * (docker's --init: the process stays as PID 1, reaping and forwarding
- * signals to a child that execs the command: core/init.h)}. The child waits
- * until proc:start(); in between, attach proc.pid to networks.
+ * signals to a child that execs the command: core/init.h),
+ * pause_before_pivot=true (luac-runc's create hooks: the first proc:start()
+ * returns "paused" once the namespaces and mounts exist, before pivot_root)}.
+ * The child waits until proc:start(); in between, attach proc.pid to
+ * networks.
  */
 static int l_spawn(lua_State *L) {
   lua_settop(L, 2);
-  lua_newtable(L); /* anchor: keeps every converted piece alive for the call */
-  int anchor = lua_gettop(L);
-  ctr_spawn_cfg_t *c = arena(L, anchor, sizeof *c);
-  c->cgroup_into_fd = -1;
-  read_spawn_cfg(L, anchor, 1, c);
-  read_stdio(L, 2, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd);
-  if (getsub(L, 1, "linux")) {
-    c->proc.seccomp = read_seccomp(L, anchor, lua_gettop(L), "seccomp", 2);
-    lua_pop(L, 1);
-  }
-  const char *into = NULL;
-  if (lua_istable(L, 2)) {
-    c->cgroup_join = strlist(L, anchor, 2, "cgroup_join");
-    into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
-    c->start_fifo = lctr_optfield_string(L, 2, "start_fifo", NULL);
-    c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
-    luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
-                  "preserve_fds must be from 0 to 1024");
-    c->init = lctr_optfield_boolean(L, 2, "init", false);
-  }
-  if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-    return lctr_pusherrno(L, "open the cgroup to clone into");
-  lproc_t *p = pushproc(L);
+  ctr_oci_t *o = push_oci(L);
   ctr_error_t err;
+  if (parse_config(L, 1, o, &err) < 0)
+    return lctr_pusherr(L, &err);
+  ctr_spawn_cfg_t *c = &o->spawn;
+  const char *into = NULL;
+  read_spawn_opts(L, 2, c, &into);
+  ctr_seccomp_prog_t prog;
+  bool owned = false;
+  if (seccomp_of(L, 2, o, &prog, &c->proc.seccomp, &owned, &err) < 0)
+    return lctr_pusherr(L, &err);
+  if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    if (owned)
+      ctr_seccomp_prog_free(&prog);
+    return lctr_pusherrno(L, "open the cgroup to clone into");
+  }
+  lproc_t *p = pushproc(L);
   int r = ctr_spawn(c, &p->sp, &err);
   if (c->cgroup_into_fd >= 0)
     close(c->cgroup_into_fd);
+  if (owned)
+    ctr_seccomp_prog_free(&prog);
   if (r < 0)
     return lctr_pusherr(L, &err);
   return 1;
 }
 
+/* target.namespaces: the /proc/<pid>/ns names to join (the exec's own option). */
 static int ns_flags_of(lua_State *L, int t) {
+  static const lctr_flag_t names[] = {
+      {"pid", CLONE_NEWPID},   {"net", CLONE_NEWNET},   {"mnt", CLONE_NEWNS},
+      {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},   {"cgroup", CLONE_NEWCGROUP},
+      {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME}, {NULL, 0}};
   int flags = 0;
-  if (!getsub(L, t, "namespaces"))
+  if (lua_getfield(L, t, "namespaces") == LUA_TNIL) {
+    lua_pop(L, 1);
     return CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
            CLONE_NEWCGROUP;
+  }
+  luaL_checktype(L, -1, LUA_TTABLE);
   lua_Integer n = luaL_len(L, -1);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
-    flags |= (int)ns_flag(L, luaL_checkstring(L, -1));
+    const char *name = luaL_checkstring(L, -1);
+    const lctr_flag_t *f = names;
+    while (f->name && strcmp(f->name, name) != 0)
+      f++;
+    if (f->name == NULL)
+      luaL_error(L, "target.namespaces: unknown namespace '%s'", name);
+    flags |= (int)f->value;
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
   return flags;
 }
 
-/***
- * core.exec_in(process, target) -> proc | nil, err, errno [, exec_failed]
- * Run a command inside a running container. process is an OCI process table
- * (args, env, cwd, user, capabilities, noNewPrivileges, terminal, rlimits); target is
- * {pid=, pidfd= (optional: the init's pidfd, used instead of opening one),
- * namespaces={"mnt","pid",...} (default: all but user), cgroup_procs={files
- * to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir (v2 cgroup to clone into),
- * seccomp= (the container's linux.seccomp; absent: unconfined), seccomp_bpf=
- * (that table compiled before: core.seccomp_compile), stdin=,
- * stdout=, stderr=, preserve_fds=N (fds 3..3+N-1 passed on)}. Returns once the command has exec'd; with
- * terminal=true proc:pty() is the master of a pty made inside the container.
- * On failure the 4th value tells whether execve itself failed (126/127).
- */
-static int l_exec_in(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_settop(L, 2);
-  lua_newtable(L);
-  int anchor = lua_gettop(L);
-  ctr_exec_cfg_t *c = arena(L, anchor, sizeof *c);
-  read_process(L, anchor, 1, &c->proc);
-  read_rlimits(L, anchor, 1, &c->rlimits, &c->nrlimits);
-  c->target = (pid_t)lctr_optfield_integer(L, 2, "pid", 0);
+/* The exec's target (the supervisor's options, not the runtime-spec's). */
+static void read_target(lua_State *L, int t, ctr_exec_cfg_t *c, const char **into) {
+  c->target = (pid_t)lctr_optfield_integer(L, t, "pid", 0);
   luaL_argcheck(L, c->target > 0, 2, "target.pid must be a positive integer");
-  c->ns_flags = ns_flags_of(L, 2);
-  c->proc.seccomp = read_seccomp(L, anchor, 2, "seccomp", 2);
-  c->cgroup_procs = strlist(L, anchor, 2, "cgroup_procs");
+  c->ns_flags = ns_flags_of(L, t);
+  c->cgroup_procs = opt_strv(L, t, "cgroup_procs");
   c->cgroup_into_fd = -1;
-  const char *into = lctr_optfield_string(L, 2, "cgroup_into", NULL);
-  lua_getfield(L, 2, "stdin");
-  c->stdin_fd = lctr_optfd(L, -1, -1);
-  lua_getfield(L, 2, "stdout");
-  c->stdout_fd = lctr_optfd(L, -1, -1);
-  lua_getfield(L, 2, "stderr");
-  c->stderr_fd = lctr_optfd(L, -1, -1);
-  lua_pop(L, 3);
-  c->preserve_fds = (int)lctr_optfield_integer(L, 2, "preserve_fds", 0);
-  luaL_argcheck(L, c->preserve_fds >= 0 && c->preserve_fds <= 1024, 2,
-                "preserve_fds must be from 0 to 1024");
+  *into = lctr_optfield_string(L, t, "cgroup_into", NULL);
+  read_stdio(L, t, &c->stdin_fd, &c->stdout_fd, &c->stderr_fd);
+  c->preserve_fds = read_preserve_fds(L, t);
+}
+
+/* target.seccomp: the container's linux.seccomp as JSON text, parsed by the core. */
+static ctr_oci_t *target_seccomp(lua_State *L, int t, ctr_error_t *err) {
+  size_t len;
+  ctr_oci_t *s = push_oci(L);
+  if (lua_getfield(L, t, "seccomp") == LUA_TNIL)
+    return s;
+  const char *text = luaL_checklstring(L, -1, &len); /* stays on the stack */
+  return ctr_oci_parse_seccomp(text, len, s, err) < 0 ? NULL : s;
+}
+
+static int exec_run(lua_State *L, ctr_exec_cfg_t *c, const char *into, int given) {
   if (into && (c->cgroup_into_fd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return lctr_pusherrno(L, "open the container's cgroup");
   /* a pidfd the caller already checked (start time) pins the container's
    * identity; otherwise one is opened here from the pid */
-  lua_getfield(L, 2, "pidfd");
-  int given = lctr_optfd(L, -1, -1);
-  lua_pop(L, 1);
   c->target_pidfd = given >= 0 ? given : (int)syscall(SYS_pidfd_open, c->target, 0);
   if (c->target_pidfd < 0) {
     if (c->cgroup_into_fd >= 0)
@@ -800,10 +376,58 @@ static int l_exec_in(lua_State *L) {
 }
 
 /***
- * proc:start() -> true | nil, err, errno, exec_failed
+ * core.exec_in(process, target) -> proc | nil, err, errno [, exec_failed]
+ * Run a command inside a running container. process is a runtime-spec
+ * process object as JSON text (args, env, cwd, user, capabilities,
+ * noNewPrivileges, terminal, rlimits), parsed and checked by the core;
+ * target is {pid=, pidfd= (optional: the init's pidfd, used instead of
+ * opening one), namespaces={"mnt","pid",...} (default: all but user),
+ * cgroup_procs={files to write "0" to, e.g. v1 "tasks"}, cgroup_into=dir
+ * (v2 cgroup to clone into), seccomp= (the container's linux.seccomp as JSON
+ * text; absent: unconfined), seccomp_bpf= (that filter compiled before:
+ * core.seccomp_compile), stdin=, stdout=, stderr=, preserve_fds=N (fds
+ * 3..3+N-1 passed on)}. Returns once the command has exec'd; with
+ * terminal=true proc:pty() is the master of a pty made inside the container.
+ * On failure the 4th value tells whether execve itself failed (126/127).
+ */
+static int l_exec_in(lua_State *L) {
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  ctr_exec_cfg_t *c = lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  const char *into = NULL;
+  read_target(L, 2, c, &into);
+  lua_getfield(L, 2, "pidfd");
+  int given = lctr_optfd(L, -1, -1);
+  ctr_oci_t *o = push_oci(L);
+  ctr_error_t err;
+  ctr_oci_t *sc = NULL;
+  if (ctr_oci_parse_process(text, len, o, &err) < 0 || (sc = target_seccomp(L, 2, &err)) == NULL)
+    return lctr_pusherr(L, &err);
+  c->proc = o->spawn.proc;
+  c->rlimits = o->spawn.rlimits;
+  c->nrlimits = o->spawn.nrlimits;
+  c->oom_score_adj = o->spawn.oom_score_adj;
+  ctr_seccomp_prog_t prog;
+  bool owned = false;
+  if (seccomp_of(L, 2, sc, &prog, &c->proc.seccomp, &owned, &err) < 0)
+    return lctr_pusherr(L, &err);
+  int r = exec_run(L, c, into, given);
+  if (owned)
+    ctr_seccomp_prog_free(&prog);
+  return r;
+}
+
+/***
+ * proc:start() -> true | "paused" | nil, err, errno, exec_failed
  * Let a spawned container init set itself up and exec. On failure the child
  * has exited and is reaped; exec_failed is true when execve itself failed
- * (docker's 126: cannot execute, 127: not found).
+ * (docker's 126: cannot execute, 127: not found). With the spawn option
+ * pause_before_pivot it first returns "paused": the namespaces and mounts
+ * exist, pivot_root has not happened (run the create hooks, then call
+ * proc:start() again).
  */
 static int proc_start(lua_State *L) {
   lproc_t *p = checkproc(L, 1);
@@ -811,8 +435,13 @@ static int proc_start(lua_State *L) {
     return luaL_error(L, "process already started");
   ctr_error_t err;
   bool exec_failed = false;
+  int r = ctr_spawn_start(&p->sp, &exec_failed, &err);
+  if (r == 1) {
+    lua_pushliteral(L, "paused"); /* not started yet: collected, it is killed */
+    return 1;
+  }
   p->started = true;
-  if (ctr_spawn_start(&p->sp, &exec_failed, &err) < 0) {
+  if (r < 0) {
     siginfo_t si;
     waitid(P_PIDFD, (id_t)p->sp.pidfd, &si, WEXITED);
     p->reaped = true;
@@ -1038,6 +667,7 @@ LCTR_AREA_DECL(container) {
                                  {"timestamp", l_timestamp},
                                  {"seccomp_compile", l_seccomp_compile},
                                  {"seccomp_load", l_seccomp_load},
+                                 {"oci_check", l_oci_check},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
   const struct scmp_version *v = seccomp_version(); /* core.libseccomp_version: "2.5.4" */

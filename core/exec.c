@@ -39,6 +39,7 @@ __attribute__((noreturn)) static void command_main(const ctr_exec_cfg_t *cfg, in
    * before the working directory is entered */
   if (ctr_close_fds_from_except(3 + cfg->preserve_fds, sync_fd, &err) < 0 ||
       ctr_apply_rlimits(cfg->rlimits, cfg->nrlimits, &err) < 0 ||
+      ctr_write_oom_score(cfg->oom_score_adj, &err) < 0 ||
       ctr_enter_cwd(cfg->proc.cwd ? cfg->proc.cwd : "/", false, &err) < 0 ||
       ctr_confine(&cfg->proc, true, &err) < 0 || ctr_apply_identity(&cfg->proc, &err) < 0 ||
       ctr_close_leaked_fds_from(3 + cfg->preserve_fds, &err) < 0 ||

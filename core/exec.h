@@ -20,6 +20,7 @@ typedef struct ctr_exec_cfg {
   ctr_process_t proc;
   ctr_rlimit_t *rlimits; /* the process's rlimits (docker exec: the container's) */
   size_t nrlimits;
+  int oom_score_adj; /* process.oomScoreAdj, INT32_MIN: the container's */
   int stdin_fd, stdout_fd, stderr_fd;
   int preserve_fds; /* fds 3 .. 3+preserve_fds-1 are passed on (runc's --preserve-fds) */
 } ctr_exec_cfg_t;

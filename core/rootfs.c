@@ -372,7 +372,7 @@ static int attach_root(int made, const char *rootfs, ctr_error_t *err) {
   return fd;
 }
 
-int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, const int *fds, ctr_error_t *err) {
+int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int pause_fd, ctr_error_t *err) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return ctr_fail_errno(err, "make / rprivate (mount propagation)");
   cleanup_fd int rootfd = fds ? attach_root(fds[0], cfg->rootfs, err) : open_root(cfg, err);
@@ -382,6 +382,8 @@ int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, const int *fds, ctr_error_t *er
     if (do_mount(&cfg->mounts[i], fds ? fds[1 + i] : -1, rootfd, err) < 0)
       return -1;
   if (has_dev_tmpfs(cfg) && (make_devices(cfg, rootfd, err) < 0 || dev_symlinks(rootfd, err) < 0))
+    return -1;
+  if (pause_fd >= 0 && ctr_pause_for_hooks(pause_fd, err) < 0)
     return -1;
   if (do_pivot(rootfd, cfg->rootfs, err) < 0)
     return -1;

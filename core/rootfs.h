@@ -9,7 +9,9 @@
  * it, then mask and write-protect paths. */
 /* fds: NULL, or (a container with a user namespace, userns.h) the mounts the
  * parent built: fds[0] the root, fds[1 + i] bind mount i (-1: none). */
-int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, const int *fds, ctr_error_t *err);
+/* pause_fd >= 0: stop before pivot_root for the create hooks
+ * (ctr_pause_for_hooks on that sync socket). */
+int ctr_rootfs_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int pause_fd, ctr_error_t *err);
 
 /* Enter the working directory path, resolved inside the current root
  * (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: no symlink or ".." leads

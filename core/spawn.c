@@ -34,7 +34,9 @@
 /* ---- sync protocol (parent <-> child over a SOCK_SEQPACKET pair) ---------
  * parent -> child: 'M' + SCM_RIGHTS the mounts it built (first, only with
  *                  a user namespace: userns.h); 'G' go.
+ * parent -> child: 'C' go on after 'H' (the create hooks ran).
  * child -> parent: 'T' + SCM_RIGHTS pty master; 'X' about to execve;
+ *                  'H' stopped before pivot_root; 'W' waiting on the start fifo;
  *                  'E' setup failed / 'F' execve failed (+ errno + message).
  * EOF after 'X' means the execve succeeded (the child's end is CLOEXEC). */
 struct sync_msg {
@@ -161,6 +163,8 @@ int ctr_sync_wait(int sync_fd, int *pty_fd, pid_t *child_pid, bool *exec_failed,
       break;
     case 'W': /* set up, blocked on its start fifo (cfg->start_fifo) */
       return 0;
+    case 'H': /* stopped before pivot_root (cfg->pause_before_pivot) */
+      return 1;
     case 'P':
       if (child_pid)
         *child_pid = (pid_t)m.errnum;
@@ -276,7 +280,7 @@ int ctr_apply_rlimits(const ctr_rlimit_t *rlimits, size_t n, ctr_error_t *err) {
   return 0;
 }
 
-static int write_oom_score(int adj, ctr_error_t *err) {
+int ctr_write_oom_score(int adj, ctr_error_t *err) {
   if (adj == INT32_MIN)
     return 0;
   cleanup_fd int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -366,6 +370,14 @@ static int await_start(int sync_fd, int fifo_fd, ctr_error_t *err) {
   return -1;
 }
 
+/* A uts namespace of the container's: new, or joined by path (a pod's). */
+static bool own_uts(const ctr_spawn_cfg_t *cfg) {
+  bool uts = (cfg->clone_flags & CLONE_NEWUTS) != 0;
+  for (size_t i = 0; i < cfg->njoin_ns; i++)
+    uts = uts || cfg->join_ns[i].type == CLONE_NEWUTS;
+  return uts;
+}
+
 static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, int fifo_fd,
                        ctr_error_t *err) {
   if (prctl(PR_SET_PDEATHSIG, 0) < 0)
@@ -381,10 +393,9 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, 
     return ctr_fail_errno(err, "unshare the cgroup namespace");
   if ((cfg->clone_flags & CLONE_NEWNET) && loopback_up(err) < 0)
     return -1;
-  if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->hostname &&
-      sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+  if (own_uts(cfg) && cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
     return ctr_fail_errno(err, "sethostname %s", cfg->hostname);
-  if ((cfg->clone_flags & CLONE_NEWUTS) && cfg->domainname &&
+  if (own_uts(cfg) && cfg->domainname &&
       setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
     return ctr_fail_errno(err, "setdomainname %s", cfg->domainname);
   if (ctr_write_sysctls(cfg->sysctl, err) < 0)
@@ -396,12 +407,12 @@ static int child_setup(const ctr_spawn_cfg_t *cfg, const int *fds, int sync_fd, 
   /* a session of its own: the caller's terminal is never its controlling tty */
   if (!cfg->proc.terminal && setsid() < 0)
     return ctr_fail_errno(err, "setsid for the container's init");
-  if (cfg->rootfs && ctr_rootfs_setup(cfg, fds, err) < 0)
+  if (cfg->rootfs && ctr_rootfs_setup(cfg, fds, cfg->pause_before_pivot ? sync_fd : -1, err) < 0)
     return -1;
   if (cfg->proc.terminal && ctr_setup_console(sync_fd, err) < 0)
     return -1;
   if (ctr_apply_rlimits(cfg->rlimits, cfg->nrlimits, err) < 0 ||
-      write_oom_score(cfg->oom_score_adj, err) < 0)
+      ctr_write_oom_score(cfg->oom_score_adj, err) < 0)
     return -1;
   /* no fd of ours (a host directory among them) survives to the chdir */
   if (close_fds_keeping(3 + cfg->preserve_fds, sync_fd, fifo_fd, err) < 0 ||
@@ -574,13 +585,34 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err) 
 }
 
 int ctr_spawn_start(ctr_spawned_t *sp, bool *exec_failed, ctr_error_t *err) {
-  cleanup_fd int sync_fd = sp->sync_fd;
-  sp->sync_fd = -1;
   *exec_failed = false;
-  char go = 'G';
-  if (write(sync_fd, &go, 1) != 1)
-    return ctr_fail_errno(err, "starting the container process");
-  return ctr_sync_wait(sync_fd, &sp->pty_fd, NULL, exec_failed, err);
+  char go = sp->paused ? 'C' : 'G';
+  sp->paused = false;
+  int r = -1;
+  if (write(sp->sync_fd, &go, 1) != 1)
+    ctr_fail_errno(err, "starting the container process");
+  else
+    r = ctr_sync_wait(sp->sync_fd, &sp->pty_fd, NULL, exec_failed, err);
+  if (r == 1) {
+    sp->paused = true; /* the sync socket stays open for the 'C' */
+    return 1;
+  }
+  close(sp->sync_fd);
+  sp->sync_fd = -1;
+  return r;
+}
+
+int ctr_pause_for_hooks(int sync_fd, ctr_error_t *err) {
+  if (ctr_sync_send(sync_fd, 'H', 0, err) < 0)
+    return -1;
+  char go = 0;
+  ssize_t n;
+  do
+    n = read(sync_fd, &go, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || go != 'C')
+    _exit(125); /* the parent gave up on us (a hook failed) */
+  return 0;
 }
 
 /* ---- console ---------------------------------------------------------------- */

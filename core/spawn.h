@@ -131,6 +131,12 @@ typedef struct ctr_spawn_cfg {
    * to the container's process as they are (all must be open) */
   int preserve_fds;
 
+  /* the runtime-spec's create hooks (luac-runc): the child stops once its
+   * namespaces and mounts exist, before pivot_root, and tells the parent 'H'
+   * (ctr_spawn_start returns 1); the parent runs prestart, createRuntime and
+   * createContainer, then calls ctr_spawn_start again to let it go on. */
+  bool pause_before_pivot;
+
   /* docker run --init: PID 1 stays as a reaper and signal forwarder, its
    * child execs the process (init.h) */
   bool init;
@@ -141,6 +147,7 @@ typedef struct ctr_spawned {
   int pidfd;   /* from clone3(CLONE_PIDFD) */
   int sync_fd; /* parent's end of the sync socket, -1 after start */
   int pty_fd;  /* master of the container's console after start, or -1 */
+  bool paused; /* stopped before pivot_root (pause_before_pivot) */
 } ctr_spawned_t;
 
 /* Clone the container's init; it waits for ctr_spawn_start(). */
@@ -148,7 +155,9 @@ int ctr_spawn(const ctr_spawn_cfg_t *cfg, ctr_spawned_t *out, ctr_error_t *err);
 
 /* Let the child set itself up and exec. On failure the child has exited
  * (the caller reaps it); err says what failed inside the container, and
- * *exec_failed tells whether it was the execve itself (126/127 semantics). */
+ * *exec_failed tells whether it was the execve itself (126/127 semantics).
+ * Returns 1 when the child stopped before pivot_root (pause_before_pivot):
+ * call it again to let it go on. */
 int ctr_spawn_start(ctr_spawned_t *sp, bool *exec_failed, ctr_error_t *err);
 
 /* ---- shared by spawn.c and exec.c (child side) ---- */
@@ -183,6 +192,10 @@ int ctr_apply_identity(const ctr_process_t *p, ctr_error_t *err);
  * capabilities are dropped (raising a hard limit needs CAP_SYS_RESOURCE). */
 int ctr_apply_rlimits(const ctr_rlimit_t *rlimits, size_t n, ctr_error_t *err);
 
+/* Write adj to /proc/self/oom_score_adj (process.oomScoreAdj); INT32_MIN:
+ * leave it as it is. */
+int ctr_write_oom_score(int adj, ctr_error_t *err);
+
 /* Open /dev/ptmx of the current mount namespace, send the master to the
  * parent over sync_fd, make the slave the controlling tty and stdio. */
 int ctr_setup_console(int sync_fd, ctr_error_t *err);
@@ -190,8 +203,13 @@ int ctr_setup_console(int sync_fd, ctr_error_t *err);
 /* Receive the messages the child sends until exec (EOF) or failure:
  * 'T' a pty master (-> *pty_fd), 'P' a pid (-> *child_pid), 'X' about to
  * exec, 'W' set up and waiting on its start fifo (returns 0 at once),
+ * 'H' stopped before pivot_root for the create hooks (returns 1),
  * 'E'/'F' setup/exec failure. */
 int ctr_sync_wait(int sync_fd, int *pty_fd, pid_t *child_pid, bool *exec_failed, ctr_error_t *err);
+
+/* Child side, before pivot_root: send 'H' and wait for the parent's 'C'
+ * (the create hooks ran); exits when the parent gives up. */
+int ctr_pause_for_hooks(int sync_fd, ctr_error_t *err);
 
 /* Child side: send a one-value message (kind 'P', 'X'). */
 int ctr_sync_send(int sync_fd, char kind, int value, ctr_error_t *err);

@@ -1,25 +1,17 @@
-/* oci_config.c - libFuzzer target: the OCI config reader of
- * bindings/l_container.c (a config table -> ctr_spawn_cfg_t), without
- * spawning anything.
+/* oci_config.c - libFuzzer target: the core's runtime-spec config parser
+ * (core/oci_config.h), without spawning anything.
  *
- * The input is JSON (a config.json); it is decoded by core.json_decode
- * (bindings/l_json.c) and handed to read_spawn_cfg, which either fills the
- * structure or raises a Lua error (bad config). Properties: no crash, no
- * memory error (ASan), and a filled structure is consistent: every string
- * readable, every list NULL-terminated, counts matching their arrays.
- *
- * l_container.c is included so its static reader is reachable; nothing in
- * it is changed. libFuzzer's interface is process-global, hence the one
- * global Lua state. */
-#include "../bindings/l_container.c"
-
-#include <lualib.h>
+ * The input is JSON text (a config.json): ctr_oci_parse either fills the
+ * structures or fails with an error naming a field; the same text is also
+ * tried as a process object (exec) and as a linux.seccomp object. Properties:
+ * no crash, no memory error or leak (ASan), no undefined behaviour (UBSan);
+ * a filled structure is consistent (every string readable, every list
+ * NULL-terminated, counts matching their arrays); a failure has a message. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-LCTR_AREA_DECL(json); /* bindings/l_json.c */
-
-static lua_State *fuzz_L;
+#include "oci_config.h"
 
 static size_t touch(const char *s) {
   return s ? strlen(s) : 0;
@@ -32,74 +24,87 @@ static size_t touch_list(char **v) {
   return n;
 }
 
-/* Read every field a spawn would read; ASan reports what is not there. */
-static size_t walk(const ctr_spawn_cfg_t *c) {
-  size_t n = touch_list(c->proc.argv) + touch_list(c->proc.env) + touch(c->proc.cwd);
-  for (size_t i = 0; i < c->proc.ngroups; i++)
-    n += c->proc.groups[i] & 1;
-  for (size_t i = 0; i < c->nrlimits; i++)
-    n += (size_t)c->rlimits[i].resource + (c->rlimits[i].lim.rlim_cur & 1);
-  n += touch(c->rootfs) + touch(c->overlay_lower) + touch(c->overlay_upper) + touch(c->overlay_work);
-  n += touch(c->hostname);
-  for (size_t i = 0; i < c->njoin_ns; i++)
-    n += touch(c->join_ns[i].path);
-  for (size_t i = 0; i < c->nmounts; i++)
-    n += touch(c->mounts[i].source) + touch(c->mounts[i].destination) + touch(c->mounts[i].type) +
-         touch(c->mounts[i].data);
-  n += touch_list(c->masked_paths) + touch_list(c->readonly_paths);
-  for (size_t i = 0; i < c->ndevices; i++)
-    n += touch(c->devices[i].path) + (size_t)c->devices[i].type;
-  return n;
-}
-
 static void broken(const char *what) {
   fprintf(stderr, "fuzz_oci: property broken: %s\n", what);
   abort();
 }
 
-/* read(config): the reader, run under lua_pcall (it raises on bad input). */
-static int read_config(lua_State *L) {
-  lua_settop(L, 1);
-  lua_newtable(L);
-  int anchor = lua_gettop(L);
-  ctr_spawn_cfg_t *c = arena(L, anchor, sizeof *c);
-  c->cgroup_into_fd = -1;
-  read_spawn_cfg(L, anchor, 1, c);
-  if (c->proc.argv == NULL || c->proc.argv[0] == NULL)
-    broken("accepted a config without process.args");
-  if (c->njoin_ns > sizeof c->join_ns / sizeof c->join_ns[0])
-    broken("njoin_ns overflows join_ns");
-  lua_pushinteger(L, (lua_Integer)walk(c));
-  return 1;
+static size_t walk_process(const ctr_oci_t *o) {
+  const ctr_process_t *p = &o->spawn.proc;
+  if (p->argv == NULL || p->argv[0] == NULL || p->env == NULL || p->cwd == NULL)
+    broken("accepted a process without args, env or cwd");
+  size_t n = touch_list(p->argv) + touch_list(p->env) + touch(p->cwd);
+  for (size_t i = 0; i < p->ngroups; i++)
+    n += p->groups[i] & 1;
+  for (size_t i = 0; i < o->spawn.nrlimits; i++)
+    n += (size_t)o->spawn.rlimits[i].resource + (o->spawn.rlimits[i].lim.rlim_cur & 1);
+  return n;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc, (void)argv;
-  lua_State *L = luaL_newstate();
-  if (L == NULL)
-    abort();
-  luaL_openlibs(L);
-  lua_newtable(L);
-  lctr_open_json(L);
-  lua_getfield(L, -1, "json_decode");
-  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz.json_decode");
-  lua_pop(L, 1);
-  fuzz_L = L;
-  return 0;
+static size_t walk_seccomp(const ctr_seccomp_cfg_t *s) {
+  size_t n = touch(s->default_action) + touch_list(s->architectures) + touch_list(s->flags);
+  for (size_t i = 0; i < s->nrules; i++) {
+    n += touch_list(s->rules[i].names) + touch(s->rules[i].action);
+    for (size_t j = 0; j < s->rules[i].nargs; j++)
+      n += touch(s->rules[i].args[j].op) + s->rules[i].args[j].index;
+  }
+  return n;
+}
+
+/* Read every field a spawn would read; ASan reports what is not there. */
+static size_t walk(const ctr_oci_t *o) {
+  const ctr_spawn_cfg_t *c = &o->spawn;
+  size_t n = walk_process(o) + touch(c->rootfs) + touch(c->overlay_lower) +
+             touch(c->overlay_upper) + touch(c->overlay_work) + touch(c->hostname) +
+             touch(c->domainname) + touch(c->uid_map) + touch(c->gid_map);
+  if (c->rootfs == NULL)
+    broken("accepted a config without root.path");
+  if (c->njoin_ns > sizeof c->join_ns / sizeof c->join_ns[0])
+    broken("njoin_ns overflows join_ns");
+  for (size_t i = 0; i < c->njoin_ns; i++)
+    n += touch(c->join_ns[i].path);
+  for (size_t i = 0; i < c->nmounts; i++)
+    n += touch(c->mounts[i].source) + touch(c->mounts[i].destination) + touch(c->mounts[i].type) +
+         touch(c->mounts[i].data);
+  n += touch_list(c->masked_paths) + touch_list(c->readonly_paths) + touch_list(c->sysctl);
+  for (size_t i = 0; i < c->ndevices; i++)
+    n += touch(c->devices[i].path) + (size_t)c->devices[i].type;
+  return n + (o->has_seccomp ? walk_seccomp(&o->seccomp) : 0);
+}
+
+static void failed(const ctr_error_t *err) {
+  if (err->msg[0] == '\0')
+    broken("a failure without a message");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  lua_State *L = fuzz_L;
-  lua_settop(L, 0);
-  lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.json_decode");
-  lua_pushlstring(L, (const char *)data, size);
-  lua_call(L, 1, 1);
-  if (lua_istable(L, -1)) {
-    lua_pushcfunction(L, read_config);
-    lua_insert(L, -2);
-    lua_pcall(L, 1, 1, 0); /* a bad config raises: that is its job */
+  const char *text = (const char *)data;
+  ctr_oci_t o;
+  ctr_error_t err;
+  volatile size_t sink = 0;
+  err.msg[0] = '\0';
+  if (ctr_oci_parse(text, size, "/bundle", &o, &err) == 0) {
+    sink += walk(&o);
+    ctr_oci_free(&o);
+  } else {
+    failed(&err);
   }
-  lua_settop(L, 0);
-  lua_gc(L, LUA_GCSTEP, 0);
+  err.msg[0] = '\0';
+  if (ctr_oci_parse_process(text, size, &o, &err) == 0) {
+    sink += walk_process(&o);
+    ctr_oci_free(&o);
+  } else {
+    failed(&err);
+  }
+  err.msg[0] = '\0';
+  if (ctr_oci_parse_seccomp(text, size, &o, &err) == 0) {
+    if (!o.has_seccomp)
+      broken("a parsed seccomp object without has_seccomp");
+    sink += walk_seccomp(&o.seccomp);
+    ctr_oci_free(&o);
+  } else {
+    failed(&err);
+  }
+  (void)sink;
   return 0;
 }

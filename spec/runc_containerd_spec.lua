@@ -135,6 +135,15 @@ describe("containerd 1.6 with luac-runc as the runc shim's binary", function()
     local out, err, code = ctr("plugins ls")
     assert.are.equal(0, code, err)
     assert.matches("io%.containerd%.grpc%.v1%s+cri%s+%S+%s+ok", out)
+    -- the CRI plugin parsed the handler's runc options: BinaryName is ours (the
+    -- runc Options.BinaryName that `ctr run --runc-binary` sends too; 1.6's
+    -- ctr has no way to take it from a file for the runc v2 shim: its
+    -- --runtime-config-path is only sent to other runtimes, and the runc v1
+    -- shim refuses it, "type with url runtimeoptions.v1.Options: not found")
+    local log = core.read_file(tmp .. "/containerd.log") or ""
+    local opts = log:match("Runtimes:map%[luac%-runc:{Type:io%.containerd%.runc%.v2 .-Options:map%[([^%]]*)%]")
+    assert.truthy(opts, log)
+    assert.are.equal("BinaryName:" .. RUNC .. " Root:" .. tmp .. "/runc", opts)
   end)
 
   it("run --rm: the output and the exit code; run -t: a pty", function()

@@ -29,6 +29,9 @@ setup(function()
     'echo "$HOOKVAR" > "$out/$kind.env"',
     'readlink /proc/self/ns/net > "$out/$kind.net"',
     'readlink /proc/self/ns/mnt > "$out/$kind.mnt"',
+    -- the container's root as the hook sees it: the runtime's / before its pivot_root
+    [[pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$out/$kind.json")]],
+    '[ -n "$pid" ] && stat -L -c %d:%i "/proc/$pid/root/" > "$out/$kind.root" 2>/dev/null; true',
     "" }, "\n"), 493))
 end)
 
@@ -59,7 +62,7 @@ local function cgroup_left(id)
 end
 
 describe("luac-runc OCI hooks", function()
-  it("run each kind at its point with the state on stdin, args and env", function()
+  it("run each kind at its point (create hooks before pivot_root) with the state on stdin, args and env", function()
     local out = tmp .. "/out1"
     assert(os.execute("mkdir -p " .. q(out)))
     -- startContainer runs in the container's root: its own copy of the hook script
@@ -81,6 +84,9 @@ describe("luac-runc OCI hooks", function()
     local pid = state("h1").pid
     local host_net, host_mnt = core.readlink("/proc/self/ns/net"), core.readlink("/proc/self/ns/mnt")
     local ctr_net = core.readlink("/proc/" .. pid .. "/ns/net")
+    local ctr_mnt = core.readlink("/proc/" .. pid .. "/ns/mnt")
+    local host_root = U.sh("stat -L -c %d:%i /")
+    assert.are_not.equal(host_mnt, ctr_mnt)
     for _, kind in ipairs({ "prestart", "createRuntime", "createContainer" }) do
       local st = assert(json.decode(read(out .. "/" .. kind .. ".json")), kind)
       assert.are.equal("creating", st.status)
@@ -88,16 +94,25 @@ describe("luac-runc OCI hooks", function()
       assert.are.equal(pid, st.pid)
       assert.are.equal(b, st.bundle)
       assert.are.equal("v-" .. kind .. "\n", read(out .. "/" .. kind .. ".env"))
-      assert.are.equal(host_mnt .. "\n", read(out .. "/" .. kind .. ".mnt"), kind)
+      -- the init had not done its pivot_root yet when the hook ran
+      assert.are.equal(host_root, read(out .. "/" .. kind .. ".root"), kind)
     end
-    assert.are.equal(host_net .. "\n", read(out .. "/prestart.net"))
-    assert.are.equal(ctr_net .. "\n", read(out .. "/createContainer.net")) -- in the container's namespaces
+    assert.are.equal(U.sh("stat -L -c %d:%i " .. q(rootfs .. "/")), U.sh("stat -L -c %d:%i /proc/" .. pid .. "/root/"))
+    -- prestart and createRuntime in the runtime's namespaces
+    for _, kind in ipairs({ "prestart", "createRuntime" }) do
+      assert.are.equal(host_mnt .. "\n", read(out .. "/" .. kind .. ".mnt"), kind)
+      assert.are.equal(host_net .. "\n", read(out .. "/" .. kind .. ".net"), kind)
+    end
+    -- createContainer in the container's, its mount namespace included (still
+    -- the runtime's root: it wrote to $out, a host path)
+    assert.are.equal(ctr_net .. "\n", read(out .. "/createContainer.net"))
+    assert.are.equal(ctr_mnt .. "\n", read(out .. "/createContainer.mnt"))
     assert.is_false(core.exists(out .. "/poststart.json"))
     _, err, code = runc({ "start", "h1" })
     assert.are.equal(0, code, err)
     local sc = assert(json.decode(read(rootfs .. "/out/startContainer.json")))
     assert.are.equal("created", sc.status)
-    assert.are_not.equal(host_mnt .. "\n", read(rootfs .. "/out/startContainer.mnt")) -- in the container
+    assert.are.equal(ctr_mnt .. "\n", read(rootfs .. "/out/startContainer.mnt")) -- in the container, after pivot_root
     assert.are.equal("running", assert(json.decode(read(out .. "/poststart.json"))).status)
     assert.are.equal("running", state("h1").status)
     assert.is_false(core.exists(out .. "/poststop.json"))

@@ -227,7 +227,7 @@ describe("luac-runc slice 2", function()
         end
       end,
       ["linux.sysctl: bad name"] = function(cfg) cfg.linux.sysctl = { ["net/../../kernel/pid_max"] = "1" } end,
-      ["process.user.umask: must be an integer"] = function(cfg) cfg.process.user.umask = 4096 end,
+      ["process.user.umask: not an integer in 0..511"] = function(cfg) cfg.process.user.umask = 4096 end,
     }) do
       local bb = bundle("k2", edit)
       local _, e, c = runc({ "run", "--bundle", bb, "k2" })

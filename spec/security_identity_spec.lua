@@ -130,7 +130,7 @@ describe("security: uids and gids #root", function()
       }
       edit(cfg.process.user)
       local r, w = assert(core.pipe())
-      local ok, p, perr = pcall(core.spawn, cfg, { stdout = w, stderr = w })
+      local ok, p, perr = pcall(core.spawn, require("ctr.json").encode(cfg), { stdout = w, stderr = w })
       w:close()
       if ok and p then -- the vulnerable runtime: let it show what it runs as
         p:start()
@@ -147,8 +147,8 @@ describe("security: uids and gids #root", function()
     }) do
       local ok, err, out = try(edit)
       assert.is_nil(out:find("RAN", 1, true), out)
-      assert.is_false(ok)
-      assert.matches("out of range %(0%.%.2147483647%)", err)
+      assert.is_true(ok) -- refused by the core's parser: nil, msg
+      assert.matches("^process%.user%.[%a]+[%[%]%d]*: not an integer in 0%.%.2147483647$", err)
     end
     local ok, err, out = try(function(u) u.uid, u.gid = 2147483647, 2147483647 end)
     assert.is_true(ok, err)

@@ -41,7 +41,7 @@ grep -q -E '^[0-9]+ passed, [0-9]+ failed' "$out" || { echo "0 passed, 1 failed"
 # test (`wait` must take >= 0.3 s after two `run -d`, which take longer under
 # ASan; the pattern has no blanks: busted re-executes itself through sh -c,
 # which splits arguments). LUACTR_SANITIZE_SPECS=0 skips this pass.
-asan_specs="spec/run_spec.lua spec/exec_spec.lua spec/lifecycle_spec.lua spec/launcher_spec.lua
+asan_specs="spec/run_spec.lua spec/exec_spec.lua spec/lifecycle_spec.lua spec/launcher_spec.lua spec/core_oci_spec.lua
             $(ls spec/security_*_spec.lua | grep -v -e identity -e selfexec)"
 logs=$(mktemp -d)
 trap 'rm -rf "$out" "$logs"' EXIT

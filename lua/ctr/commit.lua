@@ -63,15 +63,17 @@ end
 -- device node the container made. close: fds the helper must not keep.
 -- cwd: the directory archived (a path inside those files; default "/").
 -- Raises on failure.
-local function helper(mnt, mount_fn, out, opts, close, cwd)
+local function helper(mnt, mount_fn, out, opts, close, cwd, bpf)
   local archive = require "ctr.archive" -- loaded before the host's tree goes away
   for _, fd in ipairs(close) do fd:close() end
+  require("ctr.container.helper").seal_require() -- no module from the container's files
   must(core.unshare("mnt"))
   must(core.mount(nil, "/", nil, "rprivate"))
   mount_fn(mnt)
   must(core.chdir(mnt))
   must(core.pivot_root(".", "."))
   must(core.umount2(".", "detach"))
+  must(core.seccomp_load(bpf)) -- nothing of the container's can be run or loaded (libraries, gconv)
   must(core.chdir(cwd or "/"))
   must(archive.create(".", out, opts))
 end
@@ -79,6 +81,8 @@ end
 -- Start the helper: returns { pid =, err = the read end of its error pipe,
 -- mnt = its (host) mount point directory } for finish_helper.
 local function start_helper(mount_fn, out, opts, close, cwd)
+  require "ctr.archive"
+  local bpf = require("ctr.container.helper").noexec_filter()
   local mnt = state.mktemp("mnt")
   local er, ew = core.pipe()
   io.stdout:flush()
@@ -89,7 +93,7 @@ local function start_helper(mount_fn, out, opts, close, cwd)
   end
   if pid == 0 then
     close[#close + 1] = er
-    local ok, err = pcall(helper, mnt, mount_fn, out, opts, close, cwd)
+    local ok, err = pcall(helper, mnt, mount_fn, out, opts, close, cwd, bpf)
     if not ok then core.write(ew, errors.message(err)) end
     core._exit(ok and 0 or 1)
   end

@@ -231,27 +231,30 @@ local function hash(s)
   return ("%016x"):format(h)
 end
 
---- The BPF program of an OCI linux.seccomp table (core.seccomp_compile),
--- through a cache in the state root (<root>/cache/seccomp): libseccomp
--- takes tens of milliseconds for a profile of this size, reading the
--- program back a fraction of one. The entry is keyed by the table's JSON,
--- the libseccomp version and the kernel. Raises 125 when it cannot be built.
+--- The BPF program of an OCI linux.seccomp table (core.seccomp_compile:
+-- the core parses the table's JSON), through a cache in the state root
+-- (<root>/cache/seccomp): libseccomp takes tens of milliseconds for a
+-- profile of this size, reading the program back a fraction of one. The
+-- entry is keyed by the table's JSON, the libseccomp version and the
+-- kernel. Returns the program and that JSON (core.exec_in's
+-- target.seccomp). Raises 125 when it cannot be built.
 function M.program(sc)
   local core = require "ctr.core"
   local state = require "ctr.state"
   local u = core.uname() or {}
+  local text = require("ctr.json").encode(sc)
   local key = ("luac-ctr seccomp 2; libseccomp %s; %s %s\n%s\0"):format(core.libseccomp_version,
-    tostring(u.release), tostring(u.machine), require("ctr.json").encode(sc))
+    tostring(u.release), tostring(u.machine), text)
   local dir = state.dir("cache", "seccomp")
   local path = dir .. "/" .. hash(key)
   local cached = core.read_file(path)
-  if cached and #cached > #key and cached:sub(1, #key) == key then return cached:sub(#key + 1) end
-  local bpf, err = core.seccomp_compile(sc)
+  if cached and #cached > #key and cached:sub(1, #key) == key then return cached:sub(#key + 1), text end
+  local bpf, err = core.seccomp_compile(text)
   if not bpf then errors.raise(125, "cannot build the seccomp filter: %s", err) end
   if require("ctr.util").mkdir_p(dir, 448) then
     core.write_file_atomic(path, key .. bpf, 384) -- a cache: a failed write costs a compile next time
   end
-  return bpf
+  return bpf, text
 end
 
 return M

@@ -247,29 +247,6 @@ function M.unshift_tree(dir, rec)
   end
 end
 
---- Check linux.uidMappings / gidMappings of an OCI config (luac-runc), as
--- runc: both given with a new user namespace (userns true), neither without;
--- each entry {containerID, hostID, size} integers within 0..2^32-2, at most
--- 340 entries. bad(where, fmt, ...) raises the caller's error.
-function M.check_oci(l, userns, bad)
-  for _, key in ipairs({ "uidMappings", "gidMappings" }) do
-    local map = l[key]
-    if userns and map == nil then bad("linux." .. key, "a user namespace needs id mappings") end
-    if not userns and map ~= nil then bad("linux." .. key, "id mappings need a new user namespace") end
-    if map ~= nil and (type(map) ~= "table" or #map < 1 or #map > M.MAX_ENTRIES) then
-      bad("linux." .. key, "must be a list of 1 to %d mappings", M.MAX_ENTRIES)
-    end
-    for i, e in ipairs(map or {}) do
-      local function int(v) return type(v) == "number" and math.tointeger(v) or nil end
-      local c, h, n
-      if type(e) == "table" then c, h, n = int(e.containerID), int(e.hostID), int(e.size) end
-      if not c or not h or not n or c < 0 or h < 0 or n < 1 or c + n - 1 > M.MAX_ID or h + n - 1 > M.MAX_ID then
-        bad(("linux.%s[%d]"):format(key, i), "containerID, hostID, size: integers, ids below 2^32-1")
-      end
-    end
-  end
-end
-
 --- Check the user namespace options of a new container against its other
 -- options (o.privileged, network mode net). Returns what M.mode returns;
 -- raises "invalid" for --privileged or --network host with a user namespace.

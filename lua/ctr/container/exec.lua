@@ -101,8 +101,8 @@ end
 -- share with us), its seccomp filter and its cgroup.
 local function exec_target(self)
   local target = { pid = self.state.pid, namespaces = namespaces_to_join(self.state.pid) }
-  target.seccomp = self:config().linux and self:config().linux.seccomp -- the container's filter
-  if target.seccomp then target.seccomp_bpf = require("ctr.seccomp").program(target.seccomp) end
+  local sc = self:config().linux and self:config().linux.seccomp -- the container's filter
+  if sc then target.seccomp_bpf, target.seccomp = require("ctr.seccomp").program(sc) end
   local entry = self.state.cgroup_entry -- recorded at start: no cgroup lookups on the hot path
   if entry then
     target.cgroup_procs, target.cgroup_into = entry.join, entry.into
@@ -146,7 +146,7 @@ local function enter(self, process, target, keep)
     end
     errors.throw("not_running", "container %s is not running", self.state.name)
   end
-  local p, err, errno, exec_failed = core.exec_in(process, target)
+  local p, err, errno, exec_failed = core.exec_in(require("ctr.json").encode(process), target)
   target.pidfd:close()
   if keep.out_w then keep.out_w:close(); keep.err_w:close() end
   if keep.in_r then keep.in_r:close() end

@@ -29,20 +29,24 @@ local DENIED = {
   "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "keyctl", "add_key",
   "request_key", "fsopen", "fsmount", "fspick", "move_mount", "open_tree", "userfaultfd", "perf_event_open",
 }
-local function noexec_bpf()
+--- The compiled seccomp program (core.seccomp_load it in the helper once
+-- it is in the container's files): nothing can be executed or mapped
+-- executable, no call leads back out. Compile it before the fork.
+function M.noexec_filter()
   local exec_arg = { { index = 2, value = 4, valueTwo = 4, op = "SCMP_CMP_MASKED_EQ" } }
-  return errors.checkf("compile the copy helper's seccomp filter", core.seccomp_compile {
+  return errors.checkf("compile the copy helper's seccomp filter", core.seccomp_compile(require("ctr.json").encode {
     defaultAction = "SCMP_ACT_ALLOW",
     syscalls = {
       { names = DENIED, action = "SCMP_ACT_ERRNO", errnoRet = 1 },
       { names = { "mmap", "mprotect", "pkey_mprotect" }, action = "SCMP_ACT_ERRNO", errnoRet = 1, args = exec_arg },
     },
-  })
+  }))
 end
 
--- require finds only the modules loaded already: no Lua file or C module
--- can be loaded from the container's files once the helper is in them.
-local function seal_require()
+--- In a helper about to enter a container's files: require finds only the
+-- modules loaded already, so no Lua file or C module can be loaded from
+-- the container's files once the helper is in them.
+function M.seal_require()
   package.path, package.cpath = "", ""
   for i = #package.searchers, 2, -1 do package.searchers[i] = nil end
 end
@@ -103,7 +107,7 @@ function M.start(c, how, fn, close)
   if not ov or not ov.upperdir or not ov.lowerdir or not ov.workdir then
     errors.raise(1, "container %s has no overlay root filesystem", c.state.name)
   end
-  local bpf = noexec_bpf()
+  local bpf = M.noexec_filter()
   local pidfd = how == "ns" and c:_pidfd() or nil
   if how == "ns" and not pidfd then errors.raise(1, "container %s is not running", c.state.name) end
   local mnt = how ~= "ns" and state.mktemp("mnt") or nil
@@ -114,7 +118,7 @@ function M.start(c, how, fn, close)
     local ok, err = pcall(function()
       er:close()
       for _, fd in ipairs(close) do fd:close() end
-      seal_require()
+      M.seal_require()
       enter(how, ov, mnt, pidfd)
       M.must(core.seccomp_load(bpf))
       fn()

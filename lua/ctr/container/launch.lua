@@ -122,10 +122,13 @@ local function spawn(self, o, cfg, g, fds)
   stdio.cgroup_join, stdio.cgroup_into, stdio.seccomp_bpf = stdio_join, stdio_into, bpf
   stdio.init = self.state.init -- --init (ctr.container.runflags)
   local nsfds = {} -- --ipc/--pid/--network container:NAME (ctr.container.nsshare)
-  local jok, jcfg = true, cfg
-  if self.state.join and next(self.state.join) then jok, jcfg = pcall(require("ctr.container.nsshare").join, self, cfg, nsfds) end
+  local config, jok, jcfg = self.dir .. "/config.json", true, nil -- parsed by the core: the file as written
+  if self.state.join and next(self.state.join) then
+    jok, jcfg = pcall(require("ctr.container.nsshare").join, self, cfg, nsfds)
+    if jok then config = require("ctr.json").encode(jcfg) end -- with the namespaces opened now
+  end
   local p, perr
-  if jok then p, perr = core.spawn(jcfg, stdio) end
+  if jok then p, perr = core.spawn(config, stdio) end
   for _, fd in ipairs(nsfds) do fd:close() end
   if stdio.stdout ~= devnull then stdio.stdout:close(); stdio.stderr:close() end
   if stdio.stdin ~= devnull then stdio.stdin:close() end

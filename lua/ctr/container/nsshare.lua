@@ -102,6 +102,7 @@ function M.apply(cfg, plan, dir)
     if not (m.destination == "/dev/shm" and plan.ipc_mode == "none") then mounts[#mounts + 1] = m end
   end
   cfg.mounts = mounts
+  if plan.host_ns.uts then cfg.hostname = nil end -- the host's (the core refuses one without a uts namespace)
   if plan.join.network then
     local other = store.load(plan.join.network)
     cfg.hostname = other and other.state.network and other.state.network.hostname or cfg.hostname

@@ -12,10 +12,11 @@
 -- LISTEN_FDS/LISTEN_PID=1 in its env, as runc); every other fd is closed.
 -- --no-pivot and --no-new-keyring are accepted and change
 -- nothing: pivot_root and a fresh session keyring are always used.
--- The config's prestart, createRuntime and createContainer hooks run once
--- the init is set up (its namespaces made, its root already changed: a
--- difference from runc, whose hooks run before pivot_root), before create
--- returns; one failing fails create and leaves nothing (ctr.runc.hooks).
+-- The config's prestart, createRuntime and createContainer hooks run at the
+-- runtime-spec's point: the init stops once its namespaces and mounts exist,
+-- before pivot_root (core.spawn's pause_before_pivot), the hooks run
+-- (createContainer in the container's mount namespace, ctr.runc.hooks),
+-- then it goes on; one failing fails create and leaves nothing.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local util = require "ctr.util"
@@ -71,6 +72,15 @@ local function check(v, err, what)
   return v
 end
 
+local CREATE_HOOKS = { "prestart", "createRuntime", "createContainer" }
+
+local function has_create_hooks(cfg)
+  for _, kind in ipairs(CREATE_HOOKS) do
+    if cfg.hooks and cfg.hooks[kind] and #cfg.hooks[kind] > 0 then return true end
+  end
+  return false
+end
+
 -- Everything after the state directory exists; raises having made g and p.
 local function launch(ctx, id, bundle, cfg, o, made)
   local fifo = store.fifo(ctx, id)
@@ -86,26 +96,31 @@ local function launch(ctx, id, bundle, cfg, o, made)
   runc.user_hooks(ctx, "prestart", { id = id, bundle = bundle, config = cfg, runtime = "luac-runc" }, true)
   local opts = { stdin = 0, stdout = 1, stderr = 2, start_fifo = fifo, preserve_fds = o.nfds }
   opts.cgroup_join, opts.cgroup_into = made.g:entry()
-  local p, perr = core.spawn(cfg, opts)
+  -- the config as it will run, encoded once: saved for exec/ps/delete and parsed by the core
+  local text = require("ctr.json").encode(cfg)
+  check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", text, 384), nil, "saving the config")
+  opts.pause_before_pivot = has_create_hooks(cfg)
+  local p, perr = core.spawn(text, opts)
   if not p then errors.raise(1, "cannot create the container process: %s", perr) end
   made.p = p
+  local st = {
+    id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
+    created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,
+  }
   local started, serr = p:start()
+  if started == "paused" then
+    -- its namespaces and mounts exist, pivot_root is next: the create hooks
+    -- (a failure raises: the caller kills it and removes everything)
+    local state = store.oci_state(ctx, st, "creating")
+    for _, kind in ipairs(CREATE_HOOKS) do hooks.run(cfg, kind, state, p.pid) end
+    started, serr = p:start()
+  end
   if not started then errors.raise(1, "container init: %s", serr) end
   local pty = p:pty()
   if pty then
     config.console_size(pty, cfg.process)
     send_console(o.console_socket, pty)
   end
-  local st = {
-    id = id, pid = p.pid, starttime = core.starttime(p.pid), bundle = bundle, rootfs = cfg.root.path,
-    created = util.rfc3339(), annotations = cfg.annotations, cgroup = cgpath,
-  }
-  -- the init is set up and waits for `start`: the create hooks (a failure
-  -- raises: the caller kills it and removes everything)
-  local state = store.oci_state(ctx, st, "creating")
-  for _, kind in ipairs({ "prestart", "createRuntime", "createContainer" }) do hooks.run(cfg, kind, state, p.pid) end
-  check(core.write_file_atomic(store.dir(ctx, id) .. "/config.json", require("ctr.json").encode(cfg), 384), nil,
-    "saving the config")
   store.save(ctx, st)
   if o.pid_file then check(core.write_file_atomic(o.pid_file, tostring(p.pid), 420), nil, "--pid-file " .. o.pid_file) end
   return p, st

@@ -85,8 +85,6 @@ local function process_of(o, pos, cfg)
     if not text then errors.raise(1, "exec: --process %s: %s", o.process, err) end
     local p, jerr = json.decode(text)
     if type(p) ~= "table" then errors.raise(1, "exec: --process %s: %s", o.process, tostring(jerr or "not an object")) end
-    if type(p.args) ~= "table" or #p.args == 0 then errors.raise(1, "exec: --process: args must not be empty") end
-    if p.user then user_of({}, p.user); id_num(tostring(p.user.uid or 0), "user.uid") end
     require("ctr.runc.config").check_console_size(p)
     return p
   end
@@ -120,7 +118,8 @@ local function target_of(st, cfg, me)
   for _, n in ipairs(ALL_NS) do
     if core.ns_id(st.pid, n) ~= core.ns_id(me, n) then target.namespaces[#target.namespaces + 1] = n end
   end
-  target.seccomp = cfg.linux and cfg.linux.seccomp
+  local sc = cfg.linux and cfg.linux.seccomp
+  if sc then target.seccomp_bpf, target.seccomp = require("ctr.seccomp").program(sc) end
   local g = st.cgroup and require("ctr.cgroup").open(st.cgroup)
   if g then target.cgroup_procs, target.cgroup_into = g:entry() end
   target.stdin, target.stdout, target.stderr = 0, 1, 2
@@ -170,7 +169,7 @@ return function(ctx, args)
   target.preserve_fds = o.nfds
   target.pidfd = store.pidfd(st)
   if not target.pidfd then errors.raise(1, "container %s is not running", id) end
-  local p, err = core.exec_in(proc, target)
+  local p, err = core.exec_in(json.encode(proc), target)
   target.pidfd:close()
   if not p then errors.raise(255, "exec failed: %s", err) end
   return finish(o, p, proc)

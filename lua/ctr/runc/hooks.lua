@@ -10,11 +10,13 @@
 -- the hooks of one kind run in order and the first failure stops them.
 --
 -- Where (see create.lua, start.lua, delete.lua): prestart and createRuntime
--- in the runtime's namespaces; createContainer joined to the container's
--- network, ipc, uts, cgroup and pid namespaces (the path resolved in the
--- runtime's mount namespace, as the runtime-spec says); startContainer in
--- all of the container's namespaces, its mount namespace included (the path
--- resolved in the container's root).
+-- in the runtime's namespaces, once the container's namespaces exist and
+-- before its pivot_root; createContainer then, joined to all of the
+-- container's namespaces but the user one, its mount namespace included:
+-- before pivot_root its root is still the runtime's, so the path resolves
+-- in the runtime's mount namespace, as the runtime-spec says; startContainer
+-- in all of the container's namespaces after `start`, before the process
+-- execs (the path resolved in the container's root).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local json = require "ctr.json"
@@ -63,7 +65,7 @@ function M.check(hooks)
   end
 end
 
-local NS_OF = { createContainer = "net,ipc,uts,cgroup,pid", startContainer = "net,ipc,uts,cgroup,pid,mnt" }
+local NS_OF = { createContainer = "net,ipc,uts,cgroup,pid,mnt", startContainer = "net,ipc,uts,cgroup,pid,mnt" }
 
 -- In the forked child: stdin, stdout/stderr, namespaces, exec. Never returns.
 local function child(h, kind, fds, pid)
