@@ -19,9 +19,11 @@ RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev
 # clang-14 + libclang-rt-14-dev (libFuzzer: spec/fuzz_spec.lua, tools/fuzz.sh),
 # podman, containerd (spec/runc_podman_spec.lua, spec/runc_containerd_spec.lua run them on
 # luac-runc); docker-registry, skopeo, umoci, apache2-utils (htpasswd): spec/registry_spec.lua
-# runs a real registry on loopback; buildah: spec/build_spec.lua compares its builds with buildah bud
+# runs a real registry on loopback; buildah: spec/build_spec.lua compares its builds with buildah bud;
+# man-db, groff-base: the generated man pages (spec/cmds2_spec.lua)
 TEST="lua-busted clang-format lua-check cppcheck qemu-system-x86 cpio strace keyutils iptables time
-      clang-14 libclang-rt-14-dev podman containerd docker-registry skopeo umoci apache2-utils buildah"
+      clang-14 libclang-rt-14-dev podman containerd docker-registry skopeo umoci apache2-utils buildah
+      man-db groff-base"
 list=false
 if [ "${1:-}" = --list ]; then list=true; shift; fi # print the packages, install nothing
 case "${1:-}" in
