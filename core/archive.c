@@ -97,6 +97,9 @@ static int copy_data(struct archive *in, struct archive *out, const char *name, 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 #define OPAQUE_XATTR "trusted.overlay.opaque"
+/* inside a user namespace (a rootless pull) trusted.* cannot be set: the
+ * overlay of a rootless container is mounted with userxattr and reads this */
+#define OPAQUE_USER_XATTR "user.overlay.opaque"
 
 /* The base name of path (after the last '/'), and the length of its dir part. */
 static const char *base_of(const char *path, size_t *dirlen) {
@@ -117,8 +120,13 @@ static int mark_opaque(const char *dir, ctr_error_t *err) {
   while (fd < 0 && errno == EAGAIN);
   if (fd < 0)
     return ctr_fail_errno(err, "opaque directory marker: open %s", *dir ? dir : "/");
-  if (fsetxattr(fd, OPAQUE_XATTR, "y", 1, 0) < 0)
+  if (fsetxattr(fd, OPAQUE_XATTR, "y", 1, 0) == 0)
+    return 0;
+  if (errno != EPERM)
     return ctr_fail_errno(err, "opaque directory marker: set %s on %s", OPAQUE_XATTR, dir);
+  if (fsetxattr(fd, OPAQUE_USER_XATTR, "y", 1, 0) < 0)
+    return ctr_fail_errno(err, "opaque directory marker: set %s (no privilege for %s) on %s",
+                          OPAQUE_USER_XATTR, OPAQUE_XATTR, dir);
   return 0;
 }
 

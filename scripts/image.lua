@@ -39,7 +39,9 @@ local function inspect(args)
   local cli = require "ctr.cli"
   local json = require "ctr.json"
   local image = require "ctr.image"
-  local _, refs = cli.parse(args, {}, { usage = "image inspect IMAGE [IMAGE...]", command = "image inspect" })
+  local o, refs = cli.parse(args, {
+    { "f", "format", "string", "Format the output using a Go template ('{{.Id}}', '{{json .Config.Cmd}}') or json" },
+  }, { usage = "image inspect [OPTIONS] IMAGE [IMAGE...]", command = "image inspect" })
   if #refs < 1 then errors.raise(1, "\"image inspect\" requires at least 1 argument.") end
   local out, failed = json.array({}), false
   for _, ref in ipairs(refs) do
@@ -49,7 +51,12 @@ local function inspect(args)
       errors.report(err or ("no such image: " .. ref))
     end
   end
-  io.stdout:write(json.encode(out, { indent = true }), "\n")
+  if o.format and o.format ~= "json" then
+    local expand = require("ctr.format").compile(o.format, { missing = "error" }) -- as inspect's
+    for _, v in ipairs(out) do io.stdout:write(expand(v), "\n") end
+  else
+    io.stdout:write(json.encode(out, { indent = true }), "\n")
+  end
   if failed then os.exit(1) end
 end
 

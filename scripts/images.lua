@@ -1,6 +1,9 @@
 -- images: List images
--- luac-ctr images [-q] [--no-trunc] [--digests] [REPOSITORY[:TAG]]
+-- luac-ctr images [-q] [--no-trunc] [--digests] [--format json|TEMPLATE] [REPOSITORY[:TAG]]
 -- Columns: REPOSITORY TAG (DIGEST) IMAGE ID CREATED SIZE, newest first, one row per tag.
+-- --format: docker's fields (.ID .Repository .Tag .Digest .CreatedAt
+-- .CreatedSince .Size ...), "json" (a JSON object a line), "table ..."
+-- (with a header).
 local cli = require "ctr.cli"
 local image = require "ctr.image"
 local util = require "ctr.util"
@@ -11,6 +14,7 @@ local opts, args = cli.parse({ ... }, {
   { "a", "all", "flag", "Show all images (default hides the intermediate images of builds)" },
   { nil, "no-trunc", "flag", "Don't truncate output" },
   { nil, "digests", "flag", "Show digests" },
+  { nil, "format", "string", "Format output: json, or a template like '{{.Repository}}:{{.Tag}}' ('table ...': with a header)" },
 }, { usage = "images [OPTIONS] [REPOSITORY[:TAG]]", description = "List images", command = "images" })
 if #args > 1 then errors.raise(125, "\"images\" requires at most 1 argument.\nSee 'luac-ctr images --help'.") end
 
@@ -28,7 +32,7 @@ local function digest_of(img, name)
   end
   return "<none>"
 end
-local ids = {}
+local ids, records = {}, {}
 for _, img in ipairs(image.list()) do
   if img.build_step and #img.repo_tags == 0 and not opts.all then goto continue end -- a build's intermediate image (-a shows it)
   local tags = {}
@@ -43,12 +47,29 @@ for _, img in ipairs(image.list()) do
       rows[#rows + 1] = { t[1], t[2], id, util.time_ago(img.created), util.human_size(img.size) }
       if opts.digests then table.insert(rows[#rows], 3, digest_of(img, t[1])) end
       ids[#ids + 1] = id
+      records[#records + 1] = {
+        ID = opts.no_trunc and "sha256:" .. img.id or id, Repository = t[1], Tag = t[2], Digest = digest_of(img, t[1]),
+        CreatedAt = img.created or "", CreatedSince = util.time_ago(img.created), Size = util.human_size(img.size),
+        VirtualSize = util.human_size(img.size), SharedSize = "N/A", UniqueSize = "N/A", Containers = "N/A",
+      }
     end
   end
   ::continue::
 end
 
-if opts.quiet then
+-- docker's fields of an images template and their column titles
+local HEADERS = {
+  ID = "IMAGE ID", Repository = "REPOSITORY", Tag = "TAG", Digest = "DIGEST", CreatedAt = "CREATED AT",
+  CreatedSince = "CREATED", Size = "SIZE", VirtualSize = "VIRTUAL SIZE", SharedSize = "SHARED SIZE",
+  UniqueSize = "UNIQUE SIZE", Containers = "CONTAINERS",
+}
+if opts.format == "json" or opts.format == "{{json .}}" then
+  for _, r in ipairs(records) do io.stdout:write(require("ctr.json").encode(r), "\n") end
+elseif opts.format then
+  io.stdout:write(require("ctr.format").render(opts.format, records, HEADERS, {
+    fields = HEADERS, context = "*formatter.ImageContext", missing = "",
+    default = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}" }))
+elseif opts.quiet then
   if #ids > 0 then io.stdout:write(table.concat(ids, "\n"), "\n") end
 else
   io.stdout:write(util.columns(rows))

@@ -1,7 +1,7 @@
 -- import: Import a root filesystem tarball as an image
 -- luac-ctr import [-c INSTRUCTION]... [-m MESSAGE] TARBALL|- [NAME[:TAG]]
 -- The tarball may be plain, gzip, xz, zstd or bzip2 (as `docker export`
--- writes it). Prints the new image id. Bad input: one line on stderr, exit
+-- writes it). Prints the new image id (sha256:<64 hex>, as docker). Bad input: one line on stderr, exit
 -- 125, nothing left in the store.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
@@ -21,4 +21,4 @@ if #args < 1 or #args > 2 then
 end
 
 require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
-print(image.import(args[1], args[2], o).id)
+io.stdout:write("sha256:", image.import(args[1], args[2], o).id, "\n")

@@ -1,7 +1,7 @@
 -- network: Manage networks
 -- luac-ctr network create [--subnet CIDR] [--gateway IP] [-d bridge] NAME
--- luac-ctr network ls [-q] [--no-trunc]
--- luac-ctr network inspect NAME...
+-- luac-ctr network ls [-q] [--no-trunc] [--format json|TEMPLATE]
+-- luac-ctr network inspect [-f TEMPLATE] NAME...
 -- luac-ctr network rm NAME...
 -- luac-ctr network connect [--ip IP] [--alias NAME] NETWORK CONTAINER
 -- luac-ctr network disconnect NETWORK CONTAINER
@@ -57,15 +57,26 @@ function commands.ls()
   local opts = parse({
     { "q", "quiet", "flag", "Only display network IDs" },
     { nil, "no-trunc", "flag", "Do not truncate the output" },
+    { nil, "format", "string", "Format output: json, or a template like '{{.Name}} {{.ID}}' ('table ...': with a header)" },
   }, { usage = "network ls [OPTIONS]", description = "List networks", command = "ls" }, 0, 0)
   local rows = { { "NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "GATEWAY" } }
-  local ids = {}
+  local ids, records = {}, {}
   for _, n in ipairs(network.list()) do
     local id = opts.no_trunc and n.id or util.short_id(n.id)
     rows[#rows + 1] = { id, n.name, n.driver, "local", n.subnet, n.gateway }
     ids[#ids + 1] = id
+    records[#records + 1] = { ID = id, Name = n.name, Driver = n.driver, Scope = "local", IPv6 = "false",
+                              Internal = "false", Labels = "", CreatedAt = n.created or "", Subnet = n.subnet, Gateway = n.gateway }
   end
-  if opts.quiet then
+  -- docker's fields of a network ls template and their column titles
+  local HEADERS = { ID = "NETWORK ID", Name = "NAME", Driver = "DRIVER", Scope = "SCOPE", IPv6 = "IPV6",
+                    Internal = "INTERNAL", Labels = "LABELS", CreatedAt = "CREATED AT", Subnet = "SUBNET", Gateway = "GATEWAY" }
+  if opts.format == "json" or opts.format == "{{json .}}" then
+    for _, r in ipairs(records) do io.stdout:write(json.encode(r), "\n") end
+  elseif opts.format then
+    io.stdout:write(require("ctr.format").render(opts.format, records, HEADERS, { fields = HEADERS,
+      context = "*formatter.networkContext", missing = "", default = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}" }))
+  elseif opts.quiet then
     if #ids > 0 then io.stdout:write(table.concat(ids, "\n"), "\n") end
   else
     io.stdout:write(util.columns(rows))
@@ -73,7 +84,9 @@ function commands.ls()
 end
 
 function commands.inspect()
-  local _, args = parse({}, { usage = "network inspect NETWORK [NETWORK...]",
+  local opts, args = parse({
+    { "f", "format", "string", "Format the output using a Go template ('{{.IPAM.Config}}') or json" },
+  }, { usage = "network inspect [OPTIONS] NETWORK [NETWORK...]",
     description = "Display detailed information on one or more networks", command = "inspect" }, 1)
   local out, failed = {}, false
   for _, name in ipairs(args) do
@@ -81,7 +94,12 @@ function commands.inspect()
     if n then out[#out + 1] = n:inspect()
     else failed = true; errors.report(err) end
   end
-  io.stdout:write(json.encode(json.array(out), { indent = true }), "\n")
+  if opts.format and opts.format ~= "json" then
+    local expand = require("ctr.format").compile(opts.format, { missing = "error" }) -- as inspect's
+    for _, v in ipairs(out) do io.stdout:write(expand(v), "\n") end
+  else
+    io.stdout:write(json.encode(json.array(out), { indent = true }), "\n")
+  end
   if failed then os.exit(1) end
 end
 

@@ -91,6 +91,13 @@ local FIELDS = {
   Reason = true,
 }
 
+-- the column titles docker prints for a "table" template
+local HEADERS = {
+  ID = "CONTAINER ID", Image = "IMAGE", Command = "COMMAND", CreatedAt = "CREATED AT", RunningFor = "CREATED",
+  Ports = "PORTS", State = "STATE", Status = "STATUS", Size = "SIZE", Names = "NAMES", Labels = "LABELS",
+  Mounts = "MOUNTS", Networks = "NETWORKS", LocalVolumes = "LOCAL VOLUMES", Reason = "REASON",
+}
+
 local function parse_filters(list)
   local f = {}
   for _, s in ipairs(list or {}) do
@@ -162,8 +169,10 @@ if o.quiet then
 elseif o.format == "json" or o.format == "{{json .}}" then
   for _, c in ipairs(list) do out[#out + 1] = json.encode(row_of(c, o, now)) .. "\n" end
 elseif o.format then
-  local expand = format.compile(o.format, { fields = FIELDS, context = "*formatter.ContainerContext", missing = "", table = true })
-  for _, c in ipairs(list) do out[#out + 1] = expand(row_of(c, o, now)) .. "\n" end
+  local rows = {}
+  for i, c in ipairs(list) do rows[i] = row_of(c, o, now) end
+  out[1] = format.render(o.format, rows, HEADERS, { fields = FIELDS, context = "*formatter.ContainerContext", missing = "",
+    default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}" })
 else
   local rows = { { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" } }
   for _, c in ipairs(list) do

@@ -18,7 +18,8 @@ if #args < 1 then errors.raise(1, "\"start\" requires at least 1 argument.\nSee 
 if o.attach or o.interactive then
   if #args > 1 then errors.raise(1, "you cannot start and attach multiple containers at once") end
   local c = container.must_get(args[1], 1)
-  local res = c:start { interactive = o.interactive }
+  -- stdin is forwarded with -i, to a container made with -i (docker's)
+  local res = c:start { interactive = o.interactive and c.state.interactive or false }
   io.stdout:flush()
   os.exit(res.exit_code)
 end

@@ -106,7 +106,7 @@ describe("REPL help for methods, completion without private names", function()
     assert.matches("SIGKILL", doc)
     assert.matches("Container:wait%(", assert(repl.doc("Container:wait")))
     local mod = assert(repl.doc(container))
-    assert.matches("methods:[^\n]* Container:exec", mod)
+    assert.matches("methods:[^:]*Container:commit.*Container:exec", mod) -- the list wraps
     assert.is_nil(mod:find("_locked", 1, true))
   end)
 

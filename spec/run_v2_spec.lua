@@ -44,6 +44,23 @@ echo "V2RUN dev_privileged $(r --privileged busybox sh -c 'mknod /tmp/k c 7 128 
 "$L" rm -f v2 >/dev/null 2>&1 || "$L" -e 'local c=require"ctr.container".get("v2"); c:remove{force=true}'
 echo "V2RUN left $(find /sys/fs/cgroup/luac-ctr -mindepth 1 -type d | wc -l)"
 echo "V2RUN seccomp $(r busybox sh -c 'grep ^Seccomp: /proc/self/status; unshare -U true' 2>&1 | tr -d '\t' | tr '\n' ' ')"
+# rootless with a delegated subtree (as systemd's user@.service gives): a user-owned cgroup, its shell
+# in a leaf below it; -m and --pids-limit are enforced (README "Running without root")
+useradd -u 4242 lctrv2 && echo lctrv2:300000:65536 >> /etc/subuid && echo lctrv2:300000:65536 >> /etc/subgid
+D=/sys/fs/cgroup/lctrv2.slice
+mkdir -p $D/shell /tmp/lctrv2-run /tmp/lctrv2-data && chown 4242 $D $D/cgroup.procs $D/cgroup.subtree_control \
+  $D/cgroup.threads $D/shell $D/shell/cgroup.procs $D/shell/cgroup.threads /tmp/lctrv2-run /tmp/lctrv2-data
+asu() { sh -c 'echo $$ > '$D'/shell/cgroup.procs && exec setpriv --reuid 4242 --regid 4242 --clear-groups env -i \
+  PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp XDG_RUNTIME_DIR=/tmp/lctrv2-run XDG_DATA_HOME=/tmp/lctrv2-data "$@"' \
+  sh "$L" "$@"; }
+rid=$(asu run -d --network none -m 32m --pids-limit 20 busybox sleep 60)
+echo "V2RUN rl_limits $(cd $D/luac-ctr/$rid && cat memory.max pids.max && stat -c %%u . && wc -l < cgroup.procs)" | tr '\n' ' '
+echo; asu rm -f "$rid" >/dev/null
+asu run --rm --network none -m 16m --memory-swap 16m busybox sh -c "x=\$(head -c 100000000 /dev/zero | tr '\\0' a)"
+echo "V2RUN rl_oom_exit $?"
+asu run --rm --network none --pids-limit 10 busybox sh -c 'for i in $(seq 30); do sleep 5 & done; echo forked-all' 2>/dev/null
+echo "V2RUN rl_pids_exit $?"
+echo "V2RUN rl_left $(find $D/luac-ctr -mindepth 1 -type d | wc -l)"
 echo "V2RUN done 1"
 ]=]
 
@@ -78,5 +95,10 @@ describe("run on a cgroup v2 kernel (qemu VM) #root", function()
     assert.are.equal("0", v("left"), report)
     -- the default seccomp profile (issue 10): filter loaded, unshare of a user namespace EPERM
     assert.matches("^Seccomp:2 .*unshare.*Operation not permitted", v("seccomp"), report)
+    -- rootless in a delegated cgroup v2 subtree: the limits set and enforced, nothing left
+    assert.are.equal(tostring(32 * 1024 * 1024) .. " 20 4242 1 ", v("rl_limits"), report)
+    assert.are.equal("137", v("rl_oom_exit"), report)
+    assert.are_not.equal("0", v("rl_pids_exit"), report)
+    assert.are.equal("0", v("rl_left"), report)
   end)
 end)

@@ -144,7 +144,7 @@ describe("templates (ctr.format)", function()
     local f = format.compile("{{.State.Nope}}", { missing = "error" })
     msg, code = raised(f, V)
     assert.are.equal(1, code)
-    assert.are.equal('template parsing error: template: :1: executing "" at <.State.Nope>: map has no entry for key "Nope"', msg)
+    assert.are.equal('template parsing error: template: :1:2: executing "" at <.State.Nope>: map has no entry for key "Nope"', msg)
   end)
 end)
 

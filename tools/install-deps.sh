@@ -8,11 +8,11 @@
 set -eu
 # build: compiler, Lua 5.4 (luac5.4 precompiles the modules), the -dev
 # packages of the libraries linked in; run: the busybox image, nftables,
-# newuidmap/newgidmap for rootless containers (uidmap)
+# newuidmap/newgidmap for rootless containers (uidmap), pasta: their network (passt)
 RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev
       libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev libnftables-dev
       libcurl4-openssl-dev libssl-dev
-      busybox-static iproute2 nftables util-linux procps xz-utils uidmap"
+      busybox-static iproute2 nftables util-linux procps xz-utils uidmap passt"
 # tests: busted, lint (clang-format, luacheck, cppcheck), the cgroup v2 VM
 # (qemu-system-x86, cpio: tools/v2vm.sh), strace, keyctl, iptables (specs
 # check that nothing is left in its tables), GNU time (soak figures),
@@ -20,10 +20,11 @@ RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev
 # podman, containerd (spec/runc_podman_spec.lua, spec/runc_containerd_spec.lua run them on
 # luac-runc); docker-registry, skopeo, umoci, apache2-utils (htpasswd): spec/registry_spec.lua
 # runs a real registry on loopback; buildah: spec/build_spec.lua compares its builds with buildah bud;
+# man-db, groff-base: the generated man pages (spec/cmds2_spec.lua)
 # socat: spec/registry_token_spec.lua serves its token issuer (spec/token_issuer.lua) with it
 TEST="lua-busted clang-format lua-check cppcheck qemu-system-x86 cpio strace keyutils iptables time
       clang-14 libclang-rt-14-dev podman containerd docker-registry skopeo umoci apache2-utils buildah
-      socat"
+      man-db groff-base socat"
 list=false
 if [ "${1:-}" = --list ]; then list=true; shift; fi # print the packages, install nothing
 case "${1:-}" in

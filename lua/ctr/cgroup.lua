@@ -291,6 +291,59 @@ function Cgroup:remove(opts)
   return true
 end
 
+-- the directory of controller ctrl among dirs (v1: its hierarchy, perhaps
+-- a joint one like cpu,cpuacct; v2: the unified one)
+local function controller_dir(dirs, ctrl)
+  for _, d in ipairs(dirs) do
+    if d:match("/sys/fs/cgroup/[%w_,]*" .. ctrl .. "[%w_,]*/") or d:match("/sys/fs/cgroup/[%w_,]*" .. ctrl .. "$") then
+      return d, 1
+    end
+  end
+  for _, d in ipairs(dirs) do
+    if core.exists(d .. "/cgroup.controllers") then return d, 2 end
+  end
+end
+
+local function read(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Bytes read and written by the cgroup's processes on block devices
+-- (v1 blkio.throttle.io_service_bytes, v2 io.stat), summed over the
+-- devices: read, write (0, 0 when the controller is not there).
+function Cgroup:io_bytes()
+  local d, v = controller_dir(self:dirs(), "blkio")
+  if v ~= 1 then d, v = controller_dir(self:dirs(), "io") end
+  local r, w = 0, 0
+  if v == 1 then
+    local s = read(d .. "/blkio.throttle.io_service_bytes_recursive") or read(d .. "/blkio.throttle.io_service_bytes") or ""
+    for op, n in s:gmatch("%d+:%d+ (%a+) (%d+)") do
+      if op == "Read" then r = r + tonumber(n) elseif op == "Write" then w = w + tonumber(n) end
+    end
+  elseif v == 2 then
+    for l in (read(d .. "/io.stat") or ""):gmatch("[^\n]+") do
+      r = r + (tonumber(l:match("rbytes=(%d+)")) or 0)
+      w = w + (tonumber(l:match("wbytes=(%d+)")) or 0)
+    end
+  end
+  return r, w
+end
+
+--- The memory figures of memory.stat docker subtracts from the usage (the
+-- page cache that can be reclaimed): inactive_file (v2, or v1's
+-- total_inactive_file); 0 when it cannot be read.
+function Cgroup:memory_cache()
+  local d, v = controller_dir(self:dirs(), "memory")
+  if not d then return 0 end
+  local s = read(d .. "/memory.stat") or ""
+  local key = v == 1 and "total_inactive_file" or "inactive_file"
+  return tonumber(s:match("\n" .. key .. " (%d+)") or s:match("^" .. key .. " (%d+)")) or 0
+end
+
 function Cgroup:__tostring()
   return "ctr.cgroup(" .. self.path .. ")"
 end

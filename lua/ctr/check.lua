@@ -246,7 +246,7 @@ M.SCHEMAS = {
   ["image.load"] = { progress = "function" },
   ["image.prune"] = { all = "boolean" },
   ["container.wait_any"] = { timeout = "number" },
-  ["container.events"] = { containers = "table", since = "number" },
+  ["container.events"] = { containers = "table", since = "number", all = "boolean" },
   ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
   ["Container:copy_from"] = { archive = "boolean", follow_link = "boolean" },
   ["container.prune"] = { filter = "list" },

@@ -206,7 +206,7 @@ function M.parse(argv, defs, info)
     end
     i = i + 1
   end
-  M.need_root(info)
+  M.need_root(info, argv)
   return opts, pos, api
 end
 
@@ -215,12 +215,15 @@ end
 -- which needs root, except the rootless ones (ctr.rootless.COMMANDS, exit
 -- 125 for the others) on the caller's own state root. `--help` is answered
 -- before; info.root = false opts out (a workflow that needs no privilege).
-function M.need_root(info)
+-- A rootless pull or commit (ctr.rootless.USERNS_COMMANDS) is re-run, with
+-- its arguments argv, in the caller's user namespace.
+function M.need_root(info, argv)
   if not info.command or info.root == false then return end
   local core = require "ctr.core"
   if core.geteuid() == 0 then return end
   local rootless = require "ctr.rootless"
   if rootless.own_state() then -- README "Running without root"
+    if rootless.USERNS_COMMANDS[info.command] and argv then rootless.reexec(info.command, argv) end
     if rootless.COMMANDS[info.command] then return end
     errors.raise(125, "\"%s\" needs root (running as uid %d): it does not work without root yet (README: Running without root)",
       info.command, core.geteuid())

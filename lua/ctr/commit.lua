@@ -268,6 +268,8 @@ end
 
 -- fn() with c frozen when pause (and running); thawed on every exit.
 local function frozen(c, pause, fn)
+  -- rootless: no cgroup of its own to freeze (README "Running without root")
+  if require("ctr.rootless").in_userns() then pause = false end
   local thaw = pause and not c:paused() and M.freeze(c) or nil -- a paused container stays paused
   local ok, res = pcall(fn)
   if thaw then

@@ -43,6 +43,7 @@
 --   ctr.container.top        top
 --   ctr.container.update     update (resource limits)
 --   ctr.container.prune      container prune, system df's numbers
+--   ctr.container.stats      stats: CPU, memory, network and block I/O, pids
 --
 -- A container lives in <root>/containers/<id>/ (see ctr.container.store).
 --
@@ -75,6 +76,7 @@ local METHODS = {
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
   ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait", "_stopped_by_user" },
   ["ctr.container.pause"] = { "paused", "pause", "unpause", "_thaw", "_thaw_paused" },
+  ["ctr.container.stats"] = { "stats" },
 }
 
 -- the module's values that live in a part: name -> the part (same name

@@ -144,7 +144,7 @@ function Dead:inspect()
   local procs = json.array({})
   for i, p in ipairs(self.pids or {}) do procs[i] = p end
   return {
-    Id = self.id, Name = st.name, Created = util.rfc3339(st.created),
+    Id = self.id, Name = st.name and "/" .. st.name, Created = util.rfc3339(st.created),
     State = { Status = "dead", Dead = true, Running = false, Pid = st.pid or 0, ExitCode = 0,
               Error = st.dead_reason, Processes = procs },
     Config = cfg, LogPath = st.log.path, Cgroup = st.cgroup,

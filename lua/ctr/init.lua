@@ -26,6 +26,7 @@ local M = { _VERSION = "luac-ctr 0.1.0" }
 
 local submodules = {
   format = true, envfile = true,
+  template = true, template_funcs = true, run_options = true,
   core = true, archive = true, net = true, nft = true, container = true, image = true,
   state = true, cgroup = true, network = true, json = true, hooks = true,
   cli = true, util = true, oci = true, errors = true, logs = true, commit = true, repl = true,
@@ -36,6 +37,7 @@ local submodules = {
   registry_image = true,
   userns = true, rootless = true, check = true, labels = true,
   volume = true,
+  pasta = true,
 }
 
 --- The names of the lazily loaded submodules, sorted (used by the REPL's completion).

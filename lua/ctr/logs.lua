@@ -166,7 +166,9 @@ end
 --- Read the container's log. opts: tail (n: only the last n entries),
 -- since / until (see parse_time; entries in [since, until]), follow (keep
 -- reading until the container stops, across rotations), deadline (a
--- core.clock("monotonic") time at which a follow ends). emit(entry) gets
+-- core.clock("monotonic") time at which a follow ends), on_follow (called
+-- once what was there is read, before following: what is written after it
+-- is seen, as attach needs). emit(entry) gets
 -- {log =, stream =, time =} in order. Raises on a bad since/until.
 function M.read(c, opts, emit)
   local o = {}
@@ -191,6 +193,7 @@ function M.read(c, opts, emit)
     if fw.fd then fw:drain(sink, o) end
     flush()
     if not o.follow then return end
+    if o.on_follow then o.on_follow() end -- what is written from now on is seen
     while true do
       if not fw:drain(emit, o) then
         if fw.fd and fw:rotated() then

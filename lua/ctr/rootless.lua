@@ -5,8 +5,10 @@
 -- ids of /etc/subuid and /etc/subgid, mapped by Debian's setuid helpers
 -- newuidmap/newgidmap (package uidmap). The state lives under
 -- $XDG_DATA_HOME/luac-ctr ($HOME/.local/share/luac-ctr). The overlay is
--- mounted inside the user namespace (userxattr). There are no cgroups (the
--- host cannot delegate a v1 hierarchy) and no network but "none".
+-- mounted inside the user namespace (userxattr). Cgroups only below a
+-- delegated cgroup v2 subtree (M.cgroup_parent; none on a v1 host); the
+-- network is pasta's (ctr.pasta) or none; pull and commit run in a user
+-- namespace of the caller's ids (M.reexec).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 
@@ -14,7 +16,40 @@ local M = {}
 
 --- The workflows a rootless caller may run.
 M.COMMANDS = { run = true, exec = true, ps = true, logs = true, stop = true, rm = true, inspect = true,
-  kill = true, wait = true, start = true, restart = true, images = true }
+  kill = true, wait = true, start = true, restart = true, images = true, pull = true, commit = true }
+
+--- The workflows a rootless caller runs inside a user namespace of its
+-- subordinate ids, as root there (util-linux `unshare --map-auto
+-- --map-root-user`, the maps of its containers): they write files with
+-- the owners of an image's layers.
+M.USERNS_COMMANDS = { pull = true, commit = true }
+
+-- Set (to "1") in the environment of a workflow re-run by M.reexec.
+local USERNS_ENV = "LUAC_CTR_ROOTLESS_USERNS"
+
+--- True in a workflow that M.reexec re-ran in the user's user namespace.
+function M.in_userns() return os.getenv(USERNS_ENV) == "1" and core.geteuid() == 0 end
+
+--- Re-run workflow command with its arguments argv inside a user namespace
+-- of the caller's subordinate ids (see M.USERNS_COMMANDS), on the caller's
+-- state root. Does not return; raises when it cannot exec.
+function M.reexec(command, argv)
+  local exe = core.readlink("/proc/self/exe")
+  if not exe or exe:sub(1, 7) == "/memfd:" then exe = os.getenv("LUAC_CTR_EXE") end
+  if not exe then errors.throw("system", "rootless %s: cannot find the luac-ctr binary to re-run", command) end
+  local env = { USERNS_ENV .. "=1", "LUAC_CTR_ROOT=" .. require("ctr.state").root() }
+  for _, k in ipairs({ "PATH", "HOME", "TERM", "LANG", "LC_ALL", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME",
+    "LUAC_CTR_CONFIG", "LUAC_CTR_PATH", "LUAC_CTR_EXE", "LUAC_CTR_DEBUG", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE",
+    "SSL_CERT_FILE", "SSL_CERT_DIR" }) do
+    local v = os.getenv(k)
+    if v then env[#env + 1] = k .. "=" .. v end
+  end
+  local a = { "unshare", "--map-auto", "--map-root-user", "--", exe, command }
+  for _, v in ipairs(argv) do a[#a + 1] = v end
+  io.stdout:flush(); io.stderr:flush()
+  local _, err = core.execve("unshare", a, env)
+  errors.throw("system", "rootless %s: unshare (util-linux) in a user namespace: %s", command, tostring(err))
+end
 
 --- True when the caller is not root.
 function M.active() return core.geteuid() ~= 0 end
@@ -76,13 +111,44 @@ end
 -- o the create options, net its network mode.
 function M.check(o, net)
   local function no(what, why) errors.throw("invalid", "rootless: %s is not supported (%s)", what, why) end
-  if net ~= "none" then no("--network " .. net, "no pasta/slirp4netns support yet: use --network none") end
-  if o.publish and #o.publish > 0 then no("-p", "no network but none") end
+  if net ~= "none" and net ~= "pasta" then no("--network " .. net, "only pasta or none: no bridge without root") end
+  if net == "pasta" then
+    local why = require("ctr.pasta").unusable()
+    if why then errors.throw("invalid", "rootless: --network pasta: %s; use --network none", why) end
+  end
   if o.privileged then no("--privileged", "root's devices and capabilities") end
   if o.uidmap or o.gidmap or (o.userns and o.userns ~= "auto") then no("--userns/--uidmap", "the ids are the caller's") end
-  for _, k in ipairs({ "memory", "memory_swap", "cpus", "cpuset_cpus", "pids_limit" }) do
-    if o[k] then no("--" .. k:gsub("_", "-"), "no delegated cgroup on this host") end
+end
+
+--- The cgroup v2 directory (relative to /sys/fs/cgroup) below which a
+-- rootless caller's containers get their cgroups (<it>/luac-ctr/<id>): the
+-- parent of the caller's own cgroup when the caller owns it and may move
+-- processes in it (a delegated subtree, as systemd's user@.service gives:
+-- user@1000.service/app.slice/<ours>), else nil (cgroup v1 or hybrid, or
+-- nothing delegated).
+function M.cgroup_parent()
+  if require("ctr.cgroup").layout() ~= "v2" then return nil end
+  local own = (core.read_file("/proc/self/cgroup") or ""):match("0::/([^\n]*)")
+  local parent = own and own:match("^(.+)/[^/]+$")
+  if not parent then return nil end
+  local dir = "/sys/fs/cgroup/" .. parent
+  local st = core.stat(dir)
+  if not st or st.uid ~= core.geteuid() then return nil end
+  for _, f in ipairs({ "cgroup.procs", "cgroup.subtree_control" }) do
+    if not core.access(dir .. "/" .. f, "w") then return nil end
   end
+  return parent
+end
+
+--- The resource limits r (ctr.container.spec's) a rootless container can
+-- have: r itself when the caller has a delegated cgroup v2 subtree (parent,
+-- from M.cgroup_parent), else none, with a one-line warning on stderr when
+-- r had any (docker's WARNING: the container runs without them).
+function M.limits(r, parent)
+  if parent or not r or next(r) == nil then return r end
+  io.stderr:write("luac-ctr: warning: rootless: resource limits (-m, --cpus, --pids-limit, ...) are not applied: ",
+    "no delegated cgroup v2 subtree (this host: cgroup ", require("ctr.cgroup").layout(), ")\n")
+  return nil
 end
 
 --- Remove dir (a container's directory) from inside a user namespace with

@@ -49,12 +49,15 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
   return {
     id = id, name = name, image = o.image, image_id = plan.img.id,
     command = plan.args, created = util.now(), status = "created",
-    cgroup = "luac-ctr/" .. id, resources = plan.resources, tty = o.tty or false,
+    cgroup = (plan.cgroup_parent and plan.cgroup_parent .. "/" or "") .. "luac-ctr/" .. id,
+    cgroup_delegated = plan.cgroup_parent and true or nil, -- rootless (ctr.rootless.cgroup_parent)
+    resources = plan.resources, tty = o.tty or false,
     interactive = o.interactive or false, auto_remove = o.rm or false,
     network = { mode = plan.net, ip = o.ip, ports = plan.ports, hostname = hostname, add_hosts = o.add_host },
     log = { path = dir .. "/container.log", max_size = o.log_max or M.LOG_MAX, max_files = o.log_files or M.LOG_FILES },
     stop_signal = plan.icfg.StopSignal or "SIGTERM", config = dcfg, userns = plan.maps, labels = plan.labels,
     healthcheck = plan.healthcheck,
+    host = { privileged = o.privileged, read_only = o.read_only, cap_add = o.cap_add, cap_drop = o.cap_drop },
     mounts = plan.mounts, -- docker's Mounts records (ctr.volume.mounts)
     restart = plan.restart, restart_count = 0, stop_timeout = plan.stop_timeout, -- ctr.container.runflags
     init = o.init or nil, cgroup_extra = plan.cgroup_extra, join = plan.join, ipc_mode = plan.ipc_mode,

@@ -10,7 +10,11 @@
 -- "healthy" or "unhealthy", when a health check's status changed: see
 -- ctr.container.health). Exits are heard at once (the pidfds of the
 -- running containers are polled); starts and health changes are noticed
--- within 0.1 s.
+-- within 0.1 s. With o.all the stream follows every container, those made
+-- later too, and adds "create" (time = created) and "destroy" (the
+-- container was removed; time = when that was noticed) events; a container
+-- removed running (rm -f) before its exit was heard gets an "exit" without
+-- a result first.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local store = require "ctr.container.store"
@@ -34,14 +38,25 @@ local function resolve(list)
   return out
 end
 
+local function push(self, kind, c, time, result)
+  local q = self.queue
+  q[#q + 1] = { type = kind, container = c, time = time, result = result, seq = #q }
+end
+
 --- An event stream (see the module's doc). o.containers: a list of
--- containers or names (default: every container there is now); o.since
--- (seconds since the epoch): the starts and exits recorded since then come
--- first, in time order; without it only what happens from now on is heard.
+-- containers or names (default: every container there is now); o.all:
+-- every container, now and later (with create and destroy events); o.since
+-- (seconds since the epoch): the events recorded since then come first, in
+-- time order; without it only what happens from now on is heard.
 function M.events(o)
   o = require("ctr.check").api("container.events", o)
-  local self = setmetatable({ queue = {}, seen = {}, list = resolve(o.containers) }, Events)
-  for _, c in ipairs(self.list) do self.seen[c] = { runs = -1, exits = -1, health = -1 } end
+  if o.all and o.containers then errors.throw("invalid", "events: all and containers exclude each other") end
+  local self = setmetatable({ queue = {}, seen = {}, list = resolve(o.containers), all = o.all, ids = {} }, Events)
+  for _, c in ipairs(self.list) do
+    self.seen[c] = { runs = -1, exits = -1, health = -1 }
+    self.ids[c.id] = true
+    if o.all and (c.state.created or 0) >= (o.since or math.huge) then push(self, "create", c, c.state.created) end
+  end
   -- what is recorded: queued when since says so, else only remembered
   self:_scan(o.since or math.huge)
   table.sort(self.queue, function(a, b)
@@ -49,11 +64,6 @@ function M.events(o)
     return a.seq < b.seq
   end)
   return self
-end
-
-local function push(self, kind, c, time, result)
-  local q = self.queue
-  q[#q + 1] = { type = kind, container = c, time = time, result = result, seq = #q }
 end
 
 -- one container: the start and exit that are new since we last looked (a
@@ -84,7 +94,34 @@ local function scan_one(self, c, since)
   seen.exits = exits
 end
 
+-- with o.all: the containers made (a create event) and removed (destroy)
+-- since we last looked
+local function follow(self)
+  local now, keep = {}, {}
+  for _, c in ipairs(store.list()) do
+    now[c.id] = true
+    if not self.ids[c.id] then
+      self.ids[c.id] = true
+      self.seen[c] = { runs = -1, exits = -1, health = -1 }
+      self.list[#self.list + 1] = c
+      push(self, "create", c, c.state.created)
+    end
+  end
+  for _, c in ipairs(self.list) do
+    if now[c.id] then keep[#keep + 1] = c else
+      local seen = self.seen[c]
+      local t = require("ctr.util").now()
+      -- removed (rm -f) before its exit was seen: the exit, its code unknown
+      if seen.runs > 0 and seen.exits ~= seen.runs then push(self, "exit", c, t, nil) end
+      self.ids[c.id], self.seen[c] = nil, nil
+      push(self, "destroy", c, t)
+    end
+  end
+  self.list = keep
+end
+
 function Events:_scan(since)
+  if self.all and since == nil then follow(self) end
   for _, c in ipairs(self.list) do scan_one(self, c, since or -math.huge) end
 end
 

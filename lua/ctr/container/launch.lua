@@ -49,7 +49,7 @@ end
 function Container:_reserve_network()
   local n = self.state.network
   local mode = n and n.mode or "none"
-  if mode == "none" or mode == "host" or mode:match("^container:") then return end
+  if mode == "none" or mode == "host" or mode == "pasta" or mode:match("^container:") then return end
   self._net_reservation = require("ctr.network").reserve {
     network = mode, container_id = self.id, name = self.state.name, ip = n.ip, hostname = n.hostname,
     hosts_file = self.dir .. "/hosts", ports = n.ports, add_hosts = n.add_hosts,
@@ -59,6 +59,10 @@ end
 function Container:_attach_network(pid)
   local mode = self.state.network and self.state.network.mode or "none"
   if mode == "none" or mode == "host" or mode:match("^container:") then return end
+  if mode == "pasta" then -- rootless: README "Running without root"
+    self.state.network.pasta = require("ctr.pasta").start(pid, self.state.network.ports, self.dir)
+    return
+  end
   if not self._net_reservation then self:_reserve_network() end
   local r = self._net_reservation
   self._net_reservation = nil
@@ -70,6 +74,7 @@ end
 function Container:_detach_network()
   self._net_reservation = nil
   local n = self.state.network
+  if n and n.pasta then require("ctr.pasta").stop(n.pasta); n.pasta = nil end
   if not n or not spec.network_available() then return end
   -- the store alone (cheap: no JSON parsed unless a file names us) says whether to load the rest
   if #require("ctr.network.store").memberships(self.id) > 0 then
@@ -83,6 +88,7 @@ end
 -- program holds is refused as docker does, and ours look busy to others.
 local function hold_ports(self, fds)
   local n = self.state.network
+  if n and n.mode == "pasta" then return end -- pasta binds them (ctr.pasta)
   for i, pt in ipairs(n and n.ports or {}) do
     local sock, err = core.port_hold(pt.host_ip or "0.0.0.0", pt.random and 0 or pt.host_port, pt.proto or "tcp")
     if not sock then errors.throw("system", "cannot publish port %d/%s: %s", pt.host_port, pt.proto or "tcp", err) end
@@ -142,7 +148,8 @@ end
 local function launch_steps(self, o, cfg, g, fds, box)
   hold_ports(self, fds)
   self:_reserve_network()
-  if g then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end -- before any process is in it
+  -- before any process is in it; rootless: a device program needs root (the user's own access applies)
+  if g and not self.state.cgroup_delegated then g:set_devices(require("ctr.oci").device_rules_of(cfg)) end
   local st = self.state -- what ctr.container.runflags and nsshare add (loaded only then)
   if g and st.cgroup_extra then require("ctr.container.runflags").apply_cgroup(g, st.cgroup_extra) end
   if st.ipc_mode == "shareable" then require("ctr.container.nsshare").mount_shm(self) end
@@ -179,8 +186,10 @@ end
 function Container:_launch(o)
   local cgroup = require "ctr.cgroup"
   local cfg = self:config()
-  local g = nil -- rootless: no cgroup (README "Running without root")
-  if not require("ctr.rootless").active() then g = cgroup.create(self.state.cgroup, self.state.resources or {}) end
+  local g = nil -- rootless: no cgroup unless delegated (README "Running without root")
+  if not require("ctr.rootless").active() or self.state.cgroup_delegated then
+    g = cgroup.create(self.state.cgroup, self.state.resources or {})
+  end
   local fds, box = {}, {}
   local ok, err = xpcall(launch_steps, traceback, self, o, cfg, g, fds, box)
   if not ok then

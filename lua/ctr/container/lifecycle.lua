@@ -98,7 +98,9 @@ end
 
 --- Start the container. opts: detach (return at once; a supervisor process
 -- keeps relaying its output to the log and records its exit), interactive
--- (forward our stdin), stdin (fd, default 0), timeout (seconds: the
+-- (forward our stdin; detached, a container made with interactive keeps
+-- its stdin open instead: the FIFO <dir>/stdin, which `attach` writes to),
+-- stdin (fd, default 0), timeout (seconds: the
 -- container is killed (SIGKILL) then, and its result says timed_out = true).
 -- In the foreground the output is copied to ours, signals are forwarded (a
 -- SIGINT/SIGTERM goes to the container, as docker's sig-proxy, and is not an
@@ -130,12 +132,27 @@ local function redirect_stdio_to_null(log)
   if out then out:close() end
 end
 
+-- A detached container made with -i keeps its stdin open, as docker's: the
+-- supervisor relays <dir>/stdin, a FIFO it holds open read-write (so it
+-- never reads an end), to the container's stdin; `attach` writes to it.
+-- Returns the FIFO's fd, or nil for a container without -i.
+local function open_stdin_fifo(self)
+  if not self.state.interactive then return nil end
+  local path = self.dir .. "/stdin"
+  core.unlink(path)
+  local ok, err = core.mknod(path, "fifo", 384)
+  if not ok then errors.throw("system", "cannot create %s: %s", path, err) end
+  local fd, oerr = core.open(path, "rdwr,cloexec,nofollow")
+  if not fd then errors.throw("system", "cannot open %s: %s", path, oerr) end
+  return fd
+end
+
 -- Under the lock: launch the container again unless the user stopped or
 -- removed it meanwhile (then nil).
-local function relaunch_locked(self)
+local function relaunch_locked(self, stdin)
   if self.state.status ~= "restarting" then return nil end
   self.state.restart_count = (self.state.restart_count or 0) + 1
-  return self:_launch({ interactive = false })
+  return self:_launch({ interactive = stdin ~= nil })
 end
 
 -- A launch that failed on a restart ends the restarts: the container is exited.
@@ -148,18 +165,18 @@ end
 
 -- A detached supervisor's loop: supervise one run (with its health
 -- probes), then restart it as its policy says (ctr.container.restart).
-local function supervise_restarting(self, p, fds, g, timeout)
+local function supervise_restarting(self, p, fds, g, timeout, stdin)
   local restart = require "ctr.container.restart"
   local delay
   self._restarts = true
   while p do
     local t0 = core.clock("monotonic")
     local hup = require("ctr.container.health").spawn_monitor(self, fds) -- the probes: ctr.container.health
-    supervise(self, p, fds, g, { echo = false, timeout = timeout })
+    supervise(self, p, fds, g, { echo = false, timeout = timeout, interactive = stdin ~= nil, stdin = stdin })
     if hup then hup:close() end
     delay = restart.next_delay(delay, core.clock("monotonic") - t0)
     if self.state.status ~= "restarting" or not restart.wait(self, delay) then return end
-    local ok, np, nfds, ng = pcall(self._locked, self, relaunch_locked, self)
+    local ok, np, nfds, ng = pcall(self._locked, self, relaunch_locked, self, stdin)
     if not ok then pcall(self._locked, self, give_up_locked, self, np) end
     p, fds, g = ok and np or nil, nfds, ng
   end
@@ -173,12 +190,14 @@ local function supervisor_main(self, w, timeout)
   redirect_stdio_to_null()
   local reported = false
   local ok, err = pcall(function()
-    local p, fds, g = self:_locked(launch_locked, self, { interactive = false })
+    local stdin = open_stdin_fifo(self)
+    local p, fds, g = self:_locked(launch_locked, self, { interactive = stdin ~= nil })
     core.write(w, "ok\n") -- poststart runs in the caller, where its output is seen
     reported = true
     w:close()
     redirect_stdio_to_null(self.dir .. "/hooks.log")
-    supervise_restarting(self, p, fds, g, timeout)
+    supervise_restarting(self, p, fds, g, timeout, stdin)
+    if stdin then stdin:close() end
   end)
   if not ok and not reported then
     local e = errors.from(err)

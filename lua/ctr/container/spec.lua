@@ -121,6 +121,7 @@ end
 -- attributes of the container's "/", so it is 0755 like any root.
 local function network_mode(o)
   local n = o.network or M.default_network()
+  if n == "pasta" then return n end -- rootless (ctr.rootless.check): pasta, no bridge
   if n ~= "none" and n ~= "host" and not n:match("^container:") and not (o.network_available or M.network_available()) then
     errors.throw("invalid", "network %q is not available: bridge networking is not installed", n)
   end
@@ -128,9 +129,12 @@ local function network_mode(o)
 end
 
 --- The network a container joins when none is given: "bridge" when
--- bridge networking is available, else "none".
+-- bridge networking is available, else "none"; for a rootless caller
+-- "pasta" when pasta can be used, else "none".
 function M.default_network()
-  if require("ctr.rootless").active() then return "none" end -- README "Running without root"
+  if require("ctr.rootless").active() then -- README "Running without root"
+    return require("ctr.pasta").unusable() and "none" or "pasta"
+  end
   return M.network_available() and "bridge" or "none"
 end
 
@@ -212,8 +216,9 @@ local function ports_of(o, net)
   local ports = {}
   if o.publish and #o.publish > 0 then
     if net == "none" or net == "host" then errors.throw("invalid", "cannot publish ports with --network %s", net) end
-    local network = require "ctr.network"
-    for _, p in ipairs(o.publish) do ports[#ports + 1] = network.parse_publish(p) end
+    local parse = require("ctr.network.ports").parse_publish -- pure Lua: no bridge needed (pasta)
+    for _, p in ipairs(o.publish) do ports[#ports + 1] = parse(p) end
+    if net == "pasta" then require("ctr.pasta").check_ports(ports) end
   end
   return ports
 end
@@ -258,6 +263,8 @@ function M.plan(o)
   if require("ctr.rootless").active() then -- a user namespace of the caller's ids
     require("ctr.rootless").check(o, plan.net)
     plan.userns = require("ctr.rootless").maps()
+    plan.cgroup_parent = require("ctr.rootless").cgroup_parent() -- nil: no cgroup
+    plan.resources = require("ctr.rootless").limits(plan.resources, plan.cgroup_parent)
   end
   require("ctr.userns").check_volumes(plan.volumes, plan.userns)
   plan.env = user_env(o)

@@ -43,13 +43,37 @@ function M.list()
   return all
 end
 
---- The image record for ref (a copy, with layer_dirs added), or nil, err.
+local GOARCH = { x86_64 = "amd64", aarch64 = "arm64", armv7l = "arm", i686 = "386", ppc64le = "ppc64le", s390x = "s390x" }
+
+-- docker's fields of an image inspect, added to t (the record's copy)
+local function docker_fields(t)
+  local json = require "ctr.json"
+  local function list(l, prefix)
+    local a = json.array({})
+    for i, v in ipairs(l or {}) do a[i] = (prefix or "") .. v end
+    return a
+  end
+  local plat = type(t.platform) == "table" and t.platform or {}
+  local m = (require("ctr.core").uname() or {}).machine or "x86_64"
+  t.Id, t.RepoTags, t.RepoDigests = "sha256:" .. t.id, list(t.repo_tags), list(t.repo_digests)
+  t.Created, t.Size, t.Comment = t.created or "", t.size or 0, t.comment or ""
+  t.Config = config.clean(t.config)
+  t.RootFS = { Type = "layers", Layers = list(t.layers, "sha256:") }
+  t.Architecture = t.architecture or plat.architecture or GOARCH[m] or m
+  t.Os = t.os or plat.os or "linux"
+  return t
+end
+
+--- The image record for ref (a copy, with layer_dirs added), or nil, err;
+-- with docker's fields alongside: Id ("sha256:<hex>"), RepoTags,
+-- RepoDigests, Created, Config {Cmd, Entrypoint, Env, WorkingDir, User,
+-- ...}, RootFS {Type = "layers", Layers}, Size, Architecture, Os, Comment.
 function M.inspect(r)
   local img, err = M.resolve(r)
   if not img then return nil, err end
   local t = config.copy(img)
   t.layer_dirs = M.lower_dirs(img)
-  return t
+  return docker_fields(t)
 end
 
 return M
