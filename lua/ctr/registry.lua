@@ -286,7 +286,7 @@ local function http_error(c, resp, what)
   local msg = type(body) == "table" and type(body.errors) == "table" and type(body.errors[1]) == "table"
       and body.errors[1].message or ({ [401] = "authentication required", [403] = "denied" })[resp.status]
       or ("HTTP " .. resp.status)
-  local hint = "" -- denied even with the token the registry sent us for
+  local hint = "" -- refused even with what we sent: say who we were
   if resp.status == 401 or resp.status == 403 then
     hint = c.creds and (" (as " .. c.creds.username .. ")") or (" (not logged in: luac-ctr login " .. c.ref.domain .. ")")
   end
