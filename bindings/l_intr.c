@@ -171,6 +171,23 @@ void lctr_interrupts_child(lua_State *L) {
     interrupts_off(L);
 }
 
+void lctr_fork_begin(sigset_t *old) {
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  /* cannot fail with these arguments (EINVAL is for a bad how) */
+  sigprocmask(SIG_BLOCK, &block, old);
+}
+
+void lctr_fork_end(lua_State *L, pid_t pid, const sigset_t *old) {
+  if (pid == 0)
+    lctr_interrupts_child(L);
+  /* in the child, a signal that came since the fork is delivered now, with
+   * the default action; in the parent, to the handler as before */
+  sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 /***
  * core.interrupts(on) -> true | nil, err, errno
  * on = true: catch SIGINT and SIGTERM; each becomes an error value (kind

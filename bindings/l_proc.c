@@ -66,8 +66,6 @@ static void run_child_fn(lua_State *L, int fn) {
 static int push_child(lua_State *L, pid_t pid, const ctr_error_t *err, int fn) {
   if (pid < 0)
     return lctr_pusherr(L, err);
-  if (pid == 0)
-    lctr_interrupts_child(L); /* a child dies of SIGINT/SIGTERM as before */
   if (pid == 0 && fn)
     run_child_fn(L, fn);
   lua_pushinteger(L, pid);
@@ -88,7 +86,10 @@ static int l_fork(lua_State *L) {
     fn = 1;
   }
   ctr_error_t err;
+  sigset_t old;
+  lctr_fork_begin(&old);
   pid_t pid = ctr_fork(&err);
+  lctr_fork_end(L, pid, &old); /* a child dies of SIGINT/SIGTERM as before */
   return push_child(L, pid, &err, fn);
 }
 
@@ -107,7 +108,10 @@ static int l_clone(lua_State *L) {
     fn = 2;
   }
   ctr_error_t err;
+  sigset_t old;
+  lctr_fork_begin(&old);
   pid_t pid = ctr_clone(flags, &err);
+  lctr_fork_end(L, pid, &old);
   return push_child(L, pid, &err, fn);
 }
 

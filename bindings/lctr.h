@@ -11,6 +11,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -32,6 +33,13 @@ int lctr_pushfail(lua_State *L, int errnum, const char *msg);
 void lctr_eintr(lua_State *L);
 /* In a forked child: stop catching interrupts (default dispositions, no hook). */
 void lctr_interrupts_child(lua_State *L);
+/* Around fork/clone: SIGINT and SIGTERM are blocked from before the fork until
+ * the child has its default dispositions back (so a signal sent to the child
+ * at once kills it instead of reaching the inherited handler, which would
+ * only set a flag that the child then forgets). begin saves the mask in old;
+ * end (in parent and child; pid from fork) resets the child and restores it. */
+void lctr_fork_begin(sigset_t *old);
+void lctr_fork_end(lua_State *L, pid_t pid, const sigset_t *old);
 
 /* The kind of a file mode, as ctr.core's stat and ctr.archive's list name it:
  * "file", "dir", "link", "chr", "blk", "fifo", "sock" or "unknown". */
