@@ -13,122 +13,11 @@
 #include <string.h>
 
 #include "lctr.h"
+#include "oci_bytes.h"
 
 #define MAX_DEPTH 200
 
-/* ---- bytes that are not UTF-8 ---------------------------------------------------
- * Lua strings are bytes (argv, env, names, paths) and JSON strings are
- * Unicode. The encoder writes each byte that is not part of a valid UTF-8
- * sequence as the escape \udcXX (a lone low surrogate: Python's
- * "surrogateescape", so json.loads + os.fsencode give the bytes back); valid
- * UTF-8 is written as it is. libjansson refuses lone surrogates, so before
- * parsing, a lone \udcXX (XX 80..ff) becomes \u0000\u00XX and a real \u0000
- * becomes \u0000\u0000 (a raw NUL cannot be in JSON text, so every NUL jansson
- * decodes comes from these); after parsing, NUL NUL is a NUL again and NUL
- * followed by U+00XX is the byte XX. Object keys must be valid UTF-8. */
-
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c |= 0x20;
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* The code unit of the \uXXXX escape at s (s[0] == '\\'), or -1. */
-static long escape_unit(const char *s, size_t left) {
-  if (left < 6 || s[1] != 'u')
-    return -1;
-  long v = 0;
-  for (int i = 2; i < 6; i++) {
-    int h = hexval((unsigned char)s[i]);
-    if (h < 0)
-      return -1;
-    v = v * 16 + h;
-  }
-  return v;
-}
-
-/* The length of the valid UTF-8 sequence at s (1..4), or 0 if the byte at
- * s does not start one (overlong forms, surrogates and code points above
- * U+10FFFF are not valid). */
-static size_t utf8_len(const unsigned char *s, size_t left) {
-  unsigned char c = s[0];
-  size_t n = c < 0x80                 ? 1
-             : c >= 0xc2 && c <= 0xdf ? 2
-             : c >= 0xe0 && c <= 0xef ? 3
-             : c >= 0xf0 && c <= 0xf4 ? 4
-                                      : 0;
-  if (n == 0 || n > left)
-    return 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-      (c == 0xf4 && s[1] > 0x8f))
-    return 0;
-  return n;
-}
-
-/* Copy n bytes of s to out + *o (when out is not NULL); *o grows by n. */
-static void emit(char *out, size_t *o, const char *s, size_t n) {
-  if (out)
-    memcpy(out + *o, s, n);
-  *o += n;
-}
-
-/* Rewrite the escapes above into out, and each raw byte that is not valid
- * UTF-8 (files written before this encoding) the same way; returns the
- * length of the result (out NULL: only count it), or 0 when nothing needs
- * rewriting. */
-static size_t escape_prepass(const char *s, size_t len, char *out) {
-  static const char hex[] = "0123456789abcdef";
-  size_t o = 0, changed = 0;
-  long prev = -1; /* the code unit of the escape just before, if adjacent */
-  for (size_t i = 0; i < len;) {
-    long u = s[i] == '\\' ? escape_unit(s + i, len - i) : -1;
-    size_t ul = s[i] == '\\' ? 0 : utf8_len((const unsigned char *)s + i, len - i);
-    int high_before = prev >= 0xd800 && prev <= 0xdbff;
-    prev = u;
-    if (u == 0 || (u >= 0xdc80 && u <= 0xdcff && !high_before) || (s[i] != '\\' && ul == 0)) {
-      unsigned c = u > 0 ? (unsigned)(u & 0xff) : (unsigned char)s[i];
-      char esc[13] = "\\u0000\\u0000";
-      if (u != 0)
-        esc[10] = hex[c >> 4], esc[11] = hex[c & 15];
-      emit(out, &o, esc, 12);
-      i += u >= 0 ? 6 : 1;
-      changed = 1;
-    } else {
-      size_t n = ul ? ul : u >= 0 ? 6 : (i + 1 < len ? 2 : 1);
-      emit(out, &o, s + i, n);
-      i += n;
-    }
-  }
-  return changed ? o : 0;
-}
-
-/* Push the decoded string s (n bytes) with the NUL pairs mapped back. */
-static void push_unescaped(lua_State *L, const char *s, size_t n) {
-  if (memchr(s, '\0', n) == NULL) {
-    lua_pushlstring(L, s, n);
-    return;
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == 0 && i + 1 < n && s[i + 1] == 0) {
-      luaL_addchar(&b, '\0');
-      i++;
-    } else if (c == 0 && i + 2 < n && ((unsigned char)s[i + 1] & 0xfe) == 0xc2) {
-      luaL_addchar(&b,
-                   (char)((((unsigned char)s[i + 1] & 3) << 6) | ((unsigned char)s[i + 2] & 0x3f)));
-      i += 2;
-    } else {
-      luaL_addchar(&b, (char)c);
-    }
-  }
-  luaL_pushresult(&b);
-}
+/* Bytes that are not UTF-8 travel as \udcXX escapes: core/oci_bytes.h. */
 
 /* ---- decode ------------------------------------------------------------------ */
 
@@ -176,7 +65,7 @@ static void push_json(lua_State *L, json_t *v, int amt, int omt, int depth) {
     push_array(L, v, amt, omt, depth);
     break;
   case JSON_STRING:
-    push_unescaped(L, json_string_value(v), json_string_length(v));
+    lua_pushlstring(L, json_string_value(v), json_string_length(v));
     break;
   case JSON_INTEGER:
     lua_pushinteger(L, (lua_Integer)json_integer_value(v));
@@ -234,15 +123,7 @@ static int l_json_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   json_error_t e;
-  size_t relen = escape_prepass(s, len, NULL);
-  char *re = relen ? malloc(relen) : NULL;
-  if (relen && re == NULL)
-    return luaL_error(L, "json.decode: out of memory");
-  if (relen)
-    escape_prepass(s, len, re);
-  json_t *root = json_loadb(relen ? re : s, relen ? relen : len,
-                            JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
-  free(re);
+  json_t *root = ctr_json_loadb_bytes(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
   if (root == NULL) {
     lua_pushnil(L);
     push_json_error(L, &e);
@@ -313,8 +194,8 @@ static void put_string(enc_t *e, const char *s, size_t n) {
   add_char(e, '"');
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    size_t ul = c < 0x80 ? 1 : utf8_len((const unsigned char *)s + i, n - i);
-    if (ul == 0) { /* a byte that is not UTF-8: \udcXX (see the top) */
+    size_t ul = c < 0x80 ? 1 : ctr_utf8_len((const unsigned char *)s + i, n - i);
+    if (ul == 0) { /* a byte that is not UTF-8: \udcXX (core/oci_bytes.h) */
       char u[7] = {'\\', 'u', 'd', 'c', hex[c >> 4], hex[c & 15], 0};
       add_str(e, u);
       continue;
@@ -445,7 +326,7 @@ static int cmp_keys(const void *a, const void *b) {
 /* Object keys are text: valid UTF-8 without NUL (jansson's rule too). */
 static bool key_ok(const char *k, size_t n) {
   for (size_t i = 0; i < n;) {
-    size_t ul = utf8_len((const unsigned char *)k + i, n - i);
+    size_t ul = ctr_utf8_len((const unsigned char *)k + i, n - i);
     if (ul == 0 || k[i] == '\0')
       return false;
     i += ul;

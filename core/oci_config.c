@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "oci_bytes.h"
 #include "oci_internal.h"
 
 struct ctr_oci_block {
@@ -242,7 +243,7 @@ static int read_top(ctr_oci_t *c, json_t *root, const char *base, ctr_error_t *e
 
 static json_t *decode(const char *text, size_t len, ctr_error_t *err) {
   json_error_t je;
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  json_t *root = ctr_json_loadb_bytes(text, len, JSON_REJECT_DUPLICATES, &je);
   if (root == NULL)
     ctr_fail(err, 0, "config: bad JSON at line %d column %d: %s", je.line, je.column, je.text);
   else if (!json_is_object(root)) {

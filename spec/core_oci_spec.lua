@@ -73,7 +73,7 @@ describe("core: the runtime-spec config parser #root", function()
         "linux.namespaces[4].type: time namespaces are not supported by luac-ctr" },
       { function(c) table.remove(c.linux.namespaces, 2) end, "linux.namespaces: a new mount namespace is required" },
       { function(c) c.process.args = {} end, "process.args: must be a non-empty list" },
-      { function(c) c.process.args = { "a\0b" } end, "config: bad JSON" }, -- jansson refuses \u0000
+      { function(c) c.process.args = { "a\0b" } end, "process.args[0]: must be a string without NUL bytes" },
       { function(c) c.process.cwd = "tmp" end, "process.cwd: must be an absolute path" },
       { function(c) c.process.capabilities.bounding = { "CAP_NOPE" } end,
         'process.capabilities.bounding[0]: unknown capability "CAP_NOPE"' },
