@@ -67,9 +67,27 @@ end
 --- Remove a state root: kill what is left, unmount, remove cgroups and files.
 -- Returns a list of what had to be cleaned (specs assert it is empty when
 -- the code under test should have cleaned up itself).
+-- The root's networks (a "bridge" network that a container or a build step
+-- made, say) are removed first: their bridges and firewall elements live in
+-- the spec run's network namespace, not under the root, and would otherwise
+-- outlive it (not counted as leftovers: networks stay until removed, as docker's).
+local function remove_networks(root)
+  local p = io.popen("ls " .. U.q(root .. "/networks") .. " 2>/dev/null")
+  local names = {}
+  for f in p:lines() do names[#names + 1] = f:match("^(.+)%.json$") end
+  p:close()
+  if #names == 0 then return end
+  local state = require "ctr.state"
+  local prev = state.root()
+  state.set_root(root)
+  for _, name in ipairs(names) do pcall(require("ctr.network").remove, name) end
+  state.set_root(prev)
+end
+
 function U.cleanup(root)
   if not root or not root:match("^/tmp/luac%-ctr%-spec%.") then return {} end
   local leftovers = {}
+  remove_networks(root)
   local ms = U.mounts_under(root)
   table.sort(ms, function(a, b) return #a > #b end)
   for _, m in ipairs(ms) do
