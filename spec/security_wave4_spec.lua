@@ -53,4 +53,59 @@ describe("security wave 4 #root", function()
       assert.are.equal("0", out:match("environ=(%d+)"), out)
     end)
   end)
+
+  describe("volume copy-up", function()
+    it("looks at the image's layers without following a lower layer's symlink on the host", function()
+      local identity = require "ctr.container.identity"
+      local l1, l2, host = root .. "/l1", root .. "/l2", root .. "/host"
+      -- the upper layer's /a is a directory; the lower one's a symlink to a
+      -- host directory (overlayfs shows only the upper /a)
+      sh_ok("mkdir -p " .. q(l1 .. "/a") .. " " .. q(l2) .. " " .. q(host .. "/x")
+        .. " && ln -s " .. q(host) .. " " .. q(l2 .. "/a")
+        .. " && ln -s ../../../../../../../.. " .. q(host .. "/up"))
+      assert.is_nil(identity.layer_lstat({ l1, l2 }, "/a/x", "dir"))
+      assert.are.equal("dir", identity.layer_lstat({ l1, l2 }, "/a", "dir").type)
+      assert.are.equal("/a/up", identity.mount_destination("/a/up", { l1, l2 }, "/a/up"))
+    end)
+
+    -- Import an image from a directory that setup(dir) fills.
+    local function image(name, setup, changes)
+      local src = root .. "/src-" .. name
+      sh_ok("mkdir -p " .. q(src))
+      setup(src)
+      sh_ok("tar -cf " .. q(src .. ".tar") .. " -C " .. q(src) .. " .")
+      local args = { "import" }
+      for _, c in ipairs(changes or {}) do args[#args + 1] = "--change"; args[#args + 1] = c end
+      args[#args + 1] = src .. ".tar"; args[#args + 1] = name
+      local _, err, code = run(args)
+      assert(code == 0, "import failed: " .. err)
+      sh_ok("rm -rf " .. q(src) .. " " .. q(src .. ".tar"))
+    end
+
+    it("a container sharing an empty volume cannot redirect the copy onto the host", function()
+      -- /data/d/e (mode 0777) and a big file in it: while it is copied, the
+      -- container using the volume swaps d for a symlink to a host
+      -- directory; libarchive's deferred fixups then chmod the host's e
+      local victim = root .. "/victim"
+      sh_ok("mkdir -p " .. q(victim .. "/e") .. " && chmod 0700 " .. q(victim .. "/e"))
+      image("copyup", function(src)
+        sh_ok("mkdir -p " .. q(src .. "/data/d/e") .. " && chmod 0777 " .. q(src .. "/data/d/e")
+          .. " && head -c 134217728 /dev/zero > " .. q(src .. "/data/d/e/big"))
+      end, { 'CMD ["/nothing"]' })
+      assert.are.equal(0, select(3, run({ "volume", "create", "shared" })))
+      local _, err, code = run({ "run", "-d", "--name", "x", "--network", "none", "-v", "shared:/v", "busybox", "sh", "-c",
+        "until [ -e /v/d/e/big ]; do :; done; mv /v/d /v/moved && ln -s " .. victim .. " /v/d && echo swapped > /v/log; sleep 30" })
+      assert.are.equal(0, code, err)
+      _, err, code = run({ "create", "--name", "y", "--network", "none", "-v", "shared:/data", "copyup" })
+      assert.is_truthy(U.wait_for(function()
+        return (run({ "exec", "x", "cat", "/v/log" })) == "swapped\n"
+      end, 10))
+      assert.are.equal("700", sh_ok("stat -c %a " .. q(victim .. "/e")):match("%d+"))
+      -- the copy is whole: the volume holds the image's files (moved away
+      -- by the container only once they were all there)
+      assert.are.equal(0, code, err)
+      assert.are.equal("134217728 777\n", (run({ "exec", "x", "sh", "-c",
+        "stat -c '%s' /v/moved/e/big | tr '\\n' ' '; stat -c %a /v/moved/e" })))
+    end)
+  end)
 end)

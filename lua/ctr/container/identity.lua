@@ -102,30 +102,61 @@ function M.clean_path(p, what)
   return "/" .. table.concat(parts, "/")
 end
 
+-- Walk path (absolute, in the image) through the image layers lowers (host
+-- directories, top first) as overlayfs shows them: fn(prefix, st, layer)
+-- for each component with the topmost entry's lstat and its layer (nil when
+-- no layer has it: the walk ends); a non-directory ends it too. A layer is
+-- looked into only while its own entries on the way are directories, so
+-- no symlink of a layer is ever followed on the host.
+local function walk_layers(path, lowers, fn)
+  local alive, prefix = {}, ""
+  for i, d in ipairs(lowers) do alive[i] = d end
+  for part in path:gmatch("[^/]+") do
+    prefix = prefix .. "/" .. part
+    local top, top_layer, next_alive = nil, nil, {}
+    for _, d in ipairs(alive) do
+      local st = core.lstat(d .. prefix)
+      if st and not top then top, top_layer = st, d end
+      if st and top.type ~= "dir" then break end -- what is below is hidden
+      if st and st.type == "dir" then next_alive[#next_alive + 1] = d end
+    end
+    fn(prefix, top, top_layer)
+    if not top or top.type ~= "dir" then return end
+    alive = next_alive
+  end
+end
+
+--- The lstat of path (absolute, in the image) as the image's layers lowers
+-- (top first) show it, when every component above it is a directory and
+-- (with want) it is of type want; else nil. No symlink is followed.
+function M.layer_lstat(lowers, path, want)
+  local result, n, seen = nil, 0, 0
+  for _ in path:gmatch("[^/]+") do n = n + 1 end
+  walk_layers(path, lowers, function(_, st)
+    seen = seen + 1
+    if seen == n then result = st end
+  end)
+  if result and want and result.type ~= want then return nil end
+  return result
+end
+
 -- Walk path through the image layers: a symlink whose relative target would
 -- climb above / makes the path escape the root filesystem: refuse it.
 local function check_symlinks(path, lowers, what)
-  local depth = {}
-  for part in path:gmatch("[^/]+") do
-    local prefix = "/" .. table.concat(depth, "/") .. (#depth > 0 and "/" or "") .. part
-    for _, d in ipairs(lowers) do
-      local st = core.lstat(d .. prefix)
-      if st then
-        if st.type == "link" then
-          local target = core.readlink(d .. prefix) or ""
-          local level = target:sub(1, 1) == "/" and 0 or #depth
-          for t in target:gmatch("[^/]+") do
-            if t == ".." then level = level - 1 elseif t ~= "." then level = level + 1 end
-            if level < 0 then
-              errors.throw("invalid", "invalid %s %q: %s is a symlink that escapes the root filesystem", what, path, prefix)
-            end
-          end
+  local depth = 0
+  walk_layers(path, lowers, function(prefix, st, layer)
+    if st and st.type == "link" then
+      local target = core.readlink(layer .. prefix) or ""
+      local level = target:sub(1, 1) == "/" and 0 or depth
+      for t in target:gmatch("[^/]+") do
+        if t == ".." then level = level - 1 elseif t ~= "." then level = level + 1 end
+        if level < 0 then
+          errors.throw("invalid", "invalid %s %q: %s is a symlink that escapes the root filesystem", what, path, prefix)
         end
-        break
       end
     end
-    depth[#depth + 1] = part
-  end
+    depth = depth + 1
+  end)
 end
 
 --- A mount's destination in the container (a -v, --mount or --tmpfs

@@ -15,6 +15,7 @@
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local identity = require "ctr.container.identity"
+local state = require "ctr.state"
 local volume = require "ctr.volume"
 
 local M = {}
@@ -227,19 +228,27 @@ end
 
 -- The stat of path (absolute, in the image) when it is a directory of the
 -- image's layers (top first) reached without a symlink, else nil: looked
--- at with lstat only (the topmost layer's entry is what overlayfs shows).
+-- at with lstat only (the topmost layer's entry is what overlayfs shows),
+-- each layer only as far as its own entries are directories (a symlink in a
+-- lower layer is never followed on the host).
 local function image_dir(lowers, path)
-  local rel, st = "", nil
-  for part in path:gmatch("[^/]+") do
-    rel = rel .. "/" .. part
-    st = nil
-    for _, d in ipairs(lowers) do
-      st = core.lstat(d .. rel)
-      if st then break end
-    end
-    if not st or st.type ~= "dir" then return nil end
-  end
-  return st
+  return identity.layer_lstat(lowers, path, "dir")
+end
+
+-- Copy the image's directory dest into the volume v, as docker copies
+-- it: into a private directory first (in <root>/tmp, out of any
+-- container's reach), then every entry moved into the volume without
+-- replacing anything. A container sharing the volume sees whole entries
+-- appear and can never redirect a write of the copy through a symlink.
+local function copy_up(lowers, dest, v)
+  local tmp = state.mktemp("copyup")
+  local ok, err = pcall(function()
+    require("ctr.commit").copy_from_layers(lowers, dest, tmp)
+    errors.checkf("cannot copy the image's " .. dest .. " into the volume " .. v.name, core.move_entries(tmp, v.mountpoint))
+  end)
+  core.remove_all(tmp)
+  state.release_temp(tmp)
+  if not ok then error(err, 0) end
 end
 
 -- A volume entry's volume: found, or made now (then recorded in made).
@@ -258,7 +267,7 @@ local function ensure_volume(e, plan, made)
     and image_dir(plan.lowers, e.destination)
   if new then made[#made + 1] = v end
   if st then -- the files, then the directory's owner and mode, as docker copies them
-    require("ctr.commit").copy_from_layers(plan.lowers, e.destination, v.mountpoint)
+    copy_up(plan.lowers, e.destination, v)
     errors.checkf("give the volume " .. v.name .. " the image's owner", core.lchown(v.mountpoint, st.uid, st.gid))
     errors.checkf("give the volume " .. v.name .. " the image's mode", core.chmod(v.mountpoint, st.mode))
   end
