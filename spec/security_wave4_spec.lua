@@ -108,4 +108,34 @@ describe("security wave 4 #root", function()
         "stat -c '%s' /v/moved/e/big | tr '\\n' ' '; stat -c %a /v/moved/e" })))
     end)
   end)
+
+  describe("--pid container:X", function()
+    it("is refused when a container in X's pid namespace has CAP_SYS_PTRACE (it could trace the newcomer)", function()
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "x", "--cap-add", "SYS_PTRACE", "--network", "none",
+        "busybox", "sleep", "30" })))
+      local secret = "LuacCtrWave4" .. "PidSecret"
+      local out, err, code = run({ "run", "-d", "--name", "y", "--pid", "container:x", "--network", "none",
+        "-e", "TOKEN=" .. secret, "busybox", "sleep", "30" })
+      -- the attack: x reads the newcomer's environment through /proc
+      local seen = run({ "exec", "x", "sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'" })
+      assert.is_nil(seen:find(secret, 1, true), seen)
+      assert.are.equal(125, code, out .. err)
+      assert.matches("^luac%-ctr: [^\n]*CAP_SYS_PTRACE[^\n]*\n$", err)
+      assert.are.equal(1, #U.container_ids(root)) -- nothing left of y
+      -- without the capability the namespace is joined; then a container in
+      -- it with the capability (joined after) makes later joins refused too
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "p", "--network", "none", "busybox", "sleep", "30" })))
+      local _
+      _, err, code = run({ "run", "--rm", "--pid", "container:p", "--network", "none", "busybox", "true" })
+      assert.are.equal(0, code, err)
+      _, err, code = run({ "run", "-d", "--name", "tracer", "--pid", "container:p", "--cap-add", "SYS_PTRACE",
+        "--network", "none", "busybox", "sleep", "30" })
+      assert.are.equal(0, code, err)
+      _, err, code = run({ "run", "--rm", "--pid", "container:p", "--network", "none", "busybox", "true" })
+      assert.are.equal(125, code, err)
+      assert.matches("tracer", err)
+      _, err, code = run({ "run", "--rm", "--pid", "container:p", "--privileged", "--network", "none", "busybox", "true" })
+      assert.are.equal(125, code, err)
+    end)
+  end)
 end)
