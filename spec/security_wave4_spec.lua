@@ -138,4 +138,77 @@ describe("security wave 4 #root", function()
       assert.are.equal(125, code, err)
     end)
   end)
+
+  describe("build", function()
+    local function write(path, text)
+      sh_ok("mkdir -p " .. q(path:match("^(.*)/")))
+      local f = assert(io.open(path, "w")); f:write(text); f:close()
+    end
+    local function layers() return #(require("ctr.core").readdir(root .. "/layers") or {}) end
+
+    it("reads the Containerfile and .dockerignore files inside the context, never through a symlink out", function()
+      local ctx = root .. "/ctx"
+      write(root .. "/host/secret", "HOSTSECRETWORD is a line of a host file\n")
+      write(ctx .. "/a", "a\n")
+      sh_ok("ln -s " .. q(root .. "/host/secret") .. " " .. q(ctx .. "/Dockerfile"))
+      local out, err, code = run({ "build", "-t", "leak:1", ctx })
+      assert.is_nil((out .. err):find("HOSTSECRETWORD", 1, true), out .. err)
+      assert.are_not.equal(0, code)
+      assert.matches("^luac%-ctr: [^\n]*\n$", err)
+      -- FILE.dockerignore next to a Containerfile in the context: a symlink
+      -- to a host file naming "a" would exclude a if it were read
+      sh_ok("rm " .. q(ctx .. "/Dockerfile"))
+      write(root .. "/host/ignore", "a\n")
+      write(ctx .. "/sub/cf", "FROM scratch\nCOPY a /a\n")
+      sh_ok("ln -s " .. q(root .. "/host/ignore") .. " " .. q(ctx .. "/sub/cf.dockerignore"))
+      sh_ok("ln -s " .. q(root .. "/host/ignore") .. " " .. q(ctx .. "/.dockerignore"))
+      out, err, code = run({ "build", "-t", "ign:1", "-f", ctx .. "/sub/cf", ctx })
+      assert.are.equal(0, code, err) -- a was not excluded
+      sh_ok("rm " .. q(ctx .. "/sub/cf.dockerignore")) -- then context/.dockerignore, the same
+      out, err, code = run({ "build", "-t", "ign:2", "-f", ctx .. "/sub/cf", ctx })
+      assert.are.equal(0, code, err)
+    end)
+
+    it("refuses a .dockerignore it cannot read (too big, not a file) instead of ignoring it", function()
+      local ctx = root .. "/ctx"
+      write(ctx .. "/secret.txt", "do not ship\n")
+      write(ctx .. "/Dockerfile", "FROM scratch\nCOPY . /x/\n")
+      write(ctx .. "/.dockerignore", "secret.txt\n" .. ("#" .. ("x"):rep(1022) .. "\n"):rep(5 * 1024))
+      local n = layers()
+      local _, err, code = run({ "build", "-t", "ign:1", ctx })
+      assert.are.equal(125, code, err)
+      assert.matches("^luac%-ctr: [^\n]*%.dockerignore[^\n]*\n$", err)
+      sh_ok("rm " .. q(ctx .. "/.dockerignore") .. " && mkdir " .. q(ctx .. "/.dockerignore"))
+      _, err, code = run({ "build", "-t", "ign:1", ctx })
+      assert.are.equal(125, code, err)
+      assert.matches("^luac%-ctr: [^\n]*%.dockerignore[^\n]*\n$", err)
+      assert.are.equal(n, layers())
+      assert.is_nil(run({ "images" }):find("ign", 1, true))
+    end)
+
+    it("COPY --chown takes ids 0..2147483647 only, numeric or from the image's passwd and group", function()
+      local ctx = root .. "/ctx"
+      write(ctx .. "/a", "a\n")
+      write(ctx .. "/passwd", "root:x:0:0::/:/bin/sh\nbig:x:4294967296:0::/:/bin/sh\nhuge:x:99999999999999999999:0::/:/bin/sh\n"
+        .. "over:x:2147483648:0::/:/bin/sh\nok:x:1000:1000::/:/bin/sh\n")
+      write(ctx .. "/group", "root:x:0:\nbig:x:4294967295:\nok:x:1000:\n")
+      write(ctx .. "/Dockerfile", "FROM scratch\nCOPY passwd group /etc/\n")
+      local _, err, code = run({ "build", "-t", "base:1", ctx })
+      assert.are.equal(0, code, err)
+      local n = layers()
+      for _, chown in ipairs({ "4294967296", "2147483648", "99999999999999999999", "0:4294967295", "1:-1",
+        "big", "huge", "over", "ok:big", "0x10", "" }) do
+        write(ctx .. "/Dockerfile", "FROM base:1\nCOPY --chown=" .. chown .. " a /a\n")
+        _, err, code = run({ "build", "-t", "bad:1", ctx })
+        assert.are.equal(125, code, chown .. ": " .. err)
+        assert.matches("^luac%-ctr: [^\n]*%-%-chown[^\n]*\n$", err)
+        assert.is_nil(err:find("%.lua:%d"), err)
+      end
+      assert.are.equal(n, layers())
+      assert.is_nil(run({ "images" }):find("bad", 1, true))
+      write(ctx .. "/Dockerfile", "FROM base:1\nCOPY --chown=ok:ok a /a\nCOPY --chown=2147483647:0 a /b\n")
+      _, err, code = run({ "build", "-t", "good:1", ctx })
+      assert.are.equal(0, code, err)
+    end)
+  end)
 end)

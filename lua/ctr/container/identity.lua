@@ -32,6 +32,14 @@ local function check_id(s, what)
   return n
 end
 
+--- check_id, for other modules: s (a string of digits) as a uid or gid
+-- within 0..2147483647, else raises invalid naming what.
+M.check_id = check_id
+
+--- read_layer_file, for other modules: the image's file rel (e.g.
+-- "etc/passwd") read inside its layers lowers, nil when missing.
+M.read_layer_file = read_layer_file
+
 local function passwd_lookup(text, field, value)
   for line in (text or ""):gmatch("[^\n]+") do
     local parts = {}
