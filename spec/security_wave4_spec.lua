@@ -211,4 +211,37 @@ describe("security wave 4 #root", function()
       assert.are.equal(0, code, err)
     end)
   end)
+
+  describe("mounts inside /proc", function()
+    it("are refused: a volume over /proc/self would answer the runtime's own reads there", function()
+      local v = root .. "/fake"
+      sh_ok("mkdir -p " .. q(v) .. " && printf 'Name:\\tfake\\n' > " .. q(v .. "/status"))
+      for _, dest in ipairs({ "/proc/self", "/proc/1", "/proc", "/proc/sys/kernel" }) do
+        local out, err, code = run({ "run", "--rm", "--network", "none", "-v", v .. ":" .. dest, "busybox", "cat", "/proc/1/status" })
+        assert.are.equal(125, code, dest .. ": " .. out .. err)
+        assert.matches("^luac%-ctr: [^\n]*inside /proc[^\n]*\n$", err)
+        assert.is_nil(out:find("fake", 1, true))
+      end
+      local _, err, code = run({ "run", "--rm", "--network", "none", "--tmpfs", "/proc/self", "busybox", "true" })
+      assert.are.equal(125, code, err)
+      _, err, code = run({ "run", "--rm", "--network", "none", "--mount", "type=bind,src=" .. v .. ",dst=/proc/self", "busybox", "true" })
+      assert.are.equal(125, code, err)
+      -- through a symlink of the image: caught on the resolved path
+      local src = root .. "/img"
+      sh_ok("mkdir -p " .. q(src .. "/bin") .. " && cp /bin/busybox " .. q(src .. "/bin/busybox")
+        .. " && ln -s busybox " .. q(src .. "/bin/cat") .. " && ln -s /proc/self " .. q(src .. "/x")
+        .. " && tar -cf " .. q(src .. ".tar") .. " -C " .. q(src) .. " .")
+      assert.are.equal(0, select(3, run({ "import", src .. ".tar", "procimg" })))
+      local out
+      out, err, code = run({ "run", "--rm", "--network", "none", "-v", v .. ":/x", "procimg", "/bin/cat", "/proc/1/status" })
+      assert.are_not.equal(0, code, out .. err)
+      assert.matches("inside /proc", err)
+      assert.is_nil(out:find("fake", 1, true))
+      -- what stays allowed: lxcfs's binds of files
+      sh_ok("echo 'MemTotal: 1 kB' > " .. q(root .. "/meminfo"))
+      out, err, code = run({ "run", "--rm", "--network", "none", "-v", root .. "/meminfo:/proc/meminfo:ro", "busybox", "cat", "/proc/meminfo" })
+      assert.are.equal(0, code, err)
+      assert.are.equal("MemTotal: 1 kB\n", out)
+    end)
+  end)
 end)

@@ -167,12 +167,21 @@ local function check_symlinks(path, lowers, what)
   end)
 end
 
+-- The files of /proc a bind may cover (lxcfs's, runc's list).
+local LXCFS = { ["/proc/cpuinfo"] = true, ["/proc/diskstats"] = true, ["/proc/meminfo"] = true, ["/proc/stat"] = true,
+  ["/proc/swaps"] = true, ["/proc/uptime"] = true, ["/proc/loadavg"] = true, ["/proc/slabinfo"] = true,
+  ["/proc/net/dev"] = true, ["/proc/sys/kernel/ns_last_pid"] = true }
+
 --- A mount's destination in the container (a -v, --mount or --tmpfs
 -- value's, named spec in messages), checked and normalised: absolute, not
--- "/", no "..", no symlink of the image that climbs out of its root.
+-- "/", not inside /proc (but lxcfs's files), no "..", no symlink of the image that climbs out
+-- of its root.
 function M.mount_destination(dest, lowers, spec)
   dest = M.clean_path(dest, "volume destination")
   if dest == "/" then errors.throw("invalid", "invalid volume specification %q: cannot mount over /", spec) end
+  if (dest == "/proc" or dest:sub(1, 6) == "/proc/") and not LXCFS[dest] then -- runc's rule (core/rootfs.c checks the resolved path)
+    errors.throw("invalid", "invalid volume specification %q: %s is inside /proc", spec, dest)
+  end
   check_symlinks(dest, lowers or {}, "volume destination")
   return dest
 end
