@@ -177,7 +177,7 @@ end
 
 -- --volumes-from CONTAINER[:ro|rw]: the container's volumes and binds
 -- (as it records them), with the mode given, else their own.
-local function volumes_from(spec)
+local function volumes_from(spec, lowers)
   local ref, mode = spec:match("^([^:]+):?(.*)$")
   if not ref or (mode ~= "" and mode ~= "ro" and mode ~= "rw") then
     errors.throw("invalid", "invalid --volumes-from %q: use CONTAINER[:ro|rw]", spec)
@@ -187,6 +187,8 @@ local function volumes_from(spec)
   local out = {}
   for _, m in ipairs(c.state.mounts or {}) do
     local ro = not m.RW
+    -- checked against this container's image as any destination is
+    m.Destination = identity.mount_destination(tostring(m.Destination), lowers, "--volumes-from " .. spec)
     if mode ~= "" then ro = mode == "ro" end
     if m.Type == "volume" then
       out[#out + 1] = { type = "volume", name = m.Name, destination = m.Destination, ro = ro, mode = mode, shared = true }
@@ -215,7 +217,7 @@ function M.parse(o, lowers, icfg)
   for _, v in ipairs(o.mounts or {}) do add(M.parse_mount(v, lowers), true) end
   for _, v in ipairs(o.tmpfs or {}) do add(M.parse_tmpfs(v, lowers), true) end
   for _, ref in ipairs(o.volumes_from or {}) do
-    for _, e in ipairs(volumes_from(ref)) do add(e, false) end
+    for _, e in ipairs(volumes_from(ref, lowers)) do add(e, false) end
   end
   local paths = {}
   for p in pairs(type(icfg.Volumes) == "table" and icfg.Volumes or {}) do paths[#paths + 1] = p end
