@@ -10,11 +10,11 @@ local M = {}
 --- The largest /etc/passwd or /etc/group read from an image.
 M.ETC_FILE_MAX = 4 * 1024 * 1024
 
--- The image's /etc/<rel> as the container will see it, read inside the
--- layer stack (core.read_in_layers: symlinks resolve in the image, never on
--- the host): nil when missing; not a regular file, or larger than
--- ETC_FILE_MAX: an error.
-local function read_layer_file(lowers, rel)
+--- The image's file rel (e.g. "etc/passwd") as the container will see it,
+-- read inside the layer stack lowers (core.read_in_layers: symlinks
+-- resolve in the image, never on the host): nil when missing; not a regular
+-- file, or larger than ETC_FILE_MAX: an error.
+function M.read_layer_file(lowers, rel)
   if #lowers == 0 then return nil end
   local s, err, errno = core.read_in_layers(lowers, rel, M.ETC_FILE_MAX)
   if s then return s end
@@ -22,23 +22,18 @@ local function read_layer_file(lowers, rel)
     errors.throw("system", "cannot read the image's /%s: %s", rel, err)
   end
 end
+local read_layer_file = M.read_layer_file
 
--- A uid or gid from the command line or the image: decimal, 0..2147483647.
-local function check_id(s, what)
+--- A uid or gid from the command line or the image (a string): decimal,
+-- 0..2147483647, returned as an integer; else raises invalid naming what.
+function M.check_id(s, what)
   local n = type(s) == "string" and s:match("^%d+$") and #s <= 10 and math.tointeger(tonumber(s))
   if not n or n > 2147483647 then
     errors.throw("invalid", "invalid %s %q: must be an integer within 0..2147483647", what, tostring(s))
   end
   return n
 end
-
---- check_id, for other modules: s (a string of digits) as a uid or gid
--- within 0..2147483647, else raises invalid naming what.
-M.check_id = check_id
-
---- read_layer_file, for other modules: the image's file rel (e.g.
--- "etc/passwd") read inside its layers lowers, nil when missing.
-M.read_layer_file = read_layer_file
+local check_id = M.check_id
 
 local function passwd_lookup(text, field, value)
   for line in (text or ""):gmatch("[^\n]+") do
