@@ -110,14 +110,31 @@ describe("security wave 4 #root", function()
   end)
 
   describe("--pid container:X", function()
+    -- Sharing a pid namespace lets a process read /proc/<pid>/environ and
+    -- mem of another with the same uids whose capabilities are a subset of
+    -- its own (the kernel's rule, as on a host). CAP_SYS_PTRACE lifts the
+    -- subset rule: X could read, and trace, a newcomer holding capabilities
+    -- X has not (here CAP_SYS_ADMIN): that is what is refused.
+    local function environ_seen(name)
+      return run({ "exec", name, "sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'" })
+    end
+
     it("is refused when a container in X's pid namespace has CAP_SYS_PTRACE (it could trace the newcomer)", function()
+      local secret = "LuacCtrWave4" .. "PidSecret"
+      -- the boundary kept: without CAP_SYS_PTRACE, q cannot read a newcomer with more capabilities
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "q", "--network", "none", "busybox", "sleep", "30" })))
+      local out, err, code = run({ "run", "-d", "--name", "w", "--pid", "container:q", "--cap-add", "SYS_ADMIN",
+        "--network", "none", "-e", "TOKEN=" .. secret, "busybox", "sleep", "30" })
+      assert.are.equal(0, code, out .. err)
+      local seen = environ_seen("q")
+      assert.is_nil(seen:find(secret, 1, true), seen)
+      assert.are.equal(0, select(3, run({ "rm", "-f", "q", "w" })))
+      -- the attack: x, with CAP_SYS_PTRACE, reads the newcomer's environment through /proc
       assert.are.equal(0, select(3, run({ "run", "-d", "--name", "x", "--cap-add", "SYS_PTRACE", "--network", "none",
         "busybox", "sleep", "30" })))
-      local secret = "LuacCtrWave4" .. "PidSecret"
-      local out, err, code = run({ "run", "-d", "--name", "y", "--pid", "container:x", "--network", "none",
+      out, err, code = run({ "run", "-d", "--name", "y", "--pid", "container:x", "--cap-add", "SYS_ADMIN", "--network", "none",
         "-e", "TOKEN=" .. secret, "busybox", "sleep", "30" })
-      -- the attack: x reads the newcomer's environment through /proc
-      local seen = run({ "exec", "x", "sh", "-c", "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'" })
+      seen = environ_seen("x")
       assert.is_nil(seen:find(secret, 1, true), seen)
       assert.are.equal(125, code, out .. err)
       assert.matches("^luac%-ctr: [^\n]*CAP_SYS_PTRACE[^\n]*\n$", err)
