@@ -203,7 +203,7 @@ describe("security wave 4 #root", function()
       assert.is_nil(run({ "images" }):find("ign", 1, true))
     end)
 
-    it("COPY --chown takes ids 0..2147483647 only, numeric or from the image's passwd and group", function()
+    it("COPY --chown takes ids 0..2147483647 only, numeric or from the image's passwd and group; --chmod 0..7777", function()
       local ctx = root .. "/ctx"
       write(ctx .. "/a", "a\n")
       write(ctx .. "/passwd", "root:x:0:0::/:/bin/sh\nbig:x:4294967296:0::/:/bin/sh\nhuge:x:99999999999999999999:0::/:/bin/sh\n"
@@ -221,9 +221,16 @@ describe("security wave 4 #root", function()
         assert.matches("^luac%-ctr: [^\n]*%-%-chown[^\n]*\n$", err)
         assert.is_nil(err:find("%.lua:%d"), err)
       end
+      for _, chmod in ipairs({ "17777", "777777", "77777777777777777777777", "u+s" }) do
+        write(ctx .. "/Dockerfile", "FROM base:1\nCOPY --chmod=" .. chmod .. " a /a\n")
+        _, err, code = run({ "build", "-t", "bad:1", ctx })
+        assert.are.equal(125, code, chmod .. ": " .. err)
+        assert.matches("^luac%-ctr: [^\n]*%-%-chmod[^\n]*\n$", err)
+        assert.is_nil(err:find("%.lua:%d"), err)
+      end
       assert.are.equal(n, layers())
       assert.is_nil(run({ "images" }):find("bad", 1, true))
-      write(ctx .. "/Dockerfile", "FROM base:1\nCOPY --chown=ok:ok a /a\nCOPY --chown=2147483647:0 a /b\n")
+      write(ctx .. "/Dockerfile", "FROM base:1\nCOPY --chown=ok:ok a /a\nCOPY --chown=2147483647:0 --chmod=04755 a /b\n")
       _, err, code = run({ "build", "-t", "good:1", ctx })
       assert.are.equal(0, code, err)
     end)
