@@ -15,7 +15,6 @@
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local identity = require "ctr.container.identity"
-local state = require "ctr.state"
 local volume = require "ctr.volume"
 
 local M = {}
@@ -238,18 +237,18 @@ local function image_dir(lowers, path)
 end
 
 -- Copy the image's directory dest into the volume v, as docker copies
--- it: into a private directory first (in <root>/tmp, out of any
--- container's reach), then every entry moved into the volume without
--- replacing anything. A container sharing the volume sees whole entries
--- appear and can never redirect a write of the copy through a symlink.
+-- it: into a private directory first (<root>/volumes/NAME/.copyup-*, a
+-- sibling of _data on its filesystem, out of any container's reach), then
+-- every entry moved into the volume without replacing anything. A
+-- container sharing the volume sees whole entries appear and can never
+-- redirect a write of the copy through a symlink.
 local function copy_up(lowers, dest, v)
-  local tmp = state.mktemp("copyup")
+  local tmp = errors.check(core.mkdtemp(volume.dir(v.name, ".copyup-XXXXXX")))
   local ok, err = pcall(function()
     require("ctr.commit").copy_from_layers(lowers, dest, tmp)
     errors.checkf("cannot copy the image's " .. dest .. " into the volume " .. v.name, core.move_entries(tmp, v.mountpoint))
   end)
   core.remove_all(tmp)
-  state.release_temp(tmp)
   if not ok then error(err, 0) end
 end
 
