@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "proc.h"
 #include "init.h"
 #include "keyring.h"
 #include "sysctl.h"
@@ -430,6 +431,10 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   memset(&err, 0, sizeof err);
   /* nothing the caller blocked, ignored or caught reaches the container */
   if (ctr_signals_reset(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
+  /* nor the caller's command line and environment (seen in a shared pid
+   * namespace before the execve) */
+  if (ctr_wipe_cmdline_env(&err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   /* a user namespace: the mounts the parent built come first (userns.h) */
   bool userns = (cfg->clone_flags & CLONE_NEWUSER) != 0;

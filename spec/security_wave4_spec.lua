@@ -54,6 +54,58 @@ describe("security wave 4 #root", function()
     end)
   end)
 
+  describe("exec", function()
+    -- a static poller: reads every process's environment in a loop and
+    -- notes the first that holds the marker
+    local POLLER = [[
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  char buf[65536], path[64];
+  if (argc != 3) return 2;
+  for (;;) {
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      snprintf(path, sizeof path, "/proc/%s/environ", e->d_name);
+      int fd = open(path, O_RDONLY);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, buf, sizeof buf);
+      close(fd);
+      if (n > 0 && memmem(buf, (size_t)n, argv[1], strlen(argv[1]))) {
+        int o = open(argv[2], O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dprintf(o, "found in pid %s\n", e->d_name);
+        close(o);
+      }
+    }
+    if (d) closedir(d);
+  }
+}
+]]
+
+    it("the caller's environment never reaches the container: a SYS_PTRACE container polls /proc/*/environ", function()
+      local dir = root .. "/poller"
+      sh_ok("mkdir -p " .. q(dir) .. " " .. q(root .. "/out"))
+      local f = assert(io.open(dir .. "/poll.c", "w")); f:write(POLLER); f:close()
+      sh_ok("gcc -O2 -static -o " .. q(dir .. "/poll") .. " " .. q(dir .. "/poll.c"))
+      local marker = "LuacCtrWave4" .. "ExecSecret"
+      local _, err, code = run({ "run", "-d", "--name", "c", "--network", "none", "--cap-add", "SYS_PTRACE",
+        "-v", dir .. ":/p:ro", "-v", root .. "/out:/out", "busybox", "/p/poll", marker, "/out/result" })
+      assert.are.equal(0, code, err)
+      for i = 1, 25 do
+        _, err, code = U.sh("CALLER_SECRET=" .. marker .. i .. " LUAC_CTR_ROOT=" .. q(root) .. " " .. q(U.launcher)
+          .. " exec c true")
+        assert.are.equal(0, code, err)
+      end
+      assert.is_nil(io.open(root .. "/out/result"), "the container read the caller's environment")
+    end)
+  end)
+
   describe("volume copy-up", function()
     it("looks at the image's layers without following a lower layer's symlink on the host", function()
       local identity = require "ctr.container.identity"
