@@ -320,4 +320,36 @@ int main(int argc, char **argv) {
       assert.are.equal("MemTotal: 1 kB\n", out)
     end)
   end)
+
+  describe("--sysctl and tmpfs options (checked, already held)", function()
+    it("never reach the host's kernel settings, and tmpfs options take no injected flag", function()
+      local function host(key) return (io.open("/proc/sys/" .. key:gsub("%.", "/")):read("a")) end
+      local core_pattern, forward = host("kernel.core_pattern"), host("net.ipv4.ip_forward")
+      assert.are.equal(0, select(3, run({ "run", "-d", "--name", "ipc", "--ipc", "shareable", "--network", "none", "busybox", "sleep", "30" })))
+      for _, args in ipairs({
+        { "--sysctl", "kernel.core_pattern=|/tmp/x" }, { "--sysctl", "kernel.hostname=x" },
+        { "--sysctl", "vm.overcommit_memory=1" }, { "--sysctl", "net/../kernel/core_pattern=x" },
+        { "--network", "host", "--sysctl", "net.ipv4.ip_forward=0" },
+        { "--ipc", "host", "--sysctl", "kernel.shmmax=1" }, { "--ipc", "container:ipc", "--sysctl", "fs.mqueue.msg_max=1" },
+        { "--tmpfs", "/x:size=1m,huge=always" }, { "--tmpfs", "/x:mode=1777,uid=0,context=x" },
+        { "--mount", "type=tmpfs,dst=/x,tmpfs-size=1m,exec" }, { "--mount", "type=tmpfs,dst=/x,tmpfs-mode=1777,suid" },
+      }) do
+        local cmd = { "run", "--rm" }
+        for _, a in ipairs(args) do cmd[#cmd + 1] = a end
+        if args[1] ~= "--network" then cmd[#cmd + 1] = "--network"; cmd[#cmd + 1] = "none" end
+        cmd[#cmd + 1] = "busybox"; cmd[#cmd + 1] = "true"
+        local out, err, code = run(cmd)
+        assert.are.equal(125, code, table.concat(args, " ") .. ": " .. out .. err)
+        assert.matches("^luac%-ctr: [^\n]*\n$", err)
+      end
+      assert.are.equal(core_pattern, host("kernel.core_pattern"))
+      assert.are.equal(forward, host("net.ipv4.ip_forward"))
+      -- a container's own namespace takes them
+      local out, err, code = run({ "run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_forward=" .. (forward:match("1") and "0" or "1"),
+        "busybox", "cat", "/proc/sys/net/ipv4/ip_forward" })
+      assert.are.equal(0, code, err)
+      assert.are_not.equal(forward, out)
+      assert.are.equal(forward, host("net.ipv4.ip_forward"))
+    end)
+  end)
 end)
