@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "execguard.h"
 #include "sig.h"
 #include "trampoline/trampoline.h"
 
@@ -59,10 +58,7 @@ static int await_init(int ready, ctr_error_t *err) {
   return 0;
 }
 
-int ctr_init_fork(int sync_fd, bool terminal, ctr_error_t *err) {
-  cleanup_fd int memfd = ctr_trampoline_memfd("luac-ctr-init", err);
-  if (memfd < 0)
-    return -1;
+int ctr_init_fork(int sync_fd, int memfd, bool terminal, ctr_error_t *err) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) < 0)
     return ctr_fail_errno(err, "pipe for the init");
@@ -83,6 +79,8 @@ int ctr_init_fork(int sync_fd, bool terminal, ctr_error_t *err) {
   if (child == 0) {
     if (close(steal_fd(&wr)) < 0)
       return ctr_fail_errno(err, "close the init's end of the ready pipe");
+    if (close(memfd) < 0)
+      return ctr_fail_errno(err, "close the init's program in its child");
     if (await_init(rd, err) < 0)
       return -1;
     return child_setup(terminal, &old, err);

@@ -16,11 +16,13 @@
 
 #include "error.h"
 
-/* Fork the user's process. Returns 0 in the child (which then execs); in
- * the init it never returns. sync_fd (the parent's sync socket, or -1) is
- * closed in the init so that the child's execve alone ends it. terminal:
- * the child's process group becomes the terminal's foreground. -1 with err
- * when the fork (or blocking the signals) failed. */
-int ctr_init_fork(int sync_fd, bool terminal, ctr_error_t *err);
+/* Fork the user's process. memfd: the sealed trampoline
+ * (ctr_trampoline_memfd, made before seccomp), executed by the init.
+ * Returns 0 in the child (which then execs); in the init it never returns.
+ * sync_fd (the parent's sync socket, or -1) is closed in the init so that
+ * the child's execve alone ends it. terminal: the child's process group
+ * becomes the terminal's foreground. -1 with err when the fork (or blocking
+ * the signals) failed, or the init did not start. */
+int ctr_init_fork(int sync_fd, int memfd, bool terminal, ctr_error_t *err);
 
 #endif
