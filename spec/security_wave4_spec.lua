@@ -149,13 +149,13 @@ int main(int argc, char **argv) {
         "until [ -e /v/d/e/big ]; do :; done; mv /v/d /v/moved && ln -s " .. victim .. " /v/d && echo swapped > /v/log; sleep 30" })
       assert.are.equal(0, code, err)
       _, err, code = run({ "create", "--name", "y", "--network", "none", "-v", "shared:/data", "copyup" })
+      assert.are.equal(0, code, err)
       assert.is_truthy(U.wait_for(function()
         return (run({ "exec", "x", "cat", "/v/log" })) == "swapped\n"
-      end, 10))
+      end, 30), "the container never swapped d")
       assert.are.equal("700", sh_ok("stat -c %a " .. q(victim .. "/e")):match("%d+"))
       -- the copy is whole: the volume holds the image's files (moved away
       -- by the container only once they were all there)
-      assert.are.equal(0, code, err)
       assert.are.equal("134217728 777\n", (run({ "exec", "x", "sh", "-c",
         "stat -c '%s' /v/moved/e/big | tr '\\n' ' '; stat -c %a /v/moved/e" })))
     end)
