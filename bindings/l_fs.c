@@ -71,6 +71,18 @@ static int l_rename(lua_State *L) {
 }
 
 /***
+ * core.move_entries(from, to) -> true | nil, err, errno
+ * Move every entry of the directory from into the directory to (one
+ * filesystem), never replacing one (EEXIST) and following no symlink to
+ * either directory.
+ */
+static int l_move_entries(lua_State *L) {
+  ctr_error_t err;
+  return ok_or_err(L, ctr_fs_move_entries(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err),
+                   &err);
+}
+
+/***
  * core.symlink(target, path) -> true | nil, err, errno
  * Create the symbolic link path pointing at target.
  */
@@ -520,6 +532,7 @@ LCTR_AREA_DECL(fs) {
                                  {"rename", l_rename},
                                  {"symlink", l_symlink},
                                  {"link", l_link},
+                                 {"move_entries", l_move_entries},
                                  {"chmod", l_chmod},
                                  {"chown", l_chown},
                                  {"lchown", l_lchown},

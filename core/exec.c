@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "execguard.h"
 #include "keyring.h"
+#include "proc.h"
 #include "rootfs.h"
 #include "selfexec.h"
 #include "sig.h"
@@ -61,6 +62,10 @@ __attribute__((noreturn)) static void enter_main(const ctr_exec_cfg_t *cfg, int 
     ctr_fail_errno(&err, "prctl PR_SET_DUMPABLE 0");
     ctr_child_fail(sync_fd, &err, 125);
   }
+  /* the command is seen in the container before its execve: nothing of the
+   * caller's command line or environment goes in with it */
+  if (ctr_wipe_cmdline_env(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
   if (ctr_join_cgroup_files(cfg->cgroup_procs, &err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
   if (setns(cfg->target_pidfd, cfg->ns_flags) < 0) {

@@ -29,6 +29,10 @@ static int check_executable(const char *path, ctr_error_t *err) {
   return 0;
 }
 
+int ctr_trampoline_memfd(const char *name, ctr_error_t *err) {
+  return ctr_sealed_memfd(name, -1, ctr_trampoline_bin, sizeof ctr_trampoline_bin, err);
+}
+
 /* execveat the sealed trampoline for path; returns only on failure. */
 static int exec_trampoline(const char *path, char *const argv[], char *const env[], int sync_fd,
                            ctr_error_t *err) {
@@ -44,8 +48,7 @@ static int exec_trampoline(const char *path, char *const argv[], char *const env
   targv[1] = fdstr;
   targv[2] = (char *)path;
   memcpy(targv + 3, argv, (n + 1) * sizeof *targv);
-  cleanup_fd int tramp =
-      ctr_sealed_memfd("luac-ctr-exec", -1, ctr_trampoline_bin, sizeof ctr_trampoline_bin, err);
+  cleanup_fd int tramp = ctr_trampoline_memfd("luac-ctr-exec", err);
   if (tramp < 0)
     return -1;
   if (sync_fd >= 0 && fcntl(sync_fd, F_SETFD, 0) < 0)

@@ -13,6 +13,9 @@
 
 #include "error.h"
 
+/* A sealed memfd (selfexec.h) holding the trampoline; name is the memfd's. */
+int ctr_trampoline_memfd(const char *name, ctr_error_t *err);
+
 /* execve(path, argv, env) through the sealed trampoline: the process running
  * path has never had the caller's exe as its own. sync_fd (or -1) is kept
  * open for the trampoline, which reports an execve failure on it as a 'F'

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -347,6 +348,47 @@ char **ctr_fs_readdir(const char *path, size_t *n, ctr_error_t *err) {
   else if ((names = malloc(sizeof *names)) == NULL)
     ctr_fail_errno(err, "readdir %s", path);
   return names;
+}
+
+/* ---- moving a tree's entries ------------------------------------------------------ */
+
+/* A directory opened without following any symlink on the way. */
+static int open_dir_nofollow(const char *path, ctr_error_t *err) {
+  struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd;
+  do
+    fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open the directory %s", path);
+  return fd;
+}
+
+int ctr_fs_move_entries(const char *from, const char *to, ctr_error_t *err) {
+  cleanup_fd int dst = open_dir_nofollow(to, err);
+  if (dst < 0)
+    return -1;
+  int src = open_dir_nofollow(from, err);
+  if (src < 0)
+    return -1;
+  cleanup_dir DIR *d = fdopendir(src);
+  if (d == NULL) {
+    close(src);
+    return ctr_fail_errno(err, "opendir %s", from);
+  }
+  for (;;) {
+    errno = 0;
+    struct dirent *de = readdir(d);
+    if (de == NULL && errno != 0)
+      return ctr_fail_errno(err, "readdir %s", from);
+    if (de == NULL)
+      return 0;
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    if (syscall(SYS_renameat2, src, de->d_name, dst, de->d_name, RENAME_NOREPLACE) < 0)
+      return ctr_fail_errno(err, "move %s into %s", de->d_name, to);
+  }
 }
 
 /* ---- lock files --------------------------------------------------------------- */

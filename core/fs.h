@@ -59,6 +59,12 @@ int ctr_fs_write_file_atomic(const char *path, const void *data, size_t len, mod
 char **ctr_fs_readdir(const char *path, size_t *n, ctr_error_t *err);
 void ctr_fs_free_names(char **names, size_t n);
 
+/* Move every entry of the directory from into the directory to (same
+ * filesystem), each with renameat2(RENAME_NOREPLACE) between fds of the two
+ * directories opened without following any symlink: an entry that exists in
+ * to already is an error (EEXIST) and stops the move. */
+int ctr_fs_move_entries(const char *from, const char *to, ctr_error_t *err);
+
 /* Open (creating, mode 0600, close-on-exec) path and flock it, exclusive or
  * shared, optionally without blocking (EWOULDBLOCK when held elsewhere).
  * Returns the fd: closing it releases the lock. A signal fails a blocking

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,5 +182,43 @@ int ctr_proc_starttime(pid_t pid, unsigned long long *out, ctr_error_t *err) {
   *out = strtoull(p, &end, 10);
   if (errno || end == p)
     return ctr_fail(err, EINVAL, "parse /proc/%d/stat: bad starttime", (int)pid);
+  return 0;
+}
+
+/* The address range [*start, *end) of field `first` and the next one of
+ * /proc/self/stat (48/49: argv, 50/51: the environment). */
+static int stat_range(int first, uintptr_t *start, uintptr_t *end, ctr_error_t *err) {
+  char buf[2048];
+  cleanup_fd int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open /proc/self/stat");
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return ctr_fail_errno(err, "read /proc/self/stat");
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the name may hold spaces: fields count from field 3 */
+  int field = 2;
+  uintptr_t v[2] = {0, 0};
+  char *save = NULL;
+  for (char *tok = p ? strtok_r(p + 1, " ", &save) : NULL; tok; tok = strtok_r(NULL, " ", &save)) {
+    field++;
+    if (field == first || field == first + 1)
+      v[field - first] = (uintptr_t)strtoull(tok, NULL, 10);
+  }
+  if (v[0] == 0 || v[1] < v[0])
+    return ctr_fail(err, EINVAL, "no address range at field %d of /proc/self/stat", first);
+  *start = v[0];
+  *end = v[1];
+  return 0;
+}
+
+int ctr_wipe_cmdline_env(ctr_error_t *err) {
+  uintptr_t s = 0, e = 0;
+  if (stat_range(50, &s, &e, err) < 0)
+    return -1;
+  memset((void *)s, 0, e - s);
+  if (stat_range(48, &s, &e, err) < 0)
+    return -1;
+  memset((void *)s, 0, e - s);
   return 0;
 }

@@ -8,6 +8,13 @@
 
 #include "error.h"
 
+/* Zero this process's argv and environment strings (the areas
+ * /proc/self/cmdline and /proc/self/environ show): a fork of the runtime
+ * about to enter a container carries the caller's environment (tokens,
+ * credentials) that a container process with CAP_SYS_PTRACE could read
+ * there before the exec. Nothing may use argv or getenv after it. */
+int ctr_wipe_cmdline_env(ctr_error_t *err);
+
 /* fork(2): 0 in the child, the child's pid in the parent. */
 pid_t ctr_fork(ctr_error_t *err);
 /* Raw clone(2) with SIGCHLD | flags (CLONE_NEW*), no new stack: behaves like

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -88,6 +90,37 @@ static int mkpath_in_root(int rootfd, const char *path, bool is_file, ctr_error_
   return openat2_in_root(rootfd, path, O_PATH, err);
 }
 
+/* No mount lands inside the container's procfs (runc's rule, the
+ * CVE-2019-16884 class): a volume over /proc/self (or through an image's
+ * symlink to it) would hand the runtime's own later reads and writes there
+ * (the start fifo, oom_score_adj) to files of the container's choosing.
+ * Allowed: proc itself at /proc, and binds of regular files over the files
+ * lxcfs serves (runc's list). target is the destination, resolved. */
+static int check_proc_target(const ctr_mount_t *m, int target, bool file, ctr_error_t *err) {
+  static const char *const lxcfs[] = {"/proc/cpuinfo",
+                                      "/proc/diskstats",
+                                      "/proc/meminfo",
+                                      "/proc/stat",
+                                      "/proc/swaps",
+                                      "/proc/uptime",
+                                      "/proc/loadavg",
+                                      "/proc/slabinfo",
+                                      "/proc/net/dev",
+                                      "/proc/sys/kernel/ns_last_pid",
+                                      NULL};
+  struct statfs sf;
+  if (fstatfs(target, &sf) < 0)
+    return ctr_fail_errno(err, "statfs the mount point %s", m->destination);
+  if (sf.f_type != PROC_SUPER_MAGIC)
+    return 0;
+  if (m->type && strcmp(m->type, "proc") == 0 && strcmp(m->destination, "/proc") == 0)
+    return 0;
+  for (const char *const *p = lxcfs; file && m->bind && *p; p++)
+    if (strcmp(m->destination, *p) == 0)
+      return 0;
+  return ctr_fail(err, EPERM, "mount on %s: it is inside /proc: refusing it", m->destination);
+}
+
 /* A bind: the source tree is cloned (recursively for rbind), given its
  * flags and propagation while detached, then attached onto the destination
  * resolved once inside the root: a read-only volume is read-only all the way
@@ -105,7 +138,7 @@ static int bind_mount(const ctr_mount_t *m, int made, int rootfd, ctr_error_t *e
   if (made < 0 && ctr_detached_setattr(tree, m->flags, m->propagation, m->destination, err) < 0)
     return -1;
   cleanup_fd int target = mkpath_in_root(rootfd, m->destination, !S_ISDIR(st.st_mode), err);
-  if (target < 0)
+  if (target < 0 || check_proc_target(m, target, !S_ISDIR(st.st_mode), err) < 0)
     return -1;
   if (ctr_detached_attach(tree, target, m->destination, err) < 0)
     return ctr_error_wrap(err, "bind mount %s on %s", m->source, m->destination);
@@ -121,7 +154,7 @@ static int fs_mount(const ctr_mount_t *m, int rootfd, ctr_error_t *err) {
   if (ctr_detached_setattr(mnt, m->flags, m->propagation, m->destination, err) < 0)
     return -1;
   cleanup_fd int target = mkpath_in_root(rootfd, m->destination, false, err);
-  if (target < 0)
+  if (target < 0 || check_proc_target(m, target, false, err) < 0)
     return -1;
   return ctr_detached_attach(mnt, target, m->destination, err);
 }

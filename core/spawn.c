@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "proc.h"
 #include "init.h"
 #include "keyring.h"
 #include "sysctl.h"
@@ -431,6 +432,10 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   /* nothing the caller blocked, ignored or caught reaches the container */
   if (ctr_signals_reset(&err) < 0)
     ctr_child_fail(sync_fd, &err, 125);
+  /* nor the caller's command line and environment (seen in a shared pid
+   * namespace before the execve) */
+  if (ctr_wipe_cmdline_env(&err) < 0)
+    ctr_child_fail(sync_fd, &err, 125);
   /* a user namespace: the mounts the parent built come first (userns.h) */
   bool userns = (cfg->clone_flags & CLONE_NEWUSER) != 0;
   cleanup_free int *fds = userns ? calloc(1 + cfg->nmounts, sizeof *fds) : NULL;
@@ -465,12 +470,15 @@ __attribute__((noreturn)) static void child_main(const ctr_spawn_cfg_t *cfg, int
   sync_fd = await_start(sync_fd, steal_fd(&fifo_fd), &err);
   if (sync_fd >= 0 && ctr_sync_send(sync_fd, 'X', 0, &err) < 0)
     _exit(125);
-  if (ctr_confine(&cfg->proc, false, &err) < 0) { /* last: only execve follows */
+  /* the init's program (init.h), copied before seccomp may forbid memfd_create */
+  cleanup_fd int init_fd = -1;
+  if ((cfg->init && (init_fd = ctr_trampoline_memfd("luac-ctr-init", &err)) < 0) ||
+      ctr_confine(&cfg->proc, false, &err) < 0) { /* last: only execve follows */
     if (sync_fd < 0)
       fail_to_stderr(&err, 125);
     ctr_child_fail(sync_fd, &err, 125);
   }
-  if (cfg->init && ctr_init_fork(sync_fd, cfg->proc.terminal, &err) < 0) {
+  if (cfg->init && ctr_init_fork(sync_fd, init_fd, cfg->proc.terminal, &err) < 0) {
     if (sync_fd < 0)
       fail_to_stderr(&err, 125);
     ctr_child_fail(sync_fd, &err, 125);

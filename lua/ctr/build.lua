@@ -177,6 +177,17 @@ local function finish(o, st)
   return img
 end
 
+-- The file name of the directory dir, resolved inside dir (a symlink never
+-- leads out of it): its text, or nil when there is none. Raises 125 when
+-- it cannot be read (not a regular file, over 4 MiB): a .dockerignore is
+-- never silently skipped.
+local function read_inside(dir, name)
+  local text, err, errno = core.read_in_root(dir, name)
+  if text then return text end
+  if errno == core.errno.ENOENT or errno == core.errno.ENOTDIR then return nil end
+  errors.raise(125, "build: cannot read %s/%s: %s", dir, name, err)
+end
+
 -- The engine on a list of instructions, then finish.
 local function build_list(o, list)
   local engine = require "ctr.build.engine"
@@ -188,7 +199,7 @@ local function build_list(o, list)
       errors.raise(125, "build: the context %s is not a directory", o.context)
     end
     if o.context and not o.ignore then
-      o.ignore = require("ctr.build.context").ignore_patterns(core.read_in_root(o.context, ".dockerignore") or "")
+      o.ignore = require("ctr.build.context").ignore_patterns(read_inside(o.context, ".dockerignore") or "")
     end
     local st = engine.run(o, list)
     return finish(o, st)
@@ -225,12 +236,15 @@ end
 function M.file(o)
   o = with_defaults(o, "build.file")
   o.context = o.context or "."
-  local path = o.file
-  if not path and not o.text then
-    path = o.context .. "/Containerfile"
-    if not core.exists(path) then path = o.context .. "/Dockerfile" end
+  local path, text = o.file, o.text
+  if not path and not text then -- the context's, read inside it (never through a symlink out)
+    for _, name in ipairs({ "Containerfile", "Dockerfile" }) do
+      path = o.context .. "/" .. name
+      text = read_inside(o.context, name)
+      if text then break end
+    end
+    if not text then errors.raise(125, "build: cannot read %s: no such file in the context", path) end
   end
-  local text = o.text
   if not text then
     local err
     text, err = core.read_file(path)
@@ -239,7 +253,9 @@ function M.file(o)
   local ok, df = pcall(require("ctr.build.parse").parse, text, path or "Containerfile")
   if not ok then errors.raise(125, "build: %s", errors.message(df)) end
   o.escape = df.escape
-  local own_ignore = path and core.read_file(path .. ".dockerignore") -- buildkit's FILE.dockerignore first
+  -- buildkit's FILE.dockerignore first, read inside FILE's directory
+  local dir = path and (path:match("^(.*)/") or ".")
+  local own_ignore = path and read_inside(dir == "" and "/" or dir, path:match("[^/]*$") .. ".dockerignore")
   if own_ignore then o.ignore = require("ctr.build.context").ignore_patterns(own_ignore) end
   for _, n in ipairs(df.notes) do io.stderr:write(n, "\n") end
   return build_list(o, df.instructions)

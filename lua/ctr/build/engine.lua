@@ -158,8 +158,10 @@ local function copy_step(o, st, ins, vars, done)
     add = ins.cmd == "ADD", layers = layer.dirs(st.image) }
   if ins.flags.chown then co.uid, co.gid = layer.chown(st.image, parse.words(ins.flags.chown, vars, o.escape)) end
   if ins.flags.chmod then
-    co.chmod = ins.flags.chmod:match("^[0-7]+$") and tonumber(ins.flags.chmod, 8)
-    if not co.chmod then errors.throw("invalid", "%s --chmod: %q is not an octal mode", ins.cmd, ins.flags.chmod) end
+    co.chmod = ins.flags.chmod:match("^[0-7]+$") and #ins.flags.chmod <= 8 and tonumber(ins.flags.chmod, 8)
+    if not co.chmod or co.chmod > 4095 then
+      errors.throw("invalid", "%s --chmod: %q is not an octal mode within 0..7777", ins.cmd, ins.flags.chmod)
+    end
   end
   local tmpdir = copy_source(o, ins, vars, done, co, srcs)
   if not co.context and not co.from_layers then errors.throw("invalid", "%s: no build context", ins.cmd) end

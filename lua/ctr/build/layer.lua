@@ -89,14 +89,16 @@ function M.dirs(img)
   return require("ctr.image").lower_dirs(img)
 end
 
--- A user or group name of the image's /etc/passwd or /etc/group: its id.
+-- A user or group name of the image's /etc/passwd or /etc/group (read
+-- inside the image's layers): its id, within 0..2147483647 as every id.
 local function id_of(img, file, name)
-  if name:match("^%d+$") then return math.tointeger(tonumber(name)) end
-  local dirs = M.dirs(img)
-  local text = #dirs > 0 and core.read_in_layers(dirs, "etc/" .. file) or ""
+  local identity = require "ctr.container.identity"
+  local what = "--chown " .. (file == "passwd" and "user" or "group")
+  if name:match("^%d+$") then return identity.check_id(name, what) end
+  local text = identity.read_layer_file(M.dirs(img), "etc/" .. file) or ""
   for line in text:gmatch("[^\n]+") do
-    local n, id = line:match("^([^:]*):[^:]*:(%d+):")
-    if n == name then return math.tointeger(tonumber(id)) end
+    local n, id = line:match("^([^:]*):[^:]*:([^:]*):")
+    if n == name then return identity.check_id(id, what .. " " .. name .. " (in /etc/" .. file .. ") with id") end
   end
   errors.throw("invalid", "--chown: no %s %q in the image's /etc/%s", file == "passwd" and "user" or "group",
     name, file)

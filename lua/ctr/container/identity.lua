@@ -10,11 +10,11 @@ local M = {}
 --- The largest /etc/passwd or /etc/group read from an image.
 M.ETC_FILE_MAX = 4 * 1024 * 1024
 
--- The image's /etc/<rel> as the container will see it, read inside the
--- layer stack (core.read_in_layers: symlinks resolve in the image, never on
--- the host): nil when missing; not a regular file, or larger than
--- ETC_FILE_MAX: an error.
-local function read_layer_file(lowers, rel)
+--- The image's file rel (e.g. "etc/passwd") as the container will see it,
+-- read inside the layer stack lowers (core.read_in_layers: symlinks
+-- resolve in the image, never on the host): nil when missing; not a regular
+-- file, or larger than ETC_FILE_MAX: an error.
+function M.read_layer_file(lowers, rel)
   if #lowers == 0 then return nil end
   local s, err, errno = core.read_in_layers(lowers, rel, M.ETC_FILE_MAX)
   if s then return s end
@@ -22,15 +22,18 @@ local function read_layer_file(lowers, rel)
     errors.throw("system", "cannot read the image's /%s: %s", rel, err)
   end
 end
+local read_layer_file = M.read_layer_file
 
--- A uid or gid from the command line or the image: decimal, 0..2147483647.
-local function check_id(s, what)
+--- A uid or gid from the command line or the image (a string): decimal,
+-- 0..2147483647, returned as an integer; else raises invalid naming what.
+function M.check_id(s, what)
   local n = type(s) == "string" and s:match("^%d+$") and #s <= 10 and math.tointeger(tonumber(s))
   if not n or n > 2147483647 then
     errors.throw("invalid", "invalid %s %q: must be an integer within 0..2147483647", what, tostring(s))
   end
   return n
 end
+local check_id = M.check_id
 
 local function passwd_lookup(text, field, value)
   for line in (text or ""):gmatch("[^\n]+") do
@@ -102,38 +105,78 @@ function M.clean_path(p, what)
   return "/" .. table.concat(parts, "/")
 end
 
--- Walk path through the image layers: a symlink whose relative target would
--- climb above / makes the path escape the root filesystem: refuse it.
-local function check_symlinks(path, lowers, what)
-  local depth = {}
+-- Walk path (absolute, in the image) through the image layers lowers (host
+-- directories, top first) as overlayfs shows them: fn(prefix, st, layer)
+-- for each component with the topmost entry's lstat and its layer (nil when
+-- no layer has it: the walk ends); a non-directory ends it too. A layer is
+-- looked into only while its own entries on the way are directories, so
+-- no symlink of a layer is ever followed on the host.
+local function walk_layers(path, lowers, fn)
+  local alive, prefix = {}, ""
+  for i, d in ipairs(lowers) do alive[i] = d end
   for part in path:gmatch("[^/]+") do
-    local prefix = "/" .. table.concat(depth, "/") .. (#depth > 0 and "/" or "") .. part
-    for _, d in ipairs(lowers) do
+    prefix = prefix .. "/" .. part
+    local top, top_layer, next_alive = nil, nil, {}
+    for _, d in ipairs(alive) do
       local st = core.lstat(d .. prefix)
-      if st then
-        if st.type == "link" then
-          local target = core.readlink(d .. prefix) or ""
-          local level = target:sub(1, 1) == "/" and 0 or #depth
-          for t in target:gmatch("[^/]+") do
-            if t == ".." then level = level - 1 elseif t ~= "." then level = level + 1 end
-            if level < 0 then
-              errors.throw("invalid", "invalid %s %q: %s is a symlink that escapes the root filesystem", what, path, prefix)
-            end
-          end
-        end
-        break
-      end
+      if st and not top then top, top_layer = st, d end
+      if st and top.type ~= "dir" then break end -- what is below is hidden
+      if st and st.type == "dir" then next_alive[#next_alive + 1] = d end
     end
-    depth[#depth + 1] = part
+    fn(prefix, top, top_layer)
+    if not top or top.type ~= "dir" then return end
+    alive = next_alive
   end
 end
 
+--- The lstat of path (absolute, in the image) as the image's layers lowers
+-- (top first) show it, when every component above it is a directory and
+-- (with want) it is of type want; else nil. No symlink is followed.
+function M.layer_lstat(lowers, path, want)
+  local result, n, seen = nil, 0, 0
+  for _ in path:gmatch("[^/]+") do n = n + 1 end
+  walk_layers(path, lowers, function(_, st)
+    seen = seen + 1
+    if seen == n then result = st end
+  end)
+  if result and want and result.type ~= want then return nil end
+  return result
+end
+
+-- Walk path through the image layers: a symlink whose relative target would
+-- climb above / makes the path escape the root filesystem: refuse it.
+local function check_symlinks(path, lowers, what)
+  local depth = 0
+  walk_layers(path, lowers, function(prefix, st, layer)
+    if st and st.type == "link" then
+      local target = core.readlink(layer .. prefix) or ""
+      local level = target:sub(1, 1) == "/" and 0 or depth
+      for t in target:gmatch("[^/]+") do
+        if t == ".." then level = level - 1 elseif t ~= "." then level = level + 1 end
+        if level < 0 then
+          errors.throw("invalid", "invalid %s %q: %s is a symlink that escapes the root filesystem", what, path, prefix)
+        end
+      end
+    end
+    depth = depth + 1
+  end)
+end
+
+-- The files of /proc a bind may cover (lxcfs's, runc's list).
+local LXCFS = { ["/proc/cpuinfo"] = true, ["/proc/diskstats"] = true, ["/proc/meminfo"] = true, ["/proc/stat"] = true,
+  ["/proc/swaps"] = true, ["/proc/uptime"] = true, ["/proc/loadavg"] = true, ["/proc/slabinfo"] = true,
+  ["/proc/net/dev"] = true, ["/proc/sys/kernel/ns_last_pid"] = true }
+
 --- A mount's destination in the container (a -v, --mount or --tmpfs
 -- value's, named spec in messages), checked and normalised: absolute, not
--- "/", no "..", no symlink of the image that climbs out of its root.
+-- "/", not inside /proc (but lxcfs's files), no "..", no symlink of the image that climbs out
+-- of its root.
 function M.mount_destination(dest, lowers, spec)
   dest = M.clean_path(dest, "volume destination")
   if dest == "/" then errors.throw("invalid", "invalid volume specification %q: cannot mount over /", spec) end
+  if (dest == "/proc" or dest:sub(1, 6) == "/proc/") and not LXCFS[dest] then -- runc's rule (core/rootfs.c checks the resolved path)
+    errors.throw("invalid", "invalid volume specification %q: %s is inside /proc", spec, dest)
+  end
   check_symlinks(dest, lowers or {}, "volume destination")
   return dest
 end

@@ -5,6 +5,8 @@
 -- which must be running: at each start its namespace is opened from its
 -- process, checked through a pidfd to still be that process (a pid that
 -- has been reused is never joined), and handed to the core as an open fd.
+-- A pid namespace holding a container with CAP_SYS_PTRACE is never joined
+-- (that container could trace the newcomer).
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 
@@ -30,6 +32,38 @@ local function donor(ref, flag)
   return c
 end
 
+-- Whether container c may ptrace: CAP_SYS_PTRACE in any of its process's
+-- capability sets (--privileged has them all).
+local function can_ptrace(c)
+  local ok, cfg = pcall(c.config, c)
+  local caps = ok and type(cfg) == "table" and type(cfg.process) == "table" and cfg.process.capabilities
+  if type(caps) ~= "table" then return true end -- unknown: assume the worst
+  for _, set in pairs(caps) do
+    for _, name in ipairs(type(set) == "table" and set or {}) do
+      if name == "CAP_SYS_PTRACE" then return true end
+    end
+  end
+  return false
+end
+
+-- Joining the pid namespace of container c (for flag's ref): refused when
+-- a running container in that namespace (c, or one that joined it) has
+-- CAP_SYS_PTRACE: it could trace the newcomer's processes and read their
+-- memory, environment and open files. Raises invalid (exit 125).
+local function check_pid_donor(c, ref)
+  local store = require "ctr.container.store"
+  local ns = c.state.pid and core.ns_id(c.state.pid, "pid")
+  for _, o in ipairs(ns and store.list() or { c }) do
+    local st = type(o.state) == "table" and o.state or {}
+    local running = st.pid and o.status and select(2, pcall(o.status, o)) == "running"
+    local same = o.id == c.id or (running and core.ns_id(st.pid, "pid") == ns)
+    if same and can_ptrace(o) then
+      errors.throw("invalid", "--pid container:%s: container %s in that pid namespace has CAP_SYS_PTRACE and could trace "
+        .. "this container's processes; refusing to join it", ref, st.name or o.id:sub(1, 12))
+    end
+  end
+end
+
 --- Check o's namespace modes (ipc, pid, uts, and network when it is
 -- "container:NAME") and record them in plan: plan.host_ns {kind = true}
 -- (the host's), plan.join {kind = container id}, plan.ipc_mode. Raises
@@ -53,6 +87,7 @@ function M.plan(o, plan)
         if kind == "ipc" and c.state.ipc_mode ~= "shareable" then
           errors.throw("invalid", "--ipc container:%s: cannot join its non-shareable IPC namespace (hint: run it with --ipc shareable)", ref)
         end
+        if kind == "pid" then check_pid_donor(c, ref) end
         plan.join[kind] = c.id
       end
     end
@@ -119,6 +154,7 @@ local function ns_fd(id, kind, self)
   if not pfd then
     errors.throw("not_running", "cannot join the %s namespace of container %s: it is not running", kind, c and c.state.name or id)
   end
+  if kind == "pid" then check_pid_donor(c, c.state.name or id) end
   local fd, err = core.open_ns(c.state.pid, KINDS[kind].proc)
   local ready = core.poll({ { pfd, "in" } }, 0)
   pfd:close()

@@ -176,7 +176,7 @@ end
 
 -- --volumes-from CONTAINER[:ro|rw]: the container's volumes and binds
 -- (as it records them), with the mode given, else their own.
-local function volumes_from(spec)
+local function volumes_from(spec, lowers)
   local ref, mode = spec:match("^([^:]+):?(.*)$")
   if not ref or (mode ~= "" and mode ~= "ro" and mode ~= "rw") then
     errors.throw("invalid", "invalid --volumes-from %q: use CONTAINER[:ro|rw]", spec)
@@ -186,6 +186,8 @@ local function volumes_from(spec)
   local out = {}
   for _, m in ipairs(c.state.mounts or {}) do
     local ro = not m.RW
+    -- checked against this container's image as any destination is
+    m.Destination = identity.mount_destination(tostring(m.Destination), lowers, "--volumes-from " .. spec)
     if mode ~= "" then ro = mode == "ro" end
     if m.Type == "volume" then
       out[#out + 1] = { type = "volume", name = m.Name, destination = m.Destination, ro = ro, mode = mode, shared = true }
@@ -214,7 +216,7 @@ function M.parse(o, lowers, icfg)
   for _, v in ipairs(o.mounts or {}) do add(M.parse_mount(v, lowers), true) end
   for _, v in ipairs(o.tmpfs or {}) do add(M.parse_tmpfs(v, lowers), true) end
   for _, ref in ipairs(o.volumes_from or {}) do
-    for _, e in ipairs(volumes_from(ref)) do add(e, false) end
+    for _, e in ipairs(volumes_from(ref, lowers)) do add(e, false) end
   end
   local paths = {}
   for p in pairs(type(icfg.Volumes) == "table" and icfg.Volumes or {}) do paths[#paths + 1] = p end
@@ -227,19 +229,27 @@ end
 
 -- The stat of path (absolute, in the image) when it is a directory of the
 -- image's layers (top first) reached without a symlink, else nil: looked
--- at with lstat only (the topmost layer's entry is what overlayfs shows).
+-- at with lstat only (the topmost layer's entry is what overlayfs shows),
+-- each layer only as far as its own entries are directories (a symlink in a
+-- lower layer is never followed on the host).
 local function image_dir(lowers, path)
-  local rel, st = "", nil
-  for part in path:gmatch("[^/]+") do
-    rel = rel .. "/" .. part
-    st = nil
-    for _, d in ipairs(lowers) do
-      st = core.lstat(d .. rel)
-      if st then break end
-    end
-    if not st or st.type ~= "dir" then return nil end
-  end
-  return st
+  return identity.layer_lstat(lowers, path, "dir")
+end
+
+-- Copy the image's directory dest into the volume v, as docker copies
+-- it: into a private directory first (<root>/volumes/NAME/.copyup-*, a
+-- sibling of _data on its filesystem, out of any container's reach), then
+-- every entry moved into the volume without replacing anything. A
+-- container sharing the volume sees whole entries appear and can never
+-- redirect a write of the copy through a symlink.
+local function copy_up(lowers, dest, v)
+  local tmp = errors.check(core.mkdtemp(volume.dir(v.name, ".copyup-XXXXXX")))
+  local ok, err = pcall(function()
+    require("ctr.commit").copy_from_layers(lowers, dest, tmp)
+    errors.checkf("cannot copy the image's " .. dest .. " into the volume " .. v.name, core.move_entries(tmp, v.mountpoint))
+  end)
+  core.remove_all(tmp)
+  if not ok then error(err, 0) end
 end
 
 -- A volume entry's volume: found, or made now (then recorded in made).
@@ -258,7 +268,7 @@ local function ensure_volume(e, plan, made)
     and image_dir(plan.lowers, e.destination)
   if new then made[#made + 1] = v end
   if st then -- the files, then the directory's owner and mode, as docker copies them
-    require("ctr.commit").copy_from_layers(plan.lowers, e.destination, v.mountpoint)
+    copy_up(plan.lowers, e.destination, v)
     errors.checkf("give the volume " .. v.name .. " the image's owner", core.lchown(v.mountpoint, st.uid, st.gid))
     errors.checkf("give the volume " .. v.name .. " the image's mode", core.chmod(v.mountpoint, st.mode))
   end
