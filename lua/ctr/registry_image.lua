@@ -81,7 +81,9 @@ end
 function M.pull(opts)
   if type(opts) == "string" then opts = { ref = opts } end
   opts = require("ctr.check").api("image.pull", opts)
-  return wrap(require("ctr.registry_pull").pull(opts))
+  local img = wrap(require("ctr.registry_pull").pull(opts))
+  require("ctr.eventlog").record("image", "pull", opts.ref, { name = opts.ref })
+  return img
 end
 
 --- Push the local image opts.ref (or opts.image under opts.ref).
@@ -102,7 +104,10 @@ end
 function M.load(path, opts)
   opts = require("ctr.check").api("image.load", opts)
   local out = {}
-  for i, l in ipairs(require("ctr.registry_load").load(path, opts)) do out[i] = M.get(l.id) end
+  for i, l in ipairs(require("ctr.registry_load").load(path, opts)) do
+    out[i] = M.get(l.id)
+    require("ctr.eventlog").record("image", "load", "sha256:" .. l.id, { name = "sha256:" .. l.id })
+  end
   return out
 end
 

@@ -38,6 +38,11 @@ local function record_exit(self, g, result, pid)
     self.state.network.ports = require("ctr.container.service").ports_at_start(self.state.network.ports)
   end
   self:_save()
+  local eventlog, st = require "ctr.eventlog", self.state
+  local res = { exit_code = st.exit_code, signal = st.signal, oom_killed = st.oom_killed, timed_out = st.timed_out,
+    started_at = st.started_at, finished_at = st.finished_at }
+  eventlog.container(self, "die", { exitCode = st.exit_code }, { result = res })
+  if st.oom_killed then eventlog.container(self, "oom", nil, { result = res }) end
   return true
 end
 

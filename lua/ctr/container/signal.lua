@@ -40,6 +40,7 @@ function Container:kill(sig)
     errors.throw("not_running", "container %s is not running", self.state.name)
   end
   if not ok then errors.throw("system", "cannot signal container %s: %s", self.state.name, err) end
+  require("ctr.eventlog").container(self, "kill", { signal = n })
   return true
 end
 
@@ -93,13 +94,16 @@ function Container:stop(opts)
     return self
   end
   hooks.run("prestop", self)
-  core.kill(fd, signum(opts.signal or self.state.stop_signal))
+  local eventlog = require "ctr.eventlog"
+  local n = signum(opts.signal or self.state.stop_signal)
+  if core.kill(fd, n) then eventlog.container(self, "kill", { signal = n }) end
   if not wait_gone(fd, timeout) then
-    core.kill(fd, 9)
+    if core.kill(fd, 9) then eventlog.container(self, "kill", { signal = 9 }) end
     wait_gone(fd, 30)
   end
   fd:close()
   self:_await_record(5)
+  eventlog.container(self, "stop")
   return self
 end
 
