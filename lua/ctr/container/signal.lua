@@ -34,13 +34,13 @@ function Container:kill(sig)
   if n == 9 or n == 15 or n == signum(self.state.stop_signal) then self:_stopped_by_user() end
   local fd = self:_pidfd()
   if not fd then errors.throw("not_running", "container %s is not running", self.state.name) end
+  require("ctr.eventlog").container(self, "kill", { signal = n }) -- first: its die may be recorded at once
   local ok, err, errno = core.kill(fd, n)
   fd:close()
   if not ok and errno == core.errno.ESRCH then
     errors.throw("not_running", "container %s is not running", self.state.name)
   end
   if not ok then errors.throw("system", "cannot signal container %s: %s", self.state.name, err) end
-  require("ctr.eventlog").container(self, "kill", { signal = n })
   return true
 end
 
@@ -96,9 +96,11 @@ function Container:stop(opts)
   hooks.run("prestop", self)
   local eventlog = require "ctr.eventlog"
   local n = signum(opts.signal or self.state.stop_signal)
-  if core.kill(fd, n) then eventlog.container(self, "kill", { signal = n }) end
+  eventlog.container(self, "kill", { signal = n }) -- first: its die may be recorded at once
+  core.kill(fd, n)
   if not wait_gone(fd, timeout) then
-    if core.kill(fd, 9) then eventlog.container(self, "kill", { signal = 9 }) end
+    eventlog.container(self, "kill", { signal = 9 })
+    core.kill(fd, 9)
     wait_gone(fd, 30)
   end
   fd:close()
