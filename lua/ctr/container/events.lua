@@ -127,16 +127,21 @@ local function await_exits(list)
   end
 end
 
---- The pidfds of the running containers, as core.poll entries {fd, "in"}
--- (one becomes readable when its container exits; close them, or let them
--- be collected). Poll them with your own fds, then call ev:next(0).
-function Events:fds()
+-- core.poll entries of the pidfds of the running containers of list
+local function pidfds(list)
   local out = {}
-  for _, c in ipairs(self:_watched()) do
+  for _, c in ipairs(list) do
     local fd = not c.dead and c:_pidfd()
     if fd then out[#out + 1] = { fd, "in" } end
   end
   return out
+end
+
+--- The pidfds of the running containers, as core.poll entries {fd, "in"}
+-- (one becomes readable when its container exits; close them, or let them
+-- be collected). Poll them with your own fds, then call ev:next(0).
+function Events:fds()
+  return pidfds(self:_watched())
 end
 
 --- The next event, waiting up to timeout seconds (nil: for ever); nil,
@@ -146,12 +151,13 @@ function Events:next(timeout)
   while #self.queue == 0 do
     self:_pull()
     if #self.queue > 0 then break end
-    await_exits(self:_watched())
+    local list = self:_watched()
+    await_exits(list)
     self:_pull()
     if #self.queue > 0 then break end
     local left = deadline and deadline - core.clock("monotonic") or 0.1
     if left <= 0 then return nil, "timeout" end
-    local fds = self:fds()
+    local fds = pidfds(list)
     core.poll(fds, math.floor(math.min(left, 0.1) * 1000))
     for _, f in ipairs(fds) do f[1]:close() end
   end
