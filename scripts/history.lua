@@ -47,14 +47,19 @@ local function cut(s, n)
   return table.concat(out) .. "…"
 end
 
--- what an image sends us is anybody's: no control character reaches the terminal
-local function clean(s) return (tostring(s):gsub("%c", " ")) end
+-- what an image sends us is anybody's: no control character reaches the
+-- terminal, bytes that are not UTF-8 become "?"
+local function clean(s)
+  s = tostring(s):gsub("%c", " ")
+  if not utf8.len(s) then s = s:gsub("[\128-\255]", "?") end
+  return s
+end
 
 local records, ids = {}, {}
 for _, h in ipairs(hist) do
   local id = h.id
   if id ~= "<missing>" and not o.no_trunc then id = util.short_id(id:gsub("^sha256:", "")) end
-  local created_at = h.created and util.rfc3339(math.floor(h.created)) or ""
+  local created_at = h.created and os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(h.created)) or ""
   local by = clean(h.created_by)
   records[#records + 1] = {
     ID = id,

@@ -209,4 +209,43 @@ describe("docker scenarios", function()
     ok("rm", "onkept")
     assert.matches("Deleted Networks:\nkept\n", ok("system", "prune", "-f"))
   end)
+
+  it("history of a pulled image: its config's rows, empty layers at 0B; hostile text stays one clean row", function()
+    -- a pulled image as the store keeps it: a record naming its config blob
+    local state = require "ctr.state"
+    state.set_root(root)
+    local ok_, err = pcall(function()
+      local base = require("ctr.image").resolve("busybox")
+      local cfg = json.encode { architecture = "amd64", os = "linux", config = {}, rootfs = { type = "layers" },
+        history = {
+          { created = "2024-01-02T03:04:05Z", created_by = "/bin/sh -c #(nop) ADD file:abc in / " },
+          { created = "2024-01-02T03:04:06Z", created_by = "/bin/sh -c #(nop)  CMD [\"sh\"]", empty_layer = true },
+          { created = "2024-01-02T03:04:07Z", created_by = "evil\n\27[2Jline\255two", comment = "c\r\nd" },
+          { created = 42, created_by = { "not", "a", "string" } }, -- nonsense: no crash
+        } }
+      local d = "sha256:" .. require("ctr.http").sha256(cfg)
+      local path = require("ctr.registry_store").blob_path(d)
+      assert(require("ctr.util").mkdir_p(path:match("^(.*)/"), 448))
+      local f = assert(io.open(path, "w")); f:write(cfg); f:close()
+      state.with_lock(function()
+        require("ctr.image.store").register({ base.layers[1], base.layers[1] }, {}, "pulled:1",
+          { config_digest = d, blobs = json.array({ d }) })
+      end)
+    end)
+    state.set_root(nil)
+    assert(ok_, err)
+    local out = ok("history", "--format", "{{.ID}}|{{.CreatedAt}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}", "pulled:1")
+    local rows = {}
+    for l in out:gmatch("[^\n]+") do rows[#rows + 1] = l end
+    assert.are.equal(4, #rows, out)
+    local top = line(ok("images", "-q", "pulled:1"))
+    assert.matches("^" .. top .. "||table: .-|0B|$", rows[1])
+    assert.matches("^<missing>|2024%-01%-02T03:04:07Z|evil  %[2Jline%?two|%d[%d.]*[kM]B|c  d$", rows[2])
+    assert.are.equal("<missing>|2024-01-02T03:04:06Z|/bin/sh -c #(nop)  CMD [\"sh\"]|0B|", rows[3])
+    assert.matches("^<missing>|2024%-01%-02T03:04:05Z|/bin/sh %-c #%(nop%) ADD file:abc in / |%d[%d.]*[kM]B|$", rows[4])
+    -- the table cuts CREATED BY at 45 characters
+    local tbl = ok("history", "pulled:1")
+    assert.is_truthy(tbl:find("/bin/sh -c #(nop) ADD file:abc in / ", 1, true))
+    assert.is_nil(tbl:find("\27", 1, true))
+  end)
 end)
