@@ -6,12 +6,13 @@
 --   2026-01-02T10:00:00.000000000Z container start ID (image=busybox, name=web)
 -- containers: create, start, die (exitCode), oom, kill (signal), stop,
 -- pause, unpause, rename (oldName), health_status: healthy|unhealthy,
--- exec_create, exec_start, exec_die, destroy (a container restarted by its
--- policy: die then start, each time); networks: create, connect,
--- disconnect, destroy; volumes: create, destroy; images: pull, import,
--- load, tag, untag, delete. Until interrupted, or until --until. TIME: a
--- Unix timestamp, an RFC 3339 date (2026-01-02T10:00:00Z, or a date alone)
--- or a duration ago (10m). --since replays what is recorded since then.
+-- exec_create, exec_start, exec_die, commit, restart, destroy (a container
+-- restarted by its policy: die then start, each time); networks: create,
+-- connect, disconnect, destroy; volumes: create, destroy; images: pull,
+-- push, import, load, save, tag, untag, delete. Until interrupted, or
+-- until --until. TIME: a Unix timestamp, an RFC 3339 date
+-- (2026-01-02T10:00:00Z, or a date alone) or a duration ago (10m).
+-- --since replays what is recorded since then.
 -- --filter: container=NAME|ID, event=ACTION, image=, label=KEY[=VALUE],
 -- network=, type=container|image|network|volume, volume= (values of one
 -- key: any; keys: all). --format '{{json .}}' prints docker's event JSON

@@ -180,6 +180,8 @@ describe("docker scenarios", function()
     local rows = ok("history", "--no-trunc", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Comment}}", "layered:1")
     assert.matches("^sha256:" .. top .. "%x+|sh %-c echo x > /x|one more file\n", rows)
     fails(1, "no such image: nosuch:1", "history", "nosuch:1")
+    assert.are.equal("commit mk one more file\n", ok("events", "--since", "1m", "--until", "0s", "--filter", "event=commit",
+      "--format", "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.comment}}"))
     -- info
     ok("run", "-d", "--network", "none", "--name", "up", "busybox", "sleep", "30")
     ok("run", "-d", "--network", "none", "--name", "frozen", "busybox", "sleep", "30")

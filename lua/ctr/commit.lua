@@ -339,6 +339,7 @@ function M.commit(c, ref, opts)
       state.release_temp(tmp)
       error(res, 0)
     end
+    require("ctr.eventlog").container(c, "commit", { comment = opts.message or opts.comment or "" })
     return res
   end)
 end

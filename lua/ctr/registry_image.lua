@@ -91,13 +91,17 @@ end
 function M.push(opts)
   if type(opts) == "string" then opts = { ref = opts } end
   opts = require("ctr.check").api("image.push", opts)
-  return require("ctr.registry_push").push(opts)
+  local digest = require("ctr.registry_push").push(opts)
+  require("ctr.eventlog").record("image", "push", opts.ref, { name = opts.ref })
+  return digest
 end
 
 --- Save images (a reference or a list) to the archive path ("-": stdout).
 function M.save(refs, path)
   if type(refs) == "string" then refs = { refs } end
-  return require("ctr.registry_archive").save(refs, path)
+  local res = table.pack(require("ctr.registry_archive").save(refs, path))
+  for _, r in ipairs(refs) do require("ctr.eventlog").record("image", "save", tostring(r), { name = tostring(r) }) end
+  return table.unpack(res, 1, res.n)
 end
 
 --- Load the images of an archive. @return list of Images
