@@ -1,22 +1,28 @@
 -- events: Get real time events from the server
 --
 -- luac-ctr events [--since TIME] [--until TIME] [--filter KEY=VALUE]... [--format TEMPLATE]
--- The containers' events (ctr.container.events with all = true): create,
--- start, die (exitCode), oom, health_status: healthy|unhealthy, destroy,
--- one a line as docker prints them:
+-- The events of the state root's log (ctr.eventlog), one a line as docker
+-- prints them:
 --   2026-01-02T10:00:00.000000000Z container start ID (image=busybox, name=web)
--- until interrupted, or until --until. TIME: a Unix timestamp, an RFC 3339
--- date (2026-01-02T10:00:00Z, or a date alone) or a duration ago (10m).
--- --since replays what is recorded since then (the last start, exit and
--- health change of each container, and their creation). --filter:
--- container=NAME|ID, event=ACTION, label=KEY[=VALUE], type=container
--- (values of one key: any; keys: all). --format '{{json .}}' prints docker's
--- event JSON (status, id, from, Type, Action, Actor {ID, Attributes},
--- scope, time, timeNano); other templates see .Status .ID .From .Type
--- .Action .Actor .Scope .Time .TimeNano.
+-- containers: create, start, die (exitCode), oom, kill (signal), stop,
+-- pause, unpause, rename (oldName), health_status: healthy|unhealthy,
+-- exec_create, exec_start, exec_die, commit, restart, destroy (a container
+-- restarted by its policy: die then start, each time); networks: create,
+-- connect, disconnect, destroy; volumes: create, destroy; images: pull,
+-- push, import, load, save, tag, untag, delete. Until interrupted, or
+-- until --until. TIME: a Unix timestamp, an RFC 3339 date
+-- (2026-01-02T10:00:00Z, or a date alone) or a duration ago (10m).
+-- --since replays what is recorded since then.
+-- --filter: container=NAME|ID, event=ACTION, image=, label=KEY[=VALUE],
+-- network=, type=container|image|network|volume, volume= (values of one
+-- key: any; keys: all). --format '{{json .}}' prints docker's event JSON
+-- (status, id, from, Type, Action, Actor {ID, Attributes}, scope, time,
+-- timeNano); other templates see .Status .ID .From .Type .Action .Actor
+-- .Scope .Time .TimeNano.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
-local container = require "ctr.container"
+local core = require "ctr.core"
+local eventlog = require "ctr.eventlog"
 local format = require "ctr.format"
 local json = require "ctr.json"
 local util = require "ctr.util"
@@ -24,9 +30,12 @@ local util = require "ctr.util"
 local o = cli.parse({ ... }, {
   { nil, "since", "string", "Show all events created since timestamp" },
   { nil, "until", "string", "Stream events until this timestamp" },
-  { "f", "filter", "list", "Filter output based on conditions provided (container=, event=, label=, type=)" },
+  { "f", "filter", "list", "Filter output based on conditions provided (container=, event=, image=, label=, network=, type=, volume=)" },
   { nil, "format", "string", "Format the output using the given Go template ('{{json .}}')" },
 }, { usage = "events [OPTIONS]", description = "Get real time events from the server.", command = "events" })
+
+-- now, in seconds since the epoch (with a fraction: the events have nanoseconds)
+local function now() return core.time_ns("realtime") / 1e9 end
 
 -- seconds since the epoch of a UTC date and time
 local function timegm(y, mo, d, h, mi, s)
@@ -54,41 +63,22 @@ local function parse_time(s, what)
   end
   local secs = cli.parse_duration(s)
   if not secs then errors.raise(125, "invalid value for --%s: %q (a timestamp, a date or a duration)", what, s) end
-  return util.now() - secs
+  return now() - secs
 end
 
-local FILTERS = { container = true, event = true, label = true, type = true }
+local FILTERS = { container = true, event = true, label = true, type = true, image = true, network = true, volume = true }
 local filters = {}
 for _, f in ipairs(o.filter or {}) do
   local k, v = f:match("^([%w_]+)=(.*)$")
-  if not k or not FILTERS[k] then errors.raise(125, "invalid filter '%s' (supported: container=, event=, label=, type=)", f) end
+  if not k or not FILTERS[k] then
+    errors.raise(125, "invalid filter '%s' (supported: container=, event=, image=, label=, network=, type=, volume=)", f)
+  end
   filters[k] = filters[k] or {}
   table.insert(filters[k], v)
 end
 
 local since, till = parse_time(o.since, "since"), parse_time(o["until"], "until")
 if since and till and since > till then errors.raise(125, "--since is after --until") end
-
--- docker's action name of an API event
-local function action(e)
-  if e.type == "exit" then return "die" end
-  if e.type == "health" then return "health_status: " .. tostring(e.status) end
-  return e.type
-end
-
--- docker's event message of an API event e
-local function message(e)
-  local c, st = e.container, e.container.state
-  local attrs = { image = st.image, name = st.name }
-  for k, v in pairs(st.labels or {}) do if attrs[k] == nil then attrs[k] = v end end
-  if e.type == "exit" and e.result then attrs.exitCode = tostring(e.result.exit_code) end
-  local sec = e.time or 0
-  local a = action(e)
-  return {
-    status = a, id = c.id, from = st.image, Type = "container", Action = a,
-    Actor = { ID = c.id, Attributes = attrs }, scope = "local", time = math.floor(sec), timeNano = math.floor(sec * 1e9),
-  }
-end
 
 local function any(key, test)
   if not filters[key] then return true end
@@ -97,10 +87,19 @@ local function any(key, test)
 end
 
 local function wanted(m)
-  local attrs = m.Actor.Attributes
-  return any("type", function(v) return v == "container" end)
+  local attrs, id = m.Actor.Attributes, m.Actor.ID
+  local function named(typ)
+    return function(v) return m.Type == typ and (v == attrs.name or id == v or (#v >= 1 and id:sub(1, #v) == v)) end
+  end
+  return any("type", function(v) return v == m.Type end)
     and any("event", function(v) return v == m.Action or m.Action:match("^" .. v:gsub("%p", "%%%0") .. ":") end)
-    and any("container", function(v) return v == attrs.name or m.id:sub(1, #v) == v end)
+    and any("container", function(v)
+      if m.Type == "container" then return named("container")(v) end
+      return attrs.container == v or (attrs.container or ""):sub(1, #v) == v -- network connect/disconnect
+    end)
+    and any("image", function(v) return (m.Type == "image" and (id == v or attrs.name == v)) or m.from == v or attrs.image == v end)
+    and any("network", named("network"))
+    and any("volume", named("volume"))
     and any("label", function(v)
       local k, val = v:match("^([^=]+)=(.*)$")
       if k then return attrs[k] == val end
@@ -114,7 +113,10 @@ local function text(m)
   for k in pairs(m.Actor.Attributes) do keys[#keys + 1] = k end
   table.sort(keys)
   for _, k in ipairs(keys) do kv[#kv + 1] = k .. "=" .. m.Actor.Attributes[k] end
-  return ("%s %s %s %s (%s)"):format(util.rfc3339(m.time, m.timeNano % 1000000000), m.Type, m.Action, m.id, table.concat(kv, ", "))
+  local line = ("%s %s %s %s (%s)"):format(util.rfc3339(m.time, m.timeNano % 1000000000), m.Type, m.Action, m.Actor.ID,
+    table.concat(kv, ", "))
+  -- names, labels and exec command lines are anybody's: no control character reaches the terminal
+  return (line:gsub("%c", function(ch) return ("\\x%02x"):format(ch:byte()) end))
 end
 
 local expand
@@ -122,20 +124,25 @@ if o.format and o.format ~= "{{json .}}" then expand = format.compile(o.format, 
 local function show(m)
   if o.format == "{{json .}}" then return json.encode(m) end
   if not expand then return text(m) end
-  return expand(setmetatable({ Status = m.status, ID = m.id, From = m.from, Scope = m.scope, Time = m.time,
+  return expand(setmetatable({ Status = m.status, ID = m.id or m.Actor.ID, From = m.from, Scope = m.scope, Time = m.time,
     TimeNano = m.timeNano }, { __index = m }))
 end
 
-local ev = container.events { all = true, since = since }
+-- the log (ctr.eventlog): what is recorded since --since, then what comes
+local reader = eventlog.reader(since)
+local last = false
 while true do
-  local wait = till and till - util.now() or nil
-  if wait and wait < 0 then wait = 0 end
-  local e = ev:next(wait)
-  if not e then break end -- --until reached
-  if till and (e.time or 0) > till then break end
-  local m = message(e)
-  if wanted(m) then
-    io.stdout:write(show(m), "\n")
-    io.stdout:flush()
+  if till and now() >= till then last = true end -- one more read: what was written until then
+  for _, m in ipairs(reader:poll()) do
+    if till and m.timeNano > till * 1e9 then last = true; break end
+    m.result = nil -- ours, not docker's
+    if wanted(m) then
+      io.stdout:write(show(m), "\n")
+      io.stdout:flush()
+    end
   end
+  if last then break end
+  local wait = 0.1
+  if till then wait = math.max(0, math.min(wait, till - now())) end
+  core.sleep(wait)
 end

@@ -21,4 +21,6 @@ if #args < 1 or #args > 2 then
 end
 
 require("ctr.gc").auto() -- leftovers of killed commands, at most every 10 minutes
-io.stdout:write("sha256:", image.import(args[1], args[2], o).id, "\n")
+local id = "sha256:" .. image.import(args[1], args[2], o).id
+require("ctr.eventlog").record("image", "import", id, { name = args[2] or id })
+io.stdout:write(id, "\n")

@@ -5,6 +5,10 @@
 -- luac-ctr network rm NAME...
 -- luac-ctr network connect [--ip IP] [--alias NAME] NETWORK CONTAINER
 -- luac-ctr network disconnect NETWORK CONTAINER
+-- luac-ctr network prune [-f] [--filter until=TIME]
+-- prune removes the networks no container uses (one that a stopped
+-- container names counts as used, as docker's; "bridge" always stays),
+-- after a confirmation unless -f; prints docker's "Deleted Networks:" list.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local json = require "ctr.json"
@@ -25,6 +29,7 @@ Commands:
   disconnect  Disconnect a container from a network
   inspect     Display detailed information on one or more networks
   ls          List networks
+  prune       Remove all unused networks
   rm          Remove one or more networks
 ]]
 
@@ -129,6 +134,31 @@ function commands.disconnect()
   local _, args = parse({}, { usage = "network disconnect NETWORK CONTAINER",
     description = "Disconnect a container from a network", command = "disconnect" }, 2, 2)
   network.must_get(args[1]):disconnect(find_container(args[2]))
+end
+
+function commands.prune()
+  local opts = parse({
+    { nil, "filter", "list", "Provide filter values (e.g. \"until=<timestamp>\")" },
+    { "f", "force", "flag", "Do not prompt for confirmation" },
+  }, { usage = "network prune [OPTIONS]", description = "Remove all unused networks", command = "prune" }, 0, 0)
+  local before
+  for _, f in ipairs(opts.filter or {}) do
+    local v = f:match("^until=(.+)$")
+    if not v then errors.raise(125, "invalid filter %s: network prune takes until=", errors.quote(f)) end
+    before = tonumber(v) or util.parse_rfc3339(v) or util.parse_rfc3339(v .. "T00:00:00Z")
+    local secs = not before and cli.parse_duration(v)
+    if secs then before = util.now() - secs end
+    if not before then errors.raise(125, "invalid filter 'until=%s': a Unix time, an RFC 3339 time or a duration (10m)", v) end
+  end
+  if not opts.force then
+    io.stdout:write("WARNING! This will remove all custom networks not used by at least one container.\n",
+      "Are you sure you want to continue? [y/N] ")
+    io.stdout:flush()
+    local answer = io.stdin:read("l")
+    if not answer or not answer:match("^%s*[yY]") then errors.raise(1, "network prune has been cancelled") end
+  end
+  local gone = network.prune { before = before }
+  if #gone > 0 then io.stdout:write("Deleted Networks:\n", table.concat(gone, "\n"), "\n") end
 end
 
 commands.list = commands.ls

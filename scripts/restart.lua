@@ -18,4 +18,5 @@ errors.each(args, function(ref)
   local c = container.must_get(ref, 1)
   c:stop(so)
   c:refresh():start { detach = true }
+  require("ctr.eventlog").container(c, "restart") -- docker's: after kill, die, stop, start
 end)

@@ -1,14 +1,17 @@
 -- system: Manage luac-ctr
 --
--- luac-ctr system prune [-a] [-f]
+-- luac-ctr system prune [-a] [-f] [--volumes]
 -- luac-ctr system df [-v] [--format TEMPLATE|json]
 -- df: docker's table of the disk used by images, containers (their
 -- writable layers), local volumes (when a volume store exists) and the
 -- build cache (always 0); -v the detailed tables; --format a template over
 -- Type, TotalCount, Active, Size, Reclaimable, or json lines.
--- Removes every stopped container (created, exited, and dead ones whose
--- cgroup holds no process), dangling images (no tag, no container; with -a
--- every image no container uses), then what killed commands left behind
+-- prune removes every stopped container (created, exited, and dead ones
+-- whose cgroup holds no process), the networks no container uses (as
+-- network prune), with --volumes the anonymous volumes no container uses
+-- (as volume prune), dangling images (no tag, no container: build steps
+-- among them, our build cache; with -a every image no container uses),
+-- then what killed commands left behind
 -- (ctr.gc: <root>/tmp work in progress nobody holds, incomplete containers,
 -- layers no image references). Asks for confirmation on a terminal; -f
 -- skips it; without a terminal and without -f it refuses (exit 125).
@@ -29,19 +32,20 @@ Commands:
 local WARNING = [[
 WARNING! This will remove:
   - all stopped containers
-  - %s
+  - all networks not used by at least one container
+%s  - %s
   - leftovers of interrupted commands (temporary files, incomplete containers, unreferenced layers)
 
 Are you sure you want to continue? [y/N] ]]
 
 local df -- system df (below)
 
-local function confirm(all)
+local function confirm(all, volumes)
   if not core.isatty(0) then
     errors.raise(125, "system prune: refusing to prune without confirmation: standard input is not a terminal (use -f)")
   end
-  io.stdout:write(WARNING:format(all and "all images without at least one container associated to them"
-    or "all dangling images"))
+  io.stdout:write(WARNING:format(volumes and "  - all anonymous volumes not used by at least one container\n" or "",
+    all and "all images without at least one container associated to them" or "all dangling images"))
   io.stdout:flush()
   local answer = io.stdin:read("l")
   if not answer or not answer:match("^%s*[yY]") then errors.raise(1, "system prune: cancelled") end
@@ -78,20 +82,26 @@ local function prune(argv)
   local o, args = cli.parse(argv, {
     { "a", "all", "flag", "Remove all unused images, not just dangling ones" },
     { "f", "force", "flag", "Do not prompt for confirmation" },
+    { nil, "volumes", "flag", "Prune anonymous volumes" },
   }, { usage = "system prune [OPTIONS]", description = "Remove unused data.", command = "system prune" })
   if #args > 0 then errors.raise(125, "\"system prune\" accepts no arguments.\nSee 'luac-ctr system prune --help'.") end
-  if not o.force then confirm(o.all) end
-  local cs, imgs = {}, {}
+  if not o.force then confirm(o.all, o.volumes) end
+  local cs, imgs, vols = {}, {}, {}
   prune_containers(cs)
+  local nets = require("ctr.network").prune()
+  if o.volumes then vols = require("ctr.volume").prune() end
   prune_images(imgs, o.all)
   local report = require("ctr.gc").collect { wait = true, layers = true, grace = 0 }
   local w = io.stdout
   if #cs > 0 then w:write("Deleted Containers:\n", table.concat(cs, "\n"), "\n\n") end
+  if #nets > 0 then w:write("Deleted Networks:\n", table.concat(nets, "\n"), "\n\n") end
+  if #vols > 0 then w:write("Deleted Volumes:\n", table.concat(vols, "\n"), "\n\n") end
   if #imgs > 0 then w:write("Deleted Images:\n", table.concat(imgs, "\n"), "\n\n") end
   if #report.removed > 0 then w:write("Deleted leftovers:\n", table.concat(report.removed, "\n"), "\n\n") end
   for _, e in ipairs(report.errors) do io.stderr:write("luac-ctr: cannot remove ", e, "\n") end
-  w:write(("Removed %d container%s, %d image line%s, %d leftover%s\n"):format(
-    #cs, #cs == 1 and "" or "s", #imgs, #imgs == 1 and "" or "s", #report.removed, #report.removed == 1 and "" or "s"))
+  local function n(k, what) return ("%d %s%s"):format(k, what, k == 1 and "" or "s") end
+  w:write(("Removed %s, %s, %s%s, %s\n"):format(n(#cs, "container"), n(#nets, "network"),
+    o.volumes and (n(#vols, "volume") .. ", ") or "", n(#imgs, "image line"), n(#report.removed, "leftover")))
   if #report.errors > 0 then os.exit(1) end
 end
 

@@ -227,27 +227,27 @@ describe("events", function()
   U.per_test_root(function(r) root = r end)
 
   it("--since/--until replay what is recorded, in docker's line, JSON and template forms, filtered", function()
-    assert.are.equal(2, select(3, ctr("run", "--network", "none", "--name", "a", "-l", "tier=db", "busybox", "sh", "-c", "exit 2")))
+    assert.are.equal(2, select(3, ctr("run", "--network", "none", "--name", "x", "-l", "tier=db", "busybox", "sh", "-c", "exit 2")))
     ok("create", "--network", "none", "--name", "other", "busybox", "true")
-    local id = line(ok("inspect", "-f", "{{.Id}}", "a"))
-    local out = ok("events", "--since", "1m", "--until", "0s", "--filter", "container=a")
+    local id = line(ok("inspect", "-f", "{{.Id}}", "x"))
+    local out = ok("events", "--since", "1m", "--until", "0s", "--filter", "container=x") -- x: no id starts with it, as a would
     local function pat(a) return "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d+Z container " .. a .. " " .. id .. " %((.*)%)$" end
     local lines = {}
     for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
     assert.are.equal(3, #lines, out)
-    assert.are.equal("image=busybox, name=a, tier=db", lines[1]:match(pat("create")))
-    assert.are.equal("image=busybox, name=a, tier=db", lines[2]:match(pat("start")))
-    assert.are.equal("exitCode=2, image=busybox, name=a, tier=db", lines[3]:match(pat("die")))
+    assert.are.equal("image=busybox, name=x, tier=db", lines[1]:match(pat("create")))
+    assert.are.equal("image=busybox, name=x, tier=db", lines[2]:match(pat("start")))
+    assert.are.equal("exitCode=2, image=busybox, name=x, tier=db", lines[3]:match(pat("die")))
     local m = json.decode(ok("events", "--since", "1m", "--until", "0s", "--filter", "event=die", "--format", "{{json .}}"))
     assert.are.equal("die", m.status)
     assert.are.equal("die", m.Action)
     assert.are.equal(id, m.id)
     assert.are.equal("busybox", m.from)
     assert.are.equal("container", m.Type)
-    assert.are.same({ ID = id, Attributes = { exitCode = "2", image = "busybox", name = "a", tier = "db" } }, m.Actor)
-    assert.are.equal(m.time * 1000000000, m.timeNano)
+    assert.are.same({ ID = id, Attributes = { exitCode = "2", image = "busybox", name = "x", tier = "db" } }, m.Actor)
+    assert.are.equal(m.time, m.timeNano // 1000000000) -- docker's: the same time, timeNano with its nanoseconds
     assert.is_true(math.abs(m.time - os.time()) < 60)
-    assert.are.equal("create a\n", ok("events", "--since", "1m", "--until", "0s", "--filter", "label=tier=x",
+    assert.are.equal("create x\n", ok("events", "--since", "1m", "--until", "0s", "--filter", "label=tier=x",
       "--filter", "label=tier=db", "--filter", "event=create", "--format", "{{.Action}} {{.Actor.Attributes.name}}"))
     assert.are.equal("", ok("events", "--since", "1m", "--until", "0s", "--filter", "type=image"))
     assert.are.equal("", ok("events", "--since", os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 3600), "--until",
@@ -262,7 +262,7 @@ describe("events", function()
   it("streams what happens, as it happens, until --until", function()
     local file = root .. "/ev.txt"
     local p = io.popen(("LUAC_CTR_ROOT=%s %s events --until %d --filter container=b > %s 2>&1; echo done")
-      :format(U.q(root), U.q(U.launcher), os.time() + 3, U.q(file)))
+      :format(U.q(root), U.q(U.launcher), os.time() + 6, U.q(file))) -- a margin for a loaded machine
     require("ctr.core").sleep(0.7)
     ok("run", "-d", "--network", "none", "--name", "b", "busybox", "sleep", "30")
     ok("rm", "-f", "b")
@@ -273,7 +273,79 @@ describe("events", function()
     f:close()
     local actions = {}
     for a in out:gmatch("container (%a+) ") do actions[#actions + 1] = a end
-    assert.are.same({ "create", "start", "die", "destroy" }, actions, out)
+    assert.are.same({ "create", "start", "kill", "die", "destroy" }, actions, out) -- rm -f: docker's kill (signal=9) first
+  end)
+
+  it("is a log: every restart by the policy, pause, rename, kill, stop, exec, volumes and images are recorded", function()
+    ok("run", "-d", "--network", "none", "--name", "crash", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 3")
+    assert.is_true(U.wait_for(function()
+      return line(ok("inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "crash")) == "exited 2"
+    end, 20))
+    ok("run", "-d", "--network", "none", "--name", "p", "busybox", "sleep", "30")
+    ok("pause", "p")
+    ok("unpause", "p")
+    ok("rename", "p", "q")
+    assert.are.equal("hi\n", ok("exec", "q", "echo", "hi"))
+    ok("kill", "-s", "USR1", "q")
+    ok("stop", "-t", "0", "q")
+    ok("volume", "create", "vol1")
+    ok("volume", "rm", "vol1")
+    ok("tag", "busybox", "mine:1")
+    ok("rmi", "mine:1")
+    local out = ok("events", "--since", "1m", "--until", "0s", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}")
+    local want = table.concat({
+      "container create crash", "container start crash", "container die crash", "container start crash",
+      "container die crash", "container start crash", "container die crash",
+      "container create p", "container start p", "container pause p", "container unpause p", "container rename q",
+      "container exec_create: echo hi q", "container exec_start: echo hi q", "container exec_die q",
+      "container kill q", "container kill q", "container kill q", "container die q", "container stop q",
+      "volume create <no value>", "volume destroy <no value>", "image tag mine:1", "image untag mine:1", "" }, "\n")
+    -- kill -s USR1, then stop -t 0: SIGTERM and at once SIGKILL (sleep as PID 1 ignores SIGTERM)
+    assert.are.equal(want, out)
+    local m = json.decode((ok("events", "--since", "1m", "--until", "0s", "--filter", "event=rename", "--format", "{{json .}}")))
+    assert.are.equal("/p", m.Actor.Attributes.oldName)
+    assert.is_nil(m.result) -- our own fields stay ours
+    local kills = ok("events", "--since", "1m", "--until", "0s", "--filter", "event=kill", "--filter", "container=q")
+    assert.matches("signal=10%)\n.*signal=15%)\n.*signal=9%)\n$", kills)
+    assert.are.equal("volume destroy vol1\n", ok("events", "--since", "1m", "--until", "0s", "--filter", "type=volume",
+      "--filter", "event=destroy", "--format", "{{.Type}} {{.Action}} {{.Actor.ID}}"))
+  end)
+
+  it("the log is rotated at its size limit and a follower reads across the rotation; names cannot forge lines", function()
+    local state = require "ctr.state"
+    local eventlog = require "ctr.eventlog"
+    state.set_root(root)
+    local max = eventlog.MAX
+    eventlog.MAX = 2000
+    local ok_, err = pcall(function()
+      local r = eventlog.reader()
+      local got = {}
+      for i = 1, 40 do -- a follower reading as they come (two events a read)
+        assert.is_true(eventlog.record("volume", "create", "v" .. i, { driver = "local" }))
+        if i % 2 == 0 then
+          for _, m in ipairs(r:poll()) do got[#got + 1] = m.Actor.ID end
+        end
+      end
+      assert.are.equal(40, #got)
+      assert.are.equal("v1", got[1])
+      assert.are.equal("v40", got[40])
+      local core = require "ctr.core"
+      assert.is_true(core.exists(root .. "/events.log.1"))
+      assert.is_true(core.stat(root .. "/events.log").size <= 2000)
+      r:close()
+      -- since: the rotated log's events first
+      local all = eventlog.reader(0):poll()
+      assert.are.equal("v40", all[#all].Actor.ID)
+      assert.is_true(#all < 40 and #all > 5)
+      -- a name with a newline and a terminal escape is one line, escaped
+      assert.is_true(eventlog.record("container", "create", "x", { name = "a\n2026 container die x\27[2J" }))
+    end)
+    eventlog.MAX = max
+    state.set_root(nil)
+    assert(ok_, err)
+    local out = ok("events", "--since", "1m", "--until", "0s", "--filter", "type=container")
+    assert.are.equal(1, select(2, out:gsub("\n", "")), out)
+    assert.matches("name=a\\x0a2026 container die x\\x1b%[2J%)\n$", out)
   end)
 end)
 

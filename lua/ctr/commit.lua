@@ -331,6 +331,7 @@ function M.commit(c, ref, opts)
       return image.add_layer_image {
         parent = parent, layer_dir = tmp, ref = ref, config = config,
         comment = opts.message or opts.comment,
+        created_by = type(c.state.command) == "table" and table.concat(c.state.command, " ") or nil,
       }
     end)
     if not ok then
@@ -338,6 +339,7 @@ function M.commit(c, ref, opts)
       state.release_temp(tmp)
       error(res, 0)
     end
+    require("ctr.eventlog").container(c, "commit", { comment = opts.message or opts.comment or "" })
     return res
   end)
 end

@@ -30,6 +30,7 @@
 --   ctr.image.lookup    resolve, list, inspect
 --   ctr.image.import    import, store_image (pull, load), add_layer_image (commit)
 --   ctr.image.remove    tag, remove
+--   ctr.image.history   history (docker history)
 --   ctr.registry_image  the Image object, pull, push, save, load, prune
 local ref = require "ctr.image.ref"
 local config = require "ctr.image.config"
@@ -60,6 +61,7 @@ M.add_layer_image = import.add_layer_image
 M.containers_using = store.containers_using
 M.tag = remove.tag
 M.remove = remove.remove
+M.history = require("ctr.image.history").history
 
 -- ---- the object API (ctr.registry_image) ----------------------------------------------
 

@@ -36,7 +36,7 @@ local submodules = {
   registry_push = true, registry_archive = true, registry_load = true, registry_progress = true,
   registry_image = true,
   userns = true, rootless = true, check = true, labels = true,
-  volume = true,
+  volume = true, eventlog = true,
   pasta = true,
 }
 

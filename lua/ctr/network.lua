@@ -121,6 +121,37 @@ function M.remove(ref)
   return store.locked(function() return bridge.remove_locked(name_of(ref)) end)
 end
 
+--- Remove the networks no container uses (docker network prune): a
+-- network is used while a container, running or stopped, names it as its
+-- network (run --network NAME) or is attached to it (network connect).
+-- The default network "bridge" is never removed. o.before (Unix seconds):
+-- only networks created before then (prune's until=). Returns the names
+-- removed, in name order.
+function M.prune(o)
+  o = o or {}
+  local state = require "ctr.state"
+  return state.with_lock(function() -- no container is created meanwhile (create holds it)
+    local used = {}
+    for _, c in ipairs(require("ctr.container").list()) do
+      local mode = not c.dead and c.state.network and c.state.network.mode
+      if type(mode) == "string" then used[mode] = true end
+    end
+    return store.locked(function()
+      local gone = {}
+      for _, n in ipairs(store.all()) do
+        local created = require("ctr.util").parse_rfc3339(n.created or "") or 0
+        if n.name ~= store.DEFAULT and not used[n.name] and not used[n.id] and not next(n.attachments or {})
+          and (not o.before or created < o.before) then
+          bridge.remove_locked(n.name)
+          gone[#gone + 1] = n.name
+        end
+      end
+      table.sort(gone)
+      return gone
+    end)
+  end)
+end
+
 --- Allocate an address on network ref for container cid (ip: a wanted one).
 -- Persistent and locked; raises "conflict" when the network is full or ip
 -- is taken, "invalid" for an ip outside it.

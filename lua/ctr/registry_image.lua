@@ -81,7 +81,9 @@ end
 function M.pull(opts)
   if type(opts) == "string" then opts = { ref = opts } end
   opts = require("ctr.check").api("image.pull", opts)
-  return wrap(require("ctr.registry_pull").pull(opts))
+  local img = wrap(require("ctr.registry_pull").pull(opts))
+  require("ctr.eventlog").record("image", "pull", opts.ref, { name = opts.ref })
+  return img
 end
 
 --- Push the local image opts.ref (or opts.image under opts.ref).
@@ -89,20 +91,27 @@ end
 function M.push(opts)
   if type(opts) == "string" then opts = { ref = opts } end
   opts = require("ctr.check").api("image.push", opts)
-  return require("ctr.registry_push").push(opts)
+  local digest = require("ctr.registry_push").push(opts)
+  require("ctr.eventlog").record("image", "push", opts.ref, { name = opts.ref })
+  return digest
 end
 
 --- Save images (a reference or a list) to the archive path ("-": stdout).
 function M.save(refs, path)
   if type(refs) == "string" then refs = { refs } end
-  return require("ctr.registry_archive").save(refs, path)
+  local res = table.pack(require("ctr.registry_archive").save(refs, path))
+  for _, r in ipairs(refs) do require("ctr.eventlog").record("image", "save", tostring(r), { name = tostring(r) }) end
+  return table.unpack(res, 1, res.n)
 end
 
 --- Load the images of an archive. @return list of Images
 function M.load(path, opts)
   opts = require("ctr.check").api("image.load", opts)
   local out = {}
-  for i, l in ipairs(require("ctr.registry_load").load(path, opts)) do out[i] = M.get(l.id) end
+  for i, l in ipairs(require("ctr.registry_load").load(path, opts)) do
+    out[i] = M.get(l.id)
+    require("ctr.eventlog").record("image", "load", "sha256:" .. l.id, { name = "sha256:" .. l.id })
+  end
   return out
 end
 

@@ -95,6 +95,7 @@ local function make(name, labels)
   if not ok then core.remove_all(tmp) end
   state.release_temp(tmp)
   if not ok then error(err, 0) end
+  require("ctr.eventlog").record("volume", "create", name, { driver = "local" })
   return M.must_get(name)
 end
 
@@ -192,6 +193,7 @@ local function delete(v)
   local ok, err = core.remove_all(dir)
   if not ok and require("ctr.rootless").active() then ok, err = require("ctr.rootless").remove_all(dir) end
   if not ok then errors.throw("system", "removing %s: %s", dir, err) end
+  require("ctr.eventlog").record("volume", "destroy", v.name, { driver = "local" })
 end
 
 --- Remove the volume (docker volume rm). A volume a container uses (any

@@ -105,6 +105,7 @@ local function create_locked(o, plan)
   end
   local c = object.new(id, st) -- just written: no need to read them back
   c._config = cfg
+  require("ctr.eventlog").container(c, "create")
   return c
 end
 

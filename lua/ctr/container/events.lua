@@ -3,20 +3,24 @@
 --   local ev = ctr.events { containers = { a, b } }
 --   for e in ev do print(e.type, e.container:name(), e.result and e.result.exit_code) end
 --
--- Each event is {type =, container =, time =, result =}: type "start" (time
--- = started_at), "exit" (time = finished_at, result = the container's
--- result, see Container:result) or "oom" (right after the "exit" of a run the
--- kernel's OOM killer ended) or "health" (status = the new health status,
--- "healthy" or "unhealthy", when a health check's status changed: see
--- ctr.container.health). Exits are heard at once (the pidfds of the
--- running containers are polled); starts and health changes are noticed
--- within 0.1 s. With o.all the stream follows every container, those made
--- later too, and adds "create" (time = created) and "destroy" (the
--- container was removed; time = when that was noticed) events; a container
--- removed running (rm -f) before its exit was heard gets an "exit" without
--- a result first.
+-- Each event is {type =, container =, time =, result =}: type "start",
+-- "exit" (result = the run's result, see Container:result) or "oom" (right
+-- after the "exit" of a run the kernel's OOM killer ended) or "health"
+-- (status = the new health status, "healthy" or "unhealthy", when a health
+-- check's status changed: see ctr.container.health). time: when it
+-- happened (Unix seconds, with a fraction). With o.all the stream follows
+-- every container, those made later too, and adds "create" and "destroy"
+-- (the container was removed) events. The events are read from the state
+-- root's event log (ctr.eventlog), where every start, exit and removal is
+-- recorded as it happens: none is missed however quickly they follow each
+-- other (a container restarted by its policy gives an exit and a start
+-- for each restart). Exits are heard at once (the pidfds of the running
+-- containers are polled: one whose supervisor died is recorded by us);
+-- the rest within 0.1 s.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
+local eventlog = require "ctr.eventlog"
+local object = require "ctr.container.object"
 local store = require "ctr.container.store"
 
 local M = {}
@@ -24,7 +28,6 @@ local Events = {}
 Events.__index = Events
 
 local function resolve(list)
-  if list == nil then return store.list() end
   if type(list) ~= "table" then errors.throw("invalid", "events: containers must be a list") end
   local out = {}
   for i, c in ipairs(list) do
@@ -38,11 +41,6 @@ local function resolve(list)
   return out
 end
 
-local function push(self, kind, c, time, result)
-  local q = self.queue
-  q[#q + 1] = { type = kind, container = c, time = time, result = result, seq = #q }
-end
-
 --- An event stream (see the module's doc). o.containers: a list of
 -- containers or names (default: every container there is now); o.all:
 -- every container, now and later (with create and destroy events); o.since
@@ -51,90 +49,99 @@ end
 function M.events(o)
   o = require("ctr.check").api("container.events", o)
   if o.all and o.containers then errors.throw("invalid", "events: all and containers exclude each other") end
-  local self = setmetatable({ queue = {}, seen = {}, list = resolve(o.containers), all = o.all, ids = {} }, Events)
-  for _, c in ipairs(self.list) do
-    self.seen[c] = { runs = -1, exits = -1, health = -1 }
-    self.ids[c.id] = true
-    if o.all and (c.state.created or 0) >= (o.since or math.huge) then push(self, "create", c, c.state.created) end
-  end
-  -- what is recorded: queued when since says so, else only remembered
-  self:_scan(o.since or math.huge)
-  table.sort(self.queue, function(a, b)
-    if a.time ~= b.time then return (a.time or 0) < (b.time or 0) end
-    return a.seq < b.seq
-  end)
+  local list = o.containers and resolve(o.containers) or store.list()
+  local self = setmetatable({ queue = {}, all = o.all, ids = {}, objs = {}, list = list }, Events)
+  for _, c in ipairs(list) do self.ids[c.id], self.objs[c.id] = true, c end
+  self.reader = eventlog.reader(o.since)
   return self
 end
 
--- one container: the start and exit that are new since we last looked (a
--- start is a new state.runs, an exit a new state.exits: the times are in
--- whole seconds)
-local function scan_one(self, c, since)
-  local seen, st = self.seen[c], c:refresh().state
-  local runs = st.runs or (st.started_at and 1) or 0
-  if runs ~= seen.runs and st.started_at and st.started_at >= since then
-    push(self, "start", c, st.started_at)
+local KINDS = { start = "start", die = "exit", oom = "oom", create = "create", destroy = "destroy" }
+
+-- the Container of an event: the one we know, else loaded, else (removed
+-- already) one made of what the event says
+local function object_of(self, m)
+  local id = m.Actor.ID
+  local c = self.objs[id] or store.load(id)
+  if not c then
+    local a = m.Actor.Attributes or {}
+    local labels = {}
+    for k, v in pairs(a) do if k ~= "name" and k ~= "image" and k ~= "exitCode" then labels[k] = v end end
+    c = object.new(id, { id = id, name = a.name, image = a.image, labels = labels, status = "exited" })
   end
-  seen.runs = runs
-  local h = st.health
-  local changes = type(h) == "table" and h.changes or 0
-  if changes ~= seen.health and h and h.changed_at and h.changed_at >= since then
-    push(self, "health", c, h.changed_at)
-    self.queue[#self.queue].status = h.status
-  end
-  seen.health = changes
-  if c:status() == "exited" and st.status == "running" then c:_await_record(2) end
-  st = c.state
-  local exits = st.status == "exited" and (st.exits or runs) or seen.exits
-  if exits ~= seen.exits and st.finished_at and st.finished_at >= since then
-    local res = c:result()
-    push(self, "exit", c, st.finished_at, res)
-    if res and res.oom_killed then push(self, "oom", c, st.finished_at, res) end
-  end
-  seen.exits = exits
+  self.objs[id] = c
+  return c
 end
 
--- with o.all: the containers made (a create event) and removed (destroy)
--- since we last looked
-local function follow(self)
-  local now, keep = {}, {}
-  for _, c in ipairs(store.list()) do
-    now[c.id] = true
-    if not self.ids[c.id] then
-      self.ids[c.id] = true
-      self.seen[c] = { runs = -1, exits = -1, health = -1 }
-      self.list[#self.list + 1] = c
-      push(self, "create", c, c.state.created)
+local function result_of(m)
+  local r = m.result
+  if type(r) ~= "table" then return nil end
+  return {
+    exit_code = r.exit_code, signal = r.signal, signaled = r.signal ~= nil, oom_killed = r.oom_killed or false,
+    timed_out = r.timed_out or false, started_at = r.started_at, finished_at = r.finished_at,
+  }
+end
+
+-- queue the container events of the log that are ours
+function Events:_pull()
+  for _, m in ipairs(self.reader:poll()) do
+    local id = m.Actor.ID
+    if m.Type == "container" and (self.all or self.ids[id]) then
+      local kind, status = KINDS[m.Action], nil
+      if not kind and type(m.Action) == "string" then
+        status = m.Action:match("^health_status: (.+)$")
+        kind = status and "health"
+      end
+      if (kind == "create" or kind == "destroy") and not self.all then kind = nil end
+      if kind then
+        local e = { type = kind, container = object_of(self, m), time = m.timeNano / 1e9, status = status }
+        if kind == "exit" or kind == "oom" then e.result = result_of(m) end
+        if kind == "destroy" then self.objs[id] = nil end
+        self.queue[#self.queue + 1] = e
+      end
     end
   end
+end
+
+-- the containers followed now (refreshed)
+function Events:_watched()
+  if self.all then self.list = store.list() end
+  local keep = {}
   for _, c in ipairs(self.list) do
-    if now[c.id] then keep[#keep + 1] = c else
-      local seen = self.seen[c]
-      local t = require("ctr.util").now()
-      -- removed (rm -f) before its exit was seen: the exit, its code unknown
-      if seen.runs > 0 and seen.exits ~= seen.runs then push(self, "exit", c, t, nil) end
-      self.ids[c.id], self.seen[c] = nil, nil
-      push(self, "destroy", c, t)
+    if core.exists(c.dir .. "/state.json") then
+      c:refresh()
+      keep[#keep + 1] = c
     end
   end
   self.list = keep
+  return keep
 end
 
-function Events:_scan(since)
-  if self.all and since == nil then follow(self) end
-  for _, c in ipairs(self.list) do scan_one(self, c, since or -math.huge) end
+-- a container whose process is gone but whose exit is not recorded yet:
+-- its supervisor records it in a moment (or we do, for a dead one)
+local function await_exits(list)
+  for _, c in ipairs(list) do
+    if not c.dead and c.state.status == "running" and c:status() == "exited" then
+      pcall(c._await_record, c, 2)
+    end
+  end
+end
+
+-- core.poll entries of the pidfds of the running containers of list
+local function pidfds(list)
+  local out = {}
+  for _, c in ipairs(list) do
+    local fd = not c.dead and c:_pidfd()
+    if fd then out[#out + 1] = { fd, "in" } end
+  end
+  return out
 end
 
 --- The pidfds of the running containers, as core.poll entries {fd, "in"}
 -- (one becomes readable when its container exits; close them, or let them
 -- be collected). Poll them with your own fds, then call ev:next(0).
 function Events:fds()
-  local out = {}
-  for _, c in ipairs(self.list) do
-    local fd = c:_pidfd()
-    if fd then out[#out + 1] = { fd, "in" } end
-  end
-  return out
+  return pidfds(self:_watched())
 end
 
 --- The next event, waiting up to timeout seconds (nil: for ever); nil,
@@ -142,16 +149,23 @@ end
 function Events:next(timeout)
   local deadline = timeout and core.clock("monotonic") + timeout
   while #self.queue == 0 do
-    self:_scan()
+    self:_pull()
+    if #self.queue > 0 then break end
+    local list = self:_watched()
+    await_exits(list)
+    self:_pull()
     if #self.queue > 0 then break end
     local left = deadline and deadline - core.clock("monotonic") or 0.1
     if left <= 0 then return nil, "timeout" end
-    local fds = self:fds()
+    local fds = pidfds(list)
     core.poll(fds, math.floor(math.min(left, 0.1) * 1000))
     for _, f in ipairs(fds) do f[1]:close() end
   end
   return table.remove(self.queue, 1)
 end
+
+--- Stop reading (the log's fd is closed; also done when ev is collected).
+function Events:close() self.reader:close() end
 
 -- `for e in ev do ... end`: each call waits for the next event
 Events.__call = function(self) return self:next() end

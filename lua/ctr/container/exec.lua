@@ -232,6 +232,10 @@ function Container:exec(o)
   local keep = {}
   exec_stdio(o, target, keep)
   local p = enter(self, process, target, keep)
+  local eventlog, exec_id = require "ctr.eventlog", core.random_hex(32)
+  local cmdline = table.concat(process.args or {}, " ")
+  eventlog.container(self, "exec_create: " .. cmdline, { execID = exec_id })
+  eventlog.container(self, "exec_start: " .. cmdline, { execID = exec_id })
   if o.detach then
     return { pid = p.pid, proc = p, wait = function() return p:wait() end }
   end
@@ -244,6 +248,7 @@ function Container:exec(o)
   end
   res.oom_killed, res.timed_out = false, res.timed_out or false
   res.started_at, res.finished_at = started, util.now()
+  eventlog.container(self, "exec_die", { execID = exec_id, exitCode = res.exit_code })
   return res
 end
 

@@ -159,8 +159,12 @@ local function update(c, pid, fn)
     local st = c.state
     if st.status ~= "running" or st.pid ~= pid then return false end
     st.health = st.health or M.initial()
+    local before = st.health.changes
     fn(st.health)
     c:_save()
+    if st.health.changes ~= before then
+      require("ctr.eventlog").container(c, "health_status: " .. tostring(st.health.status))
+    end
     return true
   end)
   return ok and alive

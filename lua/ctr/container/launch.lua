@@ -179,6 +179,7 @@ local function record_start(self, pid)
   st.supervisor = { pid = core.getpid(), starttime = core.starttime(core.getpid()) }
   if st.healthcheck then st.health = require("ctr.container.health").initial(st.health) end
   self:_save()
+  require("ctr.eventlog").container(self, "start")
 end
 
 -- Phase 1 of a start: cgroup, process, network, exec. Returns the process,

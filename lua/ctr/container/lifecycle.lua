@@ -37,6 +37,12 @@ local function record_exit(self, g, result, pid)
   if self.state.network then -- ports published while it ran end with the run
     self.state.network.ports = require("ctr.container.service").ports_at_start(self.state.network.ports)
   end
+  -- the events before the state: whoever sees the exit (wait, inspect) finds them in the log
+  local eventlog, st = require "ctr.eventlog", self.state
+  local res = { exit_code = st.exit_code, signal = st.signal, oom_killed = st.oom_killed, timed_out = st.timed_out,
+    started_at = st.started_at, finished_at = st.finished_at }
+  eventlog.container(self, "die", { exitCode = st.exit_code }, { result = res })
+  if st.oom_killed then eventlog.container(self, "oom", nil, { result = res }) end
   self:_save()
   return true
 end

@@ -27,6 +27,7 @@ function Container:pause()
     require("ctr.commit").freeze(self) -- its thaw is unpause
     self.state.paused = self.state.pid
     self:_save()
+    require("ctr.eventlog").container(self, "pause")
   end)
 end
 
@@ -39,6 +40,7 @@ function Container:unpause()
     self:_thaw()
     self.state.paused = nil
     self:_save()
+    require("ctr.eventlog").container(self, "unpause")
   end)
 end
 

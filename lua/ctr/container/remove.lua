@@ -84,6 +84,7 @@ function Container:_remove_locked()
     errors.throw("system", "removing %s: %s", dir, err)
   end
   if self.state.userns then require("ctr.userns").release(self.id) end
+  require("ctr.eventlog").container(self, "destroy")
   return true
 end
 

@@ -45,6 +45,7 @@ function Container:rename(new)
     self:_locked(function()
       self.state.name = new
       self:_save()
+      require("ctr.eventlog").container(self, "rename", { oldName = "/" .. old })
     end)
   end)
   rename_in_networks(self.id, old, new)

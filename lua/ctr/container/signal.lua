@@ -34,6 +34,7 @@ function Container:kill(sig)
   if n == 9 or n == 15 or n == signum(self.state.stop_signal) then self:_stopped_by_user() end
   local fd = self:_pidfd()
   if not fd then errors.throw("not_running", "container %s is not running", self.state.name) end
+  require("ctr.eventlog").container(self, "kill", { signal = n }) -- first: its die may be recorded at once
   local ok, err, errno = core.kill(fd, n)
   fd:close()
   if not ok and errno == core.errno.ESRCH then
@@ -93,13 +94,18 @@ function Container:stop(opts)
     return self
   end
   hooks.run("prestop", self)
-  core.kill(fd, signum(opts.signal or self.state.stop_signal))
+  local eventlog = require "ctr.eventlog"
+  local n = signum(opts.signal or self.state.stop_signal)
+  eventlog.container(self, "kill", { signal = n }) -- first: its die may be recorded at once
+  core.kill(fd, n)
   if not wait_gone(fd, timeout) then
+    eventlog.container(self, "kill", { signal = 9 })
     core.kill(fd, 9)
     wait_gone(fd, 30)
   end
   fd:close()
   self:_await_record(5)
+  eventlog.container(self, "stop")
   return self
 end
 

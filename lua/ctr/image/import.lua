@@ -106,7 +106,8 @@ end
 -- (moved into the store; it should live under <root>/tmp, same filesystem).
 -- Used by commit. opts: { parent = image table or reference (nil: a base
 -- image), layer_dir = path, ref = "name:tag" or nil (untagged), config =
--- table (default: the parent's), comment = string }. Raises on errors.
+-- table (default: the parent's), comment = string, created_by = string
+-- (its history's CreatedBy: the container's command) }. Raises on errors.
 -- @return the image table
 function M.add_layer_image(opts)
   local parent = opts.parent
@@ -124,7 +125,8 @@ function M.add_layer_image(opts)
     end
     layers[#layers + 1] = store.add_layer(opts.layer_dir)
     local cfg = opts.config or (parent and parent.config) or config.default()
-    return store.register(layers, cfg, opts.ref, { parent = parent and parent.id or nil, comment = opts.comment })
+    return store.register(layers, cfg, opts.ref,
+      { parent = parent and parent.id or nil, comment = opts.comment, created_by = opts.created_by })
   end)
 end
 

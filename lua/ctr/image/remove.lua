@@ -22,6 +22,7 @@ function M.tag(r, newref)
     if not img then errors.throw("not_found", "%s", "no such image: " .. r) end
     store.move_tag(img, name .. ":" .. tag)
     store.save(img)
+    require("ctr.eventlog").record("image", "tag", "sha256:" .. img.id, { name = name .. ":" .. tag })
     return img
   end)
 end
@@ -60,11 +61,15 @@ local function remove_tag(img, by_tag, users, opts)
   if #img.repo_tags == 1 and not opts.force then in_use_error(img, by_tag, users) end
   store.untag(img, by_tag)
   store.save(img)
+  require("ctr.eventlog").record("image", "untag", "sha256:" .. img.id, { name = by_tag })
   return { "Untagged: " .. by_tag }
 end
 
 local function untag_all(img, out)
-  for _, t in ipairs(img.repo_tags) do out[#out + 1] = "Untagged: " .. t end
+  for _, t in ipairs(img.repo_tags) do
+    out[#out + 1] = "Untagged: " .. t
+    require("ctr.eventlog").record("image", "untag", "sha256:" .. img.id, { name = t })
+  end
   img.repo_tags = json.array({})
 end
 
@@ -89,6 +94,7 @@ local function remove_locked(r, opts)
   end
   untag_all(img, out)
   delete_image(img)
+  require("ctr.eventlog").record("image", "delete", "sha256:" .. img.id, { name = "sha256:" .. img.id })
   out[#out + 1] = "Deleted: " .. img.id
   return out
 end

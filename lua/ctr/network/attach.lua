@@ -107,6 +107,7 @@ function M.plumb(r, pid)
       cur.attachments[cid].mac, cur.attachments[cid].pid = mac, pid
       store.save(cur)
       hosts.update_locked(n.name, cid)
+      require("ctr.eventlog").record("network", "connect", n.id, { container = cid, name = n.name, type = n.driver })
       return mac
     end)
   end)
@@ -153,6 +154,9 @@ function M.detach(opts)
   return store.locked(function()
     local cur = store.load(name)
     if not cur then return false end
+    if cur.attachments[cid] then
+      require("ctr.eventlog").record("network", "disconnect", cur.id, { container = cid, name = name, type = cur.driver })
+    end
     cur.attachments[cid] = nil
     ipam.release(cur, cid)
     store.save(cur)

@@ -84,6 +84,7 @@ function M.create_locked(opts)
     os.remove(store.file(name))
     error(err, 0)
   end
+  require("ctr.eventlog").record("network", "create", n.id, { name = n.name, type = n.driver })
   return n
 end
 
@@ -115,6 +116,7 @@ function M.remove_locked(ref)
   end
   M.teardown(n)
   store.delete(n.name)
+  require("ctr.eventlog").record("network", "destroy", n.id, { name = n.name, type = n.driver })
   return true
 end
 
