@@ -10,6 +10,8 @@
 #define LCTR_H
 
 #include <lauxlib.h>
+#include <signal.h>
+
 #include <lua.h>
 #include <sys/types.h>
 
@@ -32,6 +34,9 @@ int lctr_pushfail(lua_State *L, int errnum, const char *msg);
 void lctr_eintr(lua_State *L);
 /* In a forked child: stop catching interrupts (default dispositions, no hook). */
 void lctr_interrupts_child(lua_State *L);
+/* Where the handler records an interrupt (SIGINT/SIGTERM) not raised yet
+ * (0: none); a caller that acts on it itself clears it. */
+volatile sig_atomic_t *lctr_interrupt_flag(void);
 
 /* The kind of a file mode, as ctr.core's stat and ctr.archive's list name it:
  * "file", "dir", "link", "chr", "blk", "fifo", "sock" or "unknown". */

@@ -218,7 +218,8 @@ local CREATE = {
   _aliases = { workdir = "cwd" },
 }
 
-local RUN = { detach = "boolean", stdin = "fd", timeout = "number", remove_on_exit = "boolean" }
+local RUN = { detach = "boolean", stdin = "fd", timeout = "number", remove_on_exit = "boolean",
+  kill_on_interrupt = "boolean" }
 for k, v in pairs(CREATE) do RUN[k] = RUN[k] or v end
 
 --- The schemas, by function name (see the header for the types).
@@ -226,7 +227,8 @@ M.SCHEMAS = {
   ["container.create"] = CREATE,
   ["container.run"] = RUN,
   ["container.list"] = { label = "string|list", all = "boolean" },
-  ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd", timeout = "number" },
+  ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd", timeout = "number",
+    kill_on_interrupt = "boolean" },
   ["Container:stop"] = { timeout = "number", signal = "string|integer" },
   ["Container:remove"] = { force = "boolean", volumes = "boolean" },
   ["Container:wait"] = { timeout = "number" },

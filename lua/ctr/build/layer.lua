@@ -131,7 +131,7 @@ function M.run(st, argv, env, network, quiet, comment)
   local ok, res = pcall(container.run, {
     image = st.image.id, cmd = argv, entrypoint = "", env = env, cwd = st.config.WorkingDir ~= "" and
     st.config.WorkingDir or "/", user = st.config.User ~= "" and st.config.User or nil, network = network,
-    stdin = null, health = false, remove_on_exit = true,
+    stdin = null, health = false, remove_on_exit = true, kill_on_interrupt = true,
   })
   null:close()
   if saved then
