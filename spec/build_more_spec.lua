@@ -78,17 +78,21 @@ teardown(function() U.cleanup(tmp) end)
 describe("build, polished", function()
   it("SIGINT/SIGTERM during a RUN: exits 130/143, no container, mount, cgroup, layer or temp dir", function()
     write(ctx .. "/Containerfile", "FROM bbbase\nRUN echo started; sleep 30; echo made > /x\n")
-    for _, s in ipairs({ { "INT", 130 }, { "TERM", 143 } }) do
+    for _, s in ipairs({ { "INT", 130 }, { "TERM", 143, "-q" } }) do
       local layers, imgs = count(root .. "/layers"), count(root .. "/images")
       local outf = tmp .. "/intr.out"
       local t0 = core.clock("monotonic")
-      local pid = spawn({ "build", "--no-cache", "--network", "none", ctx }, outf)
+      local pid = spawn({ "build", s[3] or "--no-cache", "--no-cache", "--network", "none", ctx }, outf)
       local ids
       local up = U.wait_for(function()
         ids = U.container_ids(root)
-        return (core.read_file(outf) or ""):find("started", 1, true) and #ids == 1
+        -- -q keeps the output: its container's process is what tells it runs
+        local st = #ids == 1 and require("ctr.state").read_json(root .. "/containers/" .. ids[1] .. "/state.json")
+        return (s[3] and st and st.pid or (core.read_file(outf) or ""):find("started", 1, true)) and #ids == 1
       end, 20)
+      if not up then core.kill(pid, "KILL"); core.waitpid(pid) end
       assert.is_truthy(up, core.read_file(outf))
+      if s[3] then core.sleep(0.3) end
       core.kill(pid, s[1])
       local code = wait_code(pid, 20)
       assert.equal(s[2], code, core.read_file(outf))
@@ -171,6 +175,14 @@ describe("build, polished", function()
     p:expect("fail-out-2", 30)
     p:expect("step 2/2", 30)
     assert.equal(1, p:wait(30))
+    -- Ctrl-C (SIGINT) on a terminal: the view ends, the build too
+    write(tmp .. "/sleep.cf", "FROM bbbase\nRUN echo sleeping-now; sleep 30\n")
+    p = U.pty(root, { "build", "-f", tmp .. "/sleep.cf", "--no-cache", "--network", "none", ctx })
+    p:expect("\27[2m   sleeping-now", 30) -- its output, drawn
+    core.kill(p.pid, "INT")
+    p:expect("ERROR", 30)
+    assert.equal(130, p:wait(30))
+    assert.same({}, U.container_ids(root))
   end)
 
   it("counts, prunes and protects the build cache", function()
