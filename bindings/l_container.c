@@ -497,6 +497,10 @@ static void push_exit(lua_State *L, const ctr_exit_t *e) {
   lua_setfield(L, -2, "exit_code");
   lua_pushboolean(L, e->timed_out);
   lua_setfield(L, -2, "timed_out");
+  if (e->interrupted) {
+    lua_pushinteger(L, e->interrupted);
+    lua_setfield(L, -2, "interrupted");
+  }
 }
 
 /***
@@ -543,7 +547,11 @@ static int proc_abort(lua_State *L) {
  * echo_stderr=fd (copy it there instead), log=path (docker json-file
  * lines), log_max=bytes, log_files=n, forward_signals=bool, raw=bool (put
  * stdin, a terminal, in raw mode while running; always restored),
- * timeout=seconds (SIGKILL the process then; the result says timed_out).
+ * timeout=seconds (SIGKILL the process then; the result says timed_out),
+ * kill_on_interrupt=bool (a SIGINT/SIGTERM of ours, or one pending when it
+ * starts, SIGKILLs the process instead of interrupting the script: the
+ * result says interrupted=signal and the caller raises the interrupt once
+ * it has cleaned up).
  */
 static int proc_supervise(lua_State *L) {
   lproc_t *p = checkproc(L, 1);
@@ -574,16 +582,21 @@ static int proc_supervise(lua_State *L) {
   c.log_files = (int)lctr_optfield_integer(L, 2, "log_files", 1);
   c.forward_signals = lctr_optfield_boolean(L, 2, "forward_signals", 0);
   c.raw_tty = lctr_optfield_boolean(L, 2, "raw", 0);
+  c.kill_on_interrupt = lctr_optfield_boolean(L, 2, "kill_on_interrupt", 0);
   lua_getfield(L, 2, "timeout");
   double timeout = luaL_optnumber(L, -1, 0);
   luaL_argcheck(L, timeout >= 0 && timeout < 1e9, 2, "timeout out of range");
   c.timeout_ms = (long long)(timeout * 1000);
   lua_pop(L, 1);
   ctr_exit_t e;
-  e.timed_out = false;
+  memset(&e, 0, sizeof e);
   ctr_error_t err;
+  if (c.kill_on_interrupt)
+    c.pending_interrupt = lctr_interrupt_flag();
   int r = ctr_supervise(&c, &e, &err);
-  p->reaped = true; /* ctr_supervise reaps on every path */
+  if (c.kill_on_interrupt && e.interrupted)
+    *lctr_interrupt_flag() = 0; /* acted on: the caller raises it once it has cleaned up */
+  p->reaped = true;             /* ctr_supervise reaps on every path */
   if (r < 0)
     return lctr_pusherr(L, &err);
   push_exit(L, &e);

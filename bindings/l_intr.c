@@ -82,6 +82,10 @@ static int raise_interrupt(lua_State *L) {
   return lua_error(L);
 }
 
+volatile sig_atomic_t *lctr_interrupt_flag(void) {
+  return &pending;
+}
+
 /* Called before a blocking call too: a signal between the last check and
  * the call's start (a few instructions) is still only seen at its end. */
 void lctr_eintr(lua_State *L) {

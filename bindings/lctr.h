@@ -40,6 +40,9 @@ void lctr_interrupts_child(lua_State *L);
  * end (in parent and child; pid from fork) resets the child and restores it. */
 void lctr_fork_begin(sigset_t *old);
 void lctr_fork_end(lua_State *L, pid_t pid, const sigset_t *old);
+/* Where the handler records an interrupt (SIGINT/SIGTERM) not raised yet
+ * (0: none); a caller that acts on it itself clears it. */
+volatile sig_atomic_t *lctr_interrupt_flag(void);
 
 /* The kind of a file mode, as ctr.core's stat and ctr.archive's list name it:
  * "file", "dir", "link", "chr", "blk", "fifo", "sock" or "unknown". */

@@ -190,11 +190,24 @@ static void copy_winsize(int from, int to) {
     (void)ioctl(to, TIOCSWINSZ, &ws);
 }
 
-static void handle_signal(int sfd, const ctr_supervise_cfg_t *cfg) {
+/* kill_on_interrupt: the process dies with the interrupt (once). */
+static void kill_for(int sig, int pidfd, int *interrupted) {
+  if (*interrupted)
+    return;
+  if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+    return; /* not killed: its end is its own */
+  *interrupted = sig;
+}
+
+static void handle_signal(int sfd, const ctr_supervise_cfg_t *cfg, int *interrupted) {
   struct signalfd_siginfo si;
   ssize_t n = read(sfd, &si, sizeof si);
   if (n != (ssize_t)sizeof si)
     return;
+  if (cfg->kill_on_interrupt && ((int)si.ssi_signo == SIGINT || (int)si.ssi_signo == SIGTERM)) {
+    kill_for((int)si.ssi_signo, cfg->pidfd, interrupted);
+    return;
+  }
   if ((int)si.ssi_signo == SIGWINCH) {
     copy_winsize(cfg->in_fd, cfg->pty_fd);
     if (cfg->pty_fd >= 0)
@@ -223,6 +236,7 @@ typedef struct sup {
   struct timespec exit_at;
   struct timespec deadline; /* cfg->timeout_ms from the start (when > 0) */
   bool timed_out;
+  int interrupted; /* kill_on_interrupt: the signal it was killed for */
 } sup_t;
 
 /* The supervisor works on its own copies of the fds (closed as streams end),
@@ -317,7 +331,7 @@ static int loop_once(sup_t *s, ctr_error_t *err) {
     clock_gettime(CLOCK_MONOTONIC, &s->exit_at);
   }
   if (p[4].revents)
-    handle_signal(s->sfd, s->cfg);
+    handle_signal(s->sfd, s->cfg, &s->interrupted);
   if (p[5].revents || p[6].revents) {
     if (ctr_pump_step(&s->pump) == 0)
       end_input(&s->pumping, &s->in_pipe);
@@ -373,6 +387,10 @@ int ctr_supervise(const ctr_supervise_cfg_t *cfg, ctr_exit_t *out, ctr_error_t *
   if (cfg->forward_signals)
     for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
       sigaddset(&mask, forwarded[i]);
+  if (cfg->kill_on_interrupt) {
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+  }
   struct sigaction ign = {.sa_handler = SIG_IGN}, oldpipe;
   sigaction(SIGPIPE, &ign, &oldpipe);
   sigprocmask(SIG_BLOCK, &mask, &old);
@@ -386,10 +404,14 @@ int ctr_supervise(const ctr_supervise_cfg_t *cfg, ctr_exit_t *out, ctr_error_t *
   copy_winsize(cfg->in_fd, cfg->pty_fd);
   int rc = -1;
   s.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (s.sfd < 0)
+  if (s.sfd < 0) {
     ctr_fail_errno(err, "signalfd for the supervisor");
-  else
+  } else {
+    /* INT and TERM are blocked now: one that came before is in the flag */
+    if (cfg->kill_on_interrupt && cfg->pending_interrupt && *cfg->pending_interrupt)
+      kill_for((int)*cfg->pending_interrupt, cfg->pidfd, &s.interrupted);
     rc = run_loop(&s, err);
+  }
   if (raw)
     tcsetattr(cfg->in_fd, TCSADRAIN, &saved);
   close_streams(&s);
@@ -403,5 +425,6 @@ int ctr_supervise(const ctr_supervise_cfg_t *cfg, ctr_exit_t *out, ctr_error_t *
     return -1;
   }
   out->timed_out = s.timed_out;
+  out->interrupted = s.interrupted;
   return reap(cfg, out, err);
 }

@@ -6,6 +6,7 @@
 #define CTR_SUPERVISE_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,14 +25,19 @@ typedef struct ctr_supervise_cfg {
   size_t log_max;         /* rotate when the log would exceed this (0: never) */
   int log_files;          /* files kept in all, with the rotated ones (>= 1) */
   bool forward_signals;   /* INT TERM HUP QUIT USR1 USR2 go to the container */
-  bool raw_tty;           /* in_fd is a terminal: raw mode while supervising */
-  long long timeout_ms;   /* > 0: SIGKILL the process after this long (timed_out) */
+  bool kill_on_interrupt; /* instead, INT and TERM SIGKILL it (out->interrupted says which) */
+  /* with kill_on_interrupt: where our own SIGINT/SIGTERM handler records a
+   * signal that came before they were blocked here (NULL: none) */
+  volatile sig_atomic_t *pending_interrupt;
+  bool raw_tty;         /* in_fd is a terminal: raw mode while supervising */
+  long long timeout_ms; /* > 0: SIGKILL the process after this long (timed_out) */
 } ctr_supervise_cfg_t;
 
 typedef struct ctr_exit {
   bool signaled;
-  int code;       /* exit code, or the signal number when signaled */
-  bool timed_out; /* killed at cfg->timeout_ms */
+  int code;        /* exit code, or the signal number when signaled */
+  bool timed_out;  /* killed at cfg->timeout_ms */
+  int interrupted; /* killed for this SIGINT/SIGTERM of ours (kill_on_interrupt), or 0 */
 } ctr_exit_t;
 
 /* Run until the process has exited and its output is drained. */

@@ -1,12 +1,14 @@
 -- build: Build an image from a Containerfile (or a Lua build)
 --
 -- luac-ctr build [-t NAME:TAG]... [-f FILE] [--build-arg K=V]... [--target STAGE] [--no-cache] [--pull]
---                [--label K=V]... [-q] [--progress plain|tty] [--network none] CONTEXT
+--                [--label K=V]... [-q] [--progress auto|plain|tty] [--network none] CONTEXT
 -- FILE defaults to CONTEXT/Containerfile, else CONTEXT/Dockerfile. A FILE
 -- ending in .lua is a Lua build (see ctr.build): it runs with the command
 -- line's options as ctr.build.defaults and CONTEXT as its context (and as
 -- its `...`). The progress is docker's plain one (STEP n/m: ..., --> Using
--- cache, the steps' output, COMMIT, --> id); -q prints only the image id.
+-- cache, the steps' output, COMMIT, --> id), or on a terminal (--progress
+-- auto, the default, or tty) a live view of the current step and its last
+-- lines with a summary of the steps' times; -q prints only the image id.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local build = require "ctr.build"
@@ -20,12 +22,12 @@ local o, args = cli.parse({ ... }, {
   { nil, "pull", "flag", "Always pull the FROM images" },
   { nil, "label", "map", "Set a label on the image (repeats)" },
   { "q", "quiet", "flag", "Print only the image id" },
-  { nil, "progress", "string", "plain or tty (both print the plain progress)" },
+  { nil, "progress", "string", "auto (tty on a terminal, else plain), plain (docker's lines) or tty (a live view)" },
   { nil, "network", "string", "none: no network for RUN and ADD URLs (default: the default network)" },
 }, { usage = "build [OPTIONS] CONTEXT", description = "Build an image from a Containerfile", command = "build" })
 if #args ~= 1 then errors.raise(125, "\"build\" requires exactly 1 argument.\nSee 'luac-ctr build --help'.") end
 if o.progress and o.progress ~= "plain" and o.progress ~= "tty" and o.progress ~= "auto" then
-  errors.raise(125, "build: --progress must be plain or tty, got %q", o.progress)
+  errors.raise(125, "build: --progress must be auto, plain or tty, got %q", o.progress)
 end
 if o.network and o.network ~= "none" and o.network ~= "default" then
   errors.raise(125, "build: --network must be none or default, got %q", o.network)
@@ -43,6 +45,7 @@ end
 local opts = {
   context = args[1], tags = o.tag, build_args = o.build_arg, target = o.target, no_cache = o.no_cache,
   pull = o.pull, labels = o.label, quiet = o.quiet, network = o.network == "none" and "none" or nil,
+  progress = o.progress or "auto",
 }
 if o.file and o.file:match("%.lua$") then
   for k, v in pairs(opts) do build.defaults[k] = v end

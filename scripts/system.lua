@@ -4,14 +4,14 @@
 -- luac-ctr system df [-v] [--format TEMPLATE|json]
 -- df: docker's table of the disk used by images, containers (their
 -- writable layers), local volumes (when a volume store exists) and the
--- build cache (always 0); -v the detailed tables; --format a template over
+-- build cache (ctr.build.cache: the builds' intermediate images); -v the detailed tables; --format a template over
 -- Type, TotalCount, Active, Size, Reclaimable, or json lines.
 -- prune removes every stopped container (created, exited, and dead ones
 -- whose cgroup holds no process), the networks no container uses (as
 -- network prune), with --volumes the anonymous volumes no container uses
--- (as volume prune), dangling images (no tag, no container: build steps
--- among them, our build cache; with -a every image no container uses),
--- then what killed commands left behind
+-- (as volume prune), dangling images (no tag, no container; with -a every
+-- image no container uses) and build cache (dangling; -a all), then what
+-- killed commands left behind
 -- (ctr.gc: <root>/tmp work in progress nobody holds, incomplete containers,
 -- layers no image references). Asks for confirmation on a terminal; -f
 -- skips it; without a terminal and without -f it refuses (exit 125).
@@ -34,6 +34,7 @@ WARNING! This will remove:
   - all stopped containers
   - all networks not used by at least one container
 %s  - %s
+  - %s
   - leftovers of interrupted commands (temporary files, incomplete containers, unreferenced layers)
 
 Are you sure you want to continue? [y/N] ]]
@@ -45,7 +46,8 @@ local function confirm(all, volumes)
     errors.raise(125, "system prune: refusing to prune without confirmation: standard input is not a terminal (use -f)")
   end
   io.stdout:write(WARNING:format(volumes and "  - all anonymous volumes not used by at least one container\n" or "",
-    all and "all images without at least one container associated to them" or "all dangling images"))
+    all and "all images without at least one container associated to them" or "all dangling images",
+    all and "all build cache" or "unused build cache"))
   io.stdout:flush()
   local answer = io.stdin:read("l")
   if not answer or not answer:match("^%s*[yY]") then errors.raise(1, "system prune: cancelled") end
@@ -63,19 +65,27 @@ local function prune_containers(out)
   end
 end
 
+-- Images no container uses: untagged ones (all: every one); of the build
+-- cache the dangling entries (all: every one), unless a build is running.
 local function prune_images(out, all)
   local image = require "ctr.image"
-  for _, img in ipairs(image.list()) do
+  local cache = require "ctr.build.cache"
+  local lock = cache.exclusive()
+  local imgs = image.list()
+  local _, used = cache.entries(imgs)
+  for _, img in ipairs(imgs) do
     local tags = img.repo_tags or {}
-    if (all or #tags == 0) and #image.containers_using(img.id) == 0 then
+    if (all or #tags == 0) and cache.prunable(img, all, lock ~= nil, used) and #image.containers_using(img.id) == 0 then
       local ok, res = pcall(image.remove, img.id, { force = true })
       if ok then
         for _, line in ipairs(res) do out[#out + 1] = line end
       else
+        errors.rethrow_interrupt(res)
         errors.report(res)
       end
     end
   end
+  if lock then cache.sweep_keys(); lock:close() end
 end
 
 local function prune(argv)
@@ -192,7 +202,12 @@ local function df_verbose(du)
     for _, r in ipairs(du.volumes.rows) do rows[#rows + 1] = { r.name, tostring(r.links), hsize(r.size) } end
     w:write("Local Volumes space usage:\n\n", table_text(rows), "\n")
   end
-  w:write("Build cache usage: 0B\n\n", table_text({ { "CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED" } }))
+  rows = { { "CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED" } }
+  for _, r in ipairs(du.build_cache.rows) do
+    local created = util.time_ago(util.parse_rfc3339(r.image.created or "") or 0)
+    rows[#rows + 1] = { util.short_id(r.image.id), "regular", hsize(r.size), created, created, "1", tostring(r.used) }
+  end
+  w:write("Build cache usage: ", hsize(du.build_cache.size), "\n\n", table_text(rows))
 end
 
 local DF_FIELDS = { Type = true, TotalCount = true, Active = true, Size = true, Reclaimable = true }

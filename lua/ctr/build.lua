@@ -22,7 +22,8 @@
 -- build.parallel runs several builds at once (a process each).
 -- Each build prints docker's plain progress (`STEP 2/5: RUN ...`,
 -- `--> Using cache <id>`, the step's output, `COMMIT`, `--> <id>`) unless
--- quiet, and returns the image table.
+-- quiet (progress = "tty": a live view, ctr.build.progress; "auto": that
+-- on a terminal), and returns the image table.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
 local json = require "ctr.json"
@@ -191,6 +192,7 @@ end
 -- The engine on a list of instructions, then finish.
 local function build_list(o, list)
   local engine = require "ctr.build.engine"
+  local hold = require("ctr.build.cache").hold() -- no prune takes our cache from under us
   local tmp = state.mktemp("buildwrite")
   local ok, res = pcall(function()
     lower_writes(list, tmp)
@@ -201,11 +203,17 @@ local function build_list(o, list)
     if o.context and not o.ignore then
       o.ignore = require("ctr.build.context").ignore_patterns(read_inside(o.context, ".dockerignore") or "")
     end
-    local st = engine.run(o, list)
-    return finish(o, st)
+    local view = require("ctr.build.progress").mode(o.progress, o.quiet) == "tty" and
+      require("ctr.build.progress").start()
+    if view then o.say = view.say end
+    local vok, st = pcall(function() return finish(o, engine.run(o, list)) end)
+    if view then view.finish(vok) end
+    if not vok then error(st, 0) end
+    return st
   end)
   core.remove_all(tmp)
   state.release_temp(tmp)
+  hold:close()
   if not ok then error(res, 0) end
   if o.quiet then io.stdout:write("sha256:", res.id, "\n") end
   return res
@@ -272,6 +280,7 @@ function M.parallel(list)
     local pid = core.fork()
     if pid == 0 then
       r:close()
+      if o.progress == nil and M.defaults.progress then o.progress = "plain" end -- (one view per terminal)
       local ok, img = pcall((o.file or o.text) and M.file or M.build, o)
       core.write(w, ok and ("ok " .. img.id) or ("err " .. errors.message(img)))
       core._exit(ok and 0 or 1)

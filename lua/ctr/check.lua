@@ -218,7 +218,8 @@ local CREATE = {
   _aliases = { workdir = "cwd" },
 }
 
-local RUN = { detach = "boolean", stdin = "fd", timeout = "number", remove_on_exit = "boolean" }
+local RUN = { detach = "boolean", stdin = "fd", timeout = "number", remove_on_exit = "boolean",
+  kill_on_interrupt = "boolean" }
 for k, v in pairs(CREATE) do RUN[k] = RUN[k] or v end
 
 --- The schemas, by function name (see the header for the types).
@@ -226,7 +227,8 @@ M.SCHEMAS = {
   ["container.create"] = CREATE,
   ["container.run"] = RUN,
   ["container.list"] = { label = "string|list", all = "boolean" },
-  ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd", timeout = "number" },
+  ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd", timeout = "number",
+    kill_on_interrupt = "boolean" },
   ["Container:stop"] = { timeout = "number", signal = "string|integer" },
   ["Container:remove"] = { force = "boolean", volumes = "boolean" },
   ["Container:wait"] = { timeout = "number" },
@@ -244,7 +246,7 @@ M.SCHEMAS = {
   ["image.pull"] = { ref = "string", platform = "string", progress = "function" },
   ["image.push"] = { ref = "string", image = "string", progress = "function" },
   ["image.load"] = { progress = "function" },
-  ["image.prune"] = { all = "boolean" },
+  ["image.prune"] = { all = "boolean", layers_only = "boolean" },
   ["container.wait_any"] = { timeout = "number" },
   ["container.events"] = { containers = "table", since = "number", all = "boolean" },
   ["Container:commit"] = { ref = "string", change = "list", message = "string", comment = "string", pause = "boolean" },
@@ -256,7 +258,7 @@ M.SCHEMAS = {
   ["Network:connect"] = { ip = "string", aliases = "list", ports = "list", ifname = "string" },
   ["build.build"] = { from = "string|table", steps = "table", tag = "string", tags = "list", context = "string",
     build_args = "map", labels = "map", no_cache = "boolean", pull = "boolean", quiet = "boolean",
-    network = "string", target = "string", file = "string", text = "string" },
+    network = "string", target = "string", file = "string", text = "string", progress = "string" },
   ["volume.create"] = { name = "string", labels = "map", driver = "string" },
   ["volume.list"] = { filter = "table" },
   ["volume.prune"] = { all = "boolean", filter = "table" },

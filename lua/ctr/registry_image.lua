@@ -146,20 +146,38 @@ local function sweep()
   return n
 end
 
---- Remove images no container uses: untagged ones, or all with opts.all;
--- then every layer and blob no image or container names. @return the
--- list of removed image ids, and the number of layers/blobs removed
+-- Remove the images prune may remove (see M.prune) into the list removed.
+local function prune_images(all, removed)
+  local image = require "ctr.image"
+  local cache = require "ctr.build.cache"
+  local lock = cache.exclusive() -- nil while a build runs: its cache stays
+  local ok, err = pcall(function()
+    local imgs = image.list()
+    local _, in_use = cache.entries(imgs)
+    for _, img in ipairs(imgs) do
+      if (#img.repo_tags == 0 or all) and cache.prunable(img, all, lock ~= nil, in_use) and
+          #image.containers_using(img.id) == 0 then
+        local rok, rerr = pcall(image.remove, img.id, { force = true })
+        if rok then removed[#removed + 1] = img.id else errors.rethrow_interrupt(rerr) end
+      end
+    end
+    if lock then cache.sweep_keys() end
+  end)
+  if lock then lock:close() end
+  if not ok then error(err, 0) end
+end
+
+--- Remove images no container uses: untagged ones (of the build cache
+-- (ctr.build.cache), the dangling entries only), or all with opts.all (the
+-- whole build cache too; while a build runs, its cache is left alone);
+-- then every layer and blob no image or container names (only that with
+-- opts.layers_only). @return the list of removed image ids, and the number
+-- of layers/blobs removed
 function M.prune(opts)
   opts = require("ctr.check").api("image.prune", opts)
-  local image = require "ctr.image"
   state.ensure()
   local removed = {}
-  for _, img in ipairs(image.list()) do
-    if (#img.repo_tags == 0 or (opts and opts.all)) and #image.containers_using(img.id) == 0 then
-      local ok, err = pcall(image.remove, img.id, { force = true })
-      if ok then removed[#removed + 1] = img.id else errors.rethrow_interrupt(err) end
-    end
-  end
+  if not (opts and opts.layers_only) then prune_images(opts and opts.all, removed) end
   return removed, state.with_lock(sweep)
 end
 

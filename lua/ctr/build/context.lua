@@ -152,8 +152,10 @@ end
 -- there (an image's tree); else (the build context) a link that is
 -- absolute or climbs out is an error. nofollow: the last component is not
 -- followed. Returns the resolved relative path and its lstat, or nil,
--- "not found" when a component is missing; raises on an escape.
-function M.resolve(root, rel, in_image, nofollow)
+-- "not found" when a component is missing (partial: the path it would have,
+-- the rest taken lexically after the missing component, and no lstat: where
+-- a COPY onto a dangling link of the image creates it); raises on an escape.
+function M.resolve(root, rel, in_image, nofollow, partial)
   local todo, cur, links = M.segments(rel), {}, 0
   local shown = rel
   while #todo > 0 do
@@ -167,6 +169,12 @@ function M.resolve(root, rel, in_image, nofollow)
       cur[#cur + 1] = comp
       local path = root .. "/" .. table.concat(cur, "/")
       local st = core.lstat(path)
+      if not st and partial then
+        for _, c in ipairs(todo) do
+          if c == ".." then cur[#cur] = nil else cur[#cur + 1] = c end
+        end
+        return table.concat(cur, "/"), nil
+      end
       if not st then return nil, "not found" end
       if st.type == "link" and (#todo > 0 or not nofollow) then
         links = links + 1

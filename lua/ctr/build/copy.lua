@@ -87,11 +87,14 @@ function M.in_helper(o, fn)
     core._exit(ok and 0 or 1)
   end
   w:close()
-  local text = read_all(r)
+  local rok, text = pcall(read_all, r)
   r:close()
-  core.waitpid(pid)
+  if not rok then core.kill(pid, "KILL") end -- interrupted: it must not write on into a layer dir removed next
+  local wok, werr = pcall(core.waitpid, pid)
+  while not wok and errors.is(werr, "interrupted") do wok = pcall(core.waitpid, pid) end
   core.rmdir(mnt)
   state.release_temp(mnt)
+  if not rok then error(text, 0) end
   local v = json.decode(text)
   if type(v) ~= "table" then errors.throw("system", "the copy helper died without a report") end
   if not v.ok then errors.throw("invalid", "%s", v.err) end
@@ -100,26 +103,38 @@ end
 
 -- ---- inside the helper --------------------------------------------------------
 
--- Make the directories of dest (segments) in /out, following the image's
--- symlinks in its own root: returns the resolved relative dest. Existing
--- directories keep the image's mode and owner; new ones get 0755 and own.
-local function make_parents(segs, upto, own)
+-- Make every directory of the resolved relative path r in /out that is
+-- missing there: an image directory keeps its mode and owner, a new one
+-- gets 0755 and own's ids.
+local function make_dirs(r, own)
+  if own and own.dry then return end
   local cur = ""
-  for i = 1, upto do
-    local cand = cur == "" and segs[i] or cur .. "/" .. segs[i]
-    local r, st = context.resolve("/img", cand, true)
-    if not r then st = nil end
-    if r and st.type ~= "dir" then errors.throw("invalid", "/%s is not a directory in the image", cand) end
-    cur = r or cand
+  for _, seg in ipairs(context.segments(r)) do
+    cur = cur == "" and seg or cur .. "/" .. seg
     local out = "/out/" .. cur
-    if not (own and own.dry) and not core.lstat(out) then
+    if not core.lstat(out) then
+      local st = core.lstat("/img/" .. cur)
       must(core.mkdir(out, 493))
-      if st then
+      if st and st.type == "dir" then
         must(core.chmod(out, st.mode)); must(core.lchown(out, st.uid, st.gid))
       else
         must(core.chmod(out, 493)); must(core.lchown(out, own and own.uid or 0, own and own.gid or 0))
       end
     end
+  end
+end
+
+-- Make the directories of dest (segments) in /out, following the image's
+-- symlinks in its own root (a dangling one too: its target is made, as
+-- docker and buildah do): returns the resolved relative dest.
+local function make_parents(segs, upto, own)
+  local cur = ""
+  for i = 1, upto do
+    local cand = cur == "" and segs[i] or cur .. "/" .. segs[i]
+    local r, st = context.resolve("/img", cand, true, false, true)
+    if st and st.type ~= "dir" then errors.throw("invalid", "/%s is not a directory in the image", cand) end
+    cur = r
+    make_dirs(cur, own)
   end
   return cur
 end

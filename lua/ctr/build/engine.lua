@@ -182,7 +182,7 @@ local function copy_step(o, st, ins, vars, done)
     local img = layer.with_layer(st, function(tmp)
       co.staging = tmp
       key = layer.key(st.key, text, copy.stage(co).hash)
-      return true
+      return true, key
     end, text)
     layer.remember(key, img.id)
     st.image, st.key = img, key
@@ -213,9 +213,10 @@ local function workdir_step(o, st, ins, vars)
   local wd = abs_path(st, parse.words(ins.args, vars, o.escape))
   local clean = require("ctr.build.context").clean(wd)
   st.config.WorkingDir = "/" .. clean
-  fs_step(o, st, layer.key(st.key, "WORKDIR " .. st.config.WorkingDir), function()
+  local key = layer.key(st.key, "WORKDIR " .. st.config.WorkingDir)
+  fs_step(o, st, key, function()
     return layer.with_layer(st, function(tmp)
-      return copy.workdir { staging = tmp, layers = layer.dirs(st.image), dest = st.config.WorkingDir }
+      return copy.workdir { staging = tmp, layers = layer.dirs(st.image), dest = st.config.WorkingDir }, key
     end, "WORKDIR " .. st.config.WorkingDir)
   end)
 end

@@ -51,29 +51,49 @@ local function step_config(cfg)
   return c
 end
 
+--- The content id of a build's image: sha256 of its parent's id, what its
+-- new layer holds (content: the step key of a COPY/ADD/WORKDIR, whose
+-- result the key's inputs decide; nil for a RUN, whose output nothing
+-- decides: a fresh random value, so only the cache gives it again; "" for
+-- no layer) and its config. The same file, context and base give the same id.
+function M.content_id(parent, content, cfg)
+  if content == nil then content = "run " .. state.new_id() end
+  return M.key("luac-ctr build image", parent and parent.id or "", content,
+    json.encode(require("ctr.image.config").clean(cfg)))
+end
+
 --- Register an image: parent's layers (nil: none) plus the tree dir (moved
--- into the store; under <root>/tmp) when given, config cfg, extra fields.
--- ref: "name:tag" or nil. Raises (dir removed) on errors. @return the image
-function M.register(parent, dir, cfg, ref, extra)
+-- into the store; under <root>/tmp) when given, config cfg, extra fields;
+-- its id is content_id(parent, content, cfg), and when that image exists
+-- already it is the result (dir removed). ref: "name:tag" or nil. Raises
+-- (dir removed) on errors. @return the image
+function M.register(parent, dir, cfg, ref, extra, content)
   local store = require "ctr.image.store"
+  if not dir then content = content or "" end -- no layer; a layer without content: a RUN's
+  local id = M.content_id(parent, content, cfg)
   return state.with_lock(function()
+    local old = state.read_json(store.image_path(id))
+    if type(old) == "table" and old.id == id then
+      if dir then core.remove_all(dir); state.release_temp(dir) end
+      return store.register(old.layers, old.config, ref, nil, id)
+    end
     local layers = {}
     for _, l in ipairs(parent and parent.layers or {}) do layers[#layers + 1] = l end
     if dir then layers[#layers + 1] = store.add_layer(dir) end
-    return store.register(layers, cfg, ref, extra)
+    return store.register(layers, cfg, ref, extra, id)
   end)
 end
 
--- fn(tmp) with a fresh layer dir tmp: fn returns whether to keep it; kept,
--- it becomes the image's layer (registered), else it is removed. Returns
--- the image or nil.
+-- fn(tmp) with a fresh layer dir tmp: fn returns whether to keep it (and
+-- the content for content_id); kept, it becomes the image's layer
+-- (registered), else it is removed. Returns the image or nil.
 function M.with_layer(st, fn, comment)
   local tmp = state.mktemp("buildlayer")
   core.chmod(tmp, 493)
-  local ok, res = pcall(fn, tmp)
+  local ok, res, content = pcall(fn, tmp)
   if ok and res then
     ok, res = pcall(M.register, st.image, tmp, step_config(st.config), nil,
-      { parent = st.image and st.image.id or nil, comment = comment, build_step = true })
+      { parent = st.image and st.image.id or nil, comment = comment, build_step = true }, content)
     if ok then return res end
   else
     core.remove_all(tmp)
@@ -133,7 +153,7 @@ function M.run(st, argv, env, network, quiet, comment)
   local ok, res = pcall(container.run, {
     image = st.image.id, cmd = argv, entrypoint = "", env = env, cwd = st.config.WorkingDir ~= "" and
     st.config.WorkingDir or "/", user = st.config.User ~= "" and st.config.User or nil, network = network,
-    stdin = null, health = false, remove_on_exit = true,
+    stdin = null, health = false, remove_on_exit = true, kill_on_interrupt = true,
   })
   null:close()
   if saved then

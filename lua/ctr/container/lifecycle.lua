@@ -74,11 +74,15 @@ local function supervise(c, p, fds, g, o)
     stdin = (o.interactive and o.stdin) or nil, stdin_pipe = in_pipe and in_pipe:release(),
     echo = o.echo, log = st.log.path, log_max = st.log.max_size, log_files = st.log.max_files,
     forward_signals = o.echo, raw = o.echo and tty and o.stdin ~= nil and core.isatty(o.stdin),
-    timeout = o.timeout,
+    timeout = o.timeout, kill_on_interrupt = o.kill_on_interrupt,
   }
   for _, fd in pairs(fds) do fd:close() end
   c:_finish(g, res)
   if not res then errors.throw("system", "supervising the container: %s", err) end
+  if res.interrupted then -- killed for our SIGINT/SIGTERM, recorded (and removed with rm): now the interrupt
+    error(errors.new { kind = "interrupted", code = 128 + res.interrupted,
+      msg = res.interrupted == 2 and "interrupted (SIGINT)" or "terminated (SIGTERM)" }, 0)
+  end
   st = c.state -- as recorded (or not: a container removed meanwhile)
   return {
     exit_code = res.exit_code, signal = res.signaled and res.signal or nil, signaled = res.signaled,
@@ -111,7 +115,9 @@ end
 -- In the foreground the output is copied to ours, signals are forwarded (a
 -- SIGINT/SIGTERM goes to the container, as docker's sig-proxy, and is not an
 -- interrupt of the script), and the result is returned (see Container:result: exit_code is 128+n when
--- killed by signal n). Detached, returns the container.
+-- killed by signal n). With kill_on_interrupt, a SIGINT/SIGTERM instead kills the container (SIGKILL)
+-- and, once its end is recorded, is raised as the script's interrupt (ctr.errors kind "interrupted",
+-- 130/143). Detached, returns the container.
 function Container:start(opts)
   check.self(self, Container, "start")
   local o = check.api("Container:start", opts)
@@ -122,8 +128,8 @@ function Container:start(opts)
   if o.detach then return self:_start_detached(o.timeout) end
   local p, fds, g = self:_locked(launch_locked, self, { interactive = o.interactive, stdin = o.stdin or 0 })
   hooks.run("poststart", self)
-  return supervise(self, p, fds, g,
-    { echo = true, interactive = o.interactive, stdin = o.stdin or 0, timeout = o.timeout })
+  return supervise(self, p, fds, g, { echo = true, interactive = o.interactive, stdin = o.stdin or 0,
+    timeout = o.timeout, kill_on_interrupt = o.kill_on_interrupt })
 end
 
 -- A detached supervisor's stdin is /dev/null; until it reported the start,
@@ -253,11 +259,11 @@ function Container:_start_detached(timeout)
 end
 
 -- run's own options that create does not know
-local RUN_ONLY = { detach = true, stdin = true, timeout = true, remove_on_exit = true }
+local RUN_ONLY = { detach = true, stdin = true, timeout = true, remove_on_exit = true, kill_on_interrupt = true }
 
 --- create + start: the `docker run` of the API. Options as create, plus
--- detach, interactive, stdin, timeout (seconds, see Container:start) and
--- remove_on_exit (true: the container is removed, forced, when the script
+-- detach, interactive, stdin, timeout (seconds), kill_on_interrupt (see
+-- Container:start) and remove_on_exit (true: the container is removed, forced, when the script
 -- ends, errs or is interrupted: see ctr.on_exit). Returns one thing:
 -- detached, the container (running); in the foreground, once it exited, its
 -- result (see Container:result) with container= (the Container, removed
@@ -276,8 +282,8 @@ function M._run(o, on_create)
   local c = create.create(copt)
   if on_create then on_create(c) end
   if o.remove_on_exit then M.remove_on_exit(c) end
-  local ok, res = pcall(c.start, c,
-    { detach = o.detach, interactive = o.interactive, stdin = o.stdin, timeout = o.timeout })
+  local ok, res = pcall(c.start, c, { detach = o.detach, interactive = o.interactive, stdin = o.stdin,
+    timeout = o.timeout, kill_on_interrupt = o.kill_on_interrupt })
   if not ok then
     pcall(c.remove, c, { force = true })
     error(res, 0)

@@ -88,10 +88,13 @@ function M.prune(opts)
 end
 
 -- Images: rows and totals. sizes: layer id -> bytes (each layer once).
-local function images_usage(used_by)
+local function images_usage(used_by, all)
   local image = require "ctr.image"
   local lsize, users = {}, {}
-  local imgs = image.list()
+  local imgs = {}
+  for _, img in ipairs(all) do -- the build cache is counted apart
+    if not require("ctr.build.cache").is_cache(img) then imgs[#imgs + 1] = img end
+  end
   for _, img in ipairs(imgs) do
     for _, l in ipairs(img.layers or {}) do
       if not lsize[l] then lsize[l] = size_of(image.layer_dir(l)) end
@@ -140,8 +143,8 @@ end
 -- size, reclaimable, rows = { {image, size, shared, unique, containers} } },
 -- containers = { total, active, size, reclaimable, rows = { {container,
 -- size} } }, volumes = (the same, rows { {name, links, size} }; nil
--- without a volume store), build_cache = { total = 0, active = 0, size = 0,
--- reclaimable = 0, rows = {} } }. Sizes in bytes (the files' sizes, as
+-- without a volume store), build_cache = (ctr.build.cache.usage: rows
+-- { {image, size, used} }) }. Sizes in bytes (the files' sizes, as
 -- docker counts them).
 function M.disk_usage()
   local used_by, crow = {}, {}
@@ -157,11 +160,12 @@ function M.disk_usage()
     end
   end
   table.sort(crow, function(a, b) return (a.container.state.created or 0) > (b.container.state.created or 0) end)
+  local all = require("ctr.image").list()
   return {
-    images = images_usage(used_by),
+    images = images_usage(used_by, all),
     containers = { rows = crow, total = #crow, active = cactive, size = csize, reclaimable = creclaim },
     volumes = volumes_usage(),
-    build_cache = { rows = {}, total = 0, active = 0, size = 0, reclaimable = 0 },
+    build_cache = require("ctr.build.cache").usage(all),
   }
 end
 
