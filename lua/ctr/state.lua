@@ -211,14 +211,33 @@ end
 -- the garbage collector (ctr.gc) removes only directories nobody holds.
 function M.mktemp(prefix)
   M.ensure()
-  local d = errors.check(core.mkdtemp(M.dir("tmp", (prefix or "tmp") .. "-XXXXXX")))
-  local l, lerr, e = M.lock_path(M.temp_lock_path(d), { nonblock = true })
-  if not l then
-    core.remove_all(d)
-    errors.check(nil, "cannot lock " .. d .. ": " .. tostring(lerr), e)
+  -- The lock first, the directory second: a command killed between the two
+  -- leaves a lock file nobody holds (collected at once), never a directory
+  -- without a lock (which the collector must leave alone for TMP_GRACE, as
+  -- it cannot tell it from one being made).
+  local chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+  local lerr, e
+  for _ = 1, 100 do
+    local bytes = errors.check(core.getrandom(6))
+    local name = (prefix or "tmp") .. "-" .. bytes:gsub(".", function(c)
+      local i = c:byte() % #chars + 1
+      return chars:sub(i, i)
+    end)
+    local d = M.dir("tmp", name)
+    local l
+    l, lerr, e = M.lock_path(M.temp_lock_path(d), { nonblock = true })
+    if l then
+      local ok, merr, me = core.mkdir(d, 448) -- 0700, as mkdtemp's
+      if ok then
+        temp_locks[d] = l
+        return d
+      end
+      core.unlink(M.temp_lock_path(d))
+      l:unlock()
+      if me ~= core.errno.EEXIST then errors.check(nil, merr, me) end
+    end
   end
-  temp_locks[d] = l
-  return d
+  errors.check(nil, "cannot make a temporary directory under " .. M.dir("tmp") .. ": " .. tostring(lerr), e)
 end
 
 --- The lock file held while the mktemp directory dir (<root>/tmp/<name>)
