@@ -229,6 +229,7 @@ M.SCHEMAS = {
   ["Container:start"] = { detach = "boolean", interactive = "boolean", stdin = "fd", timeout = "number" },
   ["Container:stop"] = { timeout = "number", signal = "string|integer" },
   ["Container:remove"] = { force = "boolean", volumes = "boolean" },
+  ["container.remove_all"] = { force = "boolean", volumes = "boolean" },
   ["Container:wait"] = { timeout = "number" },
   ["Container:logs"] = { tail = "integer", since = "string|number", ["until"] = "string|number",
     follow = "boolean", timeout = "number" },

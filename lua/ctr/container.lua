@@ -102,6 +102,7 @@ lazy(M, "wait_any", "ctr.container.signal")
 lazy(M, "scope", "ctr.container.scope")
 lazy(M, "events", "ctr.container.events")
 lazy(M, "remove_incomplete", "ctr.container.remove")
+lazy(M, "remove_all", "ctr.container.remove")
 lazy(M, "prune", "ctr.container.prune")
 lazy(M, "disk_usage", "ctr.container.prune")
 
