@@ -57,7 +57,7 @@ describe("lookups and removal #root", function()
     assert.same({}, core.readdir(root .. "/names"))
   end)
 
-  it("a stale entry (its container gone in a crash, or renamed away) is ignored and does not block the name", function()
+  it("a stale entry (its container gone in a crash, or renamed away) is ignored, does not block the name, and goes with system prune", function()
     local id = rund("gone", "true")
     ok("wait", "gone")
     -- as if a crash had lost the container between its removal and its entry's
@@ -76,6 +76,14 @@ describe("lookups and removal #root", function()
     local id3 = rund("half", "true")
     assert.are.equal(id3, entry("half"))
     assert.are.equal(id2, (ok("inspect", "-f", "{{.Id}}", "gone"):match("%x+")))
+    -- system prune drops entries whose container is gone, and only those
+    assert(core.symlink(("%064x"):format(5), root .. "/names/lost"))
+    assert(core.symlink("/etc", root .. "/names/odd"))
+    local keep = rund("keep", "sleep", "60")
+    ok("system", "prune", "-f")
+    assert.is_nil(entry("lost"))
+    assert.is_nil(entry("odd"))
+    assert.are.equal(keep, entry("keep"))
   end)
 
   it("a root made before the index gets it built on the first lookup", function()
