@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -314,6 +316,54 @@ static int l_read_file(lua_State *L) {
 }
 
 /***
+ * core.read_file_stat(path) -> string, stat | nil, err, errno
+ * The whole content of a file and its fstat (core.stat's table) from the
+ * same open: one open, one fstat and, for a regular file, one read.
+ */
+static int l_read_file_stat(lua_State *L) {
+  ctr_error_t err;
+  size_t len = 0;
+  struct stat st;
+  cleanup_free char *buf = ctr_fs_read_file_stat(luaL_checkstring(L, 1), &len, &st, &err);
+  if (buf == NULL)
+    return lctr_pusherr(L, &err);
+  lua_pushlstring(L, buf, len);
+  push_stat(L, &st);
+  return 2;
+}
+
+/***
+ * core.inotify_watch(path, events) -> fd | nil, err, errno
+ * An inotify fd (non-blocking, close-on-exec) watching path for events, a
+ * list or comma-separated string of "create", "delete", "moved_to",
+ * "moved_from", "close_write", "modify", "attrib", "delete_self",
+ * "move_self". Poll it for "in" (core.poll) and drain it with core.read.
+ */
+static const lctr_flag_t inotify_flags[] = {
+    {"create", IN_CREATE},           {"delete", IN_DELETE},
+    {"moved_to", IN_MOVED_TO},       {"moved_from", IN_MOVED_FROM},
+    {"close_write", IN_CLOSE_WRITE}, {"modify", IN_MODIFY},
+    {"attrib", IN_ATTRIB},           {"delete_self", IN_DELETE_SELF},
+    {"move_self", IN_MOVE_SELF},     {NULL, 0}};
+static int l_inotify_watch(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  uint32_t mask = (uint32_t)lctr_checkflags(L, 2, inotify_flags);
+  luaL_argcheck(L, mask != 0, 2, "no events");
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0)
+    return lctr_pusherrno(L, "inotify_init1");
+  if (inotify_add_watch(fd, path, mask) < 0) {
+    int e = errno;
+    char msg[512];
+    snprintf(msg, sizeof msg, "inotify_add_watch %s: %s", path, strerror(e));
+    close(fd);
+    return lctr_pushfail(L, e, msg);
+  }
+  lctr_pushfd(L, fd, LCTR_FD_FILE);
+  return 1;
+}
+
+/***
  * core.read_in_root(root, relpath [, maxbytes=4 MiB]) -> string | nil, err, errno
  * The content of the regular file relpath inside root (a directory path, or
  * an fd of one), resolved as if root were "/": openat2(RESOLVE_IN_ROOT |
@@ -545,6 +595,8 @@ LCTR_AREA_DECL(fs) {
                                  {"realpath", l_realpath},
                                  {"fsync", l_fsync},
                                  {"read_file", l_read_file},
+                                 {"read_file_stat", l_read_file_stat},
+                                 {"inotify_watch", l_inotify_watch},
                                  {"write_file_atomic", l_write_file_atomic},
                                  {"lock_file", l_lock_file},
                                  {"remove_all", l_remove_all},

@@ -198,13 +198,22 @@ int ctr_fs_fsync_path(const char *path, ctr_error_t *err) {
 
 /* ---- whole files ------------------------------------------------------------ */
 
-char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err) {
+char *ctr_fs_read_file_stat(const char *path, size_t *len, struct stat *st, ctr_error_t *err) {
   cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     ctr_fail_errno(err, "open %s", path);
     return NULL;
   }
-  size_t cap = 4096, n = 0;
+  struct stat sb;
+  if (fstat(fd, &sb) < 0) {
+    ctr_fail_errno(err, "stat %s", path);
+    return NULL;
+  }
+  /* a regular file is read in one read(2) of its size (plus one byte): a
+   * short read that brought at least the size it had is its end (procfs
+   * and sysfs files, whose size says nothing, are read until EOF) */
+  int regular = S_ISREG(sb.st_mode) && sb.st_size >= 0 && sb.st_size < (off_t)1 << 30;
+  size_t cap = regular ? (size_t)sb.st_size + 2 : 4096, n = 0;
   cleanup_free char *buf = malloc(cap);
   if (buf == NULL) {
     ctr_fail_errno(err, "read %s", path);
@@ -220,7 +229,8 @@ char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err) {
       buf = nb;
       cap *= 2;
     }
-    ssize_t r = read(fd, buf + n, cap - n - 1);
+    size_t want = cap - n - 1;
+    ssize_t r = read(fd, buf + n, want);
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0) {
@@ -230,10 +240,18 @@ char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err) {
     if (r == 0)
       break;
     n += (size_t)r;
+    if (regular && sb.st_size > 0 && n >= (size_t)sb.st_size && (size_t)r < want)
+      break;
   }
   buf[n] = '\0';
   *len = n;
+  if (st != NULL)
+    *st = sb;
   return steal_ptr(&buf);
+}
+
+char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err) {
+  return ctr_fs_read_file_stat(path, len, NULL, err);
 }
 
 static int write_all(int fd, const char *data, size_t len, const char *what, ctr_error_t *err) {

@@ -47,6 +47,9 @@ int ctr_fs_fsync_path(const char *path, ctr_error_t *err);
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated, *len excludes it). */
 char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err);
+/* Like ctr_fs_read_file, and *st (when not NULL) is the fstat of the file
+ * read: one open, one fstat and (a regular file) one read. */
+char *ctr_fs_read_file_stat(const char *path, size_t *len, struct stat *st, ctr_error_t *err);
 
 /* Replace path atomically: write a temp file in the same directory, fsync
  * it, chmod it to mode, rename it over path and fsync the directory. On

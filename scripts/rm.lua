@@ -16,13 +16,31 @@ local o, args = cli.parse({ ... }, {
   { "v", "volumes", "flag", "Remove anonymous volumes associated with the container" },
 }, { usage = "rm [OPTIONS] CONTAINER [CONTAINER...]", description = "Remove one or more containers.", command = "rm" })
 if #args < 1 then errors.raise(1, "\"rm\" requires at least 1 argument.\nSee 'luac-ctr rm --help'.") end
-errors.each(args, function(ref)
+-- the containers first, then all removed at once (-f: the running ones are
+-- killed together and waited for on their pidfds: container.remove_all)
+local found, list, seen = {}, {}, {}
+for i, ref in ipairs(args) do
   local c, gerr = container.get(ref)
-  if c then
-    c:remove { force = o.force, volumes = o.volumes }
+  found[i] = c or gerr
+  if c and not seen[c.id] then
+    seen[c.id] = #list + 1
+    list[#list + 1] = c
+  elseif c then
+    found[i] = false -- named twice: removed once, the second is no such container
+  end
+end
+local results = container.remove_all(list, { force = o.force, volumes = o.volumes })
+local i = 0
+errors.each(args, function(ref)
+  i = i + 1
+  local c = found[i]
+  if c == false then errors.raise(1, "no such container: %s", ref) end
+  if type(c) == "table" and c.id then
+    local r = results[seen[c.id]]
+    if r ~= true then error(r, 0) end
     return
   end
   -- a container whose creation was cut short (crash) has no state: its id removes it
   local ok, e = pcall(container.remove_incomplete, ref)
-  if not ok then error(errors.is(e, "not_found") and gerr or e, 0) end
+  if not ok then error(errors.is(e, "not_found") and c or e, 0) end
 end)

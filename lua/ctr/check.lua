@@ -231,6 +231,7 @@ M.SCHEMAS = {
     kill_on_interrupt = "boolean" },
   ["Container:stop"] = { timeout = "number", signal = "string|integer" },
   ["Container:remove"] = { force = "boolean", volumes = "boolean" },
+  ["container.remove_all"] = { force = "boolean", volumes = "boolean" },
   ["Container:wait"] = { timeout = "number" },
   ["Container:logs"] = { tail = "integer", since = "string|number", ["until"] = "string|number",
     follow = "boolean", timeout = "number" },

@@ -72,7 +72,7 @@ local METHODS = {
   ["ctr.container.inspect"] = { "inspect" },
   ["ctr.container.launch"] = { "_reserve_network", "_attach_network", "_detach_network", "_launch" },
   ["ctr.container.lifecycle"] = { "_finish", "start", "_start_detached" },
-  ["ctr.container.remove"] = { "remove", "_remove_locked" },
+  ["ctr.container.remove"] = { "remove", "_remove", "_remove_locked" },
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
   ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait", "_stopped_by_user" },
   ["ctr.container.pause"] = { "paused", "pause", "unpause", "_thaw", "_thaw_paused" },
@@ -102,6 +102,7 @@ lazy(M, "wait_any", "ctr.container.signal")
 lazy(M, "scope", "ctr.container.scope")
 lazy(M, "events", "ctr.container.events")
 lazy(M, "remove_incomplete", "ctr.container.remove")
+lazy(M, "remove_all", "ctr.container.remove")
 lazy(M, "prune", "ctr.container.prune")
 lazy(M, "disk_usage", "ctr.container.prune")
 

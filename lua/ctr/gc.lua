@@ -6,7 +6,8 @@
 -- Leftovers: work-in-progress directories under <root>/tmp (a killed
 -- import's extraction, `import -`'s copy, an rmi's deleted-<layer> or an
 -- rm's removed-<id> whose deletion failed), containers whose creation was
--- cut short (no state.json) older than a grace period, and layers no image
+-- cut short (no state.json) older than a grace period, name index entries
+-- whose container is gone (ctr.container.store), and layers no image
 -- record and no container references. Nothing a live command holds is
 -- touched: a directory made by state.mktemp is held by its maker's lock
 -- (<root>/locks/tmp-<name>.lock, ctr.state); removed-<id> by the removing rm's container
@@ -98,6 +99,19 @@ local function collect_incomplete(report, grace)
   end
 end
 
+-- Name index entries (ctr.container.store) whose container is gone: a
+-- crash between a removal and its entry's (under the global lock: no
+-- creation in progress, which makes the entry before the directory).
+local function collect_names(report)
+  local dir = state.dir("names")
+  for _, n in ipairs(core.readdir(dir) or {}) do
+    local id = core.readlink(dir .. "/" .. n)
+    if not (id and #id == 64 and id:match("^%x+$") and core.exists(state.dir("containers", id))) then
+      if core.unlink(dir .. "/" .. n) then report.removed[#report.removed + 1] = dir .. "/" .. n end
+    end
+  end
+end
+
 -- The text of every file of dir (image records, container configs): a layer
 -- id found in any of them, readable or not as JSON, is in use.
 local function texts(dir, file)
@@ -139,6 +153,7 @@ function M.collect(opts)
     collect_tmp(report, true) -- deleted-*: rmi moves them under the global lock
     local ok, err = pcall(function()
       collect_incomplete(report, opts.grace or M.INCOMPLETE_GRACE)
+      collect_names(report)
       if opts.layers then collect_layers(report) end
     end)
     global:unlock()

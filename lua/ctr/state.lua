@@ -7,6 +7,8 @@
 --   images/<id>.json     image records (ctr.image)
 --   layers/<id>/         image layers: read-only file trees shared by images
 --   locks/<name>.lock    flock files (state.lock)
+--   names/<name>         the name index: a symlink whose text is the id of
+--                        the container of that name (ctr.container.store)
 --   tmp/                 work in progress (renamed into place when complete)
 --
 -- Writers take the global lock (state.with_lock) around read-modify-write
@@ -81,6 +83,19 @@ end
 Lock.__close = Lock.unlock
 Lock.__gc = Lock.unlock
 
+-- $LUAC_CTR_LOCK_LOG: a file to which every wait for a lock held by
+-- another process appends a line "<lock file> <ms waited>" (bench/matrix.sh
+-- counts them); unset, a lock is taken in one flock(2).
+local wait_log = os.getenv("LUAC_CTR_LOCK_LOG")
+if wait_log == "" then wait_log = nil end
+
+local function log_wait(path, t0)
+  local fd = core.open(wait_log, "wronly,creat,append,nofollow,cloexec", 384)
+  if not fd then return end
+  core.write(fd, ("%s %.1f\n"):format(path, (core.clock("monotonic") - t0) * 1000))
+  fd:close()
+end
+
 --- Take the exclusive flock of the file at path (created, mode 0600, when
 -- missing), waiting for it. Re-entrant within a process: nested locks of
 -- the same path are counted. opts.nonblock = true fails at once when
@@ -95,7 +110,13 @@ function M.lock_path(path, opts)
     h.count = h.count + 1
     return setmetatable({ path = path, entry = h, first = false }, Lock)
   end
-  local fd, err, e = core.lock_file(path, "ex", { nonblock = opts and opts.nonblock or false })
+  local nonblock = opts and opts.nonblock or false
+  local fd, err, e = core.lock_file(path, "ex", { nonblock = nonblock or wait_log ~= nil })
+  if not fd and not nonblock and e == core.errno.EWOULDBLOCK then
+    local t0 = core.clock("monotonic")
+    fd, err, e = core.lock_file(path, "ex", { nonblock = false })
+    log_wait(path, t0)
+  end
   if not fd then return nil, err, e end
   h = { fd = fd, count = 1 }
   held[path] = h

@@ -96,8 +96,17 @@ local function create_locked(o, plan)
   end
   local id = state.new_id()
   local dir = store.dir(id)
-  local ok, cfg, st = pcall(write_files, o, plan, id, o.name or random_name(), dir)
+  local name = o.name
+  for _ = 1, 20 do -- a generated name is not one in use either
+    if name then break end
+    name = random_name()
+    if store.by_name(name) then name = nil end
+  end
+  name = name or ("ctr_" .. id:sub(1, 12))
+  store.claim_name(name, id) -- before state.json: every container has its entry (ctr.container.store)
+  local ok, cfg, st = pcall(write_files, o, plan, id, name, dir)
   if not ok then
+    store.release_name(name, id)
     core.remove_all(dir)
     if plan.userns then require("ctr.userns").release(id) end
     if plan.new_volumes then require("ctr.volume.mounts").discard(plan) end

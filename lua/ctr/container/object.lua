@@ -60,6 +60,7 @@
 --   modes           for inspect: pid, uts, cgroupns modes, publish_all (-P)
 local core = require "ctr.core"
 local state = require "ctr.state"
+local json = require "ctr.json"
 local errors = require "ctr.errors"
 local check = require "ctr.check"
 
@@ -84,22 +85,33 @@ function M.new(id, st)
   return setmetatable({ id = id, dir = state.dir("containers", id), state = st }, Container)
 end
 
+local function fp_of(st) return ("%d:%d:%d"):format(st.ino, st.size, st.mtime_ns) end
+
 --- What identifies the content of the file at path without reading it: its
 -- inode, size and modification time (state.json is only ever replaced by a
 -- rename, so another process's write changes it); nil when it is missing.
 function M.fingerprint(path)
   local st = core.stat(path)
-  return st and ("%d:%d:%d"):format(st.ino, st.size, st.mtime_ns) or nil
+  return st and fp_of(st) or nil
+end
+
+-- state.json read in one open, fstat and read: the table and the
+-- fingerprint of the very file read, or nil, err.
+local function read_state(path)
+  local text, st = core.read_file_stat(path)
+  if not text then return nil, st end
+  local v, jerr = json.decode(text)
+  if v == nil then return nil, path .. ": " .. tostring(jerr) end
+  return v, fp_of(st)
 end
 
 --- Load container id's state.json: the container, or nil, err when it has
--- no readable state. (Its fingerprint is taken first: a write landing
--- between the two is seen by the next refresh.)
+-- no readable state. (Read once: its fingerprint is the fstat of the file
+-- read, so a write landing after it is seen by the next refresh.)
 function M.load(id)
   local o = M.new(id, nil)
-  local fp = M.fingerprint(o.dir .. "/state.json")
-  local st, err = state.read_json(o.dir .. "/state.json")
-  if not st then return nil, err end
+  local st, fp = read_state(o.dir .. "/state.json")
+  if not st then return nil, fp end
   o.state, o._seen = st, fp
   return o
 end
@@ -135,8 +147,8 @@ function Container:refresh()
   local path = self.dir .. "/state.json"
   local fp = M.fingerprint(path)
   if fp and fp == self._seen then return self end
-  local st = state.read_json(path)
-  if st then self.state, self._seen = st, fp end
+  local st, nfp = read_state(path)
+  if st then self.state, self._seen = st, nfp end
   return self
 end
 

@@ -23,6 +23,43 @@ local function umount_below(dir)
   for _, mp in ipairs(mounts) do core.umount2(mp, "detach") end
 end
 
+-- SIGKILL to each running container of list (prestop hooks first, unless
+-- no_hooks), then one wait on all their pidfds (no polling: a pidfd is
+-- readable once its process is gone), then for their exits' records.
+-- Returns c -> {hok, herr} for the containers signalled.
+local function kill_all(list, no_hooks)
+  local hooked, fds = {}, {}
+  for _, c in ipairs(list) do
+    if not c.dead and c:status() == "restarting" then c:_stopped_by_user() end
+    if not c.dead and c:status() == "running" then
+      local hok, herr = true, nil
+      if not no_hooks then hok, herr = pcall(hooks.run, "prestop", c) end -- as stop does
+      hooked[c] = { hok, herr }
+      c:_thaw_paused()
+      c:_stopped_by_user()
+      local fd = c:_pidfd()
+      if fd then
+        core.kill(fd, 9)
+        fds[#fds + 1] = { fd, "in" }
+      end
+    end
+  end
+  local deadline = core.clock("monotonic") + 30
+  while #fds > 0 and core.clock("monotonic") < deadline do
+    local ready = core.poll(fds, math.max(1, math.floor((deadline - core.clock("monotonic")) * 1000))) or {}
+    local gone = {}
+    for _, r in ipairs(ready) do gone[r.fd] = true end
+    local left = {}
+    for _, f in ipairs(fds) do
+      if gone[f[1]] then f[1]:close() else left[#left + 1] = f end
+    end
+    fds = left
+  end
+  for _, f in ipairs(fds) do f[1]:close() end
+  for c in pairs(hooked) do c:_await_record(5) end
+  return hooked
+end
+
 --- Remove the container: its cgroup, network attachment and directory.
 -- A running container is refused unless opts.force (then it is killed
 -- first). opts.volumes: its anonymous volumes go too (docker rm -v),
@@ -31,8 +68,12 @@ end
 function Container:remove(opts)
   check.self(self, Container, "remove")
   opts = check.api("Container:remove", opts)
-  local force = opts.force
-  local hok, herr = true, nil
+  return self:_remove(opts.force, opts.volumes, true, nil)
+end
+
+-- The removal; hok, herr: how the prestop hooks went when they ran
+-- already (container.remove_all).
+function Container:_remove(force, volumes, hok, herr)
   for _ = 1, 10 do
     if self:status() == "restarting" then
       if not force then
@@ -44,14 +85,16 @@ function Container:remove(opts)
       if not force then
         errors.throw("conflict", "cannot remove running container %s: stop the container before removing it or use -f", self.state.name)
       end
-      if hok then hok, herr = pcall(hooks.run, "prestop", self) end -- as stop does; a failure is raised after the removal
-      local kok, kerr = pcall(self.kill, self, "KILL") -- it may be exiting already
-      if not kok then errors.rethrow_interrupt(kerr) end
-      self:_await_record(5)
+      local h = kill_all({ self }, not hok)[self] -- a hook's failure is raised after the removal
+      if h and hok then hok, herr = h[1], h[2] end
     end
     -- under the container's lock: a concurrent start cannot slip in
     if self:_locked(self._remove_locked, self) then
-      if opts.volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
+      -- its name goes once it is gone (under the global lock, taken after
+      -- the container's: a claim of the name cannot interleave)
+      local name = self.state.name
+      if state.valid_name(name) then state.with_lock(store.release_name, name, self.id) end
+      if volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
       if not hok then error(herr, 0) end
       return true
     end
@@ -86,6 +129,24 @@ function Container:_remove_locked()
   if self.state.userns then require("ctr.userns").release(self.id) end
   require("ctr.eventlog").container(self, "destroy")
   return true
+end
+
+--- Remove the containers of list (docker rm A B C): opts as
+-- Container:remove. With force the running ones are killed at once and
+-- waited for together (on their pidfds), then each is removed. Returns a
+-- list: for each container, true or the error its removal raised.
+function M.remove_all(list, opts)
+  if type(list) ~= "table" then errors.throw("invalid", "container.remove_all: a list of containers expected") end
+  opts = check.api("container.remove_all", opts)
+  local hooked = opts.force and kill_all(list) or {}
+  local res = {}
+  for i, c in ipairs(list) do
+    local h = hooked[c] or { true }
+    local ok, err = pcall(c._remove, c, opts.force, opts.volumes, h[1], h[2])
+    if not ok then errors.rethrow_interrupt(err) end
+    res[i] = ok or err
+  end
+  return res
 end
 
 --- Remove the directory (and any cgroup) of a container whose creation

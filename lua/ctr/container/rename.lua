@@ -42,11 +42,19 @@ function Container:rename(new)
       errors.throw("conflict", "Conflict. The container name \"/%s\" is already in use by container \"%s\". " ..
         "You have to remove (or rename) that container to be able to reuse that name.", new, other.id)
     end
-    self:_locked(function()
+    -- the new entry first, the old one once the state says so: a crash
+    -- between leaves a stale entry, which lookups ignore (ctr.container.store)
+    store.claim_name(new, self.id)
+    local ok, err = pcall(self._locked, self, function()
       self.state.name = new
       self:_save()
       require("ctr.eventlog").container(self, "rename", { oldName = "/" .. old })
     end)
+    if not ok then
+      store.release_name(new, self.id)
+      error(err, 0)
+    end
+    store.release_name(old, self.id)
   end)
   rename_in_networks(self.id, old, new)
 end

@@ -57,16 +57,40 @@ local function wait_gone(fd, timeout_s)
   return ready and #ready > 0
 end
 
--- The supervisor (when alive) records the exit itself; give it a moment.
+-- A pidfd of the supervisor st.supervisor while it lives (its start time
+-- checked: never a reused pid), or nil.
+local function supervisor_pidfd(st)
+  local sup = st.supervisor
+  if not (sup and alive(sup.pid, sup.starttime)) then return nil end
+  local fd = core.pidfd_open(sup.pid)
+  if fd and core.starttime(sup.pid) ~= sup.starttime then fd:close(); return nil end
+  return fd
+end
+
+-- The supervisor (when alive) records the exit itself: wait for that, up
+-- to timeout_s, without polling: on an inotify watch of the container's
+-- directory (state.json is replaced by a rename into it) and the
+-- supervisor's pidfd (it may end without writing). Record it ourselves
+-- when nobody did.
 function Container:_await_record(timeout_s)
   local deadline = core.clock("monotonic") + timeout_s
-  while core.clock("monotonic") < deadline do
+  -- watched before the state is looked at: a rename after that look wakes us
+  local watch = core.inotify_watch(self.dir, "moved_to,delete_self,move_self")
+  while true do
     self:refresh()
-    if self.state.status ~= "running" then return true end
-    local sup = self.state.supervisor
-    if not (sup and alive(sup.pid, sup.starttime)) then break end
-    core.sleep(0.02)
+    if self.state.status ~= "running" then break end
+    local sfd = supervisor_pidfd(self.state)
+    if not sfd then break end
+    local left = deadline - core.clock("monotonic")
+    if left <= 0 then sfd:close(); break end
+    local fds = { { sfd, "in" } }
+    if watch then fds[2] = { watch, "in" } end
+    -- without a watch (inotify refused), a look at the state every 20 ms
+    core.poll(fds, math.max(1, math.floor((watch and left or math.min(left, 0.02)) * 1000)))
+    sfd:close()
+    if watch then repeat until not core.read(watch, 4096) end -- drained: the next rename wakes us again
   end
+  if watch then watch:close() end
   self:refresh()
   if self.state.status == "running" then
     -- nobody will record it: do it ourselves

@@ -5,6 +5,17 @@
 -- state.json, container.log (docker json-file lines), upper/ and work/ (its
 -- overlayfs layer), rootfs/ (the mount point, used only inside its own mount
 -- namespace), and its hostname, hosts and resolv.conf files.
+--
+-- Names are indexed in <root>/names/: names/<name> is a symlink whose text
+-- is the id of the container that has the name (read with readlink, never
+-- followed; anything but 64 hex digits is ignored). An entry is made under
+-- the global lock before the container's state.json (create) or its new
+-- name (rename) is written, and removed after the container or its old
+-- name is gone, so every container has the entry of its name; an entry
+-- whose container is missing or has another name (a crash between the
+-- two) is stale: ignored by lookups and replaced by the next claim of the
+-- name. A root without names/ (made before the index) gets it built from
+-- the containers, once, under the global lock.
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
@@ -34,17 +45,84 @@ function M.list()
   return out
 end
 
--- get, with the kind of error when there is no single match.
+local function names_dir() return state.dir("names") end
+
+-- The index, built from the containers when the root has none yet.
+local function index_ready()
+  if core.exists(names_dir()) then return end
+  state.with_lock(function()
+    if core.exists(names_dir()) then return end
+    local tmp = state.mktemp("names")
+    for _, c in ipairs(M.list()) do
+      local n = c.state.name
+      if state.valid_name(n) then core.symlink(c.id, tmp .. "/" .. n) end -- a duplicate keeps the first
+    end
+    local ok, err, e = core.rename(tmp, names_dir())
+    if not ok then core.remove_all(tmp) end
+    state.release_temp(tmp)
+    if not ok and not core.exists(names_dir()) then errors.check(nil, "cannot make " .. names_dir() .. ": " .. err, e) end
+  end)
+end
+
+-- The id names/<name> holds, or nil (no entry, or not an id).
+local function entry(name)
+  local id = state.valid_name(name) and core.readlink(names_dir() .. "/" .. name)
+  return id and #id == 64 and id:match("^%x+$") and id or nil
+end
+
+-- The container (dead ones too) of id, when it exists and is called name.
+local function named(id, name)
+  local c, err = M.load(id)
+  if not c then c = require("ctr.dead").load(id, err) end
+  if c and c.state.name == name then return c end
+end
+
+--- The container named name, if any: one readlink of the name index and
+-- one read of that container's state.
+function M.by_name(name)
+  if not state.valid_name(name) then return nil end
+  index_ready()
+  local id = entry(name)
+  return id and named(id, name) or nil
+end
+
+--- Make name's index entry point to id (under the global lock, once
+-- by_name(name) found no container: a stale entry is replaced). Raises a
+-- system error when it cannot be written.
+function M.claim_name(name, id)
+  index_ready()
+  local path = names_dir() .. "/" .. name
+  core.unlink(path)
+  errors.checkf("cannot record the name " .. name, core.symlink(id, path))
+end
+
+--- Remove name's index entry if it still points to id (under the global
+-- lock: a claim of the name cannot interleave).
+function M.release_name(name, id)
+  if entry(name) == id then core.unlink(names_dir() .. "/" .. name) end
+end
+
+-- get, with the kind of error when there is no single match: a full id,
+-- then a name (the index), then an id prefix (directory names; only the
+-- matching containers are read).
 local function find(ref)
   if type(ref) ~= "string" or ref == "" then return nil, "no container given", "invalid" end
   if #ref == 64 and ref:match("^%x+$") then
     local c = M.load(ref)
     if c then return c end
   end
+  local c = M.by_name(ref)
+  if c then return c end
   local by_prefix = {}
-  for _, c in ipairs(M.list()) do
-    if c.state.name == ref then return c end
-    if ref:match("^%x+$") and c.id:sub(1, #ref) == ref then by_prefix[#by_prefix + 1] = c end
+  if ref:match("^%x+$") then
+    for _, id in ipairs(core.readdir(state.dir("containers")) or {}) do
+      if id:sub(1, #ref) == ref then
+        local err
+        c, err = M.load(id)
+        if not c then c = require("ctr.dead").load(id, err) end
+        if c then by_prefix[#by_prefix + 1] = c end
+      end
+    end
   end
   if #by_prefix == 1 then return by_prefix[1] end
   if #by_prefix > 1 then
@@ -67,13 +145,6 @@ function M.must_get(ref, code)
   local c, err, kind = find(ref)
   if not c then error(errors.new { kind = kind, code = code, msg = err }, 0) end
   return c
-end
-
---- The container named name, if any.
-function M.by_name(name)
-  for _, c in ipairs(M.list()) do
-    if c.state.name == name then return c end
-  end
 end
 
 -- Save the state (holding the container's lock: no other write can land
