@@ -39,6 +39,7 @@ local function kill_all(list, no_hooks)
       c:_stopped_by_user()
       local fd = c:_pidfd()
       if fd then
+        require("ctr.eventlog").container(c, "kill", { signal = 9 }) -- first: its die may be recorded at once
         core.kill(fd, 9)
         fds[#fds + 1] = { fd, "in" }
       end
