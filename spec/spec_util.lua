@@ -71,7 +71,7 @@ end
 -- made, say) are removed first: their bridges and firewall elements live in
 -- the spec run's network namespace, not under the root, and would otherwise
 -- outlive it (not counted as leftovers: networks stay until removed, as docker's).
-local function remove_networks(root)
+local function remove_networks_of(root)
   local p = io.popen("ls " .. U.q(root .. "/networks") .. " 2>/dev/null")
   local names = {}
   for f in p:lines() do names[#names + 1] = f:match("^(.+)%.json$") end
@@ -82,6 +82,13 @@ local function remove_networks(root)
   state.set_root(root)
   for _, name in ipairs(names) do pcall(require("ctr.network").remove, name) end
   state.set_root(prev)
+end
+
+-- The spec's directory may be the state root or hold it (dir/root, say).
+local function remove_networks(dir)
+  local p = io.popen("find " .. U.q(dir) .. " -maxdepth 2 -name networks -type d 2>/dev/null")
+  for d in p:lines() do remove_networks_of(d:match("^(.*)/networks$")) end
+  p:close()
 end
 
 function U.cleanup(root)
