@@ -234,6 +234,12 @@ describe("userns #root", function()
     out = run({ "top", "ua", "pid", "args" })
     assert.is_truthy(out:find("\n%d+%s+sh %-c sleep 64; true a%?%[2Jb%?c\n"), out)
     assert.is_falsy(out:find("\27", 1, true))
+    -- names come from the container's /etc/passwd read inside its root: a symlink to a host path is not followed there
+    local fake = work .. "/fakepasswd"
+    local f = assert(io.open(fake, "w")); f:write("pwned:x:0:0::/:/bin/sh\n"); f:close()
+    _, err, code = run({ "exec", "uh", "sh", "-c", "rm /etc/passwd && ln -s " .. fake .. " /etc/passwd" })
+    assert.are.equal(0, code, err)
+    assert.matches("^USER%s+PID\n0%s+1\n$", run({ "top", "uh", "user", "pid" }))
     -- anything else is still ps's options (docker's default unchanged: the CUID column)
     out = run({ "top", "ua", "-o", "pid,comm", "-e" })
     assert.matches("^PID%s+COMMAND\n", out)
