@@ -9,7 +9,9 @@
 -- the same key repeated matches any of its values (label: all of them),
 -- different keys must all match. --format json prints
 -- one JSON object per line; a template like '{{.ID}} {{.Names}}' prints
--- those fields. Reads one state file per container, runs no subprocess.
+-- those fields, docker's and ours: {{.Userns}} (auto, explicit, rootless or
+-- host), {{.UIDMap}} and {{.GIDMap}} (CONTAINER:HOST:SIZE, comma-separated;
+-- empty for the host's ids). Reads one state file per container, runs no subprocess.
 -- A container whose state is missing or unreadable is listed as Dead
 -- (status=dead; --format json gives the Reason); rm -f removes it.
 local cli = require "ctr.cli"
@@ -80,6 +82,11 @@ local function row_of(c, o, now)
     Names = st.name or "",
     Labels = require("ctr.labels").format(st.labels),
     Reason = st.dead_reason, -- why a dead container's state is lost
+    -- the user namespace: luac-ctr's mode (auto, explicit, rootless; host)
+    -- and podman's "CONTAINER:HOST:SIZE" entries, comma-separated
+    Userns = st.userns and st.userns.mode or "host",
+    UIDMap = table.concat(require("ctr.userns").map_strings(st.userns and st.userns.uid), ","),
+    GIDMap = table.concat(require("ctr.userns").map_strings(st.userns and st.userns.gid), ","),
   }
 end
 
@@ -88,7 +95,7 @@ end
 local FIELDS = {
   ID = true, Image = true, Command = true, CreatedAt = true, RunningFor = true, Ports = true, State = true,
   Status = true, Size = true, Names = true, Labels = true, Mounts = true, Networks = true, LocalVolumes = true,
-  Reason = true,
+  Reason = true, Userns = true, UIDMap = true, GIDMap = true,
 }
 
 -- the column titles docker prints for a "table" template
@@ -96,6 +103,7 @@ local HEADERS = {
   ID = "CONTAINER ID", Image = "IMAGE", Command = "COMMAND", CreatedAt = "CREATED AT", RunningFor = "CREATED",
   Ports = "PORTS", State = "STATE", Status = "STATUS", Size = "SIZE", Names = "NAMES", Labels = "LABELS",
   Mounts = "MOUNTS", Networks = "NETWORKS", LocalVolumes = "LOCAL VOLUMES", Reason = "REASON",
+  Userns = "USERNS", UIDMap = "UIDMAP", GIDMap = "GIDMAP",
 }
 
 local function parse_filters(list)

@@ -1,15 +1,19 @@
 -- top: Display the running processes of a container
 --
--- luac-ctr top CONTAINER [ps OPTIONS]
+-- luac-ctr top CONTAINER [ps OPTIONS | DESCRIPTOR...]
 -- The processes of the container's cgroup as the host's ps shows them (ps
 -- -ef by default: UID PID PPID C STIME TTY TIME CMD), in docker's table. A
 -- container with a user namespace gets a CUID column (its own uid of each
--- process) after UID. Not running, or no PID column: one line, exit 1.
+-- process) after UID. podman's descriptors instead of ps options (user,
+-- ruser, huser, group, rgroup, hgroup, pid, hpid, ppid, args, comm, state;
+-- AIX codes %U %p ...; comma lists too) give those columns, read from
+-- /proc: `top C user huser pid hpid args` shows the container's user and
+-- pid beside the host's. Not running, or no PID column: one line, exit 1.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
 local container = require "ctr.container"
 
-local _, args = cli.parse({ ... }, {}, { usage = "top CONTAINER [ps OPTIONS]",
+local _, args = cli.parse({ ... }, {}, { usage = "top CONTAINER [ps OPTIONS | DESCRIPTOR...]",
   description = "Display the running processes of a container.", command = "top", stop_at_positional = true })
 if #args < 1 then errors.raise(1, "\"top\" requires at least 1 argument.\nSee 'luac-ctr top --help'.") end
 local ps_args = {}

@@ -1,6 +1,7 @@
 -- userns: --userns=auto containers against the real kernel (#root): their
 -- root is a high host uid, ranges are disjoint and released on rm, volumes,
--- exec, and the escapes that needed host root.
+-- exec, the escapes that needed host root, and the two uids in inspect,
+-- top and ps.
 local U = require "spec_util"
 local json = require "ctr.json"
 
@@ -59,7 +60,7 @@ describe("userns #root", function()
     assert.is_true(ua >= 65536 and ub >= 65536, ("host uids %d %d"):format(ua, ub))
     assert.is_true(math.abs(ua - ub) >= 65536, ("ranges overlap: %d %d"):format(ua, ub))
     assert.are.equal(("0:%d:65536"):format(ua), a.HostConfig.IDMappings.UidMap[1])
-    assert.are.equal("auto", a.HostConfig.UsernsMode)
+    assert.are.equal("private", a.HostConfig.UsernsMode) -- podman's, for a user namespace of its own
     local out = run({ "exec", "a", "cat", "/proc/self/uid_map" })
     assert.matches("^%s*0%s+" .. ua .. "%s+65536%s*$", out)
     assert.are.equal(2, count(slots()))
@@ -192,10 +193,79 @@ describe("userns #root", function()
     assert.matches("^luac%-ctr: bad id range [^\n]+\n$", err2)
   end)
 
-  it("--uidmap maps what it says", function()
-    local out, err, code = run({ "run", "--rm", "--network", "none", "--uidmap", "0:300000:1000",
-      "busybox", "cat", "/proc/self/uid_map", "/proc/self/gid_map" })
+  it("inspect, top and ps show the container's uids and the host's; a host-userns container has no mapping", function()
+    local _, err, code = run({ "run", "-d", "--name", "ua", "--network", "none", "--userns=auto", "busybox", "sleep", "61" })
     assert.are.equal(0, code, err)
-    assert.matches("^%s*0%s+300000%s+1000\n%s*0%s+300000%s+1000\n$", out)
+    _, err, code = run({ "run", "-d", "--name", "uh", "--network", "none", "busybox", "sleep", "62" })
+    assert.are.equal(0, code, err)
+    _, err, code = run({ "exec", "-d", "-u", "65534", "ua", "sleep", "63" }) -- nobody in the image
+    assert.are.equal(0, code, err)
+    local a, h = inspect("ua"), inspect("uh")
+    local H = host_uid(a.State.Pid)
+    assert.is_true(H >= 65536, "host uid " .. H)
+    -- inspect: podman's UsernsMode and IDMappings; nothing for the host's user namespace
+    assert.are.equal("private", a.HostConfig.UsernsMode)
+    assert.same({ UidMap = { ("0:%d:65536"):format(H) }, GidMap = { ("0:%d:65536"):format(H) } }, a.HostConfig.IDMappings)
+    assert.are.equal("", h.HostConfig.UsernsMode)
+    assert.is_nil(h.HostConfig.IDMappings)
+    -- top with podman's descriptors: the container's user and pid beside the host's
+    local out
+    out, err, code = run({ "top", "ua", "user", "huser", "pid", "hpid", "args" })
+    assert.are.equal(0, code, err)
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.matches("^USER%s+HUSER%s+PID%s+HPID%s+COMMAND$", lines[1])
+    assert.are.equal(3, #lines, out)
+    local u, hu, pid, hpid, args = lines[2]:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(.-)$")
+    assert.are.same({ "root", tostring(H), "1", tostring(a.State.Pid), "sleep 61" }, { u, hu, pid, hpid, args })
+    assert.are.equal(H, host_uid(hpid)) -- HUSER is /proc/<hpid>/status's uid on the host
+    u, hu, pid, hpid, args = lines[3]:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(.-)$")
+    assert.are.same({ "nobody", tostring(H + 65534), "sleep 63" }, { u, hu, args }) -- named in the container's /etc/passwd
+    assert.are.equal(H + 65534, host_uid(hpid))
+    assert.are_not.equal("1", pid)
+    -- comma lists and AIX codes; the host's user namespace: the same ids on both sides
+    out = run({ "top", "ua", "user,group,hgroup,%p,comm" })
+    assert.matches("^USER%s+GROUP%s+HGROUP%s+PID%s+COMMAND\nroot%s+root%s+" .. H .. "%s+1%s+sleep\n", out)
+    out = run({ "top", "uh", "user", "huser", "pid", "hpid" })
+    assert.matches("^USER%s+HUSER%s+PID%s+HPID\nroot%s+root%s+1%s+" .. h.State.Pid .. "\n$", out)
+    -- the container's bytes (its command lines, its /etc/passwd) reach the terminal without control characters
+    _, err, code = run({ "exec", "-d", "ua", "sh", "-c", "sleep 64; true", "a\27[2Jb\nc" })
+    assert.are.equal(0, code, err)
+    out = run({ "top", "ua", "pid", "args" })
+    assert.is_truthy(out:find("\n%d+%s+sh %-c sleep 64; true a%?%[2Jb%?c\n"), out)
+    assert.is_falsy(out:find("\27", 1, true))
+    -- names come from the container's /etc/passwd read inside its root: a symlink to a host path is not followed there
+    local fake = work .. "/fakepasswd"
+    local f = assert(io.open(fake, "w")); f:write("pwned:x:0:0::/:/bin/sh\n"); f:close()
+    _, err, code = run({ "exec", "uh", "sh", "-c", "rm /etc/passwd && ln -s " .. fake .. " /etc/passwd" })
+    assert.are.equal(0, code, err)
+    assert.matches("^USER%s+PID\n0%s+1\n$", run({ "top", "uh", "user", "pid" }))
+    -- anything else is still ps's options (docker's default unchanged: the CUID column)
+    out = run({ "top", "ua", "-o", "pid,comm", "-e" })
+    assert.matches("^PID%s+COMMAND\n", out)
+    assert.matches("^UID%s+CUID%s+PID%s+PPID%s+C%s+STIME%s+TTY%s+TIME%s+CMD\n", run({ "top", "ua" }))
+    -- ps: the mode and the maps as template fields; the default table is docker's
+    out, err, code = run({ "ps", "--format", "{{.Names}}|{{.Userns}}|{{.UIDMap}}|{{.GIDMap}}" })
+    assert.are.equal(0, code, err)
+    local m = ("0:%d:65536"):format(H)
+    assert.are.equal(("uh|host||\nua|auto|%s|%s\n"):format(m, m), out)
+    assert.matches("^NAMES%s+USERNS%s+UIDMAP\nuh%s+host%s*\nua%s+auto%s+" .. m .. "\n$",
+      run({ "ps", "--format", "table {{.Names}}\t{{.Userns}}\t{{.UIDMap}}" }))
+    assert.matches("^CONTAINER ID%s+IMAGE%s+COMMAND%s+CREATED%s+STATUS%s+PORTS%s+NAMES\n", run({ "ps" }))
+    run({ "rm", "-f", "ua", "uh" })
+  end)
+
+  it("--uidmap maps what it says", function()
+    local out, err, code = run({ "run", "--name", "um", "--network", "none", "--uidmap", "0:300000:1000",
+      "--uidmap", "1000:400000:1", "busybox", "cat", "/proc/self/uid_map", "/proc/self/gid_map" })
+    assert.are.equal(0, code, err)
+    assert.matches("^%s*0%s+300000%s+1000\n%s*1000%s+400000%s+1\n%s*0%s+300000%s+1000\n%s*1000%s+400000%s+1\n$", out)
+    local hc = inspect("um").HostConfig
+    assert.are.equal("private", hc.UsernsMode)
+    assert.same({ UidMap = { "0:300000:1000", "1000:400000:1" }, GidMap = { "0:300000:1000", "1000:400000:1" } },
+      hc.IDMappings)
+    assert.are.equal("explicit 0:300000:1000,1000:400000:1\n",
+      run({ "ps", "-a", "--filter", "name=um", "--format", "{{.Userns}} {{.UIDMap}}" }))
+    run({ "rm", "um" })
   end)
 end)

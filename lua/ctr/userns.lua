@@ -210,8 +210,8 @@ function M.mode(o)
   errors.throw("invalid", "bad --userns %s: auto or host", errors.quote(mode))
 end
 
--- The container id that host id h maps from in map (nil: unmapped).
-local function container_id(map, h)
+--- The container id that host id h maps from in map (nil: unmapped).
+function M.container_id(map, h)
   for _, e in ipairs(map or {}) do
     if h >= e.hostID and h < e.hostID + e.size then return e.containerID + h - e.hostID end
   end
@@ -231,7 +231,7 @@ function M.unshift_tree(dir, rec)
     local key = st.dev .. ":" .. st.ino
     if not seen[key] then
       seen[key] = true
-      local u, g = container_id(rec.uid, st.uid), container_id(rec.gid, st.gid)
+      local u, g = M.container_id(rec.uid, st.uid), M.container_id(rec.gid, st.gid)
       if u or g then
         errors.checkf("chown " .. path, core.lchown(path, u or -1, g or -1))
         if st.mode & 3072 ~= 0 and st.type ~= "link" then -- 06000
@@ -271,17 +271,21 @@ function M.for_create(o, net)
   return uns
 end
 
---- What inspect shows of a container's recorded user namespace (state.userns):
--- podman's IDMappings {UidMap = {"CONTAINER:HOST:SIZE", ...}, GidMap = ...}
--- and the mode ("auto", "explicit" or "host").
+--- The "CONTAINER:HOST:SIZE" strings of a map (podman's IDMappings entries).
+function M.map_strings(map)
+  local t = {}
+  for _, e in ipairs(map or {}) do t[#t + 1] = ("%d:%d:%d"):format(e.containerID, e.hostID, e.size) end
+  return t
+end
+
+--- What inspect shows of a container's recorded user namespace (state.userns),
+-- as podman: HostConfig.UsernsMode ("private" for a user namespace of its
+-- own: auto, --uidmap, rootless; "" for the host's) and HostConfig.IDMappings
+-- ({UidMap = {"CONTAINER:HOST:SIZE", ...}, GidMap = ...}; nil, so absent,
+-- for the host's).
 function M.inspect(rec)
-  if not rec then return "host", nil end
-  local function strs(map)
-    local t = {}
-    for _, e in ipairs(map or {}) do t[#t + 1] = ("%d:%d:%d"):format(e.containerID, e.hostID, e.size) end
-    return t
-  end
-  return rec.mode, { UidMap = strs(rec.uid), GidMap = strs(rec.gid) }
+  if not rec then return "", nil end
+  return "private", { UidMap = M.map_strings(rec.uid), GidMap = M.map_strings(rec.gid) }
 end
 
 --- Give path (a directory made for the container: its /, a new volume) to

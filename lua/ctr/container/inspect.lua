@@ -82,9 +82,11 @@ local function config(st, cfg)
   return c
 end
 
--- HostConfig: docker's fields, our Resources, UsernsMode, IDMappings alongside
+-- HostConfig: docker's fields, podman's UsernsMode and IDMappings, our Resources alongside
 local function host_config(st, cfg, mounts)
   local r, h = st.resources or {}, st.host or {}
+  local userns, idmaps = require("ctr.userns").inspect(st.userns) -- podman's: "private" and the maps, or ""
+  if idmaps then idmaps = { UidMap = arr(idmaps.UidMap), GidMap = arr(idmaps.GidMap) } end
   local bindings = {}
   for k, v in pairs(docker_ports((st.network or {}).ports)) do bindings[k] = v end
   local binds = json.array({})
@@ -102,8 +104,7 @@ local function host_config(st, cfg, mounts)
     NetworkMode = st.network and st.network.mode or "none", PortBindings = json.object(bindings),
     AutoRemove = st.auto_remove or false, Binds = #binds > 0 and binds or json.null,
     Resources = json.object(r), Sysctls = json.object(cfg.linux and cfg.linux.sysctl or {}),
-    UsernsMode = require("ctr.userns").inspect(st.userns),
-    IDMappings = select(2, require("ctr.userns").inspect(st.userns)),
+    UsernsMode = userns, IDMappings = idmaps,
     LogConfig = { Type = "json-file", MaxSize = st.log and st.log.max_size, MaxFiles = st.log and st.log.max_files },
   }
 end
@@ -150,8 +151,10 @@ end
 -- Healthcheck, with the OCI config's fields), HostConfig (docker's Memory,
 -- MemorySwap, NanoCpus, CpuShares, PidsLimit, CpusetCpus, Privileged,
 -- ReadonlyRootfs, CapAdd, CapDrop, NetworkMode, PortBindings,
--- RestartPolicy, AutoRemove, Binds; our Resources, UsernsMode, IDMappings,
--- LogConfig), Mounts (the volumes), NetworkSettings (docker's IPAddress,
+-- RestartPolicy, AutoRemove, Binds; podman's UsernsMode ("private" with a
+-- user namespace of its own, "" with the host's) and IDMappings {UidMap,
+-- GidMap} ("CONTAINER:HOST:SIZE" strings, absent with the host's); our
+-- Resources, LogConfig), Mounts (the volumes), NetworkSettings (docker's IPAddress,
 -- Gateway, MacAddress, IPPrefixLen, Ports, Networks {NAME = {IPAddress,
 -- Gateway, MacAddress, NetworkID}}, with the state's network record),
 -- GraphDriver {Name = "overlay2", Data {LowerDir, UpperDir, WorkDir,
