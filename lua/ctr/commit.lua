@@ -45,15 +45,7 @@ local function must(ok, err, ...)
   return ok, err, ...
 end
 
-local function read_all(fd)
-  local chunks = {}
-  while true do
-    local s = core.read(fd, 65536)
-    if not s or s == "" then break end
-    chunks[#chunks + 1] = s
-  end
-  return table.concat(chunks)
-end
+local read_all = require("ctr.util").read_all
 
 -- The helper (a fork): in a private mount namespace, mount_fn(mnt) mounts
 -- the container's files (and nothing else) at mnt, the helper pivots into

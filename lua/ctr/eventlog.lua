@@ -112,15 +112,7 @@ local function parse(buf, out)
   return buf:sub(pos)
 end
 
-local function read_all(fd)
-  local chunks = {}
-  while true do
-    local s = core.read(fd, 65536)
-    if not s or s == "" then break end
-    chunks[#chunks + 1] = s
-  end
-  return table.concat(chunks)
-end
+local read_all = require("ctr.util").read_all
 
 local Reader = {}
 Reader.__index = Reader

@@ -209,4 +209,15 @@ function M.script_args(...)
   return t
 end
 
+--- Everything read from fd (a ctr.core fd) up to its end, as one string.
+function M.read_all(fd)
+  local chunks = {}
+  while true do
+    local s = core.read(fd, 65536)
+    if not s or s == "" then break end
+    chunks[#chunks + 1] = s
+  end
+  return table.concat(chunks)
+end
+
 return M

@@ -26,15 +26,7 @@ local function must(ok, err, ...)
   return ok, err, ...
 end
 
-local function read_all(fd)
-  local t = {}
-  while true do
-    local s = core.read(fd, 65536)
-    if not s or s == "" then break end
-    t[#t + 1] = s
-  end
-  return table.concat(t)
-end
+local read_all = require("ctr.util").read_all
 
 -- Mount a tree of layer dirs (top first) read-only at dir.
 local function mount_layers(layers, dir)

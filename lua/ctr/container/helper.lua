@@ -84,16 +84,8 @@ local function enter(how, ov, mnt, pidfd)
   M.must(core.chdir("/"))
 end
 
---- Everything read from fd up to its end.
-function M.read_all(fd)
-  local chunks = {}
-  while true do
-    local s = core.read(fd, 65536)
-    if not s or s == "" then break end
-    chunks[#chunks + 1] = s
-  end
-  return table.concat(chunks)
-end
+--- Everything read from fd up to its end (ctr.util.read_all).
+M.read_all = require("ctr.util").read_all
 
 --- Fork the helper: it closes the fds in close, seals require, enters
 -- the container's files, confines itself with seccomp (how it enters: "ro" the overlay read-only and nodev, "rw" a
