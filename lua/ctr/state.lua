@@ -226,6 +226,13 @@ function M.valid_name(s)
   return type(s) == "string" and s:match("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$") ~= nil
 end
 
+-- Whether the lock l holds the file now at path (not one unlinked since).
+local function same_file(l, path)
+  local held_st = core.stat("/proc/self/fd/" .. l.entry.fd:fileno())
+  local st = core.lstat(path)
+  return held_st ~= nil and st ~= nil and held_st.ino == st.ino and held_st.dev == st.dev
+end
+
 --- A new empty directory <root>/tmp/<prefix>-<random> (mode 0700) for work in
 -- progress; rename it into place when complete. Raises on failure. The
 -- process holds the lock temp_lock_path(dir) until release_temp(dir) or its exit:
@@ -247,6 +254,12 @@ function M.mktemp(prefix)
     local d = M.dir("tmp", name)
     local l
     l, lerr, e = M.lock_path(M.temp_lock_path(d), { nonblock = true })
+    if l and not same_file(l, M.temp_lock_path(d)) then
+      -- the collector removed the lock file (no directory yet, no flock yet)
+      -- between our open and our flock: ours is a lock on nothing
+      l:unlock()
+      l = nil
+    end
     if l then
       local ok, merr, me = core.mkdir(d, 448) -- 0700, as mkdtemp's
       if ok then
