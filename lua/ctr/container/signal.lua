@@ -24,9 +24,16 @@ function M.signum(sig)
 end
 local signum = M.signum
 
+local function wait_gone(fd, timeout_s)
+  local ready = core.poll({ { fd, "in" } }, math.floor(timeout_s * 1000))
+  return ready and #ready > 0
+end
+
 --- Send a signal (name like "TERM"/"SIGTERM" or number; default SIGKILL).
--- Raises not_running (ctr.errors kind) if the container is not running,
--- also when it exited a moment before.
+-- With SIGKILL it returns once the container is gone and its exit recorded
+-- (as docker's kill: `kill C; inspect C` shows it exited). Raises
+-- not_running (ctr.errors kind) if the container is not running, also when
+-- it exited a moment before.
 function Container:kill(sig)
   check.self(self, Container, "kill")
   local n = signum(sig or "KILL")
@@ -36,7 +43,9 @@ function Container:kill(sig)
   if not fd then errors.throw("not_running", "container %s is not running", self.state.name) end
   require("ctr.eventlog").container(self, "kill", { signal = n }) -- first: its die may be recorded at once
   local ok, err, errno = core.kill(fd, n)
+  local gone = ok and n == 9 and wait_gone(fd, 10)
   fd:close()
+  if gone then self:_await_record(5) end
   if not ok and errno == core.errno.ESRCH then
     errors.throw("not_running", "container %s is not running", self.state.name)
   end
@@ -50,11 +59,6 @@ function Container:_stopped_by_user()
   if not (self.state.restart and self.state.restart.Name ~= "no") then return end
   local ok, err = pcall(self._locked, self, require("ctr.container.restart").mark_stopped, self)
   if not ok then errors.rethrow_interrupt(err) end
-end
-
-local function wait_gone(fd, timeout_s)
-  local ready = core.poll({ { fd, "in" } }, math.floor(timeout_s * 1000))
-  return ready and #ready > 0
 end
 
 -- A pidfd of the supervisor st.supervisor while it lives (its start time
