@@ -20,13 +20,8 @@ Commands:
   prune       Remove build cache
 ]]
 
--- docker's units.HumanSize
-local function hsize(n)
-  local units = { "B", "kB", "MB", "GB", "TB" }
-  local i = 1
-  while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
-  return ("%.4g"):format(n) .. units[i]
-end
+-- docker's units.HumanSize: 4 significant digits, decimal units
+local function hsize(n) return require("ctr.util").human_size(n, 4) end
 
 local function prune(argv)
   local o, args = cli.parse(argv, {

@@ -23,11 +23,7 @@ Commands:
 ]]
 
 -- docker's units.HumanSize: 4 significant digits, decimal units
-local function human_size(n)
-  local units, i = { "B", "kB", "MB", "GB", "TB", "PB" }, 1
-  while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
-  return ("%.4g"):format(n) .. units[i]
-end
+local function human_size(n) return require("ctr.util").human_size(n, 4) end
 
 local function prune(argv)
   local o, args, po = cli.parse(argv, {

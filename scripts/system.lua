@@ -118,13 +118,7 @@ end
 -- ---- df ----------------------------------------------------------------------
 
 -- docker's units.HumanSize: 4 significant digits, decimal units
-local function hsize(n)
-  local units = { "B", "kB", "MB", "GB", "TB", "PB" }
-  local i = 1
-  n = tonumber(n) or 0
-  while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
-  return ("%.4g"):format(n) .. units[i]
-end
+local function hsize(n) return require("ctr.util").human_size(n, 4) end
 
 -- docker's tabwriter (minwidth 10, padding 3; the last column unpadded)
 local function table_text(rows)

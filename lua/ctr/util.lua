@@ -61,8 +61,9 @@ function M.mkdir_p(path, mode)
 end
 
 --- Size in bytes as docker prints it: decimal units, 3 significant digits
--- ("12B", "867kB", "4.19MB", "1.2GB").
-function M.human_size(n)
+-- ("12B", "867kB", "4.19MB", "1.2GB"); digits = 4 for docker's
+-- units.HumanSize (prune's "Total reclaimed space", system df).
+function M.human_size(n, digits)
   n = tonumber(n) or 0
   local units = { "B", "kB", "MB", "GB", "TB", "PB", "EB" }
   local i = 1
@@ -70,7 +71,7 @@ function M.human_size(n)
     n = n / 1000
     i = i + 1
   end
-  local s = ("%.3g"):format(n)
+  local s = ("%." .. (digits or 3) .. "g"):format(n)
   if s:find("e") then s = ("%d"):format(math.floor(n + 0.5)) end
   return s .. units[i]
 end
