@@ -51,9 +51,6 @@ end
 
 local argv = { ... }
 local sub = table.remove(argv, 1)
-if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
-  io.stdout:write(USAGE)
-  os.exit(sub == nil and 1 or 0)
-end
+cli.group_help(sub, USAGE)
 if sub ~= "prune" then errors.raise(125, "unknown builder command %q\n%s", sub, USAGE) end
 prune(argv)

@@ -164,10 +164,7 @@ end
 commands.list = commands.ls
 commands.remove = commands.rm
 
-if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
-  io.stdout:write(USAGE)
-  os.exit(sub == nil and 1 or 0)
-end
+cli.group_help(sub, USAGE)
 local cmd = commands[sub]
 if not cmd then errors.raise(125, "unknown network command %s (see 'luac-ctr network --help')", errors.quote(sub)) end
 cmd()

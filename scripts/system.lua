@@ -235,10 +235,7 @@ end
 
 local argv = { ... }
 local sub = table.remove(argv, 1)
-if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
-  io.stdout:write(USAGE)
-  os.exit(sub == nil and 1 or 0)
-end
+cli.group_help(sub, USAGE)
 if sub == "df" then return df(argv) end
 if sub ~= "prune" then errors.raise(125, "unknown system command %q\n%s", sub, USAGE) end
 prune(argv)

@@ -171,10 +171,7 @@ end
 commands.list = commands.ls
 commands.remove = commands.rm
 
-if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
-  io.stdout:write(USAGE)
-  os.exit(sub == nil and 1 or 0)
-end
+cli.group_help(sub, USAGE)
 local cmd = commands[sub]
 if not cmd then errors.raise(1, "unknown volume command %s (see 'luac-ctr volume --help')", errors.quote(sub)) end
 cmd()

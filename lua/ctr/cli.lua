@@ -210,6 +210,16 @@ function M.parse(argv, defs, info)
   return opts, pos, api
 end
 
+--- For a command group (container, network, system...): with no
+-- subcommand, or sub a help word (--help, -h, help), print usage and exit
+-- (1 without a subcommand, 0 when help was asked for); else return.
+function M.group_help(sub, usage)
+  if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
+    io.stdout:write(usage)
+    os.exit(sub == nil and 1 or 0)
+  end
+end
+
 --- Raise (exit 1, one line) when not run as root: every workflow that names
 -- its command (info.command) works on containers, images or networks,
 -- which needs root, except the rootless ones (ctr.rootless.COMMANDS, exit
