@@ -10,11 +10,7 @@ local core = require "ctr.core"
 local q = U.q
 local tmp, root, ctx
 
-local function sh_ok(cmd)
-  local out, err, code = U.sh(cmd)
-  assert(code == 0, ("command failed (%d): %s\n%s%s"):format(code, cmd, out, err))
-  return out
-end
+local sh_ok = U.sh_ok
 
 local function ctr(...) return U.ctr(root, { ... }) end
 local function ok(...)
@@ -23,10 +19,7 @@ local function ok(...)
   return out, err
 end
 
-local function write(path, text)
-  sh_ok("mkdir -p " .. q(path:match("^(.*)/")))
-  assert(core.write_file_atomic(path, text, 420))
-end
+local write = U.write_file
 
 local function count(dir) return #(core.readdir(dir) or {}) end
 

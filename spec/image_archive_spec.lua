@@ -11,11 +11,7 @@ local q = U.q
 local RUNC = U.srcdir .. "/" .. U.build .. "/luac-runc"
 local tmp, root, podman_cmd
 
-local function sh_ok(cmd)
-  local out, err, code = U.sh(cmd)
-  assert(code == 0, ("command failed (%d): %s\n%s%s"):format(code, cmd, out, err))
-  return out
-end
+local sh_ok = U.sh_ok
 
 local function podman(args) return sh_ok(podman_cmd .. " " .. args) end
 

@@ -13,11 +13,7 @@ local q = U.q
 
 local tmp, port, reg_pid, root
 
-local function sh_ok(cmd)
-  local out, err, code = U.sh(cmd)
-  assert(code == 0, ("command failed (%d): %s\n%s%s"):format(code, cmd, out, err))
-  return out
-end
+local sh_ok = U.sh_ok
 
 local function count(dir)
   local t = core.readdir(dir)

@@ -15,11 +15,7 @@ local q = U.q
 local tmp, cfg, reg_pid, iss_pid, host, root, dcfg, issuer_cmd, issuer_env
 local env = "" -- more environment for the launcher
 
-local function sh_ok(cmd)
-  local out, err, code = U.sh(cmd)
-  assert(code == 0, ("command failed (%d): %s\n%s%s"):format(code, cmd, out, err))
-  return out
-end
+local sh_ok = U.sh_ok
 
 local function count(dir)
   local t = core.readdir(dir)

@@ -39,6 +39,19 @@ function U.sh(cmd, opts)
   return out, err, code
 end
 
+--- Run a shell command that must succeed (asserts, with its output); returns stdout.
+function U.sh_ok(cmd)
+  local out, err, code = U.sh(cmd)
+  assert(code == 0, ("command failed (%d): %s\n%s%s"):format(code, cmd, out, err))
+  return out
+end
+
+--- Write text to path (mode 0644, atomically), making its directory first.
+function U.write_file(path, text)
+  U.sh_ok("mkdir -p " .. U.q(path:match("^(.*)/")))
+  assert(require("ctr.core").write_file_atomic(path, text, 420))
+end
+
 --- Run the launcher with a list of arguments (each quoted), with the state root set.
 function U.ctr(root, args, opts)
   local parts = { U.q(U.launcher) }
