@@ -4,7 +4,8 @@
  *              the script / the REPL, error reporting and exit codes
  *  paths.c     build tree or installed layout, package.path, script lookup,
  *              the --help listing of scripts
- *  readline.c  the `ctr.readline` module (libedit), used only by the REPL
+ *  readline.c  the `ctr.readline` C module (libedit), used only by the REPL:
+ *              built as ctr/readline.so, not linked into the binary
  */
 #ifndef LUACTR_LAUNCHER_H
 #define LUACTR_LAUNCHER_H
@@ -37,8 +38,8 @@ void lc_layout_init(lc_layout_t *lay);
 /* Prepend the layout's dirs to package.path and package.cpath. */
 void lc_set_paths(lua_State *L, const lc_layout_t *lay);
 
-/* Register package.preload["ctr.launcher"] (an info table) and
- * package.preload["ctr.readline"] (libedit). Nothing is built until required. */
+/* Register package.preload["ctr.launcher"] (an info table). Nothing is built
+ * until required. */
 void lc_register_preloads(lua_State *L, const lc_layout_t *lay);
 
 /* Look a script up by path or name; fills out. Returns 0 when found, -1 when
@@ -52,7 +53,7 @@ void lc_print_help(const lc_layout_t *lay);
  * ending with an empty string. Returns the number of dirs. */
 int lc_user_dirs(const lc_layout_t *lay, char *buf, size_t buflen);
 
-/* luaopen for `ctr.readline` (readline.c). */
-int lc_open_readline(lua_State *L);
+/* luaopen for `ctr.readline` (readline.c, the module ctr/readline.so). */
+int luaopen_ctr_readline(lua_State *L);
 
 #endif

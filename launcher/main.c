@@ -6,7 +6,7 @@
  * (seal_self, core/selfexec.h: the host file never enters a container), then
  * does what lua5.4 does plus one readlink (build tree or installed),
  * two package.path edits and one stat (the user's init.lua): nothing of ctr is
- * loaded unless the script requires it; libedit is initialised by the REPL only.
+ * loaded unless the script requires it; libedit (ctr/readline.so) is loaded by the REPL only.
  *
  * Exit codes: the script's os.exit(n); 0 when it returns; on a Lua error 1, or
  * 125 when the script is a command run by name (a workflow, see run_script), after

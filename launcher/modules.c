@@ -1,10 +1,12 @@
-/* modules.c - the launcher's own Lua modules, registered in package.preload so
- * that nothing is built unless some code requires them:
+/* modules.c - the launcher's own Lua module, registered in package.preload so
+ * that nothing is built unless some code requires it:
  *
  *   ctr.launcher  where things are: {version, build_tree, lua_dir, cmod_dir,
  *                 scripts_dir, config_dir, data_dir, source_dir, binary_dir,
  *                 doc_dirs = {...}, user_dirs = {...}}
- *   ctr.readline  libedit line editing, history and completion (readline.c)
+ *
+ * (ctr.readline, the REPL's libedit line editing, is the C module
+ * ctr/readline.so built from readline.c: see there.)
  */
 #include "launcher.h"
 
@@ -74,7 +76,5 @@ void lc_register_preloads(lua_State *L, const lc_layout_t *lay) {
   lua_pushlightuserdata(L, (void *)lay);
   lua_pushcclosure(L, open_launcher, 1);
   lua_setfield(L, -2, "ctr.launcher");
-  lua_pushcfunction(L, lc_open_readline);
-  lua_setfield(L, -2, "ctr.readline");
   lua_pop(L, 1);
 }

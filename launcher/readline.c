@@ -1,6 +1,9 @@
 /* readline.c - `ctr.readline`: line editing for the REPL, with libedit's
  * readline-compatible API. Only the REPL requires it, so scripts never
- * initialise libedit.
+ * initialise libedit. It is a C module of its own (ctr/readline.so, found on
+ * package.cpath like ctr/core.so), not part of the launcher: the launcher
+ * links no libedit, so neither its start nor its sealed re-exec maps libedit
+ * and the libraries it brings (libtinfo, libbsd, libmd).
  *
  *   rl.init{history_size = 1000}   set up libedit (word breaks for Lua paths)
  *   rl.readline(prompt) -> line | nil at end of input | false on Ctrl-C
@@ -231,7 +234,7 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
-int lc_open_readline(lua_State *L) {
+int luaopen_ctr_readline(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"init", l_init},
       {"readline", l_readline},

@@ -243,6 +243,21 @@ error("plain", 0)
       assert.are.equal("nil\tnil\tnil\ntable\tfunction\n", out)
     end)
 
+    it("maps no libedit until the REPL requires ctr.readline (a C module of its own)", function()
+      local out, err, code = run(home, { "-e", [[
+        local function mapped()
+          local f = assert(io.open("/proc/self/maps"))
+          local m = f:read("a"):find("libedit", 1, true) ~= nil
+          f:close()
+          return m
+        end
+        local before = mapped()
+        local rl = require "ctr.readline"
+        print(before, mapped(), type(rl.readline), package.searchpath("ctr.readline", package.cpath) ~= nil)]] })
+      assert.are.equal(0, code, err)
+      assert.are.equal("false\ttrue\tfunction\ttrue\n", out)
+    end)
+
     it("finds the build tree when started through a symlink", function()
       assert(os.execute("mkdir -p " .. U.q(home .. "/bin") .. " && ln -s " .. U.q(U.launcher) .. " " ..
         U.q(home .. "/bin/luac-ctr")))

@@ -3,7 +3,7 @@
 -- Expressions print their values (tables pretty-printed by ctr.pretty),
 -- statements run; an incomplete chunk keeps reading with the `...> ` prompt.
 -- On a terminal: line editing, Tab completion of globals and fields (`ctr.co<Tab>`)
--- and persistent history (libedit, through the launcher's `ctr.readline`).
+-- and persistent history (libedit, through the C module `ctr.readline`).
 -- Without a terminal it reads lines from stdin with no prompts, so it can be scripted.
 -- `help(fn_or_name)` prints the doc comment of a function of ctr.
 local pretty = require "ctr.pretty"
