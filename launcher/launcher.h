@@ -4,6 +4,8 @@
  *              the script / the REPL, error reporting and exit codes
  *  paths.c     build tree or installed layout, package.path, script lookup,
  *              the --help listing of scripts
+ *  loadfile.c  loading Lua files with one open and read: lc_loadfile and the
+ *              package.searchers[2] built on it
  *  readline.c  the `ctr.readline` C module (libedit), used only by the REPL:
  *              built as ctr/readline.so, not linked into the binary
  */
@@ -37,6 +39,14 @@ void lc_layout_init(lc_layout_t *lay);
 
 /* Prepend the layout's dirs to package.path and package.cpath. */
 void lc_set_paths(lua_State *L, const lc_layout_t *lay);
+
+/* luaL_loadfilex(L, path, NULL) with one open, fstat, read and close
+ * (loadfile.c): the same chunk, chunk name and messages. */
+int lc_loadfile(lua_State *L, const char *path);
+
+/* Replace package.searchers[2] (Lua files on package.path) by one that
+ * loads with lc_loadfile: same search order and messages, fewer syscalls. */
+void lc_install_searcher(lua_State *L);
 
 /* Register package.preload["ctr.launcher"] (an info table). Nothing is built
  * until required. */

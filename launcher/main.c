@@ -5,7 +5,9 @@
  * Start-up first re-executes the binary from a sealed memfd copy of itself
  * (seal_self, core/selfexec.h: the host file never enters a container), then
  * does what lua5.4 does plus one readlink (build tree or installed),
- * two package.path edits and one stat (the user's init.lua): nothing of ctr is
+ * two package.path edits and one stat (the user's init.lua); Lua files (the
+ * script, init.lua, modules on package.path) are read with one open each
+ * (loadfile.c). Nothing of ctr is
  * loaded unless the script requires it; libedit (ctr/readline.so) is loaded by the REPL only.
  *
  * Exit codes: the script's os.exit(n); 0 when it returns; on a Lua error 1, or
@@ -242,7 +244,7 @@ static int run_init(lua_State *L, const lc_layout_t *lay) {
   snprintf(path, sizeof path, "%s/init.lua", lay->config_dir);
   if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
     return 0;
-  return run_chunk(L, luaL_loadfile(L, path));
+  return run_chunk(L, lc_loadfile(L, path));
 }
 
 /* -l MOD: require it and set the global (lua5.4 also accepts "g=mod"). */
@@ -304,7 +306,7 @@ static void create_arg_table(lua_State *L, int argc, char **argv, int script, co
 static int run_script(lua_State *L, int argc, char **argv, int script, const char *path) {
   int n = argc - script - 1;
   int def = strchr(argv[script], '/') || strcmp(argv[script], "-") == 0 ? 1 : LC_EXIT_USAGE;
-  int status = luaL_loadfile(L, strcmp(argv[script], "-") == 0 ? NULL : path);
+  int status = strcmp(argv[script], "-") == 0 ? luaL_loadfile(L, NULL) : lc_loadfile(L, path);
   if (status != LUA_OK)
     return report(L, 1);
   luaL_checkstack(L, n, "too many arguments to script");
@@ -348,6 +350,7 @@ static int run_all(lua_State *L, const lc_layout_t *lay, const lc_opts_t *o, int
   if (script && (rc = lookup_script(lay, script, path, sizeof path)))
     return rc;
   lc_set_paths(L, lay);
+  lc_install_searcher(L);
   lc_register_preloads(L, lay);
   create_arg_table(L, argc, argv, o->script, script ? path : NULL);
   if (o->warn)
@@ -395,6 +398,7 @@ static bool called_as_runc(const char *argv0) {
 static int run_runc(lua_State *L, const lc_layout_t *lay, int argc, char **argv) {
   static const char code[] = "return require('ctr.runc').main(...)";
   lc_set_paths(L, lay);
+  lc_install_searcher(L);
   lc_register_preloads(L, lay);
   create_arg_table(L, argc, argv, 0, NULL);
   /* the user's init.lua: its ctr.hooks (config, prestart, ...) apply here too */

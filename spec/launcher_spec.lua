@@ -258,6 +258,69 @@ error("plain", 0)
       assert.are.equal("false\ttrue\tfunction\ttrue\n", out)
     end)
 
+    -- launcher/loadfile.c: package.searchers[2] and the script loader read a
+    -- file with one open; lua5.4 (Lua's own searcher) is the reference
+    it("loads modules and scripts as Lua's own searcher and luaL_loadfile do", function()
+      local d = home .. "/mods"
+      write(d .. "/plain.lua", "local a, b = ...\nreturn {select('#', ...), a, b, debug.getinfo(1, 'S').source}\n")
+      write(d .. "/hash.lua", "#!/bin/sh\nreturn {debug.getinfo(1, 'l').currentline}\n")
+      write(d .. "/bom.lua", "\239\187\191return {'bom'}\n")
+      write(d .. "/bad.lua", "return {\n  1 2\n}\n")
+      write(d .. "/fails.lua", "error('boom ' .. (...))\n")
+      write(d .. "/empty.lua", "")
+      write(d .. "/src/bin.lua", "return {'bin', debug.getinfo(1, 'l').currentline}\n")
+      assert(os.execute("luac5.4 -o " .. U.q(d .. "/bin.lua") .. " " .. U.q(d .. "/src/bin.lua")))
+      os.execute("mkdir -p " .. U.q(d .. "/adir.lua") .. " " .. U.q(d .. "/sub"))
+      write(d .. "/sub/init.lua", "return {'init', ...}\n")
+      write(d .. "/script.lua", "#!/usr/bin/env lua\nprint('script', debug.getinfo(1, 'l').currentline, ...)\n")
+      local code = [[
+        package.path = ";;]] .. d .. [[/?.lua;]] .. d .. [[/?/init.lua"
+        package.cpath = "]] .. d .. [[/?.so"
+        local function show(v)
+          if type(v) ~= "table" then return tostring(v) end
+          local t = {}
+          for i = 1, #v do t[i] = show(v[i]) end
+          return "{" .. table.concat(t, ",") .. "}"
+        end
+        for _, m in ipairs { "plain", "hash", "bom", "bad", "fails", "empty", "bin", "adir", "sub",
+                             "sub.none", "none" } do
+          local ok, v = pcall(require, m)
+          print(m, ok, (show(v):gsub("\n", "|")))
+        end
+        local f = assert(loadfile("]] .. d .. [[/script.lua"))
+        f("x")
+        print(package.searchpath("hash", package.path))]]
+      local want, werr, wcode = U.sh("lua5.4 -e " .. U.q(code))
+      assert.are.equal(0, wcode, werr)
+      local out, err, rc = run(home, { "-e", code })
+      assert.are.equal(0, rc, err)
+      assert.are.equal(want, out)
+      assert.truthy(out:find("plain\ttrue\t{2,plain," .. d .. "/plain.lua,@" .. d .. "/plain.lua}\n", 1, true), out)
+      assert.truthy(out:find("bad\tfalse\terror loading module 'bad' from file '", 1, true), out)
+      -- the script itself (main.c run_script) and init.lua load the same way
+      local o2, e2, c2 = run(home, { d .. "/script.lua", "y" })
+      assert.are.equal(0, c2, e2)
+      assert.are.equal("script\t2\ty\n", o2)
+    end)
+
+    it("reads a module with one read syscall (Lua's searcher makes two)", function()
+      write(home .. "/mods/small.lua", "return 1\n")
+      local out, err, code = run(home, { "-e", [[
+        package.path = "]] .. home .. [[/mods/?.lua"
+        local function syscr() -- read syscalls so far (/proc/self/io)
+          local f = assert(io.open("/proc/self/io"))
+          local n = tonumber(f:read("a"):match("syscr: (%d+)"))
+          f:close()
+          return n
+        end
+        local a = syscr()
+        local b = syscr()
+        require "small"
+        print((syscr() - b) - (b - a))]] })
+      assert.are.equal(0, code, err)
+      assert.are.equal("1\n", out)
+    end)
+
     it("finds the build tree when started through a symlink", function()
       assert(os.execute("mkdir -p " .. U.q(home .. "/bin") .. " && ln -s " .. U.q(U.launcher) .. " " ..
         U.q(home .. "/bin/luac-ctr")))
