@@ -4,9 +4,7 @@
 local core = require "ctr.core"
 local util = require "ctr.util"
 local errors = require "ctr.errors"
-local hooks = require "ctr.hooks"
 local object = require "ctr.container.object"
-local spec = require "ctr.container.spec"
 
 local M = {}
 local Container = object.Container
@@ -75,7 +73,7 @@ function Container:_detach_network()
   self._net_reservation = nil
   local n = self.state.network
   if n and n.pasta then require("ctr.pasta").stop(n.pasta); n.pasta = nil end
-  if not n or not spec.network_available() then return end
+  if not n or not require("ctr.container.spec").network_available() then return end
   -- the store alone (cheap: no JSON parsed unless a file names us) says whether to load the rest
   if #require("ctr.network.store").memberships(self.id) > 0 then
     pcall(require("ctr.network").detach_all, self.id)
@@ -156,7 +154,7 @@ local function launch_steps(self, o, cfg, g, fds, box)
   local p = spawn(self, o, cfg, g, fds)
   box.p = p
   self:_attach_network(p.pid)
-  hooks.run("prestart", self)
+  object.run_hooks("prestart", self)
   local started, serr, errno, exec_failed = p:start()
   if not started then M.exec_error(serr, errno, exec_failed) end
   fds.pty = p:pty()

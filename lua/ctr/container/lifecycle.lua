@@ -6,7 +6,6 @@ local core = require "ctr.core"
 local state = require "ctr.state"
 local util = require "ctr.util"
 local errors = require "ctr.errors"
-local hooks = require "ctr.hooks"
 local object = require "ctr.container.object"
 local check = require "ctr.check"
 local create = require "ctr.container.create"
@@ -59,7 +58,7 @@ function Container:_finish(g, result)
   local ok_rec, recorded = pcall(self._locked, self, record_exit, self, g, result, self.state.pid)
   if not ok_rec then errors.rethrow_interrupt(recorded) end
   if not ok_rec or not recorded then return end
-  local ok, herr = pcall(hooks.run, "poststop", self)
+  local ok, herr = pcall(object.run_hooks, "poststop", self)
   if self.state.auto_remove then self:remove { force = true, volumes = true } end
   if not ok then error(herr, 0) end
 end
@@ -127,7 +126,7 @@ function Container:start(opts)
   end
   if o.detach then return self:_start_detached(o.timeout) end
   local p, fds, g = self:_locked(launch_locked, self, { interactive = o.interactive, stdin = o.stdin or 0 })
-  hooks.run("poststart", self)
+  object.run_hooks("poststart", self)
   return supervise(self, p, fds, g, { echo = true, interactive = o.interactive, stdin = o.stdin or 0,
     timeout = o.timeout, kill_on_interrupt = o.kill_on_interrupt })
 end
@@ -246,7 +245,7 @@ function Container:_start_detached(timeout)
   local msg = read_report(r)
   if msg:sub(1, 3) == "ok\n" then
     self:refresh()
-    local hok, herr = pcall(hooks.run, "poststart", self)
+    local hok, herr = pcall(object.run_hooks, "poststart", self)
     if not hok then error(errors.is(herr) and herr or errors.new { msg = errors.message(herr) }, 0) end
     return self
   end

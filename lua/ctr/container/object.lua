@@ -80,6 +80,16 @@ function M.alive(pid, starttime)
 end
 local alive = M.alive
 
+--- Run the hooks registered for event (ctr.hooks.run) with the arguments:
+-- the number that ran; 0 without loading ctr.hooks when nothing has loaded
+-- it (hooks are registered through it, so none can be), which keeps a
+-- command whose user has no hooks from loading it.
+function M.run_hooks(event, ...)
+  local hooks = package.loaded["ctr.hooks"]
+  if not hooks then return 0 end
+  return hooks.run(event, ...)
+end
+
 --- A container object for the state st of container id (no I/O).
 function M.new(id, st)
   return setmetatable({ id = id, dir = state.dir("containers", id), state = st }, Container)

@@ -4,7 +4,6 @@
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
-local hooks = require "ctr.hooks"
 local object = require "ctr.container.object"
 local check = require "ctr.check"
 local store = require "ctr.container.store"
@@ -33,7 +32,7 @@ local function kill_all(list, no_hooks)
     if not c.dead and c:status() == "restarting" then c:_stopped_by_user() end
     if not c.dead and c:status() == "running" then
       local hok, herr = true, nil
-      if not no_hooks then hok, herr = pcall(hooks.run, "prestop", c) end -- as stop does
+      if not no_hooks then hok, herr = pcall(object.run_hooks, "prestop", c) end -- as stop does
       hooked[c] = { hok, herr }
       c:_thaw_paused()
       c:_stopped_by_user()

@@ -2,7 +2,6 @@
 -- for its exit.
 local core = require "ctr.core"
 local errors = require "ctr.errors"
-local hooks = require "ctr.hooks"
 local object = require "ctr.container.object"
 local check = require "ctr.check"
 
@@ -121,7 +120,7 @@ function Container:stop(opts)
     if self.state.status == "running" then self:_await_record(2) end
     return self
   end
-  hooks.run("prestop", self)
+  object.run_hooks("prestop", self)
   local eventlog = require "ctr.eventlog"
   local n = signum(opts.signal or self.state.stop_signal)
   eventlog.container(self, "kill", { signal = n }) -- first: its die may be recorded at once
