@@ -184,6 +184,10 @@ describe("ctr.repl", function()
     _G.s_repl_spec = nil
     assert.are.same({ "s_repl_spec:upper" }, m)
     assert.are.same({}, repl.complete("no_such_global_x.y"))
+    -- ctr.image's parts that load on first use (import, remove, history) are offered
+    require "ctr.image"
+    assert.are.same({ "ctr.image.history" }, repl.complete("ctr.image.hist"))
+    assert.are.same({ "ctr.image.import", "ctr.image.import_stream" }, repl.complete("ctr.image.impo"))
   end)
 
   it("reads docs from C doc blocks and Lua doc comments", function()

@@ -32,15 +32,46 @@
 --   ctr.image.remove    tag, remove
 --   ctr.image.history   history (docker history)
 --   ctr.registry_image  the Image object, pull, push, save, load, prune
+--
+-- import, remove and history load on first use of one of their functions
+-- (a `run` needs none of them); M.load_all() loads them now (the REPL does,
+-- to list and complete them).
 local ref = require "ctr.image.ref"
 local config = require "ctr.image.config"
 local store = require "ctr.image.store"
 local busybox = require "ctr.image.busybox"
 local lookup = require "ctr.image.lookup"
-local import = require "ctr.image.import"
-local remove = require "ctr.image.remove"
 
 local M = {}
+
+-- the module's values that live in a part loaded on first use: name -> the
+-- part (same name there); tools/gendoc.lua reads the lazy(...) lines as re-exports
+local part_of = {}
+local function lazy(_, name, part) part_of[name] = part end
+lazy(M, "import", "ctr.image.import")
+lazy(M, "store_image", "ctr.image.import")
+lazy(M, "import_stream", "ctr.image.import")
+lazy(M, "add_layer_image", "ctr.image.import")
+lazy(M, "tag", "ctr.image.remove")
+lazy(M, "remove", "ctr.image.remove")
+lazy(M, "history", "ctr.image.history")
+
+setmetatable(M, {
+  __index = function(t, k)
+    local part = part_of[k]
+    if not part then return nil end
+    local x = require(part)[k]
+    rawset(t, k, x)
+    return x
+  end,
+})
+
+--- Load every part of the module now (import, remove, history), as the
+-- REPL does before it lists or completes them.
+function M.load_all()
+  for k in pairs(part_of) do local _ = M[k] end
+  return M
+end
 
 --- The host's static busybox, the busybox image's only binary.
 M.BUSYBOX = "/bin/busybox"
@@ -54,14 +85,7 @@ M.resolve = lookup.resolve
 M.lower_dirs = lookup.lower_dirs
 M.list = lookup.list
 M.inspect = lookup.inspect
-M.import = import.import
-M.store_image = import.store_image
-M.import_stream = import.import_stream
-M.add_layer_image = import.add_layer_image
 M.containers_using = store.containers_using
-M.tag = remove.tag
-M.remove = remove.remove
-M.history = require("ctr.image.history").history
 
 -- ---- the object API (ctr.registry_image) ----------------------------------------------
 

@@ -40,8 +40,10 @@ local function collect(v, keys, methods, depth, private)
 end
 
 local function fields(v, methods)
-  local lazy = package.loaded["ctr.container"] -- its parts load on first use: offer them all
-  if type(lazy) == "table" and rawget(lazy, "load_all") then lazy.load_all() end
+  for _, name in ipairs { "ctr.container", "ctr.image" } do -- their parts load on first use: offer them all
+    local lazy = package.loaded[name]
+    if type(lazy) == "table" and rawget(lazy, "load_all") then lazy.load_all() end
+  end
   local keys = {}
   if type(v) == "string" then collect(string, keys, methods, 0) end
   collect(v, keys, methods, 0, rawequal(v, _G))

@@ -225,8 +225,10 @@ end
 -- "ctr.hooks.on", "hooks.on", "unshare", "Container:wait"; a value such as
 -- c.stop finds Container:stop), or nil, message.
 function M.doc(x)
-  local lazy = package.loaded["ctr.container"] -- its parts load on first use: list them all
-  if type(lazy) == "table" and rawget(lazy, "load_all") then lazy.load_all() end
+  for _, name in ipairs { "ctr.container", "ctr.image" } do -- their parts load on first use: list them all
+    local lazy = package.loaded[name]
+    if type(lazy) == "table" and rawget(lazy, "load_all") then lazy.load_all() end
+  end
   local docs = M.docs()
   local names = type(x) == "string" and { x } or names_of(x)
   if #names == 0 then return nil, "no documentation for " .. tostring(x) .. " (not a ctr function)" end
