@@ -3,7 +3,8 @@
  *   luac-ctr [--root DIR] [-e CODE] [-l MOD] [-i] [-W] [SCRIPT [ARGS...]]
  *
  * Start-up first re-executes the binary from a sealed memfd copy of itself
- * (seal_self, core/selfexec.h: the host file never enters a container), then
+ * (seal_self, core/selfexec.h: the host file never enters a container; the
+ * built-in commands that only read state skip it, runs_unsealed), then
  * does what lua5.4 does plus one readlink (build tree or installed),
  * two package.path edits and one stat (the user's init.lua); Lua files (the
  * script, init.lua, modules on package.path) are read with one open each
@@ -385,6 +386,41 @@ static void seal_self(char **argv) {
     fprintf(stderr, LC_PROG ": running unsealed: %s\n", err.msg);
 }
 
+/* Built-in commands that only read the state root: they never create,
+ * start or enter a container, nor run anything in one, so the sealed
+ * re-exec (seal_self), which keeps container processes from reaching the
+ * launcher's file, protects nothing there, and they skip its cost (a
+ * second execve and dynamic link). Only the built-in script itself, run by
+ * name with no -e, -l or -i and no user init.lua (code that could do
+ * anything): a user script of that name, or any of those, runs sealed.
+ * security_selfexec_spec checks that every other built-in script runs
+ * sealed. Code that could enter a container anyway finds ctr.core's
+ * trampoline (core/execguard.h). */
+static const char *const read_only_cmds[] = {"ps",   "inspect", "logs",    "images",
+                                             "port", "events",  "history", NULL};
+
+static bool is_read_only_cmd(const char *name) {
+  for (const char *const *c = read_only_cmds; *c; c++)
+    if (strcmp(name, *c) == 0)
+      return true;
+  return false;
+}
+
+static bool runs_unsealed(const lc_opts_t *o, int argc, char **argv) {
+  if (o->has_code || o->interactive || o->script >= argc || !is_read_only_cmd(argv[o->script]))
+    return false;
+  lc_layout_t lay;
+  char found[PATH_MAX], builtin[PATH_MAX + 16], init[PATH_MAX + 16];
+  struct stat st;
+  lc_layout_init(&lay);
+  snprintf(builtin, sizeof builtin, "%s/%s.lua", lay.builtin_scripts, argv[o->script]);
+  if (lc_find_script(&lay, argv[o->script], found, sizeof found) != 0 ||
+      strcmp(found, builtin) != 0)
+    return false; /* a user script of that name */
+  snprintf(init, sizeof init, "%s/init.lua", lay.config_dir);
+  return !lay.config_dir[0] || stat(init, &st) < 0 || !S_ISREG(st.st_mode); /* as run_init */
+}
+
 /* Called as luac-runc (a link to this binary, LC_RUNC_NAME): the OCI
  * runtime. argv[0] survives the sealed re-exec (execveat keeps argv), so the
  * name decides; runc's own options (--root is its state dir) go, untouched,
@@ -440,7 +476,7 @@ int main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &o);
   if (rc)
     return rc;
-  if (!o.help && !o.version)
+  if (!o.help && !o.version && !runs_unsealed(&o, argc, argv))
     seal_self(argv);
   lc_layout_init(&lay);
   if (o.help) {

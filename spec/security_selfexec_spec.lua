@@ -255,3 +255,66 @@ describe("the runtime binary is out of a container's reach (CVE-2019-5736) #root
     assert.matches("run", hout)
   end)
 end)
+
+-- launcher/main.c runs_unsealed: the built-in commands that only read state
+-- (ps, inspect, logs, images, port, events, history) skip the sealed re-exec;
+-- every other built-in script, and those ones whenever user code could run
+-- (a user init.lua, a user script of the same name, -e), runs sealed: its
+-- launcher re-executes itself from the sealed memfd (execveat, AT_EMPTY_PATH).
+describe("which commands run sealed", function()
+  local READ_ONLY = { ps = true, inspect = true, logs = true, images = true, port = true, events = true,
+                      history = true }
+  local home
+
+  before_each(function() home = U.tmproot() end)
+  after_each(function() U.cleanup(home) end)
+
+  -- true when the launcher run with args re-executed itself from a sealed memfd
+  local function sealed(args, env)
+    local trace = home .. "/trace"
+    os.remove(trace)
+    local parts = { "env", "-u", "LUAC_CTR_PATH", "-u", "LUAC_CTR_CONFIG", "HOME=" .. U.q(home),
+      "XDG_CONFIG_HOME=" .. U.q(home .. "/.config"), "LUAC_CTR_ROOT=" .. U.q(home .. "/state") }
+    for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. U.q(v) end
+    parts[#parts + 1] = "strace -f -qq -e trace=execveat -o " .. U.q(trace) .. " " .. U.q(U.launcher)
+    for _, a in ipairs(args) do parts[#parts + 1] = U.q(a) end
+    U.sh(table.concat(parts, " ") .. " >/dev/null 2>&1")
+    local f = assert(io.open(trace))
+    local text = f:read("a")
+    f:close()
+    return text:find('execveat%(%d+, "", %[.-AT_EMPTY_PATH%) = 0') ~= nil
+  end
+
+  it("every built-in script but the read-only ones runs sealed", function()
+    local names = {}
+    for file in io.popen("ls " .. U.q(U.srcdir .. "/scripts")):lines() do
+      names[#names + 1] = file:match("^(.+)%.lua$")
+    end
+    assert.is_true(#names > 30)
+    for _, n in ipairs(names) do
+      for _, cmd in ipairs { "run", "exec", "start", "create", "cp", "build" } do
+        if n == cmd then assert.is_nil(READ_ONLY[n]) end
+      end
+      assert.are.equal(not READ_ONLY[n], sealed({ n, "--help" }), n)
+    end
+    assert.is_true(sealed({ "ps.lua", "--help" })) -- by its file name: not the read-only command
+    assert.is_true(sealed({})) -- the REPL
+  end)
+
+  it("a read-only command runs sealed when user code could run", function()
+    assert.is_false(sealed({ "ps", "-a" }))
+    assert.is_true(sealed({ "-e", "", "ps", "-a" }))
+    assert.is_true(sealed({ "-i", "ps", "-a" }))
+    os.execute("mkdir -p " .. U.q(home .. "/.config/luac-ctr") .. " " .. U.q(home .. "/mine"))
+    local f = assert(io.open(home .. "/mine/ps.lua", "w"))
+    f:write("print('mine')\n")
+    f:close()
+    assert.is_true(sealed({ "ps", "-a" }, { LUAC_CTR_PATH = home .. "/mine" }))
+    f = assert(io.open(home .. "/.config/luac-ctr/init.lua", "w"))
+    f:write("-- the user's init\n")
+    f:close()
+    assert.is_true(sealed({ "ps", "-a" }))
+    os.remove(home .. "/.config/luac-ctr/init.lua")
+    assert.is_false(sealed({ "ps", "-a" }))
+  end)
+end)
