@@ -40,7 +40,7 @@ void lc_layout_init(lc_layout_t *lay);
 /* Prepend the layout's dirs to package.path and package.cpath. */
 void lc_set_paths(lua_State *L, const lc_layout_t *lay);
 
-/* luaL_loadfilex(L, path, NULL) with one open, fstat, read and close
+/* luaL_loadfilex(L, path, NULL) with one stat, open, read and close
  * (loadfile.c): the same chunk, chunk name and messages. */
 int lc_loadfile(lua_State *L, const char *path);
 

@@ -1,12 +1,12 @@
-/* loadfile.c - loading Lua files with one open, fstat, read and close.
+/* loadfile.c - loading Lua files with one stat, open, read and close.
  *
  * Lua's own file searcher (package.searchers[2]) first fopen()s each
  * candidate to test it, then luaL_loadfile opens it again, reads a
  * character and, for a precompiled chunk, reopens it in binary mode: three
  * opens and about a dozen syscalls per module, for the ~40 modules a `run`
- * loads. lc_loadfile reads the file once and hands the bytes to
- * luaL_loadbufferx; lc_install_searcher puts a searcher built on it in
- * package.searchers[2]'s place. Behaviour is Lua's:
+ * loads. lc_loadfile reads the file once (stat, open, read, close) and hands
+ * the bytes to luaL_loadbufferx; lc_install_searcher puts a searcher built
+ * on it in package.searchers[2]'s place. Behaviour is Lua's:
  *
  *  - the candidates are package.path's templates, read at each require, in
  *    order (so a user's change to package.path wins as before); the first
@@ -15,45 +15,45 @@
  *    (the file name), the same messages ("no file '...'" for each template,
  *    "error loading module '%s' from file '%s':\n\t%s");
  *  - a file that starts with a UTF-8 BOM or '#' (which luaL_loadfile skips),
- *    that is not a regular file, or that cannot be read here is handed to
- *    luaL_loadfilex itself, so what it reads and reports is unchanged.
+ *    that is not a non-empty regular file (a FIFO is never opened here: a
+ *    second open of one would lose what its writer wrote), or that cannot
+ *    be read here is handed to luaL_loadfilex itself (after the searcher's
+ *    fopen test, as Lua's), so what it reads and reports is unchanged.
  */
 #include "launcher.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
 
-/* Read the whole regular file fd into a new userdata on the stack (so that
- * nothing leaks if Lua raises); returns it, or NULL, pushing nothing, when
- * fd is not a non-empty regular file or a read fails (the caller falls back
- * to luaL_loadfilex). Closes fd. */
-static char *read_all(lua_State *L, int fd, size_t *len) {
-  struct stat st;
-  char *buf = NULL;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    size_t n = (size_t)st.st_size, got = 0;
-    buf = lua_newuserdatauv(L, n, 0);
-    while (got < n) {
-      ssize_t r = read(fd, buf + got, n - got);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0) /* an error, or the file shrank: let luaL_loadfilex read it */
-        break;
-      got += (size_t)r;
-    }
-    if (got < n) {
-      lua_pop(L, 1);
-      buf = NULL;
-    }
-    *len = n;
+/* The n bytes of the regular file at path into a new userdata on the stack
+ * (nothing leaks if Lua raises); NULL, pushing nothing, when it cannot be
+ * opened (*opened = 0) or read whole. */
+static char *read_regular(lua_State *L, const char *path, size_t n, int *opened) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  *opened = fd >= 0;
+  if (fd < 0)
+    return NULL;
+  char *buf = lua_newuserdatauv(L, n, 0);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, buf + got, n - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) /* an error, or the file shrank: luaL_loadfilex reads it */
+      break;
+    got += (size_t)r;
   }
   close(fd);
-  return buf;
+  if (got == n)
+    return buf;
+  lua_pop(L, 1);
+  return NULL;
 }
 
 /* The bytes as luaL_loadfile would see them: it skips a UTF-8 BOM and a
@@ -63,11 +63,30 @@ static int plain_chunk(const char *buf) {
   return c != 0xEF && c != '#';
 }
 
-/* Load the file at path, open as fd (closed here), as
- * luaL_loadfilex(L, path, NULL) does; pushes the chunk or the message. */
-static int load_fd(lua_State *L, int fd, const char *path) {
-  size_t len = 0;
-  char *buf = read_all(L, fd, &len);
+/* Load the file at path as luaL_loadfilex(L, path, NULL) does, pushing the
+ * chunk or the message; with probe, first test it as Lua's searchpath does
+ * (fopen "r") and return NOT_FOUND, pushing nothing, when that fails. Only a
+ * non-empty regular file (stat) is opened and read here: anything else
+ * (a FIFO, a device, a directory) goes the way Lua's own code takes. */
+enum { NOT_FOUND = -1 };
+static int load_path(lua_State *L, const char *path, int probe) {
+  struct stat st;
+  int opened = 0;
+  if (stat(path, &st) < 0) /* open would fail the same way */
+    return probe ? NOT_FOUND : luaL_loadfilex(L, path, NULL);
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+    if (probe) {
+      FILE *f = fopen(path, "r");
+      if (!f)
+        return NOT_FOUND;
+      fclose(f);
+    }
+    return luaL_loadfilex(L, path, NULL);
+  }
+  size_t len = (size_t)st.st_size;
+  char *buf = read_regular(L, path, len, &opened);
+  if (!opened && probe)
+    return NOT_FOUND;
   if (!buf)
     return luaL_loadfilex(L, path, NULL);
   if (!plain_chunk(buf)) {
@@ -82,10 +101,7 @@ static int load_fd(lua_State *L, int fd, const char *path) {
 }
 
 int lc_loadfile(lua_State *L, const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return luaL_loadfilex(L, path, NULL); /* its message for the error */
-  return load_fd(L, fd, path);
+  return load_path(L, path, 0);
 }
 
 /* package.path's message for a module found nowhere: "no file 'T'" for each
@@ -118,9 +134,9 @@ static int searcher_lua(lua_State *L) {
       sep = end;
     *sep = '\0';
     if (*p) { /* empty templates are skipped, as Lua does */
-      int fd = open(p, O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) {
-        if (load_fd(L, fd, p) != LUA_OK)
+      int status = load_path(L, p, 1);
+      if (status != NOT_FOUND) {
+        if (status != LUA_OK)
           return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s",
                             lua_tostring(L, 1), p, lua_tostring(L, -1));
         lua_pushstring(L, p); /* the loader's second argument */

@@ -303,6 +303,15 @@ error("plain", 0)
       assert.are.equal("script\t2\ty\n", o2)
     end)
 
+    it("runs a script from a FIFO, opened once as lua5.4 does", function()
+      local fifo = home .. "/script.fifo"
+      assert(os.execute("mkfifo " .. U.q(fifo)))
+      local out, err, code = U.sh("(echo 'print(\"from the fifo\", ...)' > " .. U.q(fifo) .. " &) ; timeout 10 " ..
+        U.q(U.launcher) .. " " .. U.q(fifo) .. " x")
+      assert.are.equal(0, code, err)
+      assert.are.equal("from the fifo\tx\n", out)
+    end)
+
     it("reads a module with one read syscall (Lua's searcher makes two)", function()
       write(home .. "/mods/small.lua", "return 1\n")
       local out, err, code = run(home, { "-e", [[
