@@ -45,6 +45,12 @@ int ctr_fs_rename(const char *from, const char *to, ctr_error_t *err) {
   return 0;
 }
 
+int ctr_fs_exchange(const char *a, const char *b, ctr_error_t *err) {
+  if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0)
+    return ctr_fail_errno(err, "exchange %s and %s", a, b);
+  return 0;
+}
+
 int ctr_fs_symlink(const char *target, const char *path, ctr_error_t *err) {
   if (symlink(target, path) < 0)
     return ctr_fail_errno(err, "symlink %s -> %s", path, target);
