@@ -220,6 +220,25 @@ static int l_cgroup_stats(lua_State *L) {
 }
 
 /***
+ * core.cgroup_oom_kills(layout, path) -> n | nil | nil, err, errno
+ * The OOM kills of the cgroup (cgroup_stats's oom_kills, reading only
+ * that file); nil when the memory controller or the cgroup is missing.
+ */
+static int l_cgroup_oom_kills(lua_State *L) {
+  const ctr_cg_layout_t *l = check_layout(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  int64_t n;
+  ctr_error_t err;
+  if (ctr_cg_oom_kills(l, path, &n, &err) < 0)
+    return lctr_pusherr(L, &err);
+  if (n == CTR_CG_UNKNOWN)
+    lua_pushnil(L);
+  else
+    lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+/***
  * core.cgroup_kill(layout, path [, timeout_ms=5000]) -> true | nil, err, errno
  * SIGKILL every process in path (v2: cgroup.kill first) and wait until it is
  * empty; ETIMEDOUT after timeout_ms.
@@ -312,14 +331,21 @@ static int l_cgroup_devices(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"cgroup_layout", l_cgroup_layout},   {"cgroup_info", l_cgroup_info},
-    {"cgroup_create", l_cgroup_create},   {"cgroup_update", l_cgroup_update},
-    {"cgroup_exists", l_cgroup_exists},   {"cgroup_dirs", l_cgroup_dirs},
-    {"cgroup_add", l_cgroup_add},         {"cgroup_pids", l_cgroup_pids},
-    {"cgroup_stats", l_cgroup_stats},     {"cgroup_kill", l_cgroup_kill},
-    {"cgroup_remove", l_cgroup_remove},   {"cgroup_online_cpus", l_cgroup_online_cpus},
-    {"cgroup_devices", l_cgroup_devices}, {NULL, NULL}};
+static const luaL_Reg funcs[] = {{"cgroup_layout", l_cgroup_layout},
+                                 {"cgroup_info", l_cgroup_info},
+                                 {"cgroup_create", l_cgroup_create},
+                                 {"cgroup_update", l_cgroup_update},
+                                 {"cgroup_exists", l_cgroup_exists},
+                                 {"cgroup_dirs", l_cgroup_dirs},
+                                 {"cgroup_add", l_cgroup_add},
+                                 {"cgroup_pids", l_cgroup_pids},
+                                 {"cgroup_stats", l_cgroup_stats},
+                                 {"cgroup_oom_kills", l_cgroup_oom_kills},
+                                 {"cgroup_kill", l_cgroup_kill},
+                                 {"cgroup_remove", l_cgroup_remove},
+                                 {"cgroup_online_cpus", l_cgroup_online_cpus},
+                                 {"cgroup_devices", l_cgroup_devices},
+                                 {NULL, NULL}};
 
 LCTR_AREA_DECL(cgroup) {
   luaL_setfuncs(L, funcs, 0);

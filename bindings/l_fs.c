@@ -64,12 +64,17 @@ static int l_unlink(lua_State *L) {
 }
 
 /***
- * core.rename(from, to) -> true | nil, err, errno
+ * core.rename(from, to [, "exchange"]) -> true | nil, err, errno
  * rename(2): atomic within one filesystem (EXDEV across filesystems).
+ * "exchange": swap the two (renameat2 RENAME_EXCHANGE; both must exist,
+ * ENOENT, on a filesystem that supports it, EINVAL).
  */
 static int l_rename(lua_State *L) {
+  static const char *const hows[] = {"replace", "exchange", NULL};
+  const char *from = luaL_checkstring(L, 1), *to = luaL_checkstring(L, 2);
+  int how = luaL_checkoption(L, 3, "replace", hows);
   ctr_error_t err;
-  return ok_or_err(L, ctr_fs_rename(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err), &err);
+  return ok_or_err(L, how ? ctr_fs_exchange(from, to, &err) : ctr_fs_rename(from, to, &err), &err);
 }
 
 /***

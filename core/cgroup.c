@@ -375,16 +375,28 @@ static int v2_enable_subtree(const ctr_cg_hier_t *h, const char *dir, ctr_error_
   return 0;
 }
 
-/* v1 cpuset: a new cpuset is unusable until cpus and mems are set: copy the parent's. */
-static int v1_inherit_cpuset(const char *dir, const char *parent, ctr_error_t *err) {
-  static const char *const files[] = {"cpuset.cpus", "cpuset.mems", NULL};
-  for (const char *const *f = files; *f; f++) {
-    char mine[CG_FILE_MAX], theirs[CG_FILE_MAX];
-    if (cg_read(dir, *f, mine, sizeof mine, err) < 0)
+/* v1 cpuset: a new cpuset is unusable until cpus and mems are set: copy the
+ * parent's. known[] holds the parent's values when the level above was just
+ * looked at ("" when not): they are not read again. A directory we have
+ * just made (fresh) is empty (or, with cgroup.clone_children, holds the very
+ * values copied): it is written without being read. On return known[] holds
+ * dir's values. */
+static int v1_inherit_cpuset(const char *dir, const char *parent, int fresh,
+                             char known[2][CG_FILE_MAX], ctr_error_t *err) {
+  static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+  for (int k = 0; k < 2; k++) {
+    char mine[CG_FILE_MAX];
+    if (!fresh) {
+      if (cg_read(dir, files[k], mine, sizeof mine, err) < 0)
+        return -1;
+      if (mine[0] != '\0') {
+        memcpy(known[k], mine, sizeof mine);
+        continue;
+      }
+    }
+    if (known[k][0] == '\0' && cg_read(parent, files[k], known[k], CG_FILE_MAX, err) < 0)
       return -1;
-    if (mine[0] != '\0')
-      continue;
-    if (cg_read(parent, *f, theirs, sizeof theirs, err) < 0 || cg_write(dir, *f, theirs, err) < 0)
+    if (cg_write(dir, files[k], known[k], err) < 0)
       return -1;
   }
   return 0;
@@ -392,17 +404,19 @@ static int v1_inherit_cpuset(const char *dir, const char *parent, ctr_error_t *e
 
 /* Make one level below parent; EEXIST is fine unless it is the leaf. */
 static int make_level(const ctr_cg_hier_t *h, const char *parent, const char *dir, int leaf,
-                      ctr_error_t *err) {
+                      char known[2][CG_FILE_MAX], ctr_error_t *err) {
   if (h->version == 2 && v2_enable_subtree(h, parent, err) < 0)
     return -1;
+  int fresh = 1;
   if (mkdir(dir, 0755) < 0) {
     if (errno == EEXIST && leaf)
       return ctr_fail(err, EEXIST, "cgroup %s already exists", dir);
     if (errno != EEXIST)
       return ctr_fail_errno(err, "mkdir %s", dir);
+    fresh = 0;
   }
   if (h->version == 1 && has_word(h->controllers, "cpuset", ",") &&
-      v1_inherit_cpuset(dir, parent, err) < 0) {
+      v1_inherit_cpuset(dir, parent, fresh, known, err) < 0) {
     if (leaf)
       rmdir(dir);
     return -1;
@@ -413,6 +427,7 @@ static int make_level(const ctr_cg_hier_t *h, const char *parent, const char *di
 /* mkdir -p mount/path in one hierarchy (the leaf must be new). */
 static int make_path(const ctr_cg_hier_t *h, const char *path, ctr_error_t *err) {
   char parent[CTR_CG_PATH_MAX + 256], dir[CTR_CG_PATH_MAX + 256];
+  char known[2][CG_FILE_MAX] = {"", ""}; /* the parent's cpuset.cpus and .mems, once read */
   snprintf(parent, sizeof parent, "%s", h->mount);
   for (const char *s = path; *s;) {
     size_t len = strcspn(s, "/");
@@ -420,7 +435,7 @@ static int make_path(const ctr_cg_hier_t *h, const char *path, ctr_error_t *err)
     int r = snprintf(dir, sizeof dir, "%s/%.*s", parent, (int)len, s);
     if (r < 0 || (size_t)r >= sizeof dir)
       return ctr_fail(err, ENAMETOOLONG, "cgroup path %s/%s", h->mount, path);
-    if (make_level(h, parent, dir, leaf, err) < 0)
+    if (make_level(h, parent, dir, leaf, known, err) < 0)
       return -1;
     memcpy(parent, dir, sizeof parent);
     s += len;
@@ -665,6 +680,17 @@ static int stat_dir(const ctr_cg_layout_t *l, const char *path, const char *ctrl
   return 0;
 }
 
+/* The OOM kills of the memory cgroup in directory d (v: its hierarchy's version). */
+static void read_oom_kills(const char *d, int v, int64_t *n) {
+  ctr_error_t e;
+  if (v == 1) {
+    if (cg_read_key(d, "memory.oom_control", "oom_kill", n, &e) < 0)
+      cg_read_key(d, "memory.oom_control", "under_oom", n, &e);
+  } else {
+    cg_read_key(d, "memory.events", "oom_kill", n, &e);
+  }
+}
+
 static void stats_memory(const ctr_cg_layout_t *l, const char *path, ctr_cg_stats_t *st) {
   char d[CTR_CG_PATH_MAX + 256];
   int v = 0;
@@ -676,13 +702,22 @@ static void stats_memory(const ctr_cg_layout_t *l, const char *path, ctr_cg_stat
     if (cg_read_i64(d, "memory.limit_in_bytes", &st->memory_max, &e) == 0 &&
         st->memory_max >= (INT64_C(1) << 62))
       st->memory_max = -1;
-    if (cg_read_key(d, "memory.oom_control", "oom_kill", &st->oom_kills, &e) < 0)
-      cg_read_key(d, "memory.oom_control", "under_oom", &st->oom_kills, &e);
   } else {
     cg_read_i64(d, "memory.current", &st->memory, &e);
     cg_read_i64(d, "memory.max", &st->memory_max, &e);
-    cg_read_key(d, "memory.events", "oom_kill", &st->oom_kills, &e);
   }
+  read_oom_kills(d, v, &st->oom_kills);
+}
+
+int ctr_cg_oom_kills(const ctr_cg_layout_t *l, const char *path, int64_t *n, ctr_error_t *err) {
+  if (ctr_cg_check_path(path, err) < 0)
+    return -1;
+  *n = CTR_CG_UNKNOWN;
+  char d[CTR_CG_PATH_MAX + 256];
+  int v = 0;
+  if (stat_dir(l, path, "memory", d, sizeof d, &v) == 0)
+    read_oom_kills(d, v, n);
+  return 0;
 }
 
 static void stats_cpu(const ctr_cg_layout_t *l, const char *path, ctr_cg_stats_t *st) {

@@ -86,6 +86,9 @@ int ctr_cg_add(const ctr_cg_layout_t *l, const char *path, pid_t pid, ctr_error_
  * their number. */
 ssize_t ctr_cg_pids(const ctr_cg_layout_t *l, const char *path, pid_t **out, ctr_error_t *err);
 int ctr_cg_stats(const ctr_cg_layout_t *l, const char *path, ctr_cg_stats_t *st, ctr_error_t *err);
+/* Only oom_kills of ctr_cg_stats (one file read): *n is CTR_CG_UNKNOWN when
+ * the memory controller or the cgroup's directory in it is missing. */
+int ctr_cg_oom_kills(const ctr_cg_layout_t *l, const char *path, int64_t *n, ctr_error_t *err);
 /* SIGKILL everything in path (v2: cgroup.kill; then kill(2) in a loop) and
  * wait until it is empty; ETIMEDOUT after timeout_ms. */
 int ctr_cg_kill(const ctr_cg_layout_t *l, const char *path, int timeout_ms, ctr_error_t *err);

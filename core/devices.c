@@ -77,13 +77,29 @@ static int overlap(const ctr_dev_rule_t *a, const ctr_dev_rule_t *b) {
          (a->access & b->access) != 0;
 }
 
-static int write_file(const char *dir, const char *name, const char *value, ctr_error_t *err) {
+/* devices.allow and devices.deny of one cgroup, each opened once (at its
+ * first rule) for all the rules written to it: the controller takes one rule
+ * per write(2), not per open. */
+typedef struct v1_files {
+  const char *dir;
+  int fd[2]; /* deny, allow; -1 until opened */
+} v1_files_t;
+
+static void v1_files_close(v1_files_t *f) {
+  for (int i = 0; i < 2; i++)
+    if (f->fd[i] >= 0)
+      close(f->fd[i]);
+}
+
+static int v1_write(v1_files_t *f, int allow, const char *value, ctr_error_t *err) {
   char p[CTR_CG_PATH_MAX + 300];
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  cleanup_fd int fd = open(p, O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ctr_fail_errno(err, "open %s", p);
-  ssize_t w = write(fd, value, strlen(value));
+  snprintf(p, sizeof p, "%s/%s", f->dir, allow ? "devices.allow" : "devices.deny");
+  if (f->fd[allow] < 0) {
+    f->fd[allow] = open(p, O_WRONLY | O_CLOEXEC);
+    if (f->fd[allow] < 0)
+      return ctr_fail_errno(err, "open %s", p);
+  }
+  ssize_t w = write(f->fd[allow], value, strlen(value));
   if (w < 0)
     return ctr_fail_errno(err, "write \"%s\" to %s", value, p);
   if ((size_t)w != strlen(value))
@@ -99,7 +115,7 @@ static void number(char *buf, size_t n, int64_t v) {
 }
 
 /* One exception line ("c 1:3 rwm") per device type the rule covers. */
-static int v1_exception(const char *dir, const ctr_dev_rule_t *r, ctr_error_t *err) {
+static int v1_exception(v1_files_t *f, const ctr_dev_rule_t *r, ctr_error_t *err) {
   char maj[24], min[24], acc[4] = {0}, line[80];
   number(maj, sizeof maj, r->major);
   number(min, sizeof min, r->minor);
@@ -114,7 +130,7 @@ static int v1_exception(const char *dir, const ctr_dev_rule_t *r, ctr_error_t *e
     if (r->type != 'a' && r->type != *t)
       continue;
     snprintf(line, sizeof line, "%c %s:%s %s", *t, maj, min, acc);
-    if (write_file(dir, r->allow ? "devices.allow" : "devices.deny", line, err) < 0)
+    if (v1_write(f, r->allow, line, err) < 0)
       return -1;
   }
   return 0;
@@ -123,15 +139,15 @@ static int v1_exception(const char *dir, const ctr_dev_rule_t *r, ctr_error_t *e
 /* v1 keeps a default (allow or deny everything) plus exceptions of the other
  * kind, matched as devices.h says. A rule of the default's kind is a no-op
  * unless it overlaps an earlier exception, which v1 cannot express: refused. */
-static int v1_apply(const char *dir, const ctr_dev_rule_t *rules, size_t n, ctr_error_t *err) {
+static int v1_apply_to(v1_files_t *fs, const ctr_dev_rule_t *rules, size_t n, ctr_error_t *err) {
   ssize_t f = last_full(rules, n);
   int dflt = f >= 0 && rules[f].allow;
   size_t start = (size_t)(f + 1);
-  if (write_file(dir, dflt ? "devices.allow" : "devices.deny", "a", err) < 0)
+  if (v1_write(fs, dflt, "a", err) < 0)
     return -1;
   for (size_t i = start; i < n; i++) {
     if (rules[i].allow != dflt) {
-      if (v1_exception(dir, &rules[i], err) < 0)
+      if (v1_exception(fs, &rules[i], err) < 0)
         return -1;
       continue;
     }
@@ -143,6 +159,13 @@ static int v1_apply(const char *dir, const ctr_dev_rule_t *rules, size_t n, ctr_
                         i + 1, rules[i].allow ? "allow" : "deny", j + 1);
   }
   return 0;
+}
+
+static int v1_apply(const char *dir, const ctr_dev_rule_t *rules, size_t n, ctr_error_t *err) {
+  v1_files_t fs = {dir, {-1, -1}};
+  int r = v1_apply_to(&fs, rules, n, err);
+  v1_files_close(&fs);
+  return r;
 }
 
 static int v2_apply(const char *dir, const ctr_dev_rule_t *rules, size_t n, ctr_error_t *err) {

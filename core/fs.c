@@ -45,6 +45,12 @@ int ctr_fs_rename(const char *from, const char *to, ctr_error_t *err) {
   return 0;
 }
 
+int ctr_fs_exchange(const char *a, const char *b, ctr_error_t *err) {
+  if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0)
+    return ctr_fail_errno(err, "exchange %s and %s", a, b);
+  return 0;
+}
+
 int ctr_fs_symlink(const char *target, const char *path, ctr_error_t *err) {
   if (symlink(target, path) < 0)
     return ctr_fail_errno(err, "symlink %s -> %s", path, target);
@@ -473,6 +479,11 @@ static const char *walk_where(walk_t *w, const char *name) {
   return w->where;
 }
 
+static int is_mount_root(const struct statx *sx) {
+  return (sx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+         (sx->stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 /* 1 if dirfd/name is the root of a mount (or on another device), 0 if not. */
 static int is_mount_point(walk_t *w, int dirfd, const char *name, const struct stat *st,
                           ctr_error_t *err) {
@@ -481,36 +492,66 @@ static int is_mount_point(walk_t *w, int dirfd, const char *name, const struct s
   struct statx sx;
   if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
     return ctr_fail_errno(err, "statx %s", walk_where(w, name));
-  return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-         (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+  return is_mount_root(&sx);
 }
 
-/* The names in the directory fd (without "." and ".."), unsorted. */
+static struct timespec ts_of(struct statx_timestamp t) {
+  return (struct timespec){.tv_sec = t.tv_sec, .tv_nsec = t.tv_nsec};
+}
+
+/* lstat of dirfd/name and whether it is a mount point (as is_mount_point),
+ * in one statx: st as fstatat(AT_SYMLINK_NOFOLLOW) fills it. -1 with errno
+ * set when statx fails. */
+static int lstat_mount(walk_t *w, int dirfd, const char *name, struct stat *st, int *mount) {
+  struct statx sx;
+  if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
+    return -1;
+  *st = (struct stat){
+      .st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor),
+      .st_ino = sx.stx_ino,
+      .st_mode = sx.stx_mode,
+      .st_nlink = sx.stx_nlink,
+      .st_uid = sx.stx_uid,
+      .st_gid = sx.stx_gid,
+      .st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor),
+      .st_size = (off_t)sx.stx_size,
+      .st_blksize = (blksize_t)sx.stx_blksize,
+      .st_blocks = (blkcnt_t)sx.stx_blocks,
+      .st_atim = ts_of(sx.stx_atime),
+      .st_mtim = ts_of(sx.stx_mtime),
+      .st_ctim = ts_of(sx.stx_ctime),
+  };
+  *mount = st->st_dev != w->root_dev || is_mount_root(&sx);
+  return 0;
+}
+
+/* The names in the directory fd (without "." and ".."), unsorted: read
+ * with getdents64 on fd itself (a directory fd the walk opened for this,
+ * used afterwards only for *at calls, so its offset does not matter). */
 static char **names_of(walk_t *w, int fd, const char *name, size_t *n, ctr_error_t *err) {
-  int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) {
-    ctr_fail_errno(err, "dup directory fd of %s", walk_where(w, name));
-    return NULL;
-  }
-  cleanup_dir DIR *d = fdopendir(dup);
-  if (d == NULL) {
-    ctr_fail_errno(err, "fdopendir %s", walk_where(w, name));
-    close(dup);
-    return NULL;
-  }
   char **names = NULL;
   size_t cap = 0;
   *n = 0;
+  char buf[8192] __attribute__((aligned(8)));
   for (;;) {
-    errno = 0;
-    struct dirent *de = readdir(d);
-    if (de == NULL && errno == 0)
+    ssize_t got = getdents64(fd, buf, sizeof buf);
+    if (got == 0)
       return names ? names : calloc(1, sizeof *names);
-    int skip = de != NULL && (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0);
-    if (de == NULL || (!skip && push_name(&names, n, &cap, de->d_name) < 0)) {
+    if (got < 0) {
       ctr_fail_errno(err, "readdir %s", walk_where(w, name));
       ctr_fs_free_names(names, *n);
       return NULL;
+    }
+    for (ssize_t off = 0; off < got;) {
+      struct dirent64 *de = (struct dirent64 *)(buf + off);
+      off += de->d_reclen;
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        continue;
+      if (push_name(&names, n, &cap, de->d_name) < 0) {
+        ctr_fail_errno(err, "readdir %s", walk_where(w, name));
+        ctr_fs_free_names(names, *n);
+        return NULL;
+      }
     }
   }
 }
@@ -562,14 +603,12 @@ static int walk_descend(walk_t *w, const char *name, const struct stat *st, ctr_
 /* Visit the entry name of the current directory. */
 static int walk_visit(walk_t *w, const char *name, ctr_error_t *err) {
   struct stat st;
-  if (fstatat(w->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+  int m;
+  if (lstat_mount(w, w->fd, name, &st, &m) < 0) {
     if (errno == ENOENT)
       return 0; /* vanished meanwhile */
     return ctr_fail_errno(err, "lstat %s", walk_where(w, name));
   }
-  int m = is_mount_point(w, w->fd, name, &st, err);
-  if (m < 0)
-    return -1;
   if (m)
     return w->skip_mounts ? 0 : ctr_fail(err, EBUSY, "%s is a mount point", walk_where(w, name));
   if (S_ISDIR(st.st_mode))

@@ -15,6 +15,9 @@ int ctr_fs_mkdir(const char *path, mode_t mode, ctr_error_t *err);
 int ctr_fs_rmdir(const char *path, ctr_error_t *err);
 int ctr_fs_unlink(const char *path, ctr_error_t *err);
 int ctr_fs_rename(const char *from, const char *to, ctr_error_t *err);
+/* Swap the two paths atomically (renameat2 RENAME_EXCHANGE): both must
+ * exist (ENOENT), on one filesystem that supports it (EINVAL). */
+int ctr_fs_exchange(const char *a, const char *b, ctr_error_t *err);
 int ctr_fs_symlink(const char *target, const char *path, ctr_error_t *err);
 int ctr_fs_link(const char *target, const char *path, ctr_error_t *err);
 int ctr_fs_chmod(const char *path, mode_t mode, ctr_error_t *err);

@@ -40,6 +40,13 @@ function M.info()
   return core.cgroup_info(layout_ud())
 end
 
+local cached_hierarchies -- per process, as cached_layout: info().hierarchies, not to be changed
+
+local function hierarchies()
+  if not cached_hierarchies then cached_hierarchies = M.info().hierarchies end
+  return cached_hierarchies
+end
+
 local units = { [""] = 1, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4, p = 1024 ^ 5 }
 
 --- Parse a docker-style memory size: "512m", "1g", "100k", "4096" (bytes), "1.5g".
@@ -233,9 +240,12 @@ end
 -- directory it is cloned straight into (CLONE_INTO_CGROUP), if any.
 function Cgroup:entry()
   local join, into = {}, nil
-  for _, d in ipairs(self:dirs()) do
-    if core.exists(d .. "/cgroup.controllers") then into = d
-    else join[#join + 1] = d .. "/tasks" end
+  -- the layout says which hierarchy is v2: one look at each directory
+  for _, h in ipairs(hierarchies()) do
+    local d = h.mount .. "/" .. self.path
+    if core.exists(d) then
+      if h.version == 2 then into = d else join[#join + 1] = d .. "/tasks" end
+    end
   end
   return join, into
 end
@@ -262,7 +272,9 @@ end
 
 --- Whether the OOM killer killed a process in this cgroup.
 function Cgroup:oom_killed()
-  return (self:stats().oom_kills or 0) > 0
+  local n, err, errno = core.cgroup_oom_kills(layout_ud(), self.path)
+  if n == nil and err then errors.check(nil, err, errno) end
+  return (n or 0) > 0
 end
 
 --- SIGKILL every process in the cgroup and wait until it is empty (raises after
@@ -277,9 +289,13 @@ end
 -- has processes is an error.
 function Cgroup:remove(opts)
   local l = layout_ud()
-  if core.cgroup_exists(l, self.path) == 0 then return true end
-  if opts and opts.force then self:kill(opts.timeout_ms) end
+  -- rmdir first (missing directories are fine): an empty cgroup, the
+  -- usual case, goes without reading or thawing anything
   local ok, err, errno = core.cgroup_remove(l, self.path)
+  if not ok and errno == core.errno.EBUSY and opts and opts.force then
+    self:kill(opts.timeout_ms)
+    ok, err, errno = core.cgroup_remove(l, self.path)
+  end
   if not ok then
     if errno == core.errno.EBUSY then
       local n = #(core.cgroup_pids(l, self.path) or {})

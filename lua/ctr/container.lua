@@ -72,9 +72,9 @@ local METHODS = {
   ["ctr.container.inspect"] = { "inspect" },
   ["ctr.container.launch"] = { "_reserve_network", "_attach_network", "_detach_network", "_launch" },
   ["ctr.container.lifecycle"] = { "_finish", "start", "_start_detached" },
-  ["ctr.container.remove"] = { "remove", "_remove", "_remove_locked" },
+  ["ctr.container.remove"] = { "remove", "_remove", "_removed", "_remove_locked" },
   ["ctr.container.service"] = { "labels", "publish", "unpublish", "logs" },
-  ["ctr.container.signal"] = { "kill", "_await_record", "stop", "wait", "_stopped_by_user" },
+  ["ctr.container.signal"] = { "kill", "_await_record", "_exit_of_removed", "stop", "wait", "_stopped_by_user" },
   ["ctr.container.pause"] = { "paused", "pause", "unpause", "_thaw", "_thaw_paused" },
   ["ctr.container.stats"] = { "stats" },
 }

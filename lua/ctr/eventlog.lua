@@ -97,6 +97,25 @@ function M.container(c, action, attrs, opts)
   return M.record("container", action, c.id, a, opts)
 end
 
+--- The last event of the log (the rotated one too) of type typ and action
+-- for the object id for which match(m) (optional) is true, or nil: for the
+-- exit of a container removed before its state could be read (a --rm
+-- one's, recorded only as its die event).
+function M.last(typ, action, id, match)
+  for _, path in ipairs({ log_path(), log_path() .. ".1" }) do
+    local text = core.read_file(path) or ""
+    local found
+    for line in text:gmatch("[^\n]+") do
+      if line:find(id, 1, true) then
+        local ok, m = pcall(json.decode, line)
+        if ok and type(m) == "table" and m.Type == typ and m.Action == action and type(m.Actor) == "table"
+          and m.Actor.ID == id and (not match or match(m)) then found = m end
+      end
+    end
+    if found then return found end
+  end
+end
+
 -- decode the complete lines of buf; returns the events and what is left
 local function parse(buf, out)
   local pos = 1

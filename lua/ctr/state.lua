@@ -132,8 +132,12 @@ function M.lock(name, opts)
   name = name or "global"
   if not M.valid_name(name) then errors.throw("invalid", "state.lock: invalid lock name %s", tostring(name)) end
   local path = M.dir("locks", name .. ".lock")
-  if not held[path] then M.ensure() end
-  return M.lock_path(path, opts)
+  local l, err, e = M.lock_path(path, opts)
+  if not l and e == core.errno.ENOENT then -- a new root: made on the first lock, not checked on every one
+    M.ensure()
+    l, err, e = M.lock_path(path, opts)
+  end
+  return l, err, e
 end
 
 --- In a child made by fork() that will not exec: close this process's
@@ -171,7 +175,24 @@ function M.read_json(path)
   return v
 end
 
--- The fast replacement: a temp file renamed over path, without fsync.
+-- Put the complete temp file tmp in path's place. An existing file is
+-- swapped with it, then unlinked, rather than renamed over: ext4 starts
+-- the writeback of a file renamed over another (auto_da_alloc, for the
+-- durability write_quick does not promise), and the unlink of that file
+-- (its container's removal) then waits for the disk.
+local function put_in_place(tmp, path)
+  local ok, err, e = core.rename(tmp, path, "exchange")
+  if ok then
+    core.unlink(tmp) -- the old content
+    return true
+  end
+  if e == core.errno.ENOENT or e == core.errno.EINVAL or e == core.errno.ENOSYS then -- no old one; no exchange here
+    return core.rename(tmp, path)
+  end
+  return nil, err, e
+end
+
+-- The fast replacement: a temp file put in place of path, without fsync.
 local function write_quick(path, text, mode)
   local tmp = path .. ".tmp"
   local fd, err, e = core.open(tmp, "wronly,creat,trunc,nofollow,cloexec", mode)
@@ -180,7 +201,7 @@ local function write_quick(path, text, mode)
     n, err, e = core.write(fd, text) -- all of it (short writes are retried)
     fd:close()
     if n then core.chmod(tmp, mode) end -- not subject to the umask
-    if n then n, err, e = core.rename(tmp, path) end
+    if n then n, err, e = put_in_place(tmp, path) end
     if n then return end
     core.unlink(tmp)
   end
@@ -200,6 +221,25 @@ function M.write_file(path, text, opts)
     errors.checkf("cannot write " .. path, core.write_file_atomic(path, text, mode))
   end
   return true
+end
+
+--- Write text to the new file path (mode default 0600), in place: for the
+-- files of a directory nobody reads yet (a container's before its
+-- state.json exists: a creation cut short is collected whole). Fails when
+-- path exists. opts as write_file's: durable (default true) fsyncs it.
+-- Raises a system error; returns true.
+function M.write_new(path, text, opts)
+  local mode = opts and opts.mode or 384
+  local fd, err, e = core.open(path, "wronly,creat,excl,nofollow,cloexec", mode)
+  if fd then
+    local n
+    n, err, e = core.write(fd, text) -- all of it (short writes are retried)
+    if n and not (opts and opts.durable == false) then n, err, e = core.fsync(fd) end
+    fd:close()
+    if n then n, err, e = core.chmod(path, mode) end -- not subject to the umask
+    if n then return true end
+  end
+  errors.check(nil, ("cannot write %s: %s"):format(path, err), e)
 end
 
 --- Write t as pretty JSON with sorted keys, atomically: write_file's

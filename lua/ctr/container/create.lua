@@ -66,11 +66,14 @@ local function state_record(o, plan, id, name, dir, hostname, dcfg)
 end
 
 -- Fill the new directory dir of container id: the name file, /etc files,
--- config.json and, last, state.json. Returns the OCI config and the state.
+-- config.json and, last, state.json. Until state.json is renamed into
+-- place nobody reads the directory (a creation cut short is collected
+-- whole: ctr.gc, ctr.dead), so the files before it are written in place.
+-- Returns the OCI config and the state.
 local function write_files(o, plan, id, name, dir)
   mkdirs(dir)
   local durable = { durable = not o.rm } -- a --rm container's files go when it exits
-  state.write_file(dir .. "/name", name, durable) -- for ctr.dead, should state.json be lost
+  state.write_new(dir .. "/name", name, durable) -- for ctr.dead, should state.json be lost
   plan.maps = plan.userns and require("ctr.userns").setup(plan.userns, id, dir) -- ids allocated
   local hostname = o.hostname or id:sub(1, 12)
   local files = spec.etc_files(dir, hostname, o)
@@ -79,7 +82,7 @@ local function write_files(o, plan, id, name, dir)
   if #plan.volumes > 0 then require("ctr.volume.mounts").prepare(plan) end -- volumes found or made, sources set
   local cfg = spec.oci_config(o, plan, id, dir, hostname, files)
   make_volume_dirs(plan.volumes, plan.maps)
-  state.write_json(dir .. "/config.json", cfg, durable)
+  state.write_new(dir .. "/config.json", require("ctr.json").encode(cfg, { indent = true }) .. "\n", durable)
   local st = state_record(o, plan, id, name, dir, hostname, dcfg)
   state.write_json(dir .. "/state.json", st, durable)
   return cfg, st
@@ -113,7 +116,7 @@ local function create_locked(o, plan)
     error(cfg, 0)
   end
   local c = object.new(id, st) -- just written: no need to read them back
-  c._config = cfg
+  c._config, c._seen = cfg, object.fingerprint(dir .. "/state.json")
   require("ctr.eventlog").container(c, "create")
   return c
 end

@@ -32,12 +32,8 @@ end
 -- the v2 cgroup with CLONE_INTO_CGROUP. Returns the tasks files and the
 -- v2 directory.
 function M.cgroup_entry(g)
-  local join, into = {}, nil
-  for _, d in ipairs(g and g:dirs() or {}) do
-    if core.exists(d .. "/cgroup.controllers") then into = d
-    else join[#join + 1] = d .. "/tasks" end
-  end
-  return join, into
+  if not g then return {}, nil end
+  return g:entry()
 end
 
 -- Reserve the container's address and record its attachment before its

@@ -15,12 +15,13 @@ local M = {}
 local Container = object.Container
 
 -- Under the container's lock: record the exit (see _finish). False when
--- there is nothing to record.
-local function record_exit(self, g, result, pid)
+-- there is nothing to record. With unsaved, state.json is left as it is
+-- (the container is removed at once: the die event is the record).
+local function record_exit(self, g, result, pid, unsaved)
   if self.state.status == "running" and self.state.pid ~= pid then return false end
   if not result and self.state.status ~= "running" then return false end
   self.state.oom_killed = g and g:oom_killed() or false
-  if g then pcall(g.remove, g, { force = true }) end
+  self._cgroup_left = g and not pcall(g.remove, g, { force = true }) -- for _remove_locked(true)
   -- a detached supervisor restarts it when its policy says so (ctr.container.restart)
   local restarting = self._restarts and require("ctr.container.restart").wanted(self.state, result)
   self.state.status = restarting and "restarting" or "exited"
@@ -33,8 +34,9 @@ local function record_exit(self, g, result, pid)
   if not restarting then self.state.supervisor = nil end
   self.state.cgroup_entry = nil
   self:_detach_network()
-  if self.state.network then -- ports published while it ran end with the run
-    self.state.network.ports = require("ctr.container.service").ports_at_start(self.state.network.ports)
+  local n = self.state.network
+  if n then -- ports published while it ran end with the run (none: not a module to load for it)
+    n.ports = n.ports and #n.ports > 0 and require("ctr.container.service").ports_at_start(n.ports) or {}
   end
   -- the events before the state: whoever sees the exit (wait, inspect) finds them in the log
   local eventlog, st = require "ctr.eventlog", self.state
@@ -42,8 +44,25 @@ local function record_exit(self, g, result, pid)
     started_at = st.started_at, finished_at = st.finished_at }
   eventlog.container(self, "die", { exitCode = st.exit_code }, { result = res })
   if st.oom_killed then eventlog.container(self, "oom", nil, { result = res }) end
-  self:_save()
+  if not (unsaved and st.status == "exited") then self:_save() end
   return true
+end
+
+-- Under the container's lock, for a --rm container without poststop hooks
+-- (which might look at it before it goes): the exit is recorded (its die
+-- event) and the container removed in one hold of the lock. Nobody could
+-- read a state.json written only to be deleted a moment later: waiters
+-- take the exit from the die event (Container:_await_record). Returns
+-- whether the exit was recorded, whether the container was removed, and
+-- the error of a removal that failed (its exit is saved then).
+local function record_and_remove(self, g, result, pid)
+  if not record_exit(self, g, result, pid, true) then return false end
+  if self.state.status ~= "exited" then return true, false end
+  local ok, err = pcall(self._remove_locked, self, true)
+  if ok then return true, true end
+  errors.rethrow_interrupt(err)
+  pcall(self._save, self) -- still listed (the removal puts it back): exited
+  return true, false, err
 end
 
 -- After the process exited: record how, release the cgroup and network,
@@ -55,9 +74,14 @@ end
 -- not be removed by the late end of the previous run; and a container
 -- started again meanwhile (another pid) is not ours to record.
 function Container:_finish(g, result)
-  local ok_rec, recorded = pcall(self._locked, self, record_exit, self, g, result, self.state.pid)
+  local hooks = package.loaded["ctr.hooks"] -- hooks exist only once it is loaded (object.run_hooks)
+  local at_once = self.state.auto_remove and (not hooks or #hooks.list("poststop") == 0)
+  local ok_rec, recorded, removed, rm_err = pcall(self._locked, self, at_once and record_and_remove or record_exit,
+    self, g, result, self.state.pid)
   if not ok_rec then errors.rethrow_interrupt(recorded) end
   if not ok_rec or not recorded then return end
+  if removed then return self:_removed(true) end
+  if rm_err then error(rm_err, 0) end
   local ok, herr = pcall(object.run_hooks, "poststop", self)
   if self.state.auto_remove then self:remove { force = true, volumes = true } end
   if not ok then error(herr, 0) end

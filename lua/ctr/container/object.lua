@@ -173,6 +173,8 @@ function Container:exit_code()
   if self.state.status == "running" then self:refresh() end
   local deadline = core.clock("monotonic") + 1
   while self.state.status == "running" and core.clock("monotonic") < deadline do
+    local removed = self._exit_of_removed -- ctr.container.signal (via ctr.container's method table)
+    if removed and removed(self) then break end -- a --rm one, removed at its exit: its die event
     local sup = self.state.supervisor
     if not (sup and alive(sup.pid, sup.starttime)) then
       self:refresh() -- it may have recorded the exit before it went

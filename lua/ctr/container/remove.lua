@@ -88,13 +88,13 @@ function Container:_remove(force, volumes, hok, herr)
       local h = kill_all({ self }, not hok)[self] -- a hook's failure is raised after the removal
       if h and hok then hok, herr = h[1], h[2] end
     end
+    if self.state.auto_remove and self.state.status == "exited" and not core.exists(self.dir) then
+      if not hok then error(herr, 0) end
+      return true -- --rm: removed at its exit (its supervisor's _finish)
+    end
     -- under the container's lock: a concurrent start cannot slip in
     if self:_locked(self._remove_locked, self) then
-      -- its name goes once it is gone (under the global lock, taken after
-      -- the container's: a claim of the name cannot interleave)
-      local name = self.state.name
-      if state.valid_name(name) then state.with_lock(store.release_name, name, self.id) end
-      if volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
+      self:_removed(volumes)
       if not hok then error(herr, 0) end
       return true
     end
@@ -102,24 +102,52 @@ function Container:_remove(force, volumes, hok, herr)
   errors.throw("conflict", "cannot remove container %s: it keeps being started again", self.state.name)
 end
 
+-- After the removal (the container's lock released): its name goes
+-- (under the global lock, taken after the container's: a claim of the
+-- name cannot interleave), and with volumes its anonymous volumes.
+function Container:_removed(volumes)
+  local name = self.state.name
+  if state.valid_name(name) then state.with_lock(store.release_name, name, self.id) end
+  if volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
+end
+
+-- The directory dir deleted: first as it is (remove_all refuses, deleting
+-- nothing, when a mount is below it), then, when that failed, once more
+-- after detaching whatever is mounted below it (only after a crash).
+local function delete_tree(dir)
+  local ok, err = core.remove_all(dir)
+  if not ok then
+    umount_below(dir)
+    ok, err = core.remove_all(dir)
+  end
+  if not ok and require("ctr.rootless").active() then ok, err = require("ctr.rootless").remove_all(dir) end
+  return ok, err
+end
+
 -- The removal proper (holding the container's lock): false when the
 -- container is running (again). Each step can be repeated: a failure part
 -- way leaves the container listed, and the next remove finishes the work.
-function Container:_remove_locked()
-  if self:status() == "running" then return false end
-  local cgroup = require "ctr.cgroup"
-  local g = cgroup.open(self.state.cgroup or ("luac-ctr/" .. self.id))
-  if g then g:remove { force = true } end
-  self:_detach_network()
-  umount_below(self.dir) -- anything still mounted there (only after a crash) goes first
+-- exited: the caller has just recorded its exit, releasing its cgroup and
+-- network (ctr.container.lifecycle).
+function Container:_remove_locked(exited)
+  if not exited and self:status() == "running" then return false end
+  if not exited or self._cgroup_left then
+    local cgroup = require "ctr.cgroup"
+    local g = cgroup.open(self.state.cgroup or ("luac-ctr/" .. self.id))
+    if g then g:remove { force = true } end
+  end
+  if not exited then self:_detach_network() end
   -- out of containers/ in one step (nobody can take its lock any more),
   -- then deleted
-  state.ensure()
   local trash = state.dir("tmp", "removed-" .. self.id)
   local dir = self.dir
-  if core.rename(self.dir, trash) then dir = trash end
-  local ok, err = core.remove_all(dir)
-  if not ok and require("ctr.rootless").active() then ok, err = require("ctr.rootless").remove_all(dir) end
+  local moved, _, e = core.rename(self.dir, trash)
+  if not moved and e == core.errno.ENOENT and core.exists(self.dir) then -- no <root>/tmp yet
+    state.ensure()
+    moved = core.rename(self.dir, trash)
+  end
+  if moved then dir = trash end
+  local ok, err = delete_tree(dir)
   if not ok then
     -- back under containers/ (remove_all fails before deleting anything
     -- when a mount is below), so that the next rm can finish the work

@@ -70,6 +70,26 @@ local function supervisor_pidfd(st)
   return fd
 end
 
+-- A --rm container removed at its exit (ctr.container.lifecycle) leaves
+-- its exit only in its die event: when our record still says running and
+-- the container is gone, the exit is taken from there (true), as docker's
+-- wait gives a --rm container's exit.
+function Container:_exit_of_removed()
+  if self.state.status ~= "running" or not self.state.auto_remove or core.exists(self.dir .. "/state.json") then
+    return false
+  end
+  local st = self.state
+  local m = require("ctr.eventlog").last("container", "die", self.id, function(m)
+    return type(m.result) == "table" and m.result.started_at == st.started_at
+  end)
+  if not m then return false end
+  local r = m.result
+  st.status, st.exit_code, st.signal = "exited", r.exit_code, r.signal
+  st.oom_killed, st.timed_out, st.finished_at = r.oom_killed or false, r.timed_out or false, r.finished_at
+  st.exits, st.pid, st.starttime, st.supervisor, st.cgroup_entry = st.runs, nil, nil, nil, nil
+  return true
+end
+
 -- The supervisor (when alive) records the exit itself: wait for that, up
 -- to timeout_s, without polling: on an inotify watch of the container's
 -- directory (state.json is replaced by a rename into it) and the
@@ -81,7 +101,7 @@ function Container:_await_record(timeout_s)
   local watch = core.inotify_watch(self.dir, "moved_to,delete_self,move_self")
   while true do
     self:refresh()
-    if self.state.status ~= "running" then break end
+    if self.state.status ~= "running" or self:_exit_of_removed() then break end
     local sfd = supervisor_pidfd(self.state)
     if not sfd then break end
     local left = deadline - core.clock("monotonic")
@@ -95,7 +115,7 @@ function Container:_await_record(timeout_s)
   end
   if watch then watch:close() end
   self:refresh()
-  if self.state.status == "running" then
+  if self.state.status == "running" and not self:_exit_of_removed() then
     -- nobody will record it: do it ourselves
     local cgroup = require "ctr.cgroup"
     self:_finish(cgroup.open(self.state.cgroup), nil)

@@ -91,10 +91,11 @@ end
 
 --- Write the container's /etc/hostname, /etc/hosts (o.add_host) and
 -- /etc/resolv.conf (o.dns, else the host's without loopback servers) into
--- dir. Returns {hostname=, hosts=, ["resolv.conf"]=} (their paths).
+-- dir, a new container's directory (the files are new: state.write_new).
+-- Returns {hostname=, hosts=, ["resolv.conf"]=} (their paths).
 function M.etc_files(dir, hostname, o)
   local function write_file(path, text)
-    state.write_file(path, text, { mode = 420, durable = not o.rm })
+    state.write_new(path, text, { mode = 420, durable = not o.rm })
   end
   local hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
   for _, h in ipairs(o.add_host or {}) do
