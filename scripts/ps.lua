@@ -16,7 +16,8 @@
 -- (status=dead; --format json gives the Reason); rm -f removes it.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
-local container = require "ctr.container"
+require "ctr.container" -- the Container methods (c:paused()), loaded on first use
+local store = require "ctr.container.store" -- list: no sort (ps sorts its own way)
 local util = require "ctr.util"
 local json = require "ctr.json"
 local core = require "ctr.core"
@@ -145,7 +146,7 @@ local last = o.latest and 1 or o.last
 if last and last >= 0 then o.all = true else last = nil end
 local now = util.now()
 local list = {}
-for _, c in ipairs(container.list()) do
+for _, c in ipairs(store.list()) do -- in no order: sorted below
   local status = c:status()
   if status == "running" and c:paused() then status = "paused" end
   local shown = o.all or status == "running" or status == "paused" or status == "restarting" or (filters.status ~= nil)
