@@ -1,0 +1,90 @@
+-- core.json_decode's fast path (bindings/l_json.c, fast_decode) against
+-- jansson's decode (the jansson_only argument): the same value, integers
+-- and floats, markers, even the order next() walks the tables in, or the
+-- same error, for a state.json, the texts the fast path must hand over
+-- (escapes, bytes that are not UTF-8, null, duplicates, big numbers,
+-- deep nesting, bad syntax) and thousands of random mutations of them.
+-- fuzz/json.lua checks the same property under libFuzzer.
+local core = require "ctr.core"
+local json = require "ctr.json"
+
+local AMT, OMT = { __jsontype = "array" }, { __jsontype = "object" }
+
+local function same(a, b)
+  if type(a) ~= type(b) or math.type(a) ~= math.type(b) then return false end
+  if type(a) ~= "table" then return a == b or (a ~= a and b ~= b) end
+  if getmetatable(a) ~= getmetatable(b) then return false end
+  local ka, kb = next(a), next(b)
+  while ka ~= nil or kb ~= nil do
+    if ka ~= kb or not same(a[ka], b[kb]) then return false end
+    ka, kb = next(a, ka), next(b, kb)
+  end
+  return true
+end
+
+local function check(text)
+  local fv, ferr = core.json_decode(text, AMT, OMT)
+  local jv, jerr = core.json_decode(text, AMT, OMT, true)
+  if not same(fv, jv) or ferr ~= jerr then
+    error(("fast decode differs from jansson's for %q: %s / %s"):format(text, tostring(ferr), tostring(jerr)), 2)
+  end
+  return fv, ferr
+end
+
+local STATE = json.encode({
+  id = ("ab"):rep(32), name = "web", image = "busybox", command = { "sh", "-c", "echo \"hi\"\n\tx\\y/z é" },
+  created = 1700000000, started_at = 1700000001, finished_at = 1700000002, exit_code = 137, signal = 9,
+  status = "exited", pid = 4242, starttime = 123456789012, oom_killed = false, tty = true,
+  labels = json.object({ a = "1", ["é"] = "ü" }), host = json.array({}), resources = { cpus = 0.5, memory = 67108864 },
+  network = { mode = "bridge", ports = { { host_ip = "0.0.0.0", host_port = 8080, container_port = 80, proto = "tcp" } } },
+  userns = { mode = "auto", uid = { { containerID = 0, hostID = 100000, size = 65536 } } },
+  supervisor = { pid = 1, starttime = 2 }, restart = { Name = "no", MaximumRetryCount = 0 },
+}, { indent = true })
+
+local EDGES = {
+  "", " ", "[]", "{}", "[ ]", "{ }", " [1] ", "null", "true", "false", "truex", "[true1]", "nul", "0", "-0", "-0.0",
+  "01", "-", "1.", ".5", "+1", "1e", "1e+", "1E+2", "1.5e-3", "1e400", "-1e400", "1e-400", "123456789012345678",
+  "1234567890123456789", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+  "-9223372036854775809", '"a', '"\\"', '"\\u0041"', '"\\ud83d\\ude00"', '"\\ud800"', '"\\udc80"', '"\\u0000"',
+  '"\\x"', '"\\/"', '"a\1b"', '"\127"', '"\255"', '"\237\160\128"', '"\192\128"', '"\240\159\152\128"',
+  '"\244\144\128\128"', '{"a":1,"a":2}', '{"a":null,"a":1}', '{"a":null}', "[null]", "[1,null,2]", '{"a":1,}',
+  "[1,]", "[1 2]", '{"a" 1}', '{a:1}', '{"a":1}x', '{"a":1} ', "\239\187\191{}", "{}\0", "[1]\f", "\f[1]",
+  "[1,\r\n\t2]", ("["):rep(32) .. ("]"):rep(32), ("["):rep(33) .. ("]"):rep(33), ("["):rep(250) .. ("]"):rep(250),
+  '{"":1}', '{"\\n":"\\t"}', '["\\b\\f\\n\\r\\t\\"\\\\\\/"]', '{"k":"' .. ("x"):rep(100) .. '"}',
+  "[" .. ("1,"):rep(3000) .. "1]", STATE, STATE .. "x", STATE:sub(1, 200), (STATE:gsub('"tty":true', '"tty":true,"tty":false')),
+}
+
+describe("json fast decode", function()
+  it("gives jansson's value or error for the edge cases", function()
+    for _, t in ipairs(EDGES) do check(t) end
+  end)
+
+  it("decodes a state.json on the fast path, as jansson does", function()
+    local v = check(STATE)
+    assert.equal("web", v.name)
+    assert.equal("integer", math.type(v.created))
+    assert.equal("float", math.type(v.resources.cpus))
+    assert.equal("object", getmetatable(v.labels).__jsontype)
+    assert.equal("array", getmetatable(v.host).__jsontype)
+    assert.equal('sh -c echo "hi"\n\tx\\y/z é', table.concat(v.command, " "))
+  end)
+
+  it("agrees with jansson on random mutations", function()
+    local seeds = { STATE, '{"a":[1,2.5,"x\\n",true,false,{"b":{}}],"c":-3}' }
+    local alphabet = '{}[]:,"\\ -01.eE+tfnulr/\0\1\127\128\192\237\255aZ'
+    math.randomseed(15)
+    for i = 1, 20000 do
+      local s = seeds[i % #seeds + 1]
+      for _ = 1, math.random(1, 3) do
+        local p = math.random(1, #s + 1)
+        local op = math.random(1, 3)
+        local k = math.random(1, #alphabet)
+        local c = alphabet:sub(k, k)
+        if op == 1 then s = s:sub(1, p - 1) .. c .. s:sub(p)
+        elseif op == 2 then s = s:sub(1, p - 1) .. s:sub(p + 1)
+        else s = s:sub(1, p - 1) .. c .. s:sub(p + 1) end
+      end
+      check(s)
+    end
+  end)
+end)
