@@ -86,14 +86,68 @@ static void push_json(lua_State *L, json_t *v, int amt, int omt, int depth) {
   }
 }
 
+/* What push_json(v, depth) would raise, without making anything: a member
+ * left out is as deep a text as one decoded. */
+static void check_depth(lua_State *L, json_t *v, int depth) {
+  if (depth > MAX_DEPTH)
+    luaL_error(L, "invalid JSON: nested too deeply");
+  if (json_is_array(v)) {
+    for (size_t i = 0; i < json_array_size(v); i++)
+      check_depth(L, json_array_get(v, i), depth + 1);
+  } else if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+      if (!json_is_null(x)) /* push_object leaves null members out */
+        check_depth(L, x, depth + 1);
+    }
+  }
+}
+
+/* A top-level object with only the members whose keys are in the set at
+ * index keys (presized for them, null ones counted as push_object does). */
+static void push_object_keys(lua_State *L, json_t *v, int amt, int omt, int keys) {
+  const char *k;
+  json_t *x;
+  int n = 0;
+  json_object_foreach(v, k, x) {
+    lua_pushstring(L, k);
+    n += lua_rawget(L, keys) != LUA_TNIL;
+    lua_pop(L, 1);
+  }
+  lua_createtable(L, 0, n);
+  json_object_foreach(v, k, x) {
+    if (json_is_null(x))
+      continue;
+    lua_pushstring(L, k);
+    if (lua_rawget(L, keys) == LUA_TNIL) {
+      lua_pop(L, 1);
+      check_depth(L, x, 1);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_pushstring(L, k);
+    push_json(L, x, amt, omt, 1);
+    lua_rawset(L, -3);
+  }
+  if (omt) {
+    lua_pushvalue(L, omt);
+    lua_setmetatable(L, -2);
+  }
+}
+
 static int decode_protected(lua_State *L) {
   json_t *root = lua_touserdata(L, 1);
-  push_json(L, root, lua_istable(L, 2) ? 2 : 0, lua_istable(L, 3) ? 3 : 0, 0);
+  int amt = lua_istable(L, 2) ? 2 : 0, omt = lua_istable(L, 3) ? 3 : 0;
+  if (lua_istable(L, 4) && json_is_object(root))
+    push_object_keys(L, root, amt, omt, 4);
+  else
+    push_json(L, root, amt, omt, 0);
   return 1;
 }
 
 /***
- * core.json_decode(text [, array_mt [, object_mt [, jansson_only]]]) -> value | nil, err
+ * core.json_decode(text [, array_mt [, object_mt [, jansson_only [, keys]]]]) -> value | nil, err
  * Parse JSON with libjansson. Integers decode as Lua integers, other numbers
  * as floats; decoded arrays and objects get array_mt / object_mt (ctr.json
  * passes its markers); a null member is left out. Any JSON value may be the
@@ -101,7 +155,9 @@ static int decode_protected(lua_State *L) {
  * strings that are not UTF-8 round-trip through json_encode; raw bytes
  * that are not UTF-8 (files written before that) are read as themselves.
  * Plain text takes a fast path that gives the same result (fast_decode);
- * jansson_only=true skips it (the specs compare the two).
+ * jansson_only=true skips it (the specs compare the two). keys (a set,
+ * {name = true, ...}): of a top-level object, only the members with those
+ * keys are made (the whole text is still checked).
  */
 /* jansson quotes the input near an error: control bytes in it are written
  * as \xNN, so the message stays one printable line. */
@@ -128,14 +184,17 @@ static int fast_decode(lua_State *L);
 static int l_json_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  lua_settop(L, 4);
+  lua_settop(L, 5);
+  if (!lua_isnil(L, 5))
+    luaL_checktype(L, 5, LUA_TTABLE);
   if (!lua_toboolean(L, 4)) {
     /* protected, as jansson's path: running out of memory is nil, err */
     lua_pushcfunction(L, fast_decode);
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
-    if (lua_pcall(L, 3, 2, 0) != LUA_OK) {
+    lua_pushvalue(L, 5);
+    if (lua_pcall(L, 4, 2, 0) != LUA_OK) {
       lua_pushnil(L);
       lua_insert(L, -2);
       return 2;
@@ -144,7 +203,7 @@ static int l_json_decode(lua_State *L) {
       lua_pop(L, 1);
       return 1;
     }
-    lua_settop(L, 4);
+    lua_settop(L, 5);
   }
   json_error_t e;
   json_t *root = ctr_json_loadb_bytes(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
@@ -157,7 +216,8 @@ static int l_json_decode(lua_State *L) {
   lua_pushlightuserdata(L, root);
   lua_pushvalue(L, 2);
   lua_pushvalue(L, 3);
-  int r = lua_pcall(L, 3, 1, 0);
+  lua_pushvalue(L, 5);
+  int r = lua_pcall(L, 4, 1, 0);
   json_decref(root);
   if (r != LUA_OK) {
     lua_pushnil(L);
@@ -183,12 +243,16 @@ static int l_json_decode(lua_State *L) {
  * order, then the marker metatable. */
 
 #define FAST_DEPTH 32
+#define FAST_SKIP_KEYS 64
 
 typedef struct fast {
   lua_State *L;
   const unsigned char *p, *end;
   int amt, omt;
-  char point; /* the locale's decimal point (strtod's) */
+  int keys;     /* the set of top-level keys to keep (0: all) */
+  int skip;     /* > 0 inside a member that is left out: parsed, not pushed */
+  char point;   /* the locale's decimal point (strtod's) */
+  bool escaped; /* the last string had an escape */
 } fast_t;
 
 static void fast_ws(fast_t *f) {
@@ -196,7 +260,8 @@ static void fast_ws(fast_t *f) {
     f->p++;
 }
 
-/* A string at f->p (the opening quote): pushed; false to give up. */
+/* A string at f->p (the opening quote): pushed (unless skipping); false
+ * to give up. f->escaped says whether it had an escape. */
 static bool fast_string(fast_t *f) {
   const unsigned char *s = ++f->p, *q = s;
   bool plain = true;
@@ -223,6 +288,9 @@ static bool fast_string(fast_t *f) {
     }
   }
   f->p = q + 1;
+  f->escaped = !plain;
+  if (f->skip)
+    return true;
   if (plain) {
     lua_pushlstring(f->L, (const char *)s, (size_t)(q - s));
     return true;
@@ -283,7 +351,8 @@ static bool fast_number(fast_t *f) {
     lua_Integer v = 0;
     for (const unsigned char *r = d; r < f->p; r++)
       v = v * 10 + (*r - '0');
-    lua_pushinteger(f->L, neg ? -v : v);
+    if (!f->skip)
+      lua_pushinteger(f->L, neg ? -v : v);
     return true;
   }
   char buf[64];
@@ -296,7 +365,8 @@ static bool fast_number(fast_t *f) {
   double v = strtod(buf, NULL);
   if ((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE)
     return false; /* jansson's "real number overflow" */
-  lua_pushnumber(f->L, v);
+  if (!f->skip)
+    lua_pushnumber(f->L, v);
   return true;
 }
 
@@ -351,7 +421,7 @@ static bool fast_array(fast_t *f, int depth) {
     f->p++;
   } else {
     for (;;) {
-      if (!lua_checkstack(L, 4))
+      if (!f->skip && !lua_checkstack(L, 4))
         return false;
       if (!fast_value(f, depth + 1))
         return false;
@@ -369,30 +439,63 @@ static bool fast_array(fast_t *f, int depth) {
       fast_ws(f);
     }
   }
-  return fast_collect(f, base, n, false);
+  return f->skip || fast_collect(f, base, n, false);
 }
+
+/* A key of an object that is left out, for the duplicate check. */
+typedef struct span {
+  const unsigned char *s;
+  size_t n;
+} span_t;
 
 static bool fast_object(fast_t *f, int depth) {
   lua_State *L = f->L;
   int base = lua_gettop(L), n = 0;
+  bool filter = depth == 0 && f->keys != 0; /* the top level, with keys to keep */
+  span_t seen[FAST_SKIP_KEYS];
+  int nseen = 0;
   f->p++;
   fast_ws(f);
   if (f->p < f->end && *f->p == '}') {
     f->p++;
   } else {
     for (;;) {
-      if (!lua_checkstack(L, 6))
+      if (!f->skip && !lua_checkstack(L, 6))
         return false;
+      const unsigned char *k = f->p + 1;
       if (f->p >= f->end || *f->p != '"' || !fast_string(f))
         return false;
+      if (f->skip || filter) {
+        /* no table with every key to find duplicates in: the keys are
+         * compared (plain ones, few: anything else is jansson's) */
+        size_t kn = (size_t)(f->p - 1 - k);
+        if (f->escaped || nseen == FAST_SKIP_KEYS)
+          return false;
+        for (int i = 0; i < nseen; i++)
+          if (seen[i].n == kn && memcmp(seen[i].s, k, kn) == 0)
+            return false;
+        seen[nseen++] = (span_t){k, kn};
+      }
+      bool keep = true;
+      if (filter) {
+        lua_pushvalue(L, -1);
+        keep = lua_rawget(L, f->keys) != LUA_TNIL;
+        lua_pop(L, keep ? 1 : 2); /* a member left out: its key too */
+      }
       fast_ws(f);
       if (f->p >= f->end || *f->p != ':')
         return false;
       f->p++;
       fast_ws(f);
-      if (!fast_value(f, depth + 1))
+      if (!keep)
+        f->skip++;
+      bool ok = fast_value(f, depth + 1);
+      if (!keep)
+        f->skip--;
+      if (!ok)
         return false;
-      n++;
+      if (keep)
+        n++;
       fast_ws(f);
       if (f->p >= f->end)
         return false;
@@ -406,9 +509,8 @@ static bool fast_object(fast_t *f, int depth) {
       fast_ws(f);
     }
   }
-  return fast_collect(f, base, n, true);
+  return f->skip || fast_collect(f, base, n, true);
 }
-
 /* One value at f->p (no whitespace before it) pushed; false to give up
  * (the caller drops what was pushed). */
 static bool fast_value(fast_t *f, int depth) {
@@ -424,12 +526,14 @@ static bool fast_value(fast_t *f, int depth) {
   case 't':
     if (!fast_word(f, "true", 4))
       return false;
-    lua_pushboolean(f->L, 1);
+    if (!f->skip)
+      lua_pushboolean(f->L, 1);
     return true;
   case 'f':
     if (!fast_word(f, "false", 5))
       return false;
-    lua_pushboolean(f->L, 0);
+    if (!f->skip)
+      lua_pushboolean(f->L, 0);
     return true;
   default:
     if (*f->p == '-' || (*f->p >= '0' && *f->p <= '9'))
@@ -438,8 +542,8 @@ static bool fast_value(fast_t *f, int depth) {
   }
 }
 
-/* fast_decode(text, array_mt, object_mt) -> value, true | nil, false: the
- * whole text as one value, or false to let jansson decide. */
+/* fast_decode(text, array_mt, object_mt, keys) -> value, true | nil, false:
+ * the whole text as one value, or false to let jansson decide. */
 static int fast_decode(lua_State *L) {
   size_t len;
   const char *s = lua_tolstring(L, 1, &len);
@@ -448,8 +552,9 @@ static int fast_decode(lua_State *L) {
               .end = (const unsigned char *)s + len,
               .amt = lua_istable(L, 2) ? 2 : 0,
               .omt = lua_istable(L, 3) ? 3 : 0,
+              .keys = lua_istable(L, 4) ? 4 : 0,
               .point = localeconv()->decimal_point[0]};
-  lua_settop(L, 3);
+  lua_settop(L, 4);
   fast_ws(&f);
   if (fast_value(&f, 0)) {
     fast_ws(&f);
@@ -458,7 +563,7 @@ static int fast_decode(lua_State *L) {
       return 2;
     }
   }
-  lua_settop(L, 3);
+  lua_settop(L, 4);
   lua_pushnil(L);
   lua_pushboolean(L, 0);
   return 2;

@@ -199,7 +199,12 @@ int ctr_fs_fsync_path(const char *path, ctr_error_t *err) {
 /* ---- whole files ------------------------------------------------------------ */
 
 char *ctr_fs_read_file_stat(const char *path, size_t *len, struct stat *st, ctr_error_t *err) {
-  cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  return ctr_fs_read_file_stat_at(AT_FDCWD, path, path, len, st, err);
+}
+
+char *ctr_fs_read_file_stat_at(int dirfd, const char *rel, const char *path, size_t *len,
+                               struct stat *st, ctr_error_t *err) {
+  cleanup_fd int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     ctr_fail_errno(err, "open %s", path);
     return NULL;

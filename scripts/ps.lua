@@ -146,7 +146,12 @@ local last = o.latest and 1 or o.last
 if last and last >= 0 then o.all = true else last = nil end
 local now = util.now()
 local list = {}
-for _, c in ipairs(store.list()) do -- in no order: sorted below
+-- the fields of the states that ps reads (here and in the methods it
+-- calls: status, paused, exit_code); only these are decoded
+local STATE_KEYS = {}
+for k in ("name image command created status pid starttime supervisor paused exit_code started_at finished_at "
+  .. "healthcheck health network labels userns"):gmatch("%S+") do STATE_KEYS[k] = true end
+for _, c in ipairs(store.list(STATE_KEYS)) do -- in no order: sorted below
   local status = c:status()
   if status == "running" and c:paused() then status = "paused" end
   local shown = o.all or status == "running" or status == "paused" or status == "restarting" or (filters.status ~= nil)

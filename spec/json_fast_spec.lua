@@ -22,11 +22,31 @@ local function same(a, b)
   return true
 end
 
+-- the keys a listing keeps (ps's), and a few that are not in the texts
+local KEYS = { name = true, created = true, command = true, network = true, status = true, a = true, k = true }
+
+-- text decoded both ways, whole and with only KEYS kept at the top
 local function check(text)
   local fv, ferr = core.json_decode(text, AMT, OMT)
   local jv, jerr = core.json_decode(text, AMT, OMT, true)
   if not same(fv, jv) or ferr ~= jerr then
-    error(("fast decode differs from jansson's for %q: %s / %s"):format(text, tostring(ferr), tostring(jerr)), 2)
+    error(("fast decode differs from jansson's for %s: %s / %s"):format(text:sub(1, 300):gsub("\n", " "),
+      tostring(ferr), tostring(jerr)), 2)
+  end
+  local kv, kerr = core.json_decode(text, AMT, OMT, false, KEYS)
+  local jkv, jkerr = core.json_decode(text, AMT, OMT, true, KEYS)
+  if not same(kv, jkv) or kerr ~= jkerr then
+    error(("fast decode of KEYS differs from jansson's for %s: %s / %s"):format(text:sub(1, 300):gsub("\n", " "), tostring(kerr), tostring(jkerr)), 2)
+  end
+  -- the same members as the whole decode, and an error for the same texts
+  if (fv == nil) ~= (kv == nil) or ferr ~= kerr then error(("KEYS decode fails differently for %q"):format(text), 2) end
+  if type(fv) == "table" and getmetatable(fv) == OMT then
+    for k, v in pairs(fv) do
+      if not same(kv[k], KEYS[k] and v or nil) then error(("KEYS decode differs at %s for %q"):format(k, text), 2) end
+    end
+    for k in pairs(kv) do
+      if fv[k] == nil then error(("KEYS decode has %s, not in %q"):format(k, text), 2) end
+    end
   end
   return fv, ferr
 end
@@ -51,7 +71,14 @@ local EDGES = {
   "[1,]", "[1 2]", '{"a" 1}', '{a:1}', '{"a":1}x', '{"a":1} ', "\239\187\191{}", "{}\0", "[1]\f", "\f[1]",
   "[1,\r\n\t2]", ("["):rep(32) .. ("]"):rep(32), ("["):rep(33) .. ("]"):rep(33), ("["):rep(250) .. ("]"):rep(250),
   '{"":1}', '{"\\n":"\\t"}', '["\\b\\f\\n\\r\\t\\"\\\\\\/"]', '{"k":"' .. ("x"):rep(100) .. '"}',
-  "[" .. ("1,"):rep(3000) .. "1]", STATE, STATE .. "x", STATE:sub(1, 200), (STATE:gsub('"tty":true', '"tty":true,"tty":false')),
+  "[" .. ("1,"):rep(3000) .. "1]", '{"x":{"a":1,"a":2}}', '{"x":{"a":1,"b":2},"x":3}', '{"x":1,"name":2,"x":3}',
+  '{"x":{"a\\/":1,"a/":2}}', '{"x\\/":1,"x/":2}', '{"x":[1,{"k":{}},"\\n"],"k":[[]]}', '{"x":null,"k":1}',
+  '{"k":null}', '{"x":01}', '{"x":1e400}', '{"x":99999999999999999999}', '{"x":"\\u0041"}', '{"x":"\255"}',
+  '{"x":{' .. ('"k%d":1,'):rep(70):format(table.unpack((function() local t = {} for i = 1, 70 do t[i] = i end return t end)())) .. '"z":1}}',
+  '{"x":' .. ("["):rep(250) .. ("]"):rep(250) .. ',"name":1}', '{"x":{"y":' .. ("["):rep(199) .. ("]"):rep(199) .. '},"k":1}',
+  '{"x":{"y":' .. ("["):rep(198) .. ("]"):rep(198) .. '},"k":1}', '{"x":' .. ("[{\"a\":"):rep(120) .. "1" .. ("}]"):rep(120) .. '}',
+  '{"x":[' .. ("["):rep(199) .. ("]"):rep(199) .. ',null]}', '{"x":{"y":null,"z":' .. ("["):rep(199) .. ("]"):rep(199) .. '}}',
+  STATE, STATE .. "x", STATE:sub(1, 200), (STATE:gsub('"tty":true', '"tty":true,"tty":false')),
 }
 
 describe("json fast decode", function()
@@ -70,7 +97,7 @@ describe("json fast decode", function()
   end)
 
   it("agrees with jansson on random mutations", function()
-    local seeds = { STATE, '{"a":[1,2.5,"x\\n",true,false,{"b":{}}],"c":-3}' }
+    local seeds = { STATE, '{"a":[1,2.5,"x\\n",true,false,{"b":{}}],"c":-3,"x":{"k":[{"k":1}]}}' }
     local alphabet = '{}[]:,"\\ -01.eE+tfnulr/\0\1\127\128\192\237\255aZ'
     math.randomseed(15)
     for i = 1, 20000 do

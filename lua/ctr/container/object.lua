@@ -116,6 +116,19 @@ function M.load(id)
   return o
 end
 
+--- M.load of a state.json already read: its text and fingerprint (what
+-- core.read_files_under gives), or false and the read error. keys
+-- (optional, a set): only those fields of the state are decoded, for a
+-- caller that reads no other (c.state has only those).
+function M.from_text(id, text, fp, keys)
+  if not text then return nil, fp end
+  local o = M.new(id, nil)
+  local st, jerr = json.decode(text, keys)
+  if st == nil then return nil, o.dir .. "/state.json: " .. tostring(jerr) end
+  o.state, o._seen = st, fp
+  return o
+end
+
 --- The current status: "created", "running" or "exited". A container whose
 -- process is gone (or whose pid now belongs to another process: the start
 -- time is checked) is never reported as running.

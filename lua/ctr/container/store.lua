@@ -33,12 +33,22 @@ local cdir = M.dir
 function M.load(id) return object.load(id) end
 
 --- Every container (in no particular order); one whose state is missing
--- or unreadable is listed as dead (ctr.dead), once no creation can be in progress.
-function M.list()
-  local names = core.readdir(state.dir("containers")) or {}
+-- or unreadable is listed as dead (ctr.dead), once no creation can be in
+-- progress. keys (optional, a set {name = true, ...}): only those fields
+-- of each state are decoded, for a listing that reads no other (ps).
+function M.list(keys)
+  local dir = state.dir("containers")
+  local names = core.readdir(dir) or {}
+  -- every state.json read relative to one open of the directory
+  local texts, fps = core.read_files_under(dir, names, "state.json")
   local out = {}
-  for _, id in ipairs(names) do
-    local c, err = M.load(id)
+  for i, id in ipairs(names) do
+    local c, err
+    if texts then
+      c, err = object.from_text(id, texts[i], fps[i], keys)
+    else
+      c, err = M.load(id) -- the directory is gone: as each load finds it
+    end
     if not c then c = require("ctr.dead").load(id, err) end
     if c then out[#out + 1] = c end
   end
