@@ -119,10 +119,11 @@ end
 --- M.load of a state.json already read: its text and fingerprint (what
 -- core.read_files_under gives), or false and the read error. keys
 -- (optional, a set): only those fields of the state are decoded, for a
--- caller that reads no other (c.state has only those).
-function M.from_text(id, text, fp, keys)
+-- caller that reads no other (c.state has only those). dir (optional):
+-- the container's directory, when the caller has it (state.dir's).
+function M.from_text(id, text, fp, keys, dir)
   if not text then return nil, fp end
-  local o = M.new(id, nil)
+  local o = dir and setmetatable({ id = id, dir = dir }, Container) or M.new(id, nil)
   local st, jerr = json.decode(text, keys)
   if st == nil then return nil, o.dir .. "/state.json: " .. tostring(jerr) end
   o.state, o._seen = st, fp

@@ -45,7 +45,7 @@ function M.list(keys)
   for i, id in ipairs(names) do
     local c, err
     if texts then
-      c, err = object.from_text(id, texts[i], fps[i], keys)
+      c, err = object.from_text(id, texts[i], fps[i], keys, dir .. "/" .. id) -- (state.dir("containers", id))
     else
       c, err = M.load(id) -- the directory is gone: as each load finds it
     end
