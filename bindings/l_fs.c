@@ -333,61 +333,6 @@ static int l_read_file_stat(lua_State *L) {
 }
 
 /***
- * core.read_files_under(dir, names, file) -> texts, fingerprints | nil, err, errno
- * core.read_file_stat of dir/names[i]/file for each i, relative to one open
- * of dir (a short path walk each, no stat table): texts[i] is the content
- * and fingerprints[i] "INO:SIZE:MTIME_NS" of the file read (its fstat), or
- * texts[i] is false and fingerprints[i] the error read_file_stat gives
- * ("open DIR/NAME/FILE: ..."). A name with a "/" (or "." or "..") is not
- * opened (EINVAL). nil, err, errno when dir cannot be opened.
- */
-static int l_read_files_under(lua_State *L) {
-  const char *dir = luaL_checkstring(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  const char *file = luaL_checkstring(L, 3);
-  luaL_argcheck(L, *file != '\0' && strchr(file, '/') == NULL, 3, "a file name without /");
-  lua_Integer n = luaL_len(L, 2);
-  cleanup_fd int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    ctr_error_t err;
-    ctr_fail_errno(&err, "open %s", dir);
-    return lctr_pusherr(L, &err);
-  }
-  lua_createtable(L, (int)n, 0);
-  lua_createtable(L, (int)n, 0);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_geti(L, 2, i);
-    const char *name = lua_tostring(L, -1);
-    char rel[PATH_MAX], path[PATH_MAX];
-    ctr_error_t err;
-    cleanup_free char *buf = NULL;
-    size_t len = 0;
-    struct stat st;
-    if (name == NULL || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-      ctr_fail(&err, EINVAL, "open %s/%s/%s", dir, name ? name : "?", file);
-    else if ((size_t)snprintf(rel, sizeof rel, "%s/%s", name, file) >= sizeof rel ||
-             (size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path)
-      ctr_fail(&err, ENAMETOOLONG, "open %s/%s/%s", dir, name, file);
-    else
-      buf = ctr_fs_read_file_stat_at(dfd, rel, path, &len, &st, &err);
-    lua_pop(L, 1);
-    if (buf == NULL) {
-      lua_pushboolean(L, 0);
-      lua_rawseti(L, -3, i);
-      lua_pushstring(L, err.msg);
-      lua_rawseti(L, -2, i);
-      continue;
-    }
-    lua_pushlstring(L, buf, len);
-    lua_rawseti(L, -3, i);
-    lua_pushfstring(L, "%I:%I:%I", (lua_Integer)st.st_ino, (lua_Integer)st.st_size,
-                    (lua_Integer)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
-    lua_rawseti(L, -2, i);
-  }
-  return 2;
-}
-
-/***
  * core.mtimes_under(dir, names, file) -> mtimes | nil, err, errno
  * The modification time (nanoseconds since the epoch, stat's mtime_ns) of
  * dir/names[i]/file for each i, relative to one open of dir; mtimes[i] is
@@ -687,7 +632,6 @@ LCTR_AREA_DECL(fs) {
                                  {"fsync", l_fsync},
                                  {"read_file", l_read_file},
                                  {"read_file_stat", l_read_file_stat},
-                                 {"read_files_under", l_read_files_under},
                                  {"mtimes_under", l_mtimes_under},
                                  {"inotify_watch", l_inotify_watch},
                                  {"write_file_atomic", l_write_file_atomic},

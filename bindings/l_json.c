@@ -6,14 +6,19 @@
  * ctr.json always wrote (sorted keys, dkjson's layout), in C.
  * ctr.json falls back to dkjson when these are missing. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "fs.h"
 #include "lctr.h"
 #include "oci_bytes.h"
 
@@ -542,30 +547,133 @@ static bool fast_value(fast_t *f, int depth) {
   }
 }
 
+/* The whole text s as one value pushed (true), or nothing pushed (false:
+ * let jansson decide). Raises only when Lua runs out of memory. */
+static bool fast_parse(lua_State *L, const char *s, size_t len, int amt, int omt, int keys) {
+  fast_t f = {.L = L,
+              .p = (const unsigned char *)s,
+              .end = (const unsigned char *)s + len,
+              .amt = amt,
+              .omt = omt,
+              .keys = keys,
+              .point = localeconv()->decimal_point[0]};
+  int top = lua_gettop(L);
+  fast_ws(&f);
+  if (fast_value(&f, 0)) {
+    fast_ws(&f);
+    if (f.p == f.end)
+      return true;
+  }
+  lua_settop(L, top);
+  return false;
+}
+
 /* fast_decode(text, array_mt, object_mt, keys) -> value, true | nil, false:
  * the whole text as one value, or false to let jansson decide. */
 static int fast_decode(lua_State *L) {
   size_t len;
   const char *s = lua_tolstring(L, 1, &len);
-  fast_t f = {.L = L,
-              .p = (const unsigned char *)s,
-              .end = (const unsigned char *)s + len,
-              .amt = lua_istable(L, 2) ? 2 : 0,
-              .omt = lua_istable(L, 3) ? 3 : 0,
-              .keys = lua_istable(L, 4) ? 4 : 0,
-              .point = localeconv()->decimal_point[0]};
   lua_settop(L, 4);
-  fast_ws(&f);
-  if (fast_value(&f, 0)) {
-    fast_ws(&f);
-    if (f.p == f.end) {
-      lua_pushboolean(L, 1);
-      return 2;
-    }
+  if (fast_parse(L, s, len, lua_istable(L, 2) ? 2 : 0, lua_istable(L, 3) ? 3 : 0,
+                 lua_istable(L, 4) ? 4 : 0)) {
+    lua_pushboolean(L, 1);
+    return 2;
   }
-  lua_settop(L, 4);
   lua_pushnil(L);
   lua_pushboolean(L, 0);
+  return 2;
+}
+
+/* ---- reading many files ---------------------------------------------------------- */
+
+typedef struct read_under {
+  int dfd;
+  char *buf; /* reused for every file, freed by the caller */
+  size_t cap;
+} read_under_t;
+
+/* read_each(state, dir, names, file, array_mt, object_mt, keys) -> values,
+ * infos (protected: the fd and buffer are the caller's to free). */
+static int read_each(lua_State *L) {
+  read_under_t *ru = lua_touserdata(L, 1);
+  const char *dir = lua_tostring(L, 2), *file = lua_tostring(L, 4);
+  int amt = lua_istable(L, 5) ? 5 : 0, omt = lua_istable(L, 6) ? 6 : 0,
+      keys = lua_istable(L, 7) ? 7 : 0;
+  lua_Integer n = luaL_len(L, 3);
+  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, (int)n, 0);
+  int values = lua_gettop(L) - 1, infos = values + 1;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 3, i);
+    const char *name = lua_tostring(L, -1);
+    char rel[PATH_MAX], path[PATH_MAX];
+    ctr_error_t err;
+    size_t len = 0;
+    struct stat st;
+    int r = -1;
+    if (name == NULL || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+      ctr_fail(&err, EINVAL, "open %s/%s/%s", dir, name ? name : "?", file);
+    else if ((size_t)snprintf(rel, sizeof rel, "%s/%s", name, file) >= sizeof rel ||
+             (size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path)
+      ctr_fail(&err, ENAMETOOLONG, "open %s/%s/%s", dir, name, file);
+    else
+      r = ctr_fs_read_into(ru->dfd, rel, path, &ru->buf, &ru->cap, &len, &st, &err);
+    lua_pop(L, 1);
+    if (r < 0) {
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, values, i);
+      lua_pushstring(L, err.msg);
+      lua_rawseti(L, infos, i);
+      continue;
+    }
+    if (!fast_parse(L, ru->buf, len, amt, omt, keys) || !lua_istable(L, -1)) {
+      lua_settop(L, infos);
+      lua_pushlstring(L, ru->buf, len); /* json_decode has the last word */
+    }
+    lua_rawseti(L, values, i);
+    lua_pushfstring(L, "%I:%I:%I", (lua_Integer)st.st_ino, (lua_Integer)st.st_size,
+                    (lua_Integer)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+    lua_rawseti(L, infos, i);
+  }
+  return 2;
+}
+
+/***
+ * core.json_read_under(dir, names, file [, array_mt [, object_mt [, keys]]]) -> values, infos | nil, err, errno
+ * Read dir/names[i]/file for each i, relative to one open of dir, and
+ * decode it (core.json_decode's rules, keys included) without making a
+ * Lua string of it when it is plain: values[i] is the decoded object or
+ * array, or the text itself (a string) when the fast path leaves it to
+ * jansson (decode it with core.json_decode, which words the error) or it
+ * is not an object or array; infos[i] is "INO:SIZE:MTIME_NS" of the file
+ * read (its fstat, as core.read_file_stat gives it). When a file cannot be
+ * read, values[i] is false and infos[i] the error ("open DIR/NAME/FILE:
+ * ..."); a name with a "/" (or "." or "..") is not opened (EINVAL). nil,
+ * err, errno when dir cannot be opened.
+ */
+static int l_json_read_under(lua_State *L) {
+  const char *dir = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *file = luaL_checkstring(L, 3);
+  luaL_argcheck(L, *file != '\0' && strchr(file, '/') == NULL, 3, "a file name without /");
+  lua_settop(L, 6);
+  if (!lua_isnil(L, 6))
+    luaL_checktype(L, 6, LUA_TTABLE);
+  read_under_t ru = {.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (ru.dfd < 0) {
+    ctr_error_t err;
+    ctr_fail_errno(&err, "open %s", dir);
+    return lctr_pusherr(L, &err);
+  }
+  lua_pushcfunction(L, read_each);
+  lua_pushlightuserdata(L, &ru);
+  for (int i = 1; i <= 6; i++)
+    lua_pushvalue(L, i);
+  int r = lua_pcall(L, 7, 2, 0);
+  close(ru.dfd);
+  free(ru.buf);
+  if (r != LUA_OK)
+    return lua_error(L);
   return 2;
 }
 
@@ -879,7 +987,9 @@ static int l_json_encode(lua_State *L) {
 }
 
 LCTR_AREA_DECL(json) {
-  static const luaL_Reg fns[] = {
-      {"json_decode", l_json_decode}, {"json_encode", l_json_encode}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"json_decode", l_json_decode},
+                                 {"json_encode", l_json_encode},
+                                 {"json_read_under", l_json_read_under},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

@@ -96,6 +96,50 @@ describe("json fast decode", function()
     assert.equal('sh -c echo "hi"\n\tx\\y/z é', table.concat(v.command, " "))
   end)
 
+  it("json.read_under reads and decodes files as read_file_stat and decode do", function()
+    local dir = assert(core.mkdtemp("/tmp/json-fast-XXXXXX"))
+    local names, texts = {}, {}
+    for i, t in ipairs(EDGES) do
+      names[i], texts[i] = ("d%03d"):format(i), t
+      assert(core.mkdir(dir .. "/" .. names[i], 448))
+      local f = assert(io.open(dir .. "/" .. names[i] .. "/state.json", "wb"))
+      f:write(t)
+      f:close()
+    end
+    local n = #names
+    names[n + 1] = "missing" -- no such directory
+    assert(core.mkdir(dir .. "/isdir", 448))
+    assert(core.mkdir(dir .. "/isdir/state.json", 448))
+    names[n + 2] = "isdir" -- state.json is a directory
+    names[n + 3] = ".."
+    names[n + 4] = "a/b"
+    for _, keys in ipairs({ false, KEYS }) do
+      local values, infos = json.read_under(dir, names, "state.json", keys or nil)
+      for i = 1, n do
+        local text, st = core.read_file_stat(dir .. "/" .. names[i] .. "/state.json")
+        assert.equal(("%d:%d:%d"):format(st.ino, st.size, st.mtime_ns), infos[i])
+        local v = values[i]
+        if type(v) == "table" then
+          assert.is_true(same(v, (json.decode(text, keys or nil))), texts[i])
+        else
+          assert.equal(text, v)
+        end
+      end
+      for i = n + 1, n + 2 do
+        local _, err = core.read_file_stat(dir .. "/" .. names[i] .. "/state.json")
+        assert.is_false(values[i])
+        assert.equal(err, infos[i])
+      end
+      assert.is_false(values[n + 3])
+      assert.matches("Invalid argument", infos[n + 3])
+      assert.is_false(values[n + 4])
+    end
+    local v, err = json.read_under(dir .. "/nope", names, "state.json")
+    assert.is_nil(v)
+    assert.matches("^open .*/nope: No such file", err)
+    core.remove_all(dir)
+  end)
+
   it("agrees with jansson on random mutations", function()
     local seeds = { STATE, '{"a":[1,2.5,"x\\n",true,false,{"b":{}}],"c":-3,"x":{"k":[{"k":1}]}}' }
     local alphabet = '{}[]:,"\\ -01.eE+tfnulr/\0\1\127\128\192\237\255aZ'

@@ -57,4 +57,15 @@ function M.decode(str, keys)
   return v, err
 end
 
+--- Read the JSON file `file` of every directory dir/names[i], relative to
+-- one open of dir (core.json_read_under): values[i] is the decoded object
+-- or array (keys: as decode's), or the file's text when it is something
+-- else or not plain JSON (decode it with json.decode, which has the last
+-- word and words the error), and infos[i] its fingerprint
+-- ("INO:SIZE:MTIME_NS"); values[i] is false and infos[i] the error when
+-- it cannot be read. nil, err when dir cannot be opened.
+function M.read_under(dir, names, file, keys)
+  return core.json_read_under(dir, names, file, array_mt, object_mt, keys)
+end
+
 return M

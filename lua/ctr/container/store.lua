@@ -19,6 +19,7 @@
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
+local json = require "ctr.json"
 local object = require "ctr.container.object"
 
 local M = {}
@@ -39,13 +40,14 @@ function M.load(id) return object.load(id) end
 function M.list(keys)
   local dir = state.dir("containers")
   local names = core.readdir(dir) or {}
-  -- every state.json read relative to one open of the directory
-  local texts, fps = core.read_files_under(dir, names, "state.json")
+  -- every state.json read relative to one open of the directory, and
+  -- decoded there when it is plain
+  local values, infos = json.read_under(dir, names, "state.json", keys)
   local out = {}
   for i, id in ipairs(names) do
     local c, err
-    if texts then
-      c, err = object.from_text(id, texts[i], fps[i], keys, dir .. "/" .. id) -- (state.dir("containers", id))
+    if values then
+      c, err = object.from_read(id, values[i], infos[i], keys, dir .. "/" .. id) -- (state.dir("containers", id))
     else
       c, err = M.load(id) -- the directory is gone: as each load finds it
     end
