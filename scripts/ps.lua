@@ -25,11 +25,13 @@ local state = require "ctr.state"
 
 -- docker's strconv.Quote for the command (printable ASCII kept)
 local function quote(s)
+  if not s:find('[\\"\n\t]') then return '"' .. s .. '"' end
   return '"' .. s:gsub('[\\"]', "\\%0"):gsub("\n", "\\n"):gsub("\t", "\\t") .. '"'
 end
 
 -- docker's stringutils.Ellipsis: at most n characters, the last one "…"
 local function ellipsis(s, n)
+  if #s <= n then return s end -- (bytes: as many characters or more)
   local len = utf8.len(s) or #s
   if len <= n then return s end
   return s:sub(1, (utf8.offset(s, n) or n) - 1) .. "…"
@@ -45,22 +47,33 @@ local function ports_of(st)
   return table.concat(out, ", ")
 end
 
+-- util.human_duration, once per number of seconds (rows share most)
+local durations = {}
+local function human_duration(s)
+  local d = durations[s]
+  if not d then
+    d = util.human_duration(s)
+    if s == s then durations[s] = d end -- (not NaN)
+  end
+  return d
+end
+
 local status_text
 function status_text(c, status, now)
   if status == "running" or status == "paused" then
     local h = c.state.healthcheck and c.state.health
     local tag = h and (h.status == "starting" and " (health: starting)" or (" (" .. tostring(h.status) .. ")")) or ""
     if c:paused() then tag = " (Paused)" .. tag end
-    return "Up " .. util.human_duration(now - (c.state.started_at or now)) .. tag
+    return "Up " .. human_duration(now - (c.state.started_at or now)) .. tag
   end
   if status == "exited" then
     local code = c:exit_code() -- may refresh c.state: read the times after it
     if c:status() == "restarting" then return status_text(c, "restarting", now) end -- just recorded
-    return ("Exited (%d) %s ago"):format(code, util.human_duration(now - (c.state.finished_at or now)))
+    return ("Exited (%d) %s ago"):format(code, human_duration(now - (c.state.finished_at or now)))
   end
   if status == "dead" then return "Dead" end
   if status == "restarting" then
-    return ("Restarting (%d) %s ago"):format(c.state.exit_code or 0, util.human_duration(now - (c.state.finished_at or now)))
+    return ("Restarting (%d) %s ago"):format(c.state.exit_code or 0, human_duration(now - (c.state.finished_at or now)))
   end
   return "Created"
 end
@@ -73,14 +86,14 @@ local function row_of(c, status, o, now, columns)
   local cmd = table.concat(st.command or {}, " ")
   if columns then
     return { o.no_trunc and c.id or util.short_id(c.id), st.image or "", quote(o.no_trunc and cmd or ellipsis(cmd, 20)),
-      util.human_duration(now - (st.created or now)) .. " ago", status_text(c, status, now), ports_of(st), st.name or "" }
+      human_duration(now - (st.created or now)) .. " ago", status_text(c, status, now), ports_of(st), st.name or "" }
   end
   return {
     ID = o.no_trunc and c.id or util.short_id(c.id),
     Image = st.image or "",
     Command = quote(o.no_trunc and cmd or ellipsis(cmd, 20)),
     CreatedAt = os.date("!%Y-%m-%d %H:%M:%S +0000 UTC", st.created or 0),
-    RunningFor = util.human_duration(now - (st.created or now)) .. " ago",
+    RunningFor = human_duration(now - (st.created or now)) .. " ago",
     Status = status_text(c, status, now),
     State = status,
     Ports = ports_of(st),
@@ -146,6 +159,7 @@ local o = cli.parse({ ... }, {
   { "l", "latest", "flag", "Show the latest created container (includes all states)" },
 }, { usage = "ps [OPTIONS]", description = "List containers.", command = "ps" })
 local filters = parse_filters(o.filter)
+local no_filters = next(filters) == nil
 local last = o.latest and 1 or o.last
 if last and last >= 0 then o.all = true else last = nil end
 local now = util.now()
@@ -159,7 +173,7 @@ for _, c in ipairs(store.list(STATE_KEYS)) do -- in no order: sorted below
   local status = c:status()
   if status == "running" and c:paused() then status = "paused" end
   local shown = o.all or status == "running" or status == "paused" or status == "restarting" or (filters.status ~= nil)
-  if shown and matches(filters, c, status) then list[#list + 1], status_of[c] = c, status end
+  if shown and (no_filters or matches(filters, c, status)) then list[#list + 1], status_of[c] = c, status end
 end
 -- newest first: created is in seconds; ties are ordered by the time the
 -- config was written (one stat, only for containers made in the same second)
