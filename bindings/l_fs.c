@@ -336,7 +336,8 @@ static int l_read_file_stat(lua_State *L) {
  * core.mtimes_under(dir, names, file) -> mtimes | nil, err, errno
  * The modification time (nanoseconds since the epoch, stat's mtime_ns) of
  * dir/names[i]/file for each i, relative to one open of dir; mtimes[i] is
- * false when it cannot be stat'ed (or the name has a "/", or is "." or "..").
+ * false when it cannot be stat'ed (or the name has a "/" or a NUL, or is "."
+ * or "..").
  */
 static int l_mtimes_under(lua_State *L) {
   const char *dir = luaL_checkstring(L, 1);
@@ -353,10 +354,12 @@ static int l_mtimes_under(lua_State *L) {
   lua_createtable(L, (int)n, 0);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, 2, i);
-    const char *name = lua_tostring(L, -1);
+    size_t nlen = 0;
+    const char *name = lua_tolstring(L, -1, &nlen);
     char rel[PATH_MAX];
     struct stat st;
-    if (name != NULL && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+    if (name != NULL && strlen(name) == nlen && !strchr(name, '/') && strcmp(name, ".") != 0 &&
+        strcmp(name, "..") != 0 &&
         (size_t)snprintf(rel, sizeof rel, "%s/%s", name, file) < sizeof rel &&
         fstatat(dfd, rel, &st, 0) == 0)
       lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);

@@ -548,15 +548,17 @@ static bool fast_value(fast_t *f, int depth) {
 }
 
 /* The whole text s as one value pushed (true), or nothing pushed (false:
- * let jansson decide). Raises only when Lua runs out of memory. */
-static bool fast_parse(lua_State *L, const char *s, size_t len, int amt, int omt, int keys) {
+ * let jansson decide); point is the locale's decimal point. Raises only
+ * when Lua runs out of memory. */
+static bool fast_parse(lua_State *L, const char *s, size_t len, int amt, int omt, int keys,
+                       char point) {
   fast_t f = {.L = L,
               .p = (const unsigned char *)s,
               .end = (const unsigned char *)s + len,
               .amt = amt,
               .omt = omt,
               .keys = keys,
-              .point = localeconv()->decimal_point[0]};
+              .point = point};
   int top = lua_gettop(L);
   fast_ws(&f);
   if (fast_value(&f, 0)) {
@@ -575,7 +577,7 @@ static int fast_decode(lua_State *L) {
   const char *s = lua_tolstring(L, 1, &len);
   lua_settop(L, 4);
   if (fast_parse(L, s, len, lua_istable(L, 2) ? 2 : 0, lua_istable(L, 3) ? 3 : 0,
-                 lua_istable(L, 4) ? 4 : 0)) {
+                 lua_istable(L, 4) ? 4 : 0, localeconv()->decimal_point[0])) {
     lua_pushboolean(L, 1);
     return 2;
   }
@@ -600,24 +602,33 @@ static int read_each(lua_State *L) {
   int amt = lua_istable(L, 5) ? 5 : 0, omt = lua_istable(L, 6) ? 6 : 0,
       keys = lua_istable(L, 7) ? 7 : 0;
   lua_Integer n = luaL_len(L, 3);
+  char point = localeconv()->decimal_point[0];
+  size_t dlen = strlen(dir), flen = strlen(file);
   lua_createtable(L, (int)n, 0);
   lua_createtable(L, (int)n, 0);
   int values = lua_gettop(L) - 1, infos = values + 1;
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, 3, i);
-    const char *name = lua_tostring(L, -1);
-    char rel[PATH_MAX], path[PATH_MAX];
+    size_t nlen = 0;
+    const char *name = lua_tolstring(L, -1, &nlen);
+    char path[PATH_MAX]; /* dir/name/file: rel is its name/file */
     ctr_error_t err;
     size_t len = 0;
     struct stat st;
     int r = -1;
-    if (name == NULL || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    if (name == NULL || strlen(name) != nlen || strchr(name, '/') || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0) {
       ctr_fail(&err, EINVAL, "open %s/%s/%s", dir, name ? name : "?", file);
-    else if ((size_t)snprintf(rel, sizeof rel, "%s/%s", name, file) >= sizeof rel ||
-             (size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path)
+    } else if (dlen + nlen + flen + 3 > sizeof path) {
       ctr_fail(&err, ENAMETOOLONG, "open %s/%s/%s", dir, name, file);
-    else
-      r = ctr_fs_read_into(ru->dfd, rel, path, &ru->buf, &ru->cap, &len, &st, &err);
+    } else {
+      memcpy(path, dir, dlen);
+      path[dlen] = '/';
+      memcpy(path + dlen + 1, name, nlen);
+      path[dlen + 1 + nlen] = '/';
+      memcpy(path + dlen + 2 + nlen, file, flen + 1);
+      r = ctr_fs_read_into(ru->dfd, path + dlen + 1, path, &ru->buf, &ru->cap, &len, &st, &err);
+    }
     lua_pop(L, 1);
     if (r < 0) {
       lua_pushboolean(L, 0);
@@ -626,7 +637,7 @@ static int read_each(lua_State *L) {
       lua_rawseti(L, infos, i);
       continue;
     }
-    if (!fast_parse(L, ru->buf, len, amt, omt, keys) || !lua_istable(L, -1)) {
+    if (!fast_parse(L, ru->buf, len, amt, omt, keys, point) || !lua_istable(L, -1)) {
       lua_settop(L, infos);
       lua_pushlstring(L, ru->buf, len); /* json_decode has the last word */
     }
@@ -648,7 +659,7 @@ static int read_each(lua_State *L) {
  * is not an object or array; infos[i] is "INO:SIZE:MTIME_NS" of the file
  * read (its fstat, as core.read_file_stat gives it). When a file cannot be
  * read, values[i] is false and infos[i] the error ("open DIR/NAME/FILE:
- * ..."); a name with a "/" (or "." or "..") is not opened (EINVAL). nil,
+ * ..."); a name with a "/" or a NUL (or "." or "..") is not opened (EINVAL). nil,
  * err, errno when dir cannot be opened.
  */
 static int l_json_read_under(lua_State *L) {

@@ -113,6 +113,7 @@ describe("json fast decode", function()
     names[n + 2] = "isdir" -- state.json is a directory
     names[n + 3] = ".."
     names[n + 4] = "a/b"
+    names[n + 5] = "d001\0/x" -- not d001
     for _, keys in ipairs({ false, KEYS }) do
       local values, infos = json.read_under(dir, names, "state.json", keys or nil)
       for i = 1, n do
@@ -133,10 +134,27 @@ describe("json fast decode", function()
       assert.is_false(values[n + 3])
       assert.matches("Invalid argument", infos[n + 3])
       assert.is_false(values[n + 4])
+      assert.is_false(values[n + 5])
     end
     local v, err = json.read_under(dir .. "/nope", names, "state.json")
     assert.is_nil(v)
     assert.matches("^open .*/nope: No such file", err)
+    core.remove_all(dir)
+  end)
+
+  it("core.mtimes_under gives stat's mtime_ns, false for what it cannot stat", function()
+    local dir = assert(core.mkdtemp("/tmp/json-fast-XXXXXX"))
+    for _, n in ipairs({ "a", "b" }) do
+      assert(core.mkdir(dir .. "/" .. n, 448))
+      local f = assert(io.open(dir .. "/" .. n .. "/config.json", "w"))
+      f:close()
+    end
+    assert(core.set_mtime(dir .. "/b/config.json", 1700000000123456789))
+    local m = assert(core.mtimes_under(dir, { "a", "b", "c", "..", "a/b", "b\0/x" }, "config.json"))
+    assert.equal(core.stat(dir .. "/a/config.json").mtime_ns, m[1])
+    assert.equal(1700000000123456789, m[2])
+    for i = 3, 6 do assert.is_false(m[i]) end
+    assert.is_nil(core.mtimes_under(dir .. "/nope", { "a" }, "config.json"))
     core.remove_all(dir)
   end)
 
