@@ -176,6 +176,13 @@ end
 --- Left-aligned columns separated by three spaces (docker's tabwriter look).
 -- rows: list of lists of strings (the first is the header).
 function M.columns(rows)
+  if core and core.columns then return core.columns(rows) end -- the same, in C
+  return M._columns(rows)
+end
+
+-- util.columns in Lua (core.columns does the same; spec/util_columns_spec.lua
+-- compares them).
+function M._columns(rows)
   -- a cell's width: its UTF-8 characters (bytes when it is not UTF-8);
   -- ASCII (most cells) is its length, without utf8.len
   local w, cells, widths = {}, {}, {}
