@@ -116,11 +116,12 @@ function M.load(id)
   return o
 end
 
---- M.load of a state.json already read, as json.read_under gives it: v the decoded state or its text (decoded here), and fp its
--- fingerprint; or v false and fp the read error. keys (optional, a set):
--- only those fields of the state are decoded, for a caller that reads no
--- other (c.state has only those; json.read_under was given the same).
--- dir (optional): the container's directory, when the caller has it.
+--- M.load of a state.json already read, as json.read_under gives it: v
+-- the decoded state or its text (decoded here) and fp its fingerprint, or
+-- v false and fp the read error. keys (optional, a set): only those fields
+-- of the state are decoded, for a caller that reads no other (c.state has
+-- only those; json.read_under was given the same). dir (optional): the
+-- container's directory, when the caller has it.
 function M.from_read(id, v, fp, keys, dir)
   if not v then return nil, fp end
   local o = dir and setmetatable({ id = id, dir = dir }, Container) or M.new(id, nil)
