@@ -338,6 +338,45 @@ static int l_read_file_stat(lua_State *L) {
 }
 
 /***
+ * core.mtimes_under(dir, names, file) -> mtimes | nil, err, errno
+ * The modification time (nanoseconds since the epoch, stat's mtime_ns) of
+ * dir/names[i]/file for each i, relative to one open of dir; mtimes[i] is
+ * false when it cannot be stat'ed (or the name has a "/" or a NUL, or is "."
+ * or "..").
+ */
+static int l_mtimes_under(lua_State *L) {
+  const char *dir = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *file = luaL_checkstring(L, 3);
+  luaL_argcheck(L, *file != '\0' && strchr(file, '/') == NULL, 3, "a file name without /");
+  lua_Integer n = luaL_len(L, 2);
+  cleanup_fd int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    ctr_error_t err;
+    ctr_fail_errno(&err, "open %s", dir);
+    return lctr_pusherr(L, &err);
+  }
+  lua_createtable(L, (int)n, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 2, i);
+    size_t nlen = 0;
+    const char *name = lua_tolstring(L, -1, &nlen);
+    char rel[PATH_MAX];
+    struct stat st;
+    if (name != NULL && strlen(name) == nlen && !strchr(name, '/') && strcmp(name, ".") != 0 &&
+        strcmp(name, "..") != 0 &&
+        (size_t)snprintf(rel, sizeof rel, "%s/%s", name, file) < sizeof rel &&
+        fstatat(dfd, rel, &st, 0) == 0)
+      lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+    else
+      lua_pushboolean(L, 0);
+    lua_rawseti(L, -3, i);
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/***
  * core.inotify_watch(path, events) -> fd | nil, err, errno
  * An inotify fd (non-blocking, close-on-exec) watching path for events, a
  * list or comma-separated string of "create", "delete", "moved_to",
@@ -601,6 +640,7 @@ LCTR_AREA_DECL(fs) {
                                  {"fsync", l_fsync},
                                  {"read_file", l_read_file},
                                  {"read_file_stat", l_read_file_stat},
+                                 {"mtimes_under", l_mtimes_under},
                                  {"inotify_watch", l_inotify_watch},
                                  {"write_file_atomic", l_write_file_atomic},
                                  {"lock_file", l_lock_file},

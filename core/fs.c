@@ -205,55 +205,65 @@ int ctr_fs_fsync_path(const char *path, ctr_error_t *err) {
 /* ---- whole files ------------------------------------------------------------ */
 
 char *ctr_fs_read_file_stat(const char *path, size_t *len, struct stat *st, ctr_error_t *err) {
-  cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    ctr_fail_errno(err, "open %s", path);
+  return ctr_fs_read_file_stat_at(AT_FDCWD, path, path, len, st, err);
+}
+
+char *ctr_fs_read_file_stat_at(int dirfd, const char *rel, const char *path, size_t *len,
+                               struct stat *st, ctr_error_t *err) {
+  char *buf = NULL;
+  size_t cap = 0;
+  if (ctr_fs_read_into(dirfd, rel, path, &buf, &cap, len, st, err) < 0) {
+    free(buf);
     return NULL;
   }
+  return buf;
+}
+
+int ctr_fs_read_into(int dirfd, const char *rel, const char *path, char **bufp, size_t *capp,
+                     size_t *len, struct stat *st, ctr_error_t *err) {
+  cleanup_fd int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open %s", path);
   struct stat sb;
-  if (fstat(fd, &sb) < 0) {
-    ctr_fail_errno(err, "stat %s", path);
-    return NULL;
-  }
+  if (fstat(fd, &sb) < 0)
+    return ctr_fail_errno(err, "stat %s", path);
   /* a regular file is read in one read(2) of its size (plus one byte): a
    * short read that brought at least the size it had is its end (procfs
    * and sysfs files, whose size says nothing, are read until EOF) */
   int regular = S_ISREG(sb.st_mode) && sb.st_size >= 0 && sb.st_size < (off_t)1 << 30;
-  size_t cap = regular ? (size_t)sb.st_size + 2 : 4096, n = 0;
-  cleanup_free char *buf = malloc(cap);
-  if (buf == NULL) {
-    ctr_fail_errno(err, "read %s", path);
-    return NULL;
+  size_t need = regular ? (size_t)sb.st_size + 2 : 4096, n = 0;
+  if (*capp < need) {
+    char *nb = realloc(*bufp, need);
+    if (nb == NULL)
+      return ctr_fail_errno(err, "read %s", path);
+    *bufp = nb;
+    *capp = need;
   }
   for (;;) {
-    if (cap - n < 2) {
-      char *nb = realloc(buf, cap * 2);
-      if (nb == NULL) {
-        ctr_fail_errno(err, "read %s", path);
-        return NULL;
-      }
-      buf = nb;
-      cap *= 2;
+    if (*capp - n < 2) {
+      char *nb = realloc(*bufp, *capp * 2);
+      if (nb == NULL)
+        return ctr_fail_errno(err, "read %s", path);
+      *bufp = nb;
+      *capp *= 2;
     }
-    size_t want = cap - n - 1;
-    ssize_t r = read(fd, buf + n, want);
+    size_t want = *capp - n - 1;
+    ssize_t r = read(fd, *bufp + n, want);
     if (r < 0 && errno == EINTR)
       continue;
-    if (r < 0) {
-      ctr_fail_errno(err, "read %s", path);
-      return NULL;
-    }
+    if (r < 0)
+      return ctr_fail_errno(err, "read %s", path);
     if (r == 0)
       break;
     n += (size_t)r;
     if (regular && sb.st_size > 0 && n >= (size_t)sb.st_size && (size_t)r < want)
       break;
   }
-  buf[n] = '\0';
+  (*bufp)[n] = '\0';
   *len = n;
   if (st != NULL)
     *st = sb;
-  return steal_ptr(&buf);
+  return 0;
 }
 
 char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err) {

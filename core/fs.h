@@ -53,6 +53,15 @@ char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err);
 /* Like ctr_fs_read_file, and *st (when not NULL) is the fstat of the file
  * read: one open, one fstat and (a regular file) one read. */
 char *ctr_fs_read_file_stat(const char *path, size_t *len, struct stat *st, ctr_error_t *err);
+/* ctr_fs_read_file_stat of rel opened relative to dirfd (openat); path is
+ * the file's name in the messages. */
+char *ctr_fs_read_file_stat_at(int dirfd, const char *rel, const char *path, size_t *len,
+                               struct stat *st, ctr_error_t *err);
+/* ctr_fs_read_file_stat_at into *buf (*cap bytes, grown with realloc as
+ * needed; the caller frees it, also after a failure): a buffer reused for
+ * many files. 0, or -1 with err set. */
+int ctr_fs_read_into(int dirfd, const char *rel, const char *path, char **buf, size_t *cap,
+                     size_t *len, struct stat *st, ctr_error_t *err);
 
 /* Replace path atomically: write a temp file in the same directory, fsync
  * it, chmod it to mode, rename it over path and fsync the directory. On

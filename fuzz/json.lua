@@ -3,13 +3,35 @@
 -- it (or encode raises a clean error); decode never raises (a value, or nil and a one-line message);
 -- a value decoded from a text without null re-encodes, and decoding that
 -- gives the same value; encoding is stable (encode(decode(encode(v))) is
--- the same text).
+-- the same text); core.json_decode's fast path gives what jansson gives
+-- (the same value, with the same markers, or the same error).
 local json = require "ctr.json"
 local core = require "ctr.core"
 local P = require "props"
 assert(core.json_decode, "the fuzz build's ctr.core has no json_decode")
 
+local AMT, OMT = { __jsontype = "array" }, { __jsontype = "object" }
+
+-- deep equality that also sees integer vs float, the markers and the
+-- order next() walks a table in (a table built the same way)
+local function same(a, b)
+  if type(a) ~= type(b) or math.type(a) ~= math.type(b) then return false end
+  if type(a) ~= "table" then return a == b or (a ~= a and b ~= b) end
+  if getmetatable(a) ~= getmetatable(b) then return false end
+  local ka, kb = next(a), next(b)
+  while ka ~= nil or kb ~= nil do
+    if ka ~= kb or not same(a[ka], b[kb]) then return false end
+    ka, kb = next(a, ka), next(b, kb)
+  end
+  return true
+end
+
 return function(data)
+  local fv, ferr = core.json_decode(data, AMT, OMT, true)
+  local jv, jerr = core.json_decode(data, AMT, OMT)
+  if not same(fv, jv) or ferr ~= jerr then
+    P.fail("the fast decode differs from jansson's: %s / %s", tostring(ferr), tostring(jerr))
+  end
   P.round_trip(json, data, "a string of the input's bytes")
   local ok, v, err = pcall(json.decode, data)
   if not ok then P.fail("json.decode raised: %s", tostring(v)) end

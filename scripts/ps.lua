@@ -16,19 +16,22 @@
 -- (status=dead; --format json gives the Reason); rm -f removes it.
 local cli = require "ctr.cli"
 local errors = require "ctr.errors"
-local container = require "ctr.container"
+require "ctr.container" -- the Container methods (c:paused()), loaded on first use
+local store = require "ctr.container.store" -- list: no sort (ps sorts its own way)
 local util = require "ctr.util"
 local json = require "ctr.json"
 local core = require "ctr.core"
-local format = require "ctr.format"
+local state = require "ctr.state"
 
 -- docker's strconv.Quote for the command (printable ASCII kept)
 local function quote(s)
+  if not s:find('[\\"\n\t]') then return '"' .. s .. '"' end
   return '"' .. s:gsub('[\\"]', "\\%0"):gsub("\n", "\\n"):gsub("\t", "\\t") .. '"'
 end
 
 -- docker's stringutils.Ellipsis: at most n characters, the last one "…"
 local function ellipsis(s, n)
+  if #s <= n then return s end -- (bytes: as many characters or more)
   local len = utf8.len(s) or #s
   if len <= n then return s end
   return s:sub(1, (utf8.offset(s, n) or n) - 1) .. "…"
@@ -44,38 +47,53 @@ local function ports_of(st)
   return table.concat(out, ", ")
 end
 
+-- util.human_duration, once per number of seconds (rows share most)
+local durations = {}
+local function human_duration(s)
+  local d = durations[s]
+  if not d then
+    d = util.human_duration(s)
+    if s == s then durations[s] = d end -- (not NaN)
+  end
+  return d
+end
+
 local status_text
 function status_text(c, status, now)
   if status == "running" or status == "paused" then
     local h = c.state.healthcheck and c.state.health
     local tag = h and (h.status == "starting" and " (health: starting)" or (" (" .. tostring(h.status) .. ")")) or ""
     if c:paused() then tag = " (Paused)" .. tag end
-    return "Up " .. util.human_duration(now - (c.state.started_at or now)) .. tag
+    return "Up " .. human_duration(now - (c.state.started_at or now)) .. tag
   end
   if status == "exited" then
     local code = c:exit_code() -- may refresh c.state: read the times after it
     if c:status() == "restarting" then return status_text(c, "restarting", now) end -- just recorded
-    return ("Exited (%d) %s ago"):format(code, util.human_duration(now - (c.state.finished_at or now)))
+    return ("Exited (%d) %s ago"):format(code, human_duration(now - (c.state.finished_at or now)))
   end
   if status == "dead" then return "Dead" end
   if status == "restarting" then
-    return ("Restarting (%d) %s ago"):format(c.state.exit_code or 0, util.human_duration(now - (c.state.finished_at or now)))
+    return ("Restarting (%d) %s ago"):format(c.state.exit_code or 0, human_duration(now - (c.state.finished_at or now)))
   end
   return "Created"
 end
 
--- One row of fields (docker's --format names).
-local function row_of(c, o, now)
+-- One row of fields (docker's --format names) of c, whose status is
+-- status (c:status(), paused told apart); columns=true: only the default
+-- table's, in its order (ID, Image, Command, RunningFor, Status, Ports, Names).
+local function row_of(c, status, o, now, columns)
   local st = c.state
-  local status = c:status()
-  if status == "running" and c:paused() then status = "paused" end
   local cmd = table.concat(st.command or {}, " ")
+  if columns then
+    return { o.no_trunc and c.id or util.short_id(c.id), st.image or "", quote(o.no_trunc and cmd or ellipsis(cmd, 20)),
+      human_duration(now - (st.created or now)) .. " ago", status_text(c, status, now), ports_of(st), st.name or "" }
+  end
   return {
     ID = o.no_trunc and c.id or util.short_id(c.id),
     Image = st.image or "",
     Command = quote(o.no_trunc and cmd or ellipsis(cmd, 20)),
     CreatedAt = os.date("!%Y-%m-%d %H:%M:%S +0000 UTC", st.created or 0),
-    RunningFor = util.human_duration(now - (st.created or now)) .. " ago",
+    RunningFor = human_duration(now - (st.created or now)) .. " ago",
     Status = status_text(c, status, now),
     State = status,
     Ports = ports_of(st),
@@ -141,30 +159,43 @@ local o = cli.parse({ ... }, {
   { "l", "latest", "flag", "Show the latest created container (includes all states)" },
 }, { usage = "ps [OPTIONS]", description = "List containers.", command = "ps" })
 local filters = parse_filters(o.filter)
+local no_filters = next(filters) == nil
 local last = o.latest and 1 or o.last
 if last and last >= 0 then o.all = true else last = nil end
 local now = util.now()
-local list = {}
-for _, c in ipairs(container.list()) do
+local list, status_of = {}, {}
+-- the fields of the states that ps reads (here and in the methods it
+-- calls: status, paused, exit_code); only these are decoded
+local STATE_KEYS = {}
+for k in ("name image command created status pid starttime supervisor paused exit_code started_at finished_at "
+  .. "healthcheck health network labels userns"):gmatch("%S+") do STATE_KEYS[k] = true end
+for _, c in ipairs(store.list(STATE_KEYS)) do -- in no order: sorted below
   local status = c:status()
   if status == "running" and c:paused() then status = "paused" end
   local shown = o.all or status == "running" or status == "paused" or status == "restarting" or (filters.status ~= nil)
-  if shown and matches(filters, c, status) then list[#list + 1] = c end
+  if shown and (no_filters or matches(filters, c, status)) then list[#list + 1], status_of[c] = c, status end
 end
 -- newest first: created is in seconds; ties are ordered by the time the
 -- config was written (one stat, only for containers made in the same second)
+local created, per_second, tied = {}, {}, {}
+for _, c in ipairs(list) do
+  local t = c.state.created or 0
+  created[c], per_second[t] = t, (per_second[t] or 0) + 1
+end
+for _, c in ipairs(list) do
+  if per_second[created[c]] > 1 then tied[#tied + 1] = c end
+end
 local ns = {}
-local function created_ns(c)
-  if not ns[c] then
-    local st = core.stat(c.dir .. "/config.json")
-    ns[c] = st and st.mtime_ns or 0
-  end
-  return ns[c]
+if #tied > 0 then
+  local ids = {}
+  for i, c in ipairs(tied) do ids[i] = c.id end
+  local m = core.mtimes_under(state.dir("containers"), ids, "config.json") or {}
+  for i, c in ipairs(tied) do ns[c] = m[i] or 0 end
 end
 table.sort(list, function(a, b)
-  local ca, cb = a.state.created or 0, b.state.created or 0
+  local ca, cb = created[a], created[b]
   if ca ~= cb then return ca > cb end
-  local na, nb = created_ns(a), created_ns(b)
+  local na, nb = ns[a], ns[b]
   if na ~= nb then return na > nb end
   return a.id < b.id
 end)
@@ -175,18 +206,15 @@ local out = {}
 if o.quiet then
   for _, c in ipairs(list) do out[#out + 1] = (o.no_trunc and c.id or util.short_id(c.id)) .. "\n" end
 elseif o.format == "json" or o.format == "{{json .}}" then
-  for _, c in ipairs(list) do out[#out + 1] = json.encode(row_of(c, o, now)) .. "\n" end
+  for _, c in ipairs(list) do out[#out + 1] = json.encode(row_of(c, status_of[c], o, now)) .. "\n" end
 elseif o.format then
   local rows = {}
-  for i, c in ipairs(list) do rows[i] = row_of(c, o, now) end
-  out[1] = format.render(o.format, rows, HEADERS, { fields = FIELDS, context = "*formatter.ContainerContext", missing = "",
+  for i, c in ipairs(list) do rows[i] = row_of(c, status_of[c], o, now) end
+  out[1] = require("ctr.format").render(o.format, rows, HEADERS, { fields = FIELDS, context = "*formatter.ContainerContext", missing = "",
     default = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}" })
 else
   local rows = { { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" } }
-  for _, c in ipairs(list) do
-    local r = row_of(c, o, now)
-    rows[#rows + 1] = { r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names }
-  end
+  for _, c in ipairs(list) do rows[#rows + 1] = row_of(c, status_of[c], o, now, true) end
   out[1] = util.columns(rows)
 end
 io.stdout:write(table.concat(out))

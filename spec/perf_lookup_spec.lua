@@ -170,7 +170,9 @@ describe("lookups and removal #root", function()
       assert.are.equal(0, code, err)
       local per = {}
       for line in io.lines(trace) do
+        -- a path, or relative to an fd of containers/ (ps: core.read_files_under)
         local id = line:match('openat%(AT_FDCWD, ".-/containers/(%x+)/state%.json"')
+          or line:match('openat%(%d+, "(%x+)/state%.json"')
         if id then per[id] = (per[id] or 0) + 1 end
       end
       return per

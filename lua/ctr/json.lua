@@ -46,13 +46,26 @@ end
 --- Decode a JSON text. Returns the value, or nil, err. Numbers without a
 -- fraction or exponent decode as integers; decoded arrays and objects carry
 -- the json.array/json.object markers so they encode back the same way.
-function M.decode(str)
+-- keys (optional, a set {name = true, ...}): of a top-level object, only
+-- the members with those keys are made (the whole text is still checked).
+function M.decode(str, keys)
   if type(str) ~= "string" then return nil, "json.decode: expected a string, got " .. type(str) end
   if not str:find("%S") then return nil, "invalid JSON: empty input" end
-  local v, err = core.json_decode(str, array_mt, object_mt)
+  local v, err = core.json_decode(str, array_mt, object_mt, false, keys)
   -- a Ctrl-C that came while decoding is not bad JSON: it goes on up
   if v == nil and type(err) == "table" and err.kind == "interrupted" then error(err, 0) end
   return v, err
+end
+
+--- Read the JSON file `file` of every directory dir/names[i], relative to
+-- one open of dir (core.json_read_under): values[i] is the decoded object
+-- or array (keys: as decode's), or the file's text when it is something
+-- else or not plain JSON (decode it with json.decode, which has the last
+-- word and words the error), and infos[i] its fingerprint
+-- ("INO:SIZE:MTIME_NS"); values[i] is false and infos[i] the error when
+-- it cannot be read. nil, err when dir cannot be opened.
+function M.read_under(dir, names, file, keys)
+  return core.json_read_under(dir, names, file, array_mt, object_mt, keys)
 end
 
 return M

@@ -176,25 +176,39 @@ end
 --- Left-aligned columns separated by three spaces (docker's tabwriter look).
 -- rows: list of lists of strings (the first is the header).
 function M.columns(rows)
-  local w = {}
-  for _, r in ipairs(rows) do
-    for i, c in ipairs(r) do
-      local n = utf8.len(tostring(c)) or #tostring(c)
-      if not w[i] or n > w[i] then w[i] = n end
-    end
-  end
-  local out = {}
-  for _, r in ipairs(rows) do
-    local line = {}
+  if core and core.columns then return core.columns(rows) end -- the same, in C
+  return M._columns(rows)
+end
+
+-- util.columns in Lua (core.columns does the same; spec/util_columns_spec.lua
+-- compares them).
+function M._columns(rows)
+  -- a cell's width: its UTF-8 characters (bytes when it is not UTF-8);
+  -- ASCII (most cells) is its length, without utf8.len
+  local w, cells, widths = {}, {}, {}
+  for ri, r in ipairs(rows) do
+    local cs, ws = {}, {}
     for i, c in ipairs(r) do
       c = tostring(c)
-      if i < #r then
-        line[#line + 1] = c .. (" "):rep(w[i] - (utf8.len(c) or #c) + 3)
-      else
-        line[#line + 1] = c
+      local n = #c
+      if c:find("[\128-\255]") then n = utf8.len(c) or n end
+      cs[i], ws[i] = c, n
+      if not w[i] or n > w[i] then w[i] = n end
+    end
+    cells[ri], widths[ri] = cs, ws
+  end
+  local out, pads = {}, {}
+  for ri, r in ipairs(rows) do
+    local cs, ws, last = cells[ri], widths[ri], #r
+    for i = 1, #cs do
+      if i < last then
+        local pad = w[i] - ws[i] + 3
+        local sp = pads[pad]
+        if not sp then sp = (" "):rep(pad); pads[pad] = sp end
+        cs[i] = cs[i] .. sp
       end
     end
-    out[#out + 1] = table.concat(line)
+    out[ri] = table.concat(cs)
   end
   return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
 end

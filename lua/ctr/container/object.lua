@@ -126,6 +126,22 @@ function M.load(id)
   return o
 end
 
+--- M.load of a state.json already read, as json.read_under gives it: v
+-- the decoded state or its text (decoded here) and fp its fingerprint, or
+-- v false and fp the read error. keys (optional, a set): only those fields
+-- of the state are decoded, for a caller that reads no other (c.state has
+-- only those; json.read_under was given the same). dir (optional): the
+-- container's directory, when the caller has it.
+function M.from_read(id, v, fp, keys, dir)
+  if not v then return nil, fp end
+  local o = dir and setmetatable({ id = id, dir = dir }, Container) or M.new(id, nil)
+  local st, jerr = v, nil
+  if type(v) == "string" then st, jerr = json.decode(v, keys) end
+  if st == nil then return nil, o.dir .. "/state.json: " .. tostring(jerr) end
+  o.state, o._seen = st, fp
+  return o
+end
+
 --- The current status: "created", "running" or "exited". A container whose
 -- process is gone (or whose pid now belongs to another process: the start
 -- time is checked) is never reported as running.

@@ -19,6 +19,7 @@
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
+local json = require "ctr.json"
 local object = require "ctr.container.object"
 
 local M = {}
@@ -33,12 +34,23 @@ local cdir = M.dir
 function M.load(id) return object.load(id) end
 
 --- Every container (in no particular order); one whose state is missing
--- or unreadable is listed as dead (ctr.dead), once no creation can be in progress.
-function M.list()
-  local names = core.readdir(state.dir("containers")) or {}
+-- or unreadable is listed as dead (ctr.dead), once no creation can be in
+-- progress. keys (optional, a set {name = true, ...}): only those fields
+-- of each state are decoded, for a listing that reads no other (ps).
+function M.list(keys)
+  local dir = state.dir("containers")
+  local names = core.readdir(dir) or {}
+  -- every state.json read relative to one open of the directory, and
+  -- decoded there when it is plain
+  local values, infos = json.read_under(dir, names, "state.json", keys)
   local out = {}
-  for _, id in ipairs(names) do
-    local c, err = M.load(id)
+  for i, id in ipairs(names) do
+    local c, err
+    if values then
+      c, err = object.from_read(id, values[i], infos[i], keys, dir .. "/" .. id) -- (state.dir("containers", id))
+    else
+      c, err = M.load(id) -- the directory is gone: as each load finds it
+    end
     if not c then c = require("ctr.dead").load(id, err) end
     if c then out[#out + 1] = c end
   end
