@@ -62,7 +62,8 @@ static int l_link_add_bridge(lua_State *L) {
  * Create a veth pair a <-> b in the caller's network namespace (both down).
  * opts (one request, nothing to move or rename later): netns = the peer's
  * namespace (see the module comment; b is created there, down, under its
- * final name), master = a bridge to enslave a to, up = true to set a up.
+ * final name), master = a bridge to enslave a to, up = true to set a up,
+ * hairpin = true to set a's hairpin mode on (with master; same batch).
  */
 static int l_link_add_veth(lua_State *L) {
   ctr_error_t err;
@@ -76,6 +77,8 @@ static int l_link_add_veth(lua_State *L) {
     c.master = luaL_optstring(L, -1, NULL);
     lua_getfield(L, 3, "up");
     c.up = lua_toboolean(L, -1);
+    lua_getfield(L, 3, "hairpin");
+    c.hairpin = lua_toboolean(L, -1);
   }
   return push_result(L, ctr_nl_link_add_veth_conf(&c, &err), &err);
 }
@@ -200,10 +203,10 @@ static int l_route_add_default(lua_State *L) {
 /***
  * net.configure_container_iface{pid=|netns_fd=, ifname=, name="eth0", addr=, gateway=}
  *   -> mac | true | nil, err, errno
- * In a forked child inside the target netns: bring lo up; then, when ifname is
- * given, rename it to name, add addr ("a.b.c.d/len"), set it up and add the
- * default route via gateway. Returns the interface's MAC address (or true when
- * only lo was brought up). Errors come back through a pipe from the child.
+ * In a thread inside the target netns, one batch of requests: bring lo up;
+ * then, when ifname is given, rename it to name, add addr ("a.b.c.d/len"),
+ * set it up and add the default route via gateway. Returns the interface's
+ * MAC address (or true when only lo was brought up).
  */
 static int l_configure_container_iface(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
