@@ -176,19 +176,19 @@ end
 
 -- Is there a luac-ctr table? None after a reboot or `nft flush ruleset`:
 -- then a teardown has nothing to remove (and must not make the table again).
+-- (One request for the table alone: `list tables` fetched the whole ruleset.)
 local function table_exists()
   nft_mod = nft_mod or require "ctr.nft"
-  local out = nft_mod.run("list tables")
-  return out ~= nil and ("\n" .. out):find("\ntable " .. T .. "\n", 1, true) ~= nil
+  return nft_mod.table_exists(M.FAMILY, M.TABLE) == true
 end
 
 --- Withdraw the published ports of the container at ip; idempotent (nothing
 -- to do when the table is gone).
 function M.ports_down(ip, ports, what)
-  if not table_exists() then return end
   local c = {}
   for _, e in ipairs(port_elements(ip, ports)) do c[#c + 1] = add_el(e); c[#c + 1] = del_el(e) end
-  if #c > 0 then nft_run(table.concat(c, "\n") .. "\n", what) end
+  if #c == 0 or not table_exists() then return end -- no ports: no nftables at all
+  nft_run(table.concat(c, "\n") .. "\n", what)
 end
 
 --- Set network n's chains and elements up (idempotent).
