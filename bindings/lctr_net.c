@@ -157,6 +157,25 @@ static int l_link_del(lua_State *L) {
 }
 
 /***
+ * net.link_wait_gone(name, seconds) -> boolean | nil, err, errno
+ * Wait up to seconds for the link to be deleted (by anyone: a veth pair goes
+ * with its peer's network namespace): true when it is gone or was never
+ * there, false when it is still there. Woken by the kernel's link
+ * notifications, not polling.
+ */
+static int l_link_wait_gone(lua_State *L) {
+  ctr_error_t err;
+  const char *name = luaL_checkstring(L, 1);
+  lua_Number secs = luaL_checknumber(L, 2);
+  luaL_argcheck(L, secs >= 0 && secs <= 3600, 2, "seconds out of range (0-3600)");
+  int r = ctr_nl_link_wait_gone(name, (int)(secs * 1000), &err);
+  if (r < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, r);
+  return 1;
+}
+
+/***
  * net.link_index(name) -> ifindex | nil, err, errno
  * The link's interface index in the caller's netns (errno ENODEV when missing).
  */
@@ -242,6 +261,7 @@ int luaopen_ctr_net(lua_State *L) {
                                  {"link_set_hairpin", l_link_set_hairpin},
                                  {"link_rename", l_link_rename},
                                  {"link_del", l_link_del},
+                                 {"link_wait_gone", l_link_wait_gone},
                                  {"link_index", l_link_index},
                                  {"link_exists", l_link_exists},
                                  {"addr_add", l_addr_add},

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <linux/if.h>
@@ -458,6 +459,65 @@ int ctr_nl_link_del(const char *name, ctr_error_t *err) {
   snprintf(what, sizeof what, "deleting link %s", name);
   batch_end(&b, nlh, what);
   return batch_run(&b, err);
+}
+
+/* Has the link (ifindex idx) been deleted, by what buf (n bytes of link
+ * notifications) says? */
+static int dellink_of(const char *buf, int n, int idx) {
+  for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, n);
+       h = mnl_nlmsg_next(h, &n)) {
+    if (h->nlmsg_type != RTM_DELLINK || mnl_nlmsg_get_payload_len(h) < sizeof(struct ifinfomsg))
+      continue;
+    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+    if (ifi->ifi_index == idx)
+      return 1;
+  }
+  return 0;
+}
+
+static long ms_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int ctr_nl_link_wait_gone(const char *name, int timeout_ms, ctr_error_t *err) {
+  if (check_name(name, err) < 0)
+    return -1;
+  char what[64];
+  snprintf(what, sizeof what, "waiting for link %s to go", name);
+  cleanup_mnl struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (nl == NULL)
+    return ctr_fail_errno(err, "%s: opening a netlink socket", what);
+  /* subscribed before the lookup: a deletion after it is never missed */
+  if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+    return ctr_fail_errno(err, "%s: binding the netlink socket", what);
+  unsigned idx = if_nametoindex(name);
+  if (idx == 0)
+    return errno == ENODEV ? 1 : ctr_fail_errno(err, "looking up link %s", name);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  char buf[NL_BUFSZ];
+  for (long left = timeout_ms; left > 0; left = timeout_ms - ms_since(&t0)) {
+    struct pollfd pfd = {.fd = mnl_socket_get_fd(nl), .events = POLLIN};
+    int r = poll(&pfd, 1, (int)left);
+    if (r < 0 && errno != EINTR)
+      return ctr_fail_errno(err, "%s: poll", what);
+    for (;;) {
+      ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+      if (n < 0 && errno == ENOBUFS) /* notifications were lost: look again */
+        break;
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        break;
+      if (n < 0)
+        return ctr_fail_errno(err, "%s: receiving link notifications", what);
+      if (dellink_of(buf, (int)n, (int)idx))
+        return 1;
+    }
+    if (if_nametoindex(name) != idx)
+      return 1;
+  }
+  return 0;
 }
 
 /* ---- addresses and routes ------------------------------------------------- */

@@ -56,6 +56,11 @@ int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err);
 int ctr_nl_link_rename(const char *name, const char *newname, ctr_netns_t ns, ctr_error_t *err);
 /* Delete a link (a veth takes its peer with it). */
 int ctr_nl_link_del(const char *name, ctr_error_t *err);
+/* Wait up to timeout_ms for link name to be deleted (by whoever: a veth pair
+ * goes with the network namespace of its peer): 1 when it is gone (or was
+ * never there), 0 when it is still there, -1 with err. Event-driven (link
+ * notifications), no polling. */
+int ctr_nl_link_wait_gone(const char *name, int timeout_ms, ctr_error_t *err);
 /* The link's ifindex (> 0), or -1 with err (errnum ENODEV when it does not exist). */
 int ctr_nl_link_index(const char *name, ctr_error_t *err);
 /* Add an IPv4 address "a.b.c.d/len" to ifname (broadcast derived), in ns. */
