@@ -12,7 +12,7 @@
 --
 -- | module | concern |
 -- |---|---|
--- | ctr.network.store | the state files, <root>/networks/<name>.json, and their lock |
+-- | ctr.network.store | the state files, <root>/networks/<name>.json and <name>.d/, and their lock |
 -- | ctr.network.ipam | IPv4 arithmetic, subnets, address allocation (pure) |
 -- | ctr.network.firewall | the nftables table `ip luac-ctr` (libnftables), sysctls |
 -- | ctr.network.ports | published ports: parsing and conflicts |

@@ -1,5 +1,7 @@
 --- ctr.network.attach: containers joining and leaving networks. Attaching
--- reserves an address and records the attachment (under the networks lock),
+-- reserves an address and records the attachment (under the networks lock;
+-- on the default network without published ports in the container's own
+-- files, without it: ctr.network.store),
 -- then plumbs a veth pair into the container's netns (rtnetlink, ctr.net),
 -- publishes its ports (ctr.network.firewall) and rewrites the hosts files
 -- (ctr.network.hosts); detaching undoes each step and works after the
@@ -20,10 +22,14 @@ local store = require "ctr.network.store"
 
 local M = {}
 
--- the attachment record of container cid joining network n
-local function attachment(opts, ip, prefix, port_list)
-  local cid, others = opts.container_id, 0
-  for _, o in ipairs(store.all()) do if o.attachments[cid] then others = others + 1 end end
+-- the attachment record of container cid joining network n, on which
+-- it is on others networks already (default: counted)
+local function attachment(opts, ip, prefix, port_list, others)
+  local cid = opts.container_id
+  if not others then
+    others = 0
+    for _, o in ipairs(store.all()) do if o.attachments[cid] then others = others + 1 end end
+  end
   local r = state.new_id():sub(1, 10)
   return {
     ip = ip, prefix = prefix, veth_host = "vlc" .. r,
@@ -66,6 +72,60 @@ local function plumb(n, a, pid)
     gateway = a.default_route and n.gateway or nil })
 end
 
+-- Joining the default network without published ports touches only the
+-- container's own files (an address claimed with symlink(2), its attachment
+-- record, its hosts file): no lock, so parallel runs wait for none (the
+-- ports' conflict checks and a user-defined network's shared hosts files
+-- need the lock).
+local function own_files(name, port_list) return name == store.DEFAULT and #port_list == 0 end
+
+-- An address of network record n for cid (opts.ip: a wanted one), claimed
+-- without the lock: round robin after the last one given, skipping the
+-- gateway.
+local function claim_address(n, cid, want)
+  local first, last, gw, np = ipam.host_range(n)
+  if want then
+    ipam.check_wanted(n, want)
+    local ok, owner = store.claim(n.name, want, cid)
+    if not ok then errors.throw("conflict", "address %s on network %s is in use by %s", want, n.name, owner) end
+    return want, np
+  end
+  local hint = ipam.ip2int(store.last_given(n.name) or n.last or "")
+  local i = hint and hint + 1 or first
+  for _ = first, last do
+    if i > last or i < first then i = first end
+    local ip = ipam.int2ip(i)
+    if i ~= gw and not n.allocated[ip] and store.claim(n.name, ip, cid) then
+      store.last_given(n.name, ip)
+      return ip, np
+    end
+    i = i + 1
+  end
+  errors.throw("conflict", "network %s (%s) is full: all %d addresses are in use", n.name, n.subnet, last - first)
+end
+
+-- reserve, on the default network without ports: no lock (but to make or
+-- repair the network)
+local function reserve_own(opts, port_list)
+  local cid, name = opts.container_id, store.DEFAULT
+  local n = store.load_record(name)
+  if not n or not net.link_exists(n.bridge) then
+    n = store.locked(bridge.ensure_default_locked)
+  end
+  if n.attachments[cid] or store.attachment(name, cid) then
+    errors.throw("conflict", "container %s is already attached to network %s", opts.name or cid, name)
+  end
+  local others = #store.memberships(cid)
+  local ip, prefix = claim_address(n, cid, opts.ip)
+  local a = attachment(opts, ip, prefix, port_list, others)
+  local ok, err = pcall(store.put_attachment, name, cid, a)
+  if not ok then
+    store.unclaim(name, ip, cid)
+    error(err, 0)
+  end
+  return n, a
+end
+
 local function check_cid(opts)
   if type(opts) ~= "table" then errors.throw("invalid", "network.attach: options table expected") end
   local cid = opts.container_id
@@ -88,8 +148,31 @@ end
 function M.reserve(opts)
   local cid = check_cid(opts)
   local port_list = ports.normalize(opts.ports)
-  local n, a = store.locked(function() return reserve(opts, port_list) end)
-  return { network = n, attachment = a, container_id = cid, ports = port_list }
+  local own = own_files(opts.network or store.DEFAULT, port_list)
+  local n, a
+  if own then n, a = reserve_own(opts, port_list)
+  else n, a = store.locked(function() return reserve(opts, port_list) end) end
+  return { network = n, attachment = a, container_id = cid, ports = port_list, own = own }
+end
+
+-- After the plumbing: the attachment's MAC and pid recorded, the hosts
+-- files rewritten, under the lock unless the attachment is its own files.
+local function record_plumbed(r, mac, pid)
+  local n, cid = r.network, r.container_id
+  if r.own then
+    r.attachment.mac, r.attachment.pid = mac, pid
+    store.put_attachment(n.name, cid, r.attachment)
+    hosts.update_own(cid)
+  else
+    store.locked(function()
+      local cur = store.load(n.name)
+      cur.attachments[cid].mac, cur.attachments[cid].pid = mac, pid
+      store.save(cur)
+      hosts.update_locked(n.name, cid)
+    end)
+  end
+  require("ctr.eventlog").record("network", "connect", n.id, { container = cid, name = n.name, type = n.driver })
+  return mac
 end
 
 --- The second half of attach: plumb a reservation into the netns of pid
@@ -102,14 +185,7 @@ function M.plumb(r, pid)
   local ok, res = pcall(function()
     local mac = plumb(n, a, pid)
     firewall.ports_up(a.ip, r.ports, "publishing ports of " .. cid)
-    return store.locked(function()
-      local cur = store.load(n.name)
-      cur.attachments[cid].mac, cur.attachments[cid].pid = mac, pid
-      store.save(cur)
-      hosts.update_locked(n.name, cid)
-      require("ctr.eventlog").record("network", "connect", n.id, { container = cid, name = n.name, type = n.driver })
-      return mac
-    end)
+    return record_plumbed(r, mac, pid)
   end)
   if not ok then
     pcall(M.detach, { network = n.name, container_id = cid })
@@ -164,11 +240,18 @@ end
 -- is no such network.
 function M.detach(opts)
   local cid, name = opts.container_id, opts.network or store.DEFAULT
-  local n = store.load(name)
+  local n = store.load_record(name)
   if not n then return false end
-  local a = n.attachments[cid]
+  local own = store.attachment(name, cid)
+  local a = own or n.attachments[cid]
   if a then firewall.ports_down(a.ip, a.ports, "removing the published ports of " .. cid) end
   if a and a.veth_host then remove_veth(a) end
+  if own and own_files(name, own.ports or {}) and not store.holds(n, cid) then
+    store.drop_own(name, cid) -- its own files alone: no lock
+    require("ctr.eventlog").record("network", "disconnect", n.id, { container = cid, name = name, type = n.driver })
+    hosts.update_own(cid)
+    return true
+  end
   return store.locked(function()
     local cur = store.load(name)
     if not cur then return false end
