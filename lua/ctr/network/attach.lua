@@ -160,9 +160,11 @@ end
 local function record_plumbed(r, mac, pid)
   local n, cid = r.network, r.container_id
   if r.own then
-    r.attachment.mac, r.attachment.pid = mac, pid
-    store.put_attachment(n.name, cid, r.attachment)
-    hosts.update_own(cid)
+    local a = r.attachment
+    a.mac, a.pid = mac, pid
+    store.put_attachment(n.name, cid, a)
+    -- on its first network (default_route) that one is all its hosts file lists
+    hosts.update_own(cid, a.default_route and { { name = n.name, attachments = { [cid] = a } } } or nil)
   else
     store.locked(function()
       local cur = store.load(n.name)

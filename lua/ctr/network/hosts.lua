@@ -82,22 +82,29 @@ local function write_in_place(path, text)
   return f:close()
 end
 
+-- Write cid's hosts file(s) for the networks mine it is on.
+local function write_own(cid, mine)
+  for _, n in ipairs(mine) do
+    local path = n.attachments[cid].hosts_file
+    if path then write_in_place(path, hosts_text(cid, mine)) end
+  end
+end
+
 --- Rewrite container cid's own hosts file alone: what its joining or
 -- leaving the default network changes (no names of the others there). No
 -- lock needed: it reads, and writes only cid's file. Reads the default
 -- network's record and cid's attachment only, so a run there costs the
--- same however many run beside.
-function M.update_own(cid)
-  local mine = {}
+-- same however many run beside. mine: the records of the networks cid is
+-- on, each with cid's attachment, when the caller has them.
+function M.update_own(cid, mine)
+  if mine then return write_own(cid, mine) end
+  mine = {}
   for _, name in ipairs(store.memberships(cid)) do
     local n = name == store.DEFAULT and store.load_record(name) or store.load(name)
     if n and not n.attachments[cid] then n.attachments[cid] = store.attachment(name, cid) end
     if n and n.attachments[cid] then mine[#mine + 1] = n end
   end
-  for _, n in ipairs(mine) do
-    local path = n.attachments[cid].hosts_file
-    if path then write_in_place(path, hosts_text(cid, mine)) end
-  end
+  write_own(cid, mine)
 end
 
 --- Rewrite the hosts files of the containers on network name; on the default
