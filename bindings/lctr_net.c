@@ -9,10 +9,13 @@
  */
 #include "lctr.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "netlink.h"
+#include "nftset.h"
 
 static ctr_netns_t check_ns(lua_State *L, int idx) {
   ctr_netns_t ns = CTR_NETNS_SELF;
@@ -251,6 +254,70 @@ static int l_configure_container_iface(lua_State *L) {
   return 1;
 }
 
+/***
+ * net.nft_table_exists(family, name) -> boolean | nil, err, errno
+ * Is there an nftables table family name ("ip", "luac-ctr")? One netlink
+ * request for that table alone (no libnftables, no ruleset listing).
+ */
+static int l_nft_table_exists(lua_State *L) {
+  ctr_error_t err;
+  int r = ctr_nft_table_exists(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err);
+  if (r < 0)
+    return lctr_pusherr(L, &err);
+  lua_pushboolean(L, r);
+  return 1;
+}
+
+static uint32_t check_ipv4(lua_State *L, int t, const char *field, int arg) {
+  const char *s = lctr_optfield_string(L, t, field, NULL);
+  struct in_addr a;
+  if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+    luaL_error(L, "bad argument #%d: port %s must be an IPv4 address", arg, field);
+  return a.s_addr;
+}
+
+static uint16_t check_port(lua_State *L, int t, const char *field, int arg) {
+  lua_Integer p = lctr_optfield_integer(L, t, field, -1);
+  if (p < 1 || p > 65535)
+    luaL_error(L, "bad argument #%d: port %s must be 1-65535", arg, field);
+  return (uint16_t)p;
+}
+
+/***
+ * net.nft_port_elements(table, add, ports) -> true | nil, err, errno
+ * The published-port elements of the maps ports_any / ports_ip of nftables
+ * table "ip table" (ctr.network.firewall), added (add true) or removed
+ * (idempotent: a missing one, table or map is no error), in one batch:
+ * one transaction, without libnftables. ports: {{host_ip= ("0.0.0.0":
+ * any local address), proto= "tcp"|"udp", host_port=, to_ip=, to_port=}, ...}.
+ */
+static int l_nft_port_elements(lua_State *L) {
+  const char *table = luaL_checkstring(L, 1);
+  int add = lua_toboolean(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  size_t n = (size_t)luaL_len(L, 3);
+  luaL_argcheck(L, n <= 65536, 3, "too many ports");
+  ctr_nft_port_t *ports =
+      lua_newuserdatauv(L, (n ? n : 1) * sizeof *ports, 0); /* freed by the GC */
+  memset(ports, 0, (n ? n : 1) * sizeof *ports);
+  for (size_t i = 0; i < n; i++) {
+    lua_geti(L, 3, (lua_Integer)i + 1);
+    int t = lua_gettop(L);
+    luaL_argcheck(L, lua_istable(L, t), 3, "a list of port tables expected");
+    ports[i].host_ip = check_ipv4(L, t, "host_ip", 3);
+    const char *proto = lctr_optfield_string(L, t, "proto", "tcp");
+    luaL_argcheck(L, strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0, 3,
+                  "proto must be tcp or udp");
+    ports[i].proto = strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+    ports[i].host_port = check_port(L, t, "host_port", 3);
+    ports[i].to_ip = check_ipv4(L, t, "to_ip", 3);
+    ports[i].to_port = check_port(L, t, "to_port", 3);
+    lua_settop(L, t - 1);
+  }
+  ctr_error_t err;
+  return push_result(L, ctr_nft_port_elements(table, add, ports, n, &err), &err);
+}
+
 int luaopen_ctr_net(lua_State *L) {
   static const luaL_Reg fns[] = {{"link_add_bridge", l_link_add_bridge},
                                  {"link_add_veth", l_link_add_veth},
@@ -267,6 +334,8 @@ int luaopen_ctr_net(lua_State *L) {
                                  {"addr_add", l_addr_add},
                                  {"route_add_default", l_route_add_default},
                                  {"configure_container_iface", l_configure_container_iface},
+                                 {"nft_table_exists", l_nft_table_exists},
+                                 {"nft_port_elements", l_nft_port_elements},
                                  {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;

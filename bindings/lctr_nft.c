@@ -25,22 +25,8 @@ static int l_run(lua_State *L) {
   return 1;
 }
 
-/***
- * nft.table_exists(family, name) -> boolean | nil, err, errno
- * Is there an nftables table family name ("ip", "luac-ctr")? One netlink
- * request for that table alone, not a listing of the ruleset.
- */
-static int l_table_exists(lua_State *L) {
-  ctr_error_t err;
-  int r = ctr_nft_table_exists(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err);
-  if (r < 0)
-    return lctr_pusherr(L, &err);
-  lua_pushboolean(L, r);
-  return 1;
-}
-
 int luaopen_ctr_nft(lua_State *L) {
-  static const luaL_Reg fns[] = {{"run", l_run}, {"table_exists", l_table_exists}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"run", l_run}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -15,9 +15,4 @@
  * On failure returns -1 with err->msg holding nft's error text on one line. */
 int ctr_nft_run(const char *cmds, int dry_run, char **out, ctr_error_t *err);
 
-/* Does table family name ("ip", "luac-ctr") exist? One netlink request for
- * that table alone (libnftables would fetch the whole ruleset to list the
- * tables). Returns 1 or 0, or -1 with err. */
-int ctr_nft_table_exists(const char *family, const char *name, ctr_error_t *err);
-
 #endif
