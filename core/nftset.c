@@ -120,9 +120,9 @@ static int put_elements(char *b, size_t *off, size_t len, const char *table, int
     count += (ports[i].host_ip != 0) == want_ip;
   if (count == 0)
     return 0;
-  struct nlmsghdr *nlh =
-      put_msg(b, off, len, (NFNL_SUBSYS_NFTABLES << 8) | (del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
-              NLM_F_ACK | (del ? 0 : NLM_F_CREATE), NFPROTO_IPV4, 0, seq);
+  struct nlmsghdr *nlh = put_msg(
+      b, off, len, (NFNL_SUBSYS_NFTABLES << 8) | (del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
+      NLM_F_ACK | (del ? 0 : NLM_F_CREATE), NFPROTO_IPV4, 0, seq);
   if (nlh == NULL)
     return -1;
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
@@ -153,14 +153,16 @@ int ctr_nft_port_elements(const char *table, int add, const ctr_nft_port_t *port
     return ctr_fail(err, EINVAL, "nftables: bad table name");
   if (n == 0)
     return 0;
-  const char *what = add ? "adding the published ports' elements" : "removing the published ports' elements";
+  const char *what =
+      add ? "adding the published ports' elements" : "removing the published ports' elements";
   size_t len = 1024 + n * 2 * 96;
   cleanup_free char *b = calloc(1, len);
   if (b == NULL)
     return ctr_fail_errno(err, "nftables: %s", what);
   unsigned seq0 = (unsigned)time(NULL), seq = seq0;
   size_t off = 0;
-  struct nlmsghdr *nlh = put_msg(b, &off, len, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq++);
+  struct nlmsghdr *nlh =
+      put_msg(b, &off, len, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq++);
   off += NLMSG_ALIGN(nlh->nlmsg_len);
   int msgs = 0;
   /* removal adds each element first, so that deleting it cannot fail */
@@ -190,7 +192,8 @@ int ctr_nft_port_elements(const char *table, int add, const ctr_nft_port_t *port
   while (acked < msgs) {
     ssize_t r = recv(mnl_socket_get_fd(nl), rb, sizeof rb, MSG_DONTWAIT);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && bad == 0)
-      return ctr_fail(err, EIO, "nftables: %s: the kernel answered %d of %d requests", what, acked, msgs);
+      return ctr_fail(err, EIO, "nftables: %s: the kernel answered %d of %d requests", what, acked,
+                      msgs);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       break;
     if (r < 0)
