@@ -160,7 +160,8 @@ function M.allocate_ip(ref, cid, ip)
   return store.locked(function()
     local n = store.load(name_of(ref))
     if not n then errors.throw("not_found", "no such network: %s", tostring(name_of(ref))) end
-    local a, p = ipam.allocate(n, cid, ip)
+    local a, p = attach.claim_address(n, cid, ip) -- claimed as the lock-free attaches do
+    n.allocated[a], n.last = cid, ip and n.last or a
     store.save(n)
     return a, p
   end)

@@ -53,9 +53,16 @@ local function reserve(opts, port_list)
   end
   if not net.link_exists(n.bridge) then bridge.setup(n) end
   ports.check_conflicts(store.all(), port_list, cid)
-  local ip, prefix = ipam.allocate(n, cid, opts.ip)
-  n.attachments[cid] = attachment(opts, ip, prefix, port_list)
-  store.save(n)
+  local ip, prefix = M.claim_address(n, cid, opts.ip) -- as the lock-free ones do: never the same
+  local ok, err = pcall(function()
+    n.allocated[ip], n.last = cid, opts.ip and n.last or ip
+    n.attachments[cid] = attachment(opts, ip, prefix, port_list)
+    store.save(n)
+  end)
+  if not ok then
+    store.unclaim(n.name, ip, cid)
+    error(err, 0)
+  end
   return n, n.attachments[cid]
 end
 
@@ -79,10 +86,14 @@ end
 -- need the lock).
 local function own_files(name, port_list) return name == store.DEFAULT and #port_list == 0 end
 
--- An address of network record n for cid (opts.ip: a wanted one), claimed
--- without the lock: round robin after the last one given, skipping the
--- gateway.
-local function claim_address(n, cid, want)
+--- Claim an address of network record n for container cid (want: a
+-- wanted one) with store.claim, which needs no lock: round robin after the
+-- last one given, skipping the gateway and what n shows allocated. Raises
+-- "invalid" for a bad wanted address, "conflict" when it is taken or the
+-- network is full (counted once 64 in a row were taken: never enumerated
+-- otherwise). The caller records it (n.allocated, an attachment).
+-- @return ip, prefix
+function M.claim_address(n, cid, want)
   local first, last, gw, np = ipam.host_range(n)
   if want then
     ipam.check_wanted(n, want)
@@ -90,9 +101,11 @@ local function claim_address(n, cid, want)
     if not ok then errors.throw("conflict", "address %s on network %s is in use by %s", want, n.name, owner) end
     return want, np
   end
+  local capacity = last - first
   local hint = ipam.ip2int(store.last_given(n.name) or n.last or "")
   local i = hint and hint + 1 or first
-  for _ = first, last do
+  for tries = 1, capacity + 1 do
+    if tries == 64 and store.claims(n.name) >= capacity then break end
     if i > last or i < first then i = first end
     local ip = ipam.int2ip(i)
     if i ~= gw and not n.allocated[ip] and store.claim(n.name, ip, cid) then
@@ -101,7 +114,18 @@ local function claim_address(n, cid, want)
     end
     i = i + 1
   end
-  errors.throw("conflict", "network %s (%s) is full: all %d addresses are in use", n.name, n.subnet, last - first)
+  errors.throw("conflict", "network %s (%s) is full: all %d addresses are in use", n.name, n.subnet, capacity)
+end
+
+-- Run fn() after claiming ip for cid on network name: on an error the
+-- claim is released.
+local function claimed(name, ip, cid, fn)
+  local ok, err = pcall(fn)
+  if not ok then
+    store.unclaim(name, ip, cid)
+    error(err, 0)
+  end
+  return err
 end
 
 -- reserve, on the default network without ports: no lock (but to make or
@@ -116,14 +140,12 @@ local function reserve_own(opts, port_list)
     errors.throw("conflict", "container %s is already attached to network %s", opts.name or cid, name)
   end
   local others = #store.memberships(cid)
-  local ip, prefix = claim_address(n, cid, opts.ip)
-  local a = attachment(opts, ip, prefix, port_list, others)
-  local ok, err = pcall(store.put_attachment, name, cid, a)
-  if not ok then
-    store.unclaim(name, ip, cid)
-    error(err, 0)
-  end
-  return n, a
+  local ip, prefix = M.claim_address(n, cid, opts.ip)
+  return n, claimed(name, ip, cid, function()
+    local a = attachment(opts, ip, prefix, port_list, others)
+    store.put_attachment(name, cid, a)
+    return a
+  end)
 end
 
 local function check_cid(opts)

@@ -100,7 +100,7 @@ end
 function M.load(name)
   local n = M.load_record(name)
   if not n then return nil end
-  local d, seen = M.adir(name), { files = {}, claims = {} }
+  local d, seen = M.adir(name), { files = {}, claims = {}, last = n.last }
   for _, f in ipairs(core.readdir(d) or {}) do
     local ip, cid = f:match("^ip%-([%d.]+)$"), f:match("^c%-(.+)%.json$")
     local owner = ip and core.readlink(d .. "/" .. f)
@@ -127,6 +127,13 @@ function M.claim(name, ip, cid)
   if ok then return true end
   if e == core.errno.EEXIST then return false, core.readlink(claim_path(name, ip)) or "?" end
   errors.throw("system", "claiming address %s on network %s: %s", ip, name, tostring(err))
+end
+
+--- How many addresses of network name are given out (its claims).
+function M.claims(name)
+  local c = 0
+  for _, f in ipairs(core.readdir(M.adir(name)) or {}) do if f:match("^ip%-") then c = c + 1 end end
+  return c
 end
 
 --- Release address ip of network name if cid holds it.
@@ -189,7 +196,8 @@ function M.save(n)
     now.files[cid] = text
   end
   for cid in pairs(was.files) do if n.attachments[cid] == nil then core.unlink(att_path(n.name, cid)) end end
-  if n.last and n.last ~= M.last_given(n.name) then M.last_given(n.name, n.last) end
+  now.last = n.last
+  if n.last and n.last ~= was.last then M.last_given(n.name, n.last) end
   local rec = {}
   for k, v in pairs(n) do if k ~= "allocated" and k ~= "attachments" and k ~= "last" then rec[k] = v end end
   state.write_json(M.file(n.name), rec, { durable = false })
