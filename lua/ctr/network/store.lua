@@ -164,6 +164,12 @@ function M.drop_own(name, cid)
   core.unlink(att_path(name, cid))
 end
 
+-- Does text (an attachment file as load read it) hold attachment a?
+local function same(text, a)
+  local b = text and json.decode(text)
+  return b ~= nil and json.encode(b) == json.encode(a)
+end
+
 --- Write a network's record (under the lock) atomically but without fsync
 -- (state.write_json, durable=false): everything it describes (bridges,
 -- veths, the nftables table, the containers' network namespaces) is kernel
@@ -191,9 +197,13 @@ function M.save(n)
   end
   for ip, cid in pairs(was.claims) do if n.allocated[ip] == nil then M.unclaim(n.name, ip, cid) end end
   for cid, a in pairs(n.attachments) do
-    local text = json.encode(a)
-    if was.files[cid] ~= text then state.write_file(att_path(n.name, cid), text, { durable = false }) end
-    now.files[cid] = text
+    -- only what this record changed: the others' files may have changed meanwhile (lock-free)
+    if same(was.files[cid], a) then
+      now.files[cid] = was.files[cid]
+    else
+      M.put_attachment(n.name, cid, a)
+      now.files[cid] = json.encode(a, { indent = true }) .. "\n" -- as state.write_json writes it
+    end
   end
   for cid in pairs(was.files) do if n.attachments[cid] == nil then core.unlink(att_path(n.name, cid)) end end
   now.last = n.last
