@@ -1,12 +1,17 @@
 /* netlink.c - rtnetlink requests (libmnl): links, IPv4 addresses, routes.
- * See netlink.h. One socket per request; namespace-targeted requests run in
- * a forked child that setns()es into the target and reports through a pipe. */
+ * See netlink.h. One socket per call; the requests of a call that go together
+ * are sent as one batch (one sendto) and their ACKs read together;
+ * namespace-targeted requests run in a short-lived thread that setns()es into
+ * the target (no process is made). */
 #include "netlink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -19,7 +24,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,42 +44,113 @@ static void mnl_closep(struct mnl_socket **s) {
 }
 #define cleanup_mnl __attribute__((cleanup(mnl_closep)))
 
-/* ---- one request, one ACK ------------------------------------------------- */
+/* ---- batches: requests sent in one sendto, their ACKs read together -------- */
 
-static int nl_wait_ack(struct mnl_socket *nl, unsigned seq, const char *what, ctr_error_t *err) {
+#define NL_BATCH_MAX 6
+#define NL_MSG_MAX 512 /* the largest request built here is ~150 bytes */
+
+typedef struct nl_batch {
+  char buf[NL_BUFSZ];
+  size_t len;
+  int n;
+  unsigned seq0;
+  char what[NL_BATCH_MAX][128];
+} nl_batch_t;
+
+static void batch_init(nl_batch_t *b) {
+  b->len = 0;
+  b->n = 0;
+  b->seq0 = (unsigned)time(NULL);
+}
+
+/* The next request of the batch (zeroed, REQUEST|ACK, its own sequence
+ * number), or NULL when the batch is full. */
+static struct nlmsghdr *batch_put(nl_batch_t *b, uint16_t type, uint16_t flags) {
+  if (b->n == NL_BATCH_MAX || b->len + NL_MSG_MAX > sizeof b->buf)
+    return NULL;
+  memset(b->buf + b->len, 0, NL_MSG_MAX);
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header(b->buf + b->len);
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = flags | NLM_F_REQUEST | NLM_F_ACK;
+  nlh->nlmsg_seq = b->seq0 + (unsigned)b->n;
+  return nlh;
+}
+
+/* Close the request batch_put gave: what names it in an error. */
+static void batch_end(nl_batch_t *b, struct nlmsghdr *nlh, const char *what) {
+  snprintf(b->what[b->n], sizeof b->what[b->n], "%s", what);
+  b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+  b->n++;
+}
+
+static int batch_full(ctr_error_t *err) {
+  return ctr_fail(err, ENOBUFS, "netlink: too many requests in one batch");
+}
+
+/* Send the batch on nl and read an ACK for each request; the kernel runs
+ * them in order, each whatever became of the others. Fails with the first
+ * request the kernel refused ("what: strerror"). */
+static int batch_send(struct mnl_socket *nl, nl_batch_t *b, ctr_error_t *err) {
+  if (b->n == 0)
+    return 0;
+  if (mnl_socket_sendto(nl, b->buf, b->len) < 0)
+    return ctr_fail_errno(err, "%s: sending the netlink request", b->what[0]);
   char buf[NL_BUFSZ];
   unsigned portid = mnl_socket_get_portid(nl);
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
-    if (n < 0)
-      return ctr_fail_errno(err, "%s: receiving the netlink reply", what);
-    int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+  int acked = 0, bad = -1, bad_errno = 0;
+  while (acked < b->n) {
+    ssize_t r = mnl_socket_recvfrom(nl, buf, sizeof buf);
     if (r < 0)
-      return ctr_fail_errno(err, "%s", what);
-    if (r == MNL_CB_STOP)
-      return 0;
+      return ctr_fail_errno(err, "%s: receiving the netlink reply", b->what[acked]);
+    int len = (int)r;
+    for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
+         h = mnl_nlmsg_next(h, &len)) {
+      unsigned i = h->nlmsg_seq - b->seq0;
+      if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_pid != portid || i >= (unsigned)b->n)
+        continue;
+      if (mnl_nlmsg_get_payload_len(h) < sizeof(struct nlmsgerr))
+        return ctr_fail(err, EBADMSG, "%s: a truncated netlink reply", b->what[i]);
+      const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+      if (e->error != 0 && (bad < 0 || (int)i < bad)) {
+        bad = (int)i;
+        bad_errno = -e->error;
+      }
+      acked++;
+    }
   }
+  if (bad >= 0)
+    return ctr_fail(err, bad_errno, "%s", b->what[bad]);
+  return 0;
 }
 
-static int nl_request(struct nlmsghdr *nlh, const char *what, ctr_error_t *err) {
-  cleanup_mnl struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+/* A NETLINK_ROUTE socket of the calling thread's network namespace. */
+static struct mnl_socket *nl_open(const char *what, ctr_error_t *err) {
+  struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+  if (nl == NULL) {
+    ctr_fail_errno(err, "%s: opening a netlink socket", what);
+    return NULL;
+  }
+  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+    ctr_fail_errno(err, "%s: binding the netlink socket", what);
+    mnl_closep(&nl);
+  }
+  return nl;
+}
+
+/* Send a batch on a socket of its own. */
+static int batch_run(nl_batch_t *b, ctr_error_t *err) {
+  if (b->n == 0)
+    return 0;
+  cleanup_mnl struct mnl_socket *nl = nl_open(b->what[0], err);
   if (nl == NULL)
-    return ctr_fail_errno(err, "%s: opening a netlink socket", what);
-  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-    return ctr_fail_errno(err, "%s: binding the netlink socket", what);
-  unsigned seq = (unsigned)time(NULL);
-  nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-  nlh->nlmsg_seq = seq;
-  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-    return ctr_fail_errno(err, "%s: sending the netlink request", what);
-  return nl_wait_ack(nl, seq, what, err);
+    return -1;
+  return batch_send(nl, b, err);
 }
 
-static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, int index) {
-  memset(buf, 0, NL_BUFSZ);
-  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = type;
-  nlh->nlmsg_flags = flags;
+static struct nlmsghdr *link_put(nl_batch_t *b, uint16_t type, uint16_t flags, int index) {
+  struct nlmsghdr *nlh = batch_put(b, type, flags);
+  if (nlh == NULL)
+    return NULL;
   struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
   ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_index = index;
@@ -98,7 +173,7 @@ int ctr_nl_link_index(const char *name, ctr_error_t *err) {
   return (int)idx;
 }
 
-/* ---- running a request inside another network namespace ------------------ */
+/* ---- running requests inside another network namespace -------------------- */
 
 typedef struct nl_args {
   const char *a;
@@ -108,11 +183,14 @@ typedef struct nl_args {
 } nl_args_t;
 typedef int (*nl_fn)(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err);
 
-typedef struct child_report {
+typedef struct netns_job {
+  int nsfd;
+  nl_fn fn;
+  const nl_args_t *args;
   int rc;
   ctr_error_t err;
   char out[64];
-} child_report_t;
+} netns_job_t;
 
 static int open_netns(ctr_netns_t ns, ctr_error_t *err) {
   if (ns.fd >= 0) {
@@ -129,44 +207,15 @@ static int open_netns(ctr_netns_t ns, ctr_error_t *err) {
   return fd;
 }
 
-static void child_run(int nsfd, int wfd, nl_fn fn, const nl_args_t *args) {
-  child_report_t r;
-  memset(&r, 0, sizeof r);
-  if (setns(nsfd, CLONE_NEWNET) < 0)
-    r.rc = ctr_fail_errno(&r.err, "setns into the network namespace");
+/* The thread: a network namespace is per thread, so setns() here moves only
+ * this thread, which ends with the job; the caller's never changes. */
+static void *netns_thread(void *p) {
+  netns_job_t *j = p;
+  if (setns(j->nsfd, CLONE_NEWNET) < 0)
+    j->rc = ctr_fail_errno(&j->err, "setns into the network namespace");
   else
-    r.rc = fn(args, r.out, sizeof r.out, &r.err);
-  ssize_t n = write(wfd, &r, sizeof r);
-  _exit(n == (ssize_t)sizeof r ? 0 : 1);
-}
-
-static int collect_child(pid_t child, int rfd, child_report_t *r, ctr_error_t *err) {
-  ssize_t n;
-  do
-    n = read(rfd, r, sizeof *r);
-  while (n < 0 && errno == EINTR);
-  int saved = errno, status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-    ;
-  errno = saved;
-  if (n < 0)
-    return ctr_fail_errno(err, "reading the netns helper's report");
-  if (n != (ssize_t)sizeof *r)
-    return ctr_fail(err, EIO, "the netns helper (pid %d) died without a report (status %d)",
-                    (int)child, status);
-  return 0;
-}
-
-/* fork(), retried for up to ~1 s while it fails with EAGAIN (a pids cgroup or
- * the system briefly at its process limit). */
-static pid_t fork_retrying(void) {
-  for (int i = 0;; i++) {
-    pid_t child = fork();
-    if (child >= 0 || errno != EAGAIN || i == 20)
-      return child;
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
+    j->rc = j->fn(j->args, j->out, sizeof j->out, &j->err);
+  return NULL;
 }
 
 static int in_netns(ctr_netns_t ns, nl_fn fn, const nl_args_t *args, char *out, size_t outlen,
@@ -176,27 +225,30 @@ static int in_netns(ctr_netns_t ns, nl_fn fn, const nl_args_t *args, char *out, 
   cleanup_fd int nsfd = open_netns(ns, err);
   if (nsfd < 0)
     return -1;
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0)
-    return ctr_fail_errno(err, "pipe for the netns helper");
-  cleanup_fd int rfd = p[0];
-  cleanup_fd int wfd = p[1];
-  pid_t child = fork_retrying();
-  if (child < 0)
-    return ctr_fail_errno(err, "fork for the netns helper");
-  if (child == 0)
-    child_run(nsfd, wfd, fn, args);
-  ctr_close_fdp(&wfd);
-  child_report_t r;
-  if (collect_child(child, rfd, &r, err) < 0)
-    return -1;
-  if (r.rc < 0) {
-    *err = r.err;
+  netns_job_t j = {.nsfd = nsfd, .fn = fn, .args = args};
+  /* the thread takes no signal: every one stays the caller's to handle */
+  sigset_t all, old;
+  sigfillset(&all);
+  int e = pthread_sigmask(SIG_SETMASK, &all, &old);
+  if (e != 0)
+    return ctr_fail(err, e, "blocking signals for the netns thread");
+  pthread_t t;
+  int ce = pthread_create(&t, NULL, netns_thread, &j);
+  e = pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (ce != 0)
+    return ctr_fail(err, ce, "starting the netns thread");
+  int je = pthread_join(t, NULL);
+  if (je != 0)
+    return ctr_fail(err, je, "joining the netns thread");
+  if (e != 0)
+    return ctr_fail(err, e, "restoring the signal mask");
+  if (j.rc < 0) {
+    *err = j.err;
     return ctr_error_wrap(err, "in the network namespace of %s %d", ns.fd >= 0 ? "fd" : "pid",
                           ns.fd >= 0 ? ns.fd : (int)ns.pid);
   }
   if (out != NULL && outlen > 0)
-    snprintf(out, outlen, "%s", r.out);
+    snprintf(out, outlen, "%s", j.out);
   return 0;
 }
 
@@ -205,15 +257,17 @@ static int in_netns(ctr_netns_t ns, nl_fn fn, const nl_args_t *args, char *out, 
 int ctr_nl_link_add_bridge(const char *name, ctr_error_t *err) {
   if (check_name(name, err) < 0)
     return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  nl_batch_t b;
+  batch_init(&b);
+  struct nlmsghdr *nlh = link_put(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
   struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(nlh, info);
   char what[64];
   snprintf(what, sizeof what, "creating bridge %s", name);
-  return nl_request(nlh, what, err);
+  batch_end(&b, nlh, what);
+  return batch_run(&b, err);
 }
 
 /* The peer's part of a veth request: its name and, when given, its netns. */
@@ -229,14 +283,35 @@ static void put_veth_peer(struct nlmsghdr *nlh, const ctr_veth_conf_t *c) {
   mnl_attr_nest_end(nlh, peer);
 }
 
+/* Hairpin mode of the bridge port name (found by name: it may be the link
+ * an earlier request of the same batch made), as bridge_slave options. */
+static int put_hairpin(nl_batch_t *b, const char *name, int idx, int on) {
+  struct nlmsghdr *nlh = link_put(b, RTM_NEWLINK, 0, idx);
+  if (nlh == NULL)
+    return -1;
+  if (idx == 0)
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+  struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_SLAVE_KIND, "bridge");
+  struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_SLAVE_DATA);
+  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, info);
+  char what[64];
+  snprintf(what, sizeof what, "setting hairpin mode of %s %s", name, on ? "on" : "off");
+  batch_end(b, nlh, what);
+  return 0;
+}
+
 int ctr_nl_link_add_veth_conf(const ctr_veth_conf_t *c, ctr_error_t *err) {
   if (check_name(c->host, err) < 0 || check_name(c->peer, err) < 0)
     return -1;
   int midx = 0;
   if (c->master != NULL && (midx = ctr_nl_link_index(c->master, err)) < 0)
     return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  nl_batch_t b;
+  batch_init(&b);
+  struct nlmsghdr *nlh = link_put(&b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
   ifi->ifi_change = IFF_UP;
   ifi->ifi_flags = c->up ? IFF_UP : 0;
@@ -256,7 +331,11 @@ int ctr_nl_link_add_veth_conf(const ctr_veth_conf_t *c, ctr_error_t *err) {
              c->peer_ns.fd >= 0 ? c->peer_ns.fd : (int)c->peer_ns.pid);
   else
     snprintf(what, sizeof what, "creating veth pair %s <-> %s", c->host, c->peer);
-  return nl_request(nlh, what, err);
+  batch_end(&b, nlh, what);
+  /* in the same batch: the kernel runs it once the pair exists */
+  if (c->hairpin && midx > 0 && put_hairpin(&b, c->host, 0, 1) < 0)
+    return batch_full(err);
+  return batch_run(&b, err);
 }
 
 int ctr_nl_link_add_veth(const char *a, const char *b, ctr_error_t *err) {
@@ -264,19 +343,28 @@ int ctr_nl_link_add_veth(const char *a, const char *b, ctr_error_t *err) {
   return ctr_nl_link_add_veth_conf(&c, err);
 }
 
+static int put_set_up(nl_batch_t *b, const char *name, int idx, int up) {
+  struct nlmsghdr *nlh = link_put(b, RTM_NEWLINK, 0, idx);
+  if (nlh == NULL)
+    return -1;
+  struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+  ifi->ifi_change = IFF_UP;
+  ifi->ifi_flags = up ? IFF_UP : 0;
+  char what[64];
+  snprintf(what, sizeof what, "setting link %s %s", name, up ? "up" : "down");
+  batch_end(b, nlh, what);
+  return 0;
+}
+
 static int do_set_up(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {
   (void)out, (void)outlen;
   int idx = ctr_nl_link_index(args->a, err);
   if (idx < 0)
     return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, idx);
-  struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-  ifi->ifi_change = IFF_UP;
-  ifi->ifi_flags = args->up ? IFF_UP : 0;
-  char what[64];
-  snprintf(what, sizeof what, "setting link %s %s", args->a, args->up ? "up" : "down");
-  return nl_request(nlh, what, err);
+  nl_batch_t b;
+  batch_init(&b);
+  put_set_up(&b, args->a, idx, args->up);
+  return batch_run(&b, err);
 }
 
 int ctr_nl_link_set_up(const char *name, int up, ctr_netns_t ns, ctr_error_t *err) {
@@ -291,28 +379,24 @@ int ctr_nl_link_set_master(const char *name, const char *master, ctr_error_t *er
   int midx = 0;
   if (master != NULL && (midx = ctr_nl_link_index(master, err)) < 0)
     return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, idx);
+  nl_batch_t b;
+  batch_init(&b);
+  struct nlmsghdr *nlh = link_put(&b, RTM_NEWLINK, 0, idx);
   mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)midx);
   char what[80];
   snprintf(what, sizeof what, "attaching link %s to %s", name, master ? master : "no master");
-  return nl_request(nlh, what, err);
+  batch_end(&b, nlh, what);
+  return batch_run(&b, err);
 }
 
 int ctr_nl_link_set_hairpin(const char *name, int on, ctr_error_t *err) {
   int idx = ctr_nl_link_index(name, err);
   if (idx < 0)
     return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, idx);
-  struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-  ifi->ifi_family = AF_BRIDGE;
-  struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
-  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
-  mnl_attr_nest_end(nlh, pi);
-  char what[64];
-  snprintf(what, sizeof what, "setting hairpin mode of %s %s", name, on ? "on" : "off");
-  return nl_request(nlh, what, err);
+  nl_batch_t b;
+  batch_init(&b);
+  put_hairpin(&b, name, idx, on);
+  return batch_run(&b, err);
 }
 
 int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err) {
@@ -321,8 +405,9 @@ int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err) {
     return -1;
   if (ns.fd < 0 && ns.pid <= 0)
     return ctr_fail(err, EINVAL, "moving link %s: no target namespace (fd or pid)", name);
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, idx);
+  nl_batch_t b;
+  batch_init(&b);
+  struct nlmsghdr *nlh = link_put(&b, RTM_NEWLINK, 0, idx);
   if (ns.fd >= 0)
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ns.fd);
   else
@@ -330,7 +415,19 @@ int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err) {
   char what[80];
   snprintf(what, sizeof what, "moving link %s into the netns of %s %d", name,
            ns.fd >= 0 ? "fd" : "pid", ns.fd >= 0 ? ns.fd : (int)ns.pid);
-  return nl_request(nlh, what, err);
+  batch_end(&b, nlh, what);
+  return batch_run(&b, err);
+}
+
+static int put_rename(nl_batch_t *b, const char *name, int idx, const char *newname) {
+  struct nlmsghdr *nlh = link_put(b, RTM_NEWLINK, 0, idx);
+  if (nlh == NULL)
+    return -1;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, newname);
+  char what[64];
+  snprintf(what, sizeof what, "renaming link %s to %s", name, newname);
+  batch_end(b, nlh, what);
+  return 0;
 }
 
 static int do_rename(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {
@@ -340,12 +437,10 @@ static int do_rename(const nl_args_t *args, char *out, size_t outlen, ctr_error_
   int idx = ctr_nl_link_index(args->a, err);
   if (idx < 0)
     return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, idx);
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, args->b);
-  char what[64];
-  snprintf(what, sizeof what, "renaming link %s to %s", args->a, args->b);
-  return nl_request(nlh, what, err);
+  nl_batch_t b;
+  batch_init(&b);
+  put_rename(&b, args->a, idx, args->b);
+  return batch_run(&b, err);
 }
 
 int ctr_nl_link_rename(const char *name, const char *newname, ctr_netns_t ns, ctr_error_t *err) {
@@ -357,11 +452,72 @@ int ctr_nl_link_del(const char *name, ctr_error_t *err) {
   int idx = ctr_nl_link_index(name, err);
   if (idx < 0)
     return -1;
-  char buf[NL_BUFSZ];
-  struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, 0, idx);
+  nl_batch_t b;
+  batch_init(&b);
+  struct nlmsghdr *nlh = link_put(&b, RTM_DELLINK, 0, idx);
   char what[64];
   snprintf(what, sizeof what, "deleting link %s", name);
-  return nl_request(nlh, what, err);
+  batch_end(&b, nlh, what);
+  return batch_run(&b, err);
+}
+
+/* Has the link (ifindex idx) been deleted, by what buf (n bytes of link
+ * notifications) says? */
+static int dellink_of(const char *buf, int n, int idx) {
+  for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, n);
+       h = mnl_nlmsg_next(h, &n)) {
+    if (h->nlmsg_type != RTM_DELLINK || mnl_nlmsg_get_payload_len(h) < sizeof(struct ifinfomsg))
+      continue;
+    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+    if (ifi->ifi_index == idx)
+      return 1;
+  }
+  return 0;
+}
+
+static long ms_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int ctr_nl_link_wait_gone(const char *name, int timeout_ms, ctr_error_t *err) {
+  if (check_name(name, err) < 0)
+    return -1;
+  char what[64];
+  snprintf(what, sizeof what, "waiting for link %s to go", name);
+  cleanup_mnl struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (nl == NULL)
+    return ctr_fail_errno(err, "%s: opening a netlink socket", what);
+  /* subscribed before the lookup: a deletion after it is never missed */
+  if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+    return ctr_fail_errno(err, "%s: binding the netlink socket", what);
+  unsigned idx = if_nametoindex(name);
+  if (idx == 0)
+    return errno == ENODEV ? 1 : ctr_fail_errno(err, "looking up link %s", name);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  char buf[NL_BUFSZ];
+  for (long left = timeout_ms; left > 0; left = timeout_ms - ms_since(&t0)) {
+    struct pollfd pfd = {.fd = mnl_socket_get_fd(nl), .events = POLLIN};
+    int r = poll(&pfd, 1, (int)left);
+    if (r < 0 && errno != EINTR)
+      return ctr_fail_errno(err, "%s: poll", what);
+    for (;;) {
+      ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+      if (n < 0 && errno == ENOBUFS) /* notifications were lost: look again */
+        break;
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        break;
+      if (n < 0)
+        return ctr_fail_errno(err, "%s: receiving link notifications", what);
+      if (dellink_of(buf, (int)n, (int)idx))
+        return 1;
+    }
+    if (if_nametoindex(name) != idx)
+      return 1;
+  }
+  return 0;
 }
 
 /* ---- addresses and routes ------------------------------------------------- */
@@ -384,20 +540,12 @@ static int parse_cidr(const char *cidr, struct in_addr *a, int *plen, ctr_error_
   return 0;
 }
 
-static int do_addr_add(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {
-  (void)out, (void)outlen;
-  struct in_addr a;
-  int plen = 0;
-  if (parse_cidr(args->b, &a, &plen, err) < 0)
+/* Add address cidr (already checked: a, plen) to link name (ifindex idx). */
+static int put_addr_add(nl_batch_t *b, const char *name, int idx, const char *cidr,
+                        struct in_addr a, int plen) {
+  struct nlmsghdr *nlh = batch_put(b, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  if (nlh == NULL)
     return -1;
-  int idx = ctr_nl_link_index(args->a, err);
-  if (idx < 0)
-    return -1;
-  char buf[NL_BUFSZ];
-  memset(buf, 0, sizeof buf);
-  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWADDR;
-  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
   struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
   ifa->ifa_family = AF_INET;
   ifa->ifa_prefixlen = (unsigned char)plen;
@@ -411,8 +559,24 @@ static int do_addr_add(const nl_args_t *args, char *out, size_t outlen, ctr_erro
     mnl_attr_put(nlh, IFA_BROADCAST, sizeof brd, &brd);
   }
   char what[96];
-  snprintf(what, sizeof what, "adding address %s to %s", args->b, args->a);
-  return nl_request(nlh, what, err);
+  snprintf(what, sizeof what, "adding address %s to %s", cidr, name);
+  batch_end(b, nlh, what);
+  return 0;
+}
+
+static int do_addr_add(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {
+  (void)out, (void)outlen;
+  struct in_addr a;
+  int plen = 0;
+  if (parse_cidr(args->b, &a, &plen, err) < 0)
+    return -1;
+  int idx = ctr_nl_link_index(args->a, err);
+  if (idx < 0)
+    return -1;
+  nl_batch_t b;
+  batch_init(&b);
+  put_addr_add(&b, args->a, idx, args->b, a, plen);
+  return batch_run(&b, err);
 }
 
 int ctr_nl_addr_add(const char *ifname, const char *cidr, ctr_netns_t ns, ctr_error_t *err) {
@@ -420,16 +584,16 @@ int ctr_nl_addr_add(const char *ifname, const char *cidr, ctr_netns_t ns, ctr_er
   return in_netns(ns, do_addr_add, &args, NULL, 0, err);
 }
 
-static int do_route_default(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {
-  (void)out, (void)outlen;
-  struct in_addr gw;
-  if (args->a == NULL || inet_pton(AF_INET, args->a, &gw) != 1)
-    return ctr_fail(err, EINVAL, "bad IPv4 gateway '%s'", args->a ? args->a : "(null)");
-  char buf[NL_BUFSZ];
-  memset(buf, 0, sizeof buf);
-  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWROUTE;
-  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+static int check_gateway(const char *gw, struct in_addr *a, ctr_error_t *err) {
+  if (gw == NULL || inet_pton(AF_INET, gw, a) != 1)
+    return ctr_fail(err, EINVAL, "bad IPv4 gateway '%s'", gw ? gw : "(null)");
+  return 0;
+}
+
+static int put_route_default(nl_batch_t *b, const char *gwtext, struct in_addr gw) {
+  struct nlmsghdr *nlh = batch_put(b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  if (nlh == NULL)
+    return -1;
   struct rtmsg *rt = mnl_nlmsg_put_extra_header(nlh, sizeof *rt);
   rt->rtm_family = AF_INET;
   rt->rtm_table = RT_TABLE_MAIN;
@@ -438,8 +602,20 @@ static int do_route_default(const nl_args_t *args, char *out, size_t outlen, ctr
   rt->rtm_type = RTN_UNICAST;
   mnl_attr_put(nlh, RTA_GATEWAY, sizeof gw, &gw);
   char what[80];
-  snprintf(what, sizeof what, "adding the default route via %s", args->a);
-  return nl_request(nlh, what, err);
+  snprintf(what, sizeof what, "adding the default route via %s", gwtext);
+  batch_end(b, nlh, what);
+  return 0;
+}
+
+static int do_route_default(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {
+  (void)out, (void)outlen;
+  struct in_addr gw;
+  if (check_gateway(args->a, &gw, err) < 0)
+    return -1;
+  nl_batch_t b;
+  batch_init(&b);
+  put_route_default(&b, args->a, gw);
+  return batch_run(&b, err);
 }
 
 int ctr_nl_route_add_default(const char *gw, ctr_netns_t ns, ctr_error_t *err) {
@@ -463,25 +639,33 @@ static int read_mac(const char *name, char *out, size_t outlen, ctr_error_t *err
   return 0;
 }
 
+/* lo up; then ifname renamed, its address added, it set up, the default
+ * route added: one batch, every input checked before anything is sent. */
 static int do_configure(const nl_args_t *args, char *out, size_t outlen, ctr_error_t *err) {
   const ctr_iface_conf_t *c = args->conf;
-  nl_args_t lo = {.a = "lo", .up = 1};
-  if (do_set_up(&lo, NULL, 0, err) < 0)
+  int lo = ctr_nl_link_index("lo", err);
+  if (lo < 0)
     return -1;
+  nl_batch_t b;
+  batch_init(&b);
+  put_set_up(&b, "lo", lo, 1);
   if (c->ifname == NULL)
-    return 0;
+    return batch_run(&b, err);
   const char *name = c->name ? c->name : c->ifname;
-  nl_args_t step = {.a = c->ifname, .b = name, .up = 1};
-  if (strcmp(name, c->ifname) != 0 && do_rename(&step, NULL, 0, err) < 0)
+  struct in_addr a, gw;
+  int plen = 0;
+  if ((strcmp(name, c->ifname) != 0 && check_name(name, err) < 0) ||
+      (c->addr && parse_cidr(c->addr, &a, &plen, err) < 0) ||
+      (c->gateway && check_gateway(c->gateway, &gw, err) < 0))
     return -1;
-  step.a = name;
-  step.b = c->addr;
-  if (c->addr && do_addr_add(&step, NULL, 0, err) < 0)
+  int idx = ctr_nl_link_index(c->ifname, err);
+  if (idx < 0)
     return -1;
-  if (do_set_up(&step, NULL, 0, err) < 0)
-    return -1;
-  step.a = c->gateway;
-  if (c->gateway && do_route_default(&step, NULL, 0, err) < 0)
+  if ((strcmp(name, c->ifname) != 0 && put_rename(&b, c->ifname, idx, name) < 0) ||
+      (c->addr && put_addr_add(&b, name, idx, c->addr, a, plen) < 0) ||
+      put_set_up(&b, name, idx, 1) < 0 || (c->gateway && put_route_default(&b, c->gateway, gw) < 0))
+    return batch_full(err);
+  if (batch_run(&b, err) < 0)
     return -1;
   return out ? read_mac(name, out, outlen, err) : 0;
 }

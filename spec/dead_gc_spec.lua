@@ -38,6 +38,16 @@ local function port_rule(ip)
   return rs:match(": " .. ip:gsub("%.", "%%.") .. " %. 80[^\n,}]*")
 end
 
+-- The entries of a network's directory (ctr.network.store) that are
+-- container id's: its attachment file, addresses that link to it.
+local function net_entries(name, id)
+  local d, t = root .. "/networks/" .. name .. ".d", {}
+  for _, f in ipairs(core.readdir(d) or {}) do
+    if f:find(id, 1, true) or core.readlink(d .. "/" .. f) == id then t[#t + 1] = f end
+  end
+  return t
+end
+
 local function sh_ok(cmd) local _, _, code = U.sh(cmd); return code == 0 end
 
 describe("dead containers #root", function()
@@ -62,6 +72,7 @@ describe("dead containers #root", function()
     assert.is_nil(port_rule(att.ip), "a published-port element of the container is left")
     local net = core.read_file(root .. "/networks/" .. att.network .. ".json")
     assert.is_nil(net:find(id, 1, true), "the address allocation is left")
+    assert.same({}, net_entries(att.network, id), "the address allocation or attachment is left")
     assert.is_false(core.exists(root .. "/containers/" .. id))
   end
 
@@ -140,6 +151,7 @@ describe("dead containers #root", function()
       assert.is_nil(next(n.allocated or {}), "an address allocation is left")
       assert.is_nil(next(n.attachments or {}), "an attachment is left")
     end
+    for _, id in ipairs(ids) do assert.same({}, net_entries("bridge", id), "an address or attachment is left") end
     assert.is_false(sh_ok("ip -o link show | grep -q ' vlc'"), "a veth is left")
   end)
 end)

@@ -31,6 +31,17 @@ local function veths()
   return t
 end
 
+-- A network's state as text: its record, and its directory of addresses
+-- and attachments (ctr.network.store), each entry with its link or content.
+local function net_state(name)
+  local d = root .. "/networks/" .. name .. ".d"
+  local t = { core.read_file(root .. "/networks/" .. name .. ".json") or "" }
+  local names = core.readdir(d) or {}
+  table.sort(names)
+  for _, f in ipairs(names) do t[#t + 1] = f .. " " .. (core.readlink(d .. "/" .. f) or core.read_file(d .. "/" .. f) or "") end
+  return table.concat(t, "\n")
+end
+
 describe("docker parity A #root", function()
   U.per_test_root(function(r) root = r end)
 
@@ -50,7 +61,7 @@ describe("docker parity A #root", function()
       finally(function() core.kill(pid, "KILL"); core.waitpid(pid) end)
       assert.is_truthy(U.wait_for(function() return not host_can_bind(port) end, 5), "the host server listens")
       local fw, links = firewall(), veths()
-      local net_before = core.read_file(root .. "/networks/bridge.json")
+      local net_before = net_state("bridge")
       local out, err, code = ctr({ "run", "-d", "-p", "127.0.0.1:" .. port .. ":80", "busybox", "sleep", "30" })
       assert.equal(125, code, out .. err)
       assert.matches("address already in use", err:lower(), 1, true)
@@ -58,7 +69,7 @@ describe("docker parity A #root", function()
       assert.same({}, U.container_ids(root), "no container directory")
       assert.same(links, veths(), "no veth")
       assert.equal(fw, firewall(), "no firewall element")
-      assert.equal(net_before, core.read_file(root .. "/networks/bridge.json"), "no address allocated")
+      assert.equal(net_before, net_state("bridge"), "no address allocated")
     end)
 
     it("holds a published port while the container runs, serves it, and frees it when it stops", function()

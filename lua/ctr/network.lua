@@ -12,7 +12,7 @@
 --
 -- | module | concern |
 -- |---|---|
--- | ctr.network.store | the state files, <root>/networks/<name>.json, and their lock |
+-- | ctr.network.store | the state files, <root>/networks/<name>.json and <name>.d/, and their lock |
 -- | ctr.network.ipam | IPv4 arithmetic, subnets, address allocation (pure) |
 -- | ctr.network.firewall | the nftables table `ip luac-ctr` (libnftables), sysctls |
 -- | ctr.network.ports | published ports: parsing and conflicts |
@@ -160,7 +160,8 @@ function M.allocate_ip(ref, cid, ip)
   return store.locked(function()
     local n = store.load(name_of(ref))
     if not n then errors.throw("not_found", "no such network: %s", tostring(name_of(ref))) end
-    local a, p = ipam.allocate(n, cid, ip)
+    local a, p = attach.claim_address(n, cid, ip) -- claimed as the lock-free attaches do
+    n.allocated[a], n.last = cid, ip and n.last or a
     store.save(n)
     return a, p
   end)

@@ -1,5 +1,7 @@
 --- ctr.network.attach: containers joining and leaving networks. Attaching
--- reserves an address and records the attachment (under the networks lock),
+-- reserves an address and records the attachment (under the networks lock;
+-- on the default network without published ports in the container's own
+-- files, without it: ctr.network.store),
 -- then plumbs a veth pair into the container's netns (rtnetlink, ctr.net),
 -- publishes its ports (ctr.network.firewall) and rewrites the hosts files
 -- (ctr.network.hosts); detaching undoes each step and works after the
@@ -20,10 +22,14 @@ local store = require "ctr.network.store"
 
 local M = {}
 
--- the attachment record of container cid joining network n
-local function attachment(opts, ip, prefix, port_list)
-  local cid, others = opts.container_id, 0
-  for _, o in ipairs(store.all()) do if o.attachments[cid] then others = others + 1 end end
+-- the attachment record of container cid joining network n, on which
+-- it is on others networks already (default: counted)
+local function attachment(opts, ip, prefix, port_list, others)
+  local cid = opts.container_id
+  if not others then
+    others = 0
+    for _, o in ipairs(store.all()) do if o.attachments[cid] then others = others + 1 end end
+  end
   local r = state.new_id():sub(1, 10)
   return {
     ip = ip, prefix = prefix, veth_host = "vlc" .. r,
@@ -47,23 +53,99 @@ local function reserve(opts, port_list)
   end
   if not net.link_exists(n.bridge) then bridge.setup(n) end
   ports.check_conflicts(store.all(), port_list, cid)
-  local ip, prefix = ipam.allocate(n, cid, opts.ip)
-  n.attachments[cid] = attachment(opts, ip, prefix, port_list)
-  store.save(n)
+  local ip, prefix = M.claim_address(n, cid, opts.ip) -- as the lock-free ones do: never the same
+  local ok, err = pcall(function()
+    n.allocated[ip], n.last = cid, opts.ip and n.last or ip
+    n.attachments[cid] = attachment(opts, ip, prefix, port_list)
+    store.save(n)
+  end)
+  if not ok then
+    store.unclaim(n.name, ip, cid)
+    error(err, 0)
+  end
   return n, n.attachments[cid]
 end
 
--- The veth pair, in one request: the host end on the bridge and up, the
--- container end made right in the netns of pid under its final name (moving
--- and renaming it afterwards cost a netns move: ~15 ms). Then the container
--- side's address, route and lo, in one helper inside it. Returns its MAC.
+-- The veth pair, in one batch of requests: the host end on the bridge, up
+-- and in hairpin mode, the container end made right in the netns of pid
+-- under its final name (moving and renaming it afterwards cost a netns move:
+-- ~15 ms). Then the container side's lo, address, state and route, in one
+-- batch from a thread inside it. Returns its MAC.
 local function plumb(n, a, pid)
   errors.checkf("veth " .. a.veth_host,
-    net.link_add_veth(a.veth_host, a.ifname, { netns = pid, master = n.bridge, up = true }))
-  errors.checkf("veth " .. a.veth_host, net.link_set_hairpin(a.veth_host, true))
+    net.link_add_veth(a.veth_host, a.ifname, { netns = pid, master = n.bridge, up = true, hairpin = true }))
   return errors.checkf("configuring " .. a.ifname, net.configure_container_iface {
     pid = pid, ifname = a.ifname, name = a.ifname, addr = a.ip .. "/" .. a.prefix,
     gateway = a.default_route and n.gateway or nil })
+end
+
+-- Joining the default network without published ports touches only the
+-- container's own files (an address claimed with symlink(2), its attachment
+-- record, its hosts file): no lock, so parallel runs wait for none (the
+-- ports' conflict checks and a user-defined network's shared hosts files
+-- need the lock).
+local function own_files(name, port_list) return name == store.DEFAULT and #port_list == 0 end
+
+--- Claim an address of network record n for container cid (want: a
+-- wanted one) with store.claim, which needs no lock: round robin after the
+-- last one given, skipping the gateway and what n shows allocated. Raises
+-- "invalid" for a bad wanted address, "conflict" when it is taken or the
+-- network is full (counted once 64 in a row were taken: never enumerated
+-- otherwise). The caller records it (n.allocated, an attachment).
+-- @return ip, prefix
+function M.claim_address(n, cid, want)
+  local first, last, gw, np = ipam.host_range(n)
+  if want then
+    ipam.check_wanted(n, want)
+    local ok, owner = store.claim(n.name, want, cid)
+    if not ok then errors.throw("conflict", "address %s on network %s is in use by %s", want, n.name, owner) end
+    return want, np
+  end
+  local capacity = last - first
+  local hint = ipam.ip2int(store.last_given(n.name) or n.last or "")
+  local i = hint and hint + 1 or first
+  for tries = 1, capacity + 1 do
+    if tries == 64 and store.claims(n.name) >= capacity then break end
+    if i > last or i < first then i = first end
+    local ip = ipam.int2ip(i)
+    if i ~= gw and not n.allocated[ip] and store.claim(n.name, ip, cid) then
+      store.last_given(n.name, ip)
+      return ip, np
+    end
+    i = i + 1
+  end
+  errors.throw("conflict", "network %s (%s) is full: all %d addresses are in use", n.name, n.subnet, capacity)
+end
+
+-- Run fn() after claiming ip for cid on network name: on an error the
+-- claim is released.
+local function claimed(name, ip, cid, fn)
+  local ok, err = pcall(fn)
+  if not ok then
+    store.unclaim(name, ip, cid)
+    error(err, 0)
+  end
+  return err
+end
+
+-- reserve, on the default network without ports: no lock (but to make or
+-- repair the network)
+local function reserve_own(opts, port_list)
+  local cid, name = opts.container_id, store.DEFAULT
+  local n = store.load_record(name)
+  if not n or not net.link_exists(n.bridge) then
+    n = store.locked(bridge.ensure_default_locked)
+  end
+  if n.attachments[cid] or store.attachment(name, cid) then
+    errors.throw("conflict", "container %s is already attached to network %s", opts.name or cid, name)
+  end
+  local others = #store.memberships(cid)
+  local ip, prefix = M.claim_address(n, cid, opts.ip)
+  return n, claimed(name, ip, cid, function()
+    local a = attachment(opts, ip, prefix, port_list, others)
+    store.put_attachment(name, cid, a)
+    return a
+  end)
 end
 
 local function check_cid(opts)
@@ -88,8 +170,33 @@ end
 function M.reserve(opts)
   local cid = check_cid(opts)
   local port_list = ports.normalize(opts.ports)
-  local n, a = store.locked(function() return reserve(opts, port_list) end)
-  return { network = n, attachment = a, container_id = cid, ports = port_list }
+  local own = own_files(opts.network or store.DEFAULT, port_list)
+  local n, a
+  if own then n, a = reserve_own(opts, port_list)
+  else n, a = store.locked(function() return reserve(opts, port_list) end) end
+  return { network = n, attachment = a, container_id = cid, ports = port_list, own = own }
+end
+
+-- After the plumbing: the attachment's MAC and pid recorded, the hosts
+-- files rewritten, under the lock unless the attachment is its own files.
+local function record_plumbed(r, mac, pid)
+  local n, cid = r.network, r.container_id
+  if r.own then
+    local a = r.attachment
+    a.mac, a.pid = mac, pid
+    store.put_attachment(n.name, cid, a)
+    -- on its first network (default_route) that one is all its hosts file lists
+    hosts.update_own(cid, a.default_route and { { name = n.name, attachments = { [cid] = a } } } or nil)
+  else
+    store.locked(function()
+      local cur = store.load(n.name)
+      cur.attachments[cid].mac, cur.attachments[cid].pid = mac, pid
+      store.save(cur)
+      hosts.update_locked(n.name, cid)
+    end)
+  end
+  require("ctr.eventlog").record("network", "connect", n.id, { container = cid, name = n.name, type = n.driver })
+  return mac
 end
 
 --- The second half of attach: plumb a reservation into the netns of pid
@@ -102,14 +209,7 @@ function M.plumb(r, pid)
   local ok, res = pcall(function()
     local mac = plumb(n, a, pid)
     firewall.ports_up(a.ip, r.ports, "publishing ports of " .. cid)
-    return store.locked(function()
-      local cur = store.load(n.name)
-      cur.attachments[cid].mac, cur.attachments[cid].pid = mac, pid
-      store.save(cur)
-      hosts.update_locked(n.name, cid)
-      require("ctr.eventlog").record("network", "connect", n.id, { container = cid, name = n.name, type = n.driver })
-      return mac
-    end)
+    return record_plumbed(r, mac, pid)
   end)
   if not ok then
     pcall(M.detach, { network = n.name, container_id = cid })
@@ -137,6 +237,26 @@ function M.attach(opts)
   return M.plumb(M.reserve(opts), pid)
 end
 
+-- How long a dead container's veth pair may take to go with its netns
+-- before it is deleted here (the kernel's netns cleanup runs in a worker).
+local VANISH_WAIT = 0.5
+
+-- Remove attachment a's veth pair. Once the container's init is dead its
+-- netns dies with it (unless another container shares it) and the kernel
+-- deletes the pair from a worker: waited for (woken by the deletion), as
+-- deleting it here meanwhile cost 15-35 ms (it waits for the rtnl lock that
+-- cleanup holds, then for RCU). Otherwise, or if it outlives the wait, it
+-- is deleted here.
+local function remove_veth(a)
+  local core = require "ctr.core"
+  local pid = math.tointeger(a.pid)
+  if pid and select(3, core.kill(pid, 0)) == core.errno.ESRCH and net.link_wait_gone(a.veth_host, VANISH_WAIT) then
+    return
+  end
+  local ok, err, errno = net.link_del(a.veth_host)
+  if not ok and errno ~= core.errno.ENODEV then errors.checkf("veth " .. a.veth_host, ok, err, errno) end
+end
+
 --- Detach a container from a network (opts: network, default "bridge",
 -- container_id); idempotent, and works after the container died: removes
 -- its published ports, its host veth if still there, its address, and its
@@ -144,12 +264,17 @@ end
 -- is no such network.
 function M.detach(opts)
   local cid, name = opts.container_id, opts.network or store.DEFAULT
-  local n = store.load(name)
+  local n = store.load_record(name)
   if not n then return false end
-  local a = n.attachments[cid]
+  local own = store.attachment(name, cid)
+  local a = own or n.attachments[cid]
   if a then firewall.ports_down(a.ip, a.ports, "removing the published ports of " .. cid) end
-  if a and a.veth_host and net.link_exists(a.veth_host) then
-    errors.checkf("veth " .. a.veth_host, net.link_del(a.veth_host))
+  if a and a.veth_host then remove_veth(a) end
+  if own and own_files(name, own.ports or {}) and not store.holds(n, cid) then
+    store.drop_own(name, cid) -- its own files alone: no lock
+    require("ctr.eventlog").record("network", "disconnect", n.id, { container = cid, name = name, type = n.driver })
+    hosts.update_own(cid)
+    return true
   end
   return store.locked(function()
     local cur = store.load(name)

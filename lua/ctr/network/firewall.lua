@@ -146,50 +146,53 @@ function M.network_down(n)
   return table.concat(c, "\n") .. "\n"
 end
 
--- The elements of one container's published ports. PREROUTING serves other
+-- The elements of one container's published ports, as
+-- ctr.net.nft_port_elements takes them (checked alike): ports_ip's for a
+-- host address, ports_any's for any. PREROUTING serves other
 -- hosts and the containers (also of this network: hairpin NAT), OUTPUT the
 -- host itself (for 127.0.0.1 the bridge's route_localnet lets the DNATed
 -- packet leave loopback; nat_post masquerades it).
-local function port_elements(ip, ports)
+local function port_list(ip, ports)
   local t = {}
   for _, p in ipairs(ports or {}) do
-    local proto = p.proto == "udp" and "udp" or "tcp"
     local hp, cp = math.tointeger(p.host_port), math.tointeger(p.container_port)
     if not hp or not cp then errors.throw("invalid", "bad published port") end
-    local to = ("%s . %d"):format(ipv4(ip), cp)
-    if p.host_ip and p.host_ip ~= "0.0.0.0" then
-      t[#t + 1] = { "ports_ip", ("%s . %s . %d"):format(ipv4(p.host_ip), proto, hp), to }
-    else
-      t[#t + 1] = { "ports_any", ("%s . %d"):format(proto, hp), to }
-    end
+    t[#t + 1] = { host_ip = ipv4(p.host_ip or "0.0.0.0"), proto = p.proto == "udp" and "udp" or "tcp",
+                  host_port = hp, to_ip = ipv4(ip), to_port = cp }
   end
   return t
 end
 
+-- The elements of ports of the container at ip added to (add) or removed
+-- from our maps: one nfnetlink batch built by ctr.net, one transaction.
+-- Not libnftables: loading it (~10 ms) and the ruleset it fetches before
+-- any command (~6 dumps) were most of what a published port cost.
+local function port_batch(ip, ports, add, what)
+  local list = port_list(ip, ports)
+  if #list == 0 then return end -- no ports: no nftables at all
+  local ok, err = require("ctr.net").nft_port_elements(M.TABLE, add, list)
+  if not ok then
+    if tostring(err):find("not supported", 1, true) or tostring(err):find("Protocol not", 1, true) then
+      err = err .. " (luac-ctr's bridge networks need the kernel's nf_tables)"
+    end
+    errors.throw("system", "%s: %s", what, tostring(err))
+  end
+end
+
 --- Publish ports ({host_ip=, host_port=, container_port=, proto=}) of the
 -- container at ip: one transaction; what names it in an error.
-function M.ports_up(ip, ports, what)
-  local c = {}
-  for _, e in ipairs(port_elements(ip, ports)) do c[#c + 1] = add_el(e) end
-  if #c > 0 then nft_run(table.concat(c, "\n") .. "\n", what) end
-end
+function M.ports_up(ip, ports, what) port_batch(ip, ports, true, what) end
 
 -- Is there a luac-ctr table? None after a reboot or `nft flush ruleset`:
 -- then a teardown has nothing to remove (and must not make the table again).
+-- (One request for the table alone: `list tables` fetched the whole ruleset.)
 local function table_exists()
-  nft_mod = nft_mod or require "ctr.nft"
-  local out = nft_mod.run("list tables")
-  return out ~= nil and ("\n" .. out):find("\ntable " .. T .. "\n", 1, true) ~= nil
+  return require("ctr.net").nft_table_exists(M.FAMILY, M.TABLE) == true
 end
 
 --- Withdraw the published ports of the container at ip; idempotent (nothing
--- to do when the table is gone).
-function M.ports_down(ip, ports, what)
-  if not table_exists() then return end
-  local c = {}
-  for _, e in ipairs(port_elements(ip, ports)) do c[#c + 1] = add_el(e); c[#c + 1] = del_el(e) end
-  if #c > 0 then nft_run(table.concat(c, "\n") .. "\n", what) end
-end
+-- to do when the table or its maps are gone).
+function M.ports_down(ip, ports, what) port_batch(ip, ports, false, what) end
 
 --- Set network n's chains and elements up (idempotent).
 function M.up(n) nft_run(M.network_up(n), "network " .. n.name) end

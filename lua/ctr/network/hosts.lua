@@ -82,19 +82,40 @@ local function write_in_place(path, text)
   return f:close()
 end
 
+-- Write cid's hosts file(s) for the networks mine it is on.
+local function write_own(cid, mine)
+  for _, n in ipairs(mine) do
+    local path = n.attachments[cid].hosts_file
+    if path then write_in_place(path, hosts_text(cid, mine)) end
+  end
+end
+
+--- Rewrite container cid's own hosts file alone: what its joining or
+-- leaving the default network changes (no names of the others there). No
+-- lock needed: it reads, and writes only cid's file. Reads the default
+-- network's record and cid's attachment only, so a run there costs the
+-- same however many run beside. mine: the records of the networks cid is
+-- on, each with cid's attachment, when the caller has them.
+function M.update_own(cid, mine)
+  if mine then return write_own(cid, mine) end
+  mine = {}
+  for _, name in ipairs(store.memberships(cid)) do
+    local n = name == store.DEFAULT and store.load_record(name) or store.load(name)
+    if n and not n.attachments[cid] then n.attachments[cid] = store.attachment(name, cid) end
+    if n and n.attachments[cid] then mine[#mine + 1] = n end
+  end
+  write_own(cid, mine)
+end
+
 --- Rewrite the hosts files of the containers on network name; on the default
 -- network (no names of the others) only that of cid, the container being
--- attached or detached, so a run there costs the same however many run beside.
--- (Under the networks lock.)
+-- attached or detached (update_own). (Under the networks lock.)
 function M.update_locked(name, cid)
+  if name == store.DEFAULT and cid then return M.update_own(cid) end
   local nets = store.all()
   local target = {}
-  if name == store.DEFAULT and cid then
-    target[cid] = true
-  else
-    for _, n in ipairs(nets) do
-      if n.name == name then for c in pairs(n.attachments) do target[c] = true end end
-    end
+  for _, n in ipairs(nets) do
+    if n.name == name then for c in pairs(n.attachments) do target[c] = true end end
   end
   for id in pairs(target) do
     local mine = {}

@@ -150,12 +150,19 @@ local function count(t)
   return c
 end
 
--- a wanted address: checked and taken
-local function take(n, cid, want, first, last, gw)
+--- Check a wanted address of network record n (raises "invalid" when it
+-- is no host address of it, or its gateway).
+function M.check_wanted(n, want)
+  local first, last, gw = M.host_range(n)
   local w = M.ip2int(want)
   if not w then errors.throw("invalid", "bad IP address '%s'", tostring(want)) end
   if w < first or w > last then errors.throw("invalid", "%s is not a host address of %s", want, n.subnet) end
   if w == gw then errors.throw("invalid", "%s is the gateway of network %s", want, n.name) end
+end
+
+-- a wanted address: checked and taken
+local function take(n, cid, want)
+  M.check_wanted(n, want)
   if n.allocated[want] then
     errors.throw("conflict", "address %s on network %s is in use by %s", want, n.name, n.allocated[want])
   end
@@ -172,7 +179,7 @@ function M.allocate(n, cid, want)
   n.allocated = n.allocated or {}
   local first, last, gw, np = M.host_range(n)
   if want then
-    take(n, cid, want, first, last, gw)
+    take(n, cid, want)
     return want, np
   end
   local capacity = last - first
