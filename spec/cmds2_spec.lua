@@ -311,6 +311,30 @@ describe("events", function()
       "--filter", "event=destroy", "--format", "{{.Type}} {{.Action}} {{.Actor.ID}}"))
   end)
 
+  it("appends from many processes at once take no lock and every line stays whole", function()
+    -- 4 processes x 50 events of ~600 bytes, no rotation due: O_APPEND
+    -- writes while another process holds events.lock the whole time
+    os.execute("mkdir -p " .. U.q(root .. "/locks") .. " && touch " .. U.q(root .. "/events.log"))
+    local holder = math.tointeger(tonumber((U.sh("sh -c " .. U.q("exec 9>" .. U.q(root .. "/locks/events.lock")
+      .. "; flock 9; exec sleep 60") .. " >/dev/null 2>&1 & echo $!"))))
+    U.sh("sleep 0.2")
+    local code = "local e = require 'ctr.eventlog'; for i = 1, 50 do "
+      .. "assert(e.record('volume', 'create', os.getenv('P') .. '-' .. i, { pad = ('x'):rep(500) })) end"
+    local t0 = os.time()
+    local _, err, rc = U.sh("for p in a b c d; do P=$p LUAC_CTR_ROOT=" .. U.q(root) .. " timeout 20 " .. U.q(U.launcher)
+      .. " -e " .. U.q(code) .. " & done; wait")
+    U.sh("kill " .. holder)
+    assert.are.equal(0, rc, err)
+    assert.is_true(os.time() - t0 < 15, "the appends waited for the events lock")
+    local n, seen = 0, {}
+    for l in io.lines(root .. "/events.log") do
+      local m = json.decode(l)
+      if m.Type == "volume" then n = n + 1; seen[m.Actor.ID] = true end
+    end
+    assert.are.equal(200, n)
+    for _, p in ipairs { "a", "b", "c", "d" } do assert.is_true(seen[p .. "-50"], p) end
+  end)
+
   it("the log is rotated at its size limit and a follower reads across the rotation; names cannot forge lines", function()
     local state = require "ctr.state"
     local eventlog = require "ctr.eventlog"

@@ -7,9 +7,13 @@
 -- <root>/events.log holds one JSON object a line, docker's event message:
 -- {Type =, Action =, Actor = {ID =, Attributes = {k = "v"}}, scope =
 -- "local", time = (Unix seconds), timeNano =}, plus status, id and from
--- for container and image events. Appends are made under the lock
--- <root>/locks/events.lock, one write each; past MAX bytes the log becomes
--- events.log.1 (the previous one is dropped) and a new one is begun.
+-- for container and image events. Each event is one write with O_APPEND
+-- (the kernel never interleaves two such writes to a local file), taking
+-- no lock; once the log would pass MAX bytes, the append goes under the lock
+-- <root>/locks/events.lock and the log becomes events.log.1 (the previous
+-- one is dropped) and a new one is begun. An append racing a rotation may
+-- land at the end of events.log.1, where `events --since` still finds it
+-- (a follower that has already moved on to the new log misses it).
 -- Recording never fails the operation it reports: an event that cannot be
 -- written is lost (record returns nil, err).
 local core = require "ctr.core"
@@ -40,6 +44,17 @@ local function message(typ, action, id, attrs, t_ns, from, result)
   return m
 end
 
+local function open_log(path)
+  return core.open(path, "wronly,creat,append,cloexec,nofollow", 384)
+end
+
+local function write_line(fd, line)
+  local n, werr = core.write(fd, line)
+  fd:close()
+  if n ~= #line then return nil, werr or "short write" end
+  return true
+end
+
 local function append_locked(line)
   local path = log_path()
   local st = core.stat(path)
@@ -47,16 +62,17 @@ local function append_locked(line)
     local ok, err = core.rename(path, path .. ".1")
     if not ok then return nil, err end
   end
-  local fd, err = core.open(path, "wronly,creat,append,cloexec,nofollow", 384)
+  local fd, err = open_log(path)
   if not fd then return nil, err end
-  local n, werr = core.write(fd, line)
-  fd:close()
-  if n ~= #line then return nil, werr or "short write" end
-  return true
+  return write_line(fd, line)
 end
 
 local function append(line)
-  local l, err = state.lock("events")
+  local path = log_path()
+  local st = core.stat(path)
+  local fd = st and st.size + #line <= M.MAX and open_log(path)
+  if fd then return write_line(fd, line) end
+  local l, err = state.lock("events") -- a rotation (or a first event: the lock makes the root)
   if not l then return nil, err end
   local ok, res, aerr = pcall(append_locked, line)
   l:unlock()
