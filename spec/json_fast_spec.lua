@@ -86,6 +86,13 @@ describe("json fast decode", function()
     for _, t in ipairs(EDGES) do check(t) end
   end)
 
+  it("json.decode ignores a second argument that is not a key set (json.decode(f()) with extra results)", function()
+    local v = json.decode('{"a": 1, "b": [2]}', "not keys", 3)
+    assert.are.equal(1, v.a)
+    assert.are.equal(2, v.b[1])
+    assert.are.same({ a = 1 }, (json.decode('{"a": 1, "b": 2}', { a = true })))
+  end)
+
   it("decodes a state.json on the fast path, as jansson does", function()
     local v = check(STATE)
     assert.equal("web", v.name)

@@ -47,11 +47,13 @@ end
 -- fraction or exponent decode as integers; decoded arrays and objects carry
 -- the json.array/json.object markers so they encode back the same way.
 -- keys (optional, a set {name = true, ...}): of a top-level object, only
--- the members with those keys are made (the whole text is still checked).
+-- the members with those keys are made (the whole text is still checked);
+-- a second argument that is not a table is ignored (json.decode(f()) with
+-- an f that returns more than the text).
 function M.decode(str, keys)
   if type(str) ~= "string" then return nil, "json.decode: expected a string, got " .. type(str) end
   if not str:find("%S") then return nil, "invalid JSON: empty input" end
-  local v, err = core.json_decode(str, array_mt, object_mt, false, keys)
+  local v, err = core.json_decode(str, array_mt, object_mt, false, type(keys) == "table" and keys or nil)
   -- a Ctrl-C that came while decoding is not bad JSON: it goes on up
   if v == nil and type(err) == "table" and err.kind == "interrupted" then error(err, 0) end
   return v, err
