@@ -93,8 +93,8 @@ int ctr_nft_table_exists(const char *family, const char *name, ctr_error_t *err)
     return ctr_fail(err, EINVAL, "nftables: unknown family '%s'", family ? family : "(null)");
   if (name == NULL || name[0] == '\0' || strlen(name) >= NFT_TABLE_MAXNAMELEN)
     return ctr_fail(err, EINVAL, "nftables: bad table name");
-  __attribute__((cleanup(table_freep))) struct nftnl_table *t = nftnl_table_alloc();
   errno = 0;
+  __attribute__((cleanup(table_freep))) struct nftnl_table *t = nftnl_table_alloc();
   if (t == NULL || nftnl_table_set_str(t, NFTNL_TABLE_NAME, name) < 0)
     return ctr_fail(err, nftnl_errno(), "nftables: asking for table %s %s", family, name);
   char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -145,8 +145,8 @@ static uint32_t port_key(const ctr_nft_port_t *p, unsigned char *k) {
  * errno set on failure; an empty set when the map has no ports. */
 static struct nftnl_set *port_set(const char *table, int want_ip, int with_data,
                                   const ctr_nft_port_t *ports, size_t n) {
-  __attribute__((cleanup(set_freep))) struct nftnl_set *s = nftnl_set_alloc();
   errno = 0;
+  __attribute__((cleanup(set_freep))) struct nftnl_set *s = nftnl_set_alloc();
   if (s == NULL || nftnl_set_set_str(s, NFTNL_SET_TABLE, table) < 0 ||
       nftnl_set_set_str(s, NFTNL_SET_NAME, want_ip ? "ports_ip" : "ports_any") < 0) {
     errno = nftnl_errno();
@@ -160,8 +160,8 @@ static struct nftnl_set *port_set(const char *table, int want_ip, int with_data,
     memcpy(val, &ports[i].to_ip, 4);
     uint16_t to = htons(ports[i].to_port);
     memcpy(val + 4, &to, 2);
-    struct nftnl_set_elem *e = nftnl_set_elem_alloc();
     errno = 0;
+    struct nftnl_set_elem *e = nftnl_set_elem_alloc();
     if (e == NULL || nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, klen) < 0 ||
         (with_data && nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, val, sizeof val) < 0)) {
       int saved = nftnl_errno();
@@ -178,7 +178,7 @@ static struct nftnl_set *port_set(const char *table, int want_ip, int with_data,
 }
 
 /* Appends to batch the NEWSETELEM (add) or DELSETELEM messages of the
- * elements of s: as many as their lists need (one up to ~1500 elements).
+ * elements of s: as many as their lists need (~1600 elements a message).
  * Counts them into *msgs; -1 with errno set on failure. */
 static int put_elements(struct nftnl_batch *batch, struct nftnl_set *s, int del, unsigned *seq,
                         int *msgs) {
