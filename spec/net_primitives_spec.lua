@@ -147,4 +147,43 @@ describe("ctr.net primitives #root", function()
     assert.is_true(net.link_del("tv1"))
     assert.equals("", (sh("nsenter -t " .. pid .. " -n ip -o link show dev eth3 2>/dev/null")))
   end)
+  -- core/nftset.c: an element list is one attribute of at most 64 KB, so
+  -- thousands of ports take several messages of the one batch; the answers
+  -- of a failed batch that large must still be read.
+  it("publishes and withdraws thousands of ports in one batch, read back by nft", function()
+    local _, err, code = U.sh("nft -f -", { stdin = [[
+add table ip tports
+add map ip tports ports_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
+add map ip tports ports_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+]] })
+    assert.equals(0, code, err)
+    local ports = {}
+    for i = 1, 6000 do
+      ports[i] = { host_ip = i % 2 == 0 and "0.0.0.0" or "127.0.0.1", proto = i % 3 == 0 and "udp" or "tcp",
+                   host_port = 10000 + i, to_ip = "10.77.0.2", to_port = 20000 + i }
+    end
+    local function count(map)
+      local out = sh("nft list map ip tports " .. map)
+      local n = 0
+      for _ in out:gmatch(": 10%.77%.0%.2 %. %d+") do n = n + 1 end
+      return n, out
+    end
+    assert.is_true(net.nft_port_elements("tports", true, ports))
+    assert.is_true(net.nft_port_elements("tports", true, ports)) -- already there: no error
+    local n_any, any = count("ports_any")
+    local n_ip, ip = count("ports_ip")
+    assert.equals(3000, n_any)
+    assert.equals(3000, n_ip)
+    assert.matches("udp . 16000 : 10.77.0.2 . 26000", any, 1, true)
+    assert.matches("127.0.0.1 . tcp . 10001 : 10.77.0.2 . 20001", ip, 1, true)
+    assert.is_true(net.nft_port_elements("tports", false, ports))
+    assert.equals(0, (count("ports_any")))
+    assert.equals(0, (count("ports_ip")))
+    assert.is_true(net.nft_port_elements("tports", false, ports)) -- idempotent
+    assert.is_true(net.nft_port_elements("gone", false, ports)) -- no table: nothing to remove
+    local ok, msg, errno = net.nft_port_elements("gone", true, ports)
+    assert.is_nil(ok)
+    assert.equals("nftables: adding the published ports' elements: No such file or directory", msg)
+    assert.equals(core.errno.ENOENT, errno)
+  end)
 end)

@@ -303,7 +303,7 @@ describe("packaging", function()
     end
     local rt, all = list(), list("--test")
     for _, p in ipairs { "cmake", "gcc", "lua5.4", "liblua5.4-dev", "libjansson-dev", "libseccomp-dev", "libnftables-dev",
-                         "libarchive-dev", "libcap-dev", "libedit-dev", "busybox-static" } do
+                         "libnftnl-dev", "libarchive-dev", "libcap-dev", "libedit-dev", "busybox-static" } do
       assert.is_true(rt[p], p .. " is needed to build and run")
     end
     for _, p in ipairs { "qemu-system-x86", "clang-14", "lua-busted", "strace", "cppcheck", "lua-check", "cpio" } do

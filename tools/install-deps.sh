@@ -11,7 +11,7 @@ set -eu
 # newuidmap/newgidmap for rootless containers (uidmap), pasta: their network (passt)
 RUNTIME="cmake gcc make pkg-config libc6-dev lua5.4 liblua5.4-dev
       libcap-dev libedit-dev libarchive-dev libmnl-dev libjansson-dev libseccomp-dev libnftables-dev
-      libcurl4-openssl-dev libssl-dev
+      libnftnl-dev libcurl4-openssl-dev libssl-dev
       busybox-static iproute2 nftables util-linux procps xz-utils uidmap passt"
 # tests: busted, lint (clang-format, luacheck, cppcheck), the cgroup v2 VM
 # (qemu-system-x86, cpio: tools/v2vm.sh), strace, keyctl, iptables (specs
