@@ -72,7 +72,10 @@ static int mkpath_in_root(int rootfd, const char *path, bool is_file, ctr_error_
     if (parent < 0)
       return ctr_error_wrap(err, "creating %s", path);
     if (last && is_file) {
-      int fd = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+      /* O_EXCL: a file already there (often the image's /etc/hosts) is not
+       * opened for writing, which would copy it up from the overlay's lower
+       * layer (~1 ms) only to mount over it */
+      int fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
       if (fd < 0 && errno != EEXIST && errno != EISDIR && errno != ELOOP)
         return ctr_fail_errno(err, "create mount point %s", path);
       if (fd >= 0)

@@ -47,6 +47,19 @@ describe("run --rm #root", function()
     return t
   end
 
+  it("the image's /etc/hosts and /etc/hostname are mounted over, not copied up into the container's layer", function()
+    local id = ok("run", "-d", "--network", "none", "busybox", "sleep", "100"):gsub("%s+$", "")
+    local upper = root .. "/containers/" .. id .. "/upper"
+    local lower = core.readdir(root .. "/layers")
+    assert.is_true(#lower >= 1)
+    assert.is_true(core.exists(root .. "/layers/" .. lower[1] .. "/etc/hosts"), "the image has no /etc/hosts")
+    -- opening an existing file for writing copies it up (overlayfs): only to mount over it
+    assert.is_false(core.exists(upper .. "/etc/hosts"))
+    assert.is_false(core.exists(upper .. "/etc/hostname"))
+    assert.matches("127.0.0.1", ok("exec", id, "cat", "/etc/hosts")) -- the container's own, mounted
+    ok("rm", "-f", id)
+  end)
+
   it("writes state.json twice (create, start), reads it at most once, fsyncs nothing", function()
     ok("run", "--rm", "--network", "none", "busybox", "true") -- the root's one-offs (gc stamp, seccomp cache) first
     local trace = tmp .. "/t"
