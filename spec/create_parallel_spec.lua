@@ -60,6 +60,27 @@ print(c.state.name)
     end
   end)
 
+  it("while a creation holds the global lock shared, a directory without state.json is in progress", function()
+    local _, err, code = U.ctr(root, { "create", "--network", "none", "busybox", "true" }) -- image and root made
+    assert.are.equal(0, code, err)
+    local id = ("%064x"):format(0xbeef)
+    assert(core.mkdir(root .. "/containers/" .. id, 448))
+    local fd = assert(core.lock_file(root .. "/locks/global.lock", "sh")) -- as a creation in progress
+    local log = root .. "/locks.log"
+    local out
+    out, err, code = U.sh(("LUAC_CTR_ROOT=%s LUAC_CTR_LOCK_LOG=%s timeout 60 %s create --network none busybox true")
+      :format(q(root), q(log), q(U.launcher)))
+    assert.are.equal(0, code, err) -- another creation does not wait
+    assert.are.equal("", core.read_file(log) or "")
+    out, err, code = U.ctr(root, { "ps", "-aq", "--no-trunc" })
+    assert.are.equal(0, code, err)
+    assert.is_nil(out:find(id, 1, true), "listed while in progress:\n" .. out)
+    fd:close()
+    out, err, code = U.ctr(root, { "ps", "-aq", "--no-trunc", "--filter", "status=dead" })
+    assert.are.equal(0, code, err)
+    assert.are.equal(id .. "\n", out) -- interrupted, once nothing holds the lock
+  end)
+
   it("two parallel creates of one name, many times: one container, one conflict", function()
     local _, err, code = U.ctr(root, { "create", "--network", "none", "busybox", "true" }) -- the image made first
     assert.are.equal(0, code, err)
