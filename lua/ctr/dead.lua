@@ -12,8 +12,9 @@
 -- truncated state.json). `rm` kills the processes and frees all of it.
 --
 -- A directory without state.json is only taken for dead once no creation
--- can be in progress: the global lock (held by create from mkdir to
--- state.json) is free, or the directory is older than M.GRACE seconds.
+-- can be in progress: the global lock (held by create, shared, from mkdir
+-- to state.json) can be taken exclusively, or the directory is older than
+-- M.GRACE seconds.
 local core = require "ctr.core"
 local state = require "ctr.state"
 local util = require "ctr.util"

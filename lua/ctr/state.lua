@@ -99,32 +99,41 @@ end
 --- Take the exclusive flock of the file at path (created, mode 0600, when
 -- missing), waiting for it. Re-entrant within a process: nested locks of
 -- the same path are counted. opts.nonblock = true fails at once when
--- another process holds it.
+-- another process holds it. opts.shared = true takes a shared flock
+-- instead (held by any number of processes at once, never with an
+-- exclusive one); an exclusive lock asked for while this process holds the
+-- path shared is busy (nonblock) or an error (it would never be granted).
 -- @return a handle with :unlock() (also `local l <close> = state.lock_path(p)`)
 -- and a field first (true when this call took the flock, false when the
 -- process held it already), or nil, err, errno when opts.nonblock and the
 -- lock is busy (or on errors).
 function M.lock_path(path, opts)
+  local nonblock = opts and opts.nonblock or false
+  local shared = opts and opts.shared or false
   local h = held[path]
   if h then
+    if h.shared and not shared then
+      if nonblock then return nil, path .. ": held shared by this process", core.errno.EWOULDBLOCK end
+      errors.throw("system", "%s: an exclusive lock asked for while this process holds it shared", path)
+    end
     h.count = h.count + 1
     return setmetatable({ path = path, entry = h, first = false }, Lock)
   end
-  local nonblock = opts and opts.nonblock or false
-  local fd, err, e = core.lock_file(path, "ex", { nonblock = nonblock or wait_log ~= nil })
+  local how = shared and "sh" or "ex"
+  local fd, err, e = core.lock_file(path, how, { nonblock = nonblock or wait_log ~= nil })
   if not fd and not nonblock and e == core.errno.EWOULDBLOCK then
     local t0 = core.clock("monotonic")
-    fd, err, e = core.lock_file(path, "ex", { nonblock = false })
+    fd, err, e = core.lock_file(path, how, { nonblock = false })
     log_wait(path, t0)
   end
   if not fd then return nil, err, e end
-  h = { fd = fd, count = 1 }
+  h = { fd = fd, count = 1, shared = shared }
   held[path] = h
   return setmetatable({ path = path, entry = h, first = true }, Lock)
 end
 
 --- Take the exclusive lock <root>/locks/<name>.lock (default "global"),
--- waiting for it: lock_path's lock, of a name. Raises an invalid error for
+-- waiting for it: lock_path's lock, of a name (opts as lock_path's). Raises an invalid error for
 -- a bad name.
 -- @return the handle, or nil, err, errno when opts.nonblock and the lock
 -- is busy (or on errors).
@@ -154,16 +163,24 @@ function M.after_fork()
   for d in pairs(temp_locks) do temp_locks[d] = nil end -- their fds were in held
 end
 
---- Run fn(...) holding the global lock; the lock is released on return and
--- on error (the error is re-raised). Returns fn's results.
-function M.with_lock(fn, ...)
-  local l, err, e = M.lock("global")
+-- with_lock and with_shared_lock: fn(...) holding the global lock.
+local function with_global(opts, fn, ...)
+  local l, err, e = M.lock("global", opts)
   if not l then errors.check(nil, "cannot take the state lock: " .. tostring(err), e) end
   local res = table.pack(pcall(fn, ...))
   l:unlock()
   if not res[1] then error(res[2], 0) end
   return table.unpack(res, 2, res.n)
 end
+
+--- Run fn(...) holding the global lock; the lock is released on return and
+-- on error (the error is re-raised). Returns fn's results.
+function M.with_lock(fn, ...) return with_global(nil, fn, ...) end
+
+--- Run fn(...) holding the global lock shared: with other shared holders
+-- (creations and removals of containers, which never wait for one another)
+-- but never with an exclusive one (with_lock). Returns fn's results.
+function M.with_shared_lock(fn, ...) return with_global({ shared = true }, fn, ...) end
 
 --- Read and decode a JSON file. Returns the table, or nil, err, errno
 -- (errno set when the file could not be read, e.g. ENOENT).

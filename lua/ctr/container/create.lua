@@ -88,17 +88,26 @@ local function write_files(o, plan, id, name, dir)
   return cfg, st
 end
 
--- Under the global lock: the name is checked and the container made;
--- whatever fails removes its directory.
-local function create_locked(o, plan)
+-- The container's name, claimed for id (ctr.container.store). Holding
+-- the global lock shared (shared true): only a name without an entry is
+-- claimed, nil when there was none (o.name has an entry, 20 generated
+-- names had); holding it exclusively: o.name unless a container has it (a
+-- stale entry is replaced), else a generated name no container has.
+local function claim(o, id, shared)
+  if shared then
+    if o.name then return store.try_claim(o.name, id) and o.name or nil end
+    for _ = 1, 20 do
+      local name = random_name()
+      if store.try_claim(name, id) then return name end
+    end
+    return nil
+  end
   if o.name then
     local other = store.by_name(o.name)
     if other then
       errors.throw("conflict", "the container name %q is already in use by container %s: remove it or choose another name", o.name, other.id)
     end
   end
-  local id = state.new_id()
-  local dir = store.dir(id)
   local name = o.name
   for _ = 1, 20 do -- a generated name is not one in use either
     if name then break end
@@ -106,7 +115,18 @@ local function create_locked(o, plan)
     if store.by_name(name) then name = nil end
   end
   name = name or ("ctr_" .. id:sub(1, 12))
-  store.claim_name(name, id) -- before state.json: every container has its entry (ctr.container.store)
+  store.claim_name(name, id)
+  return name
+end
+
+-- Holding the global lock (shared: see claim): the name is claimed and the
+-- container made; whatever fails removes its directory. Returns the
+-- container, or nil when the name could not be claimed (shared only).
+local function create_locked(o, plan, shared)
+  local id = state.new_id()
+  local dir = store.dir(id)
+  local name = claim(o, id, shared) -- before state.json: every container has its entry (ctr.container.store)
+  if not name then return nil end
   local ok, cfg, st = pcall(write_files, o, plan, id, name, dir)
   if not ok then
     store.release_name(name, id)
@@ -145,7 +165,16 @@ function M.create(o)
   local lbl = require("ctr.labels").normalize(o.labels)
   plan.labels = next(lbl) and require("ctr.json").object(lbl) or nil
   plan.healthcheck = require("ctr.container.health").plan(o.health, plan.icfg, "container.create")
-  return state.with_lock(create_locked, o, plan)
+  if #plan.volumes == 0 then -- volumes are found or made under the exclusive lock (ctr.volume.mounts)
+    -- Creations hold the global lock shared: they never wait for one
+    -- another; whatever must see no creation in progress (ctr.dead, ctr.gc,
+    -- rm of an incomplete container, prunes, rename, a stale name's
+    -- replacement) takes it exclusively.
+    store.ensure_index()
+    local c = state.with_shared_lock(create_locked, o, plan, true)
+    if c then return c end
+  end
+  return state.with_lock(create_locked, o, plan, false)
 end
 
 return M

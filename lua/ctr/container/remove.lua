@@ -103,11 +103,12 @@ function Container:_remove(force, volumes, hok, herr)
 end
 
 -- After the removal (the container's lock released): its name goes
--- (under the global lock, taken after the container's: a claim of the
--- name cannot interleave), and with volumes its anonymous volumes.
+-- (holding the global lock shared, taken after the container's lock: no
+-- replacement of the entry can interleave, ctr.container.store), and with
+-- volumes its anonymous volumes.
 function Container:_removed(volumes)
   local name = self.state.name
-  if state.valid_name(name) then state.with_lock(store.release_name, name, self.id) end
+  if state.valid_name(name) then state.with_shared_lock(store.release_name, name, self.id) end
   if volumes and self.state.mounts then require("ctr.volume").remove_anonymous(self.state.mounts) end
 end
 

@@ -8,14 +8,19 @@
 --
 -- Names are indexed in <root>/names/: names/<name> is a symlink whose text
 -- is the id of the container that has the name (read with readlink, never
--- followed; anything but 64 hex digits is ignored). An entry is made under
--- the global lock before the container's state.json (create) or its new
--- name (rename) is written, and removed after the container or its old
--- name is gone, so every container has the entry of its name; an entry
--- whose container is missing or has another name (a crash between the
--- two) is stale: ignored by lookups and replaced by the next claim of the
--- name. A root without names/ (made before the index) gets it built from
--- the containers, once, under the global lock.
+-- followed; anything but 64 hex digits is ignored). An entry is made
+-- before the container's state.json (create) or its new name (rename) is
+-- written, and removed after the container or its old name is gone, so
+-- every container has the entry of its name; an entry whose container is
+-- missing or has another name (a crash between the two) is stale: ignored
+-- by lookups and replaced by the next claim of the name, under the global
+-- lock. A creation claims a free name holding the global lock shared
+-- (try_claim: symlink(2) makes the entry only where there is none, so of
+-- two claims of a name one fails), a removal releases it the same way
+-- (release_name): a stale entry is replaced only under the exclusive lock,
+-- so neither can interleave with a replacement. A root without names/
+-- (made before the index) gets it built from the containers, once, under
+-- the global lock (ensure_index).
 local core = require "ctr.core"
 local state = require "ctr.state"
 local errors = require "ctr.errors"
@@ -59,8 +64,9 @@ end
 
 local function names_dir() return state.dir("names") end
 
--- The index, built from the containers when the root has none yet.
-local function index_ready()
+--- Build the name index from the containers when the root has none yet
+-- (taking the global lock: never while holding it shared).
+function M.ensure_index()
   if core.exists(names_dir()) then return end
   state.with_lock(function()
     if core.exists(names_dir()) then return end
@@ -93,7 +99,7 @@ end
 -- one read of that container's state.
 function M.by_name(name)
   if not state.valid_name(name) then return nil end
-  index_ready()
+  M.ensure_index()
   local id = entry(name)
   return id and named(id, name) or nil
 end
@@ -102,14 +108,26 @@ end
 -- by_name(name) found no container: a stale entry is replaced). Raises a
 -- system error when it cannot be written.
 function M.claim_name(name, id)
-  index_ready()
+  M.ensure_index()
   local path = names_dir() .. "/" .. name
   core.unlink(path)
   errors.checkf("cannot record the name " .. name, core.symlink(id, path))
 end
 
---- Remove name's index entry if it still points to id (under the global
--- lock: a claim of the name cannot interleave).
+--- Make name's index entry point to id when it has none (holding the
+-- global lock, shared or not; the index exists: ensure_index). Returns
+-- true, or false when the name has an entry (a container of that name or
+-- a stale entry: then by_name and claim_name under the exclusive lock);
+-- raises a system error when it cannot be written.
+function M.try_claim(name, id)
+  local ok, err, e = core.symlink(id, names_dir() .. "/" .. name)
+  if not ok and e == core.errno.EEXIST then return false end
+  return errors.checkf("cannot record the name " .. name, ok, err, e)
+end
+
+--- Remove name's index entry if it still points to id (holding the global
+-- lock, shared or not: only a claim under the exclusive lock replaces an
+-- entry, so none can change it between the read and the unlink).
 function M.release_name(name, id)
   if entry(name) == id then core.unlink(names_dir() .. "/" .. name) end
 end
