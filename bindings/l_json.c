@@ -388,6 +388,24 @@ static bool fast_word(fast_t *f, const char *w, size_t n) {
 
 static bool fast_value(fast_t *f, int depth);
 
+/* After a member of an array or object (close: ']' or '}'): 1 at its end
+ * (close consumed), 0 when a ',' and another member follow (the whitespace
+ * after the ',' skipped), -1 for anything else. */
+static int fast_after_member(fast_t *f, char close) {
+  fast_ws(f);
+  if (f->p >= f->end)
+    return -1;
+  if (*f->p == close) {
+    f->p++;
+    return 1;
+  }
+  if (*f->p != ',')
+    return -1;
+  f->p++;
+  fast_ws(f);
+  return 0;
+}
+
 /* The n values (arrays) or key/value pairs (objects) above base, moved into
  * a new table presized for them; the table replaces them. False on a
  * duplicate key (jansson's error: JSON_REJECT_DUPLICATES). */
@@ -434,17 +452,11 @@ static bool fast_array(fast_t *f, int depth) {
       if (!fast_value(f, depth + 1))
         return false;
       n++;
-      fast_ws(f);
-      if (f->p >= f->end)
+      int next = fast_after_member(f, ']');
+      if (next < 0)
         return false;
-      if (*f->p == ']') {
-        f->p++;
+      if (next > 0)
         break;
-      }
-      if (*f->p != ',')
-        return false;
-      f->p++;
-      fast_ws(f);
     }
   }
   return f->skip || fast_collect(f, base, n, false);
@@ -504,17 +516,11 @@ static bool fast_object(fast_t *f, int depth) {
         return false;
       if (keep)
         n++;
-      fast_ws(f);
-      if (f->p >= f->end)
+      int next = fast_after_member(f, '}');
+      if (next < 0)
         return false;
-      if (*f->p == '}') {
-        f->p++;
+      if (next > 0)
         break;
-      }
-      if (*f->p != ',')
-        return false;
-      f->p++;
-      fast_ws(f);
     }
   }
   return f->skip || fast_collect(f, base, n, true);

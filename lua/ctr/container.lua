@@ -81,8 +81,7 @@ local METHODS = {
 
 -- the module's values that live in a part: name -> the part (same name
 -- there); tools/gendoc.lua reads the lazy(...) lines as re-exports
-local part_of = {}
-local function lazy(_, name, part) part_of[name] = part end
+local lazy, load_parts = require("ctr.util").lazy_parts(M)
 lazy(M, "LOG_MAX", "ctr.container.create")
 lazy(M, "LOG_FILES", "ctr.container.create")
 lazy(M, "ETC_FILE_MAX", "ctr.container.identity")
@@ -120,16 +119,6 @@ setmetatable(M.Container, {
   end,
 })
 
-setmetatable(M, {
-  __index = function(t, k)
-    local part = part_of[k]
-    if not part then return nil end
-    local x = require(part)[k]
-    rawset(t, k, x)
-    return x
-  end,
-})
-
 M.load = store.load
 M.get = store.get
 M.must_get = store.must_get
@@ -138,7 +127,7 @@ M.must_get = store.must_get
 -- the REPL does before it lists or completes them.
 function M.load_all()
   for part in pairs(METHODS) do require(part) end
-  for k in pairs(part_of) do local _ = M[k] end
+  load_parts()
   return M
 end
 

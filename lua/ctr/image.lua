@@ -46,8 +46,7 @@ local M = {}
 
 -- the module's values that live in a part loaded on first use: name -> the
 -- part (same name there); tools/gendoc.lua reads the lazy(...) lines as re-exports
-local part_of = {}
-local function lazy(_, name, part) part_of[name] = part end
+local lazy, load_parts = require("ctr.util").lazy_parts(M)
 lazy(M, "import", "ctr.image.import")
 lazy(M, "store_image", "ctr.image.import")
 lazy(M, "import_stream", "ctr.image.import")
@@ -56,20 +55,10 @@ lazy(M, "tag", "ctr.image.remove")
 lazy(M, "remove", "ctr.image.remove")
 lazy(M, "history", "ctr.image.history")
 
-setmetatable(M, {
-  __index = function(t, k)
-    local part = part_of[k]
-    if not part then return nil end
-    local x = require(part)[k]
-    rawset(t, k, x)
-    return x
-  end,
-})
-
 --- Load every part of the module now (import, remove, history), as the
 -- REPL does before it lists or completes them.
 function M.load_all()
-  for k in pairs(part_of) do local _ = M[k] end
+  load_parts()
   return M
 end
 

@@ -235,4 +235,24 @@ function M.read_all(fd)
   return table.concat(chunks)
 end
 
+--- A facade whose values live in parts loaded on first use: returns
+-- lazy(mod, name, part), which names a value of mod that is part's value of
+-- that name (tools/gendoc.lua reads the lazy(...) lines as re-exports), and
+-- load_all(), which loads every named part now (as the REPL does before it
+-- lists or completes a module). mod gets the metatable that loads them.
+function M.lazy_parts(mod)
+  local part_of = {}
+  setmetatable(mod, {
+    __index = function(t, k)
+      local part = part_of[k]
+      if not part then return nil end
+      local x = require(part)[k]
+      rawset(t, k, x)
+      return x
+    end,
+  })
+  return function(_, name, part) part_of[name] = part end,
+    function() for k in pairs(part_of) do local _ = mod[k] end end
+end
+
 return M
