@@ -56,6 +56,19 @@ static inline void *steal_ptr(void *p) {
   return r;
 }
 
+/* A cleanup function name(type **p) for a library's objects: when *p is
+ * set, fn(*p) releases it (errno kept, as in the functions above) and *p
+ * is cleared. */
+#define CTR_DEFINE_CLEANUP(name, type, fn)                                                         \
+  static void name(type **p) {                                                                     \
+    if (*p) {                                                                                      \
+      int saved_errno = errno;                                                                     \
+      fn(*p);                                                                                      \
+      errno = saved_errno;                                                                         \
+      *p = NULL;                                                                                   \
+    }                                                                                              \
+  }
+
 #define cleanup_fd __attribute__((cleanup(ctr_close_fdp)))
 #define cleanup_free __attribute__((cleanup(ctr_freep)))
 #define cleanup_file __attribute__((cleanup(ctr_fclosep)))

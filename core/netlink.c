@@ -34,14 +34,7 @@
 /* if_nametoindex without pulling <net/if.h> (it clashes with <linux/if.h>). */
 extern unsigned int if_nametoindex(const char *ifname);
 
-static void mnl_closep(struct mnl_socket **s) {
-  if (*s) {
-    int saved = errno;
-    mnl_socket_close(*s);
-    errno = saved;
-    *s = NULL;
-  }
-}
+CTR_DEFINE_CLEANUP(mnl_closep, struct mnl_socket, mnl_socket_close)
 #define cleanup_mnl __attribute__((cleanup(mnl_closep)))
 
 /* ---- batches: requests sent in one sendto, their ACKs read together -------- */

@@ -24,50 +24,15 @@
  * length is 16 bits (libnftnl starts a new message when it is full). */
 #define NFT_MSG_MAX (UINT16_MAX + 4096)
 
-static void mnl_closep(struct mnl_socket **s) {
-  if (*s) {
-    int saved = errno;
-    mnl_socket_close(*s);
-    errno = saved;
-    *s = NULL;
-  }
-}
+CTR_DEFINE_CLEANUP(mnl_closep, struct mnl_socket, mnl_socket_close)
 
-static void table_freep(struct nftnl_table **t) {
-  if (*t) {
-    int saved = errno;
-    nftnl_table_free(*t);
-    errno = saved;
-    *t = NULL;
-  }
-}
+CTR_DEFINE_CLEANUP(table_freep, struct nftnl_table, nftnl_table_free)
 
-static void set_freep(struct nftnl_set **s) {
-  if (*s) {
-    int saved = errno;
-    nftnl_set_free(*s); /* and its elements */
-    errno = saved;
-    *s = NULL;
-  }
-}
+CTR_DEFINE_CLEANUP(set_freep, struct nftnl_set, nftnl_set_free) /* and its elements */
 
-static void batch_freep(struct nftnl_batch **b) {
-  if (*b) {
-    int saved = errno;
-    nftnl_batch_free(*b);
-    errno = saved;
-    *b = NULL;
-  }
-}
+CTR_DEFINE_CLEANUP(batch_freep, struct nftnl_batch, nftnl_batch_free)
 
-static void iter_freep(struct nftnl_set_elems_iter **it) {
-  if (*it) {
-    int saved = errno;
-    nftnl_set_elems_iter_destroy(*it);
-    errno = saved;
-    *it = NULL;
-  }
-}
+CTR_DEFINE_CLEANUP(iter_freep, struct nftnl_set_elems_iter, nftnl_set_elems_iter_destroy)
 
 /* errno after a libnftnl setter or allocator failed: they fail on memory
  * (malloc's ENOMEM) or on a length too long for them (no errno). */
