@@ -20,26 +20,11 @@
    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |       \
    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
-static void read_freep(struct archive **a) {
-  if (*a)
-    archive_read_free(*a);
-  *a = NULL;
-}
-static void write_freep(struct archive **a) {
-  if (*a)
-    archive_write_free(*a);
-  *a = NULL;
-}
-static void entry_freep(struct archive_entry **e) {
-  if (*e)
-    archive_entry_free(*e);
-  *e = NULL;
-}
-static void resolver_freep(struct archive_entry_linkresolver **r) {
-  if (*r)
-    archive_entry_linkresolver_free(*r);
-  *r = NULL;
-}
+CTR_DEFINE_CLEANUP(read_freep, struct archive, archive_read_free)
+CTR_DEFINE_CLEANUP(write_freep, struct archive, archive_write_free)
+CTR_DEFINE_CLEANUP(entry_freep, struct archive_entry, archive_entry_free)
+CTR_DEFINE_CLEANUP(resolver_freep, struct archive_entry_linkresolver,
+                   archive_entry_linkresolver_free)
 #define cleanup_aread __attribute__((cleanup(read_freep)))
 #define cleanup_awrite __attribute__((cleanup(write_freep)))
 #define cleanup_entry __attribute__((cleanup(entry_freep)))

@@ -12,13 +12,7 @@
 
 #include "cleanup.h"
 
-static void cap_freep(cap_t *c) {
-  if (*c) {
-    int saved = errno;
-    cap_free(*c);
-    errno = saved;
-  }
-}
+CTR_DEFINE_CLEANUP(cap_freep, struct _cap_struct, cap_free) /* cap_t is struct _cap_struct * */
 #define cleanup_cap __attribute__((cleanup(cap_freep)))
 
 int ctr_cap_last(void) {

@@ -221,11 +221,7 @@ static void xfer_free(xfer_t *x) {
   memset(x, 0, sizeof *x);
 }
 
-static void multi_freep(CURLM **m) {
-  if (*m)
-    curl_multi_cleanup(*m);
-  *m = NULL;
-}
+CTR_DEFINE_CLEANUP(multi_freep, CURLM, curl_multi_cleanup)
 
 /* Start transfer i (setup failures finish it at once). */
 static int start(CURLM *m, xfer_t *xs, size_t i, const ctr_http_cbs_t *cbs) {

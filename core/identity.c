@@ -9,12 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "spawn.h"
 
-static void cap_freep(cap_t *c) {
-  if (*c)
-    cap_free(*c);
-}
+CTR_DEFINE_CLEANUP(cap_freep, struct _cap_struct, cap_free) /* cap_t is struct _cap_struct * */
 
 static int drop_bounding(uint64_t keep, ctr_error_t *err) {
   int last = (int)cap_max_bits();

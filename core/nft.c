@@ -7,14 +7,7 @@
 
 #include "cleanup.h"
 
-static void nft_ctx_freep(struct nft_ctx **ctx) {
-  if (*ctx) {
-    int saved = errno;
-    nft_ctx_free(*ctx);
-    errno = saved;
-    *ctx = NULL;
-  }
-}
+CTR_DEFINE_CLEANUP(nft_ctx_freep, struct nft_ctx, nft_ctx_free)
 #define cleanup_nft __attribute__((cleanup(nft_ctx_freep)))
 
 /* nft's error text (an "Error: ..." line, the command, a caret line) made

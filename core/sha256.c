@@ -9,11 +9,7 @@
 #include "cleanup.h"
 #include "ctr_sha256.h"
 
-static void md_freep(EVP_MD_CTX **c) {
-  if (*c)
-    EVP_MD_CTX_free(*c);
-  *c = NULL;
-}
+CTR_DEFINE_CLEANUP(md_freep, EVP_MD_CTX, EVP_MD_CTX_free)
 #define cleanup_md __attribute__((cleanup(md_freep)))
 
 static void to_hex(const unsigned char *md, unsigned len, char hex[65]) {
