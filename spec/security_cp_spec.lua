@@ -9,38 +9,6 @@ local core = require "ctr.core"
 
 local RACE_SECONDS = 6
 
--- swap DIR TARGET SECONDS: DIR/d0 (a directory with a file) and DIR/l0 (a
--- symlink to TARGET) exchanged as fast as possible for SECONDS.
-local SWAP_C = [[
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  if (argc != 4) return 2;
-  char d[512], l[512], f[600];
-  snprintf(d, sizeof d, "%s/d0", argv[1]);
-  snprintf(l, sizeof l, "%s/l0", argv[1]);
-  snprintf(f, sizeof f, "%s/inside", d);
-  mkdir(argv[1], 0755);
-  mkdir(d, 0755);
-  int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0 || write(fd, "container\n", 10) != 10) return 1;
-  close(fd);
-  if (symlink(argv[2], l) < 0) { perror("symlink"); return 1; }
-  printf("swapping\n");
-  fflush(stdout);
-  time_t end = time(NULL) + atoi(argv[3]);
-  while (time(NULL) < end)
-    for (int k = 0; k < 1000; k++)
-      if (renameat2(AT_FDCWD, d, AT_FDCWD, l, RENAME_EXCHANGE) < 0) { perror("renameat2"); return 1; }
-  return 0;
-}
-]]
-
 -- A library whose constructor leaves a marker file in the directory it is
 -- loaded from (PWNED: "/" of the container in the helper) and one on the
 -- host (HOSTMARK, a path compiled in).
@@ -85,19 +53,13 @@ describe("cp stays inside the container #root", function()
   lazy_setup(function()
     root = U.tmproot()
     work = root .. "/work"
-    bin, hostdir = work .. "/bin", work .. "/host"
-    assert(core.mkdir(work, 493)); assert(core.mkdir(bin, 493)); assert(core.mkdir(hostdir, 493))
+    assert(core.mkdir(work, 493))
+    bin, hostdir, marker = U.swap_race(work)
     hostmark = work .. "/HOST-PWNED"
-    local f = assert(io.open(work .. "/swap.c", "w")); f:write(SWAP_C); f:close()
-    f = assert(io.open(work .. "/evil.c", "w")); f:write(EVIL_C); f:close()
-    local _, err, code = U.sh("gcc -static -O2 -o " .. U.q(bin .. "/swap") .. " " .. U.q(work .. "/swap.c"))
-    assert.are.equal(0, code, err)
-    _, err, code = U.sh("gcc -shared -fPIC -O2 -DHOSTMARK='\"" .. hostmark .. "\"' -o " .. U.q(bin .. "/evil.so") ..
+    local f = assert(io.open(work .. "/evil.c", "w")); f:write(EVIL_C); f:close()
+    local _, err, code = U.sh("gcc -shared -fPIC -O2 -DHOSTMARK='\"" .. hostmark .. "\"' -o " .. U.q(bin .. "/evil.so") ..
       " " .. U.q(work .. "/evil.c"))
     assert.are.equal(0, code, err)
-    marker = "HOSTMARKER-" .. U.sh("od -An -tx1 -N16 /dev/urandom"):gsub("%s", "")
-    f = assert(io.open(hostdir .. "/secret", "w")); f:write(marker, "\n"); f:close()
-    assert(core.chmod(hostdir .. "/secret", 384))
   end)
   lazy_teardown(function()
     U.rm_all(root)

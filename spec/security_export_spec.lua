@@ -13,38 +13,6 @@ local json = require "ctr.json"
 
 local RACE_SECONDS = 20
 
--- swap DIR TARGET SECONDS: DIR/d0 (a directory with a file) and DIR/l0 (a
--- symlink to TARGET) exchanged as fast as possible for SECONDS.
-local SWAP_C = [[
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  if (argc != 4) return 2;
-  char d[512], l[512], f[600];
-  snprintf(d, sizeof d, "%s/d0", argv[1]);
-  snprintf(l, sizeof l, "%s/l0", argv[1]);
-  snprintf(f, sizeof f, "%s/inside", d);
-  mkdir(argv[1], 0755);
-  mkdir(d, 0755);
-  int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0 || write(fd, "container\n", 10) != 10) return 1;
-  close(fd);
-  if (symlink(argv[2], l) < 0) { perror("symlink"); return 1; }
-  printf("swapping\n");
-  fflush(stdout);
-  time_t end = time(NULL) + atoi(argv[3]);
-  while (time(NULL) < end)
-    for (int k = 0; k < 1000; k++)
-      if (renameat2(AT_FDCWD, d, AT_FDCWD, l, RENAME_EXCHANGE) < 0) { perror("renameat2"); return 1; }
-  return 0;
-}
-]]
-
 local function now() return core.clock("monotonic") end
 
 describe("export and commit never archive host files #root", function()
@@ -52,14 +20,7 @@ describe("export and commit never archive host files #root", function()
 
   lazy_setup(function()
     work = U.sh("mktemp -d /tmp/luac-ctr-secexp.XXXXXX"):gsub("%s+$", "")
-    bin, hostdir = work .. "/bin", work .. "/host"
-    assert(core.mkdir(bin, 493)); assert(core.mkdir(hostdir, 493))
-    local f = assert(io.open(work .. "/swap.c", "w")); f:write(SWAP_C); f:close()
-    local _, err, code = U.sh("gcc -static -O2 -o " .. U.q(bin .. "/swap") .. " " .. U.q(work .. "/swap.c"))
-    assert.are.equal(0, code, err)
-    marker = "HOSTMARKER-" .. U.sh("od -An -tx1 -N16 /dev/urandom"):gsub("%s", "")
-    f = assert(io.open(hostdir .. "/secret", "w")); f:write(marker, "\n"); f:close()
-    assert(core.chmod(hostdir .. "/secret", 384))
+    bin, hostdir, marker = U.swap_race(work)
   end)
   lazy_teardown(function()
     if work then os.execute("rm -rf " .. U.q(work)) end
