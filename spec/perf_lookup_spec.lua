@@ -14,23 +14,10 @@ local q = U.q
 describe("lookups and removal #root", function()
   local root, tmp
 
-  U.per_test_root(function(r) root = r end)
-  before_each(function()
-    tmp = U.tmproot()
-    local _, err, code = U.ctr(root, { "image", "inspect", "busybox" }) -- made once, before anything is counted
-    assert.are.equal(0, code, err)
-  end)
-  after_each(function() U.cleanup(tmp) end)
+  U.per_test_root_busybox(function(r, t) root, tmp = r, t end)
 
-  local function ctr(...)
-    local out, err, code = U.ctr(root, { ... })
-    return out, err, code
-  end
-  local function ok(...)
-    local out, err, code = ctr(...)
-    assert.are.equal(0, code, err)
-    return out
-  end
+  local function ctr(...) return U.ctr(root, { ... }) end
+  local function ok(...) return U.ctr_ok(root, { ... }) end
   local function rund(name, ...)
     return (ok("run", "-d", "--name", name, "--network", "none", "busybox", ...):match("%x+"))
   end

@@ -13,23 +13,10 @@ local q = U.q
 describe("run --rm #root", function()
   local root, tmp
 
-  U.per_test_root(function(r) root = r end)
-  before_each(function()
-    tmp = U.tmproot()
-    local _, err, code = U.ctr(root, { "image", "inspect", "busybox" }) -- made once, before anything is counted
-    assert.are.equal(0, code, err)
-  end)
-  after_each(function() U.cleanup(tmp) end)
+  U.per_test_root_busybox(function(r, t) root, tmp = r, t end)
 
-  local function ctr(...)
-    local out, err, code = U.ctr(root, { ... })
-    return out, err, code
-  end
-  local function ok(...)
-    local out, err, code = ctr(...)
-    assert.are.equal(0, code, err)
-    return out
-  end
+  local function ctr(...) return U.ctr(root, { ... }) end
+  local function ok(...) return U.ctr_ok(root, { ... }) end
   local function leaves_nothing() -- once a detached one's supervisor is done
     U.wait_for(function()
       return #U.container_ids(root) + #(core.readdir(root .. "/names") or {}) + #(core.readdir(root .. "/tmp") or {}) == 0

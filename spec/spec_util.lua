@@ -60,6 +60,13 @@ function U.ctr(root, args, opts)
   return U.sh(env .. table.concat(parts, " "), opts)
 end
 
+--- U.ctr that must succeed (asserts exit 0, with its stderr); returns stdout.
+function U.ctr_ok(root, args, opts)
+  local out, err, code = U.ctr(root, args, opts)
+  require("luassert").are.equal(0, code, err)
+  return out
+end
+
 --- A fresh temporary directory (a state root for one spec).
 function U.tmproot()
   local p = io.popen("mktemp -d /tmp/luac-ctr-spec.XXXXXX")
@@ -224,6 +231,22 @@ function U.per_test_root(set)
     for _, id in ipairs(ids) do assert.same({}, U.cgroup_dirs(id)) end
     assert.same({}, U.cleanup(current))
   end)
+end
+
+--- per_test_root (set(root, tmp)) for tests that count what the launcher
+-- does: before each test busybox is made in its fresh root, so that nothing
+-- a test counts includes making it, and a scratch directory of its own, tmp
+-- (for traces and such, outside the root), is made, removed after it.
+function U.per_test_root_busybox(set)
+  local busted = require "busted"
+  local root, tmp
+  U.per_test_root(function(r) root = r end)
+  busted.before_each(function()
+    tmp = U.tmproot()
+    U.ctr_ok(root, { "image", "inspect", "busybox" })
+    set(root, tmp)
+  end)
+  busted.after_each(function() U.cleanup(tmp) end)
 end
 
 -- swap DIR TARGET SECONDS: DIR/d0 (a directory with a file) and DIR/l0 (a
