@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "sig.h"
 
 static const lctr_flag_t clone_flags[] = {
     {"mnt", CLONE_NEWNS},    {"uts", CLONE_NEWUTS},   {"ipc", CLONE_NEWIPC},
@@ -24,22 +23,6 @@ static const lctr_flag_t wait_flags[] = {{"nohang", WNOHANG},
                                          {"continued", WCONTINUED},
                                          {"all", __WALL},
                                          {NULL, 0}};
-
-static int check_sig(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx))
-    return SIGTERM;
-  if (lua_type(L, idx) == LUA_TNUMBER) {
-    lua_Integer n = luaL_checkinteger(L, idx);
-    luaL_argcheck(L, n >= 0 && n <= SIGRTMAX, idx, "signal number out of range");
-    return (int)n;
-  }
-  const char *s = luaL_checkstring(L, idx);
-  ctr_error_t err;
-  int sig = ctr_signum(s, &err);
-  if (sig < 0)
-    luaL_argerror(L, idx, err.msg);
-  return sig;
-}
 
 static pid_t check_pid(lua_State *L, int idx) {
   lua_Integer p = luaL_checkinteger(L, idx);
@@ -194,7 +177,7 @@ static int l_waitpid(lua_State *L) {
  * "SIGTERM", 15, ...; 0 checks that the process exists.
  */
 static int l_kill(lua_State *L) {
-  int sig = check_sig(L, 2);
+  int sig = lua_isnoneornil(L, 2) ? SIGTERM : lctr_checksig(L, 2);
   ctr_error_t err;
   int r;
   if (luaL_testudata(L, 1, LCTR_FD_MT))

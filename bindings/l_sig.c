@@ -9,7 +9,7 @@
 
 #include "sig.h"
 
-static int check_sig(lua_State *L, int idx) {
+int lctr_checksig(lua_State *L, int idx) {
   if (lua_type(L, idx) == LUA_TNUMBER) {
     lua_Integer n = luaL_checkinteger(L, idx);
     luaL_argcheck(L, n >= 0 && n <= SIGRTMAX, idx, "signal number out of range");
@@ -31,7 +31,7 @@ static void check_sigset(lua_State *L, int idx, sigset_t *set) {
     lua_Integer n = luaL_len(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, idx, i);
-      sigaddset(set, check_sig(L, lua_gettop(L)));
+      sigaddset(set, lctr_checksig(L, lua_gettop(L)));
       lua_pop(L, 1);
     }
     return;
@@ -42,7 +42,7 @@ static void check_sigset(lua_State *L, int idx, sigset_t *set) {
       size_t len = strcspn(s, ", ");
       if (len) {
         lua_pushlstring(L, s, len);
-        sigaddset(set, check_sig(L, lua_gettop(L)));
+        sigaddset(set, lctr_checksig(L, lua_gettop(L)));
         lua_pop(L, 1);
       }
       s += len;
@@ -52,7 +52,7 @@ static void check_sigset(lua_State *L, int idx, sigset_t *set) {
   }
   if (lua_type(L, idx) != LUA_TNUMBER)
     luaL_typeerror(L, idx, "signals (name, number, \"A,B\" or list)");
-  sigaddset(set, check_sig(L, idx));
+  sigaddset(set, lctr_checksig(L, idx));
 }
 
 static void push_signame(lua_State *L, int sig) {
@@ -183,7 +183,7 @@ static int l_read_signal(lua_State *L) {
  * Set the disposition of sig: action "ignore" or "default".
  */
 static int l_signal(lua_State *L) {
-  int sig = check_sig(L, 1);
+  int sig = lctr_checksig(L, 1);
   static const char *const acts[] = {"default", "ignore", NULL};
   int ign = luaL_checkoption(L, 2, NULL, acts);
   ctr_error_t err;

@@ -48,6 +48,11 @@ volatile sig_atomic_t *lctr_interrupt_flag(void);
  * "file", "dir", "link", "chr", "blk", "fifo", "sock" or "unknown". */
 const char *lctr_mode_type(mode_t m);
 
+/* A signal argument: a number (0 to SIGRTMAX) or a name ("TERM", "SIGTERM",
+ * "RTMIN+1"); raises an argument error on anything else. In l_sig.c: for
+ * the areas of ctr.core only. */
+int lctr_checksig(lua_State *L, int idx);
+
 /* ---- fds: "ctr.fd" userdata owning one file descriptor. */
 #define LCTR_FD_MT "ctr.fd"
 typedef struct lctr_fd {
