@@ -109,9 +109,8 @@ int ctr_socketpair(int sv[2], ctr_error_t *err) {
   return 0;
 }
 
-int ctr_send_fd(int sock, int fd, ctr_error_t *err) {
-  char byte = 'F';
-  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+ssize_t ctr_sendmsg_fd(int sock, char tag, int fd) {
+  struct iovec iov = {.iov_base = &tag, .iov_len = 1};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
@@ -124,9 +123,13 @@ int ctr_send_fd(int sock, int fd, ctr_error_t *err) {
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  return sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+int ctr_send_fd(int sock, int fd, ctr_error_t *err) {
   ssize_t r;
   do
-    r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    r = ctr_sendmsg_fd(sock, 'F', fd);
   while (r < 0 && errno == EINTR);
   if (r < 0)
     return ctr_fail_errno(err, "send fd %d over socket %d", fd, sock);

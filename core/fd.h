@@ -38,6 +38,10 @@ int ctr_isatty(int fd);
 int ctr_socketpair(int sv[2], ctr_error_t *err);
 /* Send fd over a unix socket with SCM_RIGHTS (one byte of payload). */
 int ctr_send_fd(int sock, int fd, ctr_error_t *err);
+/* One sendmsg(2) (MSG_NOSIGNAL, EINTR not retried) of the byte tag with fd
+ * (SCM_RIGHTS): what sendmsg returns, -1 with errno. For protocols whose
+ * first byte says what the fd is (core/spawn.c's sync socket). */
+ssize_t ctr_sendmsg_fd(int sock, char tag, int fd);
 /* Receive one fd sent by ctr_send_fd; returns it (close-on-exec). */
 int ctr_recv_fd(int sock, ctr_error_t *err);
 

@@ -28,6 +28,7 @@
 #include "sysctl.h"
 #include "rootfs.h"
 #include "execguard.h"
+#include "fd.h"
 #include "selfexec.h"
 #include "sig.h"
 #include "userns.h"
@@ -94,26 +95,6 @@ int ctr_sync_send(int sync_fd, char kind, int value, ctr_error_t *err) {
   m.errnum = value;
   if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0)
     return ctr_fail_errno(err, "telling the parent '%c' over the sync socket", kind);
-  return 0;
-}
-
-static int send_fd(int sync_fd, int fd, ctr_error_t *err) {
-  char kind = 'T';
-  struct iovec iov = {.iov_base = &kind, .iov_len = 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr mh = {
-      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0)
-    return ctr_fail_errno(err, "sending the console fd to the parent");
   return 0;
 }
 
@@ -635,8 +616,8 @@ int ctr_setup_console(int sync_fd, ctr_error_t *err) {
   cleanup_fd int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return ctr_fail_errno(err, "open the container's pty slave");
-  if (send_fd(sync_fd, master, err) < 0)
-    return -1;
+  if (ctr_sendmsg_fd(sync_fd, 'T', master) < 0)
+    return ctr_fail_errno(err, "sending the console fd to the parent");
   if (setsid() < 0)
     return ctr_fail_errno(err, "setsid for the console");
   if (ioctl(slave, TIOCSCTTY, 0) < 0)
