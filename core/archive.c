@@ -41,16 +41,26 @@ static int fail_ar(ctr_error_t *err, struct archive *a, const char *what, const 
   return -1;
 }
 
-/* A reader for tarball (a path), or for fd when tarball is NULL. */
-static struct archive *open_reader(const char *tarball, int fd, ctr_error_t *err) {
-  const char *name = tarball ? tarball : "the archive stream";
-  cleanup_aread struct archive *in = archive_read_new();
-  if (in == NULL) {
+/* A new reader of any compression in the format that support_format adds
+ * (archive_read_support_format_tar, say); name is for the message. */
+static struct archive *new_reader(const char *name, int (*support_format)(struct archive *),
+                                  ctr_error_t *err) {
+  struct archive *a = archive_read_new();
+  if (a == NULL) {
     ctr_fail(err, ENOMEM, "read %s", name);
     return NULL;
   }
-  archive_read_support_filter_all(in);
-  archive_read_support_format_tar(in);
+  archive_read_support_filter_all(a);
+  support_format(a);
+  return a;
+}
+
+/* A reader for tarball (a path), or for fd when tarball is NULL. */
+static struct archive *open_reader(const char *tarball, int fd, ctr_error_t *err) {
+  const char *name = tarball ? tarball : "the archive stream";
+  cleanup_aread struct archive *in = new_reader(name, archive_read_support_format_tar, err);
+  if (in == NULL)
+    return NULL;
   int r = tarball ? archive_read_open_filename(in, tarball, 64 * 1024)
                   : archive_read_open_fd(in, fd, 64 * 1024);
   if (r != ARCHIVE_OK) {
@@ -168,15 +178,25 @@ static int adjust_entry(struct archive_entry *e, const ctr_archive_copy_t *c, ct
   return 0;
 }
 
+/* The next entry of in (tarball: its name in messages): 1, or 0 at its end,
+ * or -1. */
+static int next_entry(struct archive *in, struct archive_entry **e, const char *tarball,
+                      ctr_error_t *err) {
+  int r = archive_read_next_header(in, e);
+  if (r == ARCHIVE_EOF)
+    return 0;
+  if (r < ARCHIVE_WARN)
+    return fail_ar(err, in, "read", tarball);
+  return 1;
+}
+
 static int copy_entries(struct archive *in, struct archive *out, const char *tarball,
                         unsigned flags, const ctr_archive_copy_t *c, ctr_error_t *err) {
   for (;;) {
     struct archive_entry *e;
-    int r = archive_read_next_header(in, &e);
-    if (r == ARCHIVE_EOF)
-      return 0;
-    if (r < ARCHIVE_WARN)
-      return fail_ar(err, in, "read", tarball);
+    int r = next_entry(in, &e, tarball, err);
+    if (r <= 0)
+      return r;
     int wh = (flags & CTR_ARCHIVE_OCI) ? oci_whiteout(e, err) : 0;
     if (wh < 0)
       return ctr_error_wrap(err, "extract %s", tarball);
@@ -267,13 +287,9 @@ static la_ssize_t digest_read(struct archive *a, void *ctx, const void **buf) {
 
 /* The decompressed stream of tarball as one raw entry. */
 static struct archive *open_raw(const char *tarball, ctr_error_t *err) {
-  cleanup_aread struct archive *raw = archive_read_new();
-  if (raw == NULL) {
-    ctr_fail(err, ENOMEM, "read %s", tarball);
+  cleanup_aread struct archive *raw = new_reader(tarball, archive_read_support_format_raw, err);
+  if (raw == NULL)
     return NULL;
-  }
-  archive_read_support_filter_all(raw);
-  archive_read_support_format_raw(raw);
   struct archive_entry *e;
   if (archive_read_open_filename(raw, tarball, 64 * 1024) != ARCHIVE_OK ||
       archive_read_next_header(raw, &e) != ARCHIVE_OK) {
@@ -617,11 +633,9 @@ int ctr_archive_list(const char *tarball, ctr_archive_list_fn fn, void *ctx, ctr
     return -1;
   for (;;) {
     struct archive_entry *e;
-    int r = archive_read_next_header(in, &e);
-    if (r == ARCHIVE_EOF)
-      return 0;
-    if (r < ARCHIVE_WARN)
-      return fail_ar(err, in, "read", tarball);
+    int r = next_entry(in, &e, tarball, err);
+    if (r <= 0)
+      return r;
     const char *hl = archive_entry_hardlink(e);
     ctr_archive_entry_t ent = {
         .path = archive_entry_pathname(e),
