@@ -14,17 +14,7 @@ local AMT, OMT = { __jsontype = "array" }, { __jsontype = "object" }
 
 -- deep equality that also sees integer vs float, the markers and the
 -- order next() walks a table in (a table built the same way)
-local function same(a, b)
-  if type(a) ~= type(b) or math.type(a) ~= math.type(b) then return false end
-  if type(a) ~= "table" then return a == b or (a ~= a and b ~= b) end
-  if getmetatable(a) ~= getmetatable(b) then return false end
-  local ka, kb = next(a), next(b)
-  while ka ~= nil or kb ~= nil do
-    if ka ~= kb or not same(a[ka], b[kb]) then return false end
-    ka, kb = next(a, ka), next(b, kb)
-  end
-  return true
-end
+local same = require "json_same"
 
 return function(data)
   local fv, ferr = core.json_decode(data, AMT, OMT, true)

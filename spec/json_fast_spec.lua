@@ -10,17 +10,7 @@ local json = require "ctr.json"
 
 local AMT, OMT = { __jsontype = "array" }, { __jsontype = "object" }
 
-local function same(a, b)
-  if type(a) ~= type(b) or math.type(a) ~= math.type(b) then return false end
-  if type(a) ~= "table" then return a == b or (a ~= a and b ~= b) end
-  if getmetatable(a) ~= getmetatable(b) then return false end
-  local ka, kb = next(a), next(b)
-  while ka ~= nil or kb ~= nil do
-    if ka ~= kb or not same(a[ka], b[kb]) then return false end
-    ka, kb = next(a, ka), next(b, kb)
-  end
-  return true
-end
+local same = require "json_same"
 
 -- the keys a listing keeps (ps's), and a few that are not in the texts
 local KEYS = { name = true, created = true, command = true, network = true, status = true, a = true, k = true }
