@@ -24,6 +24,17 @@ describe("parallel runs on one network #root", function()
     return t
   end
 
+  -- How many addresses the runs' `ip -o -4 addr show` printed in out; no
+  -- address may be there twice.
+  local function addresses_once(out)
+    local seen, n = {}, 0
+    for ip in out:gmatch("inet (%d+%.%d+%.%d+%.%d+)/") do
+      assert.is_nil(seen[ip], "address given twice: " .. ip)
+      seen[ip], n = true, n + 1
+    end
+    return n
+  end
+
   it("12 run --rm at once: all succeed, with 12 addresses, no networks lock wait, nothing left", function()
     local _, err, code = U.ctr(root, { "run", "--rm", "busybox", "true" }) -- the network made first
     assert.are.equal(0, code, err)
@@ -34,12 +45,7 @@ describe("parallel runs on one network #root", function()
       :format(q(root), q(log), q(U.launcher)))
     assert.are.equal(0, code, err)
     assert.is_nil(out:find("FAILED", 1, true), out .. err)
-    local seen, n = {}, 0
-    for ip in out:gmatch("inet (%d+%.%d+%.%d+%.%d+)/") do
-      assert.is_nil(seen[ip], "address given twice: " .. ip)
-      seen[ip], n = true, n + 1
-    end
-    assert.are.equal(12, n, out)
+    assert.are.equal(12, addresses_once(out), out)
     local waits = core.read_file(log) or ""
     assert.is_nil(waits:find("networks.lock", 1, true), "waits for the networks lock:\n" .. waits)
     assert.are.same({}, entries())
@@ -57,12 +63,7 @@ describe("parallel runs on one network #root", function()
       :format(q(root), q(U.launcher), q(U.launcher)))
     assert.are.equal(0, code, err)
     assert.is_nil(out:find("FAILED", 1, true), out .. err)
-    local seen, n = {}, 0
-    for ip in out:gmatch("inet (%d+%.%d+%.%d+%.%d+)/") do
-      assert.is_nil(seen[ip], "address given twice: " .. ip)
-      seen[ip], n = true, n + 1
-    end
-    assert.are.equal(12, n, out)
+    assert.are.equal(12, addresses_once(out), out)
     assert.are.same({}, entries())
     assert.are.equal(fw, U.firewall(), "published-port elements left")
   end)
