@@ -22,12 +22,7 @@ describe("parallel creations #root", function()
     local _, err, code = U.ctr(root, { "run", "--rm", "busybox", "true" }) -- image and network made first
     assert.are.equal(0, code, err)
     local log = root .. "/locks.log"
-    local out
-    out, err, code = U.sh(("export LUAC_CTR_ROOT=%s LUAC_CTR_LOCK_LOG=%s; for i in $(seq 12); do"
-      .. " (%s run --rm busybox true && echo OK || echo FAILED) & done; wait")
-      :format(q(root), q(log), q(U.launcher)))
-    assert.are.equal(0, code, err)
-    assert.is_nil(out:find("FAILED", 1, true), out .. err)
+    local out = U.at_once(root, 12, { q(U.launcher) .. " run --rm busybox true && echo OK" }, { LUAC_CTR_LOCK_LOG = log })
     assert.are.equal(12, select(2, out:gsub("OK", "")), out)
     local waits = core.read_file(log) or ""
     assert.is_nil(waits:find("global.lock", 1, true), "waits for the global lock:\n" .. waits)
@@ -44,11 +39,7 @@ print(c.state.name)
     local _, err, code = U.ctr(root, { "create", "--network", "none", "busybox", "true" }) -- the image made first
     assert.are.equal(0, code, err)
     local log = root .. "/locks.log"
-    local out
-    out, err, code = U.sh(("export LUAC_CTR_ROOT=%s LUAC_CTR_LOCK_LOG=%s; for i in $(seq 8); do"
-      .. " (%s %s || echo FAILED) & done; wait"):format(q(root), q(log), q(U.launcher), q(script)))
-    assert.are.equal(0, code, err)
-    assert.is_nil(out:find("FAILED", 1, true), out .. err)
+    U.at_once(root, 8, { q(U.launcher) .. " " .. q(script) }, { LUAC_CTR_LOCK_LOG = log })
     local waits = core.read_file(log) or ""
     assert.is_nil(waits:find("global.lock", 1, true), "waits for the global lock:\n" .. waits)
     assert.are.equal(9, #containers())

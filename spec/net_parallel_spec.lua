@@ -39,12 +39,8 @@ describe("parallel runs on one network #root", function()
     local _, err, code = U.ctr(root, { "run", "--rm", "busybox", "true" }) -- the network made first
     assert.are.equal(0, code, err)
     local log = root .. "/locks.log"
-    local out
-    out, err, code = U.sh(("export LUAC_CTR_ROOT=%s LUAC_CTR_LOCK_LOG=%s; for i in $(seq 12); do"
-      .. " (%s run --rm busybox sh -c 'ip -o -4 addr show eth0' || echo FAILED) & done; wait")
-      :format(q(root), q(log), q(U.launcher)))
-    assert.are.equal(0, code, err)
-    assert.is_nil(out:find("FAILED", 1, true), out .. err)
+    local out = U.at_once(root, 12, { q(U.launcher) .. " run --rm busybox sh -c 'ip -o -4 addr show eth0'" },
+      { LUAC_CTR_LOCK_LOG = log })
     assert.are.equal(12, addresses_once(out), out)
     local waits = core.read_file(log) or ""
     assert.is_nil(waits:find("networks.lock", 1, true), "waits for the networks lock:\n" .. waits)
@@ -56,13 +52,10 @@ describe("parallel runs on one network #root", function()
     local _, err, code = U.ctr(root, { "run", "--rm", "busybox", "true" })
     assert.are.equal(0, code, err)
     local fw = U.firewall()
-    local out
-    out, err, code = U.sh(("export LUAC_CTR_ROOT=%s; for i in $(seq 6); do"
-      .. " (%s run --rm busybox sh -c 'ip -o -4 addr show eth0' || echo FAILED) &"
-      .. " (%s run --rm -p $((47100 + i)):80 busybox sh -c 'ip -o -4 addr show eth0' || echo FAILED) & done; wait")
-      :format(q(root), q(U.launcher), q(U.launcher)))
-    assert.are.equal(0, code, err)
-    assert.is_nil(out:find("FAILED", 1, true), out .. err)
+    local out = U.at_once(root, 6, {
+      q(U.launcher) .. " run --rm busybox sh -c 'ip -o -4 addr show eth0'",
+      q(U.launcher) .. " run --rm -p $((47100 + i)):80 busybox sh -c 'ip -o -4 addr show eth0'",
+    })
     assert.are.equal(12, addresses_once(out), out)
     assert.are.same({}, entries())
     assert.are.equal(fw, U.firewall(), "published-port elements left")

@@ -175,6 +175,26 @@ function U.firewall()
   return table.concat(t, "\n")
 end
 
+--- Run shell command lines all at once in the background, n rounds of them
+-- (the round in $i), with LUAC_CTR_ROOT=root and env's variables ({NAME =
+-- value}) exported; a command that fails prints FAILED. Asserts that the
+-- shell exited 0 and that none failed; returns the commands' output.
+function U.at_once(root, n, cmds, env)
+  local assert = require "luassert"
+  local vars = { "LUAC_CTR_ROOT=" .. U.q(root) }
+  local names = {}
+  for k in pairs(env or {}) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do vars[#vars + 1] = k .. "=" .. U.q(env[k]) end
+  local runs = {}
+  for _, c in ipairs(cmds) do runs[#runs + 1] = " (" .. c .. " || echo FAILED) &" end
+  local out, err, code = U.sh(("export %s; for i in $(seq %d); do%s done; wait")
+    :format(table.concat(vars, " "), n, table.concat(runs)))
+  assert.are.equal(0, code, err)
+  assert.is_nil(out:find("FAILED", 1, true), out .. err)
+  return out
+end
+
 --- For a describe of API specs: the before/after functions giving every
 -- test a fresh state root, set in ctr.state and given to set(root), and
 -- afterwards removing its containers and networks and checking nothing of
