@@ -18,6 +18,7 @@
 #include <linux/veth.h>
 #include <net/if_arp.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,9 +70,14 @@ static struct nlmsghdr *batch_put(nl_batch_t *b, uint16_t type, uint16_t flags) 
   return nlh;
 }
 
-/* Close the request batch_put gave: what names it in an error. */
-static void batch_end(nl_batch_t *b, struct nlmsghdr *nlh, const char *what) {
-  snprintf(b->what[b->n], sizeof b->what[b->n], "%s", what);
+/* Close the request batch_put gave: what it does (printf's fmt and
+ * arguments) names it in an error. */
+__attribute__((format(printf, 3, 4))) static void batch_end(nl_batch_t *b, struct nlmsghdr *nlh,
+                                                            const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(b->what[b->n], sizeof b->what[b->n], fmt, ap);
+  va_end(ap);
   b->len += NLMSG_ALIGN(nlh->nlmsg_len);
   b->n++;
 }
@@ -257,9 +263,7 @@ int ctr_nl_link_add_bridge(const char *name, ctr_error_t *err) {
   struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(nlh, info);
-  char what[64];
-  snprintf(what, sizeof what, "creating bridge %s", name);
-  batch_end(&b, nlh, what);
+  batch_end(&b, nlh, "creating bridge %s", name);
   return batch_run(&b, err);
 }
 
@@ -290,9 +294,7 @@ static int put_hairpin(nl_batch_t *b, const char *name, int idx, int on) {
   mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);
-  char what[64];
-  snprintf(what, sizeof what, "setting hairpin mode of %s %s", name, on ? "on" : "off");
-  batch_end(b, nlh, what);
+  batch_end(b, nlh, "setting hairpin mode of %s %s", name, on ? "on" : "off");
   return 0;
 }
 
@@ -317,14 +319,12 @@ int ctr_nl_link_add_veth_conf(const ctr_veth_conf_t *c, ctr_error_t *err) {
   put_veth_peer(nlh, c);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);
-  char what[128];
   if (c->peer_ns.fd >= 0 || c->peer_ns.pid > 0)
-    snprintf(what, sizeof what, "creating veth pair %s <-> %s (in the netns of %s %d)", c->host,
-             c->peer, c->peer_ns.fd >= 0 ? "fd" : "pid",
-             c->peer_ns.fd >= 0 ? c->peer_ns.fd : (int)c->peer_ns.pid);
+    batch_end(&b, nlh, "creating veth pair %s <-> %s (in the netns of %s %d)", c->host, c->peer,
+              c->peer_ns.fd >= 0 ? "fd" : "pid",
+              c->peer_ns.fd >= 0 ? c->peer_ns.fd : (int)c->peer_ns.pid);
   else
-    snprintf(what, sizeof what, "creating veth pair %s <-> %s", c->host, c->peer);
-  batch_end(&b, nlh, what);
+    batch_end(&b, nlh, "creating veth pair %s <-> %s", c->host, c->peer);
   /* in the same batch: the kernel runs it once the pair exists */
   if (c->hairpin && midx > 0 && put_hairpin(&b, c->host, 0, 1) < 0)
     return batch_full(err);
@@ -343,9 +343,7 @@ static int put_set_up(nl_batch_t *b, const char *name, int idx, int up) {
   struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
   ifi->ifi_change = IFF_UP;
   ifi->ifi_flags = up ? IFF_UP : 0;
-  char what[64];
-  snprintf(what, sizeof what, "setting link %s %s", name, up ? "up" : "down");
-  batch_end(b, nlh, what);
+  batch_end(b, nlh, "setting link %s %s", name, up ? "up" : "down");
   return 0;
 }
 
@@ -376,9 +374,7 @@ int ctr_nl_link_set_master(const char *name, const char *master, ctr_error_t *er
   batch_init(&b);
   struct nlmsghdr *nlh = link_put(&b, RTM_NEWLINK, 0, idx);
   mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)midx);
-  char what[80];
-  snprintf(what, sizeof what, "attaching link %s to %s", name, master ? master : "no master");
-  batch_end(&b, nlh, what);
+  batch_end(&b, nlh, "attaching link %s to %s", name, master ? master : "no master");
   return batch_run(&b, err);
 }
 
@@ -405,10 +401,8 @@ int ctr_nl_link_set_netns(const char *name, ctr_netns_t ns, ctr_error_t *err) {
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ns.fd);
   else
     mnl_attr_put_u32(nlh, IFLA_NET_NS_PID, (uint32_t)ns.pid);
-  char what[80];
-  snprintf(what, sizeof what, "moving link %s into the netns of %s %d", name,
-           ns.fd >= 0 ? "fd" : "pid", ns.fd >= 0 ? ns.fd : (int)ns.pid);
-  batch_end(&b, nlh, what);
+  batch_end(&b, nlh, "moving link %s into the netns of %s %d", name, ns.fd >= 0 ? "fd" : "pid",
+            ns.fd >= 0 ? ns.fd : (int)ns.pid);
   return batch_run(&b, err);
 }
 
@@ -417,9 +411,7 @@ static int put_rename(nl_batch_t *b, const char *name, int idx, const char *newn
   if (nlh == NULL)
     return -1;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, newname);
-  char what[64];
-  snprintf(what, sizeof what, "renaming link %s to %s", name, newname);
-  batch_end(b, nlh, what);
+  batch_end(b, nlh, "renaming link %s to %s", name, newname);
   return 0;
 }
 
@@ -448,9 +440,7 @@ int ctr_nl_link_del(const char *name, ctr_error_t *err) {
   nl_batch_t b;
   batch_init(&b);
   struct nlmsghdr *nlh = link_put(&b, RTM_DELLINK, 0, idx);
-  char what[64];
-  snprintf(what, sizeof what, "deleting link %s", name);
-  batch_end(&b, nlh, what);
+  batch_end(&b, nlh, "deleting link %s", name);
   return batch_run(&b, err);
 }
 
@@ -551,9 +541,7 @@ static int put_addr_add(nl_batch_t *b, const char *name, int idx, const char *ci
     struct in_addr brd = {.s_addr = a.s_addr | htonl(host)};
     mnl_attr_put(nlh, IFA_BROADCAST, sizeof brd, &brd);
   }
-  char what[96];
-  snprintf(what, sizeof what, "adding address %s to %s", cidr, name);
-  batch_end(b, nlh, what);
+  batch_end(b, nlh, "adding address %s to %s", cidr, name);
   return 0;
 }
 
@@ -594,9 +582,7 @@ static int put_route_default(nl_batch_t *b, const char *gwtext, struct in_addr g
   rt->rtm_scope = RT_SCOPE_UNIVERSE;
   rt->rtm_type = RTN_UNICAST;
   mnl_attr_put(nlh, RTA_GATEWAY, sizeof gw, &gw);
-  char what[80];
-  snprintf(what, sizeof what, "adding the default route via %s", gwtext);
-  batch_end(b, nlh, what);
+  batch_end(b, nlh, "adding the default route via %s", gwtext);
   return 0;
 }
 
