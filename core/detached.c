@@ -22,8 +22,7 @@ int ctr_detached_clone(int dfd, const char *path, bool recursive, ctr_error_t *e
   return fd;
 }
 
-/* After a failed FSCONFIG_CMD_CREATE: the kernel's messages ("e ...") on the fs fd. */
-static void add_fs_messages(int fs, ctr_error_t *err) {
+void ctr_detached_fs_messages(int fs, ctr_error_t *err) {
   char line[256];
   ssize_t n;
   while ((n = read(fs, line, sizeof line - 1)) > 0) {
@@ -50,7 +49,7 @@ static int config_data(int fs, const char *type, const char *data, ctr_error_t *
     }
     if (r < 0) {
       ctr_fail_errno(err, "%s mount option %s%s%s", type, opt, eq ? "=" : "", eq ? eq + 1 : "");
-      add_fs_messages(fs, err);
+      ctr_detached_fs_messages(fs, err);
       return -1;
     }
   }
@@ -69,7 +68,7 @@ static int config_fs(int fs, const char *type, const char *source, const char *d
     return -1;
   if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
     ctr_fail_errno(err, "create the %s filesystem (%s)", type, data ? data : "");
-    add_fs_messages(fs, err);
+    ctr_detached_fs_messages(fs, err);
     return -1;
   }
   return 0;

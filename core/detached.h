@@ -22,6 +22,11 @@ int ctr_detached_clone(int dfd, const char *path, bool recursive, ctr_error_t *e
 int ctr_detached_new(const char *type, const char *source, const char *data, unsigned long msflags,
                      ctr_error_t *err);
 
+/* After a failed FSCONFIG_CMD_CREATE on the fs context fs (fsopen's fd): add
+ * the kernel's messages on it ("e ...") to err->msg, each " (...)", as far
+ * as they fit. */
+void ctr_detached_fs_messages(int fs, ctr_error_t *err);
+
 /* Set the mount flags of msflags (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC,
  * MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME) on every mount of
  * the detached tree, and its propagation (MS_PRIVATE/SLAVE/SHARED/UNBINDABLE,

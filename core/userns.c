@@ -78,18 +78,6 @@ static int set_dir_fd(int fs, const char *key, const char *dir, ctr_error_t *err
   return 0;
 }
 
-/* After a failed FSCONFIG_CMD_CREATE: the kernel's own messages. */
-static void add_fs_messages(int fs, ctr_error_t *err) {
-  char line[256];
-  ssize_t n;
-  while ((n = read(fs, line, sizeof line - 1)) > 0) {
-    line[n] = '\0';
-    size_t used = strlen(err->msg);
-    if (used + 4 < sizeof err->msg)
-      snprintf(err->msg + used, sizeof err->msg - used, " (%s)", line);
-  }
-}
-
 /* The overlay root, made here in the host's user namespace (so the layers'
  * trusted.overlay.* xattrs keep working) with idmapped lower layers: the
  * image's files, owned by 0 on disk, are owned by the container's root. The
@@ -121,7 +109,7 @@ static int overlay_config(int fs, const ctr_spawn_cfg_t *cfg, int userns, fdlist
     return -1;
   if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
     ctr_fail_errno(err, "create the overlay root of %s", cfg->rootfs);
-    add_fs_messages(fs, err);
+    ctr_detached_fs_messages(fs, err);
     return -1;
   }
   return 0;
