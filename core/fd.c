@@ -162,7 +162,8 @@ int ctr_recv_fd(int sock, ctr_error_t *err) {
   return fd;
 }
 
-static int unix_addr(const char *path, struct sockaddr_un *sa, ctr_error_t *err) {
+/* A unix stream socket (close-on-exec) for path; sa gets path's address. */
+static int unix_socket(const char *path, struct sockaddr_un *sa, ctr_error_t *err) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
   size_t len = strlen(path);
@@ -170,16 +171,17 @@ static int unix_addr(const char *path, struct sockaddr_un *sa, ctr_error_t *err)
     return ctr_fail(err, ENAMETOOLONG, "unix socket path '%s': empty or longer than %zu bytes",
                     path, sizeof sa->sun_path - 1);
   memcpy(sa->sun_path, path, len);
-  return 0;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return ctr_fail_errno(err, "socket for %s", path);
+  return fd;
 }
 
 int ctr_unix_connect(const char *path, ctr_error_t *err) {
   struct sockaddr_un sa;
-  if (unix_addr(path, &sa, err) < 0)
-    return -1;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = unix_socket(path, &sa, err);
   if (fd < 0)
-    return ctr_fail_errno(err, "socket for %s", path);
+    return -1;
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
     ctr_fail_errno(err, "connect to the unix socket %s", path);
     close(fd);
@@ -190,11 +192,9 @@ int ctr_unix_connect(const char *path, ctr_error_t *err) {
 
 int ctr_unix_listen(const char *path, ctr_error_t *err) {
   struct sockaddr_un sa;
-  if (unix_addr(path, &sa, err) < 0)
-    return -1;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = unix_socket(path, &sa, err);
   if (fd < 0)
-    return ctr_fail_errno(err, "socket for %s", path);
+    return -1;
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0600) < 0 ||
       listen(fd, 8) < 0) {
     ctr_fail_errno(err, "bind and listen on the unix socket %s", path);
