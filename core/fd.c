@@ -71,6 +71,20 @@ ssize_t ctr_write(int fd, const void *buf, size_t n, ctr_error_t *err) {
   return (ssize_t)done;
 }
 
+int ctr_write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n > 0) {
+    ssize_t w = write(fd, c, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return -1;
+    c += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
 static int set_fl(int fd, int get, int set, int bit, int on, const char *what, ctr_error_t *err) {
   int fl = fcntl(fd, get);
   if (fl < 0)

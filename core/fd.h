@@ -26,6 +26,9 @@ ssize_t ctr_read(int fd, void *buf, size_t n, ctr_error_t *err);
  * non-blocking fd that fills up returns the bytes written so far (or fails
  * with EAGAIN when none were). */
 ssize_t ctr_write(int fd, const void *buf, size_t n, ctr_error_t *err);
+/* write(2) of all n bytes of p, retried on EINTR and short writes: 0, or -1
+ * with errno (EAGAIN included). For callers that make their own message. */
+int ctr_write_all(int fd, const void *p, size_t n);
 /* Set or clear FD_CLOEXEC / O_NONBLOCK. */
 int ctr_set_cloexec(int fd, int on, ctr_error_t *err);
 int ctr_set_nonblock(int fd, int on, ctr_error_t *err);

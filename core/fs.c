@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fd.h"
 
 /* ---- simple wrappers ------------------------------------------------------ */
 
@@ -270,24 +271,11 @@ char *ctr_fs_read_file(const char *path, size_t *len, ctr_error_t *err) {
   return ctr_fs_read_file_stat(path, len, NULL, err);
 }
 
-static int write_all(int fd, const char *data, size_t len, const char *what, ctr_error_t *err) {
-  while (len > 0) {
-    ssize_t w = write(fd, data, len);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return ctr_fail_errno(err, "write %s", what);
-    data += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Fill, chmod and fsync the temp file fd, then close it. */
 static int finish_tmp(int *fd, const char *tmp, const void *data, size_t len, mode_t mode,
                       ctr_error_t *err) {
-  if (write_all(*fd, data, len, tmp, err) < 0)
-    return -1;
+  if (ctr_write_all(*fd, data, len) < 0)
+    return ctr_fail_errno(err, "write %s", tmp);
   if (fchmod(*fd, mode) < 0)
     return ctr_fail_errno(err, "chmod %s", tmp);
   if (fsync(*fd) < 0)

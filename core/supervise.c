@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fd.h"
 #include "relay.h"
 
 #define LINE_MAX_BYTES 16384 /* longer lines are split, as docker's json-file does */
@@ -44,20 +45,6 @@ void ctr_timestamp(char *buf, size_t len) {
   gmtime_r(&ts.tv_sec, &tm);
   size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
   snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
 }
 
 /* ---- the log: docker json-file lines {"log":..,"stream":..,"time":..} ---- */
@@ -130,7 +117,7 @@ static int log_line(logfile_t *lf, const char *stream, const char *s, size_t n, 
                         ts);
   if (lf->max > 0 && lf->size + o > lf->max && lf->size > 0 && log_rotate(lf, err) < 0)
     return -1;
-  if (write_all(lf->fd, buf, o) < 0)
+  if (ctr_write_all(lf->fd, buf, o) < 0)
     return ctr_fail_errno(err, "write the container log %s", lf->path);
   lf->size += o;
   return 0;
@@ -139,7 +126,7 @@ static int log_line(logfile_t *lf, const char *stream, const char *s, size_t n, 
 /* Append data to the stream's line buffer, logging each complete line. */
 static int stream_feed(stream_t *st, logfile_t *lf, const char *p, size_t n, ctr_error_t *err) {
   if (st->echo >= 0)
-    (void)write_all(st->echo, p, n); /* a closed terminal must not stop the container */
+    (void)ctr_write_all(st->echo, p, n); /* a closed terminal must not stop the container */
   for (size_t i = 0; i < n; i++) {
     st->line[st->len++] = p[i];
     if (p[i] == '\n' || st->len == sizeof st->line) {
