@@ -96,8 +96,7 @@ end
 function M.save(refs, path)
   if type(refs) ~= "table" or #refs == 0 then errors.throw("invalid", "save needs at least one image") end
   local list = resolve_all(refs)
-  local dir = state.mktemp("save")
-  local ok, err = pcall(function()
+  state.with_temp("save", function(dir)
     local lay = dir .. "/layout"
     must(core.mkdir(lay, 493)); must(core.mkdir(lay .. "/blobs", 493)); must(core.mkdir(lay .. "/blobs/sha256", 493))
     local index, manifests = json.array({}), json.array({})
@@ -118,9 +117,6 @@ function M.save(refs, path)
       must(wok, werr, "cannot write " .. path)
     end
   end)
-  core.remove_all(dir)
-  state.release_temp(dir)
-  if not ok then error(errors.from(err), 0) end
   return true
 end
 

@@ -180,8 +180,7 @@ end
 function M.load(path, opts)
   local progress = (opts or {}).progress or function() end
   state.ensure()
-  local dir = state.mktemp("load")
-  local ok, res = pcall(function()
+  local res = state.with_temp("load", function(dir)
     local archive = require "ctr.archive"
     local x = dir .. "/x"
     local mok, merr = core.mkdir(x, 448)
@@ -204,9 +203,6 @@ function M.load(path, opts)
     end
     return out
   end)
-  core.remove_all(dir)
-  state.release_temp(dir)
-  if not ok then error(errors.from(res), 0) end
   return res
 end
 

@@ -205,8 +205,7 @@ function M.pull(opts)
   local m, md, top, seen = resolve(c, r, plat)
   progress { status = "resolved", digest = top, layers = #m.layers }
   local cfg, cfg_body = fetch_config(c, m)
-  local dir = state.mktemp("pull")
-  local ok, img = pcall(function()
+  local img = state.with_temp("pull", function(dir)
     local files = download(c, m, dir, progress)
     for i, l in ipairs(m.layers) do
       if files[i] then
@@ -217,9 +216,6 @@ function M.pull(opts)
     end
     return record(r, m, md, top, seen, cfg, cfg_body)
   end)
-  core.remove_all(dir)
-  state.release_temp(dir)
-  if not ok then error(errors.from(img), 0) end
   progress { status = "done", digest = top, image = img }
   return img
 end

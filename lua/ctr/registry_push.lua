@@ -167,8 +167,7 @@ function M.push(opts)
   if not img then errors.throw("not_found", "no such image: %s", opts.image or opts.ref) end
   local progress = opts.progress or function() end
   local c = registry.client(r, { push = true })
-  local dir = state.mktemp("push")
-  local ok, res = pcall(function()
+  local res = state.with_temp("push", function(dir)
     local descs, diff_ids = push_layers(c, img, dir, progress)
     local cfg = image_config(img, diff_ids)
     local cd = "sha256:" .. require("ctr.http").sha256(cfg)
@@ -180,9 +179,6 @@ function M.push(opts)
     if resp.status ~= 201 then registry.http_error(c, resp, "manifest " .. r.repo .. ":" .. r.tag) end
     return "sha256:" .. require("ctr.http").sha256(manifest)
   end)
-  core.remove_all(dir)
-  state.release_temp(dir)
-  if not ok then error(errors.from(res), 0) end
   image.store_image { id = img.id, layers = img.layers, config = img.config,
     extra = { repo_digests = json.array({ r.name .. "@" .. res }) } }
   progress { status = "done", digest = res }

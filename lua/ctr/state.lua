@@ -347,4 +347,16 @@ function M.release_temp(dir)
   l:unlock()
 end
 
+--- Run fn(dir) in a new mktemp(prefix) directory, removed (and released)
+-- afterwards whether fn returned or raised; returns fn's result, or raises
+-- its error (as an errors value).
+function M.with_temp(prefix, fn)
+  local dir = M.mktemp(prefix)
+  local ok, res = pcall(fn, dir)
+  core.remove_all(dir)
+  M.release_temp(dir)
+  if not ok then error(errors.from(res), 0) end
+  return res
+end
+
 return M
