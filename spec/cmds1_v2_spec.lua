@@ -5,12 +5,6 @@
 -- does; if the VM cannot start, this spec fails.
 local U = require "spec_util"
 
-local function realpath(p)
-  local h = io.popen("realpath -e " .. U.q(p) .. " 2>/dev/null")
-  local r = h:read("l"); h:close()
-  return r
-end
-
 -- The guest script prints one "V2C <name> <value>" line per check.
 local GUEST = [=[
 set -u
@@ -40,14 +34,7 @@ echo "V2C done 1"
 
 describe("pause, update and cp on a cgroup v2 kernel (qemu VM) #root", function()
   it("freezes through cgroup.freeze and writes v2 limits", function()
-    local repo = assert(realpath(U.srcdir))
-    local vm = repo .. "/tools/v2vm.sh"
-    local build = assert(realpath(U.build:sub(1, 1) == "/" and U.build or repo .. "/" .. U.build))
-    local shares = "--share " .. U.q(repo)
-    if build:sub(1, #repo + 1) ~= repo .. "/" then shares = shares .. " --share " .. U.q(build) end
-    local out, err, code = U.sh("bash " .. U.q(vm) .. " --hostroot --mem 1024 " .. shares ..
-      " --timeout 300 -- " .. U.q(GUEST:format(build)))
-    local report = "v2vm.sh exit " .. tostring(code) .. "\n" .. out .. err
+    local out, _, report = U.v2vm(function(_, build) return GUEST:format(build) end, "--mem 1024")
     local function v(name) return out:match("V2C " .. name .. " ([^\n]*)") end
     assert.truthy(v("done"), "the guest script did not finish:\n" .. report)
     assert.are.equal("1 frozen 1 paused", v("paused"), report)

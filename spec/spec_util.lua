@@ -195,6 +195,28 @@ function U.at_once(root, n, cmds, env)
   return out
 end
 
+--- Run a shell script in a qemu VM whose kernel has only cgroup v2
+-- (tools/v2vm.sh --hostroot: this machine's own files with a throw-away
+-- layer, the source tree and the build directory shared). script(repo,
+-- build) makes it from the resolved source and build directories; opts:
+-- more v2vm.sh options ("--mem 1024"). Returns stdout, v2vm.sh's exit code,
+-- and a report for assertion messages (the exit code, stdout and stderr).
+function U.v2vm(script, opts)
+  local function realpath(p)
+    local h = io.popen("realpath -e " .. U.q(p) .. " 2>/dev/null")
+    local r = h:read("l"); h:close()
+    return r
+  end
+  local repo = assert(realpath(U.srcdir), "cannot resolve the source dir")
+  local build = assert(realpath(U.build:sub(1, 1) == "/" and U.build or repo .. "/" .. U.build),
+    "no build dir " .. U.build)
+  local shares = "--share " .. U.q(repo)
+  if build:sub(1, #repo + 1) ~= repo .. "/" then shares = shares .. " --share " .. U.q(build) end
+  local out, err, code = U.sh("bash " .. U.q(repo .. "/tools/v2vm.sh") .. " --hostroot " ..
+    (opts and opts .. " " or "") .. shares .. " --timeout 300 -- " .. U.q(script(repo, build)))
+  return out, code, "v2vm.sh exit " .. tostring(code) .. "\n" .. out .. err
+end
+
 --- For a describe of API specs: the before/after functions giving every
 -- test a fresh state root, set in ctr.state and given to set(root), and
 -- afterwards removing its containers and networks and checking nothing of
