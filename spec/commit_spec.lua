@@ -8,11 +8,7 @@ local root
 
 local function ctr(...) return U.ctr(root, { ... }) end
 
-local function ok(...)
-  local out, err, code = ctr(...)
-  assert.are.equal(0, code, err)
-  return out
-end
+local function ok(...) return U.ctr_ok(root, { ... }) end
 
 local function image_of(ref)
   return json.decode(ok("image", "inspect", ref))[1]

@@ -29,11 +29,7 @@ describe("export and commit never archive host files #root", function()
   U.per_test_root(function(r) root = r end)
 
   local function ctr(...) return U.ctr(root, { ... }) end
-  local function ok(...)
-    local out, err, code = ctr(...)
-    assert.are.equal(0, code, err)
-    return out
-  end
+  local function ok(...) return U.ctr_ok(root, { ... }) end
 
   -- A detached container swapping /x/d0 and /x/l0 -> the host directory;
   -- extra: options before the image; pre: shell run before the swapper.
@@ -117,11 +113,7 @@ describe("export and commit freeze a running container #root", function()
   U.per_test_root(function(r) root = r end)
 
   local function ctr(...) return U.ctr(root, { ... }) end
-  local function ok(...)
-    local out, err, code = ctr(...)
-    assert.are.equal(0, code, err)
-    return out
-  end
+  local function ok(...) return U.ctr_ok(root, { ... }) end
 
   local function container(name)
     local state = require "ctr.state"

@@ -9,11 +9,7 @@ local root
 
 local function ctr(...) return U.ctr(root, { ... }) end
 
-local function ok(...)
-  local out, err, code = ctr(...)
-  assert.are.equal(0, code, err)
-  return out
-end
+local function ok(...) return U.ctr_ok(root, { ... }) end
 
 -- run --rm --network none IMAGE sh -c SCRIPT with the options before it
 local function sh(opts, script, image)
