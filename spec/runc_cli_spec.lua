@@ -17,7 +17,7 @@ local RUNC = require("runc_util").RUNC
 local tmp, root, rootfs -- per file: the rootfs is shared (read-only) by every bundle
 
 local H = require("runc_util").harness(function() return tmp, root, rootfs end)
-local runc, make_rootfs, bundle, state, read = H.runc, H.make_rootfs, H.bundle, H.state, H.read
+local runc, bundle, state, read = H.runc, H.bundle, H.state, H.read
 
 local function cgroup_left(id)
   local left = {}
@@ -28,20 +28,7 @@ local function cgroup_left(id)
   return left
 end
 
-setup(function()
-  tmp = U.tmproot()
-  rootfs = tmp .. "/rootfs"
-  make_rootfs(rootfs)
-end)
-
-teardown(function()
-  for _, id in ipairs(core.readdir(root or "/nonexistent") or {}) do runc({ "delete", "--force", id }) end
-  U.cleanup(tmp)
-end)
-
-before_each(function()
-  root = tmp .. "/state-" .. tostring(math.random(1e9))
-end)
+require("runc_util").file_hooks(H, function(t, r, s) tmp, rootfs, root = t, r, s end)
 
 describe("luac-runc", function()
   it("is installed next to luac-ctr and answers --version", function()

@@ -11,25 +11,9 @@ local q = U.q
 local tmp, root, rootfs -- per file: the rootfs is shared (read-only) by every bundle
 
 local H = require("runc_util").harness(function() return tmp, root, rootfs end)
-local runc, make_rootfs, bundle, state, read = H.runc, H.make_rootfs, H.bundle, H.state, H.read
+local runc, bundle, state, read = H.runc, H.bundle, H.state, H.read
 
-
-
-setup(function()
-  tmp = U.tmproot()
-  rootfs = tmp .. "/rootfs"
-  make_rootfs(rootfs)
-end)
-
-teardown(function()
-  for _, id in ipairs(core.readdir(root or "/nonexistent") or {}) do runc({ "delete", "--force", id }) end
-  U.cleanup(tmp)
-end)
-
-before_each(function()
-  root = tmp .. "/state-" .. tostring(math.random(1e9))
-end)
-
+require("runc_util").file_hooks(H, function(t, r, s) tmp, rootfs, root = t, r, s end)
 
 -- The first of the cgroup files (v1 controller dirs or the v2 unified dir).
 local function cgfile(id, names)

@@ -3,7 +3,6 @@
 -- inside and the mapped uid on the host, exec joins the namespace, and the
 -- inconsistent configs runc refuses are refused in one line.
 -- Run inside a private network namespace (as tools/test.sh does).
-local U = require "spec_util"
 local core = require "ctr.core"
 
 local tmp, root, rootfs
@@ -28,20 +27,7 @@ local function host_ids(pid)
   return math.tointeger(tonumber(u)), math.tointeger(tonumber(g))
 end
 
-setup(function()
-  tmp = U.tmproot()
-  rootfs = tmp .. "/rootfs"
-  H.make_rootfs(rootfs)
-end)
-
-teardown(function()
-  for _, id in ipairs(core.readdir(root or "/nonexistent") or {}) do runc({ "delete", "--force", id }) end
-  U.cleanup(tmp)
-end)
-
-before_each(function()
-  root = tmp .. "/state-" .. tostring(math.random(1e9))
-end)
+require("runc_util").file_hooks(H, function(t, r, s) tmp, rootfs, root = t, r, s end)
 
 describe("luac-runc user namespace #root", function()
   it("runs the process as root inside and as the mapped ids on the host; exec joins it", function()

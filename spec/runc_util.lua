@@ -57,4 +57,28 @@ function M.harness(get)
   return H
 end
 
+--- The busted hooks of a spec file whose tests each take a fresh state
+-- root: before all, a fresh tmp with a busybox rootfs in it (set(tmp,
+-- rootfs)); before each test, a new state root under tmp (set(tmp, rootfs,
+-- root)); after all, what is left in the last root deleted by force (H: the
+-- file's harness) and tmp removed.
+function M.file_hooks(H, set)
+  local busted = require "busted"
+  local tmp, rootfs, root
+  busted.setup(function()
+    tmp = U.tmproot()
+    rootfs = tmp .. "/rootfs"
+    set(tmp, rootfs)
+    H.make_rootfs(rootfs)
+  end)
+  busted.teardown(function()
+    for _, id in ipairs(core.readdir(root or "/nonexistent") or {}) do H.runc({ "delete", "--force", id }) end
+    U.cleanup(tmp)
+  end)
+  busted.before_each(function()
+    root = tmp .. "/state-" .. tostring(math.random(1e9))
+    set(tmp, rootfs, root)
+  end)
+end
+
 return M
