@@ -132,16 +132,20 @@ end
 local function login(user, pw) ctr_ok({ "login", "-u", user, "--password-stdin", host }, pw .. "\n") end
 local function ref(repo, tag) return host .. "/test/" .. repo .. ":" .. (tag or "1") end
 
+-- Each test: a fresh directory with its state root and its DOCKER_CONFIG.
+local function fresh_root()
+  local dir = U.tmproot()
+  root, dcfg = dir .. "/state", dir .. "/docker"
+  write_cfg()
+end
+local function remove_root()
+  U.rm_all(root)
+  U.cleanup(root:gsub("/state$", ""))
+end
+
 describe("registry with token auth #root", function()
-  before_each(function()
-    local d = U.tmproot()
-    root, dcfg = d .. "/state", d .. "/docker"
-    write_cfg()
-  end)
-  after_each(function()
-    U.rm_all(root)
-    U.cleanup(root:gsub("/state$", ""))
-  end)
+  before_each(fresh_root)
+  after_each(remove_root)
 
   it("pulls a public repository with one anonymous token and runs it", function()
     local n = #tokens()
@@ -293,15 +297,8 @@ describe("registry with token auth over TLS, the realm on another certificate #r
     kill(iss2)
     env = ""
   end)
-  before_each(function()
-    local dir = U.tmproot()
-    root, dcfg = dir .. "/state", dir .. "/docker"
-    write_cfg()
-  end)
-  after_each(function()
-    U.rm_all(root)
-    U.cleanup(root:gsub("/state$", ""))
-  end)
+  before_each(fresh_root)
+  after_each(remove_root)
 
   it("verifies the token server's certificate with certs.d's CA and sends the credentials only then", function()
     env = "LUAC_CTR_CERTS_D=" .. q(tmp .. "/one") .. " "
