@@ -43,13 +43,6 @@ local function drop_lines(path)
   assert(require("ctr.core").write_file_atomic(path, table.concat(keep), 420))
 end
 
-local function host_uid(pid)
-  for line in io.lines("/proc/" .. pid .. "/status") do
-    local u = line:match("^Uid:%s+(%d+)")
-    if u then return math.tointeger(tonumber(u)) end
-  end
-end
-
 describe("rootless #root", function()
   setup(function()
     assert(os.execute("useradd -m -s /bin/sh " .. NAME))
@@ -104,7 +97,7 @@ describe("rootless #root", function()
     out, err, code = as_user({ "inspect", "bg" })
     assert.are.equal(0, code, err)
     local pid = json.decode(out)[1].State.Pid
-    assert.are.equal(uid, host_uid(pid))
+    assert.are.equal(uid, U.host_uid(pid))
     out, err, code = as_user({ "exec", "bg", "sh", "-c", "id -u; mkdir /x && chown 33:33 /x && touch /x/y" })
     assert.are.equal(0, code, err)
     assert.are.equal("0\n", out)

@@ -149,6 +149,15 @@ function U.cgroup_dirs(id)
   return out
 end
 
+--- The real uid of process pid as the host sees it (the first number of
+-- the Uid: line of /proc/<pid>/status).
+function U.host_uid(pid)
+  for line in io.lines("/proc/" .. pid .. "/status") do
+    local u = line:match("^Uid:%s+(%d+)")
+    if u then return math.tointeger(tonumber(u)) end
+  end
+end
+
 --- The container ids in a state root.
 function U.container_ids(root)
   local out = {}

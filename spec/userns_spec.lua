@@ -21,14 +21,6 @@ local function inspect(name)
   return v[1] or v
 end
 
--- The Uid: line of /proc/<pid>/status on the host: real, effective, saved, fs.
-local function host_uid(pid)
-  for line in io.lines("/proc/" .. pid .. "/status") do
-    local u = line:match("^Uid:%s+(%d+)")
-    if u then return math.tointeger(tonumber(u)) end
-  end
-end
-
 local function slots()
   local f = io.open(root .. "/userns.json")
   if not f then return {} end
@@ -56,7 +48,7 @@ describe("userns #root", function()
     _, err, code = run({ "run", "-d", "--name", "b", "--network", "none", "--userns=auto", "busybox", "sleep", "60" })
     assert.are.equal(0, code, err)
     local a, b = inspect("a"), inspect("b")
-    local ua, ub = host_uid(a.State.Pid), host_uid(b.State.Pid)
+    local ua, ub = U.host_uid(a.State.Pid), U.host_uid(b.State.Pid)
     assert.is_true(ua >= 65536 and ub >= 65536, ("host uids %d %d"):format(ua, ub))
     assert.is_true(math.abs(ua - ub) >= 65536, ("ranges overlap: %d %d"):format(ua, ub))
     assert.are.equal(("0:%d:65536"):format(ua), a.HostConfig.IDMappings.UidMap[1])
@@ -69,7 +61,7 @@ describe("userns #root", function()
     -- the freed range is given again
     _, err, code = run({ "run", "-d", "--name", "c", "--network", "none", "--userns=auto", "busybox", "sleep", "60" })
     assert.are.equal(0, code, err)
-    assert.are.equal(ua, host_uid(inspect("c").State.Pid))
+    assert.are.equal(ua, U.host_uid(inspect("c").State.Pid))
     run({ "rm", "-f", "b", "c" })
     assert.are.equal(0, count(slots()))
   end)
@@ -77,7 +69,7 @@ describe("userns #root", function()
   it("execs into the container's user namespace, as its root (a high host uid)", function()
     local _, err, code = run({ "run", "-d", "--name", "x", "--network", "none", "--userns=auto", "busybox", "sleep", "60" })
     assert.are.equal(0, code, err)
-    local h = host_uid(inspect("x").State.Pid)
+    local h = U.host_uid(inspect("x").State.Pid)
     local out
     out, err, code = run({ "exec", "x", "sh", "-c", "id -u; grep ^Uid: /proc/self/status; touch /t && echo wrote" })
     assert.are.equal(0, code, err)
@@ -201,7 +193,7 @@ describe("userns #root", function()
     _, err, code = run({ "exec", "-d", "-u", "65534", "ua", "sleep", "63" }) -- nobody in the image
     assert.are.equal(0, code, err)
     local a, h = inspect("ua"), inspect("uh")
-    local H = host_uid(a.State.Pid)
+    local H = U.host_uid(a.State.Pid)
     assert.is_true(H >= 65536, "host uid " .. H)
     -- inspect: podman's UsernsMode and IDMappings; nothing for the host's user namespace
     assert.are.equal("private", a.HostConfig.UsernsMode)
@@ -218,10 +210,10 @@ describe("userns #root", function()
     assert.are.equal(3, #lines, out)
     local u, hu, pid, hpid, args = lines[2]:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(.-)$")
     assert.are.same({ "root", tostring(H), "1", tostring(a.State.Pid), "sleep 61" }, { u, hu, pid, hpid, args })
-    assert.are.equal(H, host_uid(hpid)) -- HUSER is /proc/<hpid>/status's uid on the host
+    assert.are.equal(H, U.host_uid(hpid)) -- HUSER is /proc/<hpid>/status's uid on the host
     u, hu, pid, hpid, args = lines[3]:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(.-)$")
     assert.are.same({ "nobody", tostring(H + 65534), "sleep 63" }, { u, hu, args }) -- named in the container's /etc/passwd
-    assert.are.equal(H + 65534, host_uid(hpid))
+    assert.are.equal(H + 65534, U.host_uid(hpid))
     assert.are_not.equal("1", pid)
     -- comma lists and AIX codes; the host's user namespace: the same ids on both sides
     out = run({ "top", "ua", "user,group,hgroup,%p,comm" })
