@@ -32,15 +32,19 @@ end
 
 local _ -- what multiple assignments throw away (not a global)
 
+-- After each test: its directory unmounted (what a test left mounted on
+-- it, up to three mounts stacked) and removed.
+local function remove_dir(dir)
+  if dir then
+    for _ = 1, 3 do if mounted(dir) then core.umount2(dir, "detach") end end
+  end
+  C.rmdir(dir)
+end
+
 describe("core mount", function()
   local dir
   before_each(function() dir = C.tmpdir() end)
-  after_each(function()
-    if dir then
-      for _ = 1, 3 do if mounted(dir) then core.umount2(dir, "detach") end end
-    end
-    C.rmdir(dir)
-  end)
+  after_each(function() remove_dir(dir) end)
 
   it("getcwd and chdir", function()
     local p = io.popen("pwd"); local pwd = p:read("l"); p:close()
@@ -99,12 +103,7 @@ end)
 describe("core mount #root", function()
   local dir
   before_each(function() dir = C.tmpdir() end)
-  after_each(function()
-    if dir then
-      for _ = 1, 3 do if mounted(dir) then core.umount2(dir, "detach") end end
-    end
-    C.rmdir(dir)
-  end)
+  after_each(function() remove_dir(dir) end)
 
   it("mounts a tmpfs with flags and data, remounts ro, unmounts", function()
     local how, code, msg = C.run(function()
