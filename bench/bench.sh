@@ -25,24 +25,13 @@ WARM=${WARM:-10}
 B=${BENCH_DIR:-/tmp/luac-ctr-bench}
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 2; }
 
-if [ "${1:-}" != __inns ]; then
-  for p in crun runc hyperfine time jq; do
-    command -v "$p" >/dev/null || [ -x /usr/bin/$p ] || NEED="${NEED:-} $p"
-  done
-  if [ -n "${NEED:-}" ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NEED >/dev/null
-  fi
-  exec unshare -m -n --propagation private bash -c \
-    'umount /sys/fs/cgroup/unified 2>/dev/null; ip link set lo up; exec bash "$0" __inns' "$0"
-fi
+. bench/lib.sh
+bench_enter "$0" "${1:-}" crun runc hyperfine time jq
 
 export LUAC_CTR_ROOT=$B/root
 rm -rf "$B"
 mkdir -p "$B/bundle" "$B/bundle-sleep" "$B/res"
-# measure the installed product (precompiled Lua modules), in a throw-away prefix
-cmake -S "$SRC" -B "$B/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$B/inst" >/dev/null
-cmake --build "$B/build" -j"$(nproc)" >/dev/null
-cmake --install "$B/build" >/dev/null
+bench_install "$SRC" "$B"
 LCTR="$B/inst/bin/luac-ctr"
 cleanup() {
   crun delete -f lcb-crun-x >/dev/null 2>&1 || true

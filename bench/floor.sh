@@ -29,21 +29,13 @@ RUNS=${RUNS:-40}
 B=${BENCH_DIR:-/tmp/luac-ctr-floor}
 [ "$(id -u)" = 0 ] || { echo "floor.sh: run as root" >&2; exit 2; }
 
-if [ "${1:-}" != __inns ]; then
-  for p in crun hyperfine jq bc; do command -v "$p" >/dev/null || NEED="${NEED:-} $p"; done
-  if [ -n "${NEED:-}" ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NEED >/dev/null
-  fi
-  exec unshare -m -n --propagation private bash -c \
-    'umount /sys/fs/cgroup/unified 2>/dev/null; ip link set lo up; exec bash "$0" __inns' "$0"
-fi
+. bench/lib.sh
+bench_enter "$0" "${1:-}" crun hyperfine jq bc
 
 export LUAC_CTR_ROOT=$B/root
 rm -rf "$B"
 mkdir -p "$B/bundle" "$B/bundle-sleep" "$B/lua"
-cmake -S "$SRC" -B "$B/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$B/inst" >/dev/null
-cmake --build "$B/build" -j"$(nproc)" >/dev/null
-cmake --install "$B/build" >/dev/null
+bench_install "$SRC" "$B"
 L="$B/inst/bin/luac-ctr"
 cleanup() {
   set +e

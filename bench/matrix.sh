@@ -40,25 +40,15 @@ PAR=${PAR:-50}
 B=${BENCH_DIR:-/tmp/luac-ctr-matrix}
 [ "$(id -u)" = 0 ] || { echo "matrix.sh: run as root" >&2; exit 2; }
 
-if [ "${1:-}" != __inns ]; then
-  for p in crun hyperfine jq bc; do command -v "$p" >/dev/null || NEED="${NEED:-} $p"; done
-  [ -x /usr/bin/time ] || NEED="${NEED:-} time"
-  if [ -n "${NEED:-}" ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NEED >/dev/null
-  fi
-  # podman's cgroup parents, to remove afterwards only when this run made them
-  PRE_LIBPOD=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null | tr '\n' ' ' || true)
-  export PRE_LIBPOD
-  exec unshare -m -n --propagation private bash -c \
-    'umount /sys/fs/cgroup/unified 2>/dev/null; ip link set lo up; exec bash "$0" __inns' "$0"
-fi
+. bench/lib.sh
+bench_enter "$0" "${1:-}" crun hyperfine jq bc time
+# podman's cgroup parents, to remove afterwards only when this run made them
+PRE_LIBPOD=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null | tr '\n' ' ' || true)
 
 export LUAC_CTR_ROOT=$B/root
 rm -rf "$B"
 mkdir -p "$B/bundle" "$B/bundle-sleep" "$B/res"
-cmake -S "$SRC" -B "$B/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$B/inst" >/dev/null
-cmake --build "$B/build" -j"$(nproc)" >/dev/null
-cmake --install "$B/build" >/dev/null
+bench_install "$SRC" "$B"
 L="$B/inst/bin/luac-ctr"
 PODMAN=${PODMAN:-1}
 command -v podman >/dev/null || PODMAN=0

@@ -27,16 +27,12 @@ B=${BENCH_DIR:-/tmp/luac-runc-engines-bench}
 for p in podman containerd ctr runc crun hyperfine jq; do
   command -v "$p" >/dev/null || { echo "runc-engines.sh: $p is missing (tools/install-deps.sh --test)" >&2; exit 2; }
 done
-if [ "${1:-}" != __inns ]; then
-  exec unshare -m -n --propagation private bash -c \
-    'umount /sys/fs/cgroup/unified 2>/dev/null; ip link set lo up; exec bash "$0" __inns' "$0"
-fi
+. bench/lib.sh
+bench_enter "$0" "${1:-}"
 
 rm -rf "$B"
 mkdir -p "$B/rootfs/bin" "$B/rootfs/etc" "$B/rootfs/tmp" "$B/rootfs/proc" "$B/rootfs/sys" "$B/rootfs/dev" "$B/img" "$B/res"
-cmake -S "$SRC" -B "$B/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$B/inst" >/dev/null
-cmake --build "$B/build" -j"$(nproc)" >/dev/null
-cmake --install "$B/build" >/dev/null
+bench_install "$SRC" "$B"
 LRUNC="$B/inst/bin/luac-runc"
 RUNC=$(command -v runc)
 CDPID=""
