@@ -34,7 +34,7 @@ bench_enter "$0" "${1:-}" crun hyperfine jq bc
 
 export LUAC_CTR_ROOT=$B/root
 rm -rf "$B"
-mkdir -p "$B/bundle" "$B/bundle-sleep" "$B/lua"
+mkdir -p "$B/lua"
 bench_install "$SRC" "$B"
 L="$B/inst/bin/luac-ctr"
 cleanup() {
@@ -68,11 +68,7 @@ echo 'require "ctr.core"' > "$B/core.lua"
 sed 's/.*/require "&"/' "$B/mods.txt" > "$B/mods.lua"
 
 layer=$(ls -d "$LUAC_CTR_ROOT"/layers/* | head -1)
-(cd "$B/bundle" && crun spec)
-jq --arg r "$layer" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$r | .root.readonly=true
-  | .linux.namespaces |= (map(select(.type != "network")) + [{"type":"network"}, {"type":"cgroup"}])' \
-  "$B/bundle/config.json" > "$B/c.json" && mv "$B/c.json" "$B/bundle/config.json"
-jq '.process.args=["/bin/sleep","1000000"]' "$B/bundle/config.json" > "$B/bundle-sleep/config.json"
+bench_bundles "$B" "$layer"
 "$L" run -d --name lcf-x --network none busybox sleep 1000000 >/dev/null
 crun run -d --bundle "$B/bundle-sleep" lcf-x </dev/null >/dev/null
 pid=$("$L" inspect -f '{{.State.Pid}}' lcf-x)

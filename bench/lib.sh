@@ -26,3 +26,15 @@ bench_install() {
   cmake --build "$2/build" -j"$(nproc)" >/dev/null
   cmake --install "$2/build" >/dev/null
 }
+
+# bench_bundles DIR LAYER: OCI bundles DIR/bundle (/bin/true) and
+# DIR/bundle-sleep (sleep 1000000) over the read-only busybox LAYER, with their
+# own network and cgroup namespaces (crun spec's defaults otherwise).
+bench_bundles() {
+  mkdir -p "$1/bundle" "$1/bundle-sleep"
+  (cd "$1/bundle" && crun spec)
+  jq --arg r "$2" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$r | .root.readonly=true
+    | .linux.namespaces |= (map(select(.type != "network")) + [{"type":"network"}, {"type":"cgroup"}])' \
+    "$1/bundle/config.json" > "$1/c.json" && mv "$1/c.json" "$1/bundle/config.json"
+  jq '.process.args=["/bin/sleep","1000000"]' "$1/bundle/config.json" > "$1/bundle-sleep/config.json"
+}

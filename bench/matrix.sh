@@ -47,7 +47,7 @@ PRE_LIBPOD=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null | tr '\n' ' ' || t
 
 export LUAC_CTR_ROOT=$B/root
 rm -rf "$B"
-mkdir -p "$B/bundle" "$B/bundle-sleep" "$B/res"
+mkdir -p "$B/res"
 bench_install "$SRC" "$B"
 L="$B/inst/bin/luac-ctr"
 PODMAN=${PODMAN:-1}
@@ -74,11 +74,7 @@ trap cleanup EXIT
 # the busybox image, the default network, and an OCI bundle over the same layer
 "$L" run --rm busybox true
 layer=$(ls -d "$LUAC_CTR_ROOT"/layers/* | head -1)
-(cd "$B/bundle" && crun spec)
-jq --arg r "$layer" '.process.terminal=false | .process.args=["/bin/true"] | .root.path=$r | .root.readonly=true
-  | .linux.namespaces |= (map(select(.type != "network")) + [{"type":"network"}, {"type":"cgroup"}])' \
-  "$B/bundle/config.json" > "$B/c.json" && mv "$B/c.json" "$B/bundle/config.json"
-jq '.process.args=["/bin/sleep","1000000"]' "$B/bundle/config.json" > "$B/bundle-sleep/config.json"
+bench_bundles "$B" "$layer"
 
 if [ "$PODMAN" = 1 ]; then
   mkdir -p "$B/podman"/{root,run,tmp,net}
