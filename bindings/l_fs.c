@@ -345,17 +345,12 @@ static int l_read_file_stat(lua_State *L) {
  * or "..").
  */
 static int l_mtimes_under(lua_State *L) {
-  const char *dir = luaL_checkstring(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  const char *file = luaL_checkstring(L, 3);
-  luaL_argcheck(L, *file != '\0' && strchr(file, '/') == NULL, 3, "a file name without /");
-  lua_Integer n = luaL_len(L, 2);
-  cleanup_fd int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    ctr_error_t err;
-    ctr_fail_errno(&err, "open %s", dir);
+  const char *dir, *file;
+  ctr_error_t err;
+  cleanup_fd int dfd = lctr_open_under(L, &dir, &file, &err);
+  if (dfd < 0)
     return lctr_pusherr(L, &err);
-  }
+  lua_Integer n = luaL_len(L, 2);
   lua_createtable(L, (int)n, 0);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, 2, i);
@@ -363,8 +358,7 @@ static int l_mtimes_under(lua_State *L) {
     const char *name = lua_tolstring(L, -1, &nlen);
     char rel[PATH_MAX];
     struct stat st;
-    if (name != NULL && strlen(name) == nlen && !strchr(name, '/') && strcmp(name, ".") != 0 &&
-        strcmp(name, "..") != 0 &&
+    if (lctr_entry_name(name, nlen) &&
         (size_t)snprintf(rel, sizeof rel, "%s/%s", name, file) < sizeof rel &&
         fstatat(dfd, rel, &st, 0) == 0)
       lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);

@@ -625,8 +625,7 @@ static int read_each(lua_State *L) {
     size_t len = 0;
     struct stat st;
     int r = -1;
-    if (name == NULL || strlen(name) != nlen || strchr(name, '/') || strcmp(name, ".") == 0 ||
-        strcmp(name, "..") == 0) {
+    if (!lctr_entry_name(name, nlen)) {
       ctr_fail(&err, EINVAL, "open %s/%s/%s", dir, name ? name : "?", file);
     } else if (dlen + nlen + flen + 3 > sizeof path) {
       ctr_fail(&err, ENAMETOOLONG, "open %s/%s/%s", dir, name, file);
@@ -672,18 +671,15 @@ static int read_each(lua_State *L) {
  * err, errno when dir cannot be opened.
  */
 static int l_json_read_under(lua_State *L) {
-  const char *dir = luaL_checkstring(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  const char *file = luaL_checkstring(L, 3);
-  luaL_argcheck(L, *file != '\0' && strchr(file, '/') == NULL, 3, "a file name without /");
   lua_settop(L, 6);
-  if (!lua_isnil(L, 6))
-    luaL_checktype(L, 6, LUA_TTABLE);
-  read_under_t ru = {.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (ru.dfd < 0) {
-    ctr_error_t err;
-    ctr_fail_errno(&err, "open %s", dir);
+  const char *dir, *file;
+  ctr_error_t err;
+  read_under_t ru = {.dfd = lctr_open_under(L, &dir, &file, &err)};
+  if (ru.dfd < 0)
     return lctr_pusherr(L, &err);
+  if (!lua_isnil(L, 6) && !lua_istable(L, 6)) { /* checked as luaL_checktype would, fd closed */
+    close(ru.dfd);
+    return luaL_typeerror(L, 6, lua_typename(L, LUA_TTABLE));
   }
   lua_pushcfunction(L, read_each);
   lua_pushlightuserdata(L, &ru);

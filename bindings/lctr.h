@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -52,6 +53,14 @@ const char *lctr_mode_type(mode_t m);
  * "RTMIN+1"); raises an argument error on anything else. In l_sig.c: for
  * the areas of ctr.core only. */
 int lctr_checksig(lua_State *L, int idx);
+
+/* The arguments (dir, names, file) of the core.*_under functions, checked
+ * (file: a name without "/"; raises on a bad one), *dir and *file set, and
+ * one open of dir: its fd, or -1 with err set. */
+int lctr_open_under(lua_State *L, const char **dir, const char **file, ctr_error_t *err);
+/* names[i] of a core.*_under call (name, len bytes) is one entry of dir:
+ * no NUL, no "/", not "." or "..". */
+bool lctr_entry_name(const char *name, size_t len);
 
 /* ---- fds: "ctr.fd" userdata owning one file descriptor. */
 #define LCTR_FD_MT "ctr.fd"

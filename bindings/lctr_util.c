@@ -2,6 +2,7 @@
 #include "lctr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -323,6 +324,22 @@ int lctr_optfield_boolean(lua_State *L, int t, const char *name, int def) {
   int v = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return v;
+}
+
+int lctr_open_under(lua_State *L, const char **dir, const char **file, ctr_error_t *err) {
+  *dir = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  *file = luaL_checkstring(L, 3);
+  luaL_argcheck(L, **file != '\0' && strchr(*file, '/') == NULL, 3, "a file name without /");
+  int fd = open(*dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return ctr_fail_errno(err, "open %s", *dir);
+  return fd;
+}
+
+bool lctr_entry_name(const char *name, size_t len) {
+  return name != NULL && strlen(name) == len && strchr(name, '/') == NULL &&
+         strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
 const char *lctr_mode_type(mode_t m) {
