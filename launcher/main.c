@@ -406,19 +406,18 @@ static bool is_read_only_cmd(const char *name) {
   return false;
 }
 
-static bool runs_unsealed(const lc_opts_t *o, int argc, char **argv) {
+/* lay: the layout, set when this returns true (the caller's, not made again). */
+static bool runs_unsealed(const lc_opts_t *o, int argc, char **argv, lc_layout_t *lay) {
   if (o->has_code || o->interactive || o->script >= argc || !is_read_only_cmd(argv[o->script]))
     return false;
-  lc_layout_t lay;
   char found[PATH_MAX], builtin[PATH_MAX + 16], init[PATH_MAX + 16];
   struct stat st;
-  lc_layout_init(&lay);
-  snprintf(builtin, sizeof builtin, "%s/%s.lua", lay.builtin_scripts, argv[o->script]);
-  if (lc_find_script(&lay, argv[o->script], found, sizeof found) != 0 ||
-      strcmp(found, builtin) != 0)
+  lc_layout_init(lay);
+  snprintf(builtin, sizeof builtin, "%s/%s.lua", lay->builtin_scripts, argv[o->script]);
+  if (lc_find_script(lay, argv[o->script], found, sizeof found) != 0 || strcmp(found, builtin) != 0)
     return false; /* a user script of that name */
-  snprintf(init, sizeof init, "%s/init.lua", lay.config_dir);
-  return !lay.config_dir[0] || stat(init, &st) < 0 || !S_ISREG(st.st_mode); /* as run_init */
+  snprintf(init, sizeof init, "%s/init.lua", lay->config_dir);
+  return !lay->config_dir[0] || stat(init, &st) < 0 || !S_ISREG(st.st_mode); /* as run_init */
 }
 
 /* Called as luac-runc (a link to this binary, LC_RUNC_NAME): the OCI
@@ -476,9 +475,12 @@ int main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &o);
   if (rc)
     return rc;
-  if (!o.help && !o.version && !runs_unsealed(&o, argc, argv))
+  bool plain = o.help || o.version;
+  bool unsealed = !plain && runs_unsealed(&o, argc, argv, &lay); /* lay made there */
+  if (!plain && !unsealed)
     seal_self(argv);
-  lc_layout_init(&lay);
+  if (!unsealed)
+    lc_layout_init(&lay);
   if (o.help) {
     lc_print_help(&lay);
     return 0;
