@@ -116,6 +116,15 @@ end
 local function claim_path(name, ip) return M.adir(name) .. "/ip-" .. ip end
 local function att_path(name, cid) return M.adir(name) .. "/c-" .. cid .. ".json" end
 
+-- The paths of the address claims (ip-*) on network name that container cid holds.
+local function claims_of(name, cid)
+  local d, t = M.adir(name), {}
+  for _, f in ipairs(core.readdir(d) or {}) do
+    if f:match("^ip%-") and core.readlink(d .. "/" .. f) == cid then t[#t + 1] = d .. "/" .. f end
+  end
+  return t
+end
+
 --- Claim address ip of network name for container cid, without the lock:
 -- true, or false and its owner when it is taken.
 function M.claim(name, ip, cid)
@@ -157,10 +166,7 @@ end
 --- Remove container cid's attachment on network name and every address it
 -- holds there (its own files: no lock).
 function M.drop_own(name, cid)
-  local d = M.adir(name)
-  for _, f in ipairs(core.readdir(d) or {}) do
-    if f:match("^ip%-") and core.readlink(d .. "/" .. f) == cid then core.unlink(d .. "/" .. f) end
-  end
+  for _, p in ipairs(claims_of(name, cid)) do core.unlink(p) end
   core.unlink(att_path(name, cid))
 end
 
@@ -262,15 +268,6 @@ function M.holds(n, cid)
   return false
 end
 
--- Does container id hold an address on network name (its directory's claims)?
-local function holds_address(name, id)
-  local d = M.adir(name)
-  for _, f in ipairs(core.readdir(d) or {}) do
-    if f:match("^ip%-") and core.readlink(d .. "/" .. f) == id then return true end
-  end
-  return false
-end
-
 --- The names of the networks container id is on (attached or holding an
 -- address), sorted; {} when there is no networks directory. Cheap enough for
 -- every container exit: no lock, and no file is parsed unless it names id.
@@ -283,7 +280,7 @@ function M.memberships(id)
     elseif name then
       -- an address alone, or a record written before the directories
       local text = core.read_file(dir .. "/" .. f)
-      local n = (text and text:find(id, 1, true) or holds_address(name, id)) and M.load(name)
+      local n = (text and text:find(id, 1, true) or #claims_of(name, id) > 0) and M.load(name)
       if n and M.holds(n, id) then t[#t + 1] = name end
     end
   end
