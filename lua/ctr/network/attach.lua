@@ -42,6 +42,17 @@ local function attachment(opts, ip, prefix, port_list, others)
   }
 end
 
+-- Run fn() after claiming ip for cid on network name: on an error the
+-- claim is released.
+local function claimed(name, ip, cid, fn)
+  local ok, err = pcall(fn)
+  if not ok then
+    store.unclaim(name, ip, cid)
+    error(err, 0)
+  end
+  return err
+end
+
 -- Reserve the address and record the attachment (under the lock).
 local function reserve(opts, port_list)
   local name = opts.network or store.DEFAULT
@@ -54,15 +65,11 @@ local function reserve(opts, port_list)
   if not net.link_exists(n.bridge) then bridge.setup(n) end
   ports.check_conflicts(store.all(), port_list, cid)
   local ip, prefix = M.claim_address(n, cid, opts.ip) -- as the lock-free ones do: never the same
-  local ok, err = pcall(function()
+  claimed(n.name, ip, cid, function()
     n.allocated[ip], n.last = cid, opts.ip and n.last or ip
     n.attachments[cid] = attachment(opts, ip, prefix, port_list)
     store.save(n)
   end)
-  if not ok then
-    store.unclaim(n.name, ip, cid)
-    error(err, 0)
-  end
   return n, n.attachments[cid]
 end
 
@@ -115,17 +122,6 @@ function M.claim_address(n, cid, want)
     i = i + 1
   end
   errors.throw("conflict", "network %s (%s) is full: all %d addresses are in use", n.name, n.subnet, capacity)
-end
-
--- Run fn() after claiming ip for cid on network name: on an error the
--- claim is released.
-local function claimed(name, ip, cid, fn)
-  local ok, err = pcall(fn)
-  if not ok then
-    store.unclaim(name, ip, cid)
-    error(err, 0)
-  end
-  return err
 end
 
 -- reserve, on the default network without ports: no lock (but to make or
