@@ -181,34 +181,28 @@ function M.columns(rows)
 end
 
 -- util.columns in Lua (core.columns does the same; spec/util_columns_spec.lua
--- compares them).
+-- compares them). A cell's width is its UTF-8 characters (bytes when it is
+-- not UTF-8).
 function M._columns(rows)
-  -- a cell's width: its UTF-8 characters (bytes when it is not UTF-8);
-  -- ASCII (most cells) is its length, without utf8.len
-  local w, cells, widths = {}, {}, {}
-  for ri, r in ipairs(rows) do
-    local cs, ws = {}, {}
+  local w = {}
+  for _, r in ipairs(rows) do
     for i, c in ipairs(r) do
-      c = tostring(c)
-      local n = #c
-      if c:find("[\128-\255]") then n = utf8.len(c) or n end
-      cs[i], ws[i] = c, n
+      local n = utf8.len(tostring(c)) or #tostring(c)
       if not w[i] or n > w[i] then w[i] = n end
     end
-    cells[ri], widths[ri] = cs, ws
   end
-  local out, pads = {}, {}
-  for ri, r in ipairs(rows) do
-    local cs, ws, last = cells[ri], widths[ri], #r
-    for i = 1, #cs do
-      if i < last then
-        local pad = w[i] - ws[i] + 3
-        local sp = pads[pad]
-        if not sp then sp = (" "):rep(pad); pads[pad] = sp end
-        cs[i] = cs[i] .. sp
+  local out = {}
+  for _, r in ipairs(rows) do
+    local line = {}
+    for i, c in ipairs(r) do
+      c = tostring(c)
+      if i < #r then
+        line[#line + 1] = c .. (" "):rep(w[i] - (utf8.len(c) or #c) + 3)
+      else
+        line[#line + 1] = c
       end
     end
-    out[ri] = table.concat(cs)
+    out[#out + 1] = table.concat(line)
   end
   return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
 end
