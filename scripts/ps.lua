@@ -84,20 +84,21 @@ end
 local function row_of(c, status, o, now, columns)
   local st = c.state
   local cmd = table.concat(st.command or {}, " ")
-  if columns then
-    return { o.no_trunc and c.id or util.short_id(c.id), st.image or "", quote(o.no_trunc and cmd or ellipsis(cmd, 20)),
-      human_duration(now - (st.created or now)) .. " ago", status_text(c, status, now), ports_of(st), st.name or "" }
-  end
+  local id, image = o.no_trunc and c.id or util.short_id(c.id), st.image or ""
+  local command = quote(o.no_trunc and cmd or ellipsis(cmd, 20))
+  local running_for = human_duration(now - (st.created or now)) .. " ago"
+  local text, ports, names = status_text(c, status, now), ports_of(st), st.name or ""
+  if columns then return { id, image, command, running_for, text, ports, names } end
   return {
-    ID = o.no_trunc and c.id or util.short_id(c.id),
-    Image = st.image or "",
-    Command = quote(o.no_trunc and cmd or ellipsis(cmd, 20)),
+    ID = id,
+    Image = image,
+    Command = command,
     CreatedAt = os.date("!%Y-%m-%d %H:%M:%S +0000 UTC", st.created or 0),
-    RunningFor = human_duration(now - (st.created or now)) .. " ago",
-    Status = status_text(c, status, now),
+    RunningFor = running_for,
+    Status = text,
     State = status,
-    Ports = ports_of(st),
-    Names = st.name or "",
+    Ports = ports,
+    Names = names,
     Labels = require("ctr.labels").format(st.labels),
     Reason = st.dead_reason, -- why a dead container's state is lost
     -- the user namespace: luac-ctr's mode (auto, explicit, rootless; host)
